@@ -1,0 +1,478 @@
+//! A test cluster: real `raftcdc serve` processes on a private loopback
+//! subnet, each behind a partition proxy, plus the observations tests make.
+//!
+//! [`Cluster`] owns everything one test starts: the temporary directory
+//! (configs, data directories, logs), the claimed subnet, the proxies and
+//! the node processes. Node `i` (1-based) has node id `i` and IP
+//! `127.A.B.i`; its ports are chosen once and written into its config, so
+//! [`Cluster::restart`] brings it back at the addresses the Raft membership
+//! knows.
+//!
+//! It is correct because:
+//!
+//! - **Every wait is a poll with a deadline** ([`crate::wait`]); a node that
+//!   exits while being waited for fails the wait at once, with its log.
+//! - **Every gRPC call has a timeout**, so a frozen node makes a call fail,
+//!   never hang; tests dial each node's control address directly, bypassing
+//!   the proxies, so partitions never hide a node from the test.
+//! - **Failures leave evidence.** When a test panics, dropping the cluster
+//!   prints the tail of every node's log (and keeps the whole directory when
+//!   `RAFTCDC_KEEP_TEST_DIR` is set) before it kills the processes.
+//! - **Nothing outlives the test.** Dropping the cluster kills its
+//!   processes, stops its proxies, releases the subnet and deletes the
+//!   directory.
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use raftcdc::proto::control_client::ControlClient;
+use raftcdc::proto::{
+    ClusterStatus, Connector, ConnectorRef, GetClusterStatusRequest, GetNodeInfoRequest,
+    InitClusterRequest, ListConnectorsRequest, NodeInfo,
+};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::config::{NodeConfig, RaftTuning};
+use crate::process::{log_tail, raftcdc_bin, NodeProcess};
+use crate::proxy::{Partitions, PeerProxy};
+use crate::subnet::{free_ports, SubnetClaim};
+use crate::wait::{wait_until, DEFAULT_DEADLINE};
+
+/// Per-call timeout of [`Cluster::client`].
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long [`Cluster::cli`] lets the CLI run before failing the test.
+pub const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Lines of each log printed by [`Cluster::dump_logs`].
+pub const LOG_TAIL_LINES: usize = 60;
+
+/// How a cluster is started.
+#[derive(Clone, Debug)]
+pub struct ClusterBuilder {
+    size: usize,
+    raft: RaftTuning,
+}
+
+impl Default for ClusterBuilder {
+    fn default() -> Self {
+        ClusterBuilder { size: 3, raft: RaftTuning::default() }
+    }
+}
+
+impl ClusterBuilder {
+    /// Number of nodes started (and put in the initial membership by
+    /// [`Cluster::init`]); 3 by default.
+    pub fn nodes(mut self, size: usize) -> Self {
+        assert!(size >= 1, "a cluster needs at least one node");
+        self.size = size;
+        self
+    }
+
+    /// `raft.snapshot_logs_since_last` for every node.
+    pub fn snapshot_logs_since_last(mut self, logs: u64) -> Self {
+        self.raft.snapshot_logs_since_last = Some(logs);
+        self
+    }
+
+    /// `raft.max_in_snapshot_log_to_keep` for every node.
+    pub fn max_in_snapshot_log_to_keep(mut self, logs: u64) -> Self {
+        self.raft.max_in_snapshot_log_to_keep = Some(logs);
+        self
+    }
+
+    /// Starts the nodes and waits until each answers `GetNodeInfo`. The
+    /// cluster is not initialised yet: see [`Cluster::init`].
+    pub async fn start(self) -> Cluster {
+        let claim = SubnetClaim::claim().expect("claim a loopback subnet");
+        let dir = tempfile::Builder::new()
+            .prefix("raftcdc-cluster-")
+            .tempdir()
+            .expect("create the cluster's temporary directory");
+        let mut cluster = Cluster {
+            nodes: Vec::new(),
+            partitions: Partitions::default(),
+            name: format!("raftcdc-test-{}", claim.subnet().tag()),
+            raft: self.raft,
+            initial_size: self.size,
+            claim,
+            dir,
+        };
+        for _ in 0..self.size {
+            cluster.spawn_node().await;
+        }
+        for node in 1..=self.size {
+            cluster.wait_ready(node).await;
+        }
+        cluster
+    }
+}
+
+/// One node's fixed addresses and its process.
+#[derive(Debug)]
+struct NodeSlot {
+    config: NodeConfig,
+    process: Mutex<NodeProcess>,
+    _proxy: PeerProxy,
+}
+
+/// A running test cluster. See the module documentation.
+#[derive(Debug)]
+pub struct Cluster {
+    nodes: Vec<NodeSlot>,
+    partitions: Partitions,
+    name: String,
+    raft: RaftTuning,
+    initial_size: usize,
+    claim: SubnetClaim,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// A cluster configured as the builder says.
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder::default()
+    }
+
+    /// Starts `size` nodes with default settings (not initialised).
+    pub async fn start(size: usize) -> Cluster {
+        Cluster::builder().nodes(size).start().await
+    }
+
+    // ----- layout -------------------------------------------------------
+
+    /// The `cluster_name` every node is configured with (unique per test
+    /// cluster, so stray traffic between clusters is refused).
+    pub fn cluster_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The node numbers (= node ids) that exist, `1..=n`.
+    pub fn nodes(&self) -> Vec<usize> {
+        (1..=self.nodes.len()).collect()
+    }
+
+    /// The cluster's temporary directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Node `i`'s control endpoint, `http://127.A.B.i:port`.
+    pub fn endpoint(&self, node: usize) -> String {
+        format!("http://{}", self.slot(node).config.listen)
+    }
+
+    /// Node `i`'s real peer address (not through its proxy), `host:port`.
+    pub fn peer_addr(&self, node: usize) -> String {
+        self.slot(node).config.peer_listen.to_string()
+    }
+
+    /// The peer address node `i` advertises: its proxy, `host:port`.
+    pub fn peer_advertise(&self, node: usize) -> String {
+        self.slot(node).config.peer_advertise.to_string()
+    }
+
+    /// Node `i`'s config as written to its config file.
+    pub fn config(&self, node: usize) -> &NodeConfig {
+        &self.slot(node).config
+    }
+
+    /// Node `i`'s log file.
+    pub fn log_path(&self, node: usize) -> PathBuf {
+        self.process(node).log_path().to_owned()
+    }
+
+    /// Node `i`'s data directory.
+    pub fn data_dir(&self, node: usize) -> &Path {
+        &self.slot(node).config.data_dir
+    }
+
+    /// Writes a config, starts a proxy and starts the process of a new node
+    /// `n + 1`, and answers its number. Used by [`ClusterBuilder::start`],
+    /// and by tests that add a node to a running cluster (it starts
+    /// uninitialised; wait for it with [`Cluster::wait_ready`]).
+    pub async fn spawn_node(&mut self) -> usize {
+        let node = self.nodes.len() + 1;
+        let subnet = self.claim.subnet();
+        let ip = subnet.node_ip(node);
+        let ports = free_ports(ip, 2).expect("find free ports on the node's IP");
+        let peer_listen = (ip, ports[1]).into();
+        let proxy = PeerProxy::start(subnet, node, peer_listen, self.partitions.clone())
+            .await
+            .expect("start the node's peer proxy");
+        let config = NodeConfig {
+            id: node as u64,
+            cluster_name: self.name.clone(),
+            listen: (ip, ports[0]).into(),
+            peer_listen,
+            peer_advertise: proxy.listen_addr(),
+            peer_source_addr: ip.into(),
+            data_dir: self.dir.path().join(format!("node{node}-data")),
+            raft: self.raft,
+        };
+        let config_path = self.dir.path().join(format!("node{node}.toml"));
+        std::fs::create_dir_all(&config.data_dir).expect("create the node's data directory");
+        std::fs::write(&config_path, config.to_toml()).expect("write the node's config");
+        let log_path = self.dir.path().join(format!("node{node}.log"));
+        let mut process = NodeProcess::new(node, config_path, log_path);
+        process.start().unwrap_or_else(|e| panic!("start node {node}: {e}"));
+        self.nodes.push(NodeSlot { config, process: Mutex::new(process), _proxy: proxy });
+        node
+    }
+
+    // ----- processes ----------------------------------------------------
+
+    /// `SIGKILL`s node `i` and reaps it.
+    pub fn kill(&self, node: usize) {
+        self.process(node).kill();
+    }
+
+    /// `SIGSTOP`s node `i`.
+    pub fn freeze(&self, node: usize) {
+        self.process(node).freeze();
+    }
+
+    /// `SIGCONT`s node `i`.
+    pub fn thaw(&self, node: usize) {
+        self.process(node).thaw();
+    }
+
+    /// Starts node `i` again on its config and data directory, killing it
+    /// first if it is still running. Does not wait for it to be ready.
+    pub fn restart(&self, node: usize) {
+        let mut process = self.process(node);
+        process.kill();
+        process.start().unwrap_or_else(|e| panic!("restart node {node}: {e}"));
+    }
+
+    /// Whether node `i`'s process is alive (frozen counts as alive).
+    pub fn is_running(&self, node: usize) -> bool {
+        self.process(node).is_running()
+    }
+
+    /// Node `i`'s pid while it runs.
+    pub fn pid(&self, node: usize) -> Option<u32> {
+        self.process(node).pid()
+    }
+
+    /// Node `i`'s resident set size in KiB while it runs.
+    pub fn rss_kib(&self, node: usize) -> Option<u64> {
+        self.process(node).rss_kib()
+    }
+
+    // ----- partitions ---------------------------------------------------
+
+    /// Blackholes all traffic between nodes `a` and `b`.
+    pub fn cut(&self, a: usize, b: usize) {
+        self.partitions.cut(a, b);
+    }
+
+    /// Cuts node `i` from every other node (including nodes added later
+    /// only if `isolate` is called again).
+    pub fn isolate(&self, node: usize) {
+        self.partitions.isolate(node, self.nodes());
+    }
+
+    /// Restores every link.
+    pub fn heal_all(&self) {
+        self.partitions.heal_all();
+    }
+
+    // ----- talking to nodes ---------------------------------------------
+
+    /// A control client for node `i`, dialled lazily, with a
+    /// [`CALL_TIMEOUT`] on every call.
+    pub fn client(&self, node: usize) -> ControlClient<Channel> {
+        self.client_with_timeout(node, CALL_TIMEOUT)
+    }
+
+    /// A control client for node `i` whose calls time out after `timeout`.
+    pub fn client_with_timeout(&self, node: usize, timeout: Duration) -> ControlClient<Channel> {
+        let channel = Endpoint::from_shared(self.endpoint(node))
+            .expect("a node endpoint is a valid URI")
+            .connect_timeout(timeout.min(Duration::from_secs(2)))
+            .timeout(timeout)
+            .connect_lazy();
+        ControlClient::new(channel)
+    }
+
+    /// Runs `raftcdc --endpoint <node i> <args…>` and answers its output
+    /// whatever its exit code.
+    pub async fn cli(&self, node: usize, args: &[&str]) -> Output {
+        let mut command = tokio::process::Command::new(raftcdc_bin());
+        command
+            .arg("--endpoint")
+            .arg(self.endpoint(node))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        match tokio::time::timeout(CLI_TIMEOUT, command.output()).await {
+            Ok(output) => output.expect("run the raftcdc CLI"),
+            Err(_) => panic!("`raftcdc {}` against node {node} did not finish in {CLI_TIMEOUT:?}", args.join(" ")),
+        }
+    }
+
+    /// Node `i`'s `GetClusterStatus`.
+    pub async fn status(&self, node: usize) -> Result<ClusterStatus, tonic::Status> {
+        Ok(self.client(node).get_cluster_status(GetClusterStatusRequest {}).await?.into_inner())
+    }
+
+    /// Node `i`'s `GetNodeInfo`.
+    pub async fn node_info(&self, node: usize) -> Result<NodeInfo, tonic::Status> {
+        Ok(self.client(node).get_node_info(GetNodeInfoRequest {}).await?.into_inner())
+    }
+
+    /// Connector `name` as node `i` knows it.
+    pub async fn connector(&self, node: usize, name: &str) -> Result<Connector, tonic::Status> {
+        let request = ConnectorRef { name: name.to_owned() };
+        Ok(self.client(node).get_connector(request).await?.into_inner())
+    }
+
+    /// Every connector node `i` knows, in the order it lists them.
+    pub async fn connectors(&self, node: usize) -> Result<Vec<Connector>, tonic::Status> {
+        let reply = self.client(node).list_connectors(ListConnectorsRequest {}).await?;
+        Ok(reply.into_inner().connectors)
+    }
+
+    // ----- waiting ------------------------------------------------------
+
+    /// Waits until node `i` answers `GetNodeInfo` as node id `i`. Fails at
+    /// once if the process exits.
+    pub async fn wait_ready(&self, node: usize) -> NodeInfo {
+        wait_until(DEFAULT_DEADLINE, &format!("node {node} answers GetNodeInfo"), || async move {
+            self.assert_alive(node);
+            let info = self.node_info(node).await.map_err(|e| e.to_string())?;
+            if info.node_id == node as u64 {
+                Ok(info)
+            } else {
+                Err(format!("node at {} claims id {}", self.endpoint(node), info.node_id))
+            }
+        })
+        .await
+    }
+
+    /// `InitCluster` on node 1 with the control endpoints of the nodes the
+    /// cluster was started with.
+    pub async fn init(&self) -> ClusterStatus {
+        let member_endpoints = (1..=self.initial_size).map(|n| self.endpoint(n)).collect();
+        self.client(1)
+            .init_cluster(InitClusterRequest { member_endpoints })
+            .await
+            .unwrap_or_else(|status| panic!("InitCluster on node 1 failed: {status:?}"))
+            .into_inner()
+    }
+
+    /// Waits until every node in `among` reports the same leader, and that
+    /// leader is one of `among`; answers its node number.
+    pub async fn wait_leader(&self, among: &[usize]) -> usize {
+        let description = format!("nodes {among:?} agree on a leader among themselves");
+        wait_until(DEFAULT_DEADLINE, &description, || async move {
+            let mut seen = Vec::new();
+            for &node in among {
+                let status = self.status(node).await.map_err(|e| format!("node {node}: {e}"))?;
+                seen.push((node, status.leader_id));
+            }
+            match seen.first() {
+                Some(&(_, Some(leader)))
+                    if seen.iter().all(|&(_, l)| l == Some(leader))
+                        && among.contains(&(leader as usize)) =>
+                {
+                    Ok(leader as usize)
+                }
+                _ => Err(format!("(node, leader_id) = {seen:?}")),
+            }
+        })
+        .await
+    }
+
+    /// Waits until every node in `among` knows connector `name` and `check`
+    /// accepts each node's view of it; answers the views in `among`'s order.
+    /// `check` answers `Err(why not)` while the condition does not hold.
+    pub async fn wait_connector<F>(
+        &self,
+        among: &[usize],
+        name: &str,
+        description: &str,
+        check: F,
+    ) -> Vec<Connector>
+    where
+        F: Fn(usize, &Connector) -> Result<(), String>,
+    {
+        let check = &check;
+        let description = format!("connector {name:?} on nodes {among:?}: {description}");
+        wait_until(DEFAULT_DEADLINE, &description, || async move {
+            let mut views = Vec::new();
+            for &node in among {
+                let connector =
+                    self.connector(node, name).await.map_err(|e| format!("node {node}: {e}"))?;
+                check(node, &connector).map_err(|why| format!("node {node}: {why}: {connector:?}"))?;
+                views.push(connector);
+            }
+            Ok::<_, String>(views)
+        })
+        .await
+    }
+
+    // ----- diagnostics --------------------------------------------------
+
+    /// Prints the last [`LOG_TAIL_LINES`] lines of every node's log to
+    /// stderr (which the test harness shows for a failed test).
+    pub fn dump_logs(&self) {
+        eprintln!(
+            "===== cluster {} in {} (cut links: {:?}) =====",
+            self.name,
+            self.dir.path().display(),
+            self.partitions.cut_links()
+        );
+        for node in self.nodes() {
+            let path = self.log_path(node);
+            eprintln!("----- node {node}: last {LOG_TAIL_LINES} lines of {} -----", path.display());
+            eprintln!("{}", log_tail(&path, LOG_TAIL_LINES));
+        }
+        eprintln!("===== end of cluster {} logs =====", self.name);
+    }
+
+    // ----- internals ----------------------------------------------------
+
+    fn slot(&self, node: usize) -> &NodeSlot {
+        assert!(
+            (1..=self.nodes.len()).contains(&node),
+            "there is no node {node} (the cluster has nodes 1..={})",
+            self.nodes.len()
+        );
+        &self.nodes[node - 1]
+    }
+
+    fn process(&self, node: usize) -> MutexGuard<'_, NodeProcess> {
+        // A poisoned lock only means another thread panicked mid-call; the
+        // process handle itself is still valid.
+        self.slot(node).process.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Panics with the node's log if its process has exited on its own.
+    fn assert_alive(&self, node: usize) {
+        let exited = self.process(node).exit_status();
+        if let Some(status) = exited {
+            panic!(
+                "node {node} exited ({status}); last lines of its log:\n{}",
+                log_tail(&self.log_path(node), LOG_TAIL_LINES)
+            );
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dump_logs();
+            if std::env::var_os("RAFTCDC_KEEP_TEST_DIR").is_some() {
+                self.dir.disable_cleanup(true);
+                eprintln!("keeping {} (RAFTCDC_KEEP_TEST_DIR is set)", self.dir.path().display());
+            }
+        }
+        for node in self.nodes() {
+            self.process(node).kill();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The node config files the harness writes (`nodeN.toml`).
+//!
+//! This module owns the mapping from a node's harness-chosen addresses to
+//! the `[node]`/`[raft]` TOML that `raftcdc serve` reads. It is correct
+//! because it writes only the fields of the node's config contract, every
+//! string through a TOML-safe quoting, and it leaves Raft timing at the
+//! node's defaults: the tests check behaviour under the settings operators
+//! get, and only the snapshot thresholds are tunable, for the test that
+//! needs snapshots to happen after a handful of writes.
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+/// Per-cluster Raft settings; `None` leaves the node's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RaftTuning {
+    /// Build a Raft snapshot after this many logs.
+    pub snapshot_logs_since_last: Option<u64>,
+    /// Logs kept after a snapshot before they are purged.
+    pub max_in_snapshot_log_to_keep: Option<u64>,
+}
+
+/// Everything in one node's config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeConfig {
+    pub id: u64,
+    pub cluster_name: String,
+    /// Control gRPC address; tests dial it directly.
+    pub listen: SocketAddr,
+    /// Real node-to-node listen address.
+    pub peer_listen: SocketAddr,
+    /// What other nodes dial: the node's partition proxy.
+    pub peer_advertise: SocketAddr,
+    /// The node's own IP, so the proxies can tell who is calling.
+    pub peer_source_addr: IpAddr,
+    pub data_dir: PathBuf,
+    pub raft: RaftTuning,
+}
+
+impl NodeConfig {
+    /// The config as TOML.
+    pub fn to_toml(&self) -> String {
+        let mut toml = String::from("[node]\n");
+        let fields = [
+            ("id", self.id.to_string()),
+            ("cluster_name", quoted(&self.cluster_name)),
+            ("listen", quoted(&self.listen.to_string())),
+            ("advertise", quoted(&format!("http://{}", self.listen))),
+            ("peer_listen", quoted(&self.peer_listen.to_string())),
+            ("peer_advertise", quoted(&self.peer_advertise.to_string())),
+            ("peer_source_addr", quoted(&self.peer_source_addr.to_string())),
+            ("data_dir", quoted(&self.data_dir.to_string_lossy())),
+        ];
+        for (key, value) in fields {
+            let _ = writeln!(toml, "{key} = {value}");
+        }
+        let raft = [
+            ("snapshot_logs_since_last", self.raft.snapshot_logs_since_last),
+            ("max_in_snapshot_log_to_keep", self.raft.max_in_snapshot_log_to_keep),
+        ];
+        if raft.iter().any(|(_, value)| value.is_some()) {
+            toml.push_str("\n[raft]\n");
+            for (key, value) in raft {
+                if let Some(value) = value {
+                    let _ = writeln!(toml, "{key} = {value}");
+                }
+            }
+        }
+        toml
+    }
+}
+
+/// A TOML basic string. JSON string escaping (`\"`, `\\`, `\n`, `\uXXXX`…)
+/// is a subset of TOML's basic-string escapes, so serde_json's quoting is
+/// valid TOML for any input.
+pub fn quoted(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serialises")
+}

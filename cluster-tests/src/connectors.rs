@@ -1,0 +1,39 @@
+//! Connector definitions the tests create.
+//!
+//! Owns the one valid Debezium MySQL connector shape used throughout the
+//! tests, in the three forms they need: the config map of a gRPC request,
+//! the REST payload that `raftcdc connector create --file` reads, and a
+//! ready `CreateConnectorRequest`. Each connector gets its own
+//! `topic.prefix` (its name) and `database.server.id` (derived from its
+//! name), so any number of them are valid side by side even if the node
+//! checks that those are unique. MySQL is never contacted by these tests.
+use std::collections::HashMap;
+
+use raftcdc::proto::CreateConnectorRequest;
+
+/// The `config` of a valid MySQL connector named `name`.
+pub fn mysql_config(name: &str) -> HashMap<String, String> {
+    let server_id = 5401 + name.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 10_000;
+    [
+        ("connector.class", "io.debezium.connector.mysql.MySqlConnector".to_owned()),
+        ("database.hostname", "127.0.0.1".to_owned()),
+        ("database.port", "3306".to_owned()),
+        ("database.user", "cdc".to_owned()),
+        ("database.password", "secret".to_owned()),
+        ("database.server.id", server_id.to_string()),
+        ("topic.prefix", name.to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect()
+}
+
+/// Debezium's REST payload, `{"name": …, "config": {…}}`.
+pub fn rest_payload(name: &str) -> serde_json::Value {
+    serde_json::json!({ "name": name, "config": mysql_config(name) })
+}
+
+/// A request creating a running (or, with `paused`, paused) connector.
+pub fn create_request(name: &str, paused: bool) -> CreateConnectorRequest {
+    CreateConnectorRequest { name: name.to_owned(), config: mysql_config(name), paused }
+}

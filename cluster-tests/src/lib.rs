@@ -1,0 +1,42 @@
+//! Multi-process cluster tests for raftcdc: real nodes, real signals, real
+//! partitions.
+//!
+//! This crate owns the harness that the scenario tests in `tests/` and the
+//! failover benchmark (`raftcdc-bench-failover`) drive. It starts real
+//! `raftcdc serve` processes (the binary built by
+//! `cargo build --bin raftcdc`), fails them the way production fails
+//! (`SIGKILL`, `SIGSTOP`/`SIGCONT`, restarts on the same data directory,
+//! network partitions), and observes them only through their public control
+//! API and CLI, so the tests check what an operator would see.
+//!
+//! - [`cluster`]: [`Cluster`], one test cluster and every action on it.
+//! - [`process`]: the node processes, their logs and signals.
+//! - [`proxy`]: per-node TCP proxies that cut links between nodes.
+//! - [`subnet`]: a private loopback subnet and ports per cluster, so tests
+//!   run in parallel without colliding.
+//! - [`config`]: the node config files the harness writes.
+//! - [`connectors`]: valid connector definitions for the tests.
+//! - [`wait`]: polling with a deadline, the only way the harness waits.
+//!
+//! Typical use:
+//!
+//! ```ignore
+//! let cluster = Cluster::start(3).await;
+//! cluster.init().await;
+//! let leader = cluster.wait_leader(&[1, 2, 3]).await;
+//! cluster.kill(leader);
+//! ```
+//!
+//! Environment: `RAFTCDC_BIN` overrides the node binary's path;
+//! `RAFTCDC_KEEP_TEST_DIR` keeps a failed test's directory (configs, data,
+//! full logs) instead of deleting it.
+pub mod cluster;
+pub mod config;
+pub mod connectors;
+pub mod process;
+pub mod proxy;
+pub mod subnet;
+pub mod wait;
+
+pub use cluster::{Cluster, ClusterBuilder};
+pub use wait::{poll_until, wait_until, DEFAULT_DEADLINE};

@@ -1,0 +1,272 @@
+//! The public control service (`raftcdc.v1.Control`).
+//!
+//! Each handler validates its request (naming the field on error), then
+//! reads the local replicated state or writes through [`Node`]. Handlers
+//! never panic on input: every failure is a [`NodeError`] turned into a
+//! status in [`super::status`]. Configs leave this service redacted.
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use crate::connector::ConnectorSpec;
+use crate::node::{Node, NodeError};
+use crate::proto::{self, control_server::Control};
+use crate::raft::command::Command;
+use crate::raft::network::ForwardRequest;
+use crate::raft::state::{validate_offset, ConnectorRecord, DesiredState};
+
+pub struct ControlService {
+    pub node: Arc<Node>,
+}
+
+/// The wire form of a connector, with secrets redacted.
+pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
+    proto::Connector {
+        name: record.name.clone(),
+        config: ConnectorSpec::redacted(&record.config).into_iter().collect(),
+        desired_state: match record.desired {
+            DesiredState::Running => proto::DesiredState::Running,
+            DesiredState::Paused => proto::DesiredState::Paused,
+        } as i32,
+        owner_node_id: record.owner,
+        epoch: record.epoch,
+        task: Some(proto::TaskStatus {
+            state: record.effective_task_state().as_str().to_string(),
+            node_id: record.task.node_id,
+            epoch: record.task.epoch,
+            error: record.task.error.clone().unwrap_or_default(),
+            remedy: record.task.remedy.clone().unwrap_or_default(),
+            updated_ms: record.task.updated_ms,
+        }),
+        offset: offset_to_proto(record),
+        schema_history_entries: record.schema_history.len() as u64,
+        snapshot: record.snapshot.as_ref().map(|s| proto::SnapshotProgress {
+            tables_total: s.tables_total,
+            tables_done: s.tables_done,
+            rows_read: s.rows_read,
+            current_table: s.current_table.clone(),
+            last_key_json: s.last_key.to_string(),
+            completed: s.completed,
+        }),
+    }
+}
+
+fn offset_to_proto(record: &ConnectorRecord) -> Option<proto::Offset> {
+    record.offset.as_ref().map(|o| proto::Offset {
+        offset_json: o.offset.to_string(),
+        epoch: o.epoch,
+        committed_ms: o.committed_ms,
+    })
+}
+
+fn required_name(name: &str) -> Result<(), NodeError> {
+    if name.is_empty() {
+        return Err(NodeError::Invalid {
+            field: "name".into(),
+            reason: "is required".into(),
+        });
+    }
+    Ok(())
+}
+
+impl ControlService {
+    /// Proposes a command that must answer with the connector.
+    async fn write(&self, command: Command) -> Result<Response<proto::Connector>, Status> {
+        let name = command.connector().to_string();
+        let record = match self.node.propose(command).await? {
+            Some(record) => record,
+            None => self.node.connector(&name).await?,
+        };
+        Ok(Response::new(connector_to_proto(&record)))
+    }
+
+    async fn cluster_status(&self) -> Response<proto::ClusterStatus> {
+        Response::new(self.node.cluster_status().await)
+    }
+}
+
+#[tonic::async_trait]
+impl Control for ControlService {
+    async fn init_cluster(
+        &self,
+        request: Request<proto::InitClusterRequest>,
+    ) -> Result<Response<proto::ClusterStatus>, Status> {
+        self.node.init_cluster(&request.into_inner().member_endpoints).await?;
+        Ok(self.cluster_status().await)
+    }
+
+    async fn add_node(&self, request: Request<proto::AddNodeRequest>) -> Result<Response<proto::ClusterStatus>, Status> {
+        let request = request.into_inner();
+        if request.endpoint.is_empty() {
+            return Err(NodeError::Invalid {
+                field: "endpoint".into(),
+                reason: "is required (the new node's control endpoint, e.g. http://host:7001)".into(),
+            }
+            .into());
+        }
+        self.node.add_node(&request.endpoint, request.learner_only).await?;
+        Ok(self.cluster_status().await)
+    }
+
+    async fn remove_node(
+        &self,
+        request: Request<proto::RemoveNodeRequest>,
+    ) -> Result<Response<proto::ClusterStatus>, Status> {
+        let node_id = request.into_inner().node_id;
+        if node_id == 0 {
+            return Err(NodeError::Invalid {
+                field: "node_id".into(),
+                reason: "is required".into(),
+            }
+            .into());
+        }
+        self.node.execute(ForwardRequest::RemoveNode { node_id }).await?;
+        Ok(self.cluster_status().await)
+    }
+
+    async fn transfer_leader(
+        &self,
+        request: Request<proto::TransferLeaderRequest>,
+    ) -> Result<Response<proto::ClusterStatus>, Status> {
+        let to = request.into_inner().to_node_id;
+        if to == 0 {
+            return Err(NodeError::Invalid {
+                field: "to_node_id".into(),
+                reason: "is required".into(),
+            }
+            .into());
+        }
+        self.node.execute(ForwardRequest::TransferLeader { to }).await?;
+        Ok(self.cluster_status().await)
+    }
+
+    async fn get_cluster_status(
+        &self,
+        _request: Request<proto::GetClusterStatusRequest>,
+    ) -> Result<Response<proto::ClusterStatus>, Status> {
+        Ok(self.cluster_status().await)
+    }
+
+    async fn get_node_info(
+        &self,
+        _request: Request<proto::GetNodeInfoRequest>,
+    ) -> Result<Response<proto::NodeInfo>, Status> {
+        Ok(Response::new(self.node.info().await))
+    }
+
+    async fn create_connector(
+        &self,
+        request: Request<proto::CreateConnectorRequest>,
+    ) -> Result<Response<proto::Connector>, Status> {
+        let request = request.into_inner();
+        let spec = ConnectorSpec::new(request.name, request.config.into_iter().collect()).map_err(NodeError::from)?;
+        self.write(Command::CreateConnector {
+            name: spec.name,
+            config: spec.config,
+            paused: request.paused,
+        })
+        .await
+    }
+
+    async fn update_connector(
+        &self,
+        request: Request<proto::UpdateConnectorRequest>,
+    ) -> Result<Response<proto::Connector>, Status> {
+        let request = request.into_inner();
+        let spec = ConnectorSpec::new(request.name, request.config.into_iter().collect()).map_err(NodeError::from)?;
+        self.write(Command::UpdateConnector {
+            name: spec.name,
+            config: spec.config,
+        })
+        .await
+    }
+
+    async fn delete_connector(
+        &self,
+        request: Request<proto::ConnectorRef>,
+    ) -> Result<Response<proto::DeleteConnectorResponse>, Status> {
+        let name = request.into_inner().name;
+        required_name(&name)?;
+        self.node.propose(Command::DeleteConnector { name: name.clone() }).await?;
+        Ok(Response::new(proto::DeleteConnectorResponse { name }))
+    }
+
+    async fn get_connector(&self, request: Request<proto::ConnectorRef>) -> Result<Response<proto::Connector>, Status> {
+        let name = request.into_inner().name;
+        required_name(&name)?;
+        Ok(Response::new(connector_to_proto(&self.node.connector(&name).await?)))
+    }
+
+    async fn list_connectors(
+        &self,
+        _request: Request<proto::ListConnectorsRequest>,
+    ) -> Result<Response<proto::ListConnectorsResponse>, Status> {
+        let connectors = self.node.connectors().await.iter().map(connector_to_proto).collect();
+        Ok(Response::new(proto::ListConnectorsResponse { connectors }))
+    }
+
+    async fn pause_connector(&self, request: Request<proto::ConnectorRef>) -> Result<Response<proto::Connector>, Status> {
+        let name = request.into_inner().name;
+        required_name(&name)?;
+        self.write(Command::SetDesiredState {
+            name,
+            state: DesiredState::Paused,
+        })
+        .await
+    }
+
+    async fn resume_connector(&self, request: Request<proto::ConnectorRef>) -> Result<Response<proto::Connector>, Status> {
+        let name = request.into_inner().name;
+        required_name(&name)?;
+        self.write(Command::SetDesiredState {
+            name,
+            state: DesiredState::Running,
+        })
+        .await
+    }
+
+    async fn restart_connector(&self, request: Request<proto::ConnectorRef>) -> Result<Response<proto::Connector>, Status> {
+        let name = request.into_inner().name;
+        required_name(&name)?;
+        self.write(Command::RestartConnector { name }).await
+    }
+
+    async fn get_offsets(&self, request: Request<proto::ConnectorRef>) -> Result<Response<proto::Offsets>, Status> {
+        let name = request.into_inner().name;
+        required_name(&name)?;
+        let record = self.node.connector(&name).await?;
+        Ok(Response::new(proto::Offsets {
+            offset: offset_to_proto(&record),
+            epoch: record.epoch,
+            name,
+        }))
+    }
+
+    async fn set_offsets(&self, request: Request<proto::SetOffsetsRequest>) -> Result<Response<proto::Offsets>, Status> {
+        let request = request.into_inner();
+        required_name(&request.name)?;
+        let offset: serde_json::Value = serde_json::from_str(&request.offset_json).map_err(|e| NodeError::Invalid {
+            field: "offset_json".into(),
+            reason: format!("offset is not valid JSON: {e}"),
+        })?;
+        // The state machine checks this again where it applies; checking
+        // here first keeps malformed requests out of the log.
+        validate_offset(&offset).map_err(NodeError::from)?;
+        let record = match self
+            .node
+            .propose(Command::SetOffsets {
+                name: request.name.clone(),
+                offset,
+            })
+            .await?
+        {
+            Some(record) => record,
+            None => self.node.connector(&request.name).await?,
+        };
+        Ok(Response::new(proto::Offsets {
+            offset: offset_to_proto(&record),
+            epoch: record.epoch,
+            name: request.name,
+        }))
+    }
+}

@@ -1,0 +1,342 @@
+//! The `raftcdc` command line: `serve` runs a node; every other subcommand
+//! is a client of the control API and works against any node.
+//!
+//! Output is a human table by default, or with `--output json` a stable JSON
+//! document (documented in README.md, "CLI JSON output") that scripts can
+//! rely on. Errors go to stderr as `error: <CODE>: <message>`; with
+//! `--output json` a `{"error": {"code", "message"}}` document is also
+//! printed to stdout. Exit codes: 0 success, 1 the server refused or failed,
+//! 2 bad usage or unreadable input.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tonic::transport::Channel;
+
+use crate::connector::ConnectorSpec;
+use crate::proto::control_client::ControlClient;
+use crate::proto::{self};
+
+pub mod output;
+
+#[derive(Parser, Debug)]
+#[command(name = "raftcdc", version, about = "Highly available MySQL/MariaDB CDC to Kafka, coordinated by Raft")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: TopCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopCommand {
+    /// Run a node.
+    Serve {
+        /// The node's TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Log format on stderr.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "RAFTCDC_LOG_FORMAT")]
+        log_format: LogFormat,
+    },
+    /// Cluster membership and status.
+    Cluster {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// Connectors.
+    Connector {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: ConnectorCommand,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// Control endpoint of any node.
+    #[arg(long, global = true, env = "RAFTCDC_ENDPOINT", default_value = "http://127.0.0.1:7001")]
+    pub endpoint: String,
+    /// Output format.
+    #[arg(long, short, global = true, value_enum, env = "RAFTCDC_OUTPUT", default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Per-call timeout in seconds.
+    #[arg(long, global = true, default_value_t = 60)]
+    pub timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Form a cluster from uninitialised nodes.
+    Init {
+        /// Control endpoints of all initial members (comma separated),
+        /// including the node named by --endpoint. Empty: a one-node cluster.
+        #[arg(long, value_delimiter = ',')]
+        members: Vec<String>,
+    },
+    /// Members, leader, term, log indexes and reachability.
+    Status,
+    /// Add a node (learner first, then voter).
+    AddNode {
+        /// The new node's control endpoint.
+        node_endpoint: String,
+        /// Keep it a non-voting learner.
+        #[arg(long)]
+        learner: bool,
+    },
+    /// Remove a node by id.
+    RemoveNode { node_id: u64 },
+    /// Move leadership to another voter.
+    TransferLeader { node_id: u64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectorCommand {
+    /// Create a connector from a Debezium REST payload file
+    /// (`{"name": ..., "config": {...}}`); `-` reads stdin.
+    Create {
+        #[arg(long, short)]
+        file: PathBuf,
+        /// Create it paused.
+        #[arg(long)]
+        paused: bool,
+    },
+    /// Replace a connector's config from a Debezium REST payload file.
+    Update {
+        #[arg(long, short)]
+        file: PathBuf,
+    },
+    /// List connectors.
+    List,
+    /// Show one connector (config redacted).
+    Get { name: String },
+    /// State, owner, epoch, offset and errors of one connector.
+    Status { name: String },
+    Pause { name: String },
+    Resume { name: String },
+    /// Restart the task under a new epoch.
+    Restart { name: String },
+    Delete { name: String },
+    /// Committed source offsets.
+    Offsets {
+        #[command(subcommand)]
+        command: OffsetsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OffsetsCommand {
+    Get { name: String },
+    /// Replace the offset (the connector must be paused).
+    Set {
+        name: String,
+        /// The offset JSON object, e.g. '{"file":"mysql-bin.000003","pos":4}'.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        offset: Option<String>,
+        /// A file holding the offset JSON object.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
+
+/// A client-side failure, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{code:?}: {message}")]
+    Server { code: tonic::Code, message: String },
+    #[error("cannot connect to {endpoint}")]
+    Connect {
+        endpoint: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("{field}: {reason}")]
+    Input { field: String, reason: String },
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Server { .. } | CliError::Connect { .. } => 1,
+            CliError::Input { .. } => 2,
+        }
+    }
+}
+
+impl From<tonic::Status> for CliError {
+    fn from(status: tonic::Status) -> CliError {
+        CliError::Server {
+            code: status.code(),
+            message: status.message().to_string(),
+        }
+    }
+}
+
+async fn connect(args: &ClientArgs, endpoint: &str) -> Result<ControlClient<Channel>, CliError> {
+    let connect_error = |source| CliError::Connect {
+        endpoint: endpoint.to_string(),
+        source,
+    };
+    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())
+        .map_err(|_| CliError::Input {
+            field: "--endpoint".into(),
+            reason: format!("\"{endpoint}\" is not a URL such as http://127.0.0.1:7001"),
+        })?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(args.timeout))
+        .connect()
+        .await
+        .map_err(connect_error)?;
+    Ok(ControlClient::new(channel))
+}
+
+fn read_input(path: &PathBuf, field: &str) -> Result<String, CliError> {
+    let result = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    };
+    result.map_err(|e| CliError::Input {
+        field: field.into(),
+        reason: format!("cannot read {}: {e}", path.display()),
+    })
+}
+
+fn read_spec(path: &PathBuf) -> Result<ConnectorSpec, CliError> {
+    let text = read_input(path, "--file")?;
+    ConnectorSpec::from_rest_json(&text).map_err(|e| CliError::Input {
+        field: format!("{} {}", path.display(), e.field),
+        reason: e.reason,
+    })
+}
+
+/// Runs a call against `--endpoint`; if that node answers UNAVAILABLE and
+/// names the leader, runs it once more against the leader.
+macro_rules! call {
+    ($args:expr, |$client:ident| $body:expr) => {{
+        let mut $client = connect($args, &$args.endpoint).await?;
+        match $body.await {
+            Err(status) if status.code() == tonic::Code::Unavailable => {
+                let leader = status
+                    .metadata()
+                    .get(crate::api::status::LEADER_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                match leader {
+                    Some(leader) if leader != $args.endpoint => {
+                        let mut $client = connect($args, &leader).await?;
+                        $body.await.map(|r| r.into_inner()).map_err(CliError::from)
+                    }
+                    _ => Err(CliError::from(status)),
+                }
+            }
+            other => other.map(|r| r.into_inner()).map_err(CliError::from),
+        }
+    }};
+}
+
+/// Runs a client subcommand, printing its result.
+pub async fn run_cluster(args: ClientArgs, command: ClusterCommand) -> Result<(), CliError> {
+    let status = match command {
+        ClusterCommand::Init { members } => {
+            let request = proto::InitClusterRequest {
+                member_endpoints: members,
+            };
+            call!(&args, |c| c.init_cluster(request.clone()))?
+        }
+        ClusterCommand::Status => call!(&args, |c| c.get_cluster_status(proto::GetClusterStatusRequest {}))?,
+        ClusterCommand::AddNode { node_endpoint, learner } => {
+            let request = proto::AddNodeRequest {
+                endpoint: node_endpoint,
+                learner_only: learner,
+            };
+            call!(&args, |c| c.add_node(request.clone()))?
+        }
+        ClusterCommand::RemoveNode { node_id } => {
+            call!(&args, |c| c.remove_node(proto::RemoveNodeRequest { node_id }))?
+        }
+        ClusterCommand::TransferLeader { node_id } => {
+            call!(&args, |c| c.transfer_leader(proto::TransferLeaderRequest { to_node_id: node_id }))?
+        }
+    };
+    output::cluster_status(args.output, &status);
+    Ok(())
+}
+
+pub async fn run_connector(args: ClientArgs, command: ConnectorCommand) -> Result<(), CliError> {
+    let by_name = |name: &String| proto::ConnectorRef { name: name.clone() };
+    match command {
+        ConnectorCommand::Create { file, paused } => {
+            let spec = read_spec(&file)?;
+            let request = proto::CreateConnectorRequest {
+                name: spec.name,
+                config: spec.config.into_iter().collect(),
+                paused,
+            };
+            let connector = call!(&args, |c| c.create_connector(request.clone()))?;
+            output::connector(args.output, &connector);
+        }
+        ConnectorCommand::Update { file } => {
+            let spec = read_spec(&file)?;
+            let request = proto::UpdateConnectorRequest {
+                name: spec.name,
+                config: spec.config.into_iter().collect(),
+            };
+            let connector = call!(&args, |c| c.update_connector(request.clone()))?;
+            output::connector(args.output, &connector);
+        }
+        ConnectorCommand::List => {
+            let list = call!(&args, |c| c.list_connectors(proto::ListConnectorsRequest {}))?;
+            output::connector_list(args.output, &list.connectors);
+        }
+        ConnectorCommand::Get { name } | ConnectorCommand::Status { name } => {
+            let connector = call!(&args, |c| c.get_connector(by_name(&name)))?;
+            output::connector(args.output, &connector);
+        }
+        ConnectorCommand::Pause { name } => {
+            let connector = call!(&args, |c| c.pause_connector(by_name(&name)))?;
+            output::connector(args.output, &connector);
+        }
+        ConnectorCommand::Resume { name } => {
+            let connector = call!(&args, |c| c.resume_connector(by_name(&name)))?;
+            output::connector(args.output, &connector);
+        }
+        ConnectorCommand::Restart { name } => {
+            let connector = call!(&args, |c| c.restart_connector(by_name(&name)))?;
+            output::connector(args.output, &connector);
+        }
+        ConnectorCommand::Delete { name } => {
+            let deleted = call!(&args, |c| c.delete_connector(by_name(&name)))?;
+            output::deleted(args.output, &deleted.name);
+        }
+        ConnectorCommand::Offsets { command } => {
+            let offsets = match command {
+                OffsetsCommand::Get { name } => call!(&args, |c| c.get_offsets(by_name(&name)))?,
+                OffsetsCommand::Set { name, offset, file } => {
+                    let offset_json = match (offset, file) {
+                        (Some(offset), _) => offset,
+                        (None, Some(file)) => read_input(&file, "--file")?,
+                        (None, None) => unreachable!("clap requires one of --offset and --file"),
+                    };
+                    let request = proto::SetOffsetsRequest { name, offset_json };
+                    call!(&args, |c| c.set_offsets(request.clone()))?
+                }
+            };
+            output::offsets(args.output, &offsets);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! Rendering of CLI results: human tables, or the stable JSON contract
+//! documented in README.md ("CLI JSON output"). Field names here are part
+//! of that contract: add fields freely, never rename or remove one.
+use serde_json::{json, Value};
+
+use super::OutputFormat;
+use crate::proto;
+
+fn print_json(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("JSON values always serialise"));
+}
+
+fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let text: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{:width$}", c, width = widths[i]))
+            .collect();
+        println!("{}", text.join("  ").trim_end());
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+fn opt<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+pub fn cluster_status_json(status: &proto::ClusterStatus) -> Value {
+    json!({
+        "cluster_name": status.cluster_name,
+        "reporting_node_id": status.reporting_node_id,
+        "leader_id": status.leader_id,
+        "leader_api_addr": status.leader_api_addr,
+        "term": status.term,
+        "last_log_index": status.last_log_index,
+        "committed_index": status.committed_index,
+        "last_applied_index": status.last_applied_index,
+        "members": status.members.iter().map(|m| json!({
+            "node_id": m.node_id,
+            "api_addr": m.api_addr,
+            "raft_addr": m.raft_addr,
+            "voter": m.voter,
+            "reachable": m.reachable,
+            "role": m.role,
+            "term": m.term,
+            "last_log_index": m.last_log_index,
+            "last_applied_index": m.last_applied_index,
+            "matched_index": m.matched_index,
+            "snapshot_index": m.snapshot_index,
+            "purged_index": m.purged_index,
+            "error": (!m.error.is_empty()).then_some(&m.error),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn cluster_status(format: OutputFormat, status: &proto::ClusterStatus) {
+    if format == OutputFormat::Json {
+        return print_json(&cluster_status_json(status));
+    }
+    println!(
+        "cluster {}  leader {}  term {}  commit {}  (as seen by node {})",
+        status.cluster_name,
+        opt(status.leader_id),
+        status.term,
+        opt(status.committed_index),
+        status.reporting_node_id
+    );
+    let rows: Vec<Vec<String>> = status
+        .members
+        .iter()
+        .map(|m| {
+            vec![
+                m.node_id.to_string(),
+                m.role.clone(),
+                if m.voter { "voter" } else { "learner" }.into(),
+                if m.reachable { "ok".into() } else { format!("UNREACHABLE ({})", m.error.rsplit(": ").next().unwrap_or_default()) },
+                opt(m.last_log_index),
+                opt(m.last_applied_index),
+                opt(m.matched_index),
+                m.api_addr.clone(),
+            ]
+        })
+        .collect();
+    table(&["ID", "ROLE", "KIND", "HEALTH", "LAST LOG", "APPLIED", "MATCHED", "ENDPOINT"], &rows);
+}
+
+fn desired_name(desired: i32) -> &'static str {
+    match proto::DesiredState::try_from(desired) {
+        Ok(proto::DesiredState::Running) => "running",
+        Ok(proto::DesiredState::Paused) => "paused",
+        _ => "unknown",
+    }
+}
+
+fn offset_value(offset: &Option<proto::Offset>) -> Value {
+    offset
+        .as_ref()
+        .map(|o| serde_json::from_str(&o.offset_json).unwrap_or(Value::String(o.offset_json.clone())))
+        .unwrap_or(Value::Null)
+}
+
+pub fn connector_json(c: &proto::Connector) -> Value {
+    let task = c.task.clone().unwrap_or_default();
+    json!({
+        "name": c.name,
+        "config": c.config.iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "desired_state": desired_name(c.desired_state),
+        "state": task.state,
+        "owner": c.owner_node_id,
+        "epoch": c.epoch,
+        "task": {
+            "state": task.state,
+            "node_id": task.node_id,
+            "epoch": task.epoch,
+            "error": (!task.error.is_empty()).then_some(&task.error),
+            "remedy": (!task.remedy.is_empty()).then_some(&task.remedy),
+            "updated_ms": task.updated_ms,
+        },
+        "offset": offset_value(&c.offset),
+        "offset_epoch": c.offset.as_ref().map(|o| o.epoch),
+        "offset_committed_ms": c.offset.as_ref().map(|o| o.committed_ms),
+        "schema_history_entries": c.schema_history_entries,
+        "snapshot": c.snapshot.as_ref().map(|s| json!({
+            "tables_total": s.tables_total,
+            "tables_done": s.tables_done,
+            "rows_read": s.rows_read,
+            "current_table": s.current_table,
+            "completed": s.completed,
+        })),
+    })
+}
+
+pub fn connector(format: OutputFormat, c: &proto::Connector) {
+    if format == OutputFormat::Json {
+        return print_json(&connector_json(c));
+    }
+    let task = c.task.clone().unwrap_or_default();
+    println!("name:     {}", c.name);
+    println!("state:    {} (desired: {})", task.state, desired_name(c.desired_state));
+    println!("owner:    {}  epoch: {}", opt(c.owner_node_id), c.epoch);
+    println!("offset:   {}", offset_value(&c.offset));
+    if !task.error.is_empty() {
+        println!("error:    {}", task.error);
+        if !task.remedy.is_empty() {
+            println!("remedy:   {}", task.remedy);
+        }
+    }
+    println!("config:");
+    let mut keys: Vec<_> = c.config.keys().collect();
+    keys.sort();
+    for key in keys {
+        println!("  {key} = {}", c.config[key]);
+    }
+}
+
+pub fn connector_list(format: OutputFormat, connectors: &[proto::Connector]) {
+    if format == OutputFormat::Json {
+        return print_json(&json!({ "connectors": connectors.iter().map(connector_json).collect::<Vec<_>>() }));
+    }
+    let rows: Vec<Vec<String>> = connectors
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.task.clone().unwrap_or_default().state,
+                opt(c.owner_node_id),
+                c.epoch.to_string(),
+                offset_value(&c.offset).to_string(),
+            ]
+        })
+        .collect();
+    table(&["NAME", "STATE", "OWNER", "EPOCH", "OFFSET"], &rows);
+}
+
+pub fn offsets(format: OutputFormat, o: &proto::Offsets) {
+    let value = json!({
+        "name": o.name,
+        "epoch": o.epoch,
+        "offset": offset_value(&o.offset),
+        "offset_epoch": o.offset.as_ref().map(|x| x.epoch),
+        "committed_ms": o.offset.as_ref().map(|x| x.committed_ms),
+    });
+    if format == OutputFormat::Json {
+        return print_json(&value);
+    }
+    println!("{}: {}", o.name, value["offset"]);
+}
+
+pub fn deleted(format: OutputFormat, name: &str) {
+    if format == OutputFormat::Json {
+        return print_json(&json!({ "name": name, "deleted": true }));
+    }
+    println!("deleted {name}");
+}
+
+pub fn error(format: OutputFormat, code: &str, message: &str) {
+    eprintln!("error: {code}: {message}");
+    if format == OutputFormat::Json {
+        print_json(&json!({ "error": { "code": code, "message": message } }));
+    }
+}

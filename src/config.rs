@@ -1,0 +1,348 @@
+//! The node configuration file (`raftcdc serve --config node.toml`).
+//!
+//! The file is parsed once at start-up into [`NodeConfig`], a validated form
+//! the rest of the node trusts. Unknown fields are errors (a typo must not
+//! silently fall back to a default), and every error names the field as a
+//! dotted path (`node.listen`, `raft.election_timeout_min_ms`).
+//!
+//! ```toml
+//! [node]
+//! id = 1
+//! cluster_name = "raftcdc"
+//! listen = "0.0.0.0:7001"
+//! advertise = "http://10.0.0.1:7001"
+//! peer_listen = "0.0.0.0:7101"
+//! peer_advertise = "10.0.0.1:7101"
+//! data_dir = "/var/lib/raftcdc"
+//!
+//! [raft]
+//! heartbeat_interval_ms = 100
+//! ```
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Identity and addresses of this node.
+    pub node: NodeSection,
+    /// Raft timing and log compaction.
+    #[serde(default)]
+    pub raft: RaftSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// This node's id: at least 1, unique in the cluster, never reused for a
+    /// different data directory.
+    pub id: u64,
+    /// Name of the cluster. Peers with another name are refused, and it is
+    /// part of Kafka transactional ids. Default `raftcdc`.
+    #[serde(default = "default_cluster_name")]
+    pub cluster_name: String,
+    /// Listen address of the control API (gRPC), `host:port`.
+    pub listen: String,
+    /// Control endpoint other nodes and clients use to reach this node,
+    /// `http://host:port`. Default: `http://<listen>`.
+    #[serde(default)]
+    pub advertise: Option<String>,
+    /// Listen address of the node-to-node (Raft) service, `host:port`.
+    pub peer_listen: String,
+    /// Address peers dial for the node-to-node service, `host:port`.
+    /// Default: `peer_listen`.
+    #[serde(default)]
+    pub peer_advertise: Option<String>,
+    /// Local IP address outgoing peer connections bind to. Default: chosen
+    /// by the operating system.
+    #[serde(default)]
+    pub peer_source_addr: Option<String>,
+    /// Directory for the Raft log, snapshots and node state. Created if
+    /// missing.
+    pub data_dir: PathBuf,
+}
+
+fn default_cluster_name() -> String {
+    "raftcdc".to_string()
+}
+
+/// Raft settings. The defaults elect a new leader within about one second
+/// of losing the old one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftSection {
+    /// Leader heartbeat period.
+    pub heartbeat_interval_ms: u64,
+    /// A follower that hears no leader for a random time in
+    /// `[election_timeout_min_ms, election_timeout_max_ms)` starts an
+    /// election. Must exceed `heartbeat_interval_ms`.
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    /// Build a snapshot after this many log entries since the last one.
+    pub snapshot_logs_since_last: u64,
+    /// Entries kept in the log after a snapshot, so that briefly lagging
+    /// followers catch up from the log instead of a snapshot.
+    pub max_in_snapshot_log_to_keep: u64,
+    /// Timeout of one snapshot chunk transfer.
+    pub install_snapshot_timeout_ms: u64,
+}
+
+impl Default for RaftSection {
+    fn default() -> Self {
+        RaftSection {
+            heartbeat_interval_ms: 100,
+            election_timeout_min_ms: 500,
+            election_timeout_max_ms: 1000,
+            snapshot_logs_since_last: 5000,
+            max_in_snapshot_log_to_keep: 1000,
+            install_snapshot_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub id: u64,
+    pub cluster_name: String,
+    pub listen: SocketAddr,
+    pub advertise: String,
+    pub peer_listen: SocketAddr,
+    pub peer_advertise: String,
+    pub peer_source_addr: Option<IpAddr>,
+    pub data_dir: PathBuf,
+    pub raft: RaftSection,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {field}: {message}")]
+    Parse {
+        path: PathBuf,
+        field: String,
+        message: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{path}: {field}: {reason}")]
+    Invalid {
+        path: PathBuf,
+        field: &'static str,
+        reason: String,
+    },
+}
+
+impl NodeConfig {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates config text; `path` is only used in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<NodeConfig, ConfigError> {
+        let parse_error = |field: String, source: toml::de::Error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            field,
+            message: source.message().to_string(),
+            source,
+        };
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| parse_error("(file)".into(), e))?;
+        let file: FileConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let mut field = e.path().to_string();
+            let source = e.into_inner();
+            // For an unknown key the path stops at its table; name the key.
+            if let Some(key) = source
+                .message()
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                field = if field == "." { key.to_string() } else { format!("{field}.{key}") };
+            }
+            parse_error(field, source)
+        })?;
+        file.validate(path)
+    }
+}
+
+impl FileConfig {
+    fn validate(self, path: &Path) -> Result<NodeConfig, ConfigError> {
+        let invalid = |field: &'static str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            reason,
+        };
+        let node = self.node;
+        let raft = self.raft;
+        if node.id == 0 {
+            return Err(invalid("node.id", "must be at least 1".into()));
+        }
+        if node.cluster_name.is_empty()
+            || !node
+                .cluster_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(invalid(
+                "node.cluster_name",
+                format!("\"{}\" must be non-empty ASCII letters, digits, '.', '_' or '-'", node.cluster_name),
+            ));
+        }
+        let socket = |field: &'static str, value: &str| {
+            value
+                .parse::<SocketAddr>()
+                .map_err(|e| invalid(field, format!("\"{value}\" is not an ip:port address ({e})")))
+        };
+        let listen = socket("node.listen", &node.listen)?;
+        let peer_listen = socket("node.peer_listen", &node.peer_listen)?;
+        let advertise = match node.advertise {
+            Some(url) => {
+                let rest = url
+                    .strip_prefix("http://")
+                    .or_else(|| url.strip_prefix("https://"))
+                    .ok_or_else(|| invalid("node.advertise", format!("\"{url}\" must start with http:// or https://")))?;
+                if rest.is_empty() || !rest.contains(':') {
+                    return Err(invalid("node.advertise", format!("\"{url}\" needs a host and a port")));
+                }
+                url.trim_end_matches('/').to_string()
+            }
+            None if listen.ip().is_unspecified() => {
+                return Err(invalid(
+                    "node.advertise",
+                    format!("required when node.listen ({listen}) is a wildcard address"),
+                ))
+            }
+            None => format!("http://{listen}"),
+        };
+        let peer_advertise = match node.peer_advertise {
+            Some(addr) if !addr.contains(':') || addr.contains("://") => {
+                return Err(invalid("node.peer_advertise", format!("\"{addr}\" must be host:port")))
+            }
+            Some(addr) => addr,
+            None if peer_listen.ip().is_unspecified() => {
+                return Err(invalid(
+                    "node.peer_advertise",
+                    format!("required when node.peer_listen ({peer_listen}) is a wildcard address"),
+                ))
+            }
+            None => peer_listen.to_string(),
+        };
+        let peer_source_addr = node
+            .peer_source_addr
+            .map(|ip| {
+                ip.parse::<IpAddr>()
+                    .map_err(|e| invalid("node.peer_source_addr", format!("\"{ip}\" is not an IP address ({e})")))
+            })
+            .transpose()?;
+        if node.data_dir.as_os_str().is_empty() {
+            return Err(invalid("node.data_dir", "must not be empty".into()));
+        }
+        if raft.heartbeat_interval_ms == 0 {
+            return Err(invalid("raft.heartbeat_interval_ms", "must be at least 1".into()));
+        }
+        if raft.election_timeout_min_ms <= raft.heartbeat_interval_ms {
+            return Err(invalid(
+                "raft.election_timeout_min_ms",
+                format!(
+                    "{} must exceed raft.heartbeat_interval_ms ({})",
+                    raft.election_timeout_min_ms, raft.heartbeat_interval_ms
+                ),
+            ));
+        }
+        if raft.election_timeout_max_ms <= raft.election_timeout_min_ms {
+            return Err(invalid(
+                "raft.election_timeout_max_ms",
+                format!(
+                    "{} must exceed raft.election_timeout_min_ms ({})",
+                    raft.election_timeout_max_ms, raft.election_timeout_min_ms
+                ),
+            ));
+        }
+        if raft.snapshot_logs_since_last == 0 {
+            return Err(invalid("raft.snapshot_logs_since_last", "must be at least 1".into()));
+        }
+        if raft.install_snapshot_timeout_ms == 0 {
+            return Err(invalid("raft.install_snapshot_timeout_ms", "must be at least 1".into()));
+        }
+        Ok(NodeConfig {
+            id: node.id,
+            cluster_name: node.cluster_name,
+            listen,
+            advertise,
+            peer_listen,
+            peer_advertise,
+            peer_source_addr,
+            data_dir: node.data_dir,
+            raft,
+        })
+    }
+}
+
+impl NodeConfig {
+    /// openraft's config derived from ours.
+    pub fn openraft(&self) -> Result<openraft::Config, openraft::ConfigError> {
+        openraft::Config {
+            cluster_name: self.cluster_name.clone(),
+            heartbeat_interval: self.raft.heartbeat_interval_ms,
+            election_timeout_min: self.raft.election_timeout_min_ms,
+            election_timeout_max: self.raft.election_timeout_max_ms,
+            install_snapshot_timeout: self.raft.install_snapshot_timeout_ms,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.raft.snapshot_logs_since_last),
+            max_in_snapshot_log_to_keep: self.raft.max_in_snapshot_log_to_keep,
+            ..Default::default()
+        }
+        .validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[node]
+id = 1
+listen = "127.0.0.1:7001"
+peer_listen = "127.0.0.1:7101"
+data_dir = "/tmp/x"
+"#;
+
+    fn err(text: &str) -> String {
+        NodeConfig::parse(Path::new("node.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_fill_in() {
+        let c = NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap();
+        assert_eq!(c.advertise, "http://127.0.0.1:7001");
+        assert_eq!(c.peer_advertise, "127.0.0.1:7101");
+        assert_eq!(c.cluster_name, "raftcdc");
+        c.openraft().unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert!(err(&GOOD.replace("id = 1", "id = 1\nfoo = 2")).contains("node.foo"), "{}", err(&GOOD.replace("id = 1", "id = 1\nfoo = 2")));
+        assert!(err(&format!("{GOOD}\n[bogus]\nx=1")).contains("bogus"));
+        assert!(err(&GOOD.replace("id = 1\n", "")).contains("node"));
+        assert!(err(&GOOD.replace("id = 1\n", "")).contains("missing field `id`"));
+        assert!(err(&GOOD.replace("id = 1", "id = 0")).contains("node.id"));
+        assert!(err(&GOOD.replace("id = 1", "id = \"one\"")).contains("node.id"));
+        assert!(err(&GOOD.replace("127.0.0.1:7001", "nope")).contains("node.listen"));
+        assert!(err(&format!("{GOOD}\n[raft]\nelection_timeout_min_ms = 50")).contains("raft.election_timeout_min_ms"));
+        assert!(err(&format!("{GOOD}\n[raft]\nheartbeat_ms = 50")).contains("raft.heartbeat_ms"));
+        assert!(err(&GOOD.replace("127.0.0.1:7001", "0.0.0.0:7001")).contains("node.advertise"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Connector definitions as users write them: Debezium's Kafka Connect REST
+//! payload, `{"name": ..., "config": {...}}`, so a file POSTed to Kafka
+//! Connect today works unchanged with `raftcdc connector create --file`.
+//!
+//! This module owns parsing that payload and validating the config before it
+//! is proposed to Raft (see [`crate::raft::state`] for why validation happens
+//! before proposing), and redacting secrets wherever a config is shown.
+//! Validation here covers what the cluster itself relies on; the MySQL
+//! source validates its own properties in depth when it is built.
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The connector classes raftcdc implements.
+pub const CONNECTOR_CLASSES: &[&str] = &[
+    "io.debezium.connector.mysql.MySqlConnector",
+    "io.debezium.connector.mariadb.MariaDbConnector",
+];
+
+/// What replaces a secret's value wherever a config is shown.
+pub const REDACTED: &str = "********";
+
+/// A connector definition, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorSpec {
+    pub name: String,
+    pub config: BTreeMap<String, String>,
+}
+
+/// A field-named problem with a connector definition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct SpecError {
+    /// Dotted path of the offending field, e.g. `config.topic.prefix`.
+    pub field: String,
+    pub reason: String,
+}
+
+fn spec_error(field: impl Into<String>, reason: impl Into<String>) -> SpecError {
+    SpecError {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestPayload {
+    name: String,
+    config: BTreeMap<String, serde_json::Value>,
+}
+
+impl ConnectorSpec {
+    /// Parses Debezium's REST payload. Config values may be JSON strings,
+    /// numbers or booleans (Kafka Connect stringifies them too).
+    pub fn from_rest_json(text: &str) -> Result<ConnectorSpec, SpecError> {
+        let payload: RestPayload = serde_json::from_str(text).map_err(|e| spec_error("(file)", e.to_string()))?;
+        let mut config = BTreeMap::new();
+        for (key, value) in payload.config {
+            let value = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                other => {
+                    return Err(spec_error(
+                        format!("config.{key}"),
+                        format!("must be a string, number or boolean, got {other}"),
+                    ))
+                }
+            };
+            config.insert(key, value);
+        }
+        ConnectorSpec::new(payload.name, config)
+    }
+
+    /// Validates a name and config.
+    pub fn new(name: String, config: BTreeMap<String, String>) -> Result<ConnectorSpec, SpecError> {
+        crate::raft::state::validate_name(&name).map_err(|e| spec_error("name", e.to_string().trim_start_matches("name: ")))?;
+        validate_config(&config)?;
+        Ok(ConnectorSpec { name, config })
+    }
+
+    /// The config with secrets replaced by [`REDACTED`].
+    pub fn redacted(config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        config
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_secret(k) { REDACTED.to_string() } else { v.clone() };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+}
+
+/// Whether a property holds a secret (passwords, keys, tokens, JAAS
+/// configs): such values never appear in status, logs or errors.
+pub fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("password")
+        || key.contains("secret")
+        || key.contains("jaas.config")
+        || key.ends_with("token")
+        || key.ends_with(".key")
+        || key.ends_with("credentials")
+}
+
+fn validate_config(config: &BTreeMap<String, String>) -> Result<(), SpecError> {
+    let get = |key: &str| config.get(key).map(String::as_str).filter(|v| !v.trim().is_empty());
+    let require = |key: &str| get(key).ok_or_else(|| spec_error(format!("config.{key}"), "is required"));
+
+    if let Some(key) = config.keys().find(|k| k.trim().is_empty()) {
+        return Err(spec_error("config", format!("property name {key:?} is empty")));
+    }
+    let class = require("connector.class")?;
+    if !CONNECTOR_CLASSES.contains(&class) {
+        return Err(spec_error(
+            "config.connector.class",
+            format!("\"{class}\" is not supported; use one of {}", CONNECTOR_CLASSES.join(", ")),
+        ));
+    }
+    let prefix = require("topic.prefix")?;
+    if prefix.len() > 200 || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        return Err(spec_error(
+            "config.topic.prefix",
+            format!("\"{prefix}\" may contain only ASCII letters, digits, '.', '_' and '-' (it starts every topic name)"),
+        ));
+    }
+    require("database.hostname")?;
+    require("database.user")?;
+    let server_id = require("database.server.id")?;
+    match server_id.parse::<u32>() {
+        Ok(id) if id >= 1 => {}
+        _ => {
+            return Err(spec_error(
+                "config.database.server.id",
+                format!("\"{server_id}\" must be an integer from 1 to 4294967295, unique among the server's replicas"),
+            ))
+        }
+    }
+    if let Some(port) = get("database.port") {
+        match port.parse::<u16>() {
+            Ok(p) if p >= 1 => {}
+            _ => return Err(spec_error("config.database.port", format!("\"{port}\" must be a port number from 1 to 65535"))),
+        }
+    }
+    if let Some(tasks) = get("tasks.max") {
+        if tasks != "1" {
+            return Err(spec_error("config.tasks.max", format!("\"{tasks}\": a MySQL connector runs exactly one task")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"name":"inventory","config":{
+        "connector.class":"io.debezium.connector.mysql.MySqlConnector",
+        "database.hostname":"127.0.0.1","database.port":3306,"database.user":"cdc",
+        "database.password":"hunter2","database.server.id":"5401","topic.prefix":"dbserver1"}}"#;
+
+    #[test]
+    fn parses_debezium_payload_and_redacts() {
+        let spec = ConnectorSpec::from_rest_json(GOOD).unwrap();
+        assert_eq!(spec.config["database.port"], "3306");
+        let shown = ConnectorSpec::redacted(&spec.config);
+        assert_eq!(shown["database.password"], REDACTED);
+        assert_eq!(shown["database.user"], "cdc");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (GOOD.replace("\"topic.prefix\":\"dbserver1\"", "\"x\":\"y\""), "config.topic.prefix"),
+            (GOOD.replace("MySqlConnector", "Nope"), "config.connector.class"),
+            (GOOD.replace("\"5401\"", "\"0\""), "config.database.server.id"),
+            (GOOD.replace("3306", "70000"), "config.database.port"),
+            (GOOD.replace("\"inventory\"", "\"bad name\""), "name"),
+            (GOOD.replace("\"cdc\"", "[1]"), "config.database.user"),
+            ("{\"name\":\"x\"}".to_string(), "(file)"),
+        ];
+        for (text, field) in cases {
+            let err = ConnectorSpec::from_rest_json(&text).unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+            assert!(!err.to_string().contains("hunter2"));
+        }
+    }
+}

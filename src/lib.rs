@@ -1,0 +1,18 @@
+//! raftcdc: highly available MySQL/MariaDB change-data-capture to Kafka,
+//! coordinated by Raft. See README.md for the architecture.
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod connector;
+pub mod node;
+pub mod pipeline;
+pub mod raft;
+pub mod storage;
+
+/// Generated gRPC code for `proto/raftcdc/v1`.
+pub mod proto {
+    tonic::include_proto!("raftcdc.v1");
+
+    /// Encoded file descriptors, for gRPC server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("raftcdc_descriptor");
+}

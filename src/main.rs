@@ -1,0 +1,110 @@
+//! The `raftcdc` binary: `serve` runs a node, the other subcommands are the
+//! control CLI (see [`raftcdc::cli`]).
+use std::process::ExitCode;
+
+use clap::Parser;
+use raftcdc::cli::{self, Cli, LogFormat, TopCommand};
+use raftcdc::config::NodeConfig;
+use raftcdc::node::{error_chain, Node};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,openraft=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("can install a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn serve(config_path: std::path::PathBuf) -> ExitCode {
+    let config = match NodeConfig::load(&config_path) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: invalid config: {}", error_chain(&e));
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(node = config.id, cluster = %config.cluster_name, data_dir = %config.data_dir.display(), "starting");
+    let node = match Node::start(config).await {
+        Ok(node) => node,
+        Err(e) => {
+            tracing::error!(error = %error_chain(&e), "cannot start");
+            eprintln!("error: cannot start: {}", error_chain(&e));
+            return ExitCode::from(1);
+        }
+    };
+    let tasks = raftcdc::pipeline::spawn(node.clone());
+    let result = raftcdc::api::serve(node.clone(), shutdown_signal()).await;
+    for task in tasks {
+        task.abort();
+    }
+    let _ = node.raft.shutdown().await;
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %error_chain(&e), "server failed");
+            eprintln!("error: {}", error_chain(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (format, result) = match cli.command {
+        TopCommand::Serve { config, log_format } => {
+            init_tracing(log_format);
+            return serve(config).await;
+        }
+        TopCommand::Cluster { client, command } => (client.output, cli::run_cluster(client, command).await),
+        TopCommand::Connector { client, command } => (client.output, cli::run_connector(client, command).await),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let code = match &error {
+                cli::CliError::Server { code, .. } => format!("{code:?}"),
+                cli::CliError::Connect { .. } => "UNAVAILABLE".to_string(),
+                cli::CliError::Input { .. } => "INVALID_ARGUMENT".to_string(),
+            };
+            let message = match &error {
+                cli::CliError::Server { message, .. } => message.clone(),
+                other => error_chain(other),
+            };
+            cli::output::error(format, &code_name(&code), &message);
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}
+
+/// `InvalidArgument` -> `INVALID_ARGUMENT`.
+fn code_name(debug: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in debug.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 && !out.ends_with('_') {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}

@@ -1,0 +1,59 @@
+//! The leader's assigner: every connector that should run gets the leader
+//! as its owner, under a new epoch.
+//!
+//! It reacts to applied entries and to Raft metrics (leadership changes),
+//! with a slow tick as a safety net. `AssignOwner` is compare-and-set on the
+//! epoch the assigner saw, so a stale view (the new leader has not applied
+//! everything yet, or two leaders overlap briefly) can only lose the race,
+//! never hand out the same epoch twice.
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::node::Node;
+use crate::raft::command::{Command, CommandError};
+use crate::raft::state::DesiredState;
+use crate::node::NodeError;
+
+pub async fn run(node: Arc<Node>) {
+    let mut changes = node.subscribe_changes();
+    let mut metrics = node.raft.metrics();
+    loop {
+        if node.is_leader() {
+            assign_all(&node).await;
+        }
+        tokio::select! {
+            r = changes.changed() => if r.is_err() { return },
+            r = metrics.changed() => if r.is_err() { return },
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+async fn assign_all(node: &Node) {
+    let wanted: Vec<(String, u64)> = node
+        .connectors()
+        .await
+        .into_iter()
+        .filter(|c| c.desired == DesiredState::Running && c.owner != Some(node.id))
+        .map(|c| (c.name, c.epoch))
+        .collect();
+    for (name, expected_epoch) in wanted {
+        let command = Command::AssignOwner {
+            name: name.clone(),
+            node_id: node.id,
+            expected_epoch,
+        };
+        match node.propose(command).await {
+            Ok(Some(record)) => {
+                tracing::info!(connector = %name, epoch = record.epoch, "took ownership");
+            }
+            Ok(None) => {}
+            // Someone changed the connector meanwhile; the next pass sees it.
+            Err(NodeError::Rejected(CommandError::EpochMismatch { .. } | CommandError::NotFound { .. })) => {}
+            Err(error) => {
+                tracing::debug!(connector = %name, error = %crate::node::error_chain(&error), "assignment failed; will retry");
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The state machine's input and output.
+//!
+//! A [`Proposal`] is what goes into the Raft log: a [`Command`] plus the wall
+//! clock of the proposing node. The timestamp travels in the entry so that
+//! every replica records the same `updated_ms` when it applies it: apply
+//! must be a pure function of (state, entry).
+//!
+//! Applying never fails the Raft entry: a command that breaks a rule (a
+//! stale epoch, an unknown connector) is committed but answers
+//! [`CommandReply::Rejected`] and leaves the state untouched. That is how a
+//! deposed owner is fenced: its write reaches the log, and every replica
+//! deterministically ignores it.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{ConnectorRecord, DesiredState, SnapshotProgress, TaskState};
+use super::NodeId;
+
+/// One Raft log payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Milliseconds since the Unix epoch on the proposing node.
+    pub at_ms: i64,
+    pub command: Command,
+}
+
+impl Proposal {
+    pub fn now(command: Command) -> Proposal {
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        Proposal { at_ms, command }
+    }
+}
+
+/// A change to the replicated state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// Creates a connector; its config was validated before proposing.
+    CreateConnector {
+        name: String,
+        config: BTreeMap<String, String>,
+        paused: bool,
+    },
+    /// Replaces a connector's config and restarts its task (new epoch).
+    UpdateConnector {
+        name: String,
+        config: BTreeMap<String, String>,
+    },
+    DeleteConnector {
+        name: String,
+    },
+    SetDesiredState {
+        name: String,
+        state: DesiredState,
+    },
+    /// Restarts the task: same owner, new epoch.
+    RestartConnector {
+        name: String,
+    },
+    /// Gives the connector to `node_id` under a new epoch, if its epoch is
+    /// still `expected_epoch` (compare-and-set, so two assigners can't both
+    /// win).
+    AssignOwner {
+        name: String,
+        node_id: NodeId,
+        expected_epoch: u64,
+    },
+    /// The owner's commit of delivered source progress.
+    CommitOffset {
+        name: String,
+        epoch: u64,
+        offset: serde_json::Value,
+    },
+    /// An operator's replacement of the offset; the connector must be paused.
+    SetOffsets {
+        name: String,
+        offset: serde_json::Value,
+    },
+    /// The owner's report of its task's state.
+    ReportTaskStatus {
+        name: String,
+        epoch: u64,
+        node_id: NodeId,
+        state: TaskState,
+        error: Option<String>,
+        remedy: Option<String>,
+    },
+    /// The owner records a DDL in the connector's schema history.
+    AppendSchemaHistory {
+        name: String,
+        epoch: u64,
+        entry: serde_json::Value,
+    },
+    /// The owner records snapshot progress (after a chunk is delivered).
+    SetSnapshotProgress {
+        name: String,
+        epoch: u64,
+        progress: Option<SnapshotProgress>,
+    },
+}
+
+impl Command {
+    /// The connector the command is about.
+    pub fn connector(&self) -> &str {
+        match self {
+            Command::CreateConnector { name, .. }
+            | Command::UpdateConnector { name, .. }
+            | Command::DeleteConnector { name }
+            | Command::SetDesiredState { name, .. }
+            | Command::RestartConnector { name }
+            | Command::AssignOwner { name, .. }
+            | Command::CommitOffset { name, .. }
+            | Command::SetOffsets { name, .. }
+            | Command::ReportTaskStatus { name, .. }
+            | Command::AppendSchemaHistory { name, .. }
+            | Command::SetSnapshotProgress { name, .. } => name,
+        }
+    }
+}
+
+/// What applying an entry answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CommandReply {
+    /// Applied; `connector` is the connector after the change (absent for
+    /// deletes and for blank or membership entries).
+    Applied { connector: Option<Box<ConnectorRecord>> },
+    /// Committed but refused by the state machine's rules.
+    Rejected(CommandError),
+}
+
+/// Why the state machine refused a command. Every message names the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum CommandError {
+    #[error("name: connector \"{name}\" does not exist")]
+    NotFound { name: String },
+    #[error("name: a connector named \"{name}\" already exists")]
+    AlreadyExists { name: String },
+    #[error("name: {reason}")]
+    InvalidName { name: String, reason: String },
+    #[error(
+        "epoch: connector \"{name}\" is at epoch {current}; a write under epoch {given} comes from a deposed owner and is rejected"
+    )]
+    StaleEpoch { name: String, current: u64, given: u64 },
+    #[error("epoch: connector \"{name}\" moved to epoch {current} while assigning from epoch {expected}")]
+    EpochMismatch { name: String, current: u64, expected: u64 },
+    #[error("name: connector \"{name}\" must be paused first (raftcdc connector pause {name})")]
+    NotPaused { name: String },
+    #[error("offset: {reason}")]
+    InvalidOffset { reason: String },
+}

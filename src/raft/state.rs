@@ -1,0 +1,510 @@
+//! The replicated state and its deterministic apply function.
+//!
+//! [`ClusterState`] is what every replica holds after applying the same log
+//! prefix. [`ClusterState::apply`] is a pure function of the state and one
+//! [`Proposal`]: no clock, no I/O, no randomness. That is what makes the
+//! replicas agree, and it is where the fencing rules live:
+//!
+//! 1. **Epochs are unique and only rise.** Every change of owner, restart,
+//!    config update and operator offset change takes the next value of a
+//!    cluster-wide counter (`next_epoch`). A deleted and re-created
+//!    connector therefore never reuses an epoch a zombie task may still hold.
+//! 2. **Owner writes carry their epoch.** `CommitOffset`,
+//!    `ReportTaskStatus`, `AppendSchemaHistory` and `SetSnapshotProgress`
+//!    are applied only when their epoch equals the connector's current
+//!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
+//!    nothing. An owner that was replaced (by a failover, a restart or an
+//!    operator) can still reach the log, but can no longer change anything.
+//! 3. **Assignment is compare-and-set** on the epoch, so two leaders in
+//!    quick succession cannot both believe they won the same epoch.
+//! 4. **Operator offsets need a paused connector** and raise the epoch, so
+//!    a task that was running before the pause cannot commit over them.
+//!
+//! Validation of a connector's *config* (the Debezium properties) happens
+//! before proposing, not here: if a later release tightened the validator,
+//! replaying an old log must still reproduce the same state.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::command::{Command, CommandError, CommandReply, Proposal};
+use super::NodeId;
+
+/// The whole replicated state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterState {
+    pub connectors: BTreeMap<String, ConnectorRecord>,
+    /// The epoch handed out last; epochs are unique cluster-wide.
+    pub last_epoch: u64,
+}
+
+/// What the operator wants a connector to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DesiredState {
+    Running,
+    Paused,
+}
+
+/// The state an owner reports for its task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskState {
+    Unassigned,
+    Starting,
+    Running,
+    Paused,
+    Failed,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Unassigned => "UNASSIGNED",
+            TaskState::Starting => "STARTING",
+            TaskState::Running => "RUNNING",
+            TaskState::Paused => "PAUSED",
+            TaskState::Failed => "FAILED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub state: TaskState,
+    pub node_id: Option<NodeId>,
+    pub epoch: u64,
+    pub error: Option<String>,
+    pub remedy: Option<String>,
+    pub updated_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OffsetRecord {
+    pub offset: serde_json::Value,
+    pub epoch: u64,
+    pub committed_ms: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotProgress {
+    pub tables_total: u64,
+    pub tables_done: u64,
+    pub rows_read: u64,
+    pub current_table: String,
+    pub last_key: serde_json::Value,
+    pub completed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorRecord {
+    pub name: String,
+    pub config: BTreeMap<String, String>,
+    pub desired: DesiredState,
+    pub owner: Option<NodeId>,
+    pub epoch: u64,
+    pub task: TaskRecord,
+    pub offset: Option<OffsetRecord>,
+    pub schema_history: Vec<serde_json::Value>,
+    pub snapshot: Option<SnapshotProgress>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl ConnectorRecord {
+    /// The task state to show: derived from desire, ownership and the
+    /// owner's last report under the *current* epoch.
+    pub fn effective_task_state(&self) -> TaskState {
+        match (self.desired, self.owner) {
+            (DesiredState::Paused, _) => TaskState::Paused,
+            (DesiredState::Running, None) => TaskState::Unassigned,
+            (DesiredState::Running, Some(_)) if self.task.epoch != self.epoch => TaskState::Starting,
+            (DesiredState::Running, Some(_)) => self.task.state,
+        }
+    }
+}
+
+/// Checks a connector name: Kafka Connect accepts almost anything, but the
+/// name becomes part of transactional ids and CLI arguments, so raftcdc
+/// keeps it to a safe alphabet.
+pub fn validate_name(name: &str) -> Result<(), CommandError> {
+    let invalid = |reason: &str| CommandError::InvalidName {
+        name: name.to_string(),
+        reason: reason.to_string(),
+    };
+    if name.is_empty() {
+        return Err(invalid("must not be empty"));
+    }
+    if name.len() > 200 {
+        return Err(invalid("must be at most 200 characters"));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(invalid(&format!(
+            "\"{name}\" may contain only ASCII letters, digits, '.', '_' and '-'"
+        )));
+    }
+    Ok(())
+}
+
+/// The keys of Debezium's MySQL source offset and the JSON type each takes.
+const OFFSET_KEYS: &[(&str, OffsetKind)] = &[
+    ("file", OffsetKind::String),
+    ("pos", OffsetKind::Unsigned),
+    ("gtids", OffsetKind::String),
+    ("row", OffsetKind::Unsigned),
+    ("event", OffsetKind::Unsigned),
+    ("server_id", OffsetKind::Unsigned),
+    ("ts_sec", OffsetKind::Unsigned),
+    ("snapshot", OffsetKind::Any),
+    ("snapshot_completed", OffsetKind::Bool),
+    ("transaction_id", OffsetKind::Any),
+];
+
+#[derive(Clone, Copy)]
+enum OffsetKind {
+    String,
+    Unsigned,
+    Bool,
+    Any,
+}
+
+/// Validates an operator-supplied offset: a JSON object in Debezium's MySQL
+/// offset shape, positioned either by `file` + `pos` or by `gtids`.
+pub fn validate_offset(offset: &serde_json::Value) -> Result<(), CommandError> {
+    let invalid = |reason: String| CommandError::InvalidOffset { reason };
+    let object = offset
+        .as_object()
+        .ok_or_else(|| invalid(format!("must be a JSON object, got {offset}")))?;
+    for (key, value) in object {
+        let Some((_, kind)) = OFFSET_KEYS.iter().find(|(k, _)| k == key) else {
+            let known: Vec<&str> = OFFSET_KEYS.iter().map(|(k, _)| *k).collect();
+            return Err(invalid(format!("unknown key \"{key}\"; known keys: {}", known.join(", "))));
+        };
+        let ok = match kind {
+            OffsetKind::String => value.is_string(),
+            OffsetKind::Unsigned => value.is_u64(),
+            OffsetKind::Bool => value.is_boolean(),
+            OffsetKind::Any => true,
+        };
+        if !ok {
+            return Err(invalid(format!("\"{key}\" has the wrong type: {value}")));
+        }
+    }
+    let has_file_pos = object.contains_key("file") && object.contains_key("pos");
+    let has_gtids = object.get("gtids").and_then(|g| g.as_str()).is_some_and(|g| !g.is_empty());
+    if !has_file_pos && !has_gtids {
+        return Err(invalid("needs \"file\" and \"pos\", or a non-empty \"gtids\"".into()));
+    }
+    Ok(())
+}
+
+impl ClusterState {
+    fn next_epoch(&mut self) -> u64 {
+        self.last_epoch += 1;
+        self.last_epoch
+    }
+
+    /// Applies one proposal. Never panics; a refused command leaves the
+    /// state exactly as it was.
+    pub fn apply(&mut self, proposal: &Proposal) -> CommandReply {
+        match self.apply_inner(proposal) {
+            Ok(connector) => CommandReply::Applied {
+                connector: connector.map(Box::new),
+            },
+            Err(error) => CommandReply::Rejected(error),
+        }
+    }
+
+    fn existing(&mut self, name: &str) -> Result<&mut ConnectorRecord, CommandError> {
+        self.connectors
+            .get_mut(name)
+            .ok_or_else(|| CommandError::NotFound { name: name.to_string() })
+    }
+
+    /// Looks up a connector for an owner's write and checks its epoch.
+    fn owned(&mut self, name: &str, epoch: u64) -> Result<&mut ConnectorRecord, CommandError> {
+        let record = self.existing(name)?;
+        if record.epoch != epoch {
+            return Err(CommandError::StaleEpoch {
+                name: name.to_string(),
+                current: record.epoch,
+                given: epoch,
+            });
+        }
+        Ok(record)
+    }
+
+    fn apply_inner(&mut self, proposal: &Proposal) -> Result<Option<ConnectorRecord>, CommandError> {
+        let now = proposal.at_ms;
+        let record = match &proposal.command {
+            Command::CreateConnector { name, config, paused } => {
+                validate_name(name)?;
+                if self.connectors.contains_key(name) {
+                    return Err(CommandError::AlreadyExists { name: name.clone() });
+                }
+                let record = ConnectorRecord {
+                    name: name.clone(),
+                    config: config.clone(),
+                    desired: if *paused { DesiredState::Paused } else { DesiredState::Running },
+                    owner: None,
+                    epoch: 0,
+                    task: TaskRecord {
+                        state: TaskState::Unassigned,
+                        node_id: None,
+                        epoch: 0,
+                        error: None,
+                        remedy: None,
+                        updated_ms: now,
+                    },
+                    offset: None,
+                    schema_history: Vec::new(),
+                    snapshot: None,
+                    created_ms: now,
+                    updated_ms: now,
+                };
+                self.connectors.insert(name.clone(), record);
+                &self.connectors[name]
+            }
+            Command::UpdateConnector { name, config } => {
+                self.existing(name)?;
+                let epoch = self.next_epoch();
+                let record = self.existing(name)?;
+                record.config = config.clone();
+                record.epoch = epoch;
+                record
+            }
+            Command::DeleteConnector { name } => {
+                self.existing(name)?;
+                self.connectors.remove(name);
+                return Ok(None);
+            }
+            Command::SetDesiredState { name, state } => {
+                let record = self.existing(name)?;
+                record.desired = *state;
+                record
+            }
+            Command::RestartConnector { name } => {
+                self.existing(name)?;
+                let epoch = self.next_epoch();
+                let record = self.existing(name)?;
+                record.epoch = epoch;
+                record
+            }
+            Command::AssignOwner {
+                name,
+                node_id,
+                expected_epoch,
+            } => {
+                let current = self.existing(name)?.epoch;
+                if current != *expected_epoch {
+                    return Err(CommandError::EpochMismatch {
+                        name: name.clone(),
+                        current,
+                        expected: *expected_epoch,
+                    });
+                }
+                let epoch = self.next_epoch();
+                let record = self.existing(name)?;
+                record.owner = Some(*node_id);
+                record.epoch = epoch;
+                record
+            }
+            Command::CommitOffset { name, epoch, offset } => {
+                if !offset.is_object() {
+                    return Err(CommandError::InvalidOffset {
+                        reason: format!("must be a JSON object, got {offset}"),
+                    });
+                }
+                let record = self.owned(name, *epoch)?;
+                record.offset = Some(OffsetRecord {
+                    offset: offset.clone(),
+                    epoch: *epoch,
+                    committed_ms: now,
+                });
+                record
+            }
+            Command::SetOffsets { name, offset } => {
+                if self.existing(name)?.desired != DesiredState::Paused {
+                    return Err(CommandError::NotPaused { name: name.clone() });
+                }
+                validate_offset(offset)?;
+                let epoch = self.next_epoch();
+                let record = self.existing(name)?;
+                record.epoch = epoch;
+                record.offset = Some(OffsetRecord {
+                    offset: offset.clone(),
+                    epoch,
+                    committed_ms: now,
+                });
+                record
+            }
+            Command::ReportTaskStatus {
+                name,
+                epoch,
+                node_id,
+                state,
+                error,
+                remedy,
+            } => {
+                let record = self.owned(name, *epoch)?;
+                record.task = TaskRecord {
+                    state: *state,
+                    node_id: Some(*node_id),
+                    epoch: *epoch,
+                    error: error.clone(),
+                    remedy: remedy.clone(),
+                    updated_ms: now,
+                };
+                record
+            }
+            Command::AppendSchemaHistory { name, epoch, entry } => {
+                let record = self.owned(name, *epoch)?;
+                record.schema_history.push(entry.clone());
+                record
+            }
+            Command::SetSnapshotProgress { name, epoch, progress } => {
+                let record = self.owned(name, *epoch)?;
+                record.snapshot = progress.clone();
+                record
+            }
+        };
+        let name = record.name.clone();
+        let record = self.connectors.get_mut(&name).expect("record exists");
+        record.updated_ms = now;
+        Ok(Some(record.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(command: Command) -> Proposal {
+        Proposal { at_ms: 1_000, command }
+    }
+
+    fn create(state: &mut ClusterState, name: &str) {
+        let reply = state.apply(&at(Command::CreateConnector {
+            name: name.into(),
+            config: BTreeMap::from([("topic.prefix".into(), "p".into())]),
+            paused: false,
+        }));
+        assert!(matches!(reply, CommandReply::Applied { .. }), "{reply:?}");
+    }
+
+    fn assign(state: &mut ClusterState, name: &str, node: NodeId) -> u64 {
+        let expected_epoch = state.connectors[name].epoch;
+        match state.apply(&at(Command::AssignOwner {
+            name: name.into(),
+            node_id: node,
+            expected_epoch,
+        })) {
+            CommandReply::Applied { connector: Some(c) } => c.epoch,
+            other => panic!("assign failed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stale_epoch_writes_are_rejected_and_change_nothing() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let old = assign(&mut state, "c", 1);
+        let new = assign(&mut state, "c", 2);
+        assert!(new > old);
+        let before = state.clone();
+        for command in [
+            Command::CommitOffset { name: "c".into(), epoch: old, offset: json!({"file": "f", "pos": 4}) },
+            Command::ReportTaskStatus {
+                name: "c".into(),
+                epoch: old,
+                node_id: 1,
+                state: TaskState::Running,
+                error: None,
+                remedy: None,
+            },
+            Command::AppendSchemaHistory { name: "c".into(), epoch: old, entry: json!({"ddl": "x"}) },
+            Command::SetSnapshotProgress { name: "c".into(), epoch: old, progress: None },
+        ] {
+            let reply = state.apply(&at(command));
+            assert_eq!(
+                reply,
+                CommandReply::Rejected(CommandError::StaleEpoch { name: "c".into(), current: new, given: old })
+            );
+        }
+        assert_eq!(state, before);
+        let reply = state.apply(&at(Command::CommitOffset {
+            name: "c".into(),
+            epoch: new,
+            offset: json!({"file": "f", "pos": 4}),
+        }));
+        assert!(matches!(reply, CommandReply::Applied { .. }));
+    }
+
+    #[test]
+    fn epochs_are_never_reused_across_recreation() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let first = assign(&mut state, "c", 1);
+        state.apply(&at(Command::DeleteConnector { name: "c".into() }));
+        create(&mut state, "c");
+        let second = assign(&mut state, "c", 1);
+        assert!(second > first);
+        let reply = state.apply(&at(Command::CommitOffset {
+            name: "c".into(),
+            epoch: first,
+            offset: json!({}),
+        }));
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
+    }
+
+    #[test]
+    fn assignment_is_compare_and_set() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        assign(&mut state, "c", 1);
+        let reply = state.apply(&at(Command::AssignOwner { name: "c".into(), node_id: 2, expected_epoch: 0 }));
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::EpochMismatch { .. })));
+        assert_eq!(state.connectors["c"].owner, Some(1));
+    }
+
+    #[test]
+    fn set_offsets_needs_pause_and_a_valid_offset_and_raises_the_epoch() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let owner_epoch = assign(&mut state, "c", 1);
+        let offset = json!({"file": "mysql-bin.000003", "pos": 154});
+        let reply = state.apply(&at(Command::SetOffsets { name: "c".into(), offset: offset.clone() }));
+        assert_eq!(reply, CommandReply::Rejected(CommandError::NotPaused { name: "c".into() }));
+        state.apply(&at(Command::SetDesiredState { name: "c".into(), state: DesiredState::Paused }));
+        for bad in [json!([1]), json!({"pos": 1}), json!({"file": "f", "pos": -1}), json!({"bogus": 1, "gtids": "0-1-2"})] {
+            let reply = state.apply(&at(Command::SetOffsets { name: "c".into(), offset: bad }));
+            assert!(matches!(reply, CommandReply::Rejected(CommandError::InvalidOffset { .. })), "{reply:?}");
+        }
+        let reply = state.apply(&at(Command::SetOffsets { name: "c".into(), offset: offset.clone() }));
+        let CommandReply::Applied { connector: Some(c) } = reply else { panic!("{reply:?}") };
+        assert!(c.epoch > owner_epoch);
+        assert_eq!(c.offset.unwrap().offset, offset);
+        // The task that ran before the pause can no longer commit.
+        let reply = state.apply(&at(Command::CommitOffset { name: "c".into(), epoch: owner_epoch, offset: json!({}) }));
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
+    }
+
+    #[test]
+    fn names_and_duplicates() {
+        let mut state = ClusterState::default();
+        for bad in ["", "has space", "slash/y"] {
+            let reply = state.apply(&at(Command::CreateConnector { name: bad.into(), config: BTreeMap::new(), paused: false }));
+            assert!(matches!(reply, CommandReply::Rejected(CommandError::InvalidName { .. })), "{bad}");
+        }
+        create(&mut state, "ok.name-1");
+        let reply = state.apply(&at(Command::CreateConnector { name: "ok.name-1".into(), config: BTreeMap::new(), paused: true }));
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::AlreadyExists { .. })));
+        assert_eq!(state.connectors.len(), 1);
+        let reply = state.apply(&at(Command::RestartConnector { name: "missing".into() }));
+        assert_eq!(reply, CommandReply::Rejected(CommandError::NotFound { name: "missing".into() }));
+    }
+}

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/services.sh
 cargo build --workspace --all-targets --locked
 export RAFTCDC_BIN=${RAFTCDC_BIN:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/debug/raftcdc}
 

@@ -11,12 +11,6 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-/// The connector classes raftcdc implements.
-pub const CONNECTOR_CLASSES: &[&str] = &[
-    "io.debezium.connector.mysql.MySqlConnector",
-    "io.debezium.connector.mariadb.MariaDbConnector",
-];
-
 /// What replaces a secret's value wherever a config is shown.
 pub const REDACTED: &str = "********";
 
@@ -104,51 +98,16 @@ pub fn is_secret(key: &str) -> bool {
         || key.ends_with("credentials")
 }
 
+/// Validates the config as the MySQL source will interpret it, so an
+/// unknown, unsupported or malformed property is refused at create time
+/// rather than when the task starts.
 fn validate_config(config: &BTreeMap<String, String>) -> Result<(), SpecError> {
-    let get = |key: &str| config.get(key).map(String::as_str).filter(|v| !v.trim().is_empty());
-    let require = |key: &str| get(key).ok_or_else(|| spec_error(format!("config.{key}"), "is required"));
-
     if let Some(key) = config.keys().find(|k| k.trim().is_empty()) {
         return Err(spec_error("config", format!("property name {key:?} is empty")));
     }
-    let class = require("connector.class")?;
-    if !CONNECTOR_CLASSES.contains(&class) {
-        return Err(spec_error(
-            "config.connector.class",
-            format!("\"{class}\" is not supported; use one of {}", CONNECTOR_CLASSES.join(", ")),
-        ));
-    }
-    let prefix = require("topic.prefix")?;
-    if prefix.len() > 200 || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err(spec_error(
-            "config.topic.prefix",
-            format!("\"{prefix}\" may contain only ASCII letters, digits, '.', '_' and '-' (it starts every topic name)"),
-        ));
-    }
-    require("database.hostname")?;
-    require("database.user")?;
-    let server_id = require("database.server.id")?;
-    match server_id.parse::<u32>() {
-        Ok(id) if id >= 1 => {}
-        _ => {
-            return Err(spec_error(
-                "config.database.server.id",
-                format!("\"{server_id}\" must be an integer from 1 to 4294967295, unique among the server's replicas"),
-            ))
-        }
-    }
-    if let Some(port) = get("database.port") {
-        match port.parse::<u16>() {
-            Ok(p) if p >= 1 => {}
-            _ => return Err(spec_error("config.database.port", format!("\"{port}\" must be a port number from 1 to 65535"))),
-        }
-    }
-    if let Some(tasks) = get("tasks.max") {
-        if tasks != "1" {
-            return Err(spec_error("config.tasks.max", format!("\"{tasks}\": a MySQL connector runs exactly one task")));
-        }
-    }
-    Ok(())
+    crate::source::mysql::config::MySqlSourceConfig::from_properties(config)
+        .map(|_| ())
+        .map_err(|e| spec_error(format!("config.{}", e.property), e.reason))
 }
 
 #[cfg(test)]
@@ -177,6 +136,7 @@ mod tests {
             (GOOD.replace("\"5401\"", "\"0\""), "config.database.server.id"),
             (GOOD.replace("3306", "70000"), "config.database.port"),
             (GOOD.replace("\"inventory\"", "\"bad name\""), "name"),
+            (GOOD.replace("\"topic.prefix\"", "\"topic.prefx\""), "config.topic.prefx"),
             (GOOD.replace("\"cdc\"", "[1]"), "config.database.user"),
             ("{\"name\":\"x\"}".to_string(), "(file)"),
         ];

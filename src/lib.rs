@@ -4,9 +4,11 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod connector;
+pub mod envelope;
 pub mod node;
 pub mod pipeline;
 pub mod raft;
+pub mod source;
 pub mod storage;
 
 /// Generated gRPC code for `proto/raftcdc/v1`.

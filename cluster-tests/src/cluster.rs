@@ -297,14 +297,22 @@ impl Cluster {
         ControlClient::new(channel)
     }
 
-    /// Runs `raftcdc --endpoint <node i> <args…>` and answers its output
-    /// whatever its exit code.
+    /// Runs `raftcdc <group> --endpoint <node i> <rest of args…>` (e.g.
+    /// `args = ["connector", "get", "x"]`) and answers its output whatever
+    /// its exit code. The client flags belong to the command group (and are
+    /// global within it), so `--endpoint` goes right after the group;
+    /// `RAFTCDC_ENDPOINT`/`RAFTCDC_OUTPUT` from the caller's environment are
+    /// removed so only `args` decide the output format.
     pub async fn cli(&self, node: usize, args: &[&str]) -> Output {
+        let (group, rest) = args.split_first().expect("a CLI command group such as `connector`");
         let mut command = tokio::process::Command::new(raftcdc_bin());
         command
+            .arg(group)
             .arg("--endpoint")
             .arg(self.endpoint(node))
-            .args(args)
+            .args(rest)
+            .env_remove("RAFTCDC_ENDPOINT")
+            .env_remove("RAFTCDC_OUTPUT")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         match tokio::time::timeout(CLI_TIMEOUT, command.output()).await {

@@ -141,9 +141,11 @@ pub async fn forward(
     Ok(result?)
 }
 
-/// Proposes a state-machine command through the node at `peer_addr`, which
-/// forwards it to its leader. This is the path an owner's writes take when
-/// the owner is not the leader.
+/// Proposes a state-machine command at the node listening on `peer_addr`.
+/// That node applies it only if it leads; otherwise the answer is
+/// [`ForwardError::NotLeader`] naming the leader it knows, and the caller
+/// retries there (one hop by design, see [`crate::node`]). A node's own
+/// writes use [`crate::node::Node::propose`], which does that retry.
 pub async fn propose_via(
     peer_addr: &str,
     cluster_name: &str,

@@ -1,0 +1,497 @@
+//! The MySQL source against a real MariaDB server (one private server per
+//! test): every column type as Debezium represents it, transactions, DDL in
+//! the middle of a stream, binlog rotation, server crashes, exact resume
+//! from any batch's offset, purged binlogs and misconfigured servers.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cluster_tests::mariadb::MariaDb;
+use mysql_async::prelude::Queryable;
+use raftcdc::source::mysql::config::MySqlSourceConfig;
+use raftcdc::source::mysql::error::{DefiniteError, SourceError};
+use raftcdc::source::mysql::replication::MySqlSource;
+use raftcdc::source::Batch;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct Running {
+    rx: mpsc::Receiver<Batch>,
+    task: tokio::task::JoinHandle<Result<(), SourceError>>,
+}
+
+fn config(db: &MariaDb, extra: &[(&str, &str)]) -> Arc<MySqlSourceConfig> {
+    let mut props = db.connector_config(5400 + (db.port % 500) as u32, "dbserver1");
+    props.insert("snapshot.mode".into(), "no_data".into());
+    props.insert("key.converter.schemas.enable".into(), "false".into());
+    props.insert("value.converter.schemas.enable".into(), "false".into());
+    props.insert("database.include.list".into(), "inventory".into());
+    for (k, v) in extra {
+        props.insert(k.to_string(), v.to_string());
+    }
+    Arc::new(MySqlSourceConfig::from_properties(&props).expect("valid connector config"))
+}
+
+fn start(config: Arc<MySqlSourceConfig>, offset: Option<Value>) -> Running {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+    let (tx, rx) = mpsc::channel(64);
+    let task = tokio::spawn(async move { MySqlSource::new(config).run(offset, tx).await });
+    Running { rx, task }
+}
+
+/// A record as the tests look at it.
+#[derive(Debug, Clone)]
+struct Event {
+    topic: String,
+    key: Value,
+    value: Value,
+}
+
+impl Running {
+    /// Receives batches until `want` records (progress-only batches have
+    /// none) have arrived on topics accepted by `filter`.
+    async fn collect(&mut self, want: usize, filter: impl Fn(&str) -> bool) -> (Vec<Event>, Vec<Batch>) {
+        let deadline = Instant::now() + DEADLINE;
+        let mut events = Vec::new();
+        let mut batches = Vec::new();
+        while events.len() < want {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let batch = match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => {
+                    let result = (&mut self.task).await;
+                    panic!("source stopped after {} of {want} events: {result:?}", events.len());
+                }
+                Err(_) => panic!("timed out after {} of {want} events: {events:#?}", events.len()),
+            };
+            for record in &batch.records {
+                if filter(&record.topic) {
+                    events.push(Event {
+                        topic: record.topic.clone(),
+                        key: record.key.as_ref().map(|k| serde_json::from_slice(k).unwrap()).unwrap_or(Value::Null),
+                        value: record.value.as_ref().map(|v| serde_json::from_slice(v).unwrap()).unwrap_or(Value::Null),
+                    });
+                }
+            }
+            batches.push(batch);
+        }
+        (events, batches)
+    }
+
+    /// Waits until the source has connected and passed a progress point
+    /// (its first batch, possibly empty).
+    async fn ready(&mut self) -> Batch {
+        match tokio::time::timeout(DEADLINE, self.rx.recv()).await {
+            Ok(Some(batch)) => batch,
+            other => panic!("source did not start: {other:?} {:?}", self.task.is_finished()),
+        }
+    }
+}
+
+fn data(topic: &str) -> bool {
+    topic.starts_with("dbserver1.inventory.")
+}
+
+async fn setup(db: &MariaDb, statements: &[&str]) {
+    let mut all = vec!["CREATE DATABASE inventory", "USE inventory"];
+    all.extend_from_slice(statements);
+    let mut conn = db.conn().await;
+    for s in all {
+        conn.query_drop(s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+}
+
+async fn exec(db: &MariaDb, statements: &[&str]) {
+    let mut conn = db.conn().await;
+    conn.query_drop("USE inventory").await.unwrap();
+    for s in statements {
+        conn.query_drop(*s).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+}
+
+/// Starts a source at the current end of the binlog and waits until it streams.
+async fn streaming(db: &MariaDb, extra: &[(&str, &str)]) -> Running {
+    let mut extra = extra.to_vec();
+    extra.push(("poll.interval.ms", "50"));
+    let mut running = start(config(db, &extra), None);
+    running.ready().await;
+    running
+}
+
+fn afters(events: &[Event]) -> Vec<Value> {
+    events.iter().map(|e| e.value["after"].clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integers_every_width_signed_and_unsigned() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE ints (id INT PRIMARY KEY, ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, \
+        siu SMALLINT UNSIGNED, mi MEDIUMINT, miu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED)"]).await;
+    let mut source = streaming(&db, &[]).await;
+    exec(&db, &[
+        "INSERT INTO ints VALUES (1, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615)",
+        "INSERT INTO ints VALUES (2, 127, 0, 32767, 0, 8388607, 0, 2147483647, 0, 9223372036854775807, 0)",
+        "INSERT INTO ints VALUES (3, -1, NULL, -1, NULL, -1, NULL, -1, NULL, -1, NULL)",
+    ]).await;
+    let (events, _) = source.collect(3, data).await;
+    assert_eq!(afters(&events), vec![
+        json!({"id":1,"ti":-128,"tiu":255,"si":-32768,"siu":65535,"mi":-8388608,"miu":16777215,"i":-2147483648,"iu":4294967295u64,"bi":-9223372036854775808i64,"biu":-1}),
+        json!({"id":2,"ti":127,"tiu":0,"si":32767,"siu":0,"mi":8388607,"miu":0,"i":2147483647,"iu":0,"bi":9223372036854775807i64,"biu":0}),
+        json!({"id":3,"ti":-1,"tiu":null,"si":-1,"siu":null,"mi":-1,"miu":null,"i":-1,"iu":null,"bi":-1,"biu":null}),
+    ]);
+    assert_eq!(events[0].key, json!({"id": 1}));
+    assert_eq!(events[0].topic, "dbserver1.inventory.ints");
+    drop(source);
+
+    // bigint.unsigned.handling.mode=precise: Connect Decimal, scale 0.
+    let mut source = streaming(&db, &[("bigint.unsigned.handling.mode", "precise")]).await;
+    exec(&db, &["INSERT INTO ints (id, biu) VALUES (4, 18446744073709551615)"]).await;
+    let (events, _) = source.collect(1, data).await;
+    assert_eq!(events[0].value["after"]["biu"], json!("AP//////////"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decimals_floats_and_bits_under_each_mode() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE nums (id INT PRIMARY KEY, d DECIMAL(10,2), dn DECIMAL(5,0), f FLOAT, db DOUBLE, b1 BIT(1), b10 BIT(10))"]).await;
+    let inserts = [
+        "INSERT INTO nums VALUES (1, 12345678.90, -99999, 1.5, -2.25e10, b'1', b'1000000001')",
+        "INSERT INTO nums VALUES (2, -0.01, 0, -0.5, 0.125, b'0', b'0000000000')",
+        "INSERT INTO nums VALUES (3, NULL, NULL, NULL, NULL, NULL, NULL)",
+    ];
+    let mut source = streaming(&db, &[]).await;
+    exec(&db, &inserts).await;
+    let (events, _) = source.collect(3, data).await;
+    assert_eq!(afters(&events), vec![
+        json!({"id":1,"d":"SZYC0g==","dn":"/nlh","f":1.5,"db":-2.25e10,"b1":true,"b10":"AQI="}),
+        json!({"id":2,"d":"/w==","dn":"AA==","f":-0.5,"db":0.125,"b1":false,"b10":"AAA="}),
+        json!({"id":3,"d":null,"dn":null,"f":null,"db":null,"b1":null,"b10":null}),
+    ]);
+    drop(source);
+    for (mode, first, second) in [
+        ("string", json!(["12345678.90", "-99999"]), json!(["-0.01", "0"])),
+        ("double", json!([12345678.9, -99999.0]), json!([-0.01, 0.0])),
+    ] {
+        let mut source = streaming(&db, &[("decimal.handling.mode", mode)]).await;
+        exec(&db, &["DELETE FROM nums", &inserts[0], &inserts[1]]).await;
+        // 3 deletes, each with its tombstone, then 2 creates.
+        let (events, _) = source.collect(8, data).await;
+        let created: Vec<&Event> = events.iter().filter(|e| e.value["op"] == "c").collect();
+        assert_eq!(json!([created[0].value["after"]["d"], created[0].value["after"]["dn"]]), first, "{mode}");
+        assert_eq!(json!([created[1].value["after"]["d"], created[1].value["after"]["dn"]]), second, "{mode}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strings_binary_and_charsets() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE strs (id INT PRIMARY KEY, c CHAR(4), vc VARCHAR(20), t TEXT, \
+        l1 VARCHAR(10) CHARACTER SET latin1, bin BINARY(4), vb VARBINARY(8), bl BLOB, e ENUM('small','medium','large'), s SET('a','b','c'))"]).await;
+    let mut source = streaming(&db, &[]).await;
+    exec(&db, &[
+        "INSERT INTO strs VALUES (1, 'ab', 'héllo 🎉', 'text', 'café', X'0102', X'00FF', X'DEADBEEF', 'medium', 'a,c')",
+        "INSERT INTO strs VALUES (2, '', '', '', '', X'00000000', X'', X'', 'small', '')",
+        "INSERT INTO strs VALUES (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    ]).await;
+    let (events, _) = source.collect(3, data).await;
+    assert_eq!(afters(&events), vec![
+        json!({"id":1,"c":"ab","vc":"héllo 🎉","t":"text","l1":"café","bin":"AQIAAA==","vb":"AP8=","bl":"3q2+7w==","e":"medium","s":"a,c"}),
+        json!({"id":2,"c":"","vc":"","t":"","l1":"","bin":"AAAAAA==","vb":"","bl":"","e":"small","s":""}),
+        json!({"id":3,"c":null,"vc":null,"t":null,"l1":null,"bin":null,"vb":null,"bl":null,"e":null,"s":null}),
+    ]);
+    drop(source);
+    let mut source = streaming(&db, &[("binary.handling.mode", "hex")]).await;
+    exec(&db, &["UPDATE strs SET vb = X'0AFF' WHERE id = 1"]).await;
+    let (events, _) = source.collect(1, data).await;
+    assert_eq!(events[0].value["before"]["vb"], json!("00ff"));
+    assert_eq!(events[0].value["after"]["vb"], json!("0aff"));
+    assert_eq!(events[0].value["op"], json!("u"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporal_types_and_zero_dates() {
+    let db = MariaDb::start(&["--sql-mode="]).await;
+    setup(&db, &["CREATE TABLE times (id INT PRIMARY KEY, d DATE, t TIME(6), t0 TIME, dt0 DATETIME, dt3 DATETIME(3), dt6 DATETIME(6), \
+        ts0 TIMESTAMP NULL, ts6 TIMESTAMP(6) NULL, y YEAR)"]).await;
+    let mut source = streaming(&db, &[]).await;
+    exec(&db, &[
+        "SET time_zone = '+00:00'",
+        "INSERT INTO times VALUES (1, '2024-02-29', '-838:59:59.000000', '12:34:56', '2024-02-29 12:34:56', '2024-02-29 12:34:56.789', \
+            '1969-12-31 23:59:59.999999', '2024-02-29 12:34:56', '2038-01-19 03:14:07.123456', 2024)",
+        "INSERT INTO times VALUES (2, '1970-01-01', '00:00:00.000001', '-00:00:01', '1970-01-01 00:00:00', '1970-01-01 00:00:00.000', \
+            '1970-01-01 00:00:00.000001', '1970-01-01 00:00:01', '1970-01-01 00:00:01.000001', 0)",
+        "INSERT INTO times VALUES (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+        "INSERT INTO times VALUES (4, '0000-00-00', '00:00:00', '00:00:00', '0000-00-00 00:00:00', NULL, NULL, NULL, NULL, 1901)",
+    ]).await;
+    let (events, _) = source.collect(4, data).await;
+    assert_eq!(afters(&events), vec![
+        json!({"id":1,"d":19782,"t":-3020399000000i64,"t0":45296000000i64,"dt0":1709210096000i64,"dt3":1709210096789i64,
+               "dt6":-1,"ts0":"2024-02-29T12:34:56Z","ts6":"2038-01-19T03:14:07.123456Z","y":2024}),
+        json!({"id":2,"d":0,"t":1,"t0":-1000000,"dt0":0,"dt3":0,"dt6":1,"ts0":"1970-01-01T00:00:01Z","ts6":"1970-01-01T00:00:01.000001Z","y":0}),
+        json!({"id":3,"d":null,"t":null,"t0":null,"dt0":null,"dt3":null,"dt6":null,"ts0":null,"ts6":null,"y":null}),
+        json!({"id":4,"d":null,"t":0,"t0":0,"dt0":null,"dt3":null,"dt6":null,"ts0":null,"ts6":null,"y":1901}),
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_and_mariadb_types() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE docs (id INT PRIMARY KEY, j JSON, ip INET6, u UUID, g GEOMETRY)"]).await;
+    let mut source = streaming(&db, &[]).await;
+    exec(&db, &[
+        "INSERT INTO docs VALUES (1, '{\"a\": [1, 2.5, \"x\"], \"b\": null}', '2001:db8::1', '123e4567-e89b-12d3-a456-426614174000', ST_GeomFromText('POINT(1 2)'))",
+        "INSERT INTO docs VALUES (2, NULL, NULL, NULL, NULL)",
+    ]).await;
+    let (events, _) = source.collect(2, data).await;
+    let first = &events[0].value["after"];
+    assert_eq!(serde_json::from_str::<Value>(first["j"].as_str().unwrap()).unwrap(), json!({"a": [1, 2.5, "x"], "b": null}));
+    assert_eq!(first["ip"], json!("2001:db8::1"));
+    assert_eq!(first["u"], json!("123e4567-e89b-12d3-a456-426614174000"));
+    assert_eq!(first["g"]["srid"], json!(0));
+    assert!(first["g"]["wkb"].is_string());
+    assert_eq!(events[1].value["after"], json!({"id":2,"j":null,"ip":null,"u":null,"g":null}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envelope_with_schemas_deletes_tombstones_and_key_changes() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(255) NOT NULL, score DECIMAL(5,2))"]).await;
+    let mut source = streaming(&db, &[("key.converter.schemas.enable", "true"), ("value.converter.schemas.enable", "true")]).await;
+    exec(&db, &[
+        "INSERT INTO customers VALUES (1001, 'sally@example.com', 1.50)",
+        "UPDATE customers SET email = 'sally.t@example.com' WHERE id = 1001",
+        "UPDATE customers SET id = 1002 WHERE id = 1001",
+        "DELETE FROM customers WHERE id = 1002",
+    ]).await;
+    // c, u, (d + tombstone + c for the key change), d + tombstone
+    let (events, _) = source.collect(7, data).await;
+    let ops: Vec<Value> = events.iter().map(|e| e.value.get("payload").map(|p| p["op"].clone()).unwrap_or(Value::Null)).collect();
+    assert_eq!(ops, vec![json!("c"), json!("u"), json!("d"), Value::Null, json!("c"), json!("d"), Value::Null]);
+    let create = &events[0].value;
+    assert_eq!(create["schema"]["name"], "dbserver1.inventory.customers.Envelope");
+    assert_eq!(events[0].key, json!({"schema": {"type": "struct", "fields": [{"type": "int32", "optional": false, "field": "id"}],
+        "optional": false, "name": "dbserver1.inventory.customers.Key"}, "payload": {"id": 1001}}));
+    let payload = &create["payload"];
+    assert_eq!(payload["before"], Value::Null);
+    assert_eq!(payload["after"], json!({"id": 1001, "email": "sally@example.com", "score": "AJY="}));
+    let source_block = &payload["source"];
+    assert_eq!(source_block["connector"], "mysql");
+    assert_eq!(source_block["name"], "dbserver1");
+    assert_eq!(source_block["db"], "inventory");
+    assert_eq!(source_block["table"], "customers");
+    assert_eq!(source_block["snapshot"], "false");
+    assert!(source_block["file"].as_str().unwrap().starts_with("mysql-bin."));
+    assert!(source_block["gtid"].as_str().unwrap().starts_with("0-1-"));
+    for field in ["ts_ms", "ts_us", "ts_ns"] {
+        assert!(payload[field].is_i64() || payload[field].is_u64(), "{field}");
+    }
+    let update = &events[1].value["payload"];
+    assert_eq!(update["before"]["email"], "sally@example.com");
+    assert_eq!(update["after"]["email"], "sally.t@example.com");
+    assert_eq!(events[2].key["payload"], json!({"id": 1001}));
+    assert_eq!(events[3].key["payload"], json!({"id": 1001}));
+    assert_eq!(events[4].key["payload"], json!({"id": 1002}));
+    assert_eq!(events[5].value["payload"]["before"]["id"], 1002);
+    assert_eq!(events[5].value["payload"]["after"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_ddl_truncate_and_rotation() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE orders (id INT PRIMARY KEY, qty INT)", "CREATE TABLE nokey (a INT, b INT)"]).await;
+    let mut source = streaming(&db, &[
+        ("provide.transaction.metadata", "true"),
+        ("skipped.operations", "none"),
+        ("table.include.list", "inventory\\..*"),
+        ("message.key.columns", "inventory.nokey:b"),
+    ]).await;
+    exec(&db, &[
+        "BEGIN",
+        "INSERT INTO orders VALUES (1, 10), (2, 20)",
+        "INSERT INTO nokey VALUES (7, 8)",
+        "COMMIT",
+    ]).await;
+    let (events, batches) = source.collect(5, |_| true).await;
+    let topics: Vec<&str> = events.iter().map(|e| e.topic.as_str()).collect();
+    assert_eq!(topics, vec![
+        "dbserver1.transaction", "dbserver1.inventory.orders", "dbserver1.inventory.orders", "dbserver1.inventory.nokey", "dbserver1.transaction",
+    ]);
+    let txid = events[0].value["id"].clone();
+    assert_eq!(events[0].value["status"], "BEGIN");
+    assert_eq!(events[4].value["status"], "END");
+    assert_eq!(events[4].value["event_count"], 3);
+    assert_eq!(events[1].value["transaction"], json!({"id": txid, "total_order": 1, "data_collection_order": 1}));
+    assert_eq!(events[3].value["transaction"], json!({"id": txid, "total_order": 3, "data_collection_order": 1}));
+    assert_eq!(events[3].key, json!({"b": 8}));
+    assert!(batches.iter().all(|b| b.ends_transaction));
+
+    // DDL mid-stream: ADD, DROP, RENAME COLUMN; RENAME TABLE; TRUNCATE; rotation.
+    exec(&db, &[
+        "ALTER TABLE orders ADD COLUMN note VARCHAR(10)",
+        "INSERT INTO orders VALUES (3, 30, 'x')",
+        "ALTER TABLE orders DROP COLUMN qty",
+        "INSERT INTO orders VALUES (4, 'y')",
+        "ALTER TABLE orders RENAME COLUMN note TO memo",
+        "INSERT INTO orders VALUES (5, 'z')",
+        "FLUSH BINARY LOGS",
+        "RENAME TABLE orders TO orders2",
+        "INSERT INTO orders2 VALUES (6, 'w')",
+        "TRUNCATE TABLE orders2",
+    ]).await;
+    let (events, batches) = source.collect(10, |t| !t.ends_with(".transaction")).await;
+    let data_events: Vec<&Event> = events.iter().filter(|e| data(&e.topic)).collect();
+    assert_eq!(data_events[0].value["after"], json!({"id": 3, "qty": 30, "note": "x"}));
+    assert_eq!(data_events[1].value["after"], json!({"id": 4, "note": "y"}));
+    assert_eq!(data_events[2].value["after"], json!({"id": 5, "memo": "z"}));
+    assert_eq!(data_events[3].topic, "dbserver1.inventory.orders2");
+    assert_eq!(data_events[3].value["after"], json!({"id": 6, "memo": "w"}));
+    assert_eq!(data_events[4].value["op"], "t");
+    let ddl: Vec<String> = events
+        .iter()
+        .filter(|e| e.topic == "dbserver1")
+        .map(|e| e.value["ddl"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ddl.len(), 5, "{ddl:?}");
+    assert!(ddl[0].starts_with("ALTER TABLE orders ADD"));
+    let history: usize = batches.iter().map(|b| b.schema_history.len()).sum();
+    assert_eq!(history, 5);
+    let files: Vec<String> = batches.iter().filter_map(|b| b.offset["file"].as_str().map(str::to_string)).collect();
+    assert!(files.first() != files.last(), "the binlog rotated: {files:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_from_any_offset_is_exact_even_mid_transaction() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE seq (id INT PRIMARY KEY)"]).await;
+    let mut source = streaming(&db, &[("max.batch.size", "10")]).await;
+    let values: Vec<String> = (1..=35).map(|i| format!("({i})")).collect();
+    exec(&db, &["BEGIN", &format!("INSERT INTO seq VALUES {}", values[..20].join(",")), &format!("INSERT INTO seq VALUES {}", values[20..].join(",")), "COMMIT"]).await;
+    exec(&db, &["INSERT INTO seq VALUES (36), (37)"]).await;
+    let (events, batches) = source.collect(37, data).await;
+    let ids: Vec<i64> = events.iter().map(|e| e.value["after"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, (1..=37).collect::<Vec<_>>());
+    assert!(batches.iter().any(|b| !b.ends_transaction), "the 35-row transaction was split");
+    drop(source);
+
+    // Resuming from every batch's offset yields exactly what followed it.
+    let config = config(&db, &[("max.batch.size", "10")]);
+    let mut seen = 0;
+    for batch in batches.iter().filter(|b| !b.records.is_empty()) {
+        seen += batch.records.iter().filter(|r| data(&r.topic)).count();
+        if seen == 37 {
+            break;
+        }
+        let mut resumed = start(config.clone(), Some(batch.offset.clone()));
+        let (rest, _) = resumed.collect(37 - seen, data).await;
+        let ids: Vec<i64> = rest.iter().map(|e| e.value["after"]["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, ((seen as i64 + 1)..=37).collect::<Vec<_>>(), "resume from {}", batch.offset);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_crash_mid_stream_resumes_without_loss_or_duplicates() {
+    let mut db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE seq (id INT PRIMARY KEY)"]).await;
+    let mut source = streaming(&db, &[]).await;
+    for i in 1..=50 {
+        exec(&db, &[&format!("INSERT INTO seq VALUES ({i})")]).await;
+    }
+    let (first, _) = source.collect(50, data).await;
+    db.restart().await; // SIGKILL, then start on the same datadir
+    for i in 51..=100 {
+        exec(&db, &[&format!("INSERT INTO seq VALUES ({i})")]).await;
+    }
+    let (second, _) = source.collect(50, data).await;
+    let ids: Vec<i64> = first.iter().chain(&second).map(|e| e.value["after"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, (1..=100).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purged_binlog_is_a_definite_error() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE seq (id INT PRIMARY KEY)"]).await;
+    let mut source = streaming(&db, &[]).await;
+    exec(&db, &["INSERT INTO seq VALUES (1)"]).await;
+    let (_, batches) = source.collect(1, data).await;
+    let offset = batches.last().unwrap().offset.clone();
+    drop(source);
+    exec(&db, &["INSERT INTO seq VALUES (2)", "FLUSH BINARY LOGS", "FLUSH BINARY LOGS"]).await;
+    let mut conn = db.conn().await;
+    let status: Vec<mysql_async::Row> = conn.query("SHOW MASTER STATUS").await.unwrap();
+    let current: String = status[0].get(0).unwrap();
+    conn.query_drop(format!("PURGE BINARY LOGS TO '{current}'")).await.unwrap();
+    let mut source = start(config(&db, &[]), Some(offset));
+    let result = tokio::time::timeout(DEADLINE, &mut source.task).await.expect("stops").unwrap();
+    match result {
+        Err(SourceError::Definite(error @ DefiniteError::BinlogNotAvailable { .. })) => {
+            assert!(error.remedy().contains("offsets set"));
+        }
+        other => panic!("expected BinlogNotAvailable, got {other:?}"),
+    }
+}
+
+async fn definite_error(db: &MariaDb, extra: &[(&str, &str)]) -> DefiniteError {
+    let mut source = start(config(db, extra), None);
+    match tokio::time::timeout(DEADLINE, &mut source.task).await.expect("stops").unwrap() {
+        Err(SourceError::Definite(error)) => error,
+        other => panic!("expected a definite error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misconfigured_servers_get_the_documented_error() {
+    for (flag, setting, expected) in [
+        ("--binlog-row-metadata=MINIMAL", "binlog_row_metadata", "FULL"),
+        ("--binlog-format=STATEMENT", "binlog_format", "ROW"),
+        ("--binlog-row-image=MINIMAL", "binlog_row_image", "FULL"),
+    ] {
+        let db = MariaDb::start(&[flag]).await;
+        match definite_error(&db, &[]).await {
+            error @ DefiniteError::InvalidSystemSetting { .. } => {
+                let text = error.to_string();
+                assert!(text.contains(setting) && text.contains(expected), "{text}");
+                assert!(error.remedy().contains(&format!("SET GLOBAL {setting}={expected}")));
+            }
+            other => panic!("{flag}: expected InvalidSystemSetting, got {other:?}"),
+        }
+    }
+    let db = MariaDb::start(&[]).await;
+    db.sql(&["CREATE USER 'weak'@'%' IDENTIFIED BY 'pw'", "GRANT SELECT ON *.* TO 'weak'@'%'"]).await;
+    match definite_error(&db, &[("database.user", "weak"), ("database.password", "pw")]).await {
+        DefiniteError::MissingPrivileges { missing, .. } => assert!(missing.contains(&"REPLICATION SLAVE".to_string())),
+        other => panic!("expected MissingPrivileges, got {other:?}"),
+    }
+    match definite_error(&db, &[("database.password", "wrong-password")]).await {
+        error @ DefiniteError::AccessDenied { .. } => assert!(!format!("{error:?}").contains("wrong-password")),
+        other => panic!("expected AccessDenied, got {other:?}"),
+    }
+    match definite_error(&db, &[("snapshot.mode", "initial")]).await {
+        DefiniteError::SnapshotUnsupported { .. } => {}
+        other => panic!("expected SnapshotUnsupported, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_and_filters() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE a (id INT PRIMARY KEY, secret VARCHAR(10), shown INT)", "CREATE TABLE b (id INT PRIMARY KEY)"]).await;
+    let mut source = streaming(&db, &[
+        ("heartbeat.interval.ms", "100"),
+        ("table.include.list", "inventory\\.a"),
+        ("column.exclude.list", "inventory\\.a\\.secret"),
+    ]).await;
+    exec(&db, &["INSERT INTO b VALUES (1)", "INSERT INTO a VALUES (1, 'x', 2)"]).await;
+    let (events, _) = source.collect(1, data).await;
+    assert_eq!(events[0].topic, "dbserver1.inventory.a");
+    assert_eq!(events[0].value["after"], json!({"id": 1, "shown": 2}));
+    let (beats, _) = source.collect(2, |t| t.starts_with("__debezium-heartbeat")).await;
+    assert_eq!(beats[0].topic, "__debezium-heartbeat.dbserver1");
+    assert_eq!(beats[0].key, json!({"serverName": "dbserver1"}));
+    assert!(beats[1].value["ts_ms"].as_i64().unwrap() > 0);
+    let _ = BTreeMap::<String, String>::new();
+}

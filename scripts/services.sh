@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the test suite and the benchmarks need, from nothing, on a
+# fresh Debian machine. Idempotent; prints what it did.
+#
+#   - MariaDB server binaries (tests start their OWN mariadbd per test, with
+#     their own datadir and port; the machine's default server on 3306 is
+#     never touched).
+#   - the Kafka-protocol broker noida-db (see ../shared/KAFKA.md) in
+#     .venv-kafka/, for the exactly-once tests that need a broker.
+#
+# Exports nothing; tests find mariadbd on PATH or in /usr/sbin, and the
+# broker under .venv-kafka/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v mariadb-install-db >/dev/null 2>&1 || need_apt+=(mariadb-server)
+[ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 || need_apt+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "services: installing ${need_apt[*]} from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # The package's postinst may try to start the default server; that is
+  # harmless, and tests never use it.
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+echo "services: $(/usr/sbin/mariadbd --version 2>/dev/null || mariadbd --version)"
+
+if [ "${RAFTCDC_NEED_BROKER:-0}" = "1" ]; then
+  if [ ! -x .venv-kafka/bin/python ]; then
+    echo "services: installing noida-db 0.2.3 into .venv-kafka"
+    python3 -m venv .venv-kafka
+    .venv-kafka/bin/pip install -q noida-db==0.2.3
+  fi
+fi

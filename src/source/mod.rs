@@ -1,0 +1,41 @@
+//! Sources of change events, and the seam between a source and the sink.
+//!
+//! A source hands the pipeline [`Batch`]es. A batch holds the Kafka
+//! [`Record`]s of one or more whole source transactions, or of one part of
+//! a transaction too large for one batch, and the offset to commit once
+//! every record in it (and in every batch before it) has been delivered.
+//! The contract the exactly-once sink builds on:
+//!
+//! 1. Batches arrive in binlog order, and records within a batch in binlog
+//!    order (per table and key as well).
+//! 2. `offset` is the resume point after the batch: resuming the source
+//!    from it produces exactly the records that follow, no more, no less.
+//! 3. A batch with `ends_transaction = false` is a part of a split
+//!    transaction; its offset still resumes exactly (it carries the event
+//!    and row counts inside the transaction).
+//! 4. `schema_history` entries belong in the replicated schema history once
+//!    the batch is delivered (under the owner's epoch).
+//!
+//! The channel between source and sink is bounded, so a slow or absent
+//! sink pauses reading instead of growing memory.
+pub mod mysql;
+
+/// One Kafka record, encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    /// `None` is a tombstone.
+    pub value: Option<Vec<u8>>,
+    /// Record headers; data records carry their source position.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// Records plus the offset to commit after delivering them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub records: Vec<Record>,
+    pub offset: serde_json::Value,
+    pub schema_history: Vec<serde_json::Value>,
+    pub ends_transaction: bool,
+}

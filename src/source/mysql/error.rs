@@ -1,0 +1,182 @@
+//! The source's error model: every failure is either transient or definite.
+//!
+//! - [`TransientError`]: the network, a server restart, a stream that ended.
+//!   The connector reconnects with backoff and resumes from the last
+//!   committed offset; nothing is lost because nothing past that offset was
+//!   committed.
+//! - [`DefiniteError`]: retrying cannot help (the binlog at the offset was
+//!   purged, a server setting is wrong, a privilege is missing, an event
+//!   cannot be decoded). The connector stops, and its status carries the
+//!   error and a remedy ([`DefiniteError::remedy`]) until an operator acts.
+//!
+//! Errors carry the binlog position where one is known, and never the
+//! password.
+use super::decode::DecodeError;
+use super::position::PositionError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Transient(#[from] TransientError),
+    #[error(transparent)]
+    Definite(#[from] DefiniteError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransientError {
+    #[error("cannot connect to {host}:{port}")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("lost the connection to the server at {position}")]
+    Connection {
+        position: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("the server ended the binlog stream at {position}")]
+    StreamEnded { position: String },
+    #[error("another replica connected with database.server.id={server_id} and took over the binlog stream")]
+    ServerIdTaken {
+        server_id: u32,
+        #[source]
+        source: mysql_async::Error,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DefiniteError {
+    #[error("server setting {setting} is {actual:?}; raftcdc needs {expected}")]
+    InvalidSystemSetting {
+        setting: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("user {user} lacks the privileges {missing:?}")]
+    MissingPrivileges { user: String, missing: Vec<String> },
+    #[error("the server refused the login of user {user}")]
+    AccessDenied {
+        user: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("the binlog at {position} is no longer available on the server")]
+    BinlogNotAvailable {
+        position: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("compressed binlog event (type {event_type}) at {position}")]
+    CompressedEvent { event_type: u8, position: String },
+    #[error("cannot decode the binlog at {position}")]
+    Decode {
+        position: String,
+        #[source]
+        source: DecodeError,
+    },
+    #[error("cannot encode the event at {position}")]
+    Encode {
+        position: String,
+        #[source]
+        source: crate::envelope::EncodeError,
+    },
+    #[error("cannot parse the binlog at {position}")]
+    Parse {
+        position: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the committed offset is invalid")]
+    InvalidOffset(#[from] PositionError),
+    #[error("snapshot.mode={mode} needs an initial snapshot, which this build does not implement yet")]
+    SnapshotUnsupported { mode: String },
+    #[error("server query failed: {query}")]
+    Query {
+        query: String,
+        #[source]
+        source: mysql_async::Error,
+    },
+}
+
+impl DefiniteError {
+    /// What the operator should do.
+    pub fn remedy(&self) -> String {
+        match self {
+            DefiniteError::InvalidSystemSetting { setting, expected, .. } => format!(
+                "run SET GLOBAL {setting}={expected} on the server (and set it in its config file), then `raftcdc connector restart`"
+            ),
+            DefiniteError::MissingPrivileges { user, missing } => format!(
+                "run GRANT {} ON *.* TO {user}, then `raftcdc connector restart`",
+                missing.join(", ")
+            ),
+            DefiniteError::AccessDenied { .. } => {
+                "check database.user and database.password, then `raftcdc connector update`".into()
+            }
+            DefiniteError::BinlogNotAvailable { .. } => "the server purged the binlog past the connector's offset: re-snapshot (snapshot.mode=when_needed), or set a new offset with `raftcdc connector offsets set` while paused and accept the gap".into(),
+            DefiniteError::CompressedEvent { .. } => {
+                "run SET GLOBAL log_bin_compress=OFF; events written while it was ON cannot be read".into()
+            }
+            DefiniteError::Decode { .. } | DefiniteError::Parse { .. } | DefiniteError::Encode { .. } => {
+                "check binlog_row_metadata=FULL and binlog_row_image=FULL; report the event position if they are set".into()
+            }
+            DefiniteError::InvalidOffset(_) => {
+                "pause the connector and fix its offset with `raftcdc connector offsets set`".into()
+            }
+            DefiniteError::SnapshotUnsupported { .. } => {
+                "set snapshot.mode=no_data to stream from the current binlog position".into()
+            }
+            DefiniteError::Query { .. } => "check the server and the connector user's privileges".into(),
+        }
+    }
+}
+
+/// MariaDB/MySQL server error codes the source tells apart.
+pub mod codes {
+    pub const ACCESS_DENIED: u16 = 1045;
+    pub const BINLOG_NOT_AVAILABLE: u16 = 1236;
+    pub const SLAVE_SAME_ID: u16 = 4052;
+}
+
+/// Classifies an error from a connection or stream at `position`.
+pub fn classify(error: mysql_async::Error, position: &str, user: &str, server_id: u32) -> SourceError {
+    match &error {
+        mysql_async::Error::Server(server) => match server.code {
+            codes::ACCESS_DENIED => DefiniteError::AccessDenied {
+                user: user.to_string(),
+                source: error,
+            }
+            .into(),
+            codes::BINLOG_NOT_AVAILABLE => DefiniteError::BinlogNotAvailable {
+                position: position.to_string(),
+                source: error,
+            }
+            .into(),
+            codes::SLAVE_SAME_ID => TransientError::ServerIdTaken { server_id, source: error }.into(),
+            // Server shutdown and connection kills surface as server errors too.
+            1053 | 1927 | 2006 | 2013 => TransientError::Connection {
+                position: position.to_string(),
+                source: error,
+            }
+            .into(),
+            _ => DefiniteError::Query {
+                query: format!("binlog stream at {position}"),
+                source: error,
+            }
+            .into(),
+        },
+        _ => TransientError::Connection {
+            position: position.to_string(),
+            source: error,
+        }
+        .into(),
+    }
+}
+
+impl From<PositionError> for SourceError {
+    fn from(error: PositionError) -> SourceError {
+        DefiniteError::InvalidOffset(error).into()
+    }
+}

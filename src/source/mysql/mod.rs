@@ -1,0 +1,19 @@
+//! The MySQL/MariaDB source: from a live binlog to Debezium-compatible
+//! change events, in transaction-aligned batches (see [`crate::source`]).
+//!
+//! - [`config`]: Debezium's connector properties, validated once.
+//! - [`validate`]: server checks before streaming (definite errors that say
+//!   what to change), the current binlog position.
+//! - [`position`]: GTID sets of both flavours and the committed offset.
+//! - [`replication`]: the binlog stream → batches, with exact offsets.
+//! - [`column`], [`decode`]: the column model and per-table row decoding.
+//! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
+//! - [`error`]: transient vs definite errors.
+pub mod column;
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod position;
+pub mod records;
+pub mod replication;
+pub mod validate;

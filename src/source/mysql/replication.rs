@@ -1,0 +1,706 @@
+//! Streaming: from the binlog to transaction-aligned [`Batch`]es.
+//!
+//! # What it tracks, and why the offsets are exact
+//! The loop keeps the binlog file and the end position of the last event,
+//! the GTID state of every *fully* processed transaction, and the open
+//! transaction: where it began (file/position of its GTID or BEGIN event),
+//! its GTID, and how many rows events and rows of it were already handed
+//! over. From these it derives two kinds of offset (see
+//! [`super::position`]):
+//!
+//! - at a commit (XID, `COMMIT`, or the end of a standalone DDL), the
+//!   boundary offset: the next event's position and the GTID state
+//!   including this transaction;
+//! - inside a transaction that fills `max.batch.size`, the split offset:
+//!   the transaction's start, the GTID state *before* it, and the number of
+//!   rows events and rows already handed over.
+//!
+//! A batch is sent only after every record of it was built, and its offset
+//! covers exactly those records, so resuming from any batch's offset
+//! continues with the first record not in it. On resume, the first
+//! transaction is re-read from its start and the first `event` rows events
+//! and `row` rows are skipped.
+//!
+//! # Schemas come from the binlog itself
+//! Rows are decoded with the TABLE_MAP event that precedes them in the same
+//! transaction; with `binlog_row_metadata=FULL` it carries the column
+//! names, types, signedness, charsets, ENUM/SET values and the primary key
+//! *as of that event*. Events from before an `ALTER TABLE` are therefore
+//! decoded with the schema they were written with, never with today's
+//! information_schema. DDL statements are still recorded (schema history,
+//! schema change topic), for consumers and for the record.
+//!
+//! # MariaDB and MySQL
+//! MariaDB: GTID mode through `@mariadb_slave_capability=4` and
+//! `@slave_connect_state` (MySQL's GTID dump command is refused by
+//! MariaDB); its GTID (162), annotate (160) and compressed (165-168) events
+//! are parsed by hand because mysql_common does not know them. MySQL: the
+//! GTID dump request with the executed GTID set (`with_gtid`), or
+//! file/position when `gtid_mode` is off.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use mysql_async::prelude::Queryable;
+use mysql_async::BinlogStreamRequest;
+use mysql_common::binlog::events::{Event, EventData};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::config::{MySqlSourceConfig, SnapshotMode};
+use super::decode::TableDecoder;
+use super::error::{classify, DefiniteError, SourceError, TransientError};
+use super::position::{GtidState, SourceOffset};
+use super::records::{RecordBuilder, RowEvent, TableOutput, TxnMeta};
+use super::validate::{self, ServerInfo};
+use crate::source::{Batch, Record};
+
+const QUERY_EVENT: u8 = 2;
+const ROTATE_EVENT: u8 = 4;
+const FORMAT_DESCRIPTION_EVENT: u8 = 15;
+const XID_EVENT: u8 = 16;
+const TABLE_MAP_EVENT: u8 = 19;
+const HEARTBEAT_EVENT: u8 = 27;
+const MYSQL_GTID_EVENT: u8 = 33;
+const MYSQL_ANONYMOUS_GTID_EVENT: u8 = 34;
+const MARIADB_ANNOTATE_ROWS_EVENT: u8 = 160;
+const MARIADB_GTID_EVENT: u8 = 162;
+
+fn is_rows_event(event_type: u8) -> bool {
+    matches!(event_type, 23..=25 | 30..=32)
+}
+
+fn is_compressed_event(event_type: u8) -> bool {
+    (165..=168).contains(&event_type)
+}
+
+/// A running MySQL/MariaDB source.
+pub struct MySqlSource {
+    config: Arc<MySqlSourceConfig>,
+}
+
+/// The transaction being read.
+struct Txn {
+    /// Debezium's transaction id: the GTID, or `file:pos` without GTIDs.
+    id: String,
+    start_file: String,
+    start_pos: u64,
+    gtid: Option<TxnGtid>,
+    rows_events: u64,
+    rows_in_event: u64,
+    thread: Option<u32>,
+    query: Option<String>,
+    records: Vec<Record>,
+    schema_history: Vec<Value>,
+    meta: TxnMeta,
+    /// Resume skip for this transaction: rows events, then rows.
+    skip: (u64, u64),
+}
+
+#[derive(Clone)]
+enum TxnGtid {
+    MariaDb { domain: u32, server: u32, seq: u64 },
+    MySql { uuid: String, gno: u64 },
+}
+
+impl TxnGtid {
+    fn text(&self) -> String {
+        match self {
+            TxnGtid::MariaDb { domain, server, seq } => format!("{domain}-{server}-{seq}"),
+            TxnGtid::MySql { uuid, gno } => format!("{uuid}:{gno}"),
+        }
+    }
+}
+
+/// The streaming loop's state.
+struct Reader {
+    config: Arc<MySqlSourceConfig>,
+    server: ServerInfo,
+    builder: RecordBuilder,
+    file: String,
+    pos: u64,
+    gtids: Option<GtidState>,
+    fde_seen: bool,
+    txn: Option<Txn>,
+    resume_skip: Option<(u64, u64)>,
+    tables: HashMap<u64, TableSlot>,
+    /// Last table output per `db.table`, for TRUNCATE (no table map).
+    by_name: HashMap<(String, String), Arc<TableOutput>>,
+    last_progress: Instant,
+    last_heartbeat: Instant,
+    ts_sec: u64,
+}
+
+struct TableSlot {
+    raw: Vec<u8>,
+    output: Option<Arc<TableOutput>>,
+}
+
+impl MySqlSource {
+    pub fn new(config: Arc<MySqlSourceConfig>) -> MySqlSource {
+        MySqlSource { config }
+    }
+
+    /// Streams from `start` (a committed offset; `None` for a new
+    /// connector) until the receiver is dropped or an error occurs.
+    /// Transient errors are retried with backoff from the offset of the
+    /// last batch sent; a definite error is returned.
+    pub async fn run(&self, start: Option<Value>, out: mpsc::Sender<Batch>) -> Result<(), SourceError> {
+        let mut resume = start;
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let mut last_sent = None;
+            let began = Instant::now();
+            match self.stream_once(resume.clone(), &out, &mut last_sent).await {
+                Ok(()) => return Ok(()),
+                Err(SourceError::Definite(error)) => return Err(error.into()),
+                Err(SourceError::Transient(error)) => {
+                    if out.is_closed() {
+                        return Ok(());
+                    }
+                    if began.elapsed() > Duration::from_secs(30) {
+                        backoff = Duration::from_millis(200);
+                    }
+                    tracing::warn!(error = %crate::node::error_chain(&error), retry_in_ms = backoff.as_millis() as u64, "source: transient error; reconnecting");
+                    if last_sent.is_some() {
+                        resume = last_sent;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// One connection's worth of streaming.
+    async fn stream_once(
+        &self,
+        start: Option<Value>,
+        out: &mpsc::Sender<Batch>,
+        last_sent: &mut Option<Value>,
+    ) -> Result<(), SourceError> {
+        let config = &self.config;
+        let mut conn = validate::connect(config).await?;
+        let server = validate::validate_server(&mut conn, config).await?;
+        let offset = match start {
+            Some(value) => SourceOffset::from_json(&value, server.mariadb).map_err(DefiniteError::from)?,
+            None => match config.snapshot_mode {
+                SnapshotMode::NoData | SnapshotMode::Never => validate::current_offset(&mut conn, config, &server).await?,
+                mode => {
+                    return Err(DefiniteError::SnapshotUnsupported {
+                        mode: format!("{mode:?}").to_ascii_lowercase(),
+                    }
+                    .into())
+                }
+            },
+        };
+        let _ = conn.disconnect().await;
+        // From here on a retry resumes at this offset, not at a newer
+        // "current" position: nothing after it has been delivered.
+        *last_sent = Some(offset.to_json());
+
+        let mut binlog_conn = validate::connect(config).await?;
+        let position = format!("{}:{}", offset.file, offset.pos);
+        let wrap = |e: mysql_async::Error| classify(e, &position, &config.user, config.server_id);
+        let heartbeat_ns = config
+            .heartbeat_interval
+            .unwrap_or(Duration::from_secs(1))
+            .min(Duration::from_secs(1))
+            .as_nanos();
+        binlog_conn
+            .query_drop(format!("SET @master_heartbeat_period={heartbeat_ns}"))
+            .await
+            .map_err(wrap)?;
+        let gtid_text = offset.gtids.as_ref().map(|g| g.to_string());
+        let mysql_sids: Vec<mysql_common::packets::Sid<'static>>;
+        let request = if server.mariadb {
+            binlog_conn.query_drop("SET @mariadb_slave_capability=4").await.map_err(wrap)?;
+            match &gtid_text {
+                Some(gtids) if !gtids.is_empty() => {
+                    binlog_conn
+                        .query_drop(format!("SET @slave_connect_state='{gtids}'"))
+                        .await
+                        .map_err(wrap)?;
+                    binlog_conn.query_drop("SET @slave_gtid_strict_mode=0").await.map_err(wrap)?;
+                    binlog_conn.query_drop("SET @slave_gtid_ignore_duplicates=0").await.map_err(wrap)?;
+                    BinlogStreamRequest::new(config.server_id)
+                }
+                _ => BinlogStreamRequest::new(config.server_id)
+                    .with_filename(offset.file.as_bytes())
+                    .with_pos(offset.pos),
+            }
+        } else if let Some(gtids) = gtid_text.as_ref().filter(|g| !g.is_empty()) {
+            mysql_sids = gtids
+                .split(',')
+                .map(|part| part.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|e: std::io::Error| DefiniteError::Parse {
+                    position: format!("gtids {gtids}"),
+                    source: e,
+                })?;
+            BinlogStreamRequest::new(config.server_id)
+                .with_gtid()
+                .with_gtid_set(mysql_sids.clone())
+        } else {
+            BinlogStreamRequest::new(config.server_id)
+                .with_filename(offset.file.as_bytes())
+                .with_pos(offset.pos)
+        };
+        let mut stream = binlog_conn.get_binlog_stream(request).await.map_err(wrap)?;
+        tracing::info!(file = %offset.file, pos = offset.pos, gtids = ?gtid_text, "source: streaming");
+
+        let mut reader = Reader {
+            builder: RecordBuilder::new(config.clone()),
+            config: config.clone(),
+            file: offset.file.clone(),
+            pos: offset.pos,
+            gtids: offset.gtids.clone(),
+            fde_seen: false,
+            txn: None,
+            resume_skip: (offset.event > 0 || offset.row > 0).then_some((offset.event, offset.row)),
+            tables: HashMap::new(),
+            by_name: HashMap::new(),
+            last_progress: Instant::now(),
+            last_heartbeat: Instant::now(),
+            ts_sec: offset.ts_sec,
+            server,
+        };
+        while let Some(event) = stream.next().await {
+            let event = event.map_err(|e| classify(e, &reader.position(), &config.user, config.server_id))?;
+            for batch in reader.handle(&event)? {
+                let offset = batch.offset.clone();
+                if out.send(batch).await.is_err() {
+                    return Ok(());
+                }
+                *last_sent = Some(offset);
+            }
+        }
+        Err(TransientError::StreamEnded {
+            position: reader.position(),
+        }
+        .into())
+    }
+}
+
+impl Reader {
+    fn position(&self) -> String {
+        format!("{}:{}", self.file, self.pos)
+    }
+
+    fn boundary_offset(&self) -> Value {
+        SourceOffset {
+            file: self.file.clone(),
+            pos: self.pos,
+            gtids: self.gtids.clone(),
+            event: 0,
+            row: 0,
+            server_id: self.server.server_id,
+            ts_sec: self.ts_sec,
+        }
+        .to_json()
+    }
+
+    /// Handles one event; returns the batches it completes.
+    fn handle(&mut self, event: &Event) -> Result<Vec<Batch>, SourceError> {
+        let header = event.header();
+        let event_type = header.event_type_raw();
+        let end_pos = header.log_pos() as u64;
+        let start_pos = end_pos.saturating_sub(header.event_size() as u64);
+        if header.timestamp() > 0 {
+            self.ts_sec = header.timestamp() as u64;
+        }
+        let mut batches = Vec::new();
+        if is_compressed_event(event_type) {
+            return Err(DefiniteError::CompressedEvent {
+                event_type,
+                position: self.position(),
+            }
+            .into());
+        }
+        match event_type {
+            ROTATE_EVENT => {
+                let data = self.read(event)?;
+                if let Some(EventData::RotateEvent(rotate)) = data {
+                    let mut name = rotate.name_raw().to_vec();
+                    // The first, fake ROTATE precedes the format description,
+                    // so its payload still ends with the 4 checksum bytes.
+                    if !self.fde_seen && self.server.checksum && name.len() > 4 {
+                        name.truncate(name.len() - 4);
+                    }
+                    self.file = String::from_utf8_lossy(&name).into_owned();
+                    self.pos = rotate.position();
+                }
+                return Ok(batches);
+            }
+            FORMAT_DESCRIPTION_EVENT => self.fde_seen = true,
+            MARIADB_GTID_EVENT => {
+                let data = event.data();
+                if data.len() >= 13 {
+                    let seq = u64::from_le_bytes(data[0..8].try_into().expect("8 bytes"));
+                    let domain = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
+                    // data[12] holds flags; FL_STANDALONE marks DDL, which
+                    // ends its transaction by itself (see QUERY below).
+                    self.begin(start_pos, Some(TxnGtid::MariaDb { domain, server: header.server_id(), seq }));
+                }
+            }
+            MYSQL_GTID_EVENT => {
+                if let Some(EventData::GtidEvent(gtid)) = self.read(event)? {
+                    let uuid = format_uuid(&gtid.sid());
+                    self.begin(start_pos, Some(TxnGtid::MySql { uuid, gno: gtid.gno() }));
+                }
+            }
+            MYSQL_ANONYMOUS_GTID_EVENT => self.begin(start_pos, None),
+            MARIADB_ANNOTATE_ROWS_EVENT => {
+                if self.config.include_query {
+                    let text = String::from_utf8_lossy(event.data()).into_owned();
+                    if let Some(txn) = self.txn.as_mut() {
+                        txn.query = Some(text);
+                    }
+                }
+            }
+            QUERY_EVENT => {
+                if let Some(EventData::QueryEvent(query)) = self.read(event)? {
+                    let sql = query.query().into_owned();
+                    let schema = query.schema().into_owned();
+                    let thread = query.thread_id();
+                    match sql.trim().to_ascii_uppercase().as_str() {
+                        "BEGIN" => {
+                            if self.txn.is_none() {
+                                self.begin(start_pos, None);
+                            }
+                            if let Some(txn) = self.txn.as_mut() {
+                                txn.thread = Some(thread);
+                            }
+                        }
+                        "COMMIT" | "ROLLBACK" => {
+                            self.pos = end_pos;
+                            batches.extend(self.commit());
+                            return Ok(batches);
+                        }
+                        _ if is_transaction_noise(&sql) => {}
+                        _ => {
+                            // DDL: it commits implicitly, so it ends its
+                            // transaction (MariaDB flags it standalone).
+                            if self.txn.is_none() {
+                                self.begin(start_pos, None);
+                            }
+                            self.pos = end_pos;
+                            self.ddl(&schema, &sql, thread, start_pos)?;
+                            batches.extend(self.commit());
+                            return Ok(batches);
+                        }
+                    }
+                }
+            }
+            TABLE_MAP_EVENT => {
+                if let Some(EventData::TableMapEvent(tme)) = self.read(event)? {
+                    let table_id = tme.table_id();
+                    let raw = event.data();
+                    let unchanged = self.tables.get(&table_id).is_some_and(|slot| slot.raw == raw);
+                    if !unchanged {
+                        let db = tme.database_name().into_owned();
+                        let table = tme.table_name().into_owned();
+                        let output = if self.config.filters.captures_table(&db, &table) {
+                            let decoder = TableDecoder::new(&tme).map_err(|source| DefiniteError::Decode {
+                                position: format!("{}:{start_pos}", self.file),
+                                source,
+                            })?;
+                            let output = Arc::new(self.builder.table(decoder).map_err(|source| {
+                                DefiniteError::Encode {
+                                    position: format!("{}:{start_pos}", self.file),
+                                    source,
+                                }
+                            })?);
+                            self.by_name.insert((db, table), output.clone());
+                            Some(output)
+                        } else {
+                            None
+                        };
+                        self.tables.insert(table_id, TableSlot { raw: raw.to_vec(), output });
+                    }
+                }
+            }
+            t if is_rows_event(t) => {
+                if self.txn.is_none() {
+                    // Rows without a GTID/BEGIN (resume mid-file); treat the
+                    // event itself as the transaction start.
+                    self.begin(start_pos, None);
+                }
+                self.rows(event, start_pos, &mut batches)?;
+            }
+            XID_EVENT => {
+                self.pos = end_pos;
+                batches.extend(self.commit());
+                return Ok(batches);
+            }
+            HEARTBEAT_EVENT => {}
+            _ => {}
+        }
+        if end_pos > 0 && self.txn.is_none() {
+            self.pos = end_pos;
+        }
+        if self.txn.is_none() {
+            batches.extend(self.idle_progress());
+        }
+        Ok(batches)
+    }
+
+    fn read<'e>(&self, event: &'e Event) -> Result<Option<EventData<'e>>, SourceError> {
+        event.read_data().map_err(|source| {
+            DefiniteError::Parse {
+                position: self.position(),
+                source,
+            }
+            .into()
+        })
+    }
+
+    fn begin(&mut self, start_pos: u64, gtid: Option<TxnGtid>) {
+        let skip = self.resume_skip.take().unwrap_or((0, 0));
+        let id = gtid
+            .as_ref()
+            .map(TxnGtid::text)
+            .unwrap_or_else(|| format!("{}:{start_pos}", self.file));
+        self.txn = Some(Txn {
+            id,
+            start_file: self.file.clone(),
+            start_pos,
+            gtid,
+            rows_events: 0,
+            rows_in_event: 0,
+            thread: None,
+            query: None,
+            records: Vec::new(),
+            schema_history: Vec::new(),
+            meta: TxnMeta::new(skip != (0, 0)),
+            skip,
+        });
+    }
+
+    /// Decodes a rows event into records, splitting the transaction into
+    /// batches when it outgrows `max.batch.size`.
+    fn rows(&mut self, event: &Event, start_pos: u64, batches: &mut Vec<Batch>) -> Result<(), SourceError> {
+        let Some(EventData::RowsEvent(rows)) = self.read(event)? else {
+            return Ok(());
+        };
+        let position = format!("{}:{start_pos}", self.file);
+        let output = self
+            .tables
+            .get(&rows.table_id())
+            .and_then(|slot| slot.output.clone());
+        let txn = self.txn.as_mut().expect("a transaction is open");
+        let event_index = txn.rows_events;
+        txn.rows_in_event = 0;
+        let skip_rows = match txn.skip {
+            (events, _) if event_index < events => u64::MAX,
+            (events, rows) if event_index == events => rows,
+            _ => 0,
+        };
+        if let Some(output) = output {
+            let changes = output
+                .decoder
+                .decode(&rows)
+                .map_err(|source| DefiniteError::Decode { position: position.clone(), source })?;
+            for (row_index, change) in changes.into_iter().enumerate() {
+                let row_index = row_index as u64;
+                let txn = self.txn.as_mut().expect("a transaction is open");
+                txn.rows_in_event = row_index + 1;
+                if row_index < skip_rows {
+                    continue;
+                }
+                let event = RowEvent {
+                    txn_id: &txn.id,
+                    file: &self.file,
+                    pos: txn.start_pos,
+                    row: row_index,
+                    gtid: txn.gtid.as_ref().map(TxnGtid::text),
+                    ts_sec: self.ts_sec,
+                    thread: txn.thread,
+                    query: txn.query.as_deref(),
+                    server_id: event.header().server_id(),
+                };
+                self.builder
+                    .row_records(&output, &event, change, &mut txn.meta, &mut txn.records)
+                    .map_err(|source| DefiniteError::Encode { position: position.clone(), source })?;
+                if txn.records.len() >= self.config.max_batch_size {
+                    let offset = SourceOffset {
+                        file: txn.start_file.clone(),
+                        pos: txn.start_pos,
+                        gtids: self.gtids.clone(),
+                        event: event_index,
+                        row: row_index + 1,
+                        server_id: self.server.server_id,
+                        ts_sec: self.ts_sec,
+                    };
+                    batches.push(Batch {
+                        records: std::mem::take(&mut txn.records),
+                        offset: offset.to_json(),
+                        schema_history: std::mem::take(&mut txn.schema_history),
+                        ends_transaction: false,
+                    });
+                }
+            }
+        }
+        let txn = self.txn.as_mut().expect("a transaction is open");
+        txn.rows_events += 1;
+        Ok(())
+    }
+
+    fn ddl(&mut self, schema: &str, sql: &str, thread: u32, start_pos: u64) -> Result<(), SourceError> {
+        let txn = self.txn.as_mut().expect("a transaction is open");
+        let gtid = txn.gtid.as_ref().map(TxnGtid::text);
+        let entry = serde_json::json!({
+            "database": schema,
+            "ddl": sql,
+            "file": self.file,
+            "pos": start_pos,
+            "gtid": gtid,
+            "ts_sec": self.ts_sec,
+        });
+        txn.schema_history.push(entry);
+        let event = RowEvent {
+            txn_id: &txn.id,
+            file: &self.file,
+            pos: start_pos,
+            row: 0,
+            gtid,
+            ts_sec: self.ts_sec,
+            thread: Some(thread),
+            query: Some(sql),
+            server_id: self.server.server_id,
+        };
+        if let Some((db, table)) = truncated_table(schema, sql) {
+            if let Some(output) = self.by_name.get(&(db, table)).cloned() {
+                self.builder
+                    .truncate_record(&output, &event, &mut txn.meta, &mut txn.records)
+                    .map_err(|source| DefiniteError::Encode {
+                        position: format!("{}:{start_pos}", self.file),
+                        source,
+                    })?;
+            }
+        }
+        if self.config.include_schema_changes && !is_transaction_noise(sql) {
+            txn.records.push(self.builder.schema_change_record(schema, sql, &event));
+        }
+        Ok(())
+    }
+
+    /// Ends the open transaction; returns its last batch, if it has one.
+    fn commit(&mut self) -> Option<Batch> {
+        let mut txn = self.txn.take()?;
+        if let Some(gtid) = &txn.gtid {
+            match (gtid, self.gtids.get_or_insert_with(|| default_gtids(self.server.mariadb))) {
+                (TxnGtid::MariaDb { domain, server, seq }, GtidState::MariaDb(list)) => list.advance(*domain, *server, *seq),
+                (TxnGtid::MySql { uuid, gno }, GtidState::MySql(set)) => set.add(uuid, *gno),
+                _ => {}
+            }
+        }
+        self.builder.end_transaction(&txn.id, self.ts_sec, &mut txn.meta, &mut txn.records);
+        if txn.records.is_empty() && txn.schema_history.is_empty() {
+            return self.idle_progress();
+        }
+        self.last_progress = Instant::now();
+        Some(Batch {
+            records: txn.records,
+            offset: self.boundary_offset(),
+            schema_history: txn.schema_history,
+            ends_transaction: true,
+        })
+    }
+
+    /// Between transactions: a heartbeat record every `heartbeat.interval.ms`,
+    /// and an empty progress batch at most every `poll.interval.ms` so the
+    /// offset keeps up with traffic on tables that are not captured.
+    fn idle_progress(&mut self) -> Option<Batch> {
+        if let Some(interval) = self.config.heartbeat_interval {
+            if self.last_heartbeat.elapsed() >= interval {
+                self.last_heartbeat = Instant::now();
+                self.last_progress = Instant::now();
+                let offset = self.boundary_offset();
+                return Some(Batch {
+                    records: vec![self.builder.heartbeat_record()],
+                    offset,
+                    schema_history: Vec::new(),
+                    ends_transaction: true,
+                });
+            }
+        }
+        if self.last_progress.elapsed() >= self.config.poll_interval {
+            self.last_progress = Instant::now();
+            return Some(Batch {
+                records: Vec::new(),
+                offset: self.boundary_offset(),
+                schema_history: Vec::new(),
+                ends_transaction: true,
+            });
+        }
+        None
+    }
+}
+
+fn default_gtids(mariadb: bool) -> GtidState {
+    if mariadb {
+        GtidState::MariaDb(Default::default())
+    } else {
+        GtidState::MySql(Default::default())
+    }
+}
+
+fn format_uuid(sid: &[u8; 16]) -> String {
+    let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// Statements that are not schema changes (MariaDB logs some as QUERY
+/// events in row format: SAVEPOINT, XA, FLUSH...).
+fn is_transaction_noise(sql: &str) -> bool {
+    let upper = sql.trim_start().to_ascii_uppercase();
+    ["SAVEPOINT", "ROLLBACK", "XA ", "FLUSH", "# ", "DUMMY"]
+        .iter()
+        .any(|p| upper.starts_with(p))
+}
+
+/// `TRUNCATE [TABLE] [db.]table` → (db, table).
+fn truncated_table(default_db: &str, sql: &str) -> Option<(String, String)> {
+    let mut words = sql.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("TRUNCATE") {
+        return None;
+    }
+    let mut name = words.next()?;
+    if name.eq_ignore_ascii_case("TABLE") {
+        name = words.next()?;
+    }
+    let name = name.trim_end_matches(';').replace('`', "");
+    match name.split_once('.') {
+        Some((db, table)) => Some((db.to_string(), table.to_string())),
+        None => Some((default_db.to_string(), name)),
+    }
+}
+
+/// Collects the counts of captured rows per table, for tests and tooling.
+pub fn data_collections(records: &[Record]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for record in records {
+        *counts.entry(record.topic.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_statements() {
+        assert_eq!(truncated_table("db", "TRUNCATE TABLE t1"), Some(("db".into(), "t1".into())));
+        assert_eq!(truncated_table("db", "truncate `other`.`t2`;"), Some(("other".into(), "t2".into())));
+        assert_eq!(truncated_table("db", "ALTER TABLE t ADD c INT"), None);
+    }
+
+    #[test]
+    fn uuid_format() {
+        let sid = [0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62];
+        assert_eq!(format_uuid(&sid), "3e11fa47-71ca-11e1-9e33-c80aa9429562");
+    }
+}

@@ -1,0 +1,200 @@
+//! Checks the server before streaming, so a misconfiguration is a definite
+//! error that says exactly what to change, instead of wrong data later.
+//!
+//! Checked, in order: the flavour (MariaDB or MySQL) and version;
+//! `log_bin=ON`, `binlog_format=ROW`, `binlog_row_image=FULL`,
+//! `binlog_row_metadata=FULL` (without it the binlog has no column names
+//! and no signedness, and looking names up in information_schema maps
+//! events from before an ALTER to the wrong columns); on MariaDB
+//! `log_bin_compress=OFF` (compressed events cannot be decoded); and the
+//! connector user's privileges (`REPLICATION SLAVE`, `REPLICATION CLIENT`
+//! or MariaDB's `BINLOG MONITOR`, `SELECT`).
+use std::collections::HashMap;
+
+use mysql_async::prelude::Queryable;
+
+use super::config::MySqlSourceConfig;
+use super::error::{classify, DefiniteError, SourceError, TransientError};
+use super::position::{GtidState, MariaGtidList, MySqlGtidSet, SourceOffset};
+
+/// What the checks learned about the server.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub mariadb: bool,
+    pub version: String,
+    /// MySQL `gtid_mode=ON`; MariaDB always has GTIDs.
+    pub gtid_enabled: bool,
+    pub checksum: bool,
+    pub server_id: u32,
+}
+
+/// Opens a plain (non-binlog) connection to the configured server.
+pub async fn connect(config: &MySqlSourceConfig) -> Result<mysql_async::Conn, SourceError> {
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(config.hostname.clone())
+        .tcp_port(config.port)
+        .user(Some(config.user.clone()))
+        .pass(Some(config.password.expose().to_string()))
+        .prefer_socket(false);
+    let connecting = mysql_async::Conn::new(opts);
+    match tokio::time::timeout(config.connect_timeout, connecting).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(error @ mysql_async::Error::Server(_))) => Err(classify(error, "connect", &config.user, config.server_id)),
+        Ok(Err(source)) => Err(TransientError::Connect {
+            host: config.hostname.clone(),
+            port: config.port,
+            source,
+        }
+        .into()),
+        Err(_) => Err(TransientError::Connect {
+            host: config.hostname.clone(),
+            port: config.port,
+            source: mysql_async::Error::Other(
+                format!("no answer within connect.timeout.ms={}", config.connect_timeout.as_millis()).into(),
+            ),
+        }
+        .into()),
+    }
+}
+
+async fn query<T: mysql_async::prelude::FromRow + Send + 'static>(
+    conn: &mut mysql_async::Conn,
+    sql: &str,
+    config: &MySqlSourceConfig,
+) -> Result<Vec<T>, SourceError> {
+    conn.query(sql).await.map_err(|e| match classify(e, sql, &config.user, config.server_id) {
+        SourceError::Definite(DefiniteError::Query { source, .. }) => DefiniteError::Query {
+            query: sql.to_string(),
+            source,
+        }
+        .into(),
+        other => other,
+    })
+}
+
+/// Runs every check; the first failure is returned.
+pub async fn validate_server(
+    conn: &mut mysql_async::Conn,
+    config: &MySqlSourceConfig,
+) -> Result<ServerInfo, SourceError> {
+    let version: Vec<String> = query(conn, "SELECT VERSION()", config).await?;
+    let version = version.into_iter().next().unwrap_or_default();
+    let mariadb = version.to_ascii_lowercase().contains("mariadb");
+    let rows: Vec<(String, String)> = query(
+        conn,
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', \
+         'binlog_row_metadata', 'log_bin_compress', 'gtid_mode', 'binlog_checksum', 'server_id')",
+        config,
+    )
+    .await?;
+    let vars: HashMap<String, String> = rows.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let get = |name: &str| vars.get(name).cloned().unwrap_or_default();
+    let require = |setting: &str, expected: &str| -> Result<(), DefiniteError> {
+        let actual = get(setting);
+        if actual.eq_ignore_ascii_case(expected) {
+            Ok(())
+        } else {
+            Err(DefiniteError::InvalidSystemSetting {
+                setting: setting.to_string(),
+                expected: expected.to_string(),
+                actual: if actual.is_empty() { "(not set)".into() } else { actual },
+            })
+        }
+    };
+    require("log_bin", "ON")?;
+    require("binlog_format", "ROW")?;
+    require("binlog_row_image", "FULL")?;
+    require("binlog_row_metadata", "FULL")?;
+    if mariadb && get("log_bin_compress").eq_ignore_ascii_case("ON") {
+        return Err(DefiniteError::InvalidSystemSetting {
+            setting: "log_bin_compress".into(),
+            expected: "OFF".into(),
+            actual: "ON".into(),
+        }
+        .into());
+    }
+    check_privileges(conn, config).await?;
+    Ok(ServerInfo {
+        mariadb,
+        version,
+        gtid_enabled: mariadb || get("gtid_mode").eq_ignore_ascii_case("ON"),
+        checksum: !get("binlog_checksum").eq_ignore_ascii_case("NONE"),
+        server_id: get("server_id").parse().unwrap_or(0),
+    })
+}
+
+async fn check_privileges(conn: &mut mysql_async::Conn, config: &MySqlSourceConfig) -> Result<(), SourceError> {
+    let grants: Vec<String> = query(conn, "SHOW GRANTS FOR CURRENT_USER()", config).await?;
+    let global: Vec<String> = grants
+        .iter()
+        .filter(|g| g.contains(" ON *.* "))
+        .map(|g| g.to_ascii_uppercase())
+        .collect();
+    let has = |privilege: &str| {
+        global
+            .iter()
+            .any(|g| g.contains("ALL PRIVILEGES") || g.contains(privilege))
+    };
+    let mut missing = Vec::new();
+    if !has("REPLICATION SLAVE") {
+        missing.push("REPLICATION SLAVE".to_string());
+    }
+    if !(has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER")) {
+        missing.push("REPLICATION CLIENT".to_string());
+    }
+    let select_anywhere = grants.iter().any(|g| {
+        let g = g.to_ascii_uppercase();
+        g.contains("ALL PRIVILEGES") || g.contains("SELECT")
+    });
+    if !select_anywhere {
+        missing.push("SELECT".to_string());
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(DefiniteError::MissingPrivileges {
+            user: config.user.clone(),
+            missing,
+        }
+        .into())
+    }
+}
+
+/// The server's current end of binlog, as an offset at a transaction
+/// boundary (where `snapshot.mode=no_data` starts streaming).
+pub async fn current_offset(
+    conn: &mut mysql_async::Conn,
+    config: &MySqlSourceConfig,
+    server: &ServerInfo,
+) -> Result<SourceOffset, SourceError> {
+    let status: Vec<mysql_async::Row> = query(conn, "SHOW MASTER STATUS", config).await?;
+    let row = status.into_iter().next().ok_or_else(|| DefiniteError::InvalidSystemSetting {
+        setting: "log_bin".into(),
+        expected: "ON".into(),
+        actual: "no binary log (SHOW MASTER STATUS is empty)".into(),
+    })?;
+    let file: String = row.get(0).unwrap_or_default();
+    let pos: u64 = row.get(1).unwrap_or(4);
+    let gtids = if server.mariadb {
+        // The GTID state matching exactly that file and position (reading
+        // @@gtid_binlog_pos separately could race with a commit).
+        let sql = format!("SELECT BINLOG_GTID_POS('{}', {pos})", file.replace('\'', ""));
+        let state: Vec<Option<String>> = query(conn, &sql, config).await?;
+        let list = MariaGtidList::parse(&state.into_iter().next().flatten().unwrap_or_default())?;
+        Some(GtidState::MariaDb(list))
+    } else if server.gtid_enabled {
+        let executed: Option<String> = row.get(4);
+        Some(GtidState::MySql(MySqlGtidSet::parse(&executed.unwrap_or_default())?))
+    } else {
+        None
+    };
+    Ok(SourceOffset {
+        file,
+        pos,
+        gtids,
+        event: 0,
+        row: 0,
+        server_id: server.server_id,
+        ts_sec: 0,
+    })
+}

@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            (GOOD.replace("\"topic.prefix\":\"dbserver1\"", "\"x\":\"y\""), "config.topic.prefix"),
+            (GOOD.replace(",\"topic.prefix\":\"dbserver1\"", ""), "config.topic.prefix"),
             (GOOD.replace("MySqlConnector", "Nope"), "config.connector.class"),
             (GOOD.replace("\"5401\"", "\"0\""), "config.database.server.id"),
             (GOOD.replace("3306", "70000"), "config.database.port"),

@@ -173,15 +173,22 @@ async fn decimals_floats_and_bits_under_each_mode() {
         json!({"id":3,"d":null,"dn":null,"f":null,"db":null,"b1":null,"b10":null}),
     ]);
     drop(source);
-    for (mode, first, second) in [
+    for (round, (mode, first, second)) in [
         ("string", json!(["12345678.90", "-99999"]), json!(["-0.01", "0"])),
         ("double", json!([12345678.9, -99999.0]), json!([-0.01, 0.0])),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let mut source = streaming(&db, &[("decimal.handling.mode", mode)]).await;
-        exec(&db, &["DELETE FROM nums", &inserts[0], &inserts[1]]).await;
-        // 3 deletes, each with its tombstone, then 2 creates.
-        let (events, _) = source.collect(8, data).await;
-        let created: Vec<&Event> = events.iter().filter(|e| e.value["op"] == "c").collect();
+        let base = 10 * (round + 1);
+        let statements: Vec<String> = inserts[..2]
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| sql.replacen(&format!("VALUES ({}", i + 1), &format!("VALUES ({}", base + i + 1), 1))
+            .collect();
+        exec(&db, &statements.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let (created, _) = source.collect(2, data).await;
         assert_eq!(json!([created[0].value["after"]["d"], created[0].value["after"]["dn"]]), first, "{mode}");
         assert_eq!(json!([created[1].value["after"]["d"], created[1].value["after"]["dn"]]), second, "{mode}");
     }
@@ -250,9 +257,11 @@ async fn json_and_mariadb_types() {
     let (events, _) = source.collect(2, data).await;
     let first = &events[0].value["after"];
     assert_eq!(serde_json::from_str::<Value>(first["j"].as_str().unwrap()).unwrap(), json!({"a": [1, 2.5, "x"], "b": null}));
-    assert_eq!(first["ip"], json!("2001:db8::1"));
+    // Debezium's MariaDB connector has no INET6 converter: the 16 bytes.
+    assert_eq!(first["ip"], json!("IAENuAAAAAAAAAAAAAAAAQ=="));
     assert_eq!(first["u"], json!("123e4567-e89b-12d3-a456-426614174000"));
-    assert_eq!(first["g"]["srid"], json!(0));
+    // MySqlGeometry.fromBytes: SRID 0 is written as null.
+    assert_eq!(first["g"]["srid"], Value::Null);
     assert!(first["g"]["wkb"].is_string());
     assert_eq!(events[1].value["after"], json!({"id":2,"j":null,"ip":null,"u":null,"g":null}));
 }

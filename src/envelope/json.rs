@@ -40,7 +40,14 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, s: &str) {
         if short != 0 {
             out.extend_from_slice(&[b'\\', short]);
         } else {
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
         }
         start = i + 1;
     }
@@ -75,9 +82,41 @@ pub(crate) fn write_u64(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// A fixed-capacity `fmt::Write` target, to format floats without
+/// allocating (Rust's `{:e}` of any f64 fits in 32 bytes).
+struct StackText {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Writes a finite float in Java's layout, from its shortest `{:e}` form.
+fn write_java_finite(out: &mut Vec<u8>, v: impl std::fmt::LowerExp) {
+    use std::fmt::Write as _;
+    let mut text = StackText { buf: [0; 40], len: 0 };
+    if write!(text, "{v:e}").is_ok() {
+        if let Ok(sci) = std::str::from_utf8(&text.buf[..text.len]) {
+            java_layout(out, sci);
+            return;
+        }
+    }
+    out.extend_from_slice(java_format(&format!("{v:e}")).as_bytes());
+}
+
 /// Writes a `double` as Jackson does.
 pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
-    if v.is_finite() {
+    if v.is_finite() && v != 0.0 {
+        write_java_finite(out, v);
+    } else if v.is_finite() {
         out.extend_from_slice(java_double_to_string(v).as_bytes());
     } else {
         write_str(out, &java_double_to_string(v));
@@ -86,7 +125,9 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
 
 /// Writes a `float` as Jackson does.
 pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
-    if v.is_finite() {
+    if v.is_finite() && v != 0.0 {
+        write_java_finite(out, v);
+    } else if v.is_finite() {
         out.extend_from_slice(java_float_to_string(v).as_bytes());
     } else {
         write_str(out, &java_float_to_string(v));
@@ -102,7 +143,11 @@ pub(crate) fn java_double_to_string(v: f64) -> String {
         return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if v.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     java_format(&format!("{v:e}"))
 }
@@ -116,51 +161,67 @@ pub(crate) fn java_float_to_string(v: f32) -> String {
         return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if v.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     java_format(&format!("{v:e}"))
 }
 
-/// Turns Rust's shortest scientific form (`-1.2345e3`) into Java's layout:
-/// plain `ddd.ddd` (at least one fraction digit) for 1e-3 ≤ |v| < 1e7,
-/// otherwise `d.dddE[-]n`.
+/// Turns Rust's shortest scientific form (`-1.2345e3`) into Java's layout.
 fn java_format(sci: &str) -> String {
+    let mut out = Vec::with_capacity(sci.len() + 8);
+    java_layout(&mut out, sci);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Java's layout of shortest digits: plain `ddd.ddd` (at least one
+/// fraction digit) for 1e-3 ≤ |v| < 1e7, otherwise `d.dddE[-]n`.
+fn java_layout(out: &mut Vec<u8>, sci: &str) {
     let (negative, rest) = match sci.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, sci),
     };
     let (mantissa, exp) = rest.split_once('e').unwrap_or((rest, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let mut out = String::with_capacity(digits.len() + 8);
+    let mut digit_buf = [0u8; 40];
+    let mut n = 0;
+    for b in mantissa.bytes().filter(|b| *b != b'.') {
+        if n < digit_buf.len() {
+            digit_buf[n] = b;
+            n += 1;
+        }
+    }
+    let digits = &digit_buf[..n.max(1)];
     if negative {
-        out.push('-');
+        out.push(b'-');
     }
     if (-3..7).contains(&exp) {
         if exp >= 0 {
             let int_len = exp as usize + 1;
             if digits.len() <= int_len {
-                out.push_str(&digits);
-                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
-                out.push_str(".0");
+                out.extend_from_slice(digits);
+                out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
+                out.extend_from_slice(b".0");
             } else {
-                out.push_str(&digits[..int_len]);
-                out.push('.');
-                out.push_str(&digits[int_len..]);
+                out.extend_from_slice(&digits[..int_len]);
+                out.push(b'.');
+                out.extend_from_slice(&digits[int_len..]);
             }
         } else {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-            out.push_str(&digits);
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+            out.extend_from_slice(digits);
         }
     } else {
-        out.push_str(&digits[..1]);
-        out.push('.');
-        out.push_str(if digits.len() > 1 { &digits[1..] } else { "0" });
-        out.push('E');
-        out.push_str(&exp.to_string());
+        out.push(digits[0]);
+        out.push(b'.');
+        out.extend_from_slice(if digits.len() > 1 { &digits[1..] } else { b"0" });
+        out.push(b'E');
+        write_i64(out, i64::from(exp));
     }
-    out
 }
 
 /// `new java.math.BigDecimal(v).toPlainString()`: the exact decimal value of
@@ -173,7 +234,11 @@ pub(crate) fn exact_decimal_plain(v: f64) -> String {
     let negative = bits >> 63 == 1;
     let exp_bits = ((bits >> 52) & 0x7FF) as i32;
     let frac = bits & ((1u64 << 52) - 1);
-    let (mut mantissa, mut exp) = if exp_bits == 0 { (frac, -1074) } else { (frac | (1 << 52), exp_bits - 1075) };
+    let (mut mantissa, mut exp) = if exp_bits == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1 << 52), exp_bits - 1075)
+    };
     if mantissa == 0 {
         return "0".into();
     }
@@ -182,7 +247,11 @@ pub(crate) fn exact_decimal_plain(v: f64) -> String {
         exp += 1;
     }
     // Big number in base 1e9 limbs, little-endian.
-    let mut limbs: Vec<u64> = vec![mantissa % 1_000_000_000, mantissa / 1_000_000_000 % 1_000_000_000, mantissa / 1_000_000_000_000_000_000];
+    let mut limbs: Vec<u64> = vec![
+        mantissa % 1_000_000_000,
+        mantissa / 1_000_000_000 % 1_000_000_000,
+        mantissa / 1_000_000_000_000_000_000,
+    ];
     let mul = |limbs: &mut Vec<u64>, m: u64| {
         let mut carry = 0u64;
         for limb in limbs.iter_mut() {
@@ -258,7 +327,12 @@ pub(crate) fn write_base64(out: &mut Vec<u8>, data: &[u8], url_safe: bool) {
     match *chunks.remainder() {
         [a] => {
             let n = u32::from(a) << 16;
-            out.extend_from_slice(&[table[(n >> 18) as usize & 63], table[(n >> 12) as usize & 63], b'=', b'=']);
+            out.extend_from_slice(&[
+                table[(n >> 18) as usize & 63],
+                table[(n >> 12) as usize & 63],
+                b'=',
+                b'=',
+            ]);
         }
         [a, b] => {
             let n = (u32::from(a) << 16) | (u32::from(b) << 8);

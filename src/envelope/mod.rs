@@ -73,16 +73,24 @@ pub const DEBEZIUM_VERSION: &str = "3.6.1.Final";
 /// Errors while encoding an event.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
-    #[error("column `{column}`: value {value} does not fit the column's type")]
-    TypeMismatch { column: String, value: String },
+    #[error("column `{column}`: a {value} value does not fit the column's type")]
+    TypeMismatch { column: String, value: &'static str },
     #[error("column `{column}`: {reason} (Debezium would fail with event.converting.failure.handling.mode=warn)")]
     Unconvertible { column: String, reason: &'static str },
     #[error("column `{column}`: invalid date/time {value} (Debezium fails on it by default)")]
     InvalidTemporal { column: String, value: String },
     #[error("row has {actual} values, table `{table}` has {expected} columns")]
-    RowLength { table: String, expected: usize, actual: usize },
+    RowLength {
+        table: String,
+        expected: usize,
+        actual: usize,
+    },
     #[error("key column index {index} out of range for table `{table}` with {columns} columns")]
-    KeyColumn { table: String, index: usize, columns: usize },
+    KeyColumn {
+        table: String,
+        index: usize,
+        columns: usize,
+    },
 }
 
 /// An unknown value for an encoding option.
@@ -238,7 +246,11 @@ impl EncodingOptions {
             match value.trim().to_ascii_lowercase().as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err(OptionError { option, value: value.to_owned(), valid: "true, false" }),
+                _ => Err(OptionError {
+                    option,
+                    value: value.to_owned(),
+                    valid: "true, false",
+                }),
             }
         };
         if let Some(v) = get("key.converter.schemas.enable") {
@@ -359,7 +371,13 @@ pub struct TransactionInfo<'a> {
 pub fn sanitize_topic_name(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.len() > 249 {
         s.truncate(249);
@@ -427,10 +445,18 @@ impl TableEncoder {
         let topic = data_change_topic(topic_prefix, db, table);
         let key_indices: Vec<usize> = match key_columns {
             Some(indices) => indices.to_vec(),
-            None => columns.iter().filter(|c| c.in_primary_key).map(|c| c.position).collect(),
+            None => columns
+                .iter()
+                .filter(|c| c.in_primary_key)
+                .map(|c| c.position)
+                .collect(),
         };
         if let Some(&index) = key_indices.iter().find(|&&i| i >= columns.len()) {
-            return Err(EncodeError::KeyColumn { table: table.to_owned(), index, columns: columns.len() });
+            return Err(EncodeError::KeyColumn {
+                table: table.to_owned(),
+                index,
+                columns: columns.len(),
+            });
         }
 
         let mut value_schema_fields = Vec::with_capacity(columns.len());
@@ -438,22 +464,33 @@ impl TableEncoder {
         for (i, column) in columns.iter().enumerate() {
             let (schema, plan) = plan_column(column, &options);
             value_schema_fields.push((column.name.clone(), schema));
-            value_fields.push(Field { index: i, name_json: field_name_json(&column.name, i == 0), plan });
+            value_fields.push(Field {
+                index: i,
+                name_json: field_name_json(&column.name, i == 0),
+                plan,
+            });
         }
         let mut key_schema_fields = Vec::with_capacity(key_indices.len());
         let mut key_fields = Vec::with_capacity(key_indices.len());
         for (n, &i) in key_indices.iter().enumerate() {
             key_schema_fields.push(value_schema_fields[i].clone());
-            key_fields.push(Field { index: i, name_json: field_name_json(&columns[i].name, n == 0), plan: value_fields[i].plan.clone() });
+            key_fields.push(Field {
+                index: i,
+                name_json: field_name_json(&columns[i].name, n == 0),
+                plan: value_fields[i].plan.clone(),
+            });
         }
 
         let key_schema_json = if key_fields.is_empty() {
             Vec::new()
         } else {
-            ConnectSchema::structure(key_schema_fields).named(format!("{topic}.Key"), None).to_json()
+            ConnectSchema::structure(key_schema_fields)
+                .named(format!("{topic}.Key"), None)
+                .to_json()
         };
-        let value_schema =
-            ConnectSchema::new(SchemaType::Struct(value_schema_fields)).optional(true).named(format!("{topic}.Value"), None);
+        let value_schema = ConnectSchema::new(SchemaType::Struct(value_schema_fields))
+            .optional(true)
+            .named(format!("{topic}.Value"), None);
         let envelope_schema_json = [Connector::Mysql, Connector::Mariadb].map(|connector| {
             schema::envelope_schema(format!("{topic}.Envelope"), value_schema.clone(), connector).to_json()
         });

@@ -294,9 +294,21 @@ fn write_column(out: &mut Vec<u8>, column: &ColumnSchema) {
     opt_i64(out, t.scale());
     out.extend_from_slice(b",\"position\":");
     write_i64(out, column.position as i64 + 1);
-    out.extend_from_slice(if column.nullable { b",\"optional\":true" } else { b",\"optional\":false" });
-    out.extend_from_slice(if column.auto_increment { b",\"autoIncremented\":true" } else { b",\"autoIncremented\":false" });
-    out.extend_from_slice(if column.generated { b",\"generated\":true" } else { b",\"generated\":false" });
+    out.extend_from_slice(if column.nullable {
+        b",\"optional\":true"
+    } else {
+        b",\"optional\":false"
+    });
+    out.extend_from_slice(if column.auto_increment {
+        b",\"autoIncremented\":true"
+    } else {
+        b",\"autoIncremented\":false"
+    });
+    out.extend_from_slice(if column.generated {
+        b",\"generated\":true"
+    } else {
+        b",\"generated\":false"
+    });
     out.extend_from_slice(b",\"comment\":");
     opt_str(out, column.comment.as_deref());
     out.extend_from_slice(b",\"defaultValueExpression\":null,\"enumValues\":");

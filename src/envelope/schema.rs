@@ -50,7 +50,15 @@ pub(crate) struct ConnectSchema {
 
 impl ConnectSchema {
     pub fn new(kind: SchemaType) -> Self {
-        ConnectSchema { kind, optional: false, name: None, version: None, doc: None, parameters: Vec::new(), default: None }
+        ConnectSchema {
+            kind,
+            optional: false,
+            name: None,
+            version: None,
+            doc: None,
+            parameters: Vec::new(),
+            default: None,
+        }
     }
 
     pub fn optional(mut self, optional: bool) -> Self {
@@ -112,7 +120,11 @@ impl ConnectSchema {
             }
             _ => {}
         }
-        out.extend_from_slice(if self.optional { b",\"optional\":true" } else { b",\"optional\":false" });
+        out.extend_from_slice(if self.optional {
+            b",\"optional\":true"
+        } else {
+            b",\"optional\":false"
+        });
         if let Some(name) = &self.name {
             out.extend_from_slice(b",\"name\":");
             write_str(out, name);
@@ -164,7 +176,8 @@ fn prim(kind: SchemaType, optional: bool) -> ConnectSchema {
 }
 
 /// Values of Debezium's `SnapshotRecord`, lower-case, in declaration order.
-pub(crate) const SNAPSHOT_ALLOWED: &str = "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
+pub(crate) const SNAPSHOT_ALLOWED: &str =
+    "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
 
 /// The `source` block schema (`io.debezium.connector.<mysql|mariadb>.Source`).
 pub(crate) fn source_schema(connector: Connector) -> ConnectSchema {
@@ -239,7 +252,10 @@ pub(crate) fn transaction_value_schema() -> ConnectSchema {
         field("status", prim(SchemaType::String, false)),
         field("id", prim(SchemaType::String, false)),
         field("event_count", prim(SchemaType::Int64, true)),
-        field("data_collections", ConnectSchema::new(SchemaType::Array(Box::new(collection))).optional(true)),
+        field(
+            "data_collections",
+            ConnectSchema::new(SchemaType::Array(Box::new(collection))).optional(true),
+        ),
         field("ts_ms", prim(SchemaType::Int64, false)),
     ])
     .named("io.debezium.connector.common.TransactionMetadataValue", Some(1))
@@ -259,8 +275,10 @@ pub(crate) fn heartbeat_value_schema() -> ConnectSchema {
 
 /// `io.debezium.connector.<c>.SchemaChangeKey`.
 pub(crate) fn schema_change_key_schema(connector: Connector) -> ConnectSchema {
-    ConnectSchema::structure(vec![field("databaseName", prim(SchemaType::String, false))])
-        .named(format!("io.debezium.connector.{}.SchemaChangeKey", connector.name()), Some(1))
+    ConnectSchema::structure(vec![field("databaseName", prim(SchemaType::String, false))]).named(
+        format!("io.debezium.connector.{}.SchemaChangeKey", connector.name()),
+        Some(1),
+    )
 }
 
 /// `io.debezium.connector.<c>.SchemaChangeValue` with Debezium's
@@ -307,7 +325,10 @@ pub(crate) fn schema_change_value_schema(connector: Connector) -> ConnectSchema 
         field("ddl", prim(SchemaType::String, true)),
         field("tableChanges", ConnectSchema::new(SchemaType::Array(Box::new(change)))),
     ])
-    .named(format!("io.debezium.connector.{}.SchemaChangeValue", connector.name()), Some(1))
+    .named(
+        format!("io.debezium.connector.{}.SchemaChangeValue", connector.name()),
+        Some(1),
+    )
 }
 
 #[cfg(test)]

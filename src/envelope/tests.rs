@@ -49,7 +49,11 @@ fn col(name: &str, position: usize, column_type: ColumnType, nullable: bool) -> 
 }
 
 fn payload_only() -> EncodingOptions {
-    EncodingOptions { key_schemas_enable: false, value_schemas_enable: false, ..EncodingOptions::default() }
+    EncodingOptions {
+        key_schemas_enable: false,
+        value_schemas_enable: false,
+        ..EncodingOptions::default()
+    }
 }
 
 fn utf8(bytes: Vec<u8>) -> String {
@@ -65,12 +69,27 @@ fn insert_payload(field: &str) -> String {
 
 /// Encodes one value of a one-column table and returns (value payload,
 /// the column's field schema as it appears in the envelope's `after`).
-fn encode_one(column_type: ColumnType, nullable: bool, options: EncodingOptions, value: V) -> Result<(String, String), EncodeError> {
+fn encode_one(
+    column_type: ColumnType,
+    nullable: bool,
+    options: EncodingOptions,
+    value: V,
+) -> Result<(String, String), EncodeError> {
     let columns = vec![col("c", 0, column_type, nullable)];
     let mut with_schema = options.clone();
     with_schema.value_schemas_enable = true;
     let schema_encoder = TableEncoder::new("srv", "shop", "t", &columns, Some(&[]), with_schema)?;
-    let encoder = TableEncoder::new("srv", "shop", "t", &columns, Some(&[]), EncodingOptions { value_schemas_enable: false, ..options })?;
+    let encoder = TableEncoder::new(
+        "srv",
+        "shop",
+        "t",
+        &columns,
+        Some(&[]),
+        EncodingOptions {
+            value_schemas_enable: false,
+            ..options
+        },
+    )?;
     let row = vec![value];
     let payload = utf8(encoder.value(Op::Create, None, Some(&row), &source(), 1_700_000_000_000, None)?);
     // Extract the field schema from the envelope schema: it sits between
@@ -78,7 +97,9 @@ fn encode_one(column_type: ColumnType, nullable: bool, options: EncodingOptions,
     let schema = utf8(schema_encoder.value_schema_json(Connector::Mysql).to_vec());
     let marker = "\"fields\":[{\"type\":\"struct\",\"fields\":[";
     let start = schema.find(marker).expect("envelope") + marker.len();
-    let end = schema.find("],\"optional\":true,\"name\":\"srv.shop.t.Value\"").expect("value schema");
+    let end = schema
+        .find("],\"optional\":true,\"name\":\"srv.shop.t.Value\"")
+        .expect("value schema");
     Ok((payload, schema[start..end].to_owned()))
 }
 
@@ -100,40 +121,172 @@ fn integers() {
     let s16 = r#"{"type":"int16","optional":true,"field":"c"}"#;
     let s32 = r#"{"type":"int32","optional":true,"field":"c"}"#;
     let s64 = r#"{"type":"int64","optional":true,"field":"c"}"#;
-    case(ColumnType::TinyInt { unsigned: false }, true, &o, V::Int(-128), "-128", s16);
-    case(ColumnType::TinyInt { unsigned: true }, true, &o, V::UInt(255), "255", s16);
-    case(ColumnType::SmallInt { unsigned: false }, true, &o, V::Int(-32768), "-32768", s16);
-    case(ColumnType::SmallInt { unsigned: true }, true, &o, V::UInt(65535), "65535", s32);
-    case(ColumnType::MediumInt { unsigned: false }, true, &o, V::Int(-8_388_608), "-8388608", s32);
-    case(ColumnType::MediumInt { unsigned: true }, true, &o, V::UInt(16_777_215), "16777215", s32);
-    case(ColumnType::Int { unsigned: false }, true, &o, V::Int(i64::from(i32::MIN)), "-2147483648", s32);
-    case(ColumnType::Int { unsigned: true }, true, &o, V::UInt(4_294_967_295), "4294967295", s64);
-    case(ColumnType::BigInt { unsigned: false }, true, &o, V::Int(i64::MIN), "-9223372036854775808", s64);
+    case(
+        ColumnType::TinyInt { unsigned: false },
+        true,
+        &o,
+        V::Int(-128),
+        "-128",
+        s16,
+    );
+    case(
+        ColumnType::TinyInt { unsigned: true },
+        true,
+        &o,
+        V::UInt(255),
+        "255",
+        s16,
+    );
+    case(
+        ColumnType::SmallInt { unsigned: false },
+        true,
+        &o,
+        V::Int(-32768),
+        "-32768",
+        s16,
+    );
+    case(
+        ColumnType::SmallInt { unsigned: true },
+        true,
+        &o,
+        V::UInt(65535),
+        "65535",
+        s32,
+    );
+    case(
+        ColumnType::MediumInt { unsigned: false },
+        true,
+        &o,
+        V::Int(-8_388_608),
+        "-8388608",
+        s32,
+    );
+    case(
+        ColumnType::MediumInt { unsigned: true },
+        true,
+        &o,
+        V::UInt(16_777_215),
+        "16777215",
+        s32,
+    );
+    case(
+        ColumnType::Int { unsigned: false },
+        true,
+        &o,
+        V::Int(i64::from(i32::MIN)),
+        "-2147483648",
+        s32,
+    );
+    case(
+        ColumnType::Int { unsigned: true },
+        true,
+        &o,
+        V::UInt(4_294_967_295),
+        "4294967295",
+        s64,
+    );
+    case(
+        ColumnType::BigInt { unsigned: false },
+        true,
+        &o,
+        V::Int(i64::MIN),
+        "-9223372036854775808",
+        s64,
+    );
     case(ColumnType::BigInt { unsigned: false }, true, &o, V::Null, "null", s64);
-    case(ColumnType::Int { unsigned: false }, false, &o, V::Int(0), "0", r#"{"type":"int32","optional":false,"field":"c"}"#);
+    case(
+        ColumnType::Int { unsigned: false },
+        false,
+        &o,
+        V::Int(0),
+        "0",
+        r#"{"type":"int32","optional":false,"field":"c"}"#,
+    );
     // bigint.unsigned.handling.mode=long reinterprets the bits (Debezium's Long).
-    case(ColumnType::BigInt { unsigned: true }, true, &o, V::UInt(u64::MAX), "-1", s64);
-    let precise = EncodingOptions { bigint_unsigned: BigintUnsignedHandlingMode::Precise, ..opts() };
+    case(
+        ColumnType::BigInt { unsigned: true },
+        true,
+        &o,
+        V::UInt(u64::MAX),
+        "-1",
+        s64,
+    );
+    let precise = EncodingOptions {
+        bigint_unsigned: BigintUnsignedHandlingMode::Precise,
+        ..opts()
+    };
     let dec20 = r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"0","connect.decimal.precision":"20"},"field":"c"}"#;
-    case(ColumnType::BigInt { unsigned: true }, true, &precise, V::UInt(u64::MAX), r#""AP//////////""#, dec20);
-    case(ColumnType::BigInt { unsigned: true }, true, &precise, V::UInt(0), r#""AA==""#, dec20);
-    case(ColumnType::Boolean, true, &o, V::Int(1), "true", r#"{"type":"boolean","optional":true,"field":"c"}"#);
+    case(
+        ColumnType::BigInt { unsigned: true },
+        true,
+        &precise,
+        V::UInt(u64::MAX),
+        r#""AP//////////""#,
+        dec20,
+    );
+    case(
+        ColumnType::BigInt { unsigned: true },
+        true,
+        &precise,
+        V::UInt(0),
+        r#""AA==""#,
+        dec20,
+    );
+    case(
+        ColumnType::Boolean,
+        true,
+        &o,
+        V::Int(1),
+        "true",
+        r#"{"type":"boolean","optional":true,"field":"c"}"#,
+    );
 }
 
 #[test]
 fn decimals_in_each_mode() {
-    let t = || ColumnType::Decimal { precision: 10, scale: 2, unsigned: false };
+    let t = || ColumnType::Decimal {
+        precision: 10,
+        scale: 2,
+        unsigned: false,
+    };
     let precise = r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2","connect.decimal.precision":"10"},"field":"c"}"#;
-    case(t(), true, &opts(), V::Decimal("-12345678.91".into()), r#""tmn9LQ==""#, precise);
+    case(
+        t(),
+        true,
+        &opts(),
+        V::Decimal("-12345678.91".into()),
+        r#""tmn9LQ==""#,
+        precise,
+    );
     case(t(), true, &opts(), V::Decimal("1.00".into()), r#""ZA==""#, precise);
     case(t(), true, &opts(), V::Decimal("0.00".into()), r#""AA==""#, precise);
-    let double = EncodingOptions { decimal: DecimalHandlingMode::Double, ..opts() };
+    let double = EncodingOptions {
+        decimal: DecimalHandlingMode::Double,
+        ..opts()
+    };
     let s_double = r#"{"type":"double","optional":true,"field":"c"}"#;
-    case(t(), true, &double, V::Decimal("-12345678.91".into()), "-1.234567891E7", s_double);
+    case(
+        t(),
+        true,
+        &double,
+        V::Decimal("-12345678.91".into()),
+        "-1.234567891E7",
+        s_double,
+    );
     case(t(), true, &double, V::Decimal("0.50".into()), "0.5", s_double);
-    let string = EncodingOptions { decimal: DecimalHandlingMode::String, ..opts() };
+    let string = EncodingOptions {
+        decimal: DecimalHandlingMode::String,
+        ..opts()
+    };
     let s_string = r#"{"type":"string","optional":true,"field":"c"}"#;
-    case(t(), true, &string, V::Decimal("-12345678.91".into()), r#""-12345678.91""#, s_string);
+    case(
+        t(),
+        true,
+        &string,
+        V::Decimal("-12345678.91".into()),
+        r#""-12345678.91""#,
+        s_string,
+    );
     case(t(), true, &string, V::Decimal("0.00".into()), r#""0.00""#, s_string);
     case(t(), true, &string, V::Null, "null", s_string);
 }
@@ -142,12 +295,54 @@ fn decimals_in_each_mode() {
 fn floating_point() {
     let f = r#"{"type":"float","optional":true,"field":"c"}"#;
     let d = r#"{"type":"double","optional":true,"field":"c"}"#;
-    case(ColumnType::Float { unsigned: false }, true, &opts(), V::Float(1.1), "1.1", f);
-    case(ColumnType::Float { unsigned: false }, true, &opts(), V::Float(3.402_823_5e38), "3.4028235E38", f);
-    case(ColumnType::Float { unsigned: false }, true, &opts(), V::Float(-0.0), "-0.0", f);
-    case(ColumnType::Double { unsigned: false }, true, &opts(), V::Double(-2.25), "-2.25", d);
-    case(ColumnType::Double { unsigned: false }, true, &opts(), V::Double(1e300), "1.0E300", d);
-    case(ColumnType::Double { unsigned: false }, true, &opts(), V::Double(100.0), "100.0", d);
+    case(
+        ColumnType::Float { unsigned: false },
+        true,
+        &opts(),
+        V::Float(1.1),
+        "1.1",
+        f,
+    );
+    case(
+        ColumnType::Float { unsigned: false },
+        true,
+        &opts(),
+        V::Float(3.402_823_5e38),
+        "3.4028235E38",
+        f,
+    );
+    case(
+        ColumnType::Float { unsigned: false },
+        true,
+        &opts(),
+        V::Float(-0.0),
+        "-0.0",
+        f,
+    );
+    case(
+        ColumnType::Double { unsigned: false },
+        true,
+        &opts(),
+        V::Double(-2.25),
+        "-2.25",
+        d,
+    );
+    case(
+        ColumnType::Double { unsigned: false },
+        true,
+        &opts(),
+        V::Double(1e300),
+        "1.0E300",
+        d,
+    );
+    case(
+        ColumnType::Double { unsigned: false },
+        true,
+        &opts(),
+        V::Double(100.0),
+        "100.0",
+        d,
+    );
 }
 
 #[test]
@@ -157,49 +352,212 @@ fn bits() {
     case(ColumnType::Bit { bits: 1 }, true, &opts(), V::Bit(vec![0]), "false", b1);
     let b10 = r#"{"type":"bytes","optional":true,"name":"io.debezium.data.Bits","version":1,"parameters":{"length":"10"},"field":"c"}"#;
     // Stored big-endian [0x02, 0x01] (0x201) → emitted little-endian [0x01, 0x02].
-    case(ColumnType::Bit { bits: 10 }, true, &opts(), V::Bit(vec![0x02, 0x01]), r#""AQI=""#, b10);
+    case(
+        ColumnType::Bit { bits: 10 },
+        true,
+        &opts(),
+        V::Bit(vec![0x02, 0x01]),
+        r#""AQI=""#,
+        b10,
+    );
     case(ColumnType::Bit { bits: 10 }, true, &opts(), V::Null, "null", b10);
 }
 
 #[test]
 fn strings() {
     let s = r#"{"type":"string","optional":true,"field":"c"}"#;
-    let t = || ColumnType::VarChar { collation: 45, max_bytes: 1020 };
-    case(t(), true, &opts(), V::Text("héllo 😀\n\"\\\u{1}".into()), r#""héllo 😀\n\"\\\u0001""#, s);
+    let t = || ColumnType::VarChar {
+        collation: 45,
+        max_bytes: 1020,
+    };
+    case(
+        t(),
+        true,
+        &opts(),
+        V::Text("héllo 😀\n\"\\\u{1}".into()),
+        r#""héllo 😀\n\"\\\u0001""#,
+        s,
+    );
     case(t(), true, &opts(), V::Text(String::new()), r#""""#, s);
-    case(ColumnType::Char { collation: 8, max_bytes: 5 }, true, &opts(), V::Text("ab".into()), r#""ab""#, s);
-    case(ColumnType::Text { collation: 45, size: BlobSize::Long }, false, &opts(), V::Null, r#""""#, r#"{"type":"string","optional":false,"field":"c"}"#);
+    case(
+        ColumnType::Char {
+            collation: 8,
+            max_bytes: 5,
+        },
+        true,
+        &opts(),
+        V::Text("ab".into()),
+        r#""ab""#,
+        s,
+    );
+    case(
+        ColumnType::Text {
+            collation: 45,
+            size: BlobSize::Long,
+        },
+        false,
+        &opts(),
+        V::Null,
+        r#""""#,
+        r#"{"type":"string","optional":false,"field":"c"}"#,
+    );
 }
 
 #[test]
 fn binary_in_each_mode() {
     let value = || V::Bytes(vec![0xAB, 0xCD, 0, 0]);
     let t = || ColumnType::Binary { len: 4 };
-    case(t(), true, &opts(), value(), r#""q80AAA==""#, r#"{"type":"bytes","optional":true,"field":"c"}"#);
+    case(
+        t(),
+        true,
+        &opts(),
+        value(),
+        r#""q80AAA==""#,
+        r#"{"type":"bytes","optional":true,"field":"c"}"#,
+    );
     let string = r#"{"type":"string","optional":true,"field":"c"}"#;
-    let b64 = EncodingOptions { binary: BinaryHandlingMode::Base64, ..opts() };
+    let b64 = EncodingOptions {
+        binary: BinaryHandlingMode::Base64,
+        ..opts()
+    };
     case(t(), true, &b64, value(), r#""q80AAA==""#, string);
-    let url = EncodingOptions { binary: BinaryHandlingMode::Base64UrlSafe, ..opts() };
-    case(ColumnType::VarBinary { max_len: 10 }, true, &url, V::Bytes(vec![0xFB, 0xFF]), r#""-_8=""#, string);
-    let hex = EncodingOptions { binary: BinaryHandlingMode::Hex, ..opts() };
-    case(ColumnType::Blob { size: BlobSize::Regular }, true, &hex, value(), r#""abcd0000""#, string);
-    case(ColumnType::Blob { size: BlobSize::Regular }, true, &hex, V::Bytes(vec![]), r#""""#, string);
+    let url = EncodingOptions {
+        binary: BinaryHandlingMode::Base64UrlSafe,
+        ..opts()
+    };
+    case(
+        ColumnType::VarBinary { max_len: 10 },
+        true,
+        &url,
+        V::Bytes(vec![0xFB, 0xFF]),
+        r#""-_8=""#,
+        string,
+    );
+    let hex = EncodingOptions {
+        binary: BinaryHandlingMode::Hex,
+        ..opts()
+    };
+    case(
+        ColumnType::Blob {
+            size: BlobSize::Regular,
+        },
+        true,
+        &hex,
+        value(),
+        r#""abcd0000""#,
+        string,
+    );
+    case(
+        ColumnType::Blob {
+            size: BlobSize::Regular,
+        },
+        true,
+        &hex,
+        V::Bytes(vec![]),
+        r#""""#,
+        string,
+    );
 }
 
 #[test]
 fn dates_and_times_adaptive() {
     let o = opts();
     let date = r#"{"type":"int32","optional":true,"name":"io.debezium.time.Date","version":1,"field":"c"}"#;
-    case(ColumnType::Date, true, &o, V::Date { year: 2018, month: 6, day: 20 }, "17702", date);
-    case(ColumnType::Date, true, &o, V::Date { year: 1969, month: 12, day: 31 }, "-1", date);
+    case(
+        ColumnType::Date,
+        true,
+        &o,
+        V::Date {
+            year: 2018,
+            month: 6,
+            day: 20,
+        },
+        "17702",
+        date,
+    );
+    case(
+        ColumnType::Date,
+        true,
+        &o,
+        V::Date {
+            year: 1969,
+            month: 12,
+            day: 31,
+        },
+        "-1",
+        date,
+    );
+    // Two-digit years are adjusted as Debezium's default time adjuster does.
+    case(
+        ColumnType::Date,
+        true,
+        &o,
+        V::Date {
+            year: 69,
+            month: 1,
+            day: 1,
+        },
+        "36160",
+        date,
+    );
+    case(
+        ColumnType::Date,
+        true,
+        &o,
+        V::Date {
+            year: 70,
+            month: 1,
+            day: 1,
+        },
+        "0",
+        date,
+    );
+    case(
+        ColumnType::Date,
+        true,
+        &o,
+        V::Date {
+            year: 100,
+            month: 1,
+            day: 1,
+        },
+        "-683003",
+        date,
+    );
     // Zero dates: null when optional, epoch when required.
-    case(ColumnType::Date, true, &o, V::Date { year: 0, month: 0, day: 0 }, "null", date);
-    case(ColumnType::Date, true, &o, V::Date { year: 2020, month: 0, day: 15 }, "null", date);
+    case(
+        ColumnType::Date,
+        true,
+        &o,
+        V::Date {
+            year: 0,
+            month: 0,
+            day: 0,
+        },
+        "null",
+        date,
+    );
+    case(
+        ColumnType::Date,
+        true,
+        &o,
+        V::Date {
+            year: 2020,
+            month: 0,
+            day: 15,
+        },
+        "null",
+        date,
+    );
     case(
         ColumnType::Date,
         false,
         &o,
-        V::Date { year: 0, month: 0, day: 0 },
+        V::Date {
+            year: 0,
+            month: 0,
+            day: 0,
+        },
         "0",
         r#"{"type":"int32","optional":false,"name":"io.debezium.time.Date","version":1,"field":"c"}"#,
     );
@@ -208,38 +566,148 @@ fn dates_and_times_adaptive() {
         ColumnType::Time { fsp: 3 },
         true,
         &o,
-        V::Time { negative: true, hours: 838, minutes: 59, seconds: 59, micros: 999_000 },
+        V::Time {
+            negative: true,
+            hours: 838,
+            minutes: 59,
+            seconds: 59,
+            micros: 999_000,
+        },
         "-3020399999000",
         time,
     );
-    case(ColumnType::Time { fsp: 0 }, true, &o, V::Time { negative: false, hours: 12, minutes: 34, seconds: 56, micros: 0 }, "45296000000", time);
+    case(
+        ColumnType::Time { fsp: 0 },
+        true,
+        &o,
+        V::Time {
+            negative: false,
+            hours: 12,
+            minutes: 34,
+            seconds: 56,
+            micros: 0,
+        },
+        "45296000000",
+        time,
+    );
     let ts_ms = r#"{"type":"int64","optional":true,"name":"io.debezium.time.Timestamp","version":1,"field":"c"}"#;
-    let dt = |micros| V::DateTime { year: 2018, month: 6, day: 20, hour: 6, minute: 37, second: 3, micros };
-    case(ColumnType::DateTime { fsp: 3 }, true, &o, dt(123_000), "1529476623123", ts_ms);
+    let dt = |micros| V::DateTime {
+        year: 2018,
+        month: 6,
+        day: 20,
+        hour: 6,
+        minute: 37,
+        second: 3,
+        micros,
+    };
+    case(
+        ColumnType::DateTime { fsp: 3 },
+        true,
+        &o,
+        dt(123_000),
+        "1529476623123",
+        ts_ms,
+    );
     case(ColumnType::DateTime { fsp: 0 }, true, &o, dt(0), "1529476623000", ts_ms);
     case(
         ColumnType::DateTime { fsp: 3 },
         true,
         &o,
-        V::DateTime { year: 1969, month: 12, day: 31, hour: 23, minute: 59, second: 59, micros: 999_000 },
+        V::DateTime {
+            year: 1969,
+            month: 12,
+            day: 31,
+            hour: 23,
+            minute: 59,
+            second: 59,
+            micros: 999_000,
+        },
         "-1",
         ts_ms,
     );
     let ts_us = r#"{"type":"int64","optional":true,"name":"io.debezium.time.MicroTimestamp","version":1,"field":"c"}"#;
-    case(ColumnType::DateTime { fsp: 6 }, true, &o, dt(123_456), "1529476623123456", ts_us);
     case(
         ColumnType::DateTime { fsp: 6 },
         true,
         &o,
-        V::DateTime { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, micros: 0 },
+        dt(123_456),
+        "1529476623123456",
+        ts_us,
+    );
+    case(
+        ColumnType::DateTime { fsp: 6 },
+        true,
+        &o,
+        V::DateTime {
+            year: 18,
+            month: 6,
+            day: 20,
+            hour: 6,
+            minute: 37,
+            second: 3,
+            micros: 1,
+        },
+        "1529476623000001",
+        ts_us,
+    );
+    case(
+        ColumnType::DateTime { fsp: 6 },
+        true,
+        &o,
+        V::DateTime {
+            year: 0,
+            month: 0,
+            day: 0,
+            hour: 0,
+            minute: 0,
+            second: 0,
+            micros: 0,
+        },
         "null",
         ts_us,
     );
     let zoned = r#"{"type":"string","optional":true,"name":"io.debezium.time.ZonedTimestamp","version":1,"field":"c"}"#;
-    case(ColumnType::Timestamp { fsp: 0 }, true, &o, V::Timestamp { secs: 1_529_476_623, micros: 0 }, r#""2018-06-20T06:37:03Z""#, zoned);
-    case(ColumnType::Timestamp { fsp: 2 }, true, &o, V::Timestamp { secs: 1_529_476_623, micros: 120_000 }, r#""2018-06-20T06:37:03.12Z""#, zoned);
-    case(ColumnType::Timestamp { fsp: 6 }, true, &o, V::Timestamp { secs: 1_529_476_623, micros: 0 }, r#""2018-06-20T06:37:03.000000Z""#, zoned);
-    case(ColumnType::Timestamp { fsp: 6 }, true, &o, V::Timestamp { secs: 0, micros: 0 }, "null", zoned);
+    case(
+        ColumnType::Timestamp { fsp: 0 },
+        true,
+        &o,
+        V::Timestamp {
+            secs: 1_529_476_623,
+            micros: 0,
+        },
+        r#""2018-06-20T06:37:03Z""#,
+        zoned,
+    );
+    case(
+        ColumnType::Timestamp { fsp: 2 },
+        true,
+        &o,
+        V::Timestamp {
+            secs: 1_529_476_623,
+            micros: 120_000,
+        },
+        r#""2018-06-20T06:37:03.12Z""#,
+        zoned,
+    );
+    case(
+        ColumnType::Timestamp { fsp: 6 },
+        true,
+        &o,
+        V::Timestamp {
+            secs: 1_529_476_623,
+            micros: 0,
+        },
+        r#""2018-06-20T06:37:03.000000Z""#,
+        zoned,
+    );
+    case(
+        ColumnType::Timestamp { fsp: 6 },
+        true,
+        &o,
+        V::Timestamp { secs: 0, micros: 0 },
+        "null",
+        zoned,
+    );
     case(
         ColumnType::Timestamp { fsp: 0 },
         false,
@@ -249,30 +717,70 @@ fn dates_and_times_adaptive() {
         r#"{"type":"string","optional":false,"name":"io.debezium.time.ZonedTimestamp","version":1,"field":"c"}"#,
     );
     let year = r#"{"type":"int32","optional":true,"name":"io.debezium.time.Year","version":1,"field":"c"}"#;
-    case(ColumnType::Year, true, &o, V::Year(0), "1900", year);
+    case(ColumnType::Year, true, &o, V::Year(0), "0", year);
     case(ColumnType::Year, true, &o, V::Year(2155), "2155", year);
 }
 
 #[test]
 fn dates_and_times_connect() {
-    let o = EncodingOptions { time_precision: TimePrecisionMode::Connect, ..opts() };
+    let o = EncodingOptions {
+        time_precision: TimePrecisionMode::Connect,
+        ..opts()
+    };
     case(
         ColumnType::Date,
         true,
         &o,
-        V::Date { year: 2018, month: 6, day: 20 },
+        V::Date {
+            year: 2018,
+            month: 6,
+            day: 20,
+        },
         "17702",
         r#"{"type":"int32","optional":true,"name":"org.apache.kafka.connect.data.Date","version":1,"field":"c"}"#,
     );
-    let time = r#"{"type":"int32","optional":true,"name":"org.apache.kafka.connect.data.Time","version":1,"field":"c"}"#;
-    case(ColumnType::Time { fsp: 3 }, true, &o, V::Time { negative: false, hours: 12, minutes: 34, seconds: 56, micros: 789_000 }, "45296789", time);
+    let time =
+        r#"{"type":"int32","optional":true,"name":"org.apache.kafka.connect.data.Time","version":1,"field":"c"}"#;
+    case(
+        ColumnType::Time { fsp: 3 },
+        true,
+        &o,
+        V::Time {
+            negative: false,
+            hours: 12,
+            minutes: 34,
+            seconds: 56,
+            micros: 789_000,
+        },
+        "45296789",
+        time,
+    );
     // Outside 00:00:00..=24:00:00: Debezium cannot convert; null when optional.
-    case(ColumnType::Time { fsp: 0 }, true, &o, V::Time { negative: true, hours: 1, minutes: 0, seconds: 0, micros: 0 }, "null", time);
+    case(
+        ColumnType::Time { fsp: 0 },
+        true,
+        &o,
+        V::Time {
+            negative: true,
+            hours: 1,
+            minutes: 0,
+            seconds: 0,
+            micros: 0,
+        },
+        "null",
+        time,
+    );
     let err = encode_one(
         ColumnType::Time { fsp: 0 },
         false,
         o.clone(),
-        V::Time { negative: false, hours: 25, minutes: 0, seconds: 0, micros: 0 },
+        V::Time {
+            negative: false,
+            hours: 25,
+            minutes: 0,
+            seconds: 0,
+            micros: 0,
+        },
     )
     .expect_err("required and unconvertible");
     assert!(matches!(err, EncodeError::Unconvertible { .. }), "{err}");
@@ -280,7 +788,15 @@ fn dates_and_times_connect() {
         ColumnType::DateTime { fsp: 6 },
         true,
         &o,
-        V::DateTime { year: 2018, month: 6, day: 20, hour: 6, minute: 37, second: 3, micros: 123_456 },
+        V::DateTime {
+            year: 2018,
+            month: 6,
+            day: 20,
+            hour: 6,
+            minute: 37,
+            second: 3,
+            micros: 123_456,
+        },
         "1529476623123",
         r#"{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"c"}"#,
     );
@@ -297,20 +813,36 @@ fn dates_and_times_connect() {
 
 #[test]
 fn invalid_calendar_dates_are_errors() {
-    let err = encode_one(ColumnType::Date, true, opts(), V::Date { year: 2021, month: 2, day: 30 }).expect_err("invalid");
+    let err = encode_one(
+        ColumnType::Date,
+        true,
+        opts(),
+        V::Date {
+            year: 2021,
+            month: 2,
+            day: 30,
+        },
+    )
+    .expect_err("invalid");
     assert!(matches!(err, EncodeError::InvalidTemporal { .. }), "{err}");
 }
 
 #[test]
 fn enums_and_sets() {
-    let e = ColumnType::Enum { values: vec!["a".into(), "b,c".into()], collation: 45 };
+    let e = ColumnType::Enum {
+        values: vec!["a".into(), "b,c".into()],
+        collation: 45,
+    };
     let schema = r#"{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"a,b\\,c"},"field":"c"}"#;
     case(e.clone(), true, &opts(), V::Enum(1), r#""a""#, schema);
     case(e.clone(), true, &opts(), V::Enum(2), r#""b\\,c""#, schema);
     case(e.clone(), true, &opts(), V::Enum(0), r#""""#, schema);
     // An index past the members: Debezium's converter fails → null.
     case(e, true, &opts(), V::Enum(9), "null", schema);
-    let s = ColumnType::Set { values: vec!["x".into(), "y".into(), "z".into()], collation: 45 };
+    let s = ColumnType::Set {
+        values: vec!["x".into(), "y".into(), "z".into()],
+        collation: 45,
+    };
     let schema = r#"{"type":"string","optional":true,"name":"io.debezium.data.EnumSet","version":1,"parameters":{"allowed":"x,y,z"},"field":"c"}"#;
     case(s.clone(), true, &opts(), V::Set(0b101), r#""x,z""#, schema);
     case(s.clone(), true, &opts(), V::Set(0), r#""""#, schema);
@@ -320,8 +852,23 @@ fn enums_and_sets() {
 #[test]
 fn json_columns() {
     let schema = r#"{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1,"field":"c"}"#;
-    case(ColumnType::Json, true, &opts(), V::Json(r#"{"k":[1,2.5,"v"]}"#.into()), r#""{\"k\":[1,2.5,\"v\"]}""#, schema);
+    case(
+        ColumnType::Json,
+        true,
+        &opts(),
+        V::Json(r#"{"k":[1,2.5,"v"]}"#.into()),
+        r#""{\"k\":[1,2.5,\"v\"]}""#,
+        schema,
+    );
     case(ColumnType::Json, true, &opts(), V::Json(String::new()), "null", schema);
+    case(
+        ColumnType::JsonText { collation: 45 },
+        true,
+        &opts(),
+        V::Text(String::new()),
+        "null",
+        schema,
+    );
     case(
         ColumnType::Json,
         false,
@@ -331,7 +878,14 @@ fn json_columns() {
         r#"{"type":"string","optional":false,"name":"io.debezium.data.Json","version":1,"field":"c"}"#,
     );
     // MariaDB JSON (text), once a schema layer marks it as JSON.
-    case(ColumnType::JsonText { collation: 45 }, true, &opts(), V::Text(r#"{"a": 1}"#.into()), r#""{\"a\": 1}""#, schema);
+    case(
+        ColumnType::JsonText { collation: 45 },
+        true,
+        &opts(),
+        V::Text(r#"{"a": 1}"#.into()),
+        r#""{\"a\": 1}""#,
+        schema,
+    );
 }
 
 #[test]
@@ -340,7 +894,9 @@ fn geometry_and_uuid() {
     point.extend_from_slice(&1.0f64.to_le_bytes());
     point.extend_from_slice(&2.0f64.to_le_bytes());
     case(
-        ColumnType::Geometry { kind: GeometryKind::Point },
+        ColumnType::Geometry {
+            kind: GeometryKind::Point,
+        },
         true,
         &opts(),
         V::Geometry(point),
@@ -353,7 +909,9 @@ fn geometry_and_uuid() {
         line.extend_from_slice(&v.to_le_bytes());
     }
     case(
-        ColumnType::Geometry { kind: GeometryKind::LineString },
+        ColumnType::Geometry {
+            kind: GeometryKind::LineString,
+        },
         false,
         &opts(),
         V::Geometry(line),
@@ -377,9 +935,23 @@ fn defaults_replace_nulls() {
     c.comment = Some("the c".into());
     let encoder = TableEncoder::new("srv", "shop", "t", std::slice::from_ref(&c), Some(&[]), opts()).expect("encoder");
     let schema = utf8(encoder.value_schema_json(Connector::Mysql).to_vec());
-    assert!(schema.contains(r#"{"type":"int32","optional":true,"doc":"the c","default":5,"field":"c"}"#), "{schema}");
+    assert!(
+        schema.contains(r#"{"type":"int32","optional":true,"doc":"the c","default":5,"field":"c"}"#),
+        "{schema}"
+    );
     let payload_encoder = TableEncoder::new("srv", "shop", "t", &[c], Some(&[]), payload_only()).expect("encoder");
-    let out = utf8(payload_encoder.value(Op::Create, None, Some(&vec![V::Null]), &source(), 1_700_000_000_000, None).expect("value"));
+    let out = utf8(
+        payload_encoder
+            .value(
+                Op::Create,
+                None,
+                Some(&vec![V::Null]),
+                &source(),
+                1_700_000_000_000,
+                None,
+            )
+            .expect("value"),
+    );
     assert_eq!(out, insert_payload("5"));
 }
 
@@ -388,7 +960,18 @@ fn defaults_replace_nulls() {
 fn full_messages_with_schemas() {
     let mut id = col("id", 0, ColumnType::Int { unsigned: false }, false);
     id.in_primary_key = true;
-    let columns = vec![id, col("name", 1, ColumnType::VarChar { collation: 45, max_bytes: 1020 }, true)];
+    let columns = vec![
+        id,
+        col(
+            "name",
+            1,
+            ColumnType::VarChar {
+                collation: 45,
+                max_bytes: 1020,
+            },
+            true,
+        ),
+    ];
     let encoder = TableEncoder::new("srv", "shop", "t", &columns, None, opts()).expect("encoder");
     assert_eq!(encoder.topic(), "srv.shop.t");
     let before = vec![V::Int(1), V::Text("old".into())];
@@ -398,10 +981,21 @@ fn full_messages_with_schemas() {
         key,
         r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"srv.shop.t.Key"},"payload":{"id":1}}"#
     );
-    let tx = TransactionInfo { id: "0-1-20", total_order: 3, data_collection_order: 2 };
+    let tx = TransactionInfo {
+        id: "0-1-20",
+        total_order: 3,
+        data_collection_order: 2,
+    };
     let value = utf8(
         encoder
-            .value(Op::Update, Some(&before), Some(&after), &source(), 1_700_000_000_123, Some(&tx))
+            .value(
+                Op::Update,
+                Some(&before),
+                Some(&after),
+                &source(),
+                1_700_000_000_123,
+                Some(&tx),
+            )
             .expect("value"),
     );
     let row_schema = |field: &str| {
@@ -424,17 +1018,27 @@ fn full_messages_with_schemas() {
     let mut snap = source();
     snap.snapshot = Snapshot::Last;
     snap.thread = None;
-    let read = utf8(plain.value(Op::Read, None, Some(&after), &snap, 5, None).expect("value"));
+    let read = utf8(
+        plain
+            .value(Op::Read, None, Some(&after), &snap, 5, None)
+            .expect("value"),
+    );
     assert!(read.contains(r#""snapshot":"last","db":"shop""#), "{read}");
     assert!(read.contains(r#""thread":null,"query":null}"#), "{read}");
-    assert!(read.ends_with(r#""op":"r","ts_ms":5,"ts_us":5000,"ts_ns":5000000}"#), "{read}");
+    assert!(
+        read.ends_with(r#""op":"r","ts_ms":5,"ts_us":5000,"ts_ns":5000000}"#),
+        "{read}"
+    );
 
     // Tables without a key have a null key.
     let keyless = TableEncoder::new("srv", "shop", "t", &columns, Some(&[]), opts()).expect("encoder");
     assert_eq!(keyless.key(&after).expect("key"), None);
     assert!(keyless.key_schema_json().is_none());
     // A wrong row length is an error.
-    assert!(matches!(plain.key(&vec![V::Int(1)]), Err(EncodeError::RowLength { .. })));
+    assert!(matches!(
+        plain.key(&vec![V::Int(1)]),
+        Err(EncodeError::RowLength { .. })
+    ));
 }
 
 #[test]
@@ -448,24 +1052,39 @@ fn mariadb_source_and_topic_names() {
     let mut src = source();
     src.connector = Connector::Mariadb;
     src.name = "my server";
-    let value = utf8(encoder.value(Op::Create, None, Some(&vec![V::Int(1)]), &src, 0, None).expect("value"));
+    let value = utf8(
+        encoder
+            .value(Op::Create, None, Some(&vec![V::Int(1)]), &src, 0, None)
+            .expect("value"),
+    );
     assert!(value.contains(r#""source":{"version":"3.6.1.Final","connector":"mariadb","name":"my server","#));
 }
 
 #[test]
 fn options_parse_with_helpful_errors() {
-    assert_eq!("precise".parse::<DecimalHandlingMode>(), Ok(DecimalHandlingMode::Precise));
+    assert_eq!(
+        "precise".parse::<DecimalHandlingMode>(),
+        Ok(DecimalHandlingMode::Precise)
+    );
     assert_eq!("STRING".parse::<DecimalHandlingMode>(), Ok(DecimalHandlingMode::String));
-    assert_eq!("base64-url-safe".parse::<BinaryHandlingMode>(), Ok(BinaryHandlingMode::Base64UrlSafe));
+    assert_eq!(
+        "base64-url-safe".parse::<BinaryHandlingMode>(),
+        Ok(BinaryHandlingMode::Base64UrlSafe)
+    );
     assert_eq!("connect".parse::<TimePrecisionMode>(), Ok(TimePrecisionMode::Connect));
-    let err = "adaptive".parse::<TimePrecisionMode>().expect_err("MySQL refuses adaptive");
+    let err = "adaptive"
+        .parse::<TimePrecisionMode>()
+        .expect_err("MySQL refuses adaptive");
     assert_eq!(
         err.to_string(),
         "invalid value 'adaptive' for time.precision.mode; valid values: adaptive_time_microseconds, connect"
     );
     let err = "big".parse::<BigintUnsignedHandlingMode>().expect_err("invalid");
     assert!(err.to_string().ends_with("valid values: long, precise"), "{err}");
-    let props = [("decimal.handling.mode", "string"), ("value.converter.schemas.enable", "false")];
+    let props = [
+        ("decimal.handling.mode", "string"),
+        ("value.converter.schemas.enable", "false"),
+    ];
     let o = EncodingOptions::from_properties(|k| props.iter().find(|(p, _)| *p == k).map(|(_, v)| *v)).expect("valid");
     assert_eq!(o.decimal, DecimalHandlingMode::String);
     assert!(!o.value_schemas_enable && o.key_schemas_enable);
@@ -510,8 +1129,25 @@ fn schema_change_records() {
     id.auto_increment = true;
     let columns = vec![
         id,
-        col("e", 1, ColumnType::Enum { values: vec!["a".into(), "it's".into()], collation: 45 }, true),
-        col("p", 2, ColumnType::Decimal { precision: 10, scale: 2, unsigned: false }, true),
+        col(
+            "e",
+            1,
+            ColumnType::Enum {
+                values: vec!["a".into(), "it's".into()],
+                collation: 45,
+            },
+            true,
+        ),
+        col(
+            "p",
+            2,
+            ColumnType::Decimal {
+                precision: 10,
+                scale: 2,
+                unsigned: false,
+            },
+            true,
+        ),
     ];
     let plain = ConnectorEncoder::new("srv", Connector::Mysql, payload_only());
     let mut src = source();
@@ -535,9 +1171,18 @@ fn schema_change_records() {
     let with_schema = ConnectorEncoder::new("srv", Connector::Mysql, opts());
     let full = utf8(with_schema.schema_change_value(&src, 99, Some("shop"), None, Some(ddl), &[change]));
     let parsed: serde_json::Value = serde_json::from_str(&full).expect("valid JSON");
-    assert_eq!(parsed["schema"]["name"], "io.debezium.connector.mysql.SchemaChangeValue");
-    assert_eq!(parsed["schema"]["fields"][5]["items"]["name"], "io.debezium.connector.schema.Change");
-    assert_eq!(parsed["payload"]["tableChanges"][0]["table"]["columns"][1]["charsetName"], "utf8mb4");
+    assert_eq!(
+        parsed["schema"]["name"],
+        "io.debezium.connector.mysql.SchemaChangeValue"
+    );
+    assert_eq!(
+        parsed["schema"]["fields"][5]["items"]["name"],
+        "io.debezium.connector.schema.Change"
+    );
+    assert_eq!(
+        parsed["payload"]["tableChanges"][0]["table"]["columns"][1]["charsetName"],
+        "utf8mb4"
+    );
     let key = utf8(with_schema.schema_change_key("shop"));
     assert!(key.starts_with(r#"{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"databaseName"}],"optional":false,"name":"io.debezium.connector.mysql.SchemaChangeKey","version":1}"#));
 }
@@ -552,9 +1197,34 @@ fn encode_benchmark() {
     let columns = vec![
         id,
         col("a", 1, ColumnType::Int { unsigned: false }, true),
-        col("name", 2, ColumnType::VarChar { collation: 45, max_bytes: 1020 }, true),
-        col("email", 3, ColumnType::VarChar { collation: 45, max_bytes: 1020 }, true),
-        col("price", 4, ColumnType::Decimal { precision: 10, scale: 2, unsigned: false }, true),
+        col(
+            "name",
+            2,
+            ColumnType::VarChar {
+                collation: 45,
+                max_bytes: 1020,
+            },
+            true,
+        ),
+        col(
+            "email",
+            3,
+            ColumnType::VarChar {
+                collation: 45,
+                max_bytes: 1020,
+            },
+            true,
+        ),
+        col(
+            "price",
+            4,
+            ColumnType::Decimal {
+                precision: 10,
+                scale: 2,
+                unsigned: false,
+            },
+            true,
+        ),
         col("created", 5, ColumnType::DateTime { fsp: 0 }, true),
         col("updated", 6, ColumnType::Timestamp { fsp: 6 }, true),
         col("score", 7, ColumnType::Double { unsigned: false }, true),
@@ -566,8 +1236,19 @@ fn encode_benchmark() {
         V::Text("Jane Smith".into()),
         V::Text("jane@example.com".into()),
         V::Decimal("123.45".into()),
-        V::DateTime { year: 2024, month: 5, day: 17, hour: 12, minute: 30, second: 1, micros: 0 },
-        V::Timestamp { secs: 1_715_949_001, micros: 123_456 },
+        V::DateTime {
+            year: 2024,
+            month: 5,
+            day: 17,
+            hour: 12,
+            minute: 30,
+            second: 1,
+            micros: 0,
+        },
+        V::Timestamp {
+            secs: 1_715_949_001,
+            micros: 123_456,
+        },
         V::Double(3.25),
         V::Int(1),
     ];
@@ -579,9 +1260,11 @@ fn encode_benchmark() {
         let mut buf = Vec::new();
         for i in 0..n {
             let mut src = source();
-            src.row = (i % 100) as i32;
+            src.row = i % 100;
             buf.clear();
-            encoder.value_into(&mut buf, Op::Create, None, Some(&row), &src, 1_700_000_000_000, None).expect("value");
+            encoder
+                .value_into(&mut buf, Op::Create, None, Some(&row), &src, 1_700_000_000_000, None)
+                .expect("value");
             bytes += buf.len();
             bytes += encoder.key(&row).expect("key").map_or(0, |k| k.len());
         }

@@ -2,7 +2,7 @@
 //! [`ColumnValue`] into its Debezium JSON representation.
 //!
 //! Owns the type mapping of Debezium's MySQL/MariaDB connectors
-//! (<https://debezium.io/documentation/reference/3.1/connectors/mysql.html#mysql-data-types>),
+//! (<https://debezium.io/documentation/reference/stable/connectors/mysql.html#mysql-data-types>),
 //! implemented after the code that produces it in Debezium 3.6.1.Final:
 //! `JdbcValueConverters`, `BinlogValueConverters`, `MariaDbValueConverters`,
 //! the binlog client deserializers in `RowDeserializers`, and the
@@ -35,8 +35,11 @@
 //!   null (`RowDeserializers`), so an optional column emits `null` and a
 //!   required one its default or the type's fallback (epoch `0`,
 //!   `"1970-01-01T00:00:00Z"`, ...; `JdbcValueConverters.convertValue`);
-//! - a `YEAR` of `0000` is emitted as `1900`: the binlog client builds
-//!   `Year.of(1900 + byte)` and `adjustTemporal` leaves 1900 alone;
+//! - a `YEAR` of `0000` is emitted as `0`. (Debezium's binlog client
+//!   builds `Year.of(1900 + byte)` and streams `1900`, while its snapshot
+//!   reads `0` over JDBC; raftcdc emits the stored value in both.)
+//! - DATE and DATETIME years 0001..=0099 are shifted into 1970..=2069
+//!   (`enable.time.adjuster=true`, the default: `adjustTemporal`);
 //! - an ENUM index 0 (the invalid value) is `""`; members containing a
 //!   comma are emitted with it escaped as `\,`, as in the `allowed`
 //!   parameter (`MySqlAntlrDdlParser.escapeOption`);
@@ -120,9 +123,9 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
         ColumnType::TinyInt { .. } | ColumnType::SmallInt { unsigned: false } => {
             (prim(S::Int16), FieldKind::Integer, Some(b"0".to_vec()))
         }
-        ColumnType::SmallInt { unsigned: true } | ColumnType::MediumInt { .. } | ColumnType::Int { unsigned: false } => {
-            (prim(S::Int32), FieldKind::Integer, Some(b"0".to_vec()))
-        }
+        ColumnType::SmallInt { unsigned: true }
+        | ColumnType::MediumInt { .. }
+        | ColumnType::Int { unsigned: false } => (prim(S::Int32), FieldKind::Integer, Some(b"0".to_vec())),
         ColumnType::Int { unsigned: true } | ColumnType::BigInt { unsigned: false } => {
             (prim(S::Int64), FieldKind::Integer, Some(b"0".to_vec()))
         }
@@ -143,15 +146,25 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
             ),
             DecimalHandlingMode::Double => (prim(S::Float64), FieldKind::DecimalDouble, Some(b"0.0".to_vec())),
             DecimalHandlingMode::String => {
-                let zero = if *scale == 0 { "0".to_owned() } else { format!("0.{}", "0".repeat(usize::from(*scale))) };
-                (prim(S::String), FieldKind::DecimalString, Some(format!("\"{zero}\"").into_bytes()))
+                let zero = if *scale == 0 {
+                    "0".to_owned()
+                } else {
+                    format!("0.{}", "0".repeat(usize::from(*scale)))
+                };
+                (
+                    prim(S::String),
+                    FieldKind::DecimalString,
+                    Some(format!("\"{zero}\"").into_bytes()),
+                )
             }
         },
         ColumnType::Float { .. } => (prim(S::Float32), FieldKind::Float32, Some(b"0.0".to_vec())),
         ColumnType::Double { .. } => (prim(S::Float64), FieldKind::Float64, Some(b"0.0".to_vec())),
         ColumnType::Bit { bits } if *bits <= 1 => (prim(S::Boolean), FieldKind::Bit1, Some(b"false".to_vec())),
         ColumnType::Bit { bits } => (
-            prim(S::Bytes).named("io.debezium.data.Bits", Some(1)).param("length", bits.to_string()),
+            prim(S::Bytes)
+                .named("io.debezium.data.Bits", Some(1))
+                .param("length", bits.to_string()),
             FieldKind::Bits,
             Some(b"\"\"".to_vec()),
         ),
@@ -169,9 +182,11 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
             Some(b"\"\"".to_vec()),
         ),
         ColumnType::Date => match options.time_precision {
-            TimePrecisionMode::AdaptiveTimeMicroseconds => {
-                (prim(S::Int32).named("io.debezium.time.Date", Some(1)), FieldKind::Date, Some(b"0".to_vec()))
-            }
+            TimePrecisionMode::AdaptiveTimeMicroseconds => (
+                prim(S::Int32).named("io.debezium.time.Date", Some(1)),
+                FieldKind::Date,
+                Some(b"0".to_vec()),
+            ),
             TimePrecisionMode::Connect => (
                 prim(S::Int32).named("org.apache.kafka.connect.data.Date", Some(1)),
                 FieldKind::Date,
@@ -212,11 +227,17 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
             FieldKind::ZonedTimestamp { fsp: *fsp },
             Some(b"\"1970-01-01T00:00:00Z\"".to_vec()),
         ),
-        ColumnType::Year => (prim(S::Int32).named("io.debezium.time.Year", Some(1)), FieldKind::Year, Some(b"0".to_vec())),
+        ColumnType::Year => (
+            prim(S::Int32).named("io.debezium.time.Year", Some(1)),
+            FieldKind::Year,
+            Some(b"0".to_vec()),
+        ),
         ColumnType::Enum { values, .. } => {
             let members: Vec<String> = values.iter().map(|v| escape_member(v)).collect();
             (
-                prim(S::String).named("io.debezium.data.Enum", Some(1)).param("allowed", members.join(",")),
+                prim(S::String)
+                    .named("io.debezium.data.Enum", Some(1))
+                    .param("allowed", members.join(",")),
                 FieldKind::Enum(members),
                 Some(b"\"\"".to_vec()),
             )
@@ -224,7 +245,9 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
         ColumnType::Set { values, .. } => {
             let members: Vec<String> = values.iter().map(|v| escape_member(v)).collect();
             (
-                prim(S::String).named("io.debezium.data.EnumSet", Some(1)).param("allowed", members.join(",")),
+                prim(S::String)
+                    .named("io.debezium.data.EnumSet", Some(1))
+                    .param("allowed", members.join(",")),
                 FieldKind::Set(members),
                 Some(b"\"\"".to_vec()),
             )
@@ -234,7 +257,9 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
             FieldKind::Json,
             Some(b"\"{}\"".to_vec()),
         ),
-        ColumnType::Geometry { kind: GeometryKind::Point } => (
+        ColumnType::Geometry {
+            kind: GeometryKind::Point,
+        } => (
             ConnectSchema::structure(vec![
                 ("x".into(), prim(S::Float64)),
                 ("y".into(), prim(S::Float64)),
@@ -293,7 +318,11 @@ fn binary_field(mode: BinaryHandlingMode) -> (ConnectSchema, FieldKind, Option<V
         BinaryHandlingMode::Bytes => SchemaType::Bytes,
         _ => SchemaType::String,
     };
-    (ConnectSchema::new(kind), FieldKind::Binary(mode), Some(b"\"\"".to_vec()))
+    (
+        ConnectSchema::new(kind),
+        FieldKind::Binary(mode),
+        Some(b"\"\"".to_vec()),
+    )
 }
 
 /// Outcome of converting one value.
@@ -320,7 +349,10 @@ impl FieldPlan {
                 if self.optional {
                     self.write_null(out)
                 } else {
-                    Err(EncodeError::Unconvertible { column: self.column.clone(), reason })
+                    Err(EncodeError::Unconvertible {
+                        column: self.column.clone(),
+                        reason,
+                    })
                 }
             }
         }
@@ -340,12 +372,19 @@ impl FieldPlan {
                 out.extend_from_slice(d);
                 Ok(())
             }
-            None => Err(EncodeError::Unconvertible { column: self.column.clone(), reason: "null in a required field" }),
+            None => Err(EncodeError::Unconvertible {
+                column: self.column.clone(),
+                reason: "null in a required field",
+            }),
         }
     }
 
     fn mismatch(&self, value: &ColumnValue) -> EncodeError {
-        EncodeError::TypeMismatch { column: self.column.clone(), value: format!("{value:?}") }
+        // The kind only: values may be sensitive and end up in logs.
+        EncodeError::TypeMismatch {
+            column: self.column.clone(),
+            value: value.kind_name(),
+        }
     }
 
     fn convert(&self, out: &mut Vec<u8>, value: &ColumnValue) -> Result<Converted, EncodeError> {
@@ -367,8 +406,23 @@ impl FieldPlan {
             (FieldKind::Float64, V::Double(v)) => write_f64(out, *v),
             (FieldKind::Float64, V::Float(v)) => write_f64(out, f64::from(*v)),
             (FieldKind::DecimalPrecise, V::Decimal(s)) => {
-                let (negative, magnitude) = decimal_magnitude(s).ok_or_else(|| self.mismatch(value))?;
-                write_unscaled(out, negative, &magnitude);
+                // Up to 38 digits fit an u128; DECIMAL(65) needs the slow path.
+                let digits = s.bytes().filter(u8::is_ascii_digit).count();
+                let fast = (digits <= 38).then(|| {
+                    let negative = s.starts_with('-');
+                    let mut v: u128 = 0;
+                    for b in s.bytes().filter(u8::is_ascii_digit) {
+                        v = v * 10 + u128::from(b - b'0');
+                    }
+                    (negative, v)
+                });
+                match fast {
+                    Some((negative, v)) => write_unscaled(out, negative, &v.to_be_bytes()),
+                    None => {
+                        let (negative, magnitude) = decimal_magnitude(s).ok_or_else(|| self.mismatch(value))?;
+                        write_unscaled(out, negative, &magnitude);
+                    }
+                }
             }
             (FieldKind::DecimalDouble, V::Decimal(s)) => {
                 write_f64(out, s.parse::<f64>().map_err(|_| self.mismatch(value))?)
@@ -385,6 +439,8 @@ impl FieldPlan {
                 write_base64(out, &reversed, false);
                 out.push(b'"');
             }
+            // MariaDB JSON (text): an empty value is null/"{}" as for binary JSON.
+            (FieldKind::Json, V::Text(s)) if s.is_empty() => return Ok(Converted::Null),
             (FieldKind::Text | FieldKind::Json, V::Text(s)) => write_str(out, s),
             (FieldKind::Text, V::Bytes(b)) => write_str(out, &String::from_utf8_lossy(b)),
             (FieldKind::Json, V::Json(s)) => {
@@ -400,27 +456,59 @@ impl FieldPlan {
                     return Ok(Converted::Null);
                 }
                 let days = epoch_days(*year, *month, *day).ok_or_else(|| self.invalid_temporal(value))?;
-                write_i64(out, days);
+                write_i64(out, days + year_adjustment_days(*year, *month, *day));
             }
-            (FieldKind::TimeMicros, V::Time { negative, hours, minutes, seconds, micros }) => {
+            (
+                FieldKind::TimeMicros,
+                V::Time {
+                    negative,
+                    hours,
+                    minutes,
+                    seconds,
+                    micros,
+                },
+            ) => {
                 let abs = time_micros(*hours, *minutes, *seconds, *micros);
                 write_i64(out, if *negative { -abs } else { abs });
             }
-            (FieldKind::TimeMillis, V::Time { negative, hours, minutes, seconds, micros }) => {
+            (
+                FieldKind::TimeMillis,
+                V::Time {
+                    negative,
+                    hours,
+                    minutes,
+                    seconds,
+                    micros,
+                },
+            ) => {
                 let abs = time_micros(*hours, *minutes, *seconds, *micros);
                 if (*negative && abs != 0) || abs > 86_400_000_000 {
-                    return Ok(Converted::Unconvertible("TIME outside 00:00:00..=24:00:00 in connect mode"));
+                    return Ok(Converted::Unconvertible(
+                        "TIME outside 00:00:00..=24:00:00 in connect mode",
+                    ));
                 }
                 write_i64(out, abs / 1000);
             }
-            (FieldKind::DateTimeMillis | FieldKind::DateTimeMicros, V::DateTime { year, month, day, hour, minute, second, micros }) => {
+            (
+                FieldKind::DateTimeMillis | FieldKind::DateTimeMicros,
+                V::DateTime {
+                    year,
+                    month,
+                    day,
+                    hour,
+                    minute,
+                    second,
+                    micros,
+                },
+            ) => {
                 if *year == 0 || *month == 0 || *day == 0 {
                     return Ok(Converted::Null);
                 }
                 if *hour > 23 || *minute > 59 || *second > 59 || *micros > 999_999 {
                     return Err(self.invalid_temporal(value));
                 }
-                let days = epoch_days(*year, *month, *day).ok_or_else(|| self.invalid_temporal(value))?;
+                let days = epoch_days(*year, *month, *day).ok_or_else(|| self.invalid_temporal(value))?
+                    + year_adjustment_days(*year, *month, *day);
                 let secs = days * 86_400 + i64::from(*hour) * 3600 + i64::from(*minute) * 60 + i64::from(*second);
                 let total_micros = secs * 1_000_000 + i64::from(*micros);
                 if matches!(self.kind, FieldKind::DateTimeMillis) {
@@ -437,7 +525,7 @@ impl FieldPlan {
                 write_zoned_timestamp(out, *secs, *micros, *fsp);
                 out.push(b'"');
             }
-            (FieldKind::Year, V::Year(y)) => write_i64(out, if *y == 0 { 1900 } else { i64::from(*y) }),
+            (FieldKind::Year, V::Year(y)) => write_i64(out, i64::from(*y)),
             (FieldKind::Year, V::Int(y)) => write_i64(out, *y),
             (FieldKind::Enum(members), V::Enum(index)) => {
                 if *index == 0 {
@@ -515,7 +603,10 @@ impl FieldPlan {
     }
 
     fn invalid_temporal(&self, value: &ColumnValue) -> EncodeError {
-        EncodeError::InvalidTemporal { column: self.column.clone(), value: value.to_string() }
+        EncodeError::InvalidTemporal {
+            column: self.column.clone(),
+            value: value.to_string(),
+        }
     }
 }
 
@@ -559,8 +650,32 @@ fn parse_wkb_point(wkb: &[u8]) -> Option<(f64, f64)> {
     if ty != 1 {
         return None;
     }
-    let read = |b: &[u8]| if little { f64::from_le_bytes(word(b)) } else { f64::from_be_bytes(word(b)) };
+    let read = |b: &[u8]| {
+        if little {
+            f64::from_le_bytes(word(b))
+        } else {
+            f64::from_be_bytes(word(b))
+        }
+    };
     Some((read(&wkb[5..13]), read(&wkb[13..21])))
+}
+
+/// Debezium's time adjuster (`enable.time.adjuster=true`, the default;
+/// `BinlogValueConverters.adjustTemporal`): years 0001..=0069 become
+/// 2001..=2069 and 0070..=0099 become 1970..=1999, for DATE and DATETIME.
+/// Returns the shift in days (0 for other years). Leap days survive the
+/// shift: `y` and `y + 2000` (or `y + 1900` for 70..=99) are both leap or
+/// both not.
+fn year_adjustment_days(year: u16, month: u8, day: u8) -> i64 {
+    let shifted = match year {
+        1..=69 => year + 2000,
+        70..=99 => year + 1900,
+        _ => return 0,
+    };
+    match (epoch_days(shifted, month, day), epoch_days(year, month, day)) {
+        (Some(to), Some(from)) => to - from,
+        _ => 0,
+    }
 }
 
 fn time_micros(hours: u16, minutes: u8, seconds: u8, micros: u32) -> i64 {
@@ -569,7 +684,7 @@ fn time_micros(hours: u16, minutes: u8, seconds: u8, micros: u32) -> i64 {
 
 /// Days since 1970-01-01 of a valid proleptic Gregorian date.
 pub(crate) fn epoch_days(year: u16, month: u8, day: u8) -> Option<i64> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -608,21 +723,58 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// ISO formatter's minimal fraction (none for whole seconds), then `Z`.
 pub(crate) fn write_zoned_timestamp(out: &mut Vec<u8>, secs: i64, micros: u32, fsp: u8) {
     let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u32;
     let (y, m, d) = civil_from_days(days);
-    let text = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60);
-    out.extend_from_slice(text.as_bytes());
-    let frac = format!("{micros:06}");
+    if (0..=9999).contains(&y) {
+        push_digits(out, y as u32, 4);
+    } else {
+        // ISO_LOCAL_DATE: sign and at least 4 digits outside 0000..=9999.
+        out.extend_from_slice(if y < 0 { b"-" } else { b"+" });
+        write_i64(out, y.abs());
+    }
+    out.push(b'-');
+    push_digits(out, m, 2);
+    out.push(b'-');
+    push_digits(out, d, 2);
+    out.push(b'T');
+    push_digits(out, sod / 3600, 2);
+    out.push(b':');
+    push_digits(out, sod / 60 % 60, 2);
+    out.push(b':');
+    push_digits(out, sod % 60, 2);
+    let micros = micros.min(999_999);
     if fsp > 0 {
+        // Exactly fsp digits of the fraction (Java formats nanoseconds, so
+        // widths past 6 are zeros).
         out.push(b'.');
-        let width = usize::from(fsp.min(6));
-        out.extend_from_slice(&frac.as_bytes()[..width]);
-        // Java formats nanoseconds: widths past 6 would add zeros.
+        let width = u32::from(fsp.min(9));
+        let nanos_digits = u64::from(micros) * 1000;
+        push_digits(out, (nanos_digits / 10u64.pow(9 - width)) as u32, width as usize);
     } else if micros != 0 {
+        let mut frac = micros;
+        let mut width = 6;
+        while frac.is_multiple_of(10) {
+            frac /= 10;
+            width -= 1;
+        }
         out.push(b'.');
-        out.extend_from_slice(frac.trim_end_matches('0').as_bytes());
+        push_digits(out, frac, width);
     }
     out.push(b'Z');
+}
+
+/// `v` in decimal, zero-padded to at least `width` digits.
+fn push_digits(out: &mut Vec<u8>, v: u32, width: usize) {
+    let mut buf = [b'0'; 10];
+    let mut i = buf.len();
+    let mut v = v;
+    while v > 0 {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let start = i.min(buf.len() - width.min(buf.len()));
+    out.extend_from_slice(&buf[start..]);
 }
 
 /// Sign and big-endian magnitude bytes of a canonical decimal's unscaled

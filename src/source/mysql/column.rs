@@ -240,42 +240,93 @@ impl Charset {
 /// `Inet6`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ColumnType {
-    TinyInt { unsigned: bool },
-    SmallInt { unsigned: bool },
-    MediumInt { unsigned: bool },
-    Int { unsigned: bool },
-    BigInt { unsigned: bool },
+    TinyInt {
+        unsigned: bool,
+    },
+    SmallInt {
+        unsigned: bool,
+    },
+    MediumInt {
+        unsigned: bool,
+    },
+    Int {
+        unsigned: bool,
+    },
+    BigInt {
+        unsigned: bool,
+    },
     /// `BOOL`/`BOOLEAN` (stored as `TINYINT(1)`); only from DDL.
     Boolean,
-    Decimal { precision: u8, scale: u8, unsigned: bool },
-    Float { unsigned: bool },
-    Double { unsigned: bool },
-    Bit { bits: u16 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+        unsigned: bool,
+    },
+    Float {
+        unsigned: bool,
+    },
+    Double {
+        unsigned: bool,
+    },
+    Bit {
+        bits: u16,
+    },
     /// `CHAR(n)`: `max_bytes` is `n * mbmaxlen`.
-    Char { collation: u16, max_bytes: u32 },
+    Char {
+        collation: u16,
+        max_bytes: u32,
+    },
     /// `VARCHAR(n)`: `max_bytes` is `n * mbmaxlen`.
-    VarChar { collation: u16, max_bytes: u32 },
+    VarChar {
+        collation: u16,
+        max_bytes: u32,
+    },
     /// `TINYTEXT`..`LONGTEXT`.
-    Text { collation: u16, size: BlobSize },
+    Text {
+        collation: u16,
+        size: BlobSize,
+    },
     /// `BINARY(len)`; the binlog strips trailing zero bytes, the decoder
     /// pads them back.
-    Binary { len: u32 },
-    VarBinary { max_len: u32 },
+    Binary {
+        len: u32,
+    },
+    VarBinary {
+        max_len: u32,
+    },
     /// `TINYBLOB`..`LONGBLOB`.
-    Blob { size: BlobSize },
+    Blob {
+        size: BlobSize,
+    },
     Date,
-    Time { fsp: u8 },
-    DateTime { fsp: u8 },
-    Timestamp { fsp: u8 },
+    Time {
+        fsp: u8,
+    },
+    DateTime {
+        fsp: u8,
+    },
+    Timestamp {
+        fsp: u8,
+    },
     Year,
-    Enum { values: Vec<String>, collation: u16 },
-    Set { values: Vec<String>, collation: u16 },
+    Enum {
+        values: Vec<String>,
+        collation: u16,
+    },
+    Set {
+        values: Vec<String>,
+        collation: u16,
+    },
     /// MySQL's native (binary) JSON type.
     Json,
     /// JSON stored as text (MariaDB's `JSON` alias for `LONGTEXT`); only
     /// from DDL.
-    JsonText { collation: u16 },
-    Geometry { kind: GeometryKind },
+    JsonText {
+        collation: u16,
+    },
+    Geometry {
+        kind: GeometryKind,
+    },
     /// MariaDB `UUID` (16 bytes); only from DDL.
     Uuid,
     /// MariaDB `INET6` (16 bytes); only from DDL.
@@ -401,19 +452,16 @@ impl ColumnType {
     /// CHAR/VARCHAR, bytes for BINARY/VARBINARY, precision for DECIMAL, bits
     /// for BIT, fsp for temporal types with a non-zero fsp.
     pub fn length(&self) -> Option<u32> {
-        let chars = |collation: u16, bytes: u32| {
-            bytes / collation_charset(collation).0.max_bytes_per_char().max(1)
-        };
+        let chars = |collation: u16, bytes: u32| bytes / collation_charset(collation).0.max_bytes_per_char().max(1);
         match *self {
             ColumnType::Decimal { precision, .. } => Some(u32::from(precision)),
             ColumnType::Bit { bits } => Some(u32::from(bits)),
-            ColumnType::Char { collation, max_bytes }
-            | ColumnType::VarChar { collation, max_bytes } => Some(chars(collation, max_bytes)),
+            ColumnType::Char { collation, max_bytes } | ColumnType::VarChar { collation, max_bytes } => {
+                Some(chars(collation, max_bytes))
+            }
             ColumnType::Binary { len } => Some(len),
             ColumnType::VarBinary { max_len } => Some(max_len),
-            ColumnType::Time { fsp } | ColumnType::DateTime { fsp } | ColumnType::Timestamp { fsp }
-                if fsp > 0 =>
-            {
+            ColumnType::Time { fsp } | ColumnType::DateTime { fsp } | ColumnType::Timestamp { fsp } if fsp > 0 => {
                 Some(u32::from(fsp))
             }
             _ => None,
@@ -499,13 +547,34 @@ pub enum ColumnValue {
     /// Character strings, decoded from the column's character set.
     Text(String),
     /// DATE; zero dates (`0000-00-00`, `2020-00-00`) are kept as stored.
-    Date { year: u16, month: u8, day: u8 },
+    Date {
+        year: u16,
+        month: u8,
+        day: u8,
+    },
     /// TIME: `-838:59:59.000000` ..= `838:59:59.000000`.
-    Time { negative: bool, hours: u16, minutes: u8, seconds: u8, micros: u32 },
+    Time {
+        negative: bool,
+        hours: u16,
+        minutes: u8,
+        seconds: u8,
+        micros: u32,
+    },
     /// DATETIME, kept as stored (no time zone).
-    DateTime { year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8, micros: u32 },
+    DateTime {
+        year: u16,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        micros: u32,
+    },
     /// TIMESTAMP: seconds since the epoch (UTC); `0`/`0` is the zero value.
-    Timestamp { secs: i64, micros: u32 },
+    Timestamp {
+        secs: i64,
+        micros: u32,
+    },
     /// YEAR; `0` is `0000`.
     Year(u16),
     /// ENUM: the 1-based member index; `0` is the invalid-value `''`.
@@ -526,6 +595,30 @@ impl ColumnValue {
     pub fn is_null(&self) -> bool {
         matches!(self, ColumnValue::Null)
     }
+
+    /// The variant name, for error messages that must not carry data.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            ColumnValue::Null => "Null",
+            ColumnValue::Int(_) => "Int",
+            ColumnValue::UInt(_) => "UInt",
+            ColumnValue::Float(_) => "Float",
+            ColumnValue::Double(_) => "Double",
+            ColumnValue::Decimal(_) => "Decimal",
+            ColumnValue::Bytes(_) => "Bytes",
+            ColumnValue::Text(_) => "Text",
+            ColumnValue::Date { .. } => "Date",
+            ColumnValue::Time { .. } => "Time",
+            ColumnValue::DateTime { .. } => "DateTime",
+            ColumnValue::Timestamp { .. } => "Timestamp",
+            ColumnValue::Year(_) => "Year",
+            ColumnValue::Enum(_) => "Enum",
+            ColumnValue::Set(_) => "Set",
+            ColumnValue::Json(_) => "Json",
+            ColumnValue::Bit(_) => "Bit",
+            ColumnValue::Geometry(_) => "Geometry",
+        }
+    }
 }
 
 impl fmt::Display for ColumnValue {
@@ -536,20 +629,32 @@ impl fmt::Display for ColumnValue {
             ColumnValue::UInt(v) => write!(f, "{v}"),
             ColumnValue::Float(v) => write!(f, "{v}"),
             ColumnValue::Double(v) => write!(f, "{v}"),
-            ColumnValue::Decimal(v) | ColumnValue::Text(v) | ColumnValue::Json(v) => {
-                f.write_str(v)
-            }
+            ColumnValue::Decimal(v) | ColumnValue::Text(v) | ColumnValue::Json(v) => f.write_str(v),
             ColumnValue::Bytes(v) | ColumnValue::Bit(v) | ColumnValue::Geometry(v) => {
                 f.write_str("0x")?;
                 v.iter().try_for_each(|b| write!(f, "{b:02x}"))
             }
             ColumnValue::Date { year, month, day } => write!(f, "{year:04}-{month:02}-{day:02}"),
-            ColumnValue::Time { negative, hours, minutes, seconds, micros } => write!(
+            ColumnValue::Time {
+                negative,
+                hours,
+                minutes,
+                seconds,
+                micros,
+            } => write!(
                 f,
                 "{}{hours:02}:{minutes:02}:{seconds:02}.{micros:06}",
                 if *negative { "-" } else { "" }
             ),
-            ColumnValue::DateTime { year, month, day, hour, minute, second, micros } => write!(
+            ColumnValue::DateTime {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+                micros,
+            } => write!(
                 f,
                 "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{micros:06}"
             ),
@@ -584,9 +689,19 @@ mod tests {
     fn type_names_follow_debezium() {
         assert_eq!(ColumnType::Int { unsigned: true }.type_name(), "INT UNSIGNED");
         assert_eq!(ColumnType::BigInt { unsigned: false }.type_name(), "BIGINT");
-        assert_eq!(ColumnType::Text { collation: 45, size: BlobSize::Long }.type_name(), "LONGTEXT");
         assert_eq!(
-            ColumnType::Geometry { kind: GeometryKind::Point }.type_name(),
+            ColumnType::Text {
+                collation: 45,
+                size: BlobSize::Long
+            }
+            .type_name(),
+            "LONGTEXT"
+        );
+        assert_eq!(
+            ColumnType::Geometry {
+                kind: GeometryKind::Point
+            }
+            .type_name(),
             "POINT"
         );
         assert_eq!(ColumnType::Timestamp { fsp: 3 }.jdbc_type(), 2014);
@@ -595,9 +710,15 @@ mod tests {
 
     #[test]
     fn lengths_are_in_characters() {
-        let v = ColumnType::VarChar { collation: 45, max_bytes: 1020 };
+        let v = ColumnType::VarChar {
+            collation: 45,
+            max_bytes: 1020,
+        };
         assert_eq!(v.length(), Some(255));
-        let c = ColumnType::Char { collation: 8, max_bytes: 10 };
+        let c = ColumnType::Char {
+            collation: 8,
+            max_bytes: 10,
+        };
         assert_eq!(c.length(), Some(10));
         assert_eq!(ColumnType::DateTime { fsp: 0 }.length(), None);
         assert_eq!(ColumnType::DateTime { fsp: 6 }.length(), Some(6));

@@ -60,9 +60,7 @@ use std::io;
 use mysql_common::binlog::events::{RowsEventData, TableMapEvent};
 use mysql_common::proto::MySerialize;
 
-use super::column::{
-    collation_charset, BlobSize, Charset, ColumnSchema, ColumnType, ColumnValue, GeometryKind, Row,
-};
+use super::column::{collation_charset, BlobSize, Charset, ColumnSchema, ColumnType, ColumnValue, GeometryKind, Row};
 
 /// Errors from building a [`TableDecoder`] or decoding rows.
 #[derive(Debug, thiserror::Error)]
@@ -84,11 +82,22 @@ pub enum DecodeError {
     #[error("column `{column}` has binlog type {type_code}, which is not supported")]
     UnsupportedType { column: String, type_code: u8 },
     #[error("rows event for table id {table_id} has {actual} columns, table map `{db}`.`{table}` has {expected}")]
-    ColumnCountMismatch { db: String, table: String, table_id: u64, expected: usize, actual: usize },
-    #[error("row image truncated while reading column `{column}` of `{db}`.`{table}`")]
-    Truncated { db: String, table: String, column: String },
+    ColumnCountMismatch {
+        db: String,
+        table: String,
+        table_id: u64,
+        expected: usize,
+        actual: usize,
+    },
+    #[error("row image of `{db}`.`{table}` truncated at {at}")]
+    Truncated { db: String, table: String, at: String },
     #[error("invalid value in column `{column}` of `{db}`.`{table}`: {reason}")]
-    InvalidValue { db: String, table: String, column: String, reason: String },
+    InvalidValue {
+        db: String,
+        table: String,
+        column: String,
+        reason: String,
+    },
     #[error("invalid binary JSON in column `{column}` of `{db}`.`{table}`")]
     Json {
         db: String,
@@ -130,33 +139,66 @@ pub struct RowChange {
 /// How to read one column from a row image. Built once per table map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    Tiny { unsigned: bool },
-    Short { unsigned: bool },
-    Int24 { unsigned: bool },
-    Long { unsigned: bool },
-    LongLong { unsigned: bool },
+    Tiny {
+        unsigned: bool,
+    },
+    Short {
+        unsigned: bool,
+    },
+    Int24 {
+        unsigned: bool,
+    },
+    Long {
+        unsigned: bool,
+    },
+    LongLong {
+        unsigned: bool,
+    },
     Float,
     Double,
-    NewDecimal { precision: u8, scale: u8 },
-    Bit { bytes: u8 },
+    NewDecimal {
+        precision: u8,
+        scale: u8,
+    },
+    Bit {
+        bytes: u8,
+    },
     Year,
     Date,
     /// Pre-5.6 TIME: 3-byte little-endian `HHMMSS`.
     TimeOld,
-    Time2 { fsp: u8 },
+    Time2 {
+        fsp: u8,
+    },
     /// Pre-5.6 DATETIME: 8-byte little-endian `YYYYMMDDhhmmss`.
     DateTimeOld,
-    DateTime2 { fsp: u8 },
+    DateTime2 {
+        fsp: u8,
+    },
     /// Pre-5.6 TIMESTAMP: 4-byte little-endian seconds.
     TimestampOld,
-    Timestamp2 { fsp: u8 },
+    Timestamp2 {
+        fsp: u8,
+    },
     /// Length-prefixed string (VARCHAR, CHAR, BLOB/TEXT): prefix width,
     /// charset, and for `BINARY(n)` the length to zero-pad to.
-    Str { prefix: u8, charset: Charset, pad_to: u32 },
-    Geometry { prefix: u8 },
-    Json { prefix: u8 },
-    Enum { size: u8 },
-    Set { size: u8 },
+    Str {
+        prefix: u8,
+        charset: Charset,
+        pad_to: u32,
+    },
+    Geometry {
+        prefix: u8,
+    },
+    Json {
+        prefix: u8,
+    },
+    Enum {
+        size: u8,
+    },
+    Set {
+        size: u8,
+    },
 }
 
 /// Decodes the rows events of one table, per the table's `TABLE_MAP`.
@@ -207,10 +249,10 @@ const T_GEOMETRY: u8 = 255;
 /// Bytes of table-map metadata per binlog type, or `None` if unsupported.
 fn metadata_len(type_code: u8) -> Option<usize> {
     match type_code {
-        T_DECIMAL | T_TINY | T_SHORT | T_LONG | T_NULL | T_TIMESTAMP | T_LONGLONG | T_INT24
-        | T_DATE | T_TIME | T_DATETIME | T_YEAR | T_NEWDATE => Some(0),
-        T_FLOAT | T_DOUBLE | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB | T_BLOB | T_GEOMETRY
-        | T_JSON | T_TIMESTAMP2 | T_DATETIME2 | T_TIME2 => Some(1),
+        T_DECIMAL | T_TINY | T_SHORT | T_LONG | T_NULL | T_TIMESTAMP | T_LONGLONG | T_INT24 | T_DATE | T_TIME
+        | T_DATETIME | T_YEAR | T_NEWDATE => Some(0),
+        T_FLOAT | T_DOUBLE | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB | T_BLOB | T_GEOMETRY | T_JSON
+        | T_TIMESTAMP2 | T_DATETIME2 | T_TIME2 => Some(1),
         T_VARCHAR | T_VAR_STRING | T_BIT | T_NEWDECIMAL | T_ENUM | T_SET | T_STRING => Some(2),
         _ => None,
     }
@@ -431,11 +473,7 @@ impl OptionalMeta {
         if let Some(all) = per_column {
             return all.get(index).copied();
         }
-        overrides
-            .iter()
-            .find(|(i, _)| *i == index)
-            .map(|(_, c)| *c)
-            .or(default)
+        overrides.iter().find(|(i, _)| *i == index).map(|(_, c)| *c).or(default)
     }
 }
 
@@ -445,11 +483,23 @@ fn decode_text(charset: Charset, bytes: &[u8]) -> String {
     match charset {
         Charset::Latin1 => bytes.iter().map(|&b| cp1252_char(b)).collect(),
         Charset::Ucs2 | Charset::Utf16 => {
-            let units = bytes.chunks(2).map(|c| if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { 0xFFFD });
+            let units = bytes.chunks(2).map(|c| {
+                if c.len() == 2 {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    0xFFFD
+                }
+            });
             char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect()
         }
         Charset::Utf16le => {
-            let units = bytes.chunks(2).map(|c| if c.len() == 2 { u16::from_le_bytes([c[0], c[1]]) } else { 0xFFFD });
+            let units = bytes.chunks(2).map(|c| {
+                if c.len() == 2 {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    0xFFFD
+                }
+            });
             char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect()
         }
         Charset::Utf32 => bytes
@@ -475,9 +525,9 @@ fn decode_text(charset: Charset, bytes: &[u8]) -> String {
 /// decode to U+FFFD as Java's decoder does.
 fn cp1252_char(b: u8) -> char {
     const HIGH: [u16; 32] = [
-        0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-        0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-        0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+        0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD,
+        0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+        0x0153, 0xFFFD, 0x017E, 0x0178,
     ];
     match b {
         0x80..=0x9F => char::from_u32(u32::from(HIGH[usize::from(b - 0x80)])).unwrap_or('\u{FFFD}'),
@@ -504,11 +554,10 @@ impl TableDecoder {
         let db = String::from_utf8_lossy(cur.take(db_len).ok_or_else(|| bad("schema name"))?).into_owned();
         cur.u8().ok_or_else(|| bad("schema name terminator"))?;
         let table_len = usize::from(cur.u8().ok_or_else(|| bad("table name"))?);
-        let table =
-            String::from_utf8_lossy(cur.take(table_len).ok_or_else(|| bad("table name"))?).into_owned();
+        let table = String::from_utf8_lossy(cur.take(table_len).ok_or_else(|| bad("table name"))?).into_owned();
         cur.u8().ok_or_else(|| bad("table name terminator"))?;
-        let count = usize::try_from(cur.lenenc().ok_or_else(|| bad("column count"))?)
-            .map_err(|_| bad("column count"))?;
+        let count =
+            usize::try_from(cur.lenenc().ok_or_else(|| bad("column count"))?).map_err(|_| bad("column count"))?;
         let types = cur.take(count).ok_or_else(|| bad("column types"))?;
         let meta_block = cur.lenenc_bytes().ok_or_else(|| bad("column metadata"))?;
         let null_bits = cur.take(count.div_ceil(8)).ok_or_else(|| bad("null bitmap"))?;
@@ -585,7 +634,10 @@ impl TableDecoder {
             // Without charset metadata, character columns are treated as utf8mb4.
             let collation = collation.unwrap_or(45);
             let charset = collation_charset(collation).0;
-            let unsupported = || DecodeError::UnsupportedType { column: names[i].clone(), type_code: real_type };
+            let unsupported = || DecodeError::UnsupportedType {
+                column: names[i].clone(),
+                type_code: real_type,
+            };
             let members = |lists: &[Vec<Vec<u8>>], index: usize| -> Vec<String> {
                 lists
                     .get(index)
@@ -607,13 +659,25 @@ impl TableDecoder {
                         return Err(bad("decimal precision/scale"));
                     }
                     (
-                        ColumnType::Decimal { precision, scale, unsigned },
+                        ColumnType::Decimal {
+                            precision,
+                            scale,
+                            unsigned,
+                        },
                         Plan::NewDecimal { precision, scale },
                     )
                 }
                 T_BIT => {
                     let bits = u16::from(meta[1]) * 8 + u16::from(meta[0]);
-                    (ColumnType::Bit { bits }, Plan::Bit { bytes: bits.div_ceil(8) as u8 })
+                    if bits == 0 || bits > 64 {
+                        return Err(bad("BIT length"));
+                    }
+                    (
+                        ColumnType::Bit { bits },
+                        Plan::Bit {
+                            bytes: bits.div_ceil(8) as u8,
+                        },
+                    )
                 }
                 T_YEAR => (ColumnType::Year, Plan::Year),
                 T_NEWDATE | T_DATE => (ColumnType::Date, Plan::Date),
@@ -647,9 +711,19 @@ impl TableDecoder {
                     let column_type = if charset == Charset::Binary {
                         ColumnType::VarBinary { max_len: max }
                     } else {
-                        ColumnType::VarChar { collation, max_bytes: max }
+                        ColumnType::VarChar {
+                            collation,
+                            max_bytes: max,
+                        }
                     };
-                    (column_type, Plan::Str { prefix, charset, pad_to: 0 })
+                    (
+                        column_type,
+                        Plan::Str {
+                            prefix,
+                            charset,
+                            pad_to: 0,
+                        },
+                    )
                 }
                 T_STRING => {
                     let max = if meta[0] == 0 {
@@ -661,9 +735,26 @@ impl TableDecoder {
                     };
                     let prefix = if max < 256 { 1 } else { 2 };
                     if charset == Charset::Binary {
-                        (ColumnType::Binary { len: max }, Plan::Str { prefix, charset, pad_to: max })
+                        (
+                            ColumnType::Binary { len: max },
+                            Plan::Str {
+                                prefix,
+                                charset,
+                                pad_to: max,
+                            },
+                        )
                     } else {
-                        (ColumnType::Char { collation, max_bytes: max }, Plan::Str { prefix, charset, pad_to: 0 })
+                        (
+                            ColumnType::Char {
+                                collation,
+                                max_bytes: max,
+                            },
+                            Plan::Str {
+                                prefix,
+                                charset,
+                                pad_to: 0,
+                            },
+                        )
                     }
                 }
                 T_ENUM => {
@@ -691,7 +782,14 @@ impl TableDecoder {
                     } else {
                         ColumnType::Text { collation, size }
                     };
-                    (column_type, Plan::Str { prefix: size.prefix_len(), charset, pad_to: 0 })
+                    (
+                        column_type,
+                        Plan::Str {
+                            prefix: size.prefix_len(),
+                            charset,
+                            pad_to: 0,
+                        },
+                    )
                 }
                 T_GEOMETRY => {
                     geometry_index += 1;
@@ -733,7 +831,15 @@ impl TableDecoder {
             plans.push(plan);
         }
         let primary_key = optional.primary_key.iter().copied().filter(|&i| i < count).collect();
-        Ok(TableDecoder { table_id, db, table, columns, plans, primary_key, json_columns })
+        Ok(TableDecoder {
+            table_id,
+            db,
+            table,
+            columns,
+            plans,
+            primary_key,
+            json_columns,
+        })
     }
 
     /// The table id this decoder was built for (valid until the next
@@ -759,6 +865,24 @@ impl TableDecoder {
         &self.primary_key
     }
 
+    /// Refines a column's type with what only the DDL knows (MariaDB's
+    /// `UUID` and `INET6` over `BINARY(16)`, its `JSON` over `LONGTEXT`).
+    /// Only refinements that keep the binlog representation are accepted,
+    /// so the decode plan is unchanged and a wrong refinement can never
+    /// misread bytes; anything else is ignored and `false` returned.
+    pub fn refine_column_type(&mut self, index: usize, refined: ColumnType) -> bool {
+        let Some(column) = self.columns.get_mut(index) else { return false };
+        let compatible = match (&column.column_type, &refined) {
+            (ColumnType::Binary { len: 16 }, ColumnType::Uuid | ColumnType::Inet6) => true,
+            (ColumnType::Text { collation, .. }, ColumnType::JsonText { collation: c }) => collation == c,
+            _ => false,
+        };
+        if compatible {
+            column.column_type = refined;
+        }
+        compatible
+    }
+
     /// Decodes every row of a rows event of this table.
     pub fn decode(&self, event: &RowsEventData<'_>) -> Result<Vec<RowChange>, DecodeError> {
         let actual = usize::try_from(event.num_columns()).unwrap_or(usize::MAX);
@@ -778,7 +902,12 @@ impl TableDecoder {
             .columns_after_image()
             .map(|bits| (0..actual).map(|i| bits.get(i).is_some_and(|b| *b)).collect());
         let partial = matches!(event, RowsEventData::PartialUpdateRowsEvent(_));
-        self.decode_rows(event.rows_data(), before_present.as_deref(), after_present.as_deref(), partial)
+        self.decode_rows(
+            event.rows_data(),
+            before_present.as_deref(),
+            after_present.as_deref(),
+            partial,
+        )
     }
 
     /// Decodes the rows data of an event given its columns-present bitmaps
@@ -807,10 +936,15 @@ impl TableDecoder {
     }
 
     fn truncated(&self, column: usize) -> DecodeError {
+        let name = self.columns.get(column).map(|c| c.name.as_str()).unwrap_or_default();
+        self.truncated_at(format!("column `{name}`"))
+    }
+
+    fn truncated_at(&self, at: impl Into<String>) -> DecodeError {
         DecodeError::Truncated {
             db: self.db.clone(),
             table: self.table.clone(),
-            column: self.columns.get(column).map(|c| c.name.clone()).unwrap_or_default(),
+            at: at.into(),
         }
     }
 
@@ -829,16 +963,23 @@ impl TableDecoder {
         if partial {
             // MySQL PARTIAL_UPDATE_ROWS_EVENT after image: value options, and
             // if partial JSON is on, a bitmap of JSON columns holding diffs.
-            let options = cur.lenenc().ok_or_else(|| self.truncated(0))?;
+            let options = cur.lenenc().ok_or_else(|| self.truncated_at("value options"))?;
             if options & 1 != 0 {
-                let bitmap = cur.take(self.json_columns.div_ceil(8)).ok_or_else(|| self.truncated(0))?;
+                let bitmap = cur
+                    .take(self.json_columns.div_ceil(8))
+                    .ok_or_else(|| self.truncated_at("partial JSON bitmap"))?;
                 if bitmap.iter().any(|&b| b != 0) {
-                    return Err(DecodeError::PartialJson { db: self.db.clone(), table: self.table.clone() });
+                    return Err(DecodeError::PartialJson {
+                        db: self.db.clone(),
+                        table: self.table.clone(),
+                    });
                 }
             }
         }
         let n_present = present.iter().filter(|&&p| p).count();
-        let nulls = cur.take(n_present.div_ceil(8)).ok_or_else(|| self.truncated(0))?;
+        let nulls = cur
+            .take(n_present.div_ceil(8))
+            .ok_or_else(|| self.truncated_at("null bitmap"))?;
         let mut row = Vec::with_capacity(self.plans.len());
         let mut image_index = 0usize;
         for (i, plan) in self.plans.iter().enumerate() {
@@ -949,14 +1090,22 @@ impl TableDecoder {
                 let bytes = cur.take(5 + fsp_bytes(fsp)).ok_or_else(short)?;
                 datetime2_from_binary(bytes, fsp)
             }
-            Plan::TimestampOld => {
-                ColumnValue::Timestamp { secs: cur.uint_le(4).ok_or_else(short)? as i64, micros: 0 }
-            }
+            Plan::TimestampOld => ColumnValue::Timestamp {
+                secs: cur.uint_le(4).ok_or_else(short)? as i64,
+                micros: 0,
+            },
             Plan::Timestamp2 { fsp } => {
                 let bytes = cur.take(4 + fsp_bytes(fsp)).ok_or_else(short)?;
-                ColumnValue::Timestamp { secs: be_uint(&bytes[..4]) as i64, micros: frac_micros(&bytes[4..], fsp) }
+                ColumnValue::Timestamp {
+                    secs: be_uint(&bytes[..4]) as i64,
+                    micros: frac_micros(&bytes[4..], fsp),
+                }
             }
-            Plan::Str { prefix, charset, pad_to } => {
+            Plan::Str {
+                prefix,
+                charset,
+                pad_to,
+            } => {
                 let len = cur.uint_le(usize::from(prefix)).ok_or_else(short)?;
                 let bytes = cur.take(usize::try_from(len).map_err(|_| short())?).ok_or_else(short)?;
                 if charset == Charset::Binary {
@@ -1197,7 +1346,9 @@ pub fn render_binary_json(doc: &[u8], out: &mut String) -> Result<(), JsonbError
 }
 
 fn json_take(buf: &[u8], at: usize, n: usize) -> Result<&[u8], JsonbError> {
-    at.checked_add(n).and_then(|end| buf.get(at..end)).ok_or(JsonbError::Truncated)
+    at.checked_add(n)
+        .and_then(|end| buf.get(at..end))
+        .ok_or(JsonbError::Truncated)
 }
 
 fn render_json_value(value_type: u8, data: &[u8], out: &mut String, depth: usize) -> Result<(), JsonbError> {
@@ -1225,9 +1376,9 @@ fn render_json_value(value_type: u8, data: &[u8], out: &mut String, depth: usize
                 if i > 0 {
                     out.push(',');
                 }
-                if object {
+                if let Some(key) = keys.get(i) {
                     out.push('"');
-                    push_json_escaped(out, &String::from_utf8_lossy(keys[i]));
+                    push_json_escaped(out, &String::from_utf8_lossy(key));
                     out.push_str("\":");
                 }
                 let entry_type = *json_take(data, at, 1)?.first().ok_or(JsonbError::Truncated)?;
@@ -1323,14 +1474,26 @@ fn render_json_opaque(mysql_type: u8, payload: &[u8], out: &mut String) -> Resul
                 if negative {
                     out.push('-');
                 }
-                push_hms(out, (value >> 12) % (1 << 10), (value >> 6) % (1 << 6), value % (1 << 6), micros);
+                push_hms(
+                    out,
+                    (value >> 12) % (1 << 10),
+                    (value >> 6) % (1 << 6),
+                    value % (1 << 6),
+                    micros,
+                );
             } else {
                 let ym = (value >> 22) % (1 << 17);
                 let day = (value >> 17) % (1 << 5);
                 out.push_str(&format!("{:04}-{:02}-{:02}", ym / 13, ym % 13, day));
                 if mysql_type != T_DATE {
                     out.push(' ');
-                    push_hms(out, (value >> 12) % (1 << 5), (value >> 6) % (1 << 6), value % (1 << 6), micros);
+                    push_hms(
+                        out,
+                        (value >> 12) % (1 << 5),
+                        (value >> 6) % (1 << 6),
+                        value % (1 << 6),
+                        micros,
+                    );
                 }
             }
             out.push('"');
@@ -1421,7 +1584,9 @@ mod tests {
     }
 
     fn parse_tme<'a>(body: &'a [u8], fde: &'a FormatDescriptionEvent<'a>) -> TableMapEvent<'a> {
-        ParseBuf(body).parse(BinlogCtx::new(body.len(), fde, 19)).expect("table map parses")
+        ParseBuf(body)
+            .parse(BinlogCtx::new(body.len(), fde, 19))
+            .expect("table map parses")
     }
 
     #[test]
@@ -1463,7 +1628,10 @@ mod tests {
         assert_eq!(decode_decimal(&[0x83, 0xE7, 0x63], 5, 2).as_deref(), Some("999.99"));
         // DECIMAL(10,0): 10 digits = 1 leading digit (1 byte) + 9 (4 bytes).
         assert_eq!(decimal_bin_size(10, 0), 5);
-        assert_eq!(decode_decimal(&[0x81, 0x00, 0x00, 0x00, 0x07], 10, 0).as_deref(), Some("1000000007"));
+        assert_eq!(
+            decode_decimal(&[0x81, 0x00, 0x00, 0x00, 0x07], 10, 0).as_deref(),
+            Some("1000000007")
+        );
         // Corrupt: group exceeds its digit count.
         assert_eq!(decode_decimal(&[0x80, 0xFF, 0xFF], 5, 2), None);
         assert_eq!(decode_decimal(&[0x80], 5, 2), None);
@@ -1474,30 +1642,60 @@ mod tests {
         // 00:00:00, TIME(0)
         assert_eq!(
             time2_from_binary(&[0x80, 0x00, 0x00], 0),
-            ColumnValue::Time { negative: false, hours: 0, minutes: 0, seconds: 0, micros: 0 }
+            ColumnValue::Time {
+                negative: false,
+                hours: 0,
+                minutes: 0,
+                seconds: 0,
+                micros: 0
+            }
         );
         // 838:59:59
         let v = (838u64 << 12) | (59 << 6) | 59;
         let b = (0x80_0000 + v).to_be_bytes();
         assert_eq!(
             time2_from_binary(&b[5..8], 0),
-            ColumnValue::Time { negative: false, hours: 838, minutes: 59, seconds: 59, micros: 0 }
+            ColumnValue::Time {
+                negative: false,
+                hours: 838,
+                minutes: 59,
+                seconds: 59,
+                micros: 0
+            }
         );
         // -00:00:01.5 at fsp 1: disk 7FFFFF.CE? MySQL: intpart -1 (frac
         // 50 reversed: 0x100 - 50 = 0xCE) per the table in my_time.cc.
         assert_eq!(
             time2_from_binary(&[0x7F, 0xFF, 0xFE, 0xCE], 1),
-            ColumnValue::Time { negative: true, hours: 0, minutes: 0, seconds: 1, micros: 500_000 }
+            ColumnValue::Time {
+                negative: true,
+                hours: 0,
+                minutes: 0,
+                seconds: 1,
+                micros: 500_000
+            }
         );
         // -00:00:00.01 at fsp 2 (1 byte): 7FFFFF.FF
         assert_eq!(
             time2_from_binary(&[0x7F, 0xFF, 0xFF, 0xFF], 2),
-            ColumnValue::Time { negative: true, hours: 0, minutes: 0, seconds: 0, micros: 10_000 }
+            ColumnValue::Time {
+                negative: true,
+                hours: 0,
+                minutes: 0,
+                seconds: 0,
+                micros: 10_000
+            }
         );
         // -00:00:01.00 at fsp 2: 7FFFFF.00
         assert_eq!(
             time2_from_binary(&[0x7F, 0xFF, 0xFF, 0x00], 2),
-            ColumnValue::Time { negative: true, hours: 0, minutes: 0, seconds: 1, micros: 0 }
+            ColumnValue::Time {
+                negative: true,
+                hours: 0,
+                minutes: 0,
+                seconds: 1,
+                micros: 0
+            }
         );
         // 12:34:56.789012 at fsp 6.
         let hms = (12u64 << 12) | (34 << 6) | 56;
@@ -1505,14 +1703,26 @@ mod tests {
         let b = packed.to_be_bytes();
         assert_eq!(
             time2_from_binary(&b[2..8], 6),
-            ColumnValue::Time { negative: false, hours: 12, minutes: 34, seconds: 56, micros: 789_012 }
+            ColumnValue::Time {
+                negative: false,
+                hours: 12,
+                minutes: 34,
+                seconds: 56,
+                micros: 789_012
+            }
         );
         // -12:34:56.789012 at fsp 6.
         let packed = 0x8000_0000_0000u64 - ((hms << 24) + 789_012);
         let b = packed.to_be_bytes();
         assert_eq!(
             time2_from_binary(&b[2..8], 6),
-            ColumnValue::Time { negative: true, hours: 12, minutes: 34, seconds: 56, micros: 789_012 }
+            ColumnValue::Time {
+                negative: true,
+                hours: 12,
+                minutes: 34,
+                seconds: 56,
+                micros: 789_012
+            }
         );
     }
 
@@ -1526,12 +1736,28 @@ mod tests {
         bytes.extend_from_slice(&1230u16.to_be_bytes());
         assert_eq!(
             datetime2_from_binary(&bytes, 3),
-            ColumnValue::DateTime { year: 2018, month: 6, day: 20, hour: 6, minute: 37, second: 3, micros: 123_000 }
+            ColumnValue::DateTime {
+                year: 2018,
+                month: 6,
+                day: 20,
+                hour: 6,
+                minute: 37,
+                second: 3,
+                micros: 123_000
+            }
         );
         // Zero datetime.
         assert_eq!(
             datetime2_from_binary(&[0x80, 0, 0, 0, 0], 0),
-            ColumnValue::DateTime { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, micros: 0 }
+            ColumnValue::DateTime {
+                year: 0,
+                month: 0,
+                day: 0,
+                hour: 0,
+                minute: 0,
+                second: 0,
+                micros: 0
+            }
         );
         assert_eq!(date_from_packed((2024 << 9) | (2 << 5) | 29), (2024, 2, 29));
         assert_eq!(date_from_packed(0), (0, 0, 0));
@@ -1604,7 +1830,10 @@ mod tests {
         assert_eq!(render(br#"{"k": [1, 2]}"#), r#"{"k": [1, 2]}"#);
         // Truncation is an error, not a panic.
         let mut s = String::new();
-        assert_eq!(render_binary_json(&[J_SMALL_OBJECT, 5, 0], &mut s), Err(JsonbError::Truncated));
+        assert_eq!(
+            render_binary_json(&[J_SMALL_OBJECT, 5, 0], &mut s),
+            Err(JsonbError::Truncated)
+        );
         assert!(render_binary_json(&[J_STRING, 0x85], &mut String::new()).is_err());
     }
 
@@ -1651,12 +1880,27 @@ mod tests {
         assert!(!c[0].nullable && c[0].in_primary_key);
         assert_eq!(c[2].column_type, ColumnType::BigInt { unsigned: true });
         assert_eq!(c[4].column_type, ColumnType::Binary { len: 4 });
-        assert_eq!(c[5].column_type, ColumnType::VarChar { collation: 45, max_bytes: 1020 });
+        assert_eq!(
+            c[5].column_type,
+            ColumnType::VarChar {
+                collation: 45,
+                max_bytes: 1020
+            }
+        );
         assert_eq!(
             c[6].column_type,
-            ColumnType::Enum { values: vec!["a".into(), "b".into()], collation: 45 }
+            ColumnType::Enum {
+                values: vec!["a".into(), "b".into()],
+                collation: 45
+            }
         );
-        assert_eq!(c[7].column_type, ColumnType::Set { values: vec!["x".into(), "y".into()], collation: 45 });
+        assert_eq!(
+            c[7].column_type,
+            ColumnType::Set {
+                values: vec!["x".into(), "y".into()],
+                collation: 45
+            }
+        );
         assert_eq!(c[8].column_type, ColumnType::Bit { bits: 10 });
         assert_eq!(c[9].column_type, ColumnType::Timestamp { fsp: 3 });
         assert_eq!(c[2].type_name(), "BIGINT UNSIGNED");
@@ -1711,7 +1955,10 @@ mod tests {
             ColumnValue::Enum(2),
             ColumnValue::Set(3),
             ColumnValue::Bit(vec![0x02, 0x01]),
-            ColumnValue::Timestamp { secs: 1_529_476_623, micros: 123_000 },
+            ColumnValue::Timestamp {
+                secs: 1_529_476_623,
+                micros: 123_000,
+            },
         ]
     }
 
@@ -1744,11 +1991,18 @@ mod tests {
 
         let row = all_types_row(0, &all_types_values());
         let ev_body = rows_event_body(10, 1, &present, true, &[row.clone(), row.clone()].concat());
-        let ev: WriteRowsEvent<'_> =
-            ParseBuf(&ev_body).parse(BinlogCtx::new(ev_body.len(), &fde, 30)).expect("write rows");
+        let ev: WriteRowsEvent<'_> = ParseBuf(&ev_body)
+            .parse(BinlogCtx::new(ev_body.len(), &fde, 30))
+            .expect("write rows");
         let changes = dec.decode(&RowsEventData::WriteRowsEvent(ev)).expect("decodes");
         assert_eq!(changes.len(), 2);
-        assert_eq!(changes[0], RowChange { before: None, after: Some(expected_all_types()) });
+        assert_eq!(
+            changes[0],
+            RowChange {
+                before: None,
+                after: Some(expected_all_types())
+            }
+        );
 
         // Update: before with all nullable columns NULL, after full.
         let nulls: u16 = 0b11_1111_1110;
@@ -1756,8 +2010,9 @@ mod tests {
         before_vals.extend_from_slice(&7i32.to_le_bytes());
         let before = all_types_row(nulls, &before_vals);
         let ev_body = rows_event_body(10, 2, &present, true, &[before, row].concat());
-        let ev: UpdateRowsEvent<'_> =
-            ParseBuf(&ev_body).parse(BinlogCtx::new(ev_body.len(), &fde, 31)).expect("update rows");
+        let ev: UpdateRowsEvent<'_> = ParseBuf(&ev_body)
+            .parse(BinlogCtx::new(ev_body.len(), &fde, 31))
+            .expect("update rows");
         let changes = dec.decode(&RowsEventData::UpdateRowsEvent(ev)).expect("decodes");
         assert_eq!(changes.len(), 1);
         let mut expected_before = vec![ColumnValue::Null; 10];
@@ -1780,20 +2035,31 @@ mod tests {
         let mut row = vec![0b10];
         row.extend_from_slice(&9i32.to_le_bytes());
         let ev_body = rows_event_body(10, 1, &present, false, &row);
-        let ev: DeleteRowsEventV1<'_> =
-            ParseBuf(&ev_body).parse(BinlogCtx::new(ev_body.len(), &fde, 25)).expect("delete rows");
+        let ev: DeleteRowsEventV1<'_> = ParseBuf(&ev_body)
+            .parse(BinlogCtx::new(ev_body.len(), &fde, 25))
+            .expect("delete rows");
         let changes = dec.decode(&RowsEventData::DeleteRowsEventV1(ev)).expect("decodes");
         let mut expected = vec![ColumnValue::Null; 10];
         expected[0] = ColumnValue::Int(9);
-        assert_eq!(changes, vec![RowChange { before: Some(expected), after: None }]);
+        assert_eq!(
+            changes,
+            vec![RowChange {
+                before: Some(expected),
+                after: None
+            }]
+        );
 
         // A truncated v1 insert is an error, not a panic.
         let row = all_types_row(0, &all_types_values());
         let ev_body = rows_event_body(10, 1, &[true; 10], false, &row[..row.len() - 3]);
-        let ev: WriteRowsEventV1<'_> =
-            ParseBuf(&ev_body).parse(BinlogCtx::new(ev_body.len(), &fde, 23)).expect("write rows");
+        let ev: WriteRowsEventV1<'_> = ParseBuf(&ev_body)
+            .parse(BinlogCtx::new(ev_body.len(), &fde, 23))
+            .expect("write rows");
         let err = dec.decode(&RowsEventData::WriteRowsEventV1(ev)).expect_err("truncated");
-        assert!(matches!(err, DecodeError::Truncated { ref column, .. } if column == "ts"), "{err}");
+        assert!(
+            matches!(err, DecodeError::Truncated { ref at, .. } if at == "column `ts`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1803,11 +2069,16 @@ mod tests {
         let tme = parse_tme(&body, &fde);
         let dec = TableDecoder::new(&tme).expect("decoder");
         let ev_body = rows_event_body(3, 1, &[true; 3], true, &[0, 1, 0, 0, 0]);
-        let ev: WriteRowsEvent<'_> =
-            ParseBuf(&ev_body).parse(BinlogCtx::new(ev_body.len(), &fde, 30)).expect("write rows");
+        let ev: WriteRowsEvent<'_> = ParseBuf(&ev_body)
+            .parse(BinlogCtx::new(ev_body.len(), &fde, 30))
+            .expect("write rows");
         assert!(matches!(
             dec.decode(&RowsEventData::WriteRowsEvent(ev)),
-            Err(DecodeError::ColumnCountMismatch { expected: 10, actual: 3, .. })
+            Err(DecodeError::ColumnCountMismatch {
+                expected: 10,
+                actual: 3,
+                ..
+            })
         ));
     }
 
@@ -1846,8 +2117,9 @@ mod tests {
         let per_event = 100;
         let rows: Vec<u8> = std::iter::repeat_n(row.clone(), per_event).flatten().collect();
         let ev_body = rows_event_body(9, 1, &[true; 9], true, &rows);
-        let ev: WriteRowsEvent<'_> =
-            ParseBuf(&ev_body).parse(BinlogCtx::new(ev_body.len(), &fde, 30)).expect("write rows");
+        let ev: WriteRowsEvent<'_> = ParseBuf(&ev_body)
+            .parse(BinlogCtx::new(ev_body.len(), &fde, 30))
+            .expect("write rows");
         let ev = RowsEventData::WriteRowsEvent(ev);
         let check = dec.decode(&ev).expect("decodes");
         assert_eq!(check.len(), per_event);
@@ -1870,7 +2142,10 @@ mod tests {
             println!("RAFTCDC_TEST_MYSQL_URL not set; skipping");
             return;
         };
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(live::run(&url));
     }
 
@@ -1917,10 +2192,15 @@ mod tests {
             conn.query_drop(setup).await.expect("setup");
 
             let mut stream_conn = mysql_async::Conn::new(opts).await.expect("connect");
-            stream_conn.query_drop("SET @mariadb_slave_capability=4").await.expect("capability");
+            stream_conn
+                .query_drop("SET @mariadb_slave_capability=4")
+                .await
+                .expect("capability");
             let mut stream = stream_conn
                 .get_binlog_stream(
-                    BinlogStreamRequest::new(4242).with_filename(file.as_bytes()).with_pos(pos),
+                    BinlogStreamRequest::new(4242)
+                        .with_filename(file.as_bytes())
+                        .with_pos(pos),
                 )
                 .await
                 .expect("binlog stream");
@@ -1930,15 +2210,18 @@ mod tests {
                 let event = event.expect("event");
                 let Ok(Some(data)) = event.read_data() else { continue };
                 match data {
-                    EventData::TableMapEvent(tme) => {
-                        if tme.database_name() == "rcdc_live" {
-                            decoders.insert(tme.table_id(), TableDecoder::new(&tme).expect("decoder"));
-                        }
+                    EventData::TableMapEvent(tme) if tme.database_name() == "rcdc_live" => {
+                        decoders.insert(tme.table_id(), TableDecoder::new(&tme).expect("decoder"));
                     }
                     EventData::RowsEvent(rows) => {
-                        let Some(dec) = decoders.get(&rows.table_id()) else { continue };
+                        let Some(dec) = decoders.get(&rows.table_id()) else {
+                            continue;
+                        };
                         for column in dec.columns() {
-                            println!("{:>5} {:?} nullable={}", column.name, column.column_type, column.nullable);
+                            println!(
+                                "{:>5} {:?} nullable={}",
+                                column.name, column.column_type, column.nullable
+                            );
                         }
                         let encoder = TableEncoder::new(
                             "live",

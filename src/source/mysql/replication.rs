@@ -49,6 +49,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::config::{MySqlSourceConfig, SnapshotMode};
+use super::column::ColumnType;
 use super::decode::TableDecoder;
 use super::error::{classify, DefiniteError, SourceError, TransientError};
 use super::position::{GtidState, SourceOffset};
@@ -130,6 +131,65 @@ struct Reader {
     last_progress: Instant,
     last_heartbeat: Instant,
     ts_sec: u64,
+    /// Column types only the DDL knows, per table (MariaDB); cleared by
+    /// every DDL statement.
+    refined: HashMap<(String, String), Vec<(String, Refinement)>>,
+}
+
+/// A DDL-only type (see [`TableDecoder::refine_column_type`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refinement {
+    Uuid,
+    Inet6,
+    Json,
+}
+
+/// Reads the MariaDB types the binlog cannot tell apart from plain ones:
+/// `UUID`/`INET6` (sent as `BINARY(16)`) and `JSON` (sent as `LONGTEXT`,
+/// recognised by its `json_valid` check constraint).
+///
+/// information_schema describes the table *now*, which may be later than
+/// the event being decoded; that is safe because a refinement is applied
+/// only where the binlog's own type is the one the refined type is stored
+/// as, so at worst a column altered since is labelled with its new type.
+async fn refinements(
+    conn: &mut mysql_async::Conn,
+    db: &str,
+    table: &str,
+) -> Result<Vec<(String, Refinement)>, SourceError> {
+    let quote = |s: &str| s.replace('\\', "\\\\").replace('\'', "\\'");
+    let columns_sql = format!(
+        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{}' \
+         AND DATA_TYPE IN ('uuid', 'inet6')",
+        quote(db),
+        quote(table)
+    );
+    let wrap = |sql: &str| {
+        let sql = sql.to_string();
+        move |source| DefiniteError::Query { query: sql, source }
+    };
+    let typed: Vec<(String, String)> = conn.query(&columns_sql).await.map_err(wrap(&columns_sql))?;
+    let mut out: Vec<(String, Refinement)> = typed
+        .into_iter()
+        .map(|(name, data_type)| {
+            let kind = if data_type.eq_ignore_ascii_case("uuid") { Refinement::Uuid } else { Refinement::Inet6 };
+            (name, kind)
+        })
+        .collect();
+    let checks_sql = format!(
+        "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = '{}' AND TABLE_NAME = '{}'",
+        quote(db),
+        quote(table)
+    );
+    let checks: Vec<(String, String)> = conn.query(&checks_sql).await.map_err(wrap(&checks_sql))?;
+    for (name, clause) in checks {
+        let normalized = clause.replace('`', "");
+        if normalized.eq_ignore_ascii_case(&format!("json_valid({name})")) {
+            out.push((name, Refinement::Json));
+        }
+    }
+    Ok(out)
 }
 
 struct TableSlot {
@@ -265,9 +325,19 @@ impl MySqlSource {
             last_heartbeat: Instant::now(),
             ts_sec: offset.ts_sec,
             server,
+            refined: HashMap::new(),
         };
+        let mut schema_conn: Option<mysql_async::Conn> = None;
         while let Some(event) = stream.next().await {
             let event = event.map_err(|e| classify(e, &reader.position(), &config.user, config.server_id))?;
+            if let Some((db, table)) = reader.needs_refinement(&event) {
+                if schema_conn.is_none() {
+                    schema_conn = Some(validate::connect(config).await?);
+                }
+                let conn = schema_conn.as_mut().expect("just connected");
+                let refined = refinements(conn, &db, &table).await?;
+                reader.refined.insert((db, table), refined);
+            }
             for batch in reader.handle(&event)? {
                 let offset = batch.offset.clone();
                 if out.send(batch).await.is_err() {
@@ -402,10 +472,11 @@ impl Reader {
                         let db = tme.database_name().into_owned();
                         let table = tme.table_name().into_owned();
                         let output = if self.config.filters.captures_table(&db, &table) {
-                            let decoder = TableDecoder::new(&tme).map_err(|source| DefiniteError::Decode {
+                            let mut decoder = TableDecoder::new(&tme).map_err(|source| DefiniteError::Decode {
                                 position: format!("{}:{start_pos}", self.file),
                                 source,
                             })?;
+                            self.refine(&mut decoder);
                             let output = Arc::new(self.builder.table(decoder).map_err(|source| {
                                 DefiniteError::Encode {
                                     position: format!("{}:{start_pos}", self.file),
@@ -444,6 +515,37 @@ impl Reader {
             batches.extend(self.idle_progress());
         }
         Ok(batches)
+    }
+
+    /// For a new table map of a captured MariaDB table whose DDL-only
+    /// types are not known yet: the table to look up.
+    fn needs_refinement(&self, event: &Event) -> Option<(String, String)> {
+        if !self.server.mariadb || event.header().event_type_raw() != TABLE_MAP_EVENT {
+            return None;
+        }
+        let Ok(Some(EventData::TableMapEvent(tme))) = event.read_data() else { return None };
+        if self.tables.get(&tme.table_id()).is_some_and(|slot| slot.raw == event.data()) {
+            return None;
+        }
+        let key = (tme.database_name().into_owned(), tme.table_name().into_owned());
+        (self.config.filters.captures_table(&key.0, &key.1) && !self.refined.contains_key(&key)).then_some(key)
+    }
+
+    fn refine(&self, decoder: &mut TableDecoder) {
+        let key = (decoder.db().to_string(), decoder.table().to_string());
+        let Some(refined) = self.refined.get(&key) else { return };
+        for (name, kind) in refined {
+            let Some(index) = decoder.columns().iter().position(|c| &c.name == name) else { continue };
+            let column_type = match kind {
+                Refinement::Uuid => ColumnType::Uuid,
+                Refinement::Inet6 => ColumnType::Inet6,
+                Refinement::Json => match decoder.columns()[index].column_type {
+                    ColumnType::Text { collation, .. } => ColumnType::JsonText { collation },
+                    _ => continue,
+                },
+            };
+            decoder.refine_column_type(index, column_type);
+        }
     }
 
     fn read<'e>(&self, event: &'e Event) -> Result<Option<EventData<'e>>, SourceError> {
@@ -548,6 +650,7 @@ impl Reader {
     }
 
     fn ddl(&mut self, schema: &str, sql: &str, thread: u32, start_pos: u64) -> Result<(), SourceError> {
+        self.refined.clear();
         let txn = self.txn.as_mut().expect("a transaction is open");
         let gtid = txn.gtid.as_ref().map(TxnGtid::text);
         let entry = serde_json::json!({

@@ -136,38 +136,26 @@ pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
 
 /// Java's `Double.toString(double)`.
 pub(crate) fn java_double_to_string(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0.0".into()
-        } else {
-            "0.0".into()
-        };
-    }
-    java_format(&format!("{v:e}"))
+    java_to_string(v, v.is_nan(), v.is_infinite(), v == 0.0, v.is_sign_negative())
 }
 
 /// Java's `Float.toString(float)`.
 pub(crate) fn java_float_to_string(v: f32) -> String {
-    if v.is_nan() {
-        return "NaN".into();
+    java_to_string(v, v.is_nan(), v.is_infinite(), v == 0.0, v.is_sign_negative())
+}
+
+/// The shared part of Java's `Double.toString` / `Float.toString`: the
+/// special values, then the shortest round-tripping digits of `v` (which
+/// is why `v` keeps its own type: an f32 widened to f64 has other digits).
+fn java_to_string<T: std::fmt::LowerExp>(v: T, nan: bool, infinite: bool, zero: bool, negative: bool) -> String {
+    match (nan, infinite, zero, negative) {
+        (true, ..) => "NaN".into(),
+        (_, true, _, false) => "Infinity".into(),
+        (_, true, _, true) => "-Infinity".into(),
+        (_, _, true, true) => "-0.0".into(),
+        (_, _, true, false) => "0.0".into(),
+        _ => java_format(&format!("{v:e}")),
     }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0.0".into()
-        } else {
-            "0.0".into()
-        };
-    }
-    java_format(&format!("{v:e}"))
 }
 
 /// Turns Rust's shortest scientific form (`-1.2345e3`) into Java's layout.

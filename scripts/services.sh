@@ -5,8 +5,9 @@
 #   - MariaDB server binaries (tests start their OWN mariadbd per test, with
 #     their own datadir and port; the machine's default server on 3306 is
 #     never touched).
-#   - the Kafka-protocol broker noida-db (see ../shared/KAFKA.md) in
-#     .venv-kafka/, for the exactly-once tests that need a broker.
+#   - the Kafka-protocol broker noida-db 0.2.3 (see ../shared/KAFKA.md) in
+#     .venv-kafka/, for the exactly-once Kafka sink tests (tests start their
+#     OWN broker per test, with its own data dir and port).
 #
 # Exports nothing; tests find mariadbd on PATH or in /usr/sbin, and the
 # broker under .venv-kafka/.
@@ -27,10 +28,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 echo "services: $(/usr/sbin/mariadbd --version 2>/dev/null || mariadbd --version)"
 
-if [ "${RAFTCDC_NEED_BROKER:-0}" = "1" ]; then
-  if [ ! -x .venv-kafka/bin/python ]; then
-    echo "services: installing noida-db 0.2.3 into .venv-kafka"
-    python3 -m venv .venv-kafka
-    .venv-kafka/bin/pip install -q noida-db==0.2.3
-  fi
+# The broker: always installed (the Kafka sink tests need it). Idempotent:
+# an existing venv that already has noida-db 0.2.3 is left alone; a venv
+# left half-made by an interrupted run is completed.
+noida_version() {
+  .venv-kafka/bin/python -c 'import importlib.metadata as m; print(m.version("noida-db"))' 2>/dev/null || true
+}
+if [ "$(noida_version)" != "0.2.3" ]; then
+  echo "services: installing noida-db 0.2.3 into .venv-kafka"
+  [ -x .venv-kafka/bin/python ] || python3 -m venv .venv-kafka
+  .venv-kafka/bin/pip install -q noida-db==0.2.3
 fi
+noida_bin="$(.venv-kafka/bin/python -c 'import noida_db, os; print(os.path.join(os.path.dirname(noida_db.__file__), "noida-db"))')"
+[ -x "$noida_bin" ] || { echo "services: noida-db binary missing at $noida_bin" >&2; exit 1; }
+echo "services: noida-db $(noida_version) at $noida_bin"

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DIR=$ROOT/.local/cluster
-BIN=${RAFTCDC_BIN:-$ROOT/target/debug/raftcdc}
+BIN=${RAFTCDC_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/raftcdc}
 
 stop() {
   for pidfile in "$DIR"/node*.pid; do

@@ -17,6 +17,9 @@
 //!
 //! [raft]
 //! heartbeat_interval_ms = 100
+//!
+//! [kafka]
+//! bootstrap_servers = "10.0.0.9:9092"
 //! ```
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -32,6 +35,19 @@ pub struct FileConfig {
     /// Raft timing and log compaction.
     #[serde(default)]
     pub raft: RaftSection,
+    /// Where connectors deliver their events.
+    #[serde(default)]
+    pub kafka: KafkaSection,
+}
+
+/// The Kafka cluster connectors deliver to (shared by every connector of
+/// this raftcdc cluster, as a Kafka Connect worker's is).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSection {
+    /// `host:port[,host:port...]` of the brokers. Without it connectors
+    /// cannot run (their status says so).
+    pub bootstrap_servers: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +135,8 @@ pub struct NodeConfig {
     pub peer_source_addr: Option<IpAddr>,
     pub data_dir: PathBuf,
     pub raft: RaftSection,
+    /// `kafka.bootstrap_servers`, if set.
+    pub kafka_bootstrap_servers: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +209,15 @@ impl FileConfig {
         };
         let node = self.node;
         let raft = self.raft;
+        let kafka_bootstrap_servers = match self.kafka.bootstrap_servers {
+            Some(servers) if servers.split(',').any(|s| !s.trim().contains(':')) => {
+                return Err(invalid(
+                    "kafka.bootstrap_servers",
+                    format!("\"{servers}\" must be host:port[,host:port...]"),
+                ))
+            }
+            other => other,
+        };
         if node.id == 0 {
             return Err(invalid("node.id", "must be at least 1".into()));
         }
@@ -291,6 +318,7 @@ impl FileConfig {
             peer_source_addr,
             data_dir: node.data_dir,
             raft,
+            kafka_bootstrap_servers,
         })
     }
 }
@@ -350,5 +378,7 @@ data_dir = "/tmp/x"
         assert!(err(&format!("{GOOD}\n[raft]\nelection_timeout_min_ms = 50")).contains("raft.election_timeout_min_ms"));
         assert!(err(&format!("{GOOD}\n[raft]\nheartbeat_ms = 50")).contains("raft.heartbeat_ms"));
         assert!(err(&GOOD.replace("127.0.0.1:7001", "0.0.0.0:7001")).contains("node.advertise"));
+        assert!(err(&format!("{GOOD}\n[kafka]\nbootstrap_servers = \"kafka\"")).contains("kafka.bootstrap_servers"));
+        assert!(err(&format!("{GOOD}\n[kafka]\nbootstrap = \"k:9092\"")).contains("kafka.bootstrap"));
     }
 }

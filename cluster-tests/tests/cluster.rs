@@ -114,6 +114,7 @@ async fn frozen_leader_steps_down_and_its_stale_writes_are_rejected() {
         name: "inventory".into(),
         epoch: before.epoch,
         offset: json!({"file": "mysql-bin.000001", "pos": 4}),
+        schema_history: vec![json!({"ddl": "DROP TABLE customers"})],
     };
     let old_peer = cluster.peer_addr(old_leader);
     let reply = wait_until(DEFAULT_DEADLINE, "the stale CommitOffset is answered", || async {
@@ -141,6 +142,7 @@ async fn frozen_leader_steps_down_and_its_stale_writes_are_rejected() {
     for node in cluster.nodes() {
         let c = cluster.connector(node, "inventory").await.unwrap();
         assert_eq!(c.offset, None, "node {node}: the stale offset must not be recorded");
+        assert_eq!(c.schema_history_entries, 0, "node {node}: the stale schema history must not be recorded");
         assert_eq!(c.epoch, new_epoch, "node {node}: the stale write must not change the epoch");
     }
 }

@@ -69,11 +69,15 @@ pub enum Command {
         node_id: NodeId,
         expected_epoch: u64,
     },
-    /// The owner's commit of delivered source progress.
+    /// The owner's commit of delivered source progress, with the schema
+    /// history entries (DDL) delivered in the same batch, applied
+    /// atomically so a DDL is recorded exactly once.
     CommitOffset {
         name: String,
         epoch: u64,
         offset: serde_json::Value,
+        #[serde(default)]
+        schema_history: Vec<serde_json::Value>,
     },
     /// An operator's replacement of the offset; the connector must be paused.
     SetOffsets {

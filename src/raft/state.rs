@@ -312,7 +312,12 @@ impl ClusterState {
                 record.epoch = epoch;
                 record
             }
-            Command::CommitOffset { name, epoch, offset } => {
+            Command::CommitOffset {
+                name,
+                epoch,
+                offset,
+                schema_history,
+            } => {
                 if !offset.is_object() {
                     return Err(CommandError::InvalidOffset {
                         reason: format!("must be a JSON object, got {offset}"),
@@ -324,6 +329,7 @@ impl ClusterState {
                     epoch: *epoch,
                     committed_ms: now,
                 });
+                record.schema_history.extend(schema_history.iter().cloned());
                 record
             }
             Command::SetOffsets { name, offset } => {
@@ -417,7 +423,7 @@ mod tests {
         assert!(new > old);
         let before = state.clone();
         for command in [
-            Command::CommitOffset { name: "c".into(), epoch: old, offset: json!({"file": "f", "pos": 4}) },
+            Command::CommitOffset { name: "c".into(), epoch: old, offset: json!({"file": "f", "pos": 4}), schema_history: vec![] },
             Command::ReportTaskStatus {
                 name: "c".into(),
                 epoch: old,
@@ -440,6 +446,7 @@ mod tests {
             name: "c".into(),
             epoch: new,
             offset: json!({"file": "f", "pos": 4}),
+            schema_history: vec![json!({"ddl": "ALTER TABLE t ADD c INT"})],
         }));
         assert!(matches!(reply, CommandReply::Applied { .. }));
     }
@@ -457,6 +464,7 @@ mod tests {
             name: "c".into(),
             epoch: first,
             offset: json!({}),
+            schema_history: vec![],
         }));
         assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
     }
@@ -489,7 +497,7 @@ mod tests {
         assert!(c.epoch > owner_epoch);
         assert_eq!(c.offset.unwrap().offset, offset);
         // The task that ran before the pause can no longer commit.
-        let reply = state.apply(&at(Command::CommitOffset { name: "c".into(), epoch: owner_epoch, offset: json!({}) }));
+        let reply = state.apply(&at(Command::CommitOffset { name: "c".into(), epoch: owner_epoch, offset: json!({}), schema_history: vec![] }));
         assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
     }
 

@@ -568,7 +568,10 @@ impl TableEncoder {
         ts_ms: i64,
         transaction: Option<&TransactionInfo<'_>>,
     ) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
+        // The schema (when enabled) dominates the size: reserve it up front
+        // instead of growing the buffer a dozen times per event.
+        let schema = if self.options.value_schemas_enable { self.envelope_schema_json[0].len() } else { 0 };
+        let mut out = Vec::with_capacity(schema + 512 + 64 * self.value_fields.len());
         self.value_into(&mut out, op, before, after, source, ts_ms, transaction)?;
         Ok(out)
     }

@@ -169,9 +169,17 @@ impl RecordBuilder {
         .with_time_us(event.ts_sec as i64 * 1_000_000)
     }
 
+    /// `{"file":..,"pos":..,"row":..,"gtid":..}`, written directly: this
+    /// runs once per row.
     fn position_header(event: &RowEvent<'_>) -> (String, Vec<u8>) {
-        let value = serde_json::json!({"file": event.file, "pos": event.pos, "row": event.row, "gtid": event.gtid});
-        (POSITION_HEADER.to_string(), value.to_string().into_bytes())
+        use std::io::Write;
+        let mut value = Vec::with_capacity(80);
+        // File names and GTIDs are plain ASCII (no quoting needed), but
+        // serde_json keeps that an invariant rather than an assumption.
+        let file = serde_json::to_string(event.file).unwrap_or_default();
+        let gtid = serde_json::to_string(&event.gtid).unwrap_or_default();
+        let _ = write!(value, "{{\"file\":{file},\"pos\":{},\"row\":{},\"gtid\":{gtid}}}", event.pos, event.row);
+        (POSITION_HEADER.to_string(), value)
     }
 
     fn project(&self, output: &TableOutput, row: Row) -> Row {

@@ -76,6 +76,16 @@ fn is_compressed_event(event_type: u8) -> bool {
     (165..=168).contains(&event_type)
 }
 
+/// Aborts a task when dropped (the binlog reader must not outlive the
+/// loop that consumes it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A running MySQL/MariaDB source.
 pub struct MySqlSource {
     config: Arc<MySqlSourceConfig>,
@@ -307,7 +317,7 @@ impl MySqlSource {
                 .with_filename(offset.file.as_bytes())
                 .with_pos(offset.pos)
         };
-        let mut stream = binlog_conn.get_binlog_stream(request).await.map_err(wrap)?;
+        let stream = binlog_conn.get_binlog_stream(request).await.map_err(wrap)?;
         tracing::info!(file = %offset.file, pos = offset.pos, gtids = ?gtid_text, "source: streaming");
 
         let mut reader = Reader {
@@ -327,23 +337,38 @@ impl MySqlSource {
             server,
             refined: HashMap::new(),
         };
-        let mut schema_conn: Option<mysql_async::Conn> = None;
-        while let Some(event) = stream.next().await {
-            let event = event.map_err(|e| classify(e, &reader.position(), &config.user, config.server_id))?;
-            if let Some((db, table)) = reader.needs_refinement(&event) {
-                if schema_conn.is_none() {
-                    schema_conn = Some(validate::connect(config).await?);
+        // The network read runs in its own task, handing over whatever
+        // events are ready (up to a chunk) without waiting for more, so
+        // reading and decoding use two cores without adding latency.
+        let (events_tx, mut events_rx) = mpsc::channel::<Vec<Result<Event, mysql_async::Error>>>(8);
+        let reader_task = tokio::spawn(async move {
+            let mut chunks = stream.ready_chunks(512);
+            while let Some(chunk) = chunks.next().await {
+                if events_tx.send(chunk).await.is_err() {
+                    break;
                 }
-                let conn = schema_conn.as_mut().expect("just connected");
-                let refined = refinements(conn, &db, &table).await?;
-                reader.refined.insert((db, table), refined);
             }
-            for batch in reader.handle(&event)? {
-                let offset = batch.offset.clone();
-                if out.send(batch).await.is_err() {
-                    return Ok(());
+        });
+        let _abort_reader = AbortOnDrop(reader_task);
+        let mut schema_conn: Option<mysql_async::Conn> = None;
+        while let Some(chunk) = events_rx.recv().await {
+            for event in chunk {
+                let event = event.map_err(|e| classify(e, &reader.position(), &config.user, config.server_id))?;
+                if let Some((db, table)) = reader.needs_refinement(&event) {
+                    if schema_conn.is_none() {
+                        schema_conn = Some(validate::connect(config).await?);
+                    }
+                    let conn = schema_conn.as_mut().expect("just connected");
+                    let refined = refinements(conn, &db, &table).await?;
+                    reader.refined.insert((db, table), refined);
                 }
-                *last_sent = Some(offset);
+                for batch in reader.handle(&event)? {
+                    let offset = batch.offset.clone();
+                    if out.send(batch).await.is_err() {
+                        return Ok(());
+                    }
+                    *last_sent = Some(offset);
+                }
             }
         }
         Err(TransientError::StreamEnded {

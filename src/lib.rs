@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod node;
 pub mod pipeline;
 pub mod raft;
+pub mod sink;
 pub mod source;
 pub mod storage;
 

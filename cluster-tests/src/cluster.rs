@@ -53,11 +53,12 @@ pub const LOG_TAIL_LINES: usize = 60;
 pub struct ClusterBuilder {
     size: usize,
     raft: RaftTuning,
+    kafka: Option<String>,
 }
 
 impl Default for ClusterBuilder {
     fn default() -> Self {
-        ClusterBuilder { size: 3, raft: RaftTuning::default() }
+        ClusterBuilder { size: 3, raft: RaftTuning::default(), kafka: None }
     }
 }
 
@@ -82,6 +83,12 @@ impl ClusterBuilder {
         self
     }
 
+    /// Kafka bootstrap servers every node's connectors deliver to.
+    pub fn kafka(mut self, bootstrap: impl Into<String>) -> Self {
+        self.kafka = Some(bootstrap.into());
+        self
+    }
+
     /// Starts the nodes and waits until each answers `GetNodeInfo`. The
     /// cluster is not initialised yet: see [`Cluster::init`].
     pub async fn start(self) -> Cluster {
@@ -95,6 +102,7 @@ impl ClusterBuilder {
             partitions: Partitions::default(),
             name: format!("raftcdc-test-{}", claim.subnet().tag()),
             raft: self.raft,
+            kafka: self.kafka,
             initial_size: self.size,
             claim,
             dir,
@@ -124,6 +132,7 @@ pub struct Cluster {
     partitions: Partitions,
     name: String,
     raft: RaftTuning,
+    kafka: Option<String>,
     initial_size: usize,
     claim: SubnetClaim,
     dir: tempfile::TempDir,
@@ -210,6 +219,7 @@ impl Cluster {
             peer_source_addr: ip.into(),
             data_dir: self.dir.path().join(format!("node{node}-data")),
             raft: self.raft,
+            kafka_bootstrap: self.kafka.clone(),
         };
         let config_path = self.dir.path().join(format!("node{node}.toml"));
         std::fs::create_dir_all(&config.data_dir).expect("create the node's data directory");

@@ -35,6 +35,8 @@ pub struct NodeConfig {
     pub peer_source_addr: IpAddr,
     pub data_dir: PathBuf,
     pub raft: RaftTuning,
+    /// `[kafka] bootstrap_servers`, for tests that deliver to a broker.
+    pub kafka_bootstrap: Option<String>,
 }
 
 impl NodeConfig {
@@ -65,6 +67,9 @@ impl NodeConfig {
                     let _ = writeln!(toml, "{key} = {value}");
                 }
             }
+        }
+        if let Some(bootstrap) = &self.kafka_bootstrap {
+            let _ = write!(toml, "\n[kafka]\nbootstrap_servers = {}\n", quoted(bootstrap));
         }
         toml
     }

@@ -30,6 +30,7 @@
 //! Environment: `RAFTCDC_BIN` overrides the node binary's path;
 //! `RAFTCDC_KEEP_TEST_DIR` keeps a failed test's directory (configs, data,
 //! full logs) instead of deleting it.
+pub mod broker;
 pub mod cluster;
 pub mod mariadb;
 pub mod config;

@@ -1,65 +1,324 @@
-//! One connector's task under one epoch.
+//! One connector's task under one epoch: MySQL source → Kafka sink →
+//! offset commit, with the fencing that makes delivery exactly once.
 //!
-//! The task announces itself with `ReportTaskStatus` under its epoch; if the
-//! state machine answers `StaleEpoch` it has been deposed and ends at once.
-//! It then holds ownership until the supervisor stops it.
+//! # Takeover order, and why it gives exactly-once
+//! A task starts only after its node won the connector under a new epoch
+//! (raised through Raft by [`super::assignment`]). Then:
 //!
-//! The MySQL source and the exactly-once Kafka sink plug in here (issues
-//! #3 and #4): the task will read the binlog from the committed offset,
-//! deliver transaction-aligned batches, and commit offsets with
-//! `CommitOffset` under the same epoch.
+//! 1. **Fence.** Opening the sink calls `init_transactions` with the
+//!    connector's stable `transactional.id`. The broker bumps the producer
+//!    epoch, aborts any transaction the previous owner left open and fails
+//!    every later call of that producer with a fenced error. From here on
+//!    the old owner can commit nothing to Kafka.
+//! 2. **Read progress.** The last progress record in the offsets topic is
+//!    read with `read_committed`. Because every Kafka transaction holds a
+//!    batch's records *and* its progress record, the last committed
+//!    progress record names exactly where committed output ends.
+//! 3. **Pick the resume point**: the later of that record and the Raft
+//!    offset, by epoch. The owner commits to Raft only after Kafka, under
+//!    the same epoch, so the Raft offset is never ahead of Kafka's unless
+//!    an operator set it (`offsets set` raises the epoch, so it wins).
+//! 4. **Stream** from there. Each delivery is one Kafka transaction
+//!    (records + progress record); after it commits, the offset (and the
+//!    batch's schema history) is committed to Raft under the task's epoch.
+//!
+//! A crash between the Kafka commit and the Raft commit loses nothing and
+//! duplicates nothing: the next owner resumes from the Kafka progress
+//! record, which is later. A crash before the Kafka commit leaves an open
+//! transaction that step 1 of the next owner aborts, so its records never
+//! become visible to `read_committed` consumers. A deposed owner that
+//! wakes up is stopped three ways: its Kafka producer is fenced, its Raft
+//! writes are rejected as `StaleEpoch`, and its supervisor stops it when
+//! it sees the newer epoch or loses leadership.
+//!
+//! # Batching and memory
+//! Source batches (whole source transactions, or parts of one too large
+//! for `max.batch.size`) are combined into one Kafka transaction until it
+//! holds `max.batch.size` records or `poll.interval.ms` has passed,
+//! whichever comes first. The channel from the source is bounded, so a
+//! slow or unreachable broker stops the binlog reader instead of growing
+//! memory.
+//!
+//! # Errors
+//! Definite errors (bad config, a purged binlog, wrong server settings, a
+//! broker refusing the producer's config) stop the task with status
+//! `FAILED` and a remedy. Transient ones (broker or database unreachable)
+//! restart the whole sequence above after a backoff, which re-fences and
+//! re-reads progress, so the resume point is always exact.
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::node::{error_chain, Node, NodeError};
 use crate::raft::command::{Command, CommandError};
 use crate::raft::state::TaskState;
+use crate::sink::kafka::{KafkaSink, KafkaSinkConfig, Progress, SinkError};
+use crate::source::mysql::config::MySqlSourceConfig;
+use crate::source::mysql::error::SourceError;
+use crate::source::mysql::replication::MySqlSource;
+use crate::source::{Batch, Record};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
     pub name: String,
     pub epoch: u64,
-    /// The connector's config at this epoch (used by the source and sink).
-    #[allow(dead_code)]
+    /// The connector's config at this epoch.
     pub config: BTreeMap<String, String>,
     pub stopped: watch::Receiver<bool>,
 }
 
-pub async fn run(mut context: TaskContext) {
-    let report = Command::ReportTaskStatus {
-        name: context.name.clone(),
-        epoch: context.epoch,
-        node_id: context.node.id,
-        state: TaskState::Running,
-        error: None,
-        remedy: None,
-    };
-    // Announce the task; transient failures (no leader yet, a forward that
-    // timed out) are retried until the task is stopped.
-    loop {
-        let reported = tokio::select! {
-            r = context.node.propose(report.clone()) => r,
-            _ = context.stopped.wait_for(|s| *s) => return,
-        };
-        match reported {
-            Ok(_) => {
-                tracing::info!(connector = %context.name, epoch = context.epoch, "task running");
-                break;
-            }
-            Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
-                tracing::warn!(connector = %context.name, epoch = context.epoch, current, "deposed: a newer epoch exists; stopping");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(connector = %context.name, error = %error_chain(&error), "cannot report task status; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-                    _ = context.stopped.wait_for(|s| *s) => return,
-                }
+/// Why one attempt of the task ended.
+#[derive(Debug, thiserror::Error)]
+enum TaskError {
+    #[error("deposed: {0}")]
+    Deposed(String),
+    #[error("{error}")]
+    Definite { error: String, remedy: String },
+    #[error("{0}")]
+    Transient(String),
+    #[error("stopped")]
+    Stopped,
+}
+
+impl From<SinkError> for TaskError {
+    fn from(error: SinkError) -> TaskError {
+        let text = error_chain(&error);
+        if error.is_fenced() {
+            TaskError::Deposed(text)
+        } else if error.is_transient() {
+            TaskError::Transient(text)
+        } else {
+            TaskError::Definite {
+                error: text,
+                remedy: "check the connector's producer.override.* and topic.creation.* settings and the broker".into(),
             }
         }
     }
-    let _ = context.stopped.wait_for(|s| *s).await;
+}
+
+impl From<SourceError> for TaskError {
+    fn from(error: SourceError) -> TaskError {
+        match error {
+            SourceError::Transient(e) => TaskError::Transient(error_chain(&e)),
+            SourceError::Definite(e) => TaskError::Definite {
+                error: error_chain(&e),
+                remedy: e.remedy(),
+            },
+        }
+    }
+}
+
+pub async fn run(mut context: TaskContext) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let started = Instant::now();
+        // `attempt` honours the stop signal itself, between deliveries: a
+        // Kafka transaction is never abandoned half-way by a stop.
+        let result = attempt(&context).await;
+        match result {
+            Ok(()) | Err(TaskError::Stopped) => return,
+            Err(TaskError::Deposed(why)) => {
+                tracing::warn!(connector = %context.name, epoch = context.epoch, %why, "deposed; stopping");
+                return;
+            }
+            Err(TaskError::Definite { error, remedy }) => {
+                tracing::error!(connector = %context.name, %error, %remedy, "connector failed");
+                report(&context, TaskState::Failed, Some(error), Some(remedy)).await;
+                return;
+            }
+            Err(TaskError::Transient(error)) => {
+                if started.elapsed() > Duration::from_secs(60) {
+                    backoff = Duration::from_millis(250);
+                }
+                tracing::warn!(connector = %context.name, %error, retry_in_ms = backoff.as_millis() as u64, "transient failure; restarting from the committed position");
+                report(&context, TaskState::Starting, Some(error), Some("retrying with backoff".into())).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop_requested(&mut context.stopped) => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(15));
+            }
+        }
+    }
+}
+
+/// Reports the task's state under its epoch (best effort: a stale epoch
+/// means a newer owner reports for the connector now).
+async fn report(context: &TaskContext, state: TaskState, error: Option<String>, remedy: Option<String>) {
+    let command = Command::ReportTaskStatus {
+        name: context.name.clone(),
+        epoch: context.epoch,
+        node_id: context.node.id,
+        state,
+        error,
+        remedy,
+    };
+    if let Err(error) = context.node.propose(command).await {
+        tracing::debug!(connector = %context.name, error = %error_chain(&error), "cannot report task status");
+    }
+}
+
+/// One pass of the takeover sequence and the delivery loop.
+async fn attempt(context: &TaskContext) -> Result<(), TaskError> {
+    let node = &context.node;
+    let mut stopped = context.stopped.clone();
+    if *stopped.borrow() {
+        return Err(TaskError::Stopped);
+    }
+    let source_config = Arc::new(MySqlSourceConfig::from_properties(&context.config).map_err(|e| TaskError::Definite {
+        error: e.to_string(),
+        remedy: "fix the property with `raftcdc connector update`".into(),
+    })?);
+    let bootstrap = node.config.kafka_bootstrap_servers.clone().ok_or_else(|| TaskError::Definite {
+        error: "kafka.bootstrap_servers is not set in this node's config".into(),
+        remedy: "set [kafka] bootstrap_servers in every node's config file and restart the nodes".into(),
+    })?;
+    let sink_config = KafkaSinkConfig::from_properties(
+        &node.config.cluster_name,
+        &context.name,
+        &bootstrap,
+        &source_config.sink_properties,
+    )
+    .map_err(|e| TaskError::Definite {
+        error: e.to_string(),
+        remedy: "fix the property with `raftcdc connector update`".into(),
+    })?;
+
+    // 1. Fence every older producer of this connector. (Opening and
+    // reading are safe to abandon on stop; delivering is not.)
+    let mut sink = tokio::select! {
+        sink = KafkaSink::open(sink_config) => sink?,
+        _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
+    };
+    // 2. Where committed output ends.
+    let progress = tokio::select! {
+        progress = sink.read_progress(&context.name) => progress?,
+        _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
+    };
+    let raft_offset = node.connector(&context.name).await.ok().and_then(|c| c.offset);
+    // 3. The later of the two, by epoch (ties go to Kafka, which is ahead).
+    let resume = match (progress, raft_offset) {
+        (Some(p), Some(r)) if r.epoch > p.epoch => Some(r.offset),
+        (Some(p), _) => Some(p.offset),
+        (None, Some(r)) => Some(r.offset),
+        (None, None) => None,
+    };
+    tracing::info!(connector = %context.name, epoch = context.epoch, resume = ?resume, "task starting");
+    check_epoch(context).await?;
+    report(context, TaskState::Running, None, None).await;
+
+    // 4. Stream.
+    let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
+    let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
+    let source = MySqlSource::new(source_config.clone());
+    let mut source_task = tokio::spawn(async move { source.run(resume, tx).await });
+
+    let mut pending = Pending::default();
+    let deadline = source_config.poll_interval;
+    loop {
+        let timer = tokio::time::sleep(pending.time_left(deadline));
+        tokio::select! {
+            batch = rx.recv() => match batch {
+                Some(batch) => pending.add(batch),
+                None => {
+                    // The source ended: deliver what it produced, then report why.
+                    deliver(context, &mut sink, &mut pending).await?;
+                    return match (&mut source_task).await {
+                        Ok(Ok(())) => Err(TaskError::Transient("the source stopped".into())),
+                        Ok(Err(error)) => Err(error.into()),
+                        Err(join) => Err(TaskError::Transient(format!("the source task failed: {join}"))),
+                    };
+                }
+            },
+            _ = timer, if pending.has_work() => {}
+            // Undelivered batches are simply not committed: whoever runs
+            // the connector next re-reads them from the committed offset.
+            _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
+        }
+        if pending.full(source_config.max_batch_size) || (pending.has_work() && pending.time_left(deadline).is_zero()) {
+            deliver(context, &mut sink, &mut pending).await?;
+        }
+    }
+}
+
+/// Resolves once the supervisor asks the task to stop (the watch guard is
+/// dropped inside, so the future stays `Send`).
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
+}
+
+/// Fails with `Deposed` if this task's epoch is no longer current.
+async fn check_epoch(context: &TaskContext) -> Result<(), TaskError> {
+    match context.node.connector(&context.name).await {
+        Ok(c) if c.epoch == context.epoch => Ok(()),
+        Ok(c) => Err(TaskError::Deposed(format!("epoch {} is now {}", context.epoch, c.epoch))),
+        Err(_) => Err(TaskError::Deposed("the connector was deleted".into())),
+    }
+}
+
+/// Source batches waiting to be delivered in one Kafka transaction.
+#[derive(Default)]
+struct Pending {
+    records: Vec<Record>,
+    offset: Option<serde_json::Value>,
+    schema_history: Vec<serde_json::Value>,
+    since: Option<Instant>,
+}
+
+impl Pending {
+    fn add(&mut self, batch: Batch) {
+        self.since.get_or_insert_with(Instant::now);
+        self.records.extend(batch.records);
+        self.schema_history.extend(batch.schema_history);
+        self.offset = Some(batch.offset);
+    }
+
+    fn has_work(&self) -> bool {
+        self.offset.is_some()
+    }
+
+    fn full(&self, max: usize) -> bool {
+        self.records.len() >= max
+    }
+
+    fn time_left(&self, deadline: Duration) -> Duration {
+        match self.since {
+            Some(since) => deadline.saturating_sub(since.elapsed()),
+            None => deadline,
+        }
+    }
+}
+
+/// Delivers the pending batches as one Kafka transaction, then commits the
+/// offset and schema history to Raft under the task's epoch.
+async fn deliver(context: &TaskContext, sink: &mut KafkaSink, pending: &mut Pending) -> Result<(), TaskError> {
+    let Some(offset) = pending.offset.take() else { return Ok(()) };
+    let records = std::mem::take(&mut pending.records);
+    let schema_history = std::mem::take(&mut pending.schema_history);
+    pending.since = None;
+    let progress = Progress {
+        connector: context.name.clone(),
+        epoch: context.epoch,
+        offset: offset.clone(),
+    };
+    sink.deliver(&records, &progress).await?;
+    let command = Command::CommitOffset {
+        name: context.name.clone(),
+        epoch: context.epoch,
+        offset,
+        schema_history,
+    };
+    match context.node.propose(command).await {
+        Ok(_) => Ok(()),
+        Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
+            Err(TaskError::Deposed(format!("Raft rejected epoch {} (current {current})", context.epoch)))
+        }
+        // Kafka holds the progress; the next commit supersedes this one.
+        Err(error) => {
+            tracing::warn!(connector = %context.name, error = %error_chain(&error), "offset commit to Raft failed; Kafka progress is authoritative");
+            Ok(())
+        }
+    }
 }

@@ -1,0 +1,422 @@
+//! A private Kafka-protocol broker per test: noida-db (see
+//! `../shared/KAFKA.md`), own data directory, own port, killed on drop.
+//!
+//! noida-db is the only broker installable here that implements
+//! transactions faithfully (commit, abort, `read_committed` hiding aborted
+//! records, fencing by transactional.id); librdkafka's mock cluster does
+//! not, so it never stands in for an exactly-once check. The binary is run
+//! directly from `.venv-kafka/` (which `scripts/services.sh` creates), not
+//! through its Python wrapper, whose forked child would outlive a kill of
+//! the wrapper.
+//!
+//! Each instance binds 127.0.0.1 on a free port with a fresh data
+//! directory, so tests run in parallel. [`Broker::stop`] (`SIGTERM`),
+//! [`Broker::kill`] (`SIGKILL`, a crash) and [`Broker::restart`] (a clean
+//! stop, then start on the same data directory and port) take the broker
+//! away under a running client. A restart is clean on purpose: noida-db
+//! writes its state to disk about once a second, so a `SIGKILL` loses
+//! records it has already acknowledged — a broker defect, not something the
+//! sink can or should survive, so tests that check "everything exactly
+//! once" across a restart must not cause it. Readiness is observed, never
+//! slept for: start polls a metadata request until the broker answers it.
+//!
+//! The readers here ([`Broker::read_committed`], [`Broker::read_uncommitted`])
+//! are independent of the sink's own progress reader, so tests check the
+//! sink's output with code that did not write it. They read every partition
+//! from the beginning up to the end librdkafka reports for the isolation
+//! level (the last stable offset for `read_committed`, so an open
+//! transaction cannot make them wait), and raise `receive.message.max.bytes`
+//! because noida-db ignores fetch size limits.
+//!
+//! With `KAFKA_BOOTSTRAP` set, [`Broker::start`] uses that cluster instead
+//! of starting one (so the suite runs unchanged against Apache Kafka or
+//! Redpanda), and [`Broker::stop`] / [`Broker::kill`] / [`Broker::restart`] panic: tests that
+//! need them check [`Broker::is_private`] first.
+use std::fs::File;
+use std::io;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// How long a broker may take to accept connections.
+pub const START_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a read of a test-sized topic may take.
+pub const READ_DEADLINE: Duration = Duration::from_secs(60);
+
+pub struct Broker {
+    /// `None` for an external cluster (`KAFKA_BOOTSTRAP`).
+    dir: Option<tempfile::TempDir>,
+    pub host: Ipv4Addr,
+    pub port: u16,
+    bootstrap: String,
+    child: Option<Child>,
+}
+
+/// One consumed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// The noida-db binary inside `<workspace>/.venv-kafka`.
+///
+/// # Panics
+///
+/// When it is not there, with the command that installs it.
+pub fn noida_db_bin() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(".venv-kafka");
+    let found = std::fs::read_dir(venv.join("lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("site-packages").join("noida_db").join("noida-db"))
+        .find(|path| path.is_file());
+    found.unwrap_or_else(|| {
+        panic!(
+            "noida-db is not installed under {}: run scripts/services.sh",
+            venv.display()
+        )
+    })
+}
+
+impl Broker {
+    /// Starts a private noida-db on 127.0.0.1 (or uses `KAFKA_BOOTSTRAP`)
+    /// and waits until it answers a metadata request.
+    pub async fn start() -> Broker {
+        if let Ok(bootstrap) = std::env::var("KAFKA_BOOTSTRAP") {
+            let mut broker = Broker {
+                dir: None,
+                host: Ipv4Addr::UNSPECIFIED,
+                port: 0,
+                bootstrap,
+                child: None,
+            };
+            broker.wait_ready().await;
+            return broker;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("raftcdc-noida")
+            .tempdir()
+            .expect("temp dir");
+        let host = Ipv4Addr::new(127, 0, 0, 1);
+        let port = TcpListener::bind((host, 0))
+            .expect("free port")
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut broker = Broker {
+            dir: Some(dir),
+            host,
+            port,
+            bootstrap: format!("{host}:{port}"),
+            child: None,
+        };
+        broker.spawn().await;
+        broker
+    }
+
+    /// `host:port` for `bootstrap.servers`.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// The private broker's directory (its `data/` and `noida.log`).
+    pub fn dir_path(&self) -> &Path {
+        self.dir()
+    }
+
+    /// Whether this broker is a private process the test may kill.
+    pub fn is_private(&self) -> bool {
+        self.dir.is_some()
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir
+            .as_ref()
+            .expect("an external KAFKA_BOOTSTRAP cluster cannot be killed or restarted")
+            .path()
+    }
+
+    async fn spawn(&mut self) {
+        let dir = self.dir().to_path_buf();
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(dir.join("noida.log"))
+            .expect("noida-db log file");
+        let mut command = Command::new(noida_db_bin());
+        command
+            .arg("start")
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args([
+                "--host",
+                &self.host.to_string(),
+                "--only",
+                "kafka",
+                "--kafka-port",
+                &self.port.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        die_with_parent(&mut command);
+        self.child = Some(command.spawn().expect("noida-db starts"));
+        self.wait_ready().await;
+    }
+
+    /// Polls a metadata request until the broker answers it.
+    async fn wait_ready(&mut self) {
+        let bootstrap = self.bootstrap.clone();
+        let client: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("reconnect.backoff.ms", "50")
+            .set("reconnect.backoff.max.ms", "200")
+            .create()
+            .expect("metadata client");
+        let client = std::sync::Arc::new(client);
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            let probe = client.clone();
+            let answered = tokio::task::spawn_blocking(move || probe.fetch_metadata(None, Duration::from_millis(500)))
+                .await
+                .expect("metadata probe");
+            match answered {
+                Ok(_) => return,
+                Err(error) => {
+                    if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                        panic!("noida-db exited with {status}:\n{}", self.log_tail());
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "the broker at {bootstrap} did not answer a metadata request within {START_DEADLINE:?}: {error}\n{}",
+                        self.log_tail()
+                    );
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The last lines of the broker's log.
+    pub fn log_tail(&self) -> String {
+        let Some(dir) = &self.dir else {
+            return String::new();
+        };
+        let text = std::fs::read_to_string(dir.path().join("noida.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// SIGKILLs the broker (a crash) and reaps it. noida-db rewrites its
+    /// data file about once a second, so a crash loses what it acknowledged
+    /// in the last second or so (Kafka would not: its log lives in the OS
+    /// page cache, which outlives the process). Use [`Broker::stop`] or
+    /// [`Broker::restart`] where the test needs acknowledged data to
+    /// survive.
+    pub fn kill(&mut self) {
+        self.dir();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the broker cleanly (SIGTERM; noida-db saves its state and
+    /// exits) and reaps it; SIGKILL if it has not exited within
+    /// [`START_DEADLINE`].
+    pub async fn stop(&mut self) {
+        self.dir();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // SAFETY: kill(2) on the pid of a child we have not reaped yet.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + START_DEADLINE;
+        while child.try_wait().expect("wait for noida-db").is_none() {
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("noida-db ignored SIGTERM for {START_DEADLINE:?}:\n{}", self.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the broker cleanly if it runs, then starts it again on the same
+    /// data directory and port, and waits until it answers.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.spawn().await;
+    }
+
+    /// Every committed record of `topic`, per partition in offset order
+    /// (partitions ascending), read with `isolation.level=read_committed`;
+    /// none if the topic does not exist (yet).
+    pub async fn read_committed(&self, topic: &str) -> Vec<Consumed> {
+        self.read(topic, "read_committed").await
+    }
+
+    /// Every record of `topic`, including those of open and aborted
+    /// transactions (`read_uncommitted`).
+    pub async fn read_uncommitted(&self, topic: &str) -> Vec<Consumed> {
+        self.read(topic, "read_uncommitted").await
+    }
+
+    /// `(key, value)` of every committed record of `topic`.
+    pub async fn committed_pairs(&self, topic: &str) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+        self.read_committed(topic)
+            .await
+            .into_iter()
+            .map(|c| (c.key, c.value))
+            .collect()
+    }
+
+    async fn read(&self, topic: &str, isolation: &str) -> Vec<Consumed> {
+        let bootstrap = self.bootstrap.clone();
+        let topic = topic.to_string();
+        let isolation = isolation.to_string();
+        tokio::task::spawn_blocking(move || read_topic(&bootstrap, &topic, &isolation))
+            .await
+            .expect("reader thread")
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Reads every partition of `topic` from the beginning to its end.
+fn read_topic(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec<Consumed>, String> {
+    let deadline = Instant::now() + READ_DEADLINE;
+    let consumer: BaseConsumer<ReaderContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        // librdkafka's assign() needs a group.id; nothing is ever committed.
+        .set("group.id", "raftcdc-test-reader")
+        .set("isolation.level", isolation)
+        .set("enable.partition.eof", "true")
+        .set("enable.auto.commit", "false")
+        .set("allow.auto.create.topics", "false")
+        .set("receive.message.max.bytes", "1000000000")
+        .create_with_context(ReaderContext)
+        .map_err(|e| format!("reader for {topic}: {e}"))?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), READ_DEADLINE)
+        .map_err(|e| format!("metadata of {topic}: {e}"))?;
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        return Ok(Vec::new());
+    };
+    match found.error().map(rdkafka::types::RDKafkaErrorCode::from) {
+        None => {}
+        // Not created yet: nothing committed, which a polling test expects.
+        Some(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition) => return Ok(Vec::new()),
+        Some(code) => return Err(format!("metadata of {topic}: {code}")),
+    }
+    let mut assignment = TopicPartitionList::new();
+    let mut unfinished = Vec::new();
+    for partition in found.partitions() {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition.id(), READ_DEADLINE)
+            .map_err(|e| format!("watermarks of {topic} [{}]: {e}", partition.id()))?;
+        if high <= low {
+            continue;
+        }
+        assignment
+            .add_partition_offset(topic, partition.id(), Offset::Beginning)
+            .map_err(|e| e.to_string())?;
+        unfinished.push(partition.id());
+    }
+    if unfinished.is_empty() {
+        return Ok(Vec::new());
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(|e| format!("assign {topic}: {e}"))?;
+    let mut records = Vec::new();
+    while !unfinished.is_empty() {
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "reading {topic} ({isolation}) did not reach the end of partitions {unfinished:?} within {READ_DEADLINE:?}"
+            ));
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            None => {}
+            Some(Err(KafkaError::PartitionEOF(partition))) => unfinished.retain(|p| *p != partition),
+            Some(Err(e)) => return Err(format!("reading {topic}: {e}")),
+            Some(Ok(message)) => records.push(Consumed {
+                partition: message.partition(),
+                offset: message.offset(),
+                key: message.key().map(<[u8]>::to_vec),
+                value: message.payload().map(<[u8]>::to_vec),
+                headers: message
+                    .headers()
+                    .map(|headers| {
+                        headers
+                            .iter()
+                            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }),
+        }
+    }
+    records.sort_by_key(|r| (r.partition, r.offset));
+    Ok(records)
+}
+
+/// The readers' context: librdkafka also reports the end-of-partition
+/// events the readers ask for as client errors; those are not worth a log
+/// line.
+struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_))
+            && error.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        {
+            eprintln!("test reader: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Asks the kernel to `SIGKILL` the broker when the spawning thread dies,
+/// so a test process that is itself killed leaks no broker.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only makes the
+    // async-signal-safe prctl(2) system call; it touches no memory of the
+    // parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}

@@ -1,0 +1,601 @@
+//! The Kafka sink against a real transactional broker (one private noida-db
+//! per test, see `cluster_tests::broker`): batches commit atomically with
+//! their progress record, a newer owner fences an older one, aborted and
+//! abandoned transactions stay invisible, keyed records land where the Java
+//! client would put them, a broker crash between deliveries loses and
+//! doubles nothing, and configuration errors name the property.
+//!
+//! Every check reads the topics back with the harness's own
+//! `read_committed` consumer, never with the sink's code. librdkafka's mock
+//! cluster is never used: it cannot prove anything about transactions.
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use cluster_tests::broker::{Broker, Consumed};
+use raftcdc::sink::kafka::{DeliveryGuarantee, KafkaSink, KafkaSinkConfig, Progress, SinkError};
+use raftcdc::source::Record;
+use serde_json::json;
+
+const CLUSTER: &str = "test";
+const CONNECTOR: &str = "inventory";
+
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+}
+
+/// A name unique to this test run, so the suite can also run against a
+/// shared external cluster (`KAFKA_BOOTSTRAP`).
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+fn config(broker: &Broker, cluster: &str, props: &[(&str, &str)]) -> KafkaSinkConfig {
+    let props: BTreeMap<String, String> = props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    KafkaSinkConfig::from_properties(cluster, CONNECTOR, broker.bootstrap(), &props).expect("valid sink config")
+}
+
+fn record(topic: &str, key: Option<&str>, value: Option<&str>, position: &str) -> Record {
+    Record {
+        topic: topic.to_string(),
+        key: key.map(|k| k.as_bytes().to_vec()),
+        value: value.map(|v| v.as_bytes().to_vec()),
+        headers: vec![
+            ("raftcdc.position".to_string(), position.as_bytes().to_vec()),
+            ("raftcdc.empty".to_string(), Vec::new()),
+        ],
+    }
+}
+
+/// `count` records for `topic`, keys `{"id":<start..>}`.
+fn batch(topic: &str, start: usize, count: usize) -> Vec<Record> {
+    (start..start + count)
+        .map(|i| {
+            let key = format!("{{\"id\":{i}}}");
+            let value = format!("{{\"after\":{{\"id\":{i},\"name\":\"row {i}\"}}}}");
+            record(
+                topic,
+                Some(&key),
+                Some(&value),
+                &format!("mysql-bin.000001:{}", 1000 + i),
+            )
+        })
+        .collect()
+}
+
+fn progress(epoch: u64, pos: u64) -> Progress {
+    Progress {
+        connector: CONNECTOR.to_string(),
+        epoch,
+        offset: json!({"file": "mysql-bin.000001", "pos": pos}),
+    }
+}
+
+/// What a record looks like once consumed (topic aside): key, value,
+/// headers.
+type View = (Option<Vec<u8>>, Option<Vec<u8>>, Vec<(String, Vec<u8>)>);
+
+fn consumed_view(records: &[Record]) -> Vec<View> {
+    records
+        .iter()
+        .map(|r| (r.key.clone(), r.value.clone(), r.headers.clone()))
+        .collect()
+}
+
+fn view(consumed: &[Consumed]) -> Vec<View> {
+    consumed
+        .iter()
+        .map(|c| (c.key.clone(), c.value.clone(), c.headers.clone()))
+        .collect()
+}
+
+fn keys(consumed: &[Consumed]) -> Vec<String> {
+    consumed
+        .iter()
+        .map(|c| String::from_utf8_lossy(c.key.as_deref().unwrap_or(b"<null>")).into_owned())
+        .collect()
+}
+
+fn record_keys(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.key.as_deref().unwrap_or(b"<null>")).into_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_commit_in_order_with_headers_and_progress() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("order");
+    let (orders, customers) = (
+        unique("dbserver1.inventory.orders"),
+        unique("dbserver1.inventory.customers"),
+    );
+    let mut sink = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open");
+    assert_eq!(sink.read_progress(CONNECTOR).await.expect("read progress"), None);
+    assert!(broker.read_committed(&orders).await.is_empty(), "no topic yet");
+
+    let mut batches = [batch(&orders, 0, 5), batch(&orders, 5, 3), batch(&orders, 8, 4)];
+    // Tombstones, null keys and a second topic in the middle batch.
+    batches[1].push(record(&orders, Some("{\"id\":5}"), None, "mysql-bin.000001:2000"));
+    batches[1].push(record(
+        &customers,
+        None,
+        Some("{\"no\":\"key\"}"),
+        "mysql-bin.000001:2001",
+    ));
+    batches[1].extend(batch(&customers, 100, 2));
+    for (i, records) in batches.iter().enumerate() {
+        sink.deliver(records, &progress(7, 100 * (i as u64 + 1)))
+            .await
+            .expect("deliver");
+    }
+
+    let want_orders: Vec<Record> = batches
+        .iter()
+        .flatten()
+        .filter(|r| r.topic == orders)
+        .cloned()
+        .collect();
+    let want_customers: Vec<Record> = batches
+        .iter()
+        .flatten()
+        .filter(|r| r.topic == customers)
+        .cloned()
+        .collect();
+    assert_eq!(view(&broker.read_committed(&orders).await), consumed_view(&want_orders));
+    assert_eq!(
+        view(&broker.read_committed(&customers).await),
+        consumed_view(&want_customers)
+    );
+    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(7, 300)));
+    assert_eq!(sink.read_progress("another-connector").await.unwrap(), None);
+
+    // The offsets topic holds exactly the three progress records, and a
+    // new owner (after init_transactions) reads the last one.
+    let offsets = broker.read_committed(&sink.config().offsets_topic).await;
+    let values: Vec<serde_json::Value> = offsets
+        .iter()
+        .map(|c| serde_json::from_slice(c.value.as_deref().unwrap()).unwrap())
+        .collect();
+    assert_eq!(values.len(), 3, "{values:?}");
+    assert_eq!(
+        values[2],
+        json!({"connector": CONNECTOR, "epoch": 7, "offset": {"file": "mysql-bin.000001", "pos": 300}})
+    );
+    drop(sink);
+    let reopened = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("reopen");
+    assert_eq!(reopened.read_progress(CONNECTOR).await.unwrap(), Some(progress(7, 300)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_owner_fences_the_older_one() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("fence");
+    let topic = unique("fence.topic");
+    let mut a = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open A");
+    a.deliver(&batch(&topic, 0, 3), &progress(1, 10))
+        .await
+        .expect("A delivers while it owns");
+
+    let mut b = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open B");
+    let fenced = a
+        .deliver(&batch(&topic, 3, 3), &progress(1, 20))
+        .await
+        .expect_err("A is deposed");
+    assert!(fenced.is_fenced(), "expected fenced, got: {fenced:?}");
+    // A stays fenced: it never retries into B's output.
+    let again = a
+        .deliver(&batch(&topic, 3, 3), &progress(1, 20))
+        .await
+        .expect_err("A is still deposed");
+    assert!(again.is_fenced(), "expected fenced, got: {again:?}");
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 3))
+    );
+
+    assert_eq!(b.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 10)));
+    b.deliver(&batch(&topic, 3, 3), &progress(2, 20))
+        .await
+        .expect("B delivers");
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 6))
+    );
+    assert_eq!(b.read_progress(CONNECTOR).await.unwrap(), Some(progress(2, 20)));
+    drop(a);
+    b.deliver(&batch(&topic, 6, 1), &progress(2, 30))
+        .await
+        .expect("dropping A does not disturb B");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborted_and_abandoned_transactions_stay_invisible() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("abort");
+    let topic = unique("abort.topic");
+    let mut sink = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open");
+    sink.deliver(&batch(&topic, 0, 2), &progress(1, 10))
+        .await
+        .expect("deliver");
+
+    // 1. Every record acknowledged inside an open transaction, then aborted.
+    sink.deliver_without_commit(&batch(&topic, 100, 5), &progress(1, 20))
+        .await
+        .expect("produce");
+    let uncommitted = broker.read_uncommitted(&topic).await;
+    assert_eq!(
+        uncommitted.len(),
+        7,
+        "the aborted records are in the log: {:?}",
+        keys(&uncommitted)
+    );
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 2))
+    );
+    sink.abort().await.expect("abort");
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 2))
+    );
+    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 10)));
+    sink.deliver(&batch(&topic, 2, 2), &progress(1, 30))
+        .await
+        .expect("deliver after abort");
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 4))
+    );
+
+    // 2. Abandoned: the owner dies with its transaction open; the next
+    //    owner's init_transactions aborts it.
+    sink.deliver_without_commit(&batch(&topic, 200, 5), &progress(1, 40))
+        .await
+        .expect("produce");
+    drop(sink);
+    let mut next = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("reopen");
+    assert_eq!(next.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 30)));
+    next.deliver(&batch(&topic, 4, 1), &progress(2, 50))
+        .await
+        .expect("deliver");
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 5))
+    );
+
+    // 3. Fenced mid-flight: a new owner opens while the old one's
+    //    transaction holds acknowledged records.
+    next.deliver_without_commit(&batch(&topic, 300, 5), &progress(2, 60))
+        .await
+        .expect("produce");
+    let mut newest = KafkaSink::open(config(&broker, &cluster, &[]))
+        .await
+        .expect("fencing open");
+    let aborted = next.abort().await;
+    assert!(
+        aborted.as_ref().is_err_and(SinkError::is_fenced),
+        "the old owner cannot even abort: {aborted:?}"
+    );
+    let fenced = next
+        .deliver(&batch(&topic, 300, 5), &progress(2, 60))
+        .await
+        .expect_err("deposed");
+    assert!(fenced.is_fenced(), "{fenced:?}");
+    assert_eq!(newest.read_progress(CONNECTOR).await.unwrap(), Some(progress(2, 50)));
+    newest
+        .deliver(&batch(&topic, 5, 1), &progress(3, 70))
+        .await
+        .expect("deliver");
+    let committed = broker.read_committed(&topic).await;
+    assert_eq!(keys(&committed), record_keys(&batch(&topic, 0, 6)));
+    assert_eq!(broker.read_uncommitted(&topic).await.len(), 2 + 5 + 2 + 5 + 1 + 5 + 1);
+}
+
+/// Java's `Utils.murmur2`, the reference for keyed partitioning.
+fn java_murmur2(data: &[u8]) -> i32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for chunk in &mut chunks {
+        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> 24;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let tail = chunks.remainder();
+    if tail.len() >= 3 {
+        h ^= (tail[2] as u32) << 16;
+    }
+    if tail.len() >= 2 {
+        h ^= (tail[1] as u32) << 8;
+    }
+    if !tail.is_empty() {
+        h ^= tail[0] as u32;
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// The Java producer's default partition for a keyed record.
+fn java_partition(key: &[u8], partitions: i32) -> i32 {
+    (java_murmur2(key) & 0x7fff_ffff) % partitions
+}
+
+#[test]
+fn reference_murmur2_matches_kafkas_test_vectors() {
+    // From Kafka's UtilsTest.testMurmur2.
+    for (input, expected) in [
+        ("21", -973932308),
+        ("foobar", -790332482),
+        ("a-little-bit-long-string", -985981536),
+        ("a-little-bit-longer-string", -1486304829),
+        ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+        ("abc", 479470107),
+    ] {
+        assert_eq!(java_murmur2(input.as_bytes()), expected, "{input}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_records_land_where_the_java_client_puts_them() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("partition");
+    let topic = unique("partition.topic");
+    let mut sink = KafkaSink::open(config(&broker, &cluster, &[("topic.creation.default.partitions", "6")]))
+        .await
+        .expect("open");
+    let records = batch(&topic, 0, 300);
+    sink.deliver(&records, &progress(1, 1)).await.expect("deliver");
+
+    let consumed = broker.read_committed(&topic).await;
+    assert_eq!(consumed.len(), records.len());
+    let used: std::collections::BTreeSet<i32> = consumed.iter().map(|c| c.partition).collect();
+    assert_eq!(used.len(), 6, "300 keys spread over all 6 partitions: {used:?}");
+    for c in &consumed {
+        let key = c.key.as_deref().unwrap();
+        assert_eq!(
+            c.partition,
+            java_partition(key, 6),
+            "key {} went to partition {}",
+            String::from_utf8_lossy(key),
+            c.partition
+        );
+    }
+    // Per-key order within the partition is the batch order.
+    for p in 0..6 {
+        let got: Vec<&[u8]> = consumed
+            .iter()
+            .filter(|c| c.partition == p)
+            .map(|c| c.key.as_deref().unwrap())
+            .collect();
+        let want: Vec<&[u8]> = records
+            .iter()
+            .map(|r| r.key.as_deref().unwrap())
+            .filter(|k| java_partition(k, 6) == p)
+            .collect();
+        assert_eq!(got, want, "partition {p}");
+    }
+
+    // Five of six partitions empty: readers do not wait on them.
+    let sparse = unique("partition.sparse");
+    sink.deliver(&batch(&sparse, 7, 1), &progress(1, 2))
+        .await
+        .expect("deliver");
+    assert_eq!(
+        keys(&broker.read_committed(&sparse).await),
+        record_keys(&batch(&sparse, 7, 1))
+    );
+    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_larger_than_the_producer_queue_is_delivered_whole() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("queue");
+    let topic = unique("queue.topic");
+    // librdkafka's queue holds 8 records: the sink must wait for
+    // acknowledgements inside the transaction instead of failing.
+    let mut sink = KafkaSink::open(config(
+        &broker,
+        &cluster,
+        &[("producer.override.queue.buffering.max.messages", "8")],
+    ))
+    .await
+    .expect("open");
+    sink.deliver(&batch(&topic, 0, 200), &progress(1, 10))
+        .await
+        .expect("deliver");
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 200))
+    );
+    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 10)));
+}
+
+/// Delivers like the pipeline does: on a transient error, reopen, read the
+/// committed progress, and deliver again unless the batch committed.
+async fn deliver_with_recovery(
+    sink: &mut KafkaSink,
+    config: &KafkaSinkConfig,
+    records: &[Record],
+    progress: &Progress,
+) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut transient_errors = 0;
+    loop {
+        match sink.deliver(records, progress).await {
+            Ok(()) => return transient_errors,
+            Err(e) if e.is_transient() && Instant::now() < deadline => {
+                transient_errors += 1;
+                loop {
+                    match KafkaSink::open(config.clone()).await {
+                        Ok(reopened) => {
+                            *sink = reopened;
+                            break;
+                        }
+                        Err(e) if e.is_transient() && Instant::now() < deadline => {
+                            tokio::time::sleep(Duration::from_millis(200)).await
+                        }
+                        Err(e) => panic!("reopen: {e:?}"),
+                    }
+                }
+                if sink.read_progress(CONNECTOR).await.expect("read progress").as_ref() == Some(progress) {
+                    return transient_errors;
+                }
+            }
+            Err(e) => panic!("deliver: {e:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_or_outage_loses_and_doubles_nothing() {
+    init_tracing();
+    let mut broker = Broker::start().await;
+    if !broker.is_private() {
+        eprintln!("skipped: KAFKA_BOOTSTRAP points at a broker this test cannot restart");
+        return;
+    }
+    let cluster = unique("restart");
+    let topic = unique("restart.topic");
+    // A short transaction timeout bounds how long a delivery waits for a
+    // broker that is down (librdkafka caps message.timeout.ms at it).
+    let config = config(
+        &broker,
+        &cluster,
+        &[("producer.override.transaction.timeout.ms", "5000")],
+    );
+    let mut sink = KafkaSink::open(config.clone()).await.expect("open");
+    sink.deliver(&batch(&topic, 0, 10), &progress(1, 10))
+        .await
+        .expect("deliver");
+
+    // A restart between deliveries.
+    broker.restart().await;
+    let transient = deliver_with_recovery(&mut sink, &config, &batch(&topic, 10, 10), &progress(1, 20)).await;
+    eprintln!("transient errors across the restart: {transient}");
+
+    // An outage during a delivery: a transient error, then reopen and
+    // resume once the broker is back.
+    broker.stop().await;
+    let error = sink
+        .deliver(&batch(&topic, 20, 10), &progress(1, 30))
+        .await
+        .expect_err("the broker is down");
+    assert!(error.is_transient(), "{error:?}");
+    let again = sink
+        .deliver(&batch(&topic, 20, 10), &progress(1, 30))
+        .await
+        .expect_err("spent");
+    assert!(matches!(again, SinkError::MustReopen { .. }), "{again:?}");
+    broker.restart().await;
+    deliver_with_recovery(&mut sink, &config, &batch(&topic, 20, 10), &progress(1, 30)).await;
+    deliver_with_recovery(&mut sink, &config, &batch(&topic, 30, 10), &progress(1, 40)).await;
+
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 40))
+    );
+    let reopened = KafkaSink::open(config.clone()).await.expect("reopen");
+    assert_eq!(reopened.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 40)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_the_broker_refuses_is_a_definite_error_and_leaves_nothing() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("large");
+    let topic = unique("large.topic");
+    let mut sink = KafkaSink::open(config(
+        &broker,
+        &cluster,
+        &[("producer.override.message.max.bytes", "10000")],
+    ))
+    .await
+    .expect("open");
+    let mut records = batch(&topic, 0, 3);
+    records[1].value = Some(vec![b'x'; 20_000]);
+    let error = sink.deliver(&records, &progress(1, 10)).await.expect_err("too large");
+    assert!(error.is_definite(), "{error:?}");
+    assert!(broker.read_committed(&topic).await.is_empty());
+    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), None);
+
+    let mut sink = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("reopen");
+    let error = sink
+        .deliver(&batch("not a valid topic!", 0, 1), &progress(1, 10))
+        .await
+        .expect_err("invalid topic name");
+    assert!(error.is_definite(), "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_least_once_delivers_records_then_progress() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("alo");
+    let topic = unique("alo.topic");
+    let config = config(&broker, &cluster, &[("delivery.guarantee", "at_least_once")]);
+    assert_eq!(config.delivery, DeliveryGuarantee::AtLeastOnce);
+    let mut sink = KafkaSink::open(config).await.expect("open");
+    sink.deliver(&batch(&topic, 0, 4), &progress(1, 10))
+        .await
+        .expect("deliver");
+    sink.deliver(&batch(&topic, 4, 4), &progress(1, 20))
+        .await
+        .expect("deliver");
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 8))
+    );
+    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 20)));
+}
+
+#[test]
+fn configuration_errors_name_the_property() {
+    let parse = |pairs: &[(&str, &str)]| {
+        let props: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        KafkaSinkConfig::from_properties(CLUSTER, CONNECTOR, "127.0.0.1:9092", &props)
+    };
+    let e = parse(&[("delivery.guarantee", "twice")]).unwrap_err();
+    assert_eq!(e.property, "delivery.guarantee");
+    assert_eq!(
+        e.to_string(),
+        "config.delivery.guarantee: \"twice\" is not one of exactly_once, at_least_once"
+    );
+    let e = parse(&[("producer.override.transactional.id", "mine")]).unwrap_err();
+    assert_eq!(e.property, "producer.override.transactional.id");
+    assert!(
+        e.to_string()
+            .starts_with("config.producer.override.transactional.id: raftcdc sets transactional.id itself"),
+        "{e}"
+    );
+    let e = parse(&[("producer.override.enable.idempotence", "false")]).unwrap_err();
+    assert_eq!(e.property, "producer.override.enable.idempotence");
+    let e = parse(&[("producer.override.no.such.thing", "1")]).unwrap_err();
+    assert_eq!(e.property, "producer.override.no.such.thing");
+    let ok = parse(&[
+        ("producer.override.linger.ms", "10"),
+        ("topic.creation.default.partitions", "3"),
+    ])
+    .unwrap();
+    assert_eq!(ok.transactional_id, "raftcdc-test-inventory");
+    assert_eq!(ok.topic_partitions, 3);
+}

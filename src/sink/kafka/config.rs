@@ -1,0 +1,482 @@
+//! The Kafka sink's configuration, from Kafka Connect's property names.
+//!
+//! [`KafkaSinkConfig::from_properties`] is the single place the sink's
+//! connector properties are interpreted. A connector payload pasted from
+//! Kafka Connect keeps working: `delivery.guarantee`,
+//! `topic.creation.default.*` and `producer.override.*` mean what they mean
+//! there. Every key the MySQL config passes through is in exactly one class:
+//!
+//! - **typed**: `delivery.guarantee`, `topic.creation.default.partitions`,
+//!   `topic.creation.default.replication.factor`,
+//!   `producer.override.transaction.timeout.ms` are parsed into fields;
+//! - **passed on**: other `topic.creation.default.<key>` become topic configs
+//!   of the topics the sink creates; other `producer.override.<key>` become
+//!   librdkafka producer properties (checked here by librdkafka itself, so a
+//!   misspelt or out-of-range key fails now, naming the property);
+//! - **owned by the sink**: producer properties exactly-once depends on
+//!   ([`SINK_OWNED_PRODUCER_KEYS`], and their librdkafka aliases) are refused
+//!   in `producer.override.*`, as Vector refuses a `librdkafka_options` key
+//!   that a typed option sets. Letting an override turn off idempotence or
+//!   change the partitioner would silently break the guarantees the rest of
+//!   the sink argues for;
+//! - **refused**: Kafka Connect topic creation groups
+//!   (`topic.creation.groups`, `topic.creation.<group>.*`) and
+//!   `topic.creation.enable=false`, which raftcdc does not implement;
+//! - **not the sink's**: `kafka.*` keys are passed through by the source
+//!   config for the layer that chooses the Kafka cluster (the bootstrap
+//!   servers are an argument here); the sink does not read them.
+//!
+//! Anything else is an unknown property and is refused, so a typo never
+//! falls back to a default. Every error names the property, in the form the
+//! rest of raftcdc uses: `config.producer.override.acks: ...`.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+
+/// `delivery.guarantee`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeliveryGuarantee {
+    /// Transactional producer: every batch and its progress record are
+    /// committed atomically, and readers with `isolation.level=read_committed`
+    /// see each record exactly once.
+    #[default]
+    ExactlyOnce,
+    /// Idempotent producer, no transactions: after a failure the batch is
+    /// delivered again, so records can appear more than once.
+    AtLeastOnce,
+}
+
+impl DeliveryGuarantee {
+    /// The property value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryGuarantee::ExactlyOnce => "exactly_once",
+            DeliveryGuarantee::AtLeastOnce => "at_least_once",
+        }
+    }
+}
+
+/// A validated sink configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KafkaSinkConfig {
+    /// librdkafka `bootstrap.servers`.
+    pub bootstrap_servers: String,
+    /// Stable per connector: `raftcdc-<cluster>-<connector>`. Every owner of
+    /// the connector, on any node, uses the same id, so a new owner's
+    /// `init_transactions` fences the previous one at the broker.
+    pub transactional_id: String,
+    /// `delivery.guarantee`: `exactly_once` (default) or `at_least_once`.
+    pub delivery: DeliveryGuarantee,
+    /// The compacted topic holding progress records; default
+    /// `raftcdc-offsets-<cluster>`.
+    pub offsets_topic: String,
+    /// `topic.creation.default.partitions` for topics the sink creates
+    /// (default 1; `-1` means the broker's `num.partitions`).
+    pub topic_partitions: i32,
+    /// `topic.creation.default.replication.factor` (default 1; `-1` means the
+    /// broker's `default.replication.factor`, which is what Kafka Connect
+    /// uses when the property is absent). raftcdc defaults to 1 so a
+    /// single-broker development cluster works out of the box; set 3 (or -1)
+    /// for production.
+    pub topic_replication_factor: i32,
+    /// Other `topic.creation.default.<key>` properties, as topic configs.
+    pub topic_configs: BTreeMap<String, String>,
+    /// `producer.override.<key>` properties with the prefix stripped.
+    pub producer_overrides: BTreeMap<String, String>,
+    /// librdkafka `transaction.timeout.ms`, from
+    /// `producer.override.transaction.timeout.ms` (default 60 s). The broker
+    /// aborts a transaction left open this long.
+    pub transaction_timeout: Duration,
+}
+
+/// A configuration problem, naming the property.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config.{property}: {reason}")]
+pub struct SinkConfigError {
+    pub property: String,
+    pub reason: String,
+}
+
+fn error(property: &str, reason: impl Into<String>) -> SinkConfigError {
+    SinkConfigError {
+        property: property.to_string(),
+        reason: reason.into(),
+    }
+}
+
+pub const PRODUCER_OVERRIDE: &str = "producer.override.";
+pub const TOPIC_CREATION: &str = "topic.creation.";
+pub const TOPIC_CREATION_DEFAULT: &str = "topic.creation.default.";
+pub const DELIVERY_GUARANTEE: &str = "delivery.guarantee";
+/// Keys for the layer that picks the Kafka cluster; see the module docs.
+pub const NOT_THE_SINKS: &str = "kafka.";
+
+/// librdkafka's default, which Kafka Connect's exactly-once source tasks
+/// also inherit from the Java producer.
+pub const DEFAULT_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Producer properties the sink sets itself, each with its librdkafka
+/// aliases, and why an override is refused.
+pub const SINK_OWNED_PRODUCER_KEYS: &[(&[&str], &str)] = &[
+    (
+        &["bootstrap.servers", "metadata.broker.list"],
+        "the bootstrap servers come from the node's Kafka settings",
+    ),
+    (
+        &["transactional.id"],
+        "it is raftcdc-<cluster>-<connector>, the same on every node, so a new owner fences the old one",
+    ),
+    (&["enable.idempotence"], "the sink always uses an idempotent producer"),
+    (
+        &["acks", "request.required.acks"],
+        "the idempotent producer needs acks=all",
+    ),
+    (&["isolation.level"], "progress is always read with read_committed"),
+    (
+        &["partitioner"],
+        "the sink uses murmur2_random, the Java client's default partitioning",
+    ),
+    (
+        &["enable.gapless.guarantee"],
+        "transactions already order and fence delivery",
+    ),
+    (
+        &["allow.auto.create.topics"],
+        "the sink creates topics itself with topic.creation.default.*",
+    ),
+];
+
+/// librdkafka caps in-flight requests per connection at 5 with idempotence.
+const MAX_IN_FLIGHT_KEYS: &[&str] = &["max.in.flight", "max.in.flight.requests.per.connection"];
+/// librdkafka refuses an idempotent producer with retries disabled.
+const RETRIES_KEYS: &[&str] = &["retries", "message.send.max.retries"];
+/// Per-message delivery timeouts, which a transactional producer must keep
+/// at or below `transaction.timeout.ms`.
+const MESSAGE_TIMEOUT_KEYS: &[&str] = &["message.timeout.ms", "delivery.timeout.ms"];
+
+impl KafkaSinkConfig {
+    /// `props` are the connector properties the MySQL config passes through
+    /// (keys starting with `producer.override.`, `topic.creation.`,
+    /// `delivery.guarantee`; `kafka.*` is ignored). Errors name the property
+    /// (`config.producer.override.acks: ...`). It is an error if a
+    /// `producer.override` sets a key the sink sets itself
+    /// ([`SINK_OWNED_PRODUCER_KEYS`]).
+    pub fn from_properties(
+        cluster: &str,
+        connector: &str,
+        bootstrap_servers: &str,
+        props: &BTreeMap<String, String>,
+    ) -> Result<KafkaSinkConfig, SinkConfigError> {
+        if bootstrap_servers.trim().is_empty() {
+            return Err(error("bootstrap.servers", "no Kafka bootstrap servers are configured"));
+        }
+        let mut config = KafkaSinkConfig {
+            bootstrap_servers: bootstrap_servers.to_string(),
+            transactional_id: format!("raftcdc-{cluster}-{connector}"),
+            delivery: DeliveryGuarantee::ExactlyOnce,
+            offsets_topic: format!("raftcdc-offsets-{cluster}"),
+            topic_partitions: 1,
+            topic_replication_factor: 1,
+            topic_configs: BTreeMap::new(),
+            producer_overrides: BTreeMap::new(),
+            transaction_timeout: DEFAULT_TRANSACTION_TIMEOUT,
+        };
+        for (key, value) in props {
+            if key == DELIVERY_GUARANTEE {
+                config.delivery = match value.as_str() {
+                    "exactly_once" => DeliveryGuarantee::ExactlyOnce,
+                    "at_least_once" => DeliveryGuarantee::AtLeastOnce,
+                    other => {
+                        return Err(error(
+                            key,
+                            format!("\"{other}\" is not one of exactly_once, at_least_once"),
+                        ))
+                    }
+                };
+            } else if let Some(name) = key.strip_prefix(PRODUCER_OVERRIDE) {
+                config.producer_override(key, name, value)?;
+            } else if let Some(name) = key.strip_prefix(TOPIC_CREATION_DEFAULT) {
+                config.topic_creation_default(key, name, value)?;
+            } else if key.starts_with(TOPIC_CREATION) {
+                topic_creation_other(key, value)?;
+            } else if key.starts_with(NOT_THE_SINKS) {
+                continue;
+            } else {
+                return Err(error(key, "unknown property for the Kafka sink"));
+            }
+        }
+        config.check_timeouts(props)?;
+        Ok(config)
+    }
+
+    fn producer_override(&mut self, key: &str, name: &str, value: &str) -> Result<(), SinkConfigError> {
+        if name.is_empty() {
+            return Err(error(key, "names no producer property"));
+        }
+        if let Some((_, why)) = SINK_OWNED_PRODUCER_KEYS.iter().find(|(names, _)| names.contains(&name)) {
+            return Err(error(
+                key,
+                format!("raftcdc sets {name} itself and it cannot be overridden: {why}"),
+            ));
+        }
+        if name == "transaction.timeout.ms" {
+            let ms: u64 = value
+                .parse()
+                .ok()
+                .filter(|ms| (1_000..=i32::MAX as u64).contains(ms))
+                .ok_or_else(|| {
+                    error(
+                        key,
+                        format!("\"{value}\" is not a number of milliseconds from 1000 to {}", i32::MAX),
+                    )
+                })?;
+            self.transaction_timeout = Duration::from_millis(ms);
+            return Ok(());
+        }
+        if RETRIES_KEYS.contains(&name) && value.parse::<u32>().map_or(true, |n| n == 0) {
+            return Err(error(
+                key,
+                format!("\"{value}\": the idempotent producer needs at least 1 retry"),
+            ));
+        }
+        if MAX_IN_FLIGHT_KEYS.contains(&name) && value.parse::<u32>().map_or(true, |n| !(1..=5).contains(&n)) {
+            return Err(error(
+                key,
+                format!("\"{value}\": the idempotent producer allows 1 to 5 in-flight requests"),
+            ));
+        }
+        // librdkafka checks the name and the value's type and range; a
+        // single-property config makes the error name this key.
+        let mut probe = ClientConfig::new();
+        probe.set(name, value);
+        match probe.create_native_config() {
+            Ok(_) => {}
+            // librdkafka's own description names the property and, for a
+            // bad value, the value; string properties (where secrets live)
+            // accept any value, so no secret is echoed.
+            Err(rdkafka::error::KafkaError::ClientConfig(_, description, _, _)) => {
+                return Err(error(key, format!("librdkafka refuses it: {description}")))
+            }
+            Err(other) => return Err(error(key, format!("librdkafka refuses it: {other}"))),
+        }
+        self.producer_overrides.insert(name.to_string(), value.to_string());
+        Ok(())
+    }
+
+    fn topic_creation_default(&mut self, key: &str, name: &str, value: &str) -> Result<(), SinkConfigError> {
+        match name {
+            "partitions" => {
+                self.topic_partitions = parse_count(key, value, i32::MAX)?;
+            }
+            "replication.factor" => {
+                self.topic_replication_factor = parse_count(key, value, i16::MAX as i32)?;
+            }
+            "include" | "exclude" => {
+                return Err(error(key, "the default group applies to every topic; include/exclude lists belong to topic creation groups, which are not supported"));
+            }
+            "" => return Err(error(key, "names no topic config")),
+            _ if value.is_empty() => return Err(error(key, "empty topic config value")),
+            _ => {
+                self.topic_configs.insert(name.to_string(), value.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// The per-message delivery timeout must not outlive the transaction.
+    fn check_timeouts(&self, props: &BTreeMap<String, String>) -> Result<(), SinkConfigError> {
+        if self.delivery != DeliveryGuarantee::ExactlyOnce {
+            return Ok(());
+        }
+        for name in MESSAGE_TIMEOUT_KEYS {
+            if let Some(value) = self.producer_overrides.get(*name) {
+                let key = format!("{PRODUCER_OVERRIDE}{name}");
+                let ms: u64 = value
+                    .parse()
+                    .map_err(|_| error(&key, format!("\"{value}\" is not a number")))?;
+                if ms > self.transaction_timeout.as_millis() as u64 {
+                    return Err(error(
+                        &key,
+                        format!(
+                            "{ms} ms is longer than the transaction timeout ({} ms{}); a transactional producer needs it to be shorter or equal",
+                            self.transaction_timeout.as_millis(),
+                            if props.contains_key("producer.override.transaction.timeout.ms") { "" } else { ", the default" }
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `topic.creation.*` keys other than the default group.
+fn topic_creation_other(key: &str, value: &str) -> Result<(), SinkConfigError> {
+    match key {
+        "topic.creation.enable" => match value {
+            "true" => Ok(()),
+            "false" => Err(error(key, "raftcdc always creates the topics it writes (with topic.creation.default.*); pre-create them to control their settings")),
+            other => Err(error(key, format!("\"{other}\" is not true or false"))),
+        },
+        "topic.creation.groups" => Err(error(key, "topic creation groups are not supported; only topic.creation.default.* applies")),
+        _ => Err(error(key, "topic creation groups are not supported; only topic.creation.default.* applies")),
+    }
+}
+
+/// A partition count or replication factor: `1..=max`, or `-1` for the
+/// broker's default.
+fn parse_count(key: &str, value: &str, max: i32) -> Result<i32, SinkConfigError> {
+    match value.trim().parse::<i32>() {
+        Ok(n) if n == -1 || (1..=max).contains(&n) => Ok(n),
+        _ => Err(error(
+            key,
+            format!("\"{value}\" is not a number from 1 to {max}, or -1 for the broker's default"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<KafkaSinkConfig, SinkConfigError> {
+        KafkaSinkConfig::from_properties("prod", "inventory", "k1:9092,k2:9092", &props(pairs))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.transactional_id, "raftcdc-prod-inventory");
+        assert_eq!(c.offsets_topic, "raftcdc-offsets-prod");
+        assert_eq!(c.delivery, DeliveryGuarantee::ExactlyOnce);
+        assert_eq!((c.topic_partitions, c.topic_replication_factor), (1, 1));
+        assert_eq!(c.transaction_timeout, DEFAULT_TRANSACTION_TIMEOUT);
+        assert!(c.producer_overrides.is_empty() && c.topic_configs.is_empty());
+    }
+
+    #[test]
+    fn kafka_connect_properties() {
+        let c = parse(&[
+            ("delivery.guarantee", "at_least_once"),
+            ("topic.creation.enable", "true"),
+            ("topic.creation.default.partitions", "6"),
+            ("topic.creation.default.replication.factor", "-1"),
+            ("topic.creation.default.cleanup.policy", "compact"),
+            ("topic.creation.default.compression.type", "lz4"),
+            ("producer.override.linger.ms", "20"),
+            ("producer.override.compression.type", "lz4"),
+            ("producer.override.transaction.timeout.ms", "120000"),
+            ("kafka.bootstrap.servers", "ignored:9092"),
+        ])
+        .unwrap();
+        assert_eq!(c.delivery, DeliveryGuarantee::AtLeastOnce);
+        assert_eq!((c.topic_partitions, c.topic_replication_factor), (6, -1));
+        assert_eq!(c.topic_configs["cleanup.policy"], "compact");
+        assert_eq!(c.topic_configs["compression.type"], "lz4");
+        assert_eq!(c.producer_overrides["linger.ms"], "20");
+        assert!(!c.producer_overrides.contains_key("transaction.timeout.ms"));
+        assert_eq!(c.transaction_timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn errors_name_the_property() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("delivery.guarantee", "exactly-once")],
+                "config.delivery.guarantee: \"exactly-once\" is not one of",
+            ),
+            (
+                &[("producer.override.transactional.id", "mine")],
+                "config.producer.override.transactional.id: raftcdc sets",
+            ),
+            (
+                &[("producer.override.enable.idempotence", "false")],
+                "config.producer.override.enable.idempotence: raftcdc sets",
+            ),
+            (
+                &[("producer.override.acks", "1")],
+                "config.producer.override.acks: raftcdc sets",
+            ),
+            (
+                &[("producer.override.request.required.acks", "1")],
+                "config.producer.override.request.required.acks: raftcdc sets",
+            ),
+            (
+                &[("producer.override.metadata.broker.list", "x")],
+                "config.producer.override.metadata.broker.list: raftcdc sets",
+            ),
+            (
+                &[("producer.override.partitioner", "random")],
+                "config.producer.override.partitioner: raftcdc sets",
+            ),
+            (
+                &[("producer.override.lnger.ms", "5")],
+                "config.producer.override.lnger.ms: librdkafka refuses it",
+            ),
+            (
+                &[("producer.override.linger.ms", "soon")],
+                "config.producer.override.linger.ms: librdkafka refuses it",
+            ),
+            (
+                &[("producer.override.max.in.flight", "6")],
+                "config.producer.override.max.in.flight: ",
+            ),
+            (
+                &[("producer.override.retries", "0")],
+                "config.producer.override.retries: ",
+            ),
+            (
+                &[("producer.override.transaction.timeout.ms", "10")],
+                "config.producer.override.transaction.timeout.ms: ",
+            ),
+            (
+                &[("producer.override.message.timeout.ms", "90000")],
+                "config.producer.override.message.timeout.ms: 90000 ms is longer",
+            ),
+            (
+                &[("topic.creation.default.partitions", "0")],
+                "config.topic.creation.default.partitions: ",
+            ),
+            (
+                &[("topic.creation.default.replication.factor", "40000")],
+                "config.topic.creation.default.replication.factor: ",
+            ),
+            (&[("topic.creation.enable", "false")], "config.topic.creation.enable: "),
+            (
+                &[("topic.creation.groups", "compacted")],
+                "config.topic.creation.groups: ",
+            ),
+            (
+                &[("topic.creation.compacted.include", "a.*")],
+                "config.topic.creation.compacted.include: ",
+            ),
+            (
+                &[("producer.overide.acks", "1")],
+                "config.producer.overide.acks: unknown property",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let e = parse(pairs).unwrap_err().to_string();
+            assert!(e.starts_with(expected), "{pairs:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn message_timeout_is_free_without_transactions() {
+        parse(&[
+            ("delivery.guarantee", "at_least_once"),
+            ("producer.override.message.timeout.ms", "90000"),
+        ])
+        .unwrap();
+        parse(&[
+            ("producer.override.transaction.timeout.ms", "120000"),
+            ("producer.override.message.timeout.ms", "90000"),
+        ])
+        .unwrap();
+    }
+}

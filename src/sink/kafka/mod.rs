@@ -1,0 +1,571 @@
+//! The exactly-once Kafka sink: a transactional producer that commits each
+//! batch together with its progress record.
+//!
+//! - [`config`]: connector properties (`delivery.guarantee`,
+//!   `topic.creation.default.*`, `producer.override.*`) → [`KafkaSinkConfig`].
+//! - [`error`]: fenced / transient / definite, and how librdkafka errors map.
+//! - [`progress`]: the progress record and how the resume point is read.
+//! - `topics`: topic creation on first use.
+//! - `context`: librdkafka logs → tracing.
+//!
+//! # Why delivery is exactly once
+//!
+//! One connector has one stable `transactional.id`,
+//! `raftcdc-<cluster>-<connector>`, whichever node owns it. A batch is
+//! delivered in one transaction: `begin_transaction`, every record of the
+//! batch, one progress record (key = connector, value = the source offset
+//! after the batch), `commit_transaction`. So for a `read_committed`
+//! reader:
+//!
+//! 1. **Atomic.** The records and the progress record of a batch become
+//!    visible together or never (an aborted or abandoned transaction is
+//!    never visible).
+//! 2. **No duplicates on resume.** Every owner, after `open`, reads the
+//!    newest committed progress record ([`KafkaSink::read_progress`]) and
+//!    resumes the source at its offset. By (1) that offset sits exactly
+//!    after the last visible record, and by the source contract
+//!    ([`crate::source`]) resuming there produces exactly what follows.
+//! 3. **No zombie writes.** `open` calls `init_transactions`, which bumps
+//!    the producer epoch for the transactional.id at the broker: a previous
+//!    owner's open transaction is aborted (or a commit it already started
+//!    is completed, before the new owner reads the progress), and every
+//!    later produce or commit from it fails with a fencing error
+//!    ([`SinkError::Fenced`]). A deposed owner, however slow, can no longer
+//!    add anything. This is the broker-side twin of the Raft epoch check on
+//!    offset commits: Raft decides who owns the connector, Kafka refuses
+//!    anyone who is not the latest to call `init_transactions`.
+//! 4. **Order.** Records are produced in the order given, by one
+//!    idempotent producer (which keeps order per partition through retries),
+//!    and keyed records go to the partition the Java client's default
+//!    partitioner picks (librdkafka `partitioner=murmur2_random`: murmur2 of
+//!    the key; null keys go anywhere), so per-key order is the source's.
+//!
+//! The offsets topic is the sink's source of truth for where output ends.
+//! The pipeline also records the offset in Raft after `deliver` returns;
+//! that copy can lag by a batch (a crash between the Kafka commit and the
+//! Raft commit), never lead, so on resume the Kafka progress wins when it
+//! is present.
+//!
+//! # Producer lifecycle
+//!
+//! `open` → (`read_progress`) → `deliver`* → drop. After **any** error from
+//! `deliver` the sink is spent: every later `deliver` answers
+//! [`SinkError::MustReopen`] (or [`SinkError::Fenced`] again). On a
+//! definite error it has aborted its transaction, so `read_committed`
+//! readers are not held back while the connector is stopped; after a
+//! transient error the reopen aborts it (see `spend`). On a transient error the caller drops it,
+//! `open`s a new one, calls `read_progress` and resumes from there — the
+//! failed batch may or may not have committed (a commit that timed out can
+//! still complete), and only the progress record knows. On fencing the
+//! caller stops. Dropping a sink never blocks the async runtime: the
+//! producer is destroyed on the blocking pool.
+//!
+//! `deliver` holds at most one batch in flight: it returns only when every
+//! record is acknowledged and the transaction committed, and it waits for
+//! acknowledgements whenever librdkafka's queue is full. Cancelling a
+//! `deliver` (dropping its future) leaves its transaction open; call
+//! [`KafkaSink::abort`] or reopen.
+//!
+//! With `delivery.guarantee=at_least_once` there is no transactional.id: an
+//! idempotent producer delivers the records, waits for every
+//! acknowledgement, then writes the progress record and waits for it, so
+//! progress never runs ahead of the data, but a failure between the two
+//! repeats the batch on resume.
+pub mod config;
+mod context;
+pub mod error;
+pub mod progress;
+mod topics;
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::ClientConfig;
+
+pub use config::{DeliveryGuarantee, KafkaSinkConfig, SinkConfigError};
+pub use error::{ErrorClass, SinkError};
+pub use progress::Progress;
+
+use crate::source::Record;
+use context::SinkContext;
+use topics::{TopicSpec, Topics};
+
+/// How long an abort after a failure may take before the sink gives up on
+/// it (a reopen aborts anyway).
+const ABORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a full librdkafka queue with every record acknowledged may
+/// take to drain (it drains within milliseconds; this only bounds a bug).
+const QUEUE_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Producer_ = FutureProducer<SinkContext>;
+
+/// Where a sink is in its lifecycle.
+#[derive(Debug)]
+enum State {
+    /// No transaction open; `deliver` may run.
+    Ready,
+    /// A transaction is open: inside `deliver`, after
+    /// `deliver_without_commit`, or after a `deliver` future was dropped.
+    InTransaction,
+    /// A failure left the producer unusable for this owner.
+    Spent { fenced: Option<KafkaError>, reason: String },
+}
+
+/// The Kafka sink of one connector owner.
+pub struct KafkaSink {
+    config: KafkaSinkConfig,
+    /// Always `Some` until `Drop` moves it to the blocking pool.
+    clients: Option<Clients>,
+    state: State,
+}
+
+/// The librdkafka clients, destroyed together off the async runtime.
+struct Clients {
+    producer: Producer_,
+    topics: Topics,
+}
+
+impl KafkaSink {
+    /// Creates the producer and (exactly-once) calls `init_transactions`,
+    /// which fences any older producer with the same transactional.id and
+    /// aborts its open transaction. Creates the offsets topic (compacted,
+    /// `cleanup.policy=compact`, one partition) if missing.
+    pub async fn open(config: KafkaSinkConfig) -> Result<KafkaSink, SinkError> {
+        let context = SinkContext::new(&config.transactional_id);
+        let producer: Producer_ = producer_config(&config)
+            .create_with_context(context.clone())
+            .map_err(|e| SinkError::kafka("create the producer", &config.transactional_id, e, None))?;
+        let topics = Topics::new(&config, context)?;
+        let mut sink = KafkaSink {
+            config,
+            clients: Some(Clients { producer, topics }),
+            state: State::Ready,
+        };
+        if sink.config.delivery == DeliveryGuarantee::ExactlyOnce {
+            let timeout = sink.config.transaction_timeout;
+            sink.blocking("init_transactions", move |p| p.init_transactions(timeout))
+                .await?;
+        }
+        let offsets = TopicSpec {
+            partitions: 1,
+            replication_factor: sink.config.topic_replication_factor,
+            configs: [("cleanup.policy".to_string(), "compact".to_string())].into(),
+        };
+        let offsets_topic = sink.config.offsets_topic.clone();
+        sink.topics().ensure_with(&offsets_topic, &offsets).await?;
+        tracing::info!(
+            transactional_id = %sink.config.transactional_id,
+            delivery = sink.config.delivery.as_str(),
+            offsets_topic = %sink.config.offsets_topic,
+            "Kafka sink open"
+        );
+        Ok(sink)
+    }
+
+    pub fn config(&self) -> &KafkaSinkConfig {
+        &self.config
+    }
+
+    /// The last committed progress record for `connector` in the offsets
+    /// topic, read with `isolation.level=read_committed` (see
+    /// [`progress`]). `None` if there is none.
+    pub async fn read_progress(&self, connector: &str) -> Result<Option<Progress>, SinkError> {
+        let bootstrap = self.config.bootstrap_servers.clone();
+        let id = self.config.transactional_id.clone();
+        let topic = self.config.offsets_topic.clone();
+        let connector = connector.to_string();
+        tokio::task::spawn_blocking(move || {
+            progress::read_latest(&bootstrap, &id, &topic, &connector, progress::READ_TIMEOUT)
+        })
+        .await
+        .map_err(|source| SinkError::Blocking {
+            operation: "read_progress".into(),
+            source,
+        })?
+    }
+
+    /// Delivers `records` and the progress record atomically (exactly-once:
+    /// one transaction; at-least-once: records, then progress, each waited
+    /// for). Topics are created on first use. Returns when everything is
+    /// committed and acknowledged. After an error the sink is spent; see
+    /// the module docs.
+    pub async fn deliver(&mut self, records: &[Record], progress: &Progress) -> Result<(), SinkError> {
+        self.check_ready()?;
+        let result = match self.config.delivery {
+            DeliveryGuarantee::ExactlyOnce => self.deliver_transaction(records, progress, true).await,
+            DeliveryGuarantee::AtLeastOnce => self.deliver_idempotent(records, progress).await,
+        };
+        if let Err(error) = &result {
+            self.spend(error).await;
+        }
+        result
+    }
+
+    /// For fault tests: does everything `deliver` does in exactly-once mode
+    /// up to and including the broker's acknowledgement of every record,
+    /// then leaves the transaction open instead of committing it. Follow
+    /// with [`KafkaSink::abort`], or drop the sink and reopen.
+    #[doc(hidden)]
+    pub async fn deliver_without_commit(&mut self, records: &[Record], progress: &Progress) -> Result<(), SinkError> {
+        self.check_ready()?;
+        assert_eq!(
+            self.config.delivery,
+            DeliveryGuarantee::ExactlyOnce,
+            "only transactions can stay open"
+        );
+        let result = self.deliver_transaction(records, progress, false).await;
+        if let Err(error) = &result {
+            self.spend(error).await;
+        }
+        result
+    }
+
+    /// Aborts the open transaction, if any: one left by
+    /// `deliver_without_commit`, or by a `deliver` future that was dropped.
+    /// Nothing it produced becomes visible to `read_committed` readers.
+    pub async fn abort(&mut self) -> Result<(), SinkError> {
+        match self.state {
+            State::Ready => Ok(()),
+            State::Spent { .. } => self.check_ready(),
+            State::InTransaction => {
+                let result = self
+                    .blocking("abort_transaction", |p| p.abort_transaction(ABORT_TIMEOUT))
+                    .await;
+                match &result {
+                    Ok(()) => self.state = State::Ready,
+                    Err(error) => self.state = spent(error),
+                }
+                result
+            }
+        }
+    }
+
+    fn check_ready(&self) -> Result<(), SinkError> {
+        match &self.state {
+            State::Ready => Ok(()),
+            State::InTransaction => Err(SinkError::MustReopen {
+                transactional_id: self.config.transactional_id.clone(),
+                reason: "a transaction is still open (a deliver was cancelled); abort it first".into(),
+            }),
+            State::Spent {
+                fenced: Some(source), ..
+            } => Err(SinkError::Fenced {
+                transactional_id: self.config.transactional_id.clone(),
+                source: source.clone(),
+            }),
+            State::Spent { fenced: None, reason } => Err(SinkError::MustReopen {
+                transactional_id: self.config.transactional_id.clone(),
+                reason: reason.clone(),
+            }),
+        }
+    }
+
+    async fn deliver_transaction(
+        &mut self,
+        records: &[Record],
+        progress: &Progress,
+        commit: bool,
+    ) -> Result<(), SinkError> {
+        self.ensure_topics(records).await?;
+        self.blocking("begin_transaction", |p| p.begin_transaction()).await?;
+        self.state = State::InTransaction;
+        let mut pending = VecDeque::new();
+        for record in records {
+            self.produce(record_of(record), &mut pending).await?;
+        }
+        let progress_value = progress.to_json();
+        let progress_record = FutureRecord::to(&self.config.offsets_topic)
+            .key(progress.connector.as_bytes())
+            .payload(&progress_value[..]);
+        self.produce(progress_record, &mut pending).await?;
+        self.settle_all(&mut pending).await?;
+        if commit {
+            let timeout = self.config.transaction_timeout;
+            self.blocking("commit_transaction", move |p| p.commit_transaction(timeout))
+                .await?;
+            self.state = State::Ready;
+        }
+        Ok(())
+    }
+
+    async fn deliver_idempotent(&mut self, records: &[Record], progress: &Progress) -> Result<(), SinkError> {
+        self.ensure_topics(records).await?;
+        let mut pending = VecDeque::new();
+        for record in records {
+            self.produce(record_of(record), &mut pending).await?;
+        }
+        // Progress only after every record is acknowledged.
+        self.settle_all(&mut pending).await?;
+        let progress_value = progress.to_json();
+        let progress_record = FutureRecord::to(&self.config.offsets_topic)
+            .key(progress.connector.as_bytes())
+            .payload(&progress_value[..]);
+        self.produce(progress_record, &mut pending).await?;
+        self.settle_all(&mut pending).await
+    }
+
+    async fn ensure_topics(&mut self, records: &[Record]) -> Result<(), SinkError> {
+        let topics: BTreeSet<&str> = records.iter().map(|r| r.topic.as_str()).collect();
+        for topic in topics {
+            self.topics().ensure(topic).await?;
+        }
+        Ok(())
+    }
+
+    /// Hands one record to librdkafka; when its queue is full, waits for the
+    /// oldest outstanding acknowledgement first (this bounds memory to what
+    /// librdkafka's queue holds, and keeps one batch in flight).
+    async fn produce(
+        &self,
+        mut record: FutureRecord<'_, [u8], [u8]>,
+        pending: &mut VecDeque<DeliveryFuture>,
+    ) -> Result<(), SinkError> {
+        let mut drained_since = None;
+        loop {
+            match self.producer().send_result(record) {
+                Ok(delivery) => {
+                    pending.push_back(delivery);
+                    return Ok(());
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    if let Some(oldest) = pending.pop_front() {
+                        if let Err(error) = self.settle(oldest).await {
+                            return Err(self.root_cause(error, pending).await);
+                        }
+                        continue;
+                    }
+                    // Every record is acknowledged, but librdkafka counts a
+                    // record against its queue until it has destroyed it,
+                    // just after the delivery report: wait for that.
+                    let since = *drained_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() > QUEUE_DRAIN_TIMEOUT {
+                        let error = KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull);
+                        return Err(self.error(format!("produce to {}", record.topic), error));
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((error, back)) => return Err(self.error(format!("produce to {}", back.topic), error)),
+            }
+        }
+    }
+
+    async fn settle_all(&self, pending: &mut VecDeque<DeliveryFuture>) -> Result<(), SinkError> {
+        while let Some(oldest) = pending.pop_front() {
+            if let Err(error) = self.settle(oldest).await {
+                return Err(self.root_cause(error, pending).await);
+            }
+        }
+        Ok(())
+    }
+
+    /// A purged record only says that the transaction failed; the record
+    /// that made it fail (timed out, too large, ...) is usually further
+    /// back, and its error tells the operator more. Purged records resolve
+    /// at once, so this waits at most briefly; the classification does not
+    /// depend on which error is reported (fencing is read from the
+    /// producer's fatal error either way).
+    async fn root_cause(&self, error: SinkError, pending: &mut VecDeque<DeliveryFuture>) -> SinkError {
+        let purged = |e: &SinkError| {
+            matches!(
+                e,
+                SinkError::Transient { source, .. } | SinkError::Fenced { source, .. }
+                    if matches!(source.rdkafka_error_code(), Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight))
+            )
+        };
+        if !purged(&error) {
+            return error;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        while let Some(next) = pending.pop_front() {
+            match tokio::time::timeout_at(deadline, self.settle(next)).await {
+                Ok(Err(cause)) if !purged(&cause) => return cause,
+                Ok(_) => {}
+                Err(_elapsed) => break,
+            }
+        }
+        error
+    }
+
+    async fn settle(&self, delivery: DeliveryFuture) -> Result<(), SinkError> {
+        match delivery.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err((error, message))) => {
+                let operation = format!("deliver to {}", message.topic());
+                Err(self.error(operation, error))
+            }
+            Err(_canceled) => Err(self.error("deliver", KafkaError::Canceled)),
+        }
+    }
+
+    /// Runs a blocking producer call on the blocking thread pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        call: impl FnOnce(&Producer_) -> Result<T, KafkaError> + Send + 'static,
+    ) -> Result<T, SinkError> {
+        let producer = self.producer().clone();
+        match tokio::task::spawn_blocking(move || call(&producer)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(self.error(operation, error)),
+            Err(source) => Err(SinkError::Blocking {
+                operation: operation.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Classifies a librdkafka error, consulting the producer's fatal error.
+    fn error(&self, operation: impl Into<String>, error: KafkaError) -> SinkError {
+        let fatal = self.producer().client().fatal_error().map(|(code, _)| code);
+        SinkError::kafka(operation, &self.config.transactional_id, error, fatal)
+    }
+
+    /// After a failed deliver: abort the open transaction if nobody else
+    /// will soon, and mark the sink spent.
+    ///
+    /// - Definite: the connector stops and nobody reopens soon, so abort now;
+    ///   an open transaction holds back `read_committed` readers of every
+    ///   partition it touched until the broker times it out (noida-db never
+    ///   does).
+    /// - Fenced: the newer owner's `init_transactions` already aborted it.
+    /// - Transient: the caller reopens at once and the new producer's
+    ///   `init_transactions` aborts it. Aborting here could only wait on the
+    ///   same unreachable broker, or interfere with a commit whose outcome
+    ///   is in doubt (a `commit_transaction` that timed out continues in the
+    ///   background).
+    async fn spend(&mut self, error: &SinkError) {
+        if matches!(self.state, State::InTransaction) && error.is_definite() {
+            if let Err(abort) = self
+                .blocking("abort_transaction", |p| p.abort_transaction(ABORT_TIMEOUT))
+                .await
+            {
+                tracing::warn!(
+                    transactional_id = %self.config.transactional_id,
+                    error = %crate::node::error_chain(&abort),
+                    "abort after a failed delivery failed; the next open aborts it"
+                );
+            }
+        }
+        tracing::warn!(
+            transactional_id = %self.config.transactional_id,
+            fenced = error.is_fenced(),
+            transient = error.is_transient(),
+            error = %crate::node::error_chain(error),
+            "Kafka delivery failed; this sink is spent"
+        );
+        self.state = spent(error);
+    }
+
+    fn producer(&self) -> &Producer_ {
+        &self.clients.as_ref().expect("the clients live until drop").producer
+    }
+
+    fn topics(&mut self) -> &mut Topics {
+        &mut self.clients.as_mut().expect("the clients live until drop").topics
+    }
+}
+
+fn spent(error: &SinkError) -> State {
+    State::Spent {
+        fenced: match error {
+            SinkError::Fenced { source, .. } => Some(source.clone()),
+            _ => None,
+        },
+        reason: crate::node::error_chain(error),
+    }
+}
+
+impl Drop for KafkaSink {
+    fn drop(&mut self) {
+        // Destroying a producer purges, flushes for up to 500 ms and joins
+        // librdkafka's threads (the admin client's too): keep that off the
+        // async runtime.
+        if let (Some(clients), Ok(runtime)) = (self.clients.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn_blocking(move || drop(clients));
+        }
+    }
+}
+
+/// The producer's librdkafka config: what exactly-once needs, then the
+/// user's overrides (which [`KafkaSinkConfig::from_properties`] has checked
+/// never touch a key set here).
+fn producer_config(config: &KafkaSinkConfig) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client
+        .set("client.id", config.transactional_id.clone())
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("partitioner", "murmur2_random")
+        .set("allow.auto.create.topics", "false");
+    for (key, value) in &config.producer_overrides {
+        client.set(key, value);
+    }
+    client.set("bootstrap.servers", &config.bootstrap_servers);
+    if config.delivery == DeliveryGuarantee::ExactlyOnce {
+        client.set("transactional.id", &config.transactional_id).set(
+            "transaction.timeout.ms",
+            config.transaction_timeout.as_millis().to_string(),
+        );
+    }
+    SinkContext::set_log_level(&mut client);
+    client
+}
+
+/// A source record as a librdkafka record (borrowing; librdkafka copies).
+fn record_of(record: &Record) -> FutureRecord<'_, [u8], [u8]> {
+    let mut out = FutureRecord::to(&record.topic);
+    if let Some(key) = &record.key {
+        out = out.key(&key[..]);
+    }
+    if let Some(value) = &record.value {
+        out = out.payload(&value[..]);
+    }
+    if !record.headers.is_empty() {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for (key, value) in &record.headers {
+            headers = headers.insert(Header {
+                key,
+                value: Some(&value[..]),
+            });
+        }
+        out = out.headers(headers);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pipeline runs the sink inside spawned tasks.
+    #[allow(dead_code)]
+    fn futures_are_send(sink: &mut KafkaSink, config: KafkaSinkConfig, records: &[Record], progress: &Progress) {
+        fn send<T: Send>(_: T) {}
+        send(KafkaSink::open(config));
+        send(sink.read_progress("connector"));
+        send(sink.deliver(records, progress));
+        send(sink.abort());
+    }
+
+    #[test]
+    fn records_keep_key_value_and_headers() {
+        let record = Record {
+            topic: "t".into(),
+            key: Some(b"k".to_vec()),
+            value: None,
+            headers: vec![("h".into(), b"v".to_vec())],
+        };
+        let out = record_of(&record);
+        assert_eq!((out.topic, out.key, out.payload), ("t", Some(&b"k"[..]), None));
+        let headers = out.headers.expect("headers");
+        use rdkafka::message::Headers;
+        assert_eq!(headers.count(), 1);
+        assert_eq!(headers.get(0).key, "h");
+        assert_eq!(headers.get(0).value, Some(&b"v"[..]));
+    }
+}

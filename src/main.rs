@@ -78,12 +78,13 @@ async fn main() -> ExitCode {
         }
         TopCommand::Cluster { client, command } => (client.output, cli::run_cluster(client, command).await),
         TopCommand::Connector { client, command } => (client.output, cli::run_connector(client, command).await),
+        TopCommand::Tail(args) => (cli::OutputFormat::Table, cli::tail::run(args).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let code = match &error {
-                cli::CliError::Server { code, .. } => format!("{code:?}"),
+                cli::CliError::Server { code, .. } => code_name(&format!("{code:?}")),
                 cli::CliError::Connect { .. } => "UNAVAILABLE".to_string(),
                 cli::CliError::Input { .. } => "INVALID_ARGUMENT".to_string(),
             };
@@ -91,7 +92,7 @@ async fn main() -> ExitCode {
                 cli::CliError::Server { message, .. } => message.clone(),
                 other => error_chain(other),
             };
-            cli::output::error(format, &code_name(&code), &message);
+            cli::output::error(format, &code, &message);
             ExitCode::from(error.exit_code() as u8)
         }
     }

@@ -53,8 +53,14 @@ impl MariaDb {
     /// plus `extra` (later flags win).
     pub async fn start(extra: &[&str]) -> MariaDb {
         let dir = tempfile::Builder::new().prefix("raftcdc-mariadb").tempdir().expect("temp dir");
+        // A private tmpdir: concurrent bootstraps in a shared /tmp collide on
+        // their temporary table names ("Unknown table 'mysql.tmp_user_sys'").
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp dir");
         let status = Command::new("mariadb-install-db")
+            .env("TMPDIR", &tmp)
             .args(["--no-defaults", "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"])
+            .arg(format!("--tmpdir={}", tmp.display()))
             .arg(format!("--datadir={}", dir.path().join("data").display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -89,6 +95,7 @@ impl MariaDb {
             .arg(format!("--port={}", self.port))
             .arg(format!("--bind-address={}", self.host))
             .arg(format!("--log-error={}", self.dir.path().join("err.log").display()))
+            .arg(format!("--tmpdir={}", self.dir.path().join("tmp").display()))
             .arg("--user=root")
             .arg("--skip-name-resolve=0")
             .args(BINLOG_FLAGS)
@@ -138,6 +145,24 @@ impl MariaDb {
                 .unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
         let _ = conn.disconnect().await;
+    }
+
+    /// Waits until no replica (binlog dump thread) is connected, e.g.
+    /// before `PURGE BINARY LOGS`, which skips files a replica still reads.
+    pub async fn wait_no_replicas(&self) {
+        let mut conn = self.conn().await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let dumps: Vec<u64> = conn
+                .query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+                .await
+                .expect("processlist");
+            if dumps.first() == Some(&0) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "a binlog reader is still connected");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// A root connection for a test's own queries.

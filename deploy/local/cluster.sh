@@ -1,37 +1,84 @@
 #!/usr/bin/env bash
-# Starts a local 3-node raftcdc cluster on 127.0.0.1 from a fresh clone:
-# builds the binary, writes three node configs under .local/cluster/,
-# starts the nodes, initialises the cluster and creates the demo connector
-# (deploy/local/demo-connector.json). Safe to re-run: it stops the nodes it
-# started before and starts over with fresh data.
+# The README's first command: from a fresh clone, starts
+#   - a MariaDB with row binlog (own datadir under .local/demo, port 3307),
+#   - the Kafka-protocol broker noida-db (port 29092),
+#   - three raftcdc nodes (control API on 127.0.0.1:7001-7003),
+# creates the demo connector (deploy/local/demo-connector.json) on the
+# sample `inventory` schema, applies some changes and shows the change
+# events arriving in Kafka. Re-running it starts everything over cleanly.
 #
-#   deploy/local/cluster.sh          start (or restart) the cluster
+#   deploy/local/cluster.sh          start (or restart) the demo
 #   deploy/local/cluster.sh stop     stop it
+#
+# Ports can be moved with DEMO_MARIADB_PORT and DEMO_KAFKA_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-DIR=$ROOT/.local/cluster
+DIR=$ROOT/.local/demo
 BIN=${RAFTCDC_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/raftcdc}
+DB_PORT=${DEMO_MARIADB_PORT:-3307}
+KAFKA_PORT=${DEMO_KAFKA_PORT:-29092}
+KAFKA=127.0.0.1:$KAFKA_PORT
 
 stop() {
-  for pidfile in "$DIR"/node*.pid; do
+  for pidfile in "$DIR"/*.pid; do
     [ -e "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then kill "$pid"; fi
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$pidfile"
   done
 }
 
+wait_for() { # description, command...
+  local what=$1; shift
+  for _ in $(seq 300); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "demo: timed out waiting for $what" >&2
+  return 1
+}
+
 if [ "${1:-start}" = "stop" ]; then stop; echo "stopped"; exit 0; fi
 
+scripts/services.sh
 if [ -z "${RAFTCDC_BIN:-}" ]; then
-  echo "building raftcdc..."
+  echo "demo: building raftcdc..."
   cargo build --bin raftcdc
 fi
 stop
 rm -rf "$DIR"; mkdir -p "$DIR"
+
+# MariaDB, its own instance (the machine's default server is left alone).
+mariadb-install-db --no-defaults --datadir="$DIR/mariadb" --user=root \
+  --auth-root-authentication-method=normal --skip-test-db >"$DIR/mariadb-install.log" 2>&1
+MARIADBD=/usr/sbin/mariadbd; [ -x "$MARIADBD" ] || MARIADBD=mariadbd
+nohup "$MARIADBD" --no-defaults --datadir="$DIR/mariadb" --socket="$DIR/mariadb.sock" \
+  --pid-file="$DIR/mariadb.server-pid" --port="$DB_PORT" --bind-address=127.0.0.1 --user=root \
+  --log-bin=mysql-bin --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
+  --server-id=1 --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+  --log-error="$DIR/mariadb.log" >/dev/null 2>&1 &
+echo $! >"$DIR/mariadb.pid"
+sql() { mariadb --protocol=TCP -h127.0.0.1 -P"$DB_PORT" -uroot "$@"; }
+wait_for "MariaDB on port $DB_PORT" sql -e "SELECT 1"
+sql <<'SQL'
+CREATE USER 'raftcdc'@'%' IDENTIFIED BY 'raftcdc';
+GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR ON *.* TO 'raftcdc'@'%';
+CREATE DATABASE inventory;
+CREATE TABLE inventory.customers (id INT PRIMARY KEY, first_name VARCHAR(255), last_name VARCHAR(255), email VARCHAR(255) UNIQUE);
+INSERT INTO inventory.customers VALUES (1001, 'Sally', 'Thomas', 'sally.thomas@acme.com'), (1002, 'George', 'Bailey', 'gbailey@foobar.com');
+SQL
+
+# The broker.
+NOIDA=$(.venv-kafka/bin/python -c 'import noida_db,os;print(os.path.join(os.path.dirname(noida_db.__file__),"noida-db"))')
+mkdir -p "$DIR/kafka"
+nohup "$NOIDA" start --data-dir "$DIR/kafka" --host 127.0.0.1 --only kafka --kafka-port "$KAFKA_PORT" >"$DIR/kafka.log" 2>&1 &
+echo $! >"$DIR/kafka.pid"
+wait_for "the broker on port $KAFKA_PORT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
+
+# Three raftcdc nodes.
 for i in 1 2 3; do
   cat > "$DIR/node$i.toml" <<CONF
 [node]
@@ -39,34 +86,42 @@ id = $i
 cluster_name = "local"
 listen = "127.0.0.1:700$i"
 peer_listen = "127.0.0.1:710$i"
-data_dir = "$DIR/data$i"
+data_dir = "$DIR/node$i-data"
+
+[kafka]
+bootstrap_servers = "$KAFKA"
 CONF
   nohup "$BIN" serve --config "$DIR/node$i.toml" >"$DIR/node$i.log" 2>&1 &
   echo $! >"$DIR/node$i.pid"
 done
-
-cli() { "$BIN" "$@"; }
 for i in 1 2 3; do
-  for _ in $(seq 100); do
-    "$BIN" cluster --endpoint "http://127.0.0.1:700$i" status >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  wait_for "node $i" "$BIN" cluster --endpoint "http://127.0.0.1:700$i" status
 done
-cli cluster --endpoint http://127.0.0.1:7001 init --members http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003 >/dev/null
-cli connector --endpoint http://127.0.0.1:7002 create --file deploy/local/demo-connector.json >/dev/null
-for _ in $(seq 100); do
-  state=$("$BIN" connector --endpoint http://127.0.0.1:7003 -o json get inventory | sed -n 's/^  "state": "\(.*\)",$/\1/p')
-  [ "$state" = "RUNNING" ] && break
-  sleep 0.1
-done
-cli cluster --endpoint http://127.0.0.1:7003 status
+"$BIN" cluster --endpoint http://127.0.0.1:7001 init --members http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003 >/dev/null
+
+# The demo connector, then some changes once it streams.
+sed "s/\"database.port\": \"3307\"/\"database.port\": \"$DB_PORT\"/" deploy/local/demo-connector.json >"$DIR/connector.json"
+"$BIN" connector --endpoint http://127.0.0.1:7002 create --file "$DIR/connector.json" >/dev/null
+streaming() { "$BIN" connector --endpoint http://127.0.0.1:7003 -o json get inventory | grep -q '"offset": {'; }
+wait_for "the connector to stream" streaming
+sql <<'SQL'
+INSERT INTO inventory.customers VALUES (1003, 'Edward', 'Walker', 'ed@walker.com');
+UPDATE inventory.customers SET email = 'sally.t@acme.com' WHERE id = 1001;
+DELETE FROM inventory.customers WHERE id = 1002;
+SQL
+
+"$BIN" cluster --endpoint http://127.0.0.1:7003 status
 echo
-cli connector --endpoint http://127.0.0.1:7001 list
+"$BIN" connector --endpoint http://127.0.0.1:7001 list
+echo
+echo "Change events committed to Kafka (topic dbserver1.inventory.customers):"
+"$BIN" tail --bootstrap-servers "$KAFKA" --topic dbserver1.inventory.customers --from-beginning --max 4 --idle-timeout 30
 cat <<MSG
 
-A 3-node cluster is running (control API on 127.0.0.1:7001-7003, logs in .local/cluster/).
-  $BIN cluster --endpoint http://127.0.0.1:7002 status
+Everything runs from .local/demo/ (logs there). Try:
+  $BIN tail --bootstrap-servers $KAFKA --topic dbserver1.inventory.customers     # watch new events
+  mariadb --protocol=TCP -h127.0.0.1 -P$DB_PORT -uroot inventory                   # make changes
   $BIN connector --endpoint http://127.0.0.1:7002 status inventory
-  kill -9 \$(cat .local/cluster/node1.pid)   # then watch the leader and owner move
+  kill -9 \$(cat .local/demo/node1.pid)     # kill a node; the leader and the connector move
   deploy/local/cluster.sh stop
 MSG

@@ -18,6 +18,7 @@ use crate::proto::control_client::ControlClient;
 use crate::proto::{self};
 
 pub mod output;
+pub mod tail;
 
 #[derive(Parser, Debug)]
 #[command(name = "raftcdc", version, about = "Highly available MySQL/MariaDB CDC to Kafka, coordinated by Raft")]
@@ -51,6 +52,9 @@ pub enum TopCommand {
         #[command(subcommand)]
         command: ConnectorCommand,
     },
+    /// Print committed change events of a topic as they arrive
+    /// (read_committed, like any exactly-once consumer).
+    Tail(tail::TailArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

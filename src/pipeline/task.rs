@@ -58,7 +58,7 @@ use crate::sink::kafka::{KafkaSink, KafkaSinkConfig, Progress, SinkError};
 use crate::source::mysql::config::MySqlSourceConfig;
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
-use crate::source::{Batch, Record};
+use crate::source::{AbortOnDrop, Batch, Record};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -213,7 +213,7 @@ async fn attempt(context: &TaskContext) -> Result<(), TaskError> {
     let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
     let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
     let source = MySqlSource::new(source_config.clone());
-    let mut source_task = tokio::spawn(async move { source.run(resume, tx).await });
+    let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }));
 
     let mut pending = Pending::default();
     let deadline = source_config.poll_interval;
@@ -225,7 +225,7 @@ async fn attempt(context: &TaskContext) -> Result<(), TaskError> {
                 None => {
                     // The source ended: deliver what it produced, then report why.
                     deliver(context, &mut sink, &mut pending).await?;
-                    return match (&mut source_task).await {
+                    return match (&mut source_task.0).await {
                         Ok(Ok(())) => Err(TaskError::Transient("the source stopped".into())),
                         Ok(Err(error)) => Err(error.into()),
                         Err(join) => Err(TaskError::Transient(format!("the source task failed: {join}"))),

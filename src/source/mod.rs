@@ -39,3 +39,14 @@ pub struct Batch {
     pub schema_history: Vec<serde_json::Value>,
     pub ends_transaction: bool,
 }
+
+/// Aborts a spawned task when dropped: a source (or its binlog reader) must
+/// not outlive whoever consumes it, or it keeps a replication connection
+/// open (and MariaDB will not purge binlogs a connected replica reads).
+pub struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

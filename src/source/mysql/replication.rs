@@ -55,7 +55,7 @@ use super::error::{classify, DefiniteError, SourceError, TransientError};
 use super::position::{GtidState, SourceOffset};
 use super::records::{RecordBuilder, RowEvent, TableOutput, TxnMeta};
 use super::validate::{self, ServerInfo};
-use crate::source::{Batch, Record};
+use crate::source::{AbortOnDrop, Batch, Record};
 
 const QUERY_EVENT: u8 = 2;
 const ROTATE_EVENT: u8 = 4;
@@ -74,16 +74,6 @@ fn is_rows_event(event_type: u8) -> bool {
 
 fn is_compressed_event(event_type: u8) -> bool {
     (165..=168).contains(&event_type)
-}
-
-/// Aborts a task when dropped (the binlog reader must not outlive the
-/// loop that consumes it).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// A running MySQL/MariaDB source.

@@ -19,35 +19,41 @@
 //! values are base64 with the standard alphabet and padding
 //! (`Base64Variants.MIME_NO_LINEFEEDS`).
 
+/// What each byte needs when escaped: 0 = nothing, `u` = `\\u00XX`, else
+/// the character after the backslash. Checking a table instead of
+/// branching per byte matters: this runs over every string of every event.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0A] = b'n';
+    table[0x0C] = b'f';
+    table[0x0D] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
 /// Writes `s` as a JSON string body (without the surrounding quotes).
 pub(crate) fn write_escaped(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let short = match b {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            0x08 => b'b',
-            0x09 => b't',
-            0x0A => b'n',
-            0x0C => b'f',
-            0x0D => b'r',
-            0x00..=0x1F => 0,
-            _ => continue,
-        };
+        let escape = ESCAPE[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
         out.extend_from_slice(&bytes[start..i]);
-        if short != 0 {
-            out.extend_from_slice(&[b'\\', short]);
+        if escape != b'u' {
+            out.extend_from_slice(&[b'\\', escape]);
         } else {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ]);
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
         start = i + 1;
     }
@@ -68,16 +74,35 @@ pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
     write_u64(out, v.unsigned_abs());
 }
 
+/// Two ASCII digits for every value 0..100.
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut table = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        table[2 * i] = b'0' + (i / 10) as u8;
+        table[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Decimal digits of `v`, two per division (timestamps in ns have 19).
 pub(crate) fn write_u64(out: &mut Vec<u8>, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&buf[i..]);
 }
@@ -436,5 +461,35 @@ mod tests {
         n.push(b' ');
         write_u64(&mut n, u64::MAX);
         assert_eq!(n, b"-9223372036854775808 18446744073709551615");
+    }
+}
+
+#[cfg(test)]
+mod digit_and_escape_tests {
+    use super::*;
+
+    #[test]
+    fn integers_match_std() {
+        for v in [0i64, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 12345, 1_795_766_437_476_000_000, i64::MAX, i64::MIN, -1, -10, -100] {
+            let mut out = Vec::new();
+            write_i64(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
+        let mut out = Vec::new();
+        write_u64(&mut out, u64::MAX);
+        assert_eq!(String::from_utf8(out).unwrap(), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn escaped_strings_parse_back() {
+        for s in ["", "plain", "quote\"back\\slash", "ctl\u{1}\u{8}\t\n\u{c}\r\u{1f}", "émoji 🎉 ok"] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s);
+        }
+        let mut out = Vec::new();
+        write_escaped(&mut out, "\u{1}");
+        assert_eq!(out, b"\\u0001");
     }
 }

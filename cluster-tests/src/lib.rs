@@ -31,6 +31,7 @@
 //! `RAFTCDC_KEEP_TEST_DIR` keeps a failed test's directory (configs, data,
 //! full logs) instead of deleting it.
 pub mod broker;
+pub mod chaos;
 pub mod cluster;
 pub mod mariadb;
 pub mod config;

@@ -6,6 +6,13 @@
 //! epoch the assigner saw, so a stale view (the new leader has not applied
 //! everything yet, or two leaders overlap briefly) can only lose the race,
 //! never hand out the same epoch twice.
+//!
+//! A leader that already owns a connector keeps its epoch (for example
+//! after the whole cluster restarted and it won again): the only other
+//! holder of that epoch would be this node's own previous process, which
+//! is gone (sled locks the data directory), or a task of this process that
+//! the supervisor stops and awaits before starting the next one. Kafka
+//! fencing by `transactional.id` covers the producer side regardless.
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,0 +1,308 @@
+//! End-to-end benchmark: MariaDB binlog → 3-node raftcdc cluster →
+//! committed Kafka records, with every real part, printing from one run:
+//!
+//! 1. throughput: N rows (default 1,000,000; 9 mixed columns, 1,000-row
+//!    transactions) loaded first, then streamed by a connector resumed at
+//!    the position before the load, timed until its committed offset
+//!    reaches the end; beside it, the sink's own limit in the same run:
+//!    the same number of same-sized records produced into the same broker
+//!    by a plain idempotent producer;
+//! 2. failover: K SIGKILLs of the owner under a steady write load; seconds
+//!    from the kill until the new owner's first committed delivery (its
+//!    Raft offset commit, which follows the Kafka commit), p50/p99/max;
+//! 3. commit-to-visible latency at a fixed 5,000 rows/s: from the row's
+//!    COMMIT returning to a read_committed consumer receiving it, p50/p99.
+//!
+//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K]`
+//! (build the node first: `cargo build --release --bin raftcdc` and set
+//! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cluster_tests::broker::Broker;
+use cluster_tests::cluster::Cluster;
+use cluster_tests::mariadb::MariaDb;
+use mysql_async::prelude::Queryable;
+use raftcdc::proto::{ConnectorRef, CreateConnectorRequest, SetOffsetsRequest};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+async fn master_position(conn: &mut mysql_async::Conn) -> (String, u64, String) {
+    let status: Vec<mysql_async::Row> = conn.query("SHOW MASTER STATUS").await.unwrap();
+    let file: String = status[0].get(0).unwrap();
+    let pos: u64 = status[0].get(1).unwrap();
+    let gtid: Vec<Option<String>> = conn.query(format!("SELECT BINLOG_GTID_POS('{file}', {pos})")).await.unwrap();
+    (file, pos, gtid.into_iter().next().flatten().unwrap_or_default())
+}
+
+fn seq_of(gtids: &str) -> u64 {
+    gtids.split(',').filter_map(|g| g.rsplit('-').next()?.parse().ok()).max().unwrap_or(0)
+}
+
+async fn committed_gtid_seq(cluster: &Cluster, node: usize, name: &str) -> (u64, i64) {
+    match cluster.connector(node, name).await {
+        Ok(c) => c
+            .offset
+            .map(|o| {
+                let v: serde_json::Value = serde_json::from_str(&o.offset_json).unwrap_or_default();
+                (seq_of(v["gtids"].as_str().unwrap_or("")), o.committed_ms)
+            })
+            .unwrap_or((0, 0)),
+        Err(_) => (0, 0),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let rows = arg("--rows", 1_000_000);
+    let kills = arg("--kills", 10);
+    let db = MariaDb::start(&[]).await;
+    db.sql(&[
+        "CREATE DATABASE bench",
+        "CREATE TABLE bench.t (id BIGINT PRIMARY KEY, name VARCHAR(64), email VARCHAR(128), qty INT, price DECIMAL(10,2), \
+         ratio DOUBLE, created DATETIME(6), active TINYINT, note TEXT)",
+        "CREATE TABLE bench.lat (id BIGINT PRIMARY KEY, t_us BIGINT)",
+    ])
+    .await;
+    let broker = Broker::start().await;
+    let cluster = Cluster::builder().kafka(broker.bootstrap()).start().await;
+    cluster.init().await;
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    let mut conn = db.conn().await;
+
+    // ---- 1. throughput ------------------------------------------------
+    let (file, pos, gtid) = master_position(&mut conn).await;
+    let load = Instant::now();
+    for chunk in 0..rows.div_ceil(1000) {
+        let values: Vec<String> = (chunk * 1000..((chunk + 1) * 1000).min(rows))
+            .map(|i| {
+                format!(
+                    "({i},'name-{i}','user{i}@example.com',{},{}.{:02},{},'2024-01-{:02} 12:34:56.{:06}',{},'note {i} lorem ipsum')",
+                    i % 1000, i % 100_000, i % 100, (i as f64) / 7.0, 1 + i % 28, i % 1_000_000, i % 2
+                )
+            })
+            .collect();
+        conn.query_drop(format!("INSERT INTO bench.t VALUES {}", values.join(","))).await.unwrap();
+    }
+    let (_, _, end_gtid) = master_position(&mut conn).await;
+    println!("loaded {rows} rows in {:.1}s", load.elapsed().as_secs_f64());
+
+    let mut config = db.connector_config(6301, "bench");
+    for (k, v) in [
+        ("snapshot.mode", "no_data"),
+        ("database.include.list", "bench"),
+        ("table.include.list", "bench\\.t"),
+        ("value.converter.schemas.enable", "false"),
+        ("key.converter.schemas.enable", "false"),
+        ("max.batch.size", "8192"),
+        ("max.queue.size", "65536"),
+    ] {
+        config.insert(k.into(), v.into());
+    }
+    let mut client = cluster.client(leader);
+    client
+        .create_connector(CreateConnectorRequest { name: "bench".into(), config: config.into_iter().collect(), paused: true })
+        .await
+        .unwrap();
+    let offset = serde_json::json!({"file": file, "pos": pos, "gtids": gtid});
+    client
+        .set_offsets(SetOffsetsRequest { name: "bench".into(), offset_json: offset.to_string() })
+        .await
+        .unwrap();
+    let target = seq_of(&end_gtid);
+    let started = Instant::now();
+    client.resume_connector(ConnectorRef { name: "bench".into() }).await.unwrap();
+    loop {
+        if committed_gtid_seq(&cluster, leader, "bench").await.0 >= target {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(900), "the connector did not catch up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let e2e = started.elapsed().as_secs_f64();
+    println!("end to end (binlog -> committed Kafka, exactly-once): {:>9.0} events/s  ({rows} events in {e2e:.2}s)", rows as f64 / e2e);
+
+    // The sink's own limit: same count, same size, plain idempotent producer.
+    let sample = broker.read_committed("bench.bench.t").await;
+    let size = sample.iter().take(1000).filter_map(|r| r.value.as_ref().map(Vec::len)).sum::<usize>() / 1000.max(1);
+    let payload = vec![b'x'; size.max(1)];
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap();
+    let started = Instant::now();
+    let mut pending = Vec::with_capacity(10_000);
+    for i in 0..rows {
+        let key = i.to_string();
+        pending.push(producer.send_result(FutureRecord::to("bench-baseline").key(&key).payload(&payload)).unwrap());
+        if pending.len() == 10_000 {
+            for delivery in pending.drain(..) {
+                delivery.await.unwrap().unwrap();
+            }
+        }
+    }
+    for delivery in pending.drain(..) {
+        delivery.await.unwrap().unwrap();
+    }
+    let plain = started.elapsed().as_secs_f64();
+    println!("sink's own limit (idempotent producer, {size} B records): {:>9.0} records/s  ({plain:.2}s)", rows as f64 / plain);
+    println!("end to end / sink limit: {:.0}%", 100.0 * plain / e2e);
+    client.delete_connector(ConnectorRef { name: "bench".into() }).await.unwrap();
+
+    // ---- 3. commit-to-visible latency at 5,000 rows/s ------------------
+    let mut config = db.connector_config(6302, "lat");
+    for (k, v) in [
+        ("snapshot.mode", "no_data"),
+        ("database.include.list", "bench"),
+        ("table.include.list", "bench\\.lat"),
+        ("value.converter.schemas.enable", "false"),
+        ("key.converter.schemas.enable", "false"),
+        ("poll.interval.ms", "10"),
+    ] {
+        config.insert(k.into(), v.into());
+    }
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    let mut client = cluster.client(leader);
+    client
+        .create_connector(CreateConnectorRequest { name: "lat".into(), config: config.into_iter().collect(), paused: false })
+        .await
+        .unwrap();
+    while cluster.connector(leader, "lat").await.ok().and_then(|c| c.offset).is_none() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("group.id", "bench-latency")
+        .set("isolation.level", "read_committed")
+        .set("fetch.wait.max.ms", "5")
+        .set("receive.message.max.bytes", "1000000000")
+        .create()
+        .unwrap();
+    // Seed the topic, then read it from its end.
+    conn.query_drop(format!("INSERT INTO bench.lat VALUES (0, {})", now_us())).await.unwrap();
+    let topic = "lat.bench.lat";
+    loop {
+        let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).unwrap();
+        if md.topics().iter().any(|t| t.name() == topic && !t.partitions().is_empty() && t.error().is_none()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(topic, 0, Offset::End).unwrap();
+    consumer.assign(&assignment).unwrap();
+    let total = 25_000; // 5 s at 5,000 rows/s
+    let writer_opts = db.root_opts();
+    let writer = tokio::spawn(async move {
+        let mut conn = mysql_async::Conn::new(writer_opts).await.unwrap();
+        let start = Instant::now();
+        // 50 rows every 10 ms = 5,000 rows/s, one transaction per tick.
+        for tick in 0..(total / 50) {
+            let due = start + Duration::from_millis(10 * tick as u64);
+            tokio::time::sleep_until(due.into()).await;
+            let t = now_us();
+            let values: Vec<String> = (0..50).map(|j| format!("({}, {t})", 1 + tick * 50 + j)).collect();
+            conn.query_drop(format!("INSERT INTO bench.lat VALUES {}", values.join(","))).await.unwrap();
+        }
+    });
+    let mut latencies = Vec::with_capacity(total);
+    while latencies.len() < total {
+        let message = tokio::time::timeout(Duration::from_secs(60), consumer.recv()).await.expect("records arrive").unwrap();
+        let Some(payload) = message.payload() else { continue };
+        let value: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        if let Some(t) = value["after"]["t_us"].as_i64() {
+            if value["after"]["id"].as_i64() != Some(0) {
+                latencies.push((now_us() - t) as f64 / 1000.0);
+            }
+        }
+    }
+    writer.await.unwrap();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "commit-to-visible at 5,000 rows/s (insert -> read_committed consumer): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} rows)",
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        latencies.last().copied().unwrap_or(f64::NAN),
+        latencies.len()
+    );
+
+    // ---- 2. failover ---------------------------------------------------
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let writer_opts = db.root_opts();
+    let writer = tokio::spawn(async move {
+        let mut conn = mysql_async::Conn::new(writer_opts).await.unwrap();
+        let mut id = 1_000_000;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            conn.query_drop(format!("INSERT INTO bench.lat VALUES ({id}, {})", now_us())).await.unwrap();
+            id += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let mut seconds = Vec::new();
+    for k in 1..=kills {
+        let owner = cluster.wait_leader(&cluster.nodes()).await;
+        let killed_at_ms = (now_us() / 1000) as i64;
+        let killed = Instant::now();
+        cluster.kill(owner);
+        let survivors: Vec<usize> = cluster.nodes().into_iter().filter(|n| *n != owner).collect();
+        let new_leader = cluster.wait_leader(&survivors).await;
+        loop {
+            let c = cluster.connector(new_leader, "lat").await.ok();
+            let done = c.as_ref().is_some_and(|c| {
+                c.owner_node_id == Some(new_leader as u64)
+                    && c.offset.as_ref().is_some_and(|o| o.epoch == c.epoch && o.committed_ms > killed_at_ms)
+            });
+            if done {
+                break;
+            }
+            assert!(killed.elapsed() < Duration::from_secs(60), "no committed delivery after the kill");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let s = killed.elapsed().as_secs_f64();
+        println!("kill {k:>2}: owner {owner} killed; first committed delivery by node {new_leader} after {s:.3} s");
+        seconds.push(s);
+        cluster.restart(owner);
+        cluster.wait_ready(owner).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.await.unwrap();
+    seconds.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "failover (SIGKILL -> first committed record): p50 {:.3} s, p99 {:.3} s, max {:.3} s ({} kills)",
+        percentile(&seconds, 50.0),
+        percentile(&seconds, 99.0),
+        seconds.last().copied().unwrap_or(f64::NAN),
+        seconds.len()
+    );
+    for node in cluster.nodes() {
+        if let Some(kib) = cluster.rss_kib(node) {
+            println!("node {node} RSS: {:.1} MiB", kib as f64 / 1024.0);
+        }
+    }
+}

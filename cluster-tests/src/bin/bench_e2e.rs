@@ -13,7 +13,7 @@
 //! 3. commit-to-visible latency at a fixed 5,000 rows/s: from the row's
 //!    COMMIT returning to a read_committed consumer receiving it, p50/p99.
 //!
-//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K]`
+//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--batch RECORDS_PER_TXN]`
 //! (build the node first: `cargo build --release --bin raftcdc` and set
 //! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -78,6 +78,8 @@ async fn committed_gtid_seq(cluster: &Cluster, node: usize, name: &str) -> (u64,
 async fn main() {
     let rows = arg("--rows", 1_000_000);
     let kills = arg("--kills", 10);
+    // Records per Kafka transaction (the connector's max.batch.size).
+    let batch = arg("--batch", 8192).to_string();
     let db = MariaDb::start(&[]).await;
     db.sql(&[
         "CREATE DATABASE bench",
@@ -116,8 +118,8 @@ async fn main() {
         ("table.include.list", "bench\\.t"),
         ("value.converter.schemas.enable", "false"),
         ("key.converter.schemas.enable", "false"),
-        ("max.batch.size", "8192"),
-        ("max.queue.size", "65536"),
+        ("max.batch.size", batch.as_str()),
+        ("max.queue.size", "262144"),
     ] {
         config.insert(k.into(), v.into());
     }

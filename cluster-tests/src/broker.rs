@@ -33,7 +33,6 @@
 //! Redpanda), and [`Broker::stop`] / [`Broker::kill`] / [`Broker::restart`] panic: tests that
 //! need them check [`Broker::is_private`] first.
 use std::fs::File;
-use std::io;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -171,7 +170,7 @@ impl Broker {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);
-        die_with_parent(&mut command);
+        crate::process::die_with_parent(&mut command);
         self.child = Some(command.spawn().expect("noida-db starts"));
         self.wait_ready().await;
     }
@@ -399,24 +398,3 @@ impl Drop for Broker {
         }
     }
 }
-
-/// Asks the kernel to `SIGKILL` the broker when the spawning thread dies,
-/// so a test process that is itself killed leaks no broker.
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs between fork and exec and only makes the
-    // async-signal-safe prctl(2) system call; it touches no memory of the
-    // parent.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}

@@ -37,3 +37,41 @@ pub fn rest_payload(name: &str) -> serde_json::Value {
 pub fn create_request(name: &str, paused: bool) -> CreateConnectorRequest {
     CreateConnectorRequest { name: name.to_owned(), config: mysql_config(name), paused }
 }
+
+/// Creates connector `name` streaming `db`'s `inventory` database (no
+/// snapshot, payload-only JSON, 100 ms batching deadline, plus `extra`)
+/// through node `node`, and waits until it has committed its first offset,
+/// i.e. it streams and every later change will be captured.
+pub async fn create_streaming(
+    cluster: &crate::cluster::Cluster,
+    node: usize,
+    db: &crate::mariadb::MariaDb,
+    name: &str,
+    server_id: u32,
+    extra: &[(&str, &str)],
+) -> raftcdc::proto::Connector {
+    let mut config = db.connector_config(server_id, "dbserver1");
+    for (k, v) in [
+        ("snapshot.mode", "no_data"),
+        ("database.include.list", "inventory"),
+        ("value.converter.schemas.enable", "false"),
+        ("key.converter.schemas.enable", "false"),
+        ("poll.interval.ms", "100"),
+    ]
+    .iter()
+    .chain(extra)
+    {
+        config.insert(k.to_string(), v.to_string());
+    }
+    cluster
+        .client(node)
+        .create_connector(CreateConnectorRequest { name: name.into(), config: config.into_iter().collect(), paused: false })
+        .await
+        .expect("create the connector");
+    cluster
+        .wait_connector(&[node], name, "streaming (first offset committed)", |_, c| {
+            if c.offset.is_some() { Ok(()) } else { Err("no offset yet".into()) }
+        })
+        .await
+        .remove(0)
+}

@@ -87,7 +87,9 @@ impl MariaDb {
 
     async fn spawn(&mut self) {
         let data = self.dir.path().join("data");
-        let child = Command::new(mariadbd())
+        let mut command = Command::new(mariadbd());
+        crate::process::die_with_parent(&mut command);
+        let child = command
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--socket={}", self.dir.path().join("sock").display()))

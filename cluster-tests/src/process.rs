@@ -235,9 +235,10 @@ pub async fn serve_until_exit(config: &Path, deadline: Duration) -> Option<Outpu
         .map(|output| output.expect("wait for raftcdc serve"))
 }
 
-/// Asks the kernel to `SIGKILL` the child when the spawning thread dies.
+/// Asks the kernel to `SIGKILL` the child when the spawning thread dies, so
+/// a test process that is itself killed leaks no node, broker or database.
 #[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
+pub(crate) fn die_with_parent(command: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs between fork and exec and only makes the
     // async-signal-safe prctl(2) system call; it touches no memory of the
@@ -253,4 +254,4 @@ fn die_with_parent(command: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
+pub(crate) fn die_with_parent(_command: &mut Command) {}

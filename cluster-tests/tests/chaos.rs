@@ -9,9 +9,10 @@ use std::time::Duration;
 use cluster_tests::broker::Broker;
 use cluster_tests::chaos::{self, History, Writer};
 use cluster_tests::cluster::Cluster;
+use cluster_tests::connectors;
 use cluster_tests::mariadb::MariaDb;
 use cluster_tests::wait::wait_until;
-use raftcdc::proto::{ConnectorRef, CreateConnectorRequest};
+use raftcdc::proto::ConnectorRef;
 
 const TOPIC: &str = "dbserver1.inventory.chaos";
 const TX_TOPIC: &str = "dbserver1.transaction";
@@ -31,27 +32,7 @@ async fn rig() -> (Rig, usize) {
     let cluster = Cluster::builder().kafka(broker.bootstrap()).start().await;
     cluster.init().await;
     let leader = cluster.wait_leader(&cluster.nodes()).await;
-    let mut config = db.connector_config(6201, "dbserver1");
-    for (k, v) in [
-        ("snapshot.mode", "no_data"),
-        ("database.include.list", "inventory"),
-        ("provide.transaction.metadata", "true"),
-        ("value.converter.schemas.enable", "false"),
-        ("key.converter.schemas.enable", "false"),
-        ("poll.interval.ms", "100"),
-    ] {
-        config.insert(k.into(), v.into());
-    }
-    cluster
-        .client(leader)
-        .create_connector(CreateConnectorRequest { name: "chaos".into(), config: config.into_iter().collect(), paused: false })
-        .await
-        .expect("create the connector");
-    cluster
-        .wait_connector(&[leader], "chaos", "streaming (first offset committed)", |_, c| {
-            if c.offset.is_some() { Ok(()) } else { Err("no offset yet".into()) }
-        })
-        .await;
+    connectors::create_streaming(&cluster, leader, &db, "chaos", 6201, &[("provide.transaction.metadata", "true")]).await;
     (Rig { db, broker, cluster }, leader)
 }
 

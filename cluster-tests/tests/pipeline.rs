@@ -2,15 +2,16 @@
 //! broker, and three real raftcdc processes. Row changes reach Kafka once,
 //! as `read_committed` consumers see them, across a SIGKILL of the owner;
 //! DDL lands in the connector's replicated schema history.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cluster_tests::broker::Broker;
 use cluster_tests::cluster::Cluster;
+use cluster_tests::connectors;
 use cluster_tests::mariadb::MariaDb;
 use cluster_tests::wait::wait_until;
 use mysql_async::prelude::Queryable;
-use raftcdc::proto::{ConnectorRef, CreateConnectorRequest};
+use raftcdc::proto::ConnectorRef;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 const TOPIC: &str = "dbserver1.inventory.seq";
@@ -60,28 +61,8 @@ async fn rows_reach_kafka_exactly_once_across_an_owner_kill_and_ddl_reaches_raft
     cluster.init().await;
     let leader = cluster.wait_leader(&cluster.nodes()).await;
 
-    let mut config: BTreeMap<String, String> = db.connector_config(6101, "dbserver1");
-    for (k, v) in [
-        ("snapshot.mode", "no_data"),
-        ("database.include.list", "inventory"),
-        ("value.converter.schemas.enable", "false"),
-        ("key.converter.schemas.enable", "false"),
-        ("poll.interval.ms", "100"),
-    ] {
-        config.insert(k.into(), v.into());
-    }
-    cluster
-        .client(leader)
-        .create_connector(CreateConnectorRequest { name: "inventory".into(), config: config.into_iter().collect(), paused: false })
-        .await
-        .expect("create the connector");
     // Streaming has begun once the first offset is committed to Raft.
-    let first = cluster
-        .wait_connector(&[leader], "inventory", "the first offset is committed", |_, c| {
-            if c.offset.is_some() { Ok(()) } else { Err("no offset yet".into()) }
-        })
-        .await
-        .remove(0);
+    let first = connectors::create_streaming(&cluster, leader, &db, "inventory", 6101, &[]).await;
 
     insert(&db, 1..=50).await;
     wait_for_ids(&broker, 1..=50).await;

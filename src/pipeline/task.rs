@@ -5,6 +5,12 @@
 //! A task starts only after its node won the connector under a new epoch
 //! (raised through Raft by [`super::assignment`]). Then:
 //!
+//! 0. **Claim.** The task commits a status write under its epoch through
+//!    Raft. Only a current epoch is accepted and only a real leader can
+//!    commit, so a node that merely *believes* it owns the connector (a
+//!    leader restarted from its old vote, for a few milliseconds) never
+//!    reaches step 1. If a producer is fenced while Raft still says its
+//!    epoch is current, the owner simply fences back.
 //! 1. **Fence.** Opening the sink calls `init_transactions` with the
 //!    connector's stable `transactional.id`. The broker bumps the producer
 //!    epoch, aborts any transaction the previous owner left open and fails
@@ -74,6 +80,11 @@ pub struct TaskContext {
 enum TaskError {
     #[error("deposed: {0}")]
     Deposed(String),
+    /// Kafka fenced this task's producer. That means deposed only if Raft
+    /// knows a newer epoch: a stale node can fence the rightful owner for a
+    /// moment (see [`claim`]), and the owner must then fence back.
+    #[error("fenced: {0}")]
+    Fenced(String),
     #[error("{error}")]
     Definite { error: String, remedy: String },
     #[error("{0}")]
@@ -86,7 +97,7 @@ impl From<SinkError> for TaskError {
     fn from(error: SinkError) -> TaskError {
         let text = error_chain(&error);
         if error.is_fenced() {
-            TaskError::Deposed(text)
+            TaskError::Fenced(text)
         } else if error.is_transient() {
             TaskError::Transient(text)
         } else {
@@ -122,6 +133,18 @@ pub async fn run(mut context: TaskContext) {
             Err(TaskError::Deposed(why)) => {
                 tracing::warn!(connector = %context.name, epoch = context.epoch, %why, "deposed; stopping");
                 return;
+            }
+            Err(TaskError::Fenced(why)) if check_epoch(&context).await.is_err() => {
+                tracing::warn!(connector = %context.name, epoch = context.epoch, %why, "fenced by a newer owner; stopping");
+                return;
+            }
+            Err(TaskError::Fenced(why)) => {
+                // Still the owner by Raft: a stale node fenced us; fence back.
+                tracing::warn!(connector = %context.name, epoch = context.epoch, %why, "fenced while still the owner; reopening");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop_requested(&mut context.stopped) => return,
+                }
             }
             Err(TaskError::Definite { error, remedy }) => {
                 tracing::error!(connector = %context.name, %error, %remedy, "connector failed");
@@ -186,6 +209,10 @@ async fn attempt(context: &TaskContext) -> Result<(), TaskError> {
         remedy: "fix the property with `raftcdc connector update`".into(),
     })?;
 
+    // 0. Prove through Raft that this epoch is current before touching
+    // Kafka, so a node that only *believes* it owns the connector (a stale
+    // leader just after its restart, say) never fences the real owner.
+    claim(context).await?;
     // 1. Fence every older producer of this connector. (Opening and
     // reading are safe to abandon on stop; delivering is not.)
     let mut sink = tokio::select! {
@@ -206,7 +233,6 @@ async fn attempt(context: &TaskContext) -> Result<(), TaskError> {
         (None, None) => None,
     };
     tracing::info!(connector = %context.name, epoch = context.epoch, resume = ?resume, "task starting");
-    check_epoch(context).await?;
     report(context, TaskState::Running, None, None).await;
 
     // 4. Stream.
@@ -247,6 +273,28 @@ async fn attempt(context: &TaskContext) -> Result<(), TaskError> {
 /// dropped inside, so the future stays `Send`).
 async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|s| *s).await;
+}
+
+/// Commits a `STARTING` status under the task's epoch. The state machine
+/// applies it only while the epoch is current, and only a leader with a
+/// quorum can commit it, so success proves the task may fence Kafka now.
+async fn claim(context: &TaskContext) -> Result<(), TaskError> {
+    let command = Command::ReportTaskStatus {
+        name: context.name.clone(),
+        epoch: context.epoch,
+        node_id: context.node.id,
+        state: TaskState::Starting,
+        error: None,
+        remedy: None,
+    };
+    match context.node.propose(command).await {
+        Ok(_) => Ok(()),
+        Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
+            Err(TaskError::Deposed(format!("epoch {} is now {current}", context.epoch)))
+        }
+        Err(NodeError::Rejected(CommandError::NotFound { .. })) => Err(TaskError::Deposed("the connector was deleted".into())),
+        Err(error) => Err(TaskError::Transient(format!("cannot confirm ownership through Raft: {}", error_chain(&error)))),
+    }
 }
 
 /// Fails with `Deposed` if this task's epoch is no longer current.

@@ -148,7 +148,8 @@ async fn main() {
 
     // The sink's own limit: same count, same size, plain idempotent producer.
     let sample = broker.read_committed("bench.bench.t").await;
-    let size = sample.iter().take(1000).filter_map(|r| r.value.as_ref().map(Vec::len)).sum::<usize>() / 1000.max(1);
+    let sizes: Vec<usize> = sample.iter().take(1000).filter_map(|r| r.value.as_ref().map(Vec::len)).collect();
+    let size = sizes.iter().sum::<usize>() / sizes.len().max(1);
     let payload = vec![b'x'; size.max(1)];
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())
@@ -269,7 +270,7 @@ async fn main() {
     let mut seconds = Vec::new();
     for k in 1..=kills {
         let owner = cluster.wait_leader(&cluster.nodes()).await;
-        let killed_at_ms = (now_us() / 1000) as i64;
+        let killed_at_ms = now_us() / 1000;
         let killed = Instant::now();
         cluster.kill(owner);
         let survivors: Vec<usize> = cluster.nodes().into_iter().filter(|n| *n != owner).collect();

@@ -281,9 +281,9 @@ impl Props<'_> {
         }
     }
 
-    fn number<T: std::str::FromStr>(&self, key: &str, default: T, min: T, max: T) -> Result<T, ConfigError>
+    fn number<T>(&self, key: &str, default: T, min: T, max: T) -> Result<T, ConfigError>
     where
-        T: PartialOrd + fmt::Display + Copy,
+        T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
     {
         match self.get(key) {
             None => Ok(default),

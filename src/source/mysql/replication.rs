@@ -436,12 +436,10 @@ impl Reader {
                 }
             }
             MYSQL_ANONYMOUS_GTID_EVENT => self.begin(start_pos, None),
-            MARIADB_ANNOTATE_ROWS_EVENT => {
-                if self.config.include_query {
-                    let text = String::from_utf8_lossy(event.data()).into_owned();
-                    if let Some(txn) = self.txn.as_mut() {
-                        txn.query = Some(text);
-                    }
+            MARIADB_ANNOTATE_ROWS_EVENT if self.config.include_query => {
+                let text = String::from_utf8_lossy(event.data()).into_owned();
+                if let Some(txn) = self.txn.as_mut() {
+                    txn.query = Some(text);
                 }
             }
             QUERY_EVENT => {

@@ -69,7 +69,10 @@ impl ConnectorSpec {
 
     /// Validates a name and config.
     pub fn new(name: String, config: BTreeMap<String, String>) -> Result<ConnectorSpec, SpecError> {
-        crate::raft::state::validate_name(&name).map_err(|e| spec_error("name", e.to_string().trim_start_matches("name: ")))?;
+        crate::raft::state::validate_name(&name).map_err(|e| match e {
+            crate::raft::command::CommandError::InvalidName { reason, .. } => spec_error("name", reason),
+            other => spec_error("name", other.to_string()),
+        })?;
         validate_config(&config)?;
         Ok(ConnectorSpec { name, config })
     }

@@ -167,18 +167,22 @@ pub async fn run(mut context: TaskContext) {
     }
 }
 
-/// Reports the task's state under its epoch (best effort: a stale epoch
-/// means a newer owner reports for the connector now).
-async fn report(context: &TaskContext, state: TaskState, error: Option<String>, remedy: Option<String>) {
-    let command = Command::ReportTaskStatus {
+/// The task's status, under its epoch.
+fn status(context: &TaskContext, state: TaskState, error: Option<String>, remedy: Option<String>) -> Command {
+    Command::ReportTaskStatus {
         name: context.name.clone(),
         epoch: context.epoch,
         node_id: context.node.id,
         state,
         error,
         remedy,
-    };
-    if let Err(error) = context.node.propose(command).await {
+    }
+}
+
+/// Reports the task's state under its epoch (best effort: a stale epoch
+/// means a newer owner reports for the connector now).
+async fn report(context: &TaskContext, state: TaskState, error: Option<String>, remedy: Option<String>) {
+    if let Err(error) = context.node.propose(status(context, state, error, remedy)).await {
         tracing::debug!(connector = %context.name, error = %error_chain(&error), "cannot report task status");
     }
 }
@@ -279,15 +283,7 @@ async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
 /// applies it only while the epoch is current, and only a leader with a
 /// quorum can commit it, so success proves the task may fence Kafka now.
 async fn claim(context: &TaskContext) -> Result<(), TaskError> {
-    let command = Command::ReportTaskStatus {
-        name: context.name.clone(),
-        epoch: context.epoch,
-        node_id: context.node.id,
-        state: TaskState::Starting,
-        error: None,
-        remedy: None,
-    };
-    match context.node.propose(command).await {
+    match context.node.propose(status(context, TaskState::Starting, None, None)).await {
         Ok(_) => Ok(()),
         Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
             Err(TaskError::Deposed(format!("epoch {} is now {current}", context.epoch)))

@@ -7,7 +7,8 @@
 //!
 //! 1. **Epochs are unique and only rise.** Every change of owner, restart,
 //!    config update and operator offset change takes the next value of a
-//!    cluster-wide counter (`next_epoch`). A deleted and re-created
+//!    cluster-wide counter (`last_epoch`, raised in one place:
+//!    `raise_epoch`). A deleted and re-created
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
 //!    `ReportTaskStatus`, `AppendSchemaHistory` and `SetSnapshotProgress`
@@ -202,9 +203,15 @@ pub fn validate_offset(offset: &serde_json::Value) -> Result<(), CommandError> {
 }
 
 impl ClusterState {
-    fn next_epoch(&mut self) -> u64 {
+    /// Rule 1 of the module docs: gives an existing connector the next
+    /// cluster-wide epoch, which deposes whoever held the old one.
+    fn raise_epoch(&mut self, name: &str) -> Result<&mut ConnectorRecord, CommandError> {
+        self.existing(name)?;
         self.last_epoch += 1;
-        self.last_epoch
+        let epoch = self.last_epoch;
+        let record = self.existing(name)?;
+        record.epoch = epoch;
+        Ok(record)
     }
 
     /// Applies one proposal. Never panics; a refused command leaves the
@@ -269,11 +276,8 @@ impl ClusterState {
                 &self.connectors[name]
             }
             Command::UpdateConnector { name, config } => {
-                self.existing(name)?;
-                let epoch = self.next_epoch();
-                let record = self.existing(name)?;
+                let record = self.raise_epoch(name)?;
                 record.config = config.clone();
-                record.epoch = epoch;
                 record
             }
             Command::DeleteConnector { name } => {
@@ -286,13 +290,7 @@ impl ClusterState {
                 record.desired = *state;
                 record
             }
-            Command::RestartConnector { name } => {
-                self.existing(name)?;
-                let epoch = self.next_epoch();
-                let record = self.existing(name)?;
-                record.epoch = epoch;
-                record
-            }
+            Command::RestartConnector { name } => self.raise_epoch(name)?,
             Command::AssignOwner {
                 name,
                 node_id,
@@ -306,10 +304,8 @@ impl ClusterState {
                         expected: *expected_epoch,
                     });
                 }
-                let epoch = self.next_epoch();
-                let record = self.existing(name)?;
+                let record = self.raise_epoch(name)?;
                 record.owner = Some(*node_id);
-                record.epoch = epoch;
                 record
             }
             Command::CommitOffset {
@@ -337,12 +333,10 @@ impl ClusterState {
                     return Err(CommandError::NotPaused { name: name.clone() });
                 }
                 validate_offset(offset)?;
-                let epoch = self.next_epoch();
-                let record = self.existing(name)?;
-                record.epoch = epoch;
+                let record = self.raise_epoch(name)?;
                 record.offset = Some(OffsetRecord {
                     offset: offset.clone(),
-                    epoch,
+                    epoch: record.epoch,
                     committed_ms: now,
                 });
                 record

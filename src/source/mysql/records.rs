@@ -203,7 +203,8 @@ impl RecordBuilder {
         let after = change.after.map(|r| self.project(output, r));
         match (before, after) {
             (None, Some(after)) if !skipped.create => {
-                self.data(output, event, Op::Create, None, Some(&after), meta, out, Vec::new())?;
+                let key = output.encoder.key(&after)?;
+                self.data(output, event, Op::Create, None, Some(&after), key, meta, out, Vec::new())?;
             }
             (Some(before), Some(after)) if !skipped.update => {
                 let old_key = output.encoder.key(&before)?;
@@ -213,7 +214,7 @@ impl RecordBuilder {
                     // key (plus tombstone) and a create of the new one.
                     let new_key_header = ("__debezium.newkey".to_string(), new_key.clone().unwrap_or_default());
                     let old_key_header = ("__debezium.oldkey".to_string(), old_key.clone().unwrap_or_default());
-                    self.data(output, event, Op::Delete, Some(&before), None, meta, out, vec![new_key_header])?;
+                    self.data(output, event, Op::Delete, Some(&before), None, old_key.clone(), meta, out, vec![new_key_header])?;
                     if self.config.tombstones_on_delete {
                         out.push(Record {
                             topic: output.encoder.topic().to_string(),
@@ -222,14 +223,14 @@ impl RecordBuilder {
                             headers: vec![Self::position_header(event)],
                         });
                     }
-                    self.data(output, event, Op::Create, None, Some(&after), meta, out, vec![old_key_header])?;
+                    self.data(output, event, Op::Create, None, Some(&after), new_key, meta, out, vec![old_key_header])?;
                 } else {
-                    self.data(output, event, Op::Update, Some(&before), Some(&after), meta, out, Vec::new())?;
+                    self.data(output, event, Op::Update, Some(&before), Some(&after), new_key, meta, out, Vec::new())?;
                 }
             }
             (Some(before), None) if !skipped.delete => {
                 let key = output.encoder.key(&before)?;
-                self.data(output, event, Op::Delete, Some(&before), None, meta, out, Vec::new())?;
+                self.data(output, event, Op::Delete, Some(&before), None, key.clone(), meta, out, Vec::new())?;
                 if self.config.tombstones_on_delete && key.is_some() {
                     out.push(Record {
                         topic: output.encoder.topic().to_string(),
@@ -244,6 +245,8 @@ impl RecordBuilder {
         Ok(())
     }
 
+    /// One data record; `key` is the row's encoded key, which the caller
+    /// has already computed (it compares keys for updates).
     #[allow(clippy::too_many_arguments)]
     fn data(
         &self,
@@ -252,6 +255,7 @@ impl RecordBuilder {
         op: Op,
         before: Option<&Row>,
         after: Option<&Row>,
+        key: Option<Vec<u8>>,
         meta: &mut TxnMeta,
         out: &mut Vec<Record>,
         mut headers: Vec<(String, Vec<u8>)>,
@@ -264,10 +268,6 @@ impl RecordBuilder {
             data_collection_order: *collection_order,
         });
         let source = self.source(Some(output), event, output.decoder.db());
-        let key = match after.or(before) {
-            Some(row) => output.encoder.key(row)?,
-            None => None,
-        };
         let value = output.encoder.value(op, before, after, &source, now_ms(), info.as_ref())?;
         headers.push(Self::position_header(event));
         out.push(Record {
@@ -317,7 +317,7 @@ impl RecordBuilder {
         if self.config.skipped_operations.truncate {
             return Ok(());
         }
-        self.data(output, event, Op::Truncate, None, None, meta, out, Vec::new())
+        self.data(output, event, Op::Truncate, None, None, None, meta, out, Vec::new())
     }
 
     /// A schema change record on the `<topic.prefix>` topic.

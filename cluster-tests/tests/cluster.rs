@@ -115,6 +115,7 @@ async fn frozen_leader_steps_down_and_its_stale_writes_are_rejected() {
         epoch: before.epoch,
         offset: json!({"file": "mysql-bin.000001", "pos": 4}),
         schema_history: vec![json!({"ddl": "DROP TABLE customers"})],
+        snapshot: None,
     };
     let old_peer = cluster.peer_addr(old_leader);
     let reply = wait_until(DEFAULT_DEADLINE, "the stale CommitOffset is answered", || async {

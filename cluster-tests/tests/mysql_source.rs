@@ -40,7 +40,7 @@ fn start(config: Arc<MySqlSourceConfig>, offset: Option<Value>) -> Running {
         .with_test_writer()
         .try_init();
     let (tx, rx) = mpsc::channel(64);
-    let task = tokio::spawn(async move { MySqlSource::new(config).run(offset, tx).await });
+    let task = tokio::spawn(async move { MySqlSource::new(config, true).run(offset, tx).await });
     Running { rx, task }
 }
 
@@ -490,10 +490,6 @@ async fn misconfigured_servers_get_the_documented_error() {
         error @ DefiniteError::AccessDenied { .. } => assert!(!format!("{error:?}").contains("wrong-password")),
         other => panic!("expected AccessDenied, got {other:?}"),
     }
-    match definite_error(&db, &[("snapshot.mode", "initial")]).await {
-        DefiniteError::SnapshotUnsupported { .. } => {}
-        other => panic!("expected SnapshotUnsupported, got {other:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -514,4 +510,162 @@ async fn heartbeats_and_filters() {
     assert_eq!(beats[0].key, json!({"serverName": "dbserver1"}));
     assert!(beats[1].value["ts_ms"].as_i64().unwrap() > 0);
     let _ = BTreeMap::<String, String>::new();
+}
+
+/// Every type family's table, as the type tests above create and fill it.
+const TYPED_TABLES: &[&str] = &[
+    "CREATE TABLE ints (id INT PRIMARY KEY, ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, siu SMALLINT UNSIGNED, \
+     mi MEDIUMINT, miu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED)",
+    "CREATE TABLE nums (id INT PRIMARY KEY, d DECIMAL(10,2), dn DECIMAL(5,0), f FLOAT, db DOUBLE, b1 BIT(1), b10 BIT(10))",
+    "CREATE TABLE strs (id INT PRIMARY KEY, c CHAR(4), vc VARCHAR(20), t TEXT, l1 VARCHAR(10) CHARACTER SET latin1, \
+     bin BINARY(4), vb VARBINARY(8), bl BLOB, e ENUM('small','medium','large'), s SET('a','b','c'))",
+    "CREATE TABLE times (id INT PRIMARY KEY, d DATE, t TIME(6), t0 TIME, dt0 DATETIME, dt3 DATETIME(3), dt6 DATETIME(6), \
+     ts0 TIMESTAMP NULL, ts6 TIMESTAMP(6) NULL, y YEAR)",
+    "CREATE TABLE docs (id INT PRIMARY KEY, j JSON, ip INET6, u UUID, g GEOMETRY)",
+];
+
+const TYPED_ROWS: &[&str] = &[
+    "SET time_zone = '+00:00'",
+    "INSERT INTO ints VALUES (1, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615)",
+    "INSERT INTO ints VALUES (2, 127, 0, 32767, 0, 8388607, 0, 2147483647, 0, 9223372036854775807, 0)",
+    "INSERT INTO ints VALUES (3, -1, NULL, -1, NULL, -1, NULL, -1, NULL, -1, NULL)",
+    "INSERT INTO nums VALUES (1, 12345678.90, -99999, 1.5, -2.25e10, b'1', b'1000000001')",
+    "INSERT INTO nums VALUES (2, -0.01, 0, 3.4028e38, 0.125, b'0', b'0000000000')",
+    "INSERT INTO nums VALUES (3, NULL, NULL, NULL, NULL, NULL, NULL)",
+    "INSERT INTO strs VALUES (1, 'ab', 'héllo 🎉', 'text', 'café', X'0102', X'00FF', X'DEADBEEF', 'medium', 'a,c')",
+    "INSERT INTO strs VALUES (2, '', '', '', '', X'00000000', X'', X'', 'small', '')",
+    "INSERT INTO strs VALUES (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    "INSERT INTO times VALUES (1, '2024-02-29', '-838:59:59.000000', '12:34:56', '2024-02-29 12:34:56', '2024-02-29 12:34:56.789', \
+     '1969-12-31 23:59:59.999999', '2024-02-29 12:34:56', '2038-01-19 03:14:07.123456', 2024)",
+    "INSERT INTO times VALUES (2, '1970-01-01', '00:00:00.000001', '-00:00:01', '1970-01-01 00:00:00', '1970-01-01 00:00:00.000', \
+     '1970-01-01 00:00:00.000001', '1970-01-01 00:00:01', '1970-01-01 00:00:01.000001', 0)",
+    "INSERT INTO times VALUES (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    "INSERT INTO times VALUES (4, '0000-00-00', '00:00:00', '00:00:00', '0000-00-00 00:00:00', NULL, NULL, NULL, NULL, 1901)",
+    "INSERT INTO docs VALUES (1, '{\"a\": [1, 2.5, \"x\"], \"b\": null}', '2001:db8::1', '123e4567-e89b-12d3-a456-426614174000', ST_GeomFromText('POINT(1 2)'))",
+    "INSERT INTO docs VALUES (2, NULL, NULL, NULL, NULL)",
+];
+
+/// Snapshot reads (`op: r`) of every type must be the streamed inserts'
+/// records to the byte, schemas included: consumers cannot tell them apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_reads_every_type_exactly_as_streaming_does() {
+    let db = MariaDb::start(&["--sql-mode="]).await;
+    setup(&db, TYPED_TABLES).await;
+    let schemas = [("key.converter.schemas.enable", "true"), ("value.converter.schemas.enable", "true")];
+    let mut source = streaming(&db, &schemas).await;
+    exec(&db, TYPED_ROWS).await;
+    let rows = TYPED_ROWS.len() - 1;
+    let (streamed, _) = source.collect(rows, data).await;
+    drop(source);
+
+    let mut extra = schemas.to_vec();
+    extra.extend([("snapshot.mode", "initial"), ("snapshot.fetch.size", "2")]);
+    let mut snapshot = start(config(&db, &extra), None);
+    let (read, batches) = snapshot.collect(rows, data).await;
+    let markers: Vec<&str> = read.iter().map(|e| e.value["payload"]["source"]["snapshot"].as_str().unwrap()).collect();
+    for event in &read {
+        let created = streamed
+            .iter()
+            .find(|c| c.topic == event.topic && c.key == event.key)
+            .unwrap_or_else(|| panic!("no streamed insert for {} {}", event.topic, event.key));
+        assert_eq!(event.value["payload"]["op"], json!("r"));
+        assert_eq!(event.value["payload"]["before"], Value::Null);
+        assert_eq!(event.value["payload"]["after"], created.value["payload"]["after"], "{} {}", event.topic, event.key);
+        assert_eq!(event.value["schema"], created.value["schema"], "{}", event.topic);
+    }
+    // Tables in name order (docs, ints, nums, strs, times), rows in key order.
+    assert_eq!(read[0].topic, "dbserver1.inventory.docs");
+    assert_eq!(markers[0], "first");
+    assert_eq!(markers[1], "last_in_data_collection");
+    assert_eq!(markers[2], "first_in_data_collection");
+    assert_eq!(markers[3], "true");
+    assert_eq!(*markers.last().unwrap(), "last");
+    let last = batches.iter().rev().find_map(|b| b.snapshot.clone()).expect("snapshot progress");
+    assert!(last.completed && last.rows_read == rows as u64 && last.tables_total == 5, "{last:?}");
+    assert!(batches.iter().any(|b| b.offset["snapshot"] == json!(true)), "chunk offsets carry the cursor");
+    // The schema history got each table's DDL.
+    let ddls: Vec<&Batch> = batches.iter().filter(|b| !b.schema_history.is_empty()).collect();
+    assert_eq!(ddls[0].schema_history.len(), 5);
+
+    // Then it streams from the snapshot's position.
+    exec(&db, &["INSERT INTO ints (id) VALUES (99)"]).await;
+    let (created, _) = snapshot.collect(1, data).await;
+    assert_eq!(created[0].value["payload"]["op"], json!("c"));
+    assert_eq!(created[0].value["payload"]["after"]["id"], json!(99));
+}
+
+/// A snapshot resumed from a committed chunk's offset (as a new owner
+/// does) reads only the rest of the table, on a new view, and then streams
+/// every change since the *original* snapshot position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_resumes_after_its_last_committed_chunk() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE seq (id INT PRIMARY KEY, v INT)", "CREATE TABLE nokey (a INT)"]).await;
+    let inserts: Vec<String> = (1..=25).map(|i| format!("INSERT INTO seq VALUES ({i}, {i})")).collect();
+    exec(&db, &inserts.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    exec(&db, &["INSERT INTO nokey VALUES (1), (2), (3)"]).await;
+    let cfg = config(&db, &[("snapshot.mode", "initial"), ("snapshot.fetch.size", "10")]);
+    let mut first = start(cfg.clone(), None);
+    let (events, batches) = first.collect(28, data).await;
+    drop(first);
+    // `nokey` (read whole) sorts before `seq` (read in key order).
+    let ids: Vec<i64> = events[3..].iter().map(|e| e.value["after"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, (1..=25).collect::<Vec<_>>());
+    let chunk = batches
+        .iter()
+        .find(|b| b.records.iter().any(|r| r.key.as_deref() == Some(&b"{\"id\":10}"[..])))
+        .expect("the batch with id 10");
+    assert_eq!(chunk.records.len(), 10, "one chunk per batch");
+    assert_eq!(chunk.offset["snapshot_cursor"]["last_key"], json!([{"int": 10}]));
+
+    exec(&db, &["UPDATE seq SET v = 99 WHERE id = 15", "INSERT INTO seq VALUES (26, 26)", "DELETE FROM seq WHERE id = 20"]).await;
+    let mut resumed = start(cfg, Some(chunk.offset.clone()));
+    let (events, _) = resumed.collect(15 + 4, data).await;
+    let reads: Vec<(i64, i64)> = events
+        .iter()
+        .filter(|e| e.value["op"] == json!("r"))
+        .map(|e| (e.value["after"]["id"].as_i64().unwrap(), e.value["after"]["v"].as_i64().unwrap()))
+        .collect();
+    let expected: Vec<(i64, i64)> = (11..=26).filter(|i| *i != 20).map(|i| (i, if i == 15 { 99 } else { i })).collect();
+    assert_eq!(reads, expected, "the rest of the table, from the new view, nothing twice");
+    let streamed: Vec<(String, Value)> = events[15..]
+        .iter()
+        .map(|e| (e.value["op"].as_str().unwrap_or("tombstone").to_string(), e.key.clone()))
+        .collect();
+    assert_eq!(streamed, vec![
+        ("u".to_string(), json!({"id": 15})),
+        ("c".to_string(), json!({"id": 26})),
+        ("d".to_string(), json!({"id": 20})),
+        ("tombstone".to_string(), json!({"id": 20})),
+    ]);
+}
+
+/// `when_needed` takes a new snapshot when the offset's binlog is gone,
+/// where `initial` stops with the purged-binlog error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_needed_resnapshots_after_a_purged_binlog() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE seq (id INT PRIMARY KEY)"]).await;
+    let mut source = streaming(&db, &[]).await;
+    exec(&db, &["INSERT INTO seq VALUES (1)"]).await;
+    let (_, batches) = source.collect(1, data).await;
+    let offset = batches.last().unwrap().offset.clone();
+    drop(source);
+    db.wait_no_replicas().await;
+    exec(&db, &["INSERT INTO seq VALUES (2)", "FLUSH BINARY LOGS", "FLUSH BINARY LOGS"]).await;
+    let mut conn = db.conn().await;
+    let status: Vec<mysql_async::Row> = conn.query("SHOW MASTER STATUS").await.unwrap();
+    let current: String = status[0].get(0).unwrap();
+    conn.query_drop(format!("PURGE BINARY LOGS TO '{current}'")).await.unwrap();
+
+    let mut source = start(config(&db, &[("snapshot.mode", "when_needed")]), Some(offset));
+    let (events, _) = source.collect(2, data).await;
+    let reads: Vec<(&str, i64)> = events
+        .iter()
+        .map(|e| (e.value["op"].as_str().unwrap(), e.value["after"]["id"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(reads, vec![("r", 1), ("r", 2)]);
+    exec(&db, &["INSERT INTO seq VALUES (3)"]).await;
+    let (events, _) = source.collect(1, data).await;
+    assert_eq!(events[0].value["op"], json!("c"));
 }

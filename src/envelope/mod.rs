@@ -60,6 +60,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use records::{ConnectorEncoder, TableChange, TableChangeKind};
+pub(crate) use value::epoch_days;
 
 use crate::source::mysql::column::{ColumnSchema, Row};
 use json::{write_i64, write_str};

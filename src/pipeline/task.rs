@@ -64,7 +64,7 @@ use crate::sink::kafka::{KafkaSink, KafkaSinkConfig, Progress, SinkError};
 use crate::source::mysql::config::MySqlSourceConfig;
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
-use crate::source::{AbortOnDrop, Batch, Record};
+use crate::source::{AbortOnDrop, Batch, Record, SnapshotProgress};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -123,11 +123,12 @@ impl From<SourceError> for TaskError {
 
 pub async fn run(mut context: TaskContext) {
     let mut backoff = Duration::from_millis(250);
+    let mut first_attempt = true;
     loop {
         let started = Instant::now();
         // `attempt` honours the stop signal itself, between deliveries: a
         // Kafka transaction is never abandoned half-way by a stop.
-        let result = attempt(&context).await;
+        let result = attempt(&context, std::mem::take(&mut first_attempt)).await;
         match result {
             Ok(()) | Err(TaskError::Stopped) => return,
             Err(TaskError::Deposed(why)) => {
@@ -188,7 +189,7 @@ async fn report(context: &TaskContext, state: TaskState, error: Option<String>, 
 }
 
 /// One pass of the takeover sequence and the delivery loop.
-async fn attempt(context: &TaskContext) -> Result<(), TaskError> {
+async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskError> {
     let node = &context.node;
     let mut stopped = context.stopped.clone();
     if *stopped.borrow() {
@@ -242,7 +243,7 @@ async fn attempt(context: &TaskContext) -> Result<(), TaskError> {
     // 4. Stream.
     let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
     let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
-    let source = MySqlSource::new(source_config.clone());
+    let source = MySqlSource::new(source_config.clone(), first_attempt);
     let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }));
 
     let mut pending = Pending::default();
@@ -308,6 +309,7 @@ struct Pending {
     records: Vec<Record>,
     offset: Option<serde_json::Value>,
     schema_history: Vec<serde_json::Value>,
+    snapshot: Option<SnapshotProgress>,
     since: Option<Instant>,
 }
 
@@ -317,6 +319,9 @@ impl Pending {
         self.records.extend(batch.records);
         self.schema_history.extend(batch.schema_history);
         self.offset = Some(batch.offset);
+        if batch.snapshot.is_some() {
+            self.snapshot = batch.snapshot;
+        }
     }
 
     fn has_work(&self) -> bool {
@@ -341,6 +346,7 @@ async fn deliver(context: &TaskContext, sink: &mut KafkaSink, pending: &mut Pend
     let Some(offset) = pending.offset.take() else { return Ok(()) };
     let records = std::mem::take(&mut pending.records);
     let schema_history = std::mem::take(&mut pending.schema_history);
+    let snapshot = pending.snapshot.take();
     pending.since = None;
     let progress = Progress {
         connector: context.name.clone(),
@@ -353,6 +359,7 @@ async fn deliver(context: &TaskContext, sink: &mut KafkaSink, pending: &mut Pend
         epoch: context.epoch,
         offset,
         schema_history,
+        snapshot,
     };
     match context.node.propose(command).await {
         Ok(_) => Ok(()),

@@ -78,6 +78,9 @@ pub enum Command {
         offset: serde_json::Value,
         #[serde(default)]
         schema_history: Vec<serde_json::Value>,
+        /// Snapshot progress as of this offset (snapshot chunks only).
+        #[serde(default)]
+        snapshot: Option<SnapshotProgress>,
     },
     /// An operator's replacement of the offset; the connector must be paused.
     SetOffsets {

@@ -87,15 +87,7 @@ pub struct OffsetRecord {
     pub committed_ms: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SnapshotProgress {
-    pub tables_total: u64,
-    pub tables_done: u64,
-    pub rows_read: u64,
-    pub current_table: String,
-    pub last_key: serde_json::Value,
-    pub completed: bool,
-}
+pub use crate::source::SnapshotProgress;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorRecord {
@@ -313,6 +305,7 @@ impl ClusterState {
                 epoch,
                 offset,
                 schema_history,
+                snapshot,
             } => {
                 if !offset.is_object() {
                     return Err(CommandError::InvalidOffset {
@@ -326,6 +319,9 @@ impl ClusterState {
                     committed_ms: now,
                 });
                 record.schema_history.extend(schema_history.iter().cloned());
+                if snapshot.is_some() {
+                    record.snapshot = snapshot.clone();
+                }
                 record
             }
             Command::SetOffsets { name, offset } => {
@@ -417,7 +413,7 @@ mod tests {
         assert!(new > old);
         let before = state.clone();
         for command in [
-            Command::CommitOffset { name: "c".into(), epoch: old, offset: json!({"file": "f", "pos": 4}), schema_history: vec![] },
+            Command::CommitOffset { name: "c".into(), epoch: old, offset: json!({"file": "f", "pos": 4}), schema_history: vec![], snapshot: None },
             Command::ReportTaskStatus {
                 name: "c".into(),
                 epoch: old,
@@ -441,6 +437,7 @@ mod tests {
             epoch: new,
             offset: json!({"file": "f", "pos": 4}),
             schema_history: vec![json!({"ddl": "ALTER TABLE t ADD c INT"})],
+            snapshot: None,
         }));
         assert!(matches!(reply, CommandReply::Applied { .. }));
     }
@@ -459,6 +456,7 @@ mod tests {
             epoch: first,
             offset: json!({}),
             schema_history: vec![],
+            snapshot: None,
         }));
         assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
     }
@@ -491,7 +489,7 @@ mod tests {
         assert!(c.epoch > owner_epoch);
         assert_eq!(c.offset.unwrap().offset, offset);
         // The task that ran before the pause can no longer commit.
-        let reply = state.apply(&at(Command::CommitOffset { name: "c".into(), epoch: owner_epoch, offset: json!({}), schema_history: vec![] }));
+        let reply = state.apply(&at(Command::CommitOffset { name: "c".into(), epoch: owner_epoch, offset: json!({}), schema_history: vec![], snapshot: None }));
         assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
     }
 

@@ -14,7 +14,10 @@
 //!    transaction; its offset still resumes exactly (it carries the event
 //!    and row counts inside the transaction).
 //! 4. `schema_history` entries belong in the replicated schema history once
-//!    the batch is delivered (under the owner's epoch).
+//!    the batch is delivered (under the owner's epoch), and so does
+//!    `snapshot` progress.
+//! 5. Snapshot chunks are batches too: their offset carries the snapshot
+//!    cursor, so the same delivery makes chunks exactly-once.
 //!
 //! The channel between source and sink is bounded, so a slow or absent
 //! sink pauses reading instead of growing memory.
@@ -38,6 +41,20 @@ pub struct Batch {
     pub offset: serde_json::Value,
     pub schema_history: Vec<serde_json::Value>,
     pub ends_transaction: bool,
+    /// Snapshot progress as of this batch (snapshot batches only); it is
+    /// committed to the replicated state with the offset, for status.
+    pub snapshot: Option<SnapshotProgress>,
+}
+
+/// How far a snapshot got, as connector status shows it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotProgress {
+    pub tables_total: u64,
+    pub tables_done: u64,
+    pub rows_read: u64,
+    pub current_table: String,
+    pub last_key: serde_json::Value,
+    pub completed: bool,
 }
 
 /// Aborts a spawned task when dropped: a source (or its binlog reader) must

@@ -119,7 +119,7 @@ async fn main() {
         let (tx, mut rx) = tokio::sync::mpsc::channel(16);
         let offset = json!({"file": first_file, "pos": 4});
         let started = Instant::now();
-        let task = tokio::spawn(async move { MySqlSource::new(config).run(Some(offset), tx).await });
+        let task = tokio::spawn(async move { MySqlSource::new(config, true).run(Some(offset), tx).await });
         let mut events = 0usize;
         let mut bytes = 0usize;
         while events < rows {

@@ -149,6 +149,9 @@ pub struct MySqlSourceConfig {
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
     pub skipped_operations: SkippedOperations,
     pub snapshot_mode: SnapshotMode,
+    /// Rows per snapshot chunk (`snapshot.fetch.size`, default 10000): one
+    /// chunk is one read, one batch and one committed cursor step.
+    pub snapshot_fetch_size: usize,
     /// Properties raftcdc's Kafka sink interprets (`producer.override.*`,
     /// `topic.creation.*`, `delivery.guarantee`), kept for the sink layer.
     pub sink_properties: BTreeMap<String, String>,
@@ -178,8 +181,10 @@ const ACCEPTED_UNUSED: &[(&str, &str)] = &[
     ("errors.log.", "errors are reported in the connector status and the node log"),
     ("key.converter", "output is always Kafka Connect's JsonConverter format"),
     ("value.converter", "output is always Kafka Connect's JsonConverter format"),
-    ("snapshot.fetch.size", "used by snapshots"),
-    ("snapshot.locking.mode", "used by snapshots"),
+    (
+        "snapshot.locking.mode",
+        "MariaDB snapshots take no lock; MySQL snapshots hold FLUSH TABLES WITH READ LOCK only while the view opens",
+    ),
 ];
 
 /// Debezium features raftcdc refuses rather than silently ignores.
@@ -251,6 +256,7 @@ const SUPPORTED: &[&str] = &[
     "message.key.columns",
     "skipped.operations",
     "snapshot.mode",
+    "snapshot.fetch.size",
 ];
 
 fn matches_entry(key: &str, entry: &str) -> bool {
@@ -480,6 +486,7 @@ impl MySqlSourceConfig {
             message_key_columns,
             skipped_operations,
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
+            snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,
         })
     }

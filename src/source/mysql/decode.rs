@@ -201,6 +201,24 @@ enum Plan {
     },
 }
 
+/// One column described in the table map's own terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawColumn {
+    pub name: String,
+    /// The *real* binlog type (ENUM/SET rather than STRING).
+    pub real_type: u8,
+    /// Table-map metadata bytes (zero-padded).
+    pub meta: [u8; 2],
+    pub unsigned: bool,
+    /// Collation id of a character, ENUM or SET column (63 = binary).
+    pub collation: u16,
+    /// ENUM/SET members, in order.
+    pub members: Vec<String>,
+    /// Geometry type code (0 = any GEOMETRY).
+    pub geometry: Option<u64>,
+    pub nullable: bool,
+}
+
 /// Decodes the rows events of one table, per the table's `TABLE_MAP`.
 #[derive(Debug, Clone)]
 pub struct TableDecoder {
@@ -214,37 +232,37 @@ pub struct TableDecoder {
 }
 
 // Binlog column type codes (MySQL `enum_field_types`).
-const T_DECIMAL: u8 = 0;
-const T_TINY: u8 = 1;
-const T_SHORT: u8 = 2;
-const T_LONG: u8 = 3;
-const T_FLOAT: u8 = 4;
-const T_DOUBLE: u8 = 5;
-const T_NULL: u8 = 6;
-const T_TIMESTAMP: u8 = 7;
-const T_LONGLONG: u8 = 8;
-const T_INT24: u8 = 9;
-const T_DATE: u8 = 10;
-const T_TIME: u8 = 11;
-const T_DATETIME: u8 = 12;
-const T_YEAR: u8 = 13;
-const T_NEWDATE: u8 = 14;
-const T_VARCHAR: u8 = 15;
-const T_BIT: u8 = 16;
-const T_TIMESTAMP2: u8 = 17;
-const T_DATETIME2: u8 = 18;
-const T_TIME2: u8 = 19;
-const T_JSON: u8 = 245;
-const T_NEWDECIMAL: u8 = 246;
-const T_ENUM: u8 = 247;
-const T_SET: u8 = 248;
-const T_TINY_BLOB: u8 = 249;
-const T_MEDIUM_BLOB: u8 = 250;
-const T_LONG_BLOB: u8 = 251;
-const T_BLOB: u8 = 252;
-const T_VAR_STRING: u8 = 253;
-const T_STRING: u8 = 254;
-const T_GEOMETRY: u8 = 255;
+pub(crate) const T_DECIMAL: u8 = 0;
+pub(crate) const T_TINY: u8 = 1;
+pub(crate) const T_SHORT: u8 = 2;
+pub(crate) const T_LONG: u8 = 3;
+pub(crate) const T_FLOAT: u8 = 4;
+pub(crate) const T_DOUBLE: u8 = 5;
+pub(crate) const T_NULL: u8 = 6;
+pub(crate) const T_TIMESTAMP: u8 = 7;
+pub(crate) const T_LONGLONG: u8 = 8;
+pub(crate) const T_INT24: u8 = 9;
+pub(crate) const T_DATE: u8 = 10;
+pub(crate) const T_TIME: u8 = 11;
+pub(crate) const T_DATETIME: u8 = 12;
+pub(crate) const T_YEAR: u8 = 13;
+pub(crate) const T_NEWDATE: u8 = 14;
+pub(crate) const T_VARCHAR: u8 = 15;
+pub(crate) const T_BIT: u8 = 16;
+pub(crate) const T_TIMESTAMP2: u8 = 17;
+pub(crate) const T_DATETIME2: u8 = 18;
+pub(crate) const T_TIME2: u8 = 19;
+pub(crate) const T_JSON: u8 = 245;
+pub(crate) const T_NEWDECIMAL: u8 = 246;
+pub(crate) const T_ENUM: u8 = 247;
+pub(crate) const T_SET: u8 = 248;
+pub(crate) const T_TINY_BLOB: u8 = 249;
+pub(crate) const T_MEDIUM_BLOB: u8 = 250;
+pub(crate) const T_LONG_BLOB: u8 = 251;
+pub(crate) const T_BLOB: u8 = 252;
+pub(crate) const T_VAR_STRING: u8 = 253;
+pub(crate) const T_STRING: u8 = 254;
+pub(crate) const T_GEOMETRY: u8 = 255;
 
 /// Bytes of table-map metadata per binlog type, or `None` if unsupported.
 fn metadata_len(type_code: u8) -> Option<usize> {
@@ -601,11 +619,8 @@ impl TableDecoder {
         let mut enum_index = 0usize;
         let mut set_index = 0usize;
         let mut geometry_index = 0usize;
-        let mut columns = Vec::with_capacity(count);
-        let mut plans = Vec::with_capacity(count);
-        let mut json_columns = 0;
+        let mut described = Vec::with_capacity(count);
         for (i, &(real_type, meta)) in raw.iter().enumerate() {
-            let name = names[i].clone();
             let unsigned = if is_numeric(real_type) {
                 numeric_index += 1;
                 optional.unsigned.get(numeric_index - 1).copied().unwrap_or(false)
@@ -634,17 +649,75 @@ impl TableDecoder {
             // Without charset metadata, character columns are treated as utf8mb4.
             let collation = collation.unwrap_or(45);
             let charset = collation_charset(collation).0;
-            let unsupported = || DecodeError::UnsupportedType {
-                column: names[i].clone(),
-                type_code: real_type,
-            };
             let members = |lists: &[Vec<Vec<u8>>], index: usize| -> Vec<String> {
                 lists
                     .get(index)
                     .map(|m| m.iter().map(|v| decode_text(charset, v)).collect())
                     .unwrap_or_default()
             };
+            let members = match real_type {
+                T_ENUM => {
+                    enum_index += 1;
+                    members(&optional.enum_values, enum_index - 1)
+                }
+                T_SET => {
+                    set_index += 1;
+                    members(&optional.set_values, set_index - 1)
+                }
+                _ => Vec::new(),
+            };
+            let geometry = if real_type == T_GEOMETRY {
+                geometry_index += 1;
+                optional.geometry_types.get(geometry_index - 1).copied()
+            } else {
+                None
+            };
+            described.push(RawColumn {
+                name: names[i].clone(),
+                real_type,
+                meta,
+                unsigned,
+                collation,
+                members,
+                geometry,
+                nullable: null_bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0),
+            });
+        }
+        let primary_key = optional.primary_key.iter().copied().filter(|&i| i < count).collect();
+        TableDecoder::from_columns(table_id, db, table, described, primary_key)
+    }
 
+    /// Builds the decoder from column descriptions in the table map's own
+    /// terms (binlog type, metadata, signedness, collation, members), the
+    /// form both a `TABLE_MAP` event and the snapshot's information_schema
+    /// reading produce, so both yield identical schemas.
+    pub fn from_columns(
+        table_id: u64,
+        db: String,
+        table: String,
+        described: Vec<RawColumn>,
+        primary_key: Vec<usize>,
+    ) -> Result<TableDecoder, DecodeError> {
+        let bad = |what: &str| DecodeError::MalformedTableMap(what.to_owned());
+        let mut columns = Vec::with_capacity(described.len());
+        let mut plans = Vec::with_capacity(described.len());
+        let mut json_columns = 0;
+        for (i, raw) in described.into_iter().enumerate() {
+            let RawColumn {
+                name,
+                real_type,
+                meta,
+                unsigned,
+                collation,
+                members,
+                geometry,
+                nullable,
+            } = raw;
+            let charset = collation_charset(collation).0;
+            let unsupported = || DecodeError::UnsupportedType {
+                column: name.clone(),
+                type_code: real_type,
+            };
             let (column_type, plan) = match real_type {
                 T_TINY => (ColumnType::TinyInt { unsigned }, Plan::Tiny { unsigned }),
                 T_SHORT => (ColumnType::SmallInt { unsigned }, Plan::Short { unsigned }),
@@ -758,22 +831,18 @@ impl TableDecoder {
                     }
                 }
                 T_ENUM => {
-                    enum_index += 1;
                     let size = meta[1];
                     if size != 1 && size != 2 {
                         return Err(bad("ENUM storage size"));
                     }
-                    let values = members(&optional.enum_values, enum_index - 1);
-                    (ColumnType::Enum { values, collation }, Plan::Enum { size })
+                    (ColumnType::Enum { values: members, collation }, Plan::Enum { size })
                 }
                 T_SET => {
-                    set_index += 1;
                     let size = meta[1];
                     if size == 0 || size > 8 {
                         return Err(bad("SET storage size"));
                     }
-                    let values = members(&optional.set_values, set_index - 1);
-                    (ColumnType::Set { values, collation }, Plan::Set { size })
+                    (ColumnType::Set { values: members, collation }, Plan::Set { size })
                 }
                 T_BLOB | T_TINY_BLOB | T_MEDIUM_BLOB | T_LONG_BLOB => {
                     let size = BlobSize::from_prefix_len(meta[0]).ok_or_else(|| bad("BLOB length width"))?;
@@ -792,16 +861,11 @@ impl TableDecoder {
                     )
                 }
                 T_GEOMETRY => {
-                    geometry_index += 1;
                     let prefix = meta[0];
                     if !(1..=4).contains(&prefix) {
                         return Err(bad("GEOMETRY length width"));
                     }
-                    let kind = optional
-                        .geometry_types
-                        .get(geometry_index - 1)
-                        .map(|&code| GeometryKind::from_code(code))
-                        .unwrap_or(GeometryKind::Geometry);
+                    let kind = geometry.map(GeometryKind::from_code).unwrap_or(GeometryKind::Geometry);
                     (ColumnType::Geometry { kind }, Plan::Geometry { prefix })
                 }
                 T_JSON => {
@@ -814,13 +878,12 @@ impl TableDecoder {
                 }
                 _ => return Err(unsupported()),
             };
-            let nullable = null_bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
             columns.push(ColumnSchema {
                 name,
                 position: i,
                 column_type,
                 nullable,
-                in_primary_key: optional.primary_key.contains(&i),
+                in_primary_key: primary_key.contains(&i),
                 binlog_type: real_type,
                 binlog_meta: meta,
                 default: None,
@@ -830,7 +893,6 @@ impl TableDecoder {
             });
             plans.push(plan);
         }
-        let primary_key = optional.primary_key.iter().copied().filter(|&i| i < count).collect();
         Ok(TableDecoder {
             table_id,
             db,

@@ -91,8 +91,12 @@ pub enum DefiniteError {
     },
     #[error("the committed offset is invalid")]
     InvalidOffset(#[from] PositionError),
-    #[error("snapshot.mode={mode} needs an initial snapshot, which this build does not implement yet")]
-    SnapshotUnsupported { mode: String },
+    #[error("{position}: a value does not fit its column")]
+    SnapshotValue {
+        position: String,
+        #[source]
+        source: super::table_schema::ValueError,
+    },
     #[error("server query failed: {query}")]
     Query {
         query: String,
@@ -125,8 +129,8 @@ impl DefiniteError {
             DefiniteError::InvalidOffset(_) => {
                 "pause the connector and fix its offset with `raftcdc connector offsets set`".into()
             }
-            DefiniteError::SnapshotUnsupported { .. } => {
-                "set snapshot.mode=no_data to stream from the current binlog position".into()
+            DefiniteError::SnapshotValue { .. } => {
+                "report this as a bug with the column's type; meanwhile exclude the column with column.exclude.list".into()
             }
             DefiniteError::Query { .. } => "check the server and the connector user's privileges".into(),
         }

@@ -6,6 +6,9 @@
 //!   what to change), the current binlog position.
 //! - [`position`]: GTID sets of both flavours and the committed offset.
 //! - [`replication`]: the binlog stream → batches, with exact offsets.
+//! - [`snapshot`]: the initial snapshot (consistent, chunked, resumable
+//!   on another node), and [`table_schema`], its SQL view of a table in
+//!   the binlog decoder's terms.
 //! - [`column`], [`decode`]: the column model and per-table row decoding.
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
 //! - [`error`]: transient vs definite errors.
@@ -16,4 +19,6 @@ pub mod error;
 pub mod position;
 pub mod records;
 pub mod replication;
+pub mod snapshot;
+pub mod table_schema;
 pub mod validate;

@@ -30,6 +30,8 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
+use super::snapshot::SnapshotCursor;
+
 /// A MariaDB GTID position: the last sequence number per replication domain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MariaGtidList(BTreeMap<u32, (u32, u64)>);
@@ -169,7 +171,7 @@ impl fmt::Display for GtidState {
 }
 
 /// Where streaming stands, in the shape of the committed offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceOffset {
     pub file: String,
     pub pos: u64,
@@ -178,9 +180,27 @@ pub struct SourceOffset {
     pub row: u64,
     pub server_id: u32,
     pub ts_sec: u64,
+    /// Set while an initial snapshot is in progress: `file`/`pos`/`gtids`
+    /// are then the snapshot's binlog position, where streaming starts
+    /// once the snapshot completes (see [`super::snapshot`]).
+    pub snapshot: Option<SnapshotCursor>,
 }
 
 impl SourceOffset {
+    /// A transaction-boundary offset at `file:pos` with `gtids`.
+    pub fn at(file: String, pos: u64, gtids: Option<GtidState>, server_id: u32) -> SourceOffset {
+        SourceOffset {
+            file,
+            pos,
+            gtids,
+            event: 0,
+            row: 0,
+            server_id,
+            ts_sec: 0,
+            snapshot: None,
+        }
+    }
+
     /// The offset as Debezium-shaped JSON.
     pub fn to_json(&self) -> Value {
         let mut object = json!({
@@ -193,6 +213,11 @@ impl SourceOffset {
         });
         if let Some(gtids) = &self.gtids {
             object["gtids"] = Value::String(gtids.to_string());
+        }
+        if let Some(cursor) = &self.snapshot {
+            // Debezium's own flag, plus where the snapshot stands.
+            object["snapshot"] = Value::Bool(true);
+            object["snapshot_cursor"] = serde_json::to_value(cursor).unwrap_or(Value::Null);
         }
         object
     }
@@ -214,6 +239,13 @@ impl SourceOffset {
         if gtids.is_none() && file.is_empty() {
             return Err(PositionError("needs \"gtids\" or \"file\" and \"pos\"".into()));
         }
+        let snapshot = match object.get("snapshot_cursor") {
+            None | Some(Value::Null) => None,
+            Some(cursor) => Some(
+                serde_json::from_value(cursor.clone())
+                    .map_err(|e| PositionError(format!("\"snapshot_cursor\" is malformed: {e}")))?,
+            ),
+        };
         Ok(SourceOffset {
             file,
             pos: number("pos").max(4),
@@ -222,6 +254,7 @@ impl SourceOffset {
             row: number("row"),
             server_id: number("server_id") as u32,
             ts_sec: number("ts_sec"),
+            snapshot,
         })
     }
 }
@@ -263,6 +296,7 @@ mod tests {
             row: 17,
             server_id: 1,
             ts_sec: 1_700_000_000,
+            snapshot: None,
         };
         let json = offset.to_json();
         assert_eq!(json["gtids"], "0-1-20");

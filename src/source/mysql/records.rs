@@ -306,6 +306,29 @@ impl RecordBuilder {
         Some((meta.total, *per))
     }
 
+    /// A snapshot read (`op: r`) of one row. Like Debezium's, it carries no
+    /// transaction block, and `source.snapshot` says where in the snapshot
+    /// the row falls.
+    pub fn snapshot_record(
+        &self,
+        output: &TableOutput,
+        event: &RowEvent<'_>,
+        marker: Snapshot,
+        row: Row,
+    ) -> Result<Record, EncodeError> {
+        let row = self.project(output, row);
+        let key = output.encoder.key(&row)?;
+        let mut source = self.source(Some(output), event, output.decoder.db());
+        source.snapshot = marker;
+        let value = output.encoder.value(Op::Read, None, Some(&row), &source, now_ms(), None)?;
+        Ok(Record {
+            topic: output.encoder.topic().to_string(),
+            key,
+            value: Some(value),
+            headers: vec![Self::position_header(event)],
+        })
+    }
+
     /// A truncate event for a table (when `t` is not skipped).
     pub fn truncate_record(
         &self,

@@ -49,11 +49,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::config::{MySqlSourceConfig, SnapshotMode};
-use super::column::ColumnType;
 use super::decode::TableDecoder;
 use super::error::{classify, DefiniteError, SourceError, TransientError};
 use super::position::{GtidState, SourceOffset};
 use super::records::{RecordBuilder, RowEvent, TableOutput, TxnMeta};
+use super::snapshot::{self, Plan};
+use super::table_schema::{refine, refinements, Refinement};
 use super::validate::{self, ServerInfo};
 use crate::source::{AbortOnDrop, Batch, Record};
 
@@ -79,6 +80,8 @@ fn is_compressed_event(event_type: u8) -> bool {
 /// A running MySQL/MariaDB source.
 pub struct MySqlSource {
     config: Arc<MySqlSourceConfig>,
+    /// The first run of a task (`snapshot.mode=always` snapshots then).
+    task_start: bool,
 }
 
 /// The transaction being read.
@@ -136,70 +139,14 @@ struct Reader {
     refined: HashMap<(String, String), Vec<(String, Refinement)>>,
 }
 
-/// A DDL-only type (see [`TableDecoder::refine_column_type`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refinement {
-    Uuid,
-    Inet6,
-    Json,
-}
-
-/// Reads the MariaDB types the binlog cannot tell apart from plain ones:
-/// `UUID`/`INET6` (sent as `BINARY(16)`) and `JSON` (sent as `LONGTEXT`,
-/// recognised by its `json_valid` check constraint).
-///
-/// information_schema describes the table *now*, which may be later than
-/// the event being decoded; that is safe because a refinement is applied
-/// only where the binlog's own type is the one the refined type is stored
-/// as, so at worst a column altered since is labelled with its new type.
-async fn refinements(
-    conn: &mut mysql_async::Conn,
-    db: &str,
-    table: &str,
-) -> Result<Vec<(String, Refinement)>, SourceError> {
-    let quote = |s: &str| s.replace('\\', "\\\\").replace('\'', "\\'");
-    let columns_sql = format!(
-        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{}' \
-         AND DATA_TYPE IN ('uuid', 'inet6')",
-        quote(db),
-        quote(table)
-    );
-    let wrap = |sql: &str| {
-        let sql = sql.to_string();
-        move |source| DefiniteError::Query { query: sql, source }
-    };
-    let typed: Vec<(String, String)> = conn.query(&columns_sql).await.map_err(wrap(&columns_sql))?;
-    let mut out: Vec<(String, Refinement)> = typed
-        .into_iter()
-        .map(|(name, data_type)| {
-            let kind = if data_type.eq_ignore_ascii_case("uuid") { Refinement::Uuid } else { Refinement::Inet6 };
-            (name, kind)
-        })
-        .collect();
-    let checks_sql = format!(
-        "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
-         WHERE CONSTRAINT_SCHEMA = '{}' AND TABLE_NAME = '{}'",
-        quote(db),
-        quote(table)
-    );
-    let checks: Vec<(String, String)> = conn.query(&checks_sql).await.map_err(wrap(&checks_sql))?;
-    for (name, clause) in checks {
-        let normalized = clause.replace('`', "");
-        if normalized.eq_ignore_ascii_case(&format!("json_valid({name})")) {
-            out.push((name, Refinement::Json));
-        }
-    }
-    Ok(out)
-}
-
 struct TableSlot {
     raw: Vec<u8>,
     output: Option<Arc<TableOutput>>,
 }
 
 impl MySqlSource {
-    pub fn new(config: Arc<MySqlSourceConfig>) -> MySqlSource {
-        MySqlSource { config }
+    pub fn new(config: Arc<MySqlSourceConfig>, task_start: bool) -> MySqlSource {
+        MySqlSource { config, task_start }
     }
 
     /// Streams from `start` (a committed offset; `None` for a new
@@ -209,11 +156,20 @@ impl MySqlSource {
     pub async fn run(&self, start: Option<Value>, out: mpsc::Sender<Batch>) -> Result<(), SourceError> {
         let mut resume = start;
         let mut backoff = Duration::from_millis(200);
+        let mut snapshot_due = self.task_start;
+        let mut resnapshotted = false;
         loop {
             let mut last_sent = None;
             let began = Instant::now();
-            match self.stream_once(resume.clone(), &out, &mut last_sent).await {
+            match self.stream_once(resume.clone(), &out, &mut last_sent, &mut snapshot_due).await {
                 Ok(()) => return Ok(()),
+                Err(SourceError::Definite(DefiniteError::BinlogNotAvailable { .. }))
+                    if self.config.snapshot_mode == SnapshotMode::WhenNeeded && !resnapshotted =>
+                {
+                    tracing::warn!("source: the offset's binlog is purged; snapshot.mode=when_needed takes a new snapshot");
+                    resnapshotted = true;
+                    resume = None;
+                }
                 Err(SourceError::Definite(error)) => return Err(error.into()),
                 Err(SourceError::Transient(error)) => {
                     if out.is_closed() {
@@ -239,22 +195,58 @@ impl MySqlSource {
         start: Option<Value>,
         out: &mpsc::Sender<Batch>,
         last_sent: &mut Option<Value>,
+        snapshot_due: &mut bool,
     ) -> Result<(), SourceError> {
         let config = &self.config;
         let mut conn = validate::connect(config).await?;
         let server = validate::validate_server(&mut conn, config).await?;
-        let offset = match start {
-            Some(value) => SourceOffset::from_json(&value, server.mariadb).map_err(DefiniteError::from)?,
-            None => match config.snapshot_mode {
-                SnapshotMode::NoData | SnapshotMode::Never => validate::current_offset(&mut conn, config, &server).await?,
-                mode => {
-                    return Err(DefiniteError::SnapshotUnsupported {
-                        mode: format!("{mode:?}").to_ascii_lowercase(),
-                    }
-                    .into())
-                }
-            },
+        let committed = match start {
+            Some(value) => Some(SourceOffset::from_json(&value, server.mariadb).map_err(DefiniteError::from)?),
+            None => None,
         };
+        let gone = match &committed {
+            Some(offset) if config.snapshot_mode == SnapshotMode::WhenNeeded && offset.snapshot.is_none() => {
+                snapshot::binlog_gone(&mut conn, config, offset).await?
+            }
+            _ => false,
+        };
+        let offset = match snapshot::plan(config.snapshot_mode, committed, *snapshot_due, gone) {
+            Plan::Stream(offset) => offset,
+            Plan::StreamFromCurrent => validate::current_offset(&mut conn, config, &server).await?,
+            Plan::Idle => {
+                let _ = conn.disconnect().await;
+                tracing::info!("source: snapshot.mode=initial_only and the snapshot is complete; not streaming");
+                out.closed().await;
+                return Ok(());
+            }
+            plan @ (Plan::Snapshot | Plan::ResumeSnapshot(_)) => {
+                let _ = conn.disconnect().await;
+                *snapshot_due = false;
+                let resume = match plan {
+                    Plan::ResumeSnapshot(offset) => Some(offset),
+                    _ => None,
+                };
+                let Some(offset) = snapshot::run(config, &server, resume, out, last_sent).await? else {
+                    return Ok(());
+                };
+                if config.snapshot_mode == SnapshotMode::InitialOnly {
+                    tracing::info!("source: snapshot.mode=initial_only: snapshot complete; not streaming");
+                    out.closed().await;
+                    return Ok(());
+                }
+                conn = validate::connect(config).await?;
+                offset
+            }
+        };
+        if config.snapshot_mode == SnapshotMode::Recovery && *snapshot_due {
+            *snapshot_due = false;
+            let batch = snapshot::schema_history_batch(config, &server, &offset).await?;
+            let sent = batch.offset.clone();
+            if out.send(batch).await.is_err() {
+                return Ok(());
+            }
+            *last_sent = Some(sent);
+        }
         let _ = conn.disconnect().await;
         // From here on a retry resumes at this offset, not at a newer
         // "current" position: nothing after it has been delivered.
@@ -382,6 +374,7 @@ impl Reader {
             row: 0,
             server_id: self.server.server_id,
             ts_sec: self.ts_sec,
+            snapshot: None,
         }
         .to_json()
     }
@@ -546,18 +539,8 @@ impl Reader {
 
     fn refine(&self, decoder: &mut TableDecoder) {
         let key = (decoder.db().to_string(), decoder.table().to_string());
-        let Some(refined) = self.refined.get(&key) else { return };
-        for (name, kind) in refined {
-            let Some(index) = decoder.columns().iter().position(|c| &c.name == name) else { continue };
-            let column_type = match kind {
-                Refinement::Uuid => ColumnType::Uuid,
-                Refinement::Inet6 => ColumnType::Inet6,
-                Refinement::Json => match decoder.columns()[index].column_type {
-                    ColumnType::Text { collation, .. } => ColumnType::JsonText { collation },
-                    _ => continue,
-                },
-            };
-            decoder.refine_column_type(index, column_type);
+        if let Some(refined) = self.refined.get(&key) {
+            refine(decoder, refined);
         }
     }
 
@@ -647,12 +630,14 @@ impl Reader {
                         row: row_index + 1,
                         server_id: self.server.server_id,
                         ts_sec: self.ts_sec,
+                        snapshot: None,
                     };
                     batches.push(Batch {
                         records: std::mem::take(&mut txn.records),
                         offset: offset.to_json(),
                         schema_history: std::mem::take(&mut txn.schema_history),
                         ends_transaction: false,
+                        snapshot: None,
                     });
                 }
             }
@@ -722,6 +707,7 @@ impl Reader {
             offset: self.boundary_offset(),
             schema_history: txn.schema_history,
             ends_transaction: true,
+            snapshot: None,
         })
     }
 
@@ -739,6 +725,7 @@ impl Reader {
                     offset,
                     schema_history: Vec::new(),
                     ends_transaction: true,
+                    snapshot: None,
                 });
             }
         }
@@ -749,6 +736,7 @@ impl Reader {
                 offset: self.boundary_offset(),
                 schema_history: Vec::new(),
                 ends_transaction: true,
+                snapshot: None,
             });
         }
         None

@@ -57,7 +57,7 @@ pub async fn connect(config: &MySqlSourceConfig) -> Result<mysql_async::Conn, So
     }
 }
 
-async fn query<T: mysql_async::prelude::FromRow + Send + 'static>(
+pub(super) async fn query<T: mysql_async::prelude::FromRow + Send + 'static>(
     conn: &mut mysql_async::Conn,
     sql: &str,
     config: &MySqlSourceConfig,
@@ -175,6 +175,21 @@ pub async fn current_offset(
     })?;
     let file: String = row.get(0).unwrap_or_default();
     let pos: u64 = row.get(1).unwrap_or(4);
+    let executed: Option<String> = if server.mariadb { None } else { row.get(4) };
+    offset_at(conn, config, server, file, pos, executed).await
+}
+
+/// The offset at `file:pos`, with the GTID state matching exactly that
+/// position (MariaDB: `BINLOG_GTID_POS`; MySQL: the executed GTID set read
+/// at the same time as the position, `mysql_executed`).
+pub async fn offset_at(
+    conn: &mut mysql_async::Conn,
+    config: &MySqlSourceConfig,
+    server: &ServerInfo,
+    file: String,
+    pos: u64,
+    mysql_executed: Option<String>,
+) -> Result<SourceOffset, SourceError> {
     let gtids = if server.mariadb {
         // The GTID state matching exactly that file and position (reading
         // @@gtid_binlog_pos separately could race with a commit).
@@ -183,18 +198,9 @@ pub async fn current_offset(
         let list = MariaGtidList::parse(&state.into_iter().next().flatten().unwrap_or_default())?;
         Some(GtidState::MariaDb(list))
     } else if server.gtid_enabled {
-        let executed: Option<String> = row.get(4);
-        Some(GtidState::MySql(MySqlGtidSet::parse(&executed.unwrap_or_default())?))
+        Some(GtidState::MySql(MySqlGtidSet::parse(&mysql_executed.unwrap_or_default())?))
     } else {
         None
     };
-    Ok(SourceOffset {
-        file,
-        pos,
-        gtids,
-        event: 0,
-        row: 0,
-        server_id: server.server_id,
-        ts_sec: 0,
-    })
+    Ok(SourceOffset::at(file, pos, gtids, server.server_id))
 }

@@ -1,0 +1,816 @@
+//! The initial snapshot: every captured table's rows as `op: r` records,
+//! consistent with the binlog position streaming continues from, chunked,
+//! and resumable on whichever node takes the connector over.
+//!
+//! # Consistency
+//! The snapshot reads inside one `REPEATABLE READ` transaction opened with
+//! `START TRANSACTION WITH CONSISTENT SNAPSHOT`, and needs the binlog
+//! position `P0` that view corresponds to:
+//!
+//! - **MariaDB** reports it without any lock: after the transaction
+//!   starts, `binlog_snapshot_file` / `binlog_snapshot_position` (status
+//!   variables) name exactly the binlog position of the view, and
+//!   `BINLOG_GTID_POS` turns it into the GTID state.
+//! - **MySQL** has no such variables, so raftcdc does what Debezium does:
+//!   `FLUSH TABLES WITH READ LOCK`, start the transaction, read `SHOW
+//!   MASTER STATUS` (position and executed GTID set), `UNLOCK TABLES`. The
+//!   global read lock is held for those three statements only (needs the
+//!   `RELOAD` privilege).
+//!
+//! Every row of the view is emitted, then streaming starts at `P0`, so
+//! each change after the view arrives exactly once, after the snapshot.
+//!
+//! # Chunks, and what is committed
+//! Tables are read one after another in chunk-key order (the primary key,
+//! or `message.key.columns` for the table), `snapshot.fetch.size` rows at
+//! a time: `WHERE key > last ORDER BY key LIMIT n+1` (the extra row only
+//! tells whether the table ends in this chunk, for Debezium's
+//! `last_in_data_collection` / `last` markers; it is read again as the
+//! next chunk's first row). Each chunk is one [`Batch`] whose offset is
+//! `P0` plus a [`SnapshotCursor`]: the table list, the table being read
+//! and the chunk key of its last emitted row. The pipeline delivers a
+//! batch's records and its offset in one Kafka transaction and then
+//! commits the offset (with the progress shown in status) to Raft under
+//! the owner's epoch, so committed output and committed cursor always
+//! agree: a chunk is either in Kafka's committed output together with the
+//! cursor that follows it, or neither is. Memory is bounded by the chunk
+//! size and the pipeline's bounded queue, not by the table size.
+//!
+//! # Resuming on another node
+//! A new owner (or the same one after a transient error) resumes from the
+//! committed cursor: it opens a *new* consistent view `P1 ≥ P0` and reads
+//! the rest (rows with a key above the cursor, then the remaining tables)
+//! from it; streaming still starts at `P0`. This is correct:
+//!
+//! - no chunk is emitted twice: the next read starts strictly after the
+//!   last committed key, and uncommitted chunks were never visible;
+//! - no row is lost: a row that exists at `P1` above the cursor is read
+//!   from `P1`; a row below the cursor was read at `P0`;
+//! - the final state is right: every change between `P0` and `P1` is
+//!   streamed after the snapshot (streaming starts at `P0`), so the last
+//!   record of every key is its state after the last change. For rows
+//!   read at `P1` that replay restates changes the snapshot row already
+//!   shows (an insert seen as `r` and then as `c`, say) — the same
+//!   at-least-the-final-state guarantee as Debezium's lock-free snapshot
+//!   modes, and only after a failover mid-snapshot.
+//!
+//! A table without a primary key and without `message.key.columns` cannot
+//! be read from a key: it is read in one pass (still emitted chunk by
+//! chunk), and a resume inside such a table reads that one table again
+//! from its start, so its rows may appear twice after a failover. Give
+//! such tables `message.key.columns` (columns that identify a row) to make
+//! them resumable.
+//!
+//! # Modes (`snapshot.mode`, Debezium's names)
+//! See [`plan`]: `initial` snapshots when there is no offset; `initial_only`
+//! snapshots and then does not stream; `no_data` (`schema_only`) and
+//! `never` stream from the current position; `when_needed` also
+//! snapshots when the offset's binlog file is gone; `always` snapshots at
+//! every task start; `recovery` (`schema_only_recovery`) records the
+//! current DDL of the captured tables in the schema history and streams.
+use std::sync::Arc;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Params, Row, Value};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::column::Row as ColumnRow;
+use super::config::{MySqlSourceConfig, SnapshotMode};
+use super::error::{classify, DefiniteError, SourceError};
+use super::position::SourceOffset;
+use super::records::{RecordBuilder, RowEvent, TableOutput};
+use super::table_schema::{column_value, quote_identifier, table_decoder};
+use super::validate::{self, ServerInfo};
+use crate::envelope::Snapshot;
+use crate::source::{Batch, Record, SnapshotProgress};
+
+/// Where an in-progress snapshot stands; lives in the committed offset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotCursor {
+    /// The captured tables when the snapshot started, `[db, table]`, in
+    /// the order they are read.
+    pub tables: Vec<(String, String)>,
+    /// Index in `tables` of the table being read.
+    pub table: usize,
+    /// Chunk key of the last row emitted from that table (`None`: none).
+    pub last_key: Option<Vec<KeyValue>>,
+    /// Rows emitted by the whole snapshot so far.
+    pub rows: u64,
+    /// Rows emitted from the current table so far.
+    pub table_rows: u64,
+    /// How many times the snapshot resumed on a new consistent view.
+    #[serde(default)]
+    pub resumed: u32,
+}
+
+/// A chunk-key value, exactly as the server sent it (so it binds back as
+/// the same value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyValue {
+    Null,
+    Int(i64),
+    UInt(u64),
+    Float(f32),
+    Double(f64),
+    /// Hex of the bytes.
+    Bytes(String),
+    Date(u16, u8, u8, u8, u8, u8, u32),
+    Time(bool, u32, u8, u8, u8, u32),
+}
+
+impl From<&Value> for KeyValue {
+    fn from(value: &Value) -> KeyValue {
+        match value {
+            Value::NULL => KeyValue::Null,
+            Value::Int(i) => KeyValue::Int(*i),
+            Value::UInt(u) => KeyValue::UInt(*u),
+            Value::Float(f) => KeyValue::Float(*f),
+            Value::Double(d) => KeyValue::Double(*d),
+            Value::Bytes(b) => KeyValue::Bytes(b.iter().map(|b| format!("{b:02x}")).collect()),
+            Value::Date(y, m, d, h, mi, s, us) => KeyValue::Date(*y, *m, *d, *h, *mi, *s, *us),
+            Value::Time(neg, days, h, m, s, us) => KeyValue::Time(*neg, *days, *h, *m, *s, *us),
+        }
+    }
+}
+
+impl KeyValue {
+    fn to_value(&self) -> Value {
+        match self {
+            KeyValue::Null => Value::NULL,
+            KeyValue::Int(i) => Value::Int(*i),
+            KeyValue::UInt(u) => Value::UInt(*u),
+            KeyValue::Float(f) => Value::Float(*f),
+            KeyValue::Double(d) => Value::Double(*d),
+            KeyValue::Bytes(hex) => Value::Bytes(
+                (0..hex.len() / 2)
+                    .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+                    .collect(),
+            ),
+            KeyValue::Date(y, m, d, h, mi, s, us) => Value::Date(*y, *m, *d, *h, *mi, *s, *us),
+            KeyValue::Time(neg, days, h, m, s, us) => Value::Time(*neg, *days, *h, *m, *s, *us),
+        }
+    }
+
+    /// For status: numbers as numbers, everything else as text.
+    fn display(&self) -> serde_json::Value {
+        match self {
+            KeyValue::Int(i) => (*i).into(),
+            KeyValue::UInt(u) => (*u).into(),
+            KeyValue::Bytes(hex) => {
+                let bytes = KeyValue::Bytes(hex.clone()).to_value();
+                match bytes {
+                    Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned().into(),
+                    _ => serde_json::Value::Null,
+                }
+            }
+            other => serde_json::to_value(other).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// What a source attempt does first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Stream from this offset.
+    Stream(SourceOffset),
+    /// Stream from the current binlog position (no offset yet).
+    StreamFromCurrent,
+    /// Snapshot from scratch, then stream.
+    Snapshot,
+    /// Continue the snapshot in this offset's cursor, then stream.
+    ResumeSnapshot(SourceOffset),
+    /// `initial_only` after its snapshot: nothing more to do.
+    Idle,
+}
+
+/// Decides what to do with a committed offset. `task_start` is true for a
+/// task's first attempt (`always` snapshots then, not on every retry);
+/// `binlog_gone` tells whether the offset's binlog file was purged.
+pub fn plan(mode: SnapshotMode, offset: Option<SourceOffset>, task_start: bool, binlog_gone: bool) -> Plan {
+    use SnapshotMode::*;
+    let snapshots = matches!(mode, Initial | InitialOnly | WhenNeeded | Always);
+    match offset {
+        Some(offset) if offset.snapshot.is_some() && snapshots => Plan::ResumeSnapshot(offset),
+        Some(mut offset) if offset.snapshot.is_some() => {
+            // The mode was changed away from snapshotting mid-snapshot:
+            // stream from the snapshot's position.
+            offset.snapshot = None;
+            Plan::Stream(offset)
+        }
+        Some(_) if mode == Always && task_start => Plan::Snapshot,
+        Some(_) if mode == WhenNeeded && binlog_gone => Plan::Snapshot,
+        Some(_) if mode == InitialOnly => Plan::Idle,
+        Some(offset) => Plan::Stream(offset),
+        None if snapshots => Plan::Snapshot,
+        None => Plan::StreamFromCurrent,
+    }
+}
+
+/// Whether `offset`'s binlog file is no longer on the server.
+pub async fn binlog_gone(
+    conn: &mut mysql_async::Conn,
+    config: &MySqlSourceConfig,
+    offset: &SourceOffset,
+) -> Result<bool, SourceError> {
+    let logs: Vec<Row> = validate::query(conn, "SHOW BINARY LOGS", config).await?;
+    Ok(!logs.iter().any(|row| row.get::<String, _>(0).as_deref() == Some(offset.file.as_str())))
+}
+
+/// Runs (or resumes) the snapshot, sending chunk batches to `out`.
+/// Returns the offset streaming starts from (`P0`), or `None` if the
+/// receiver went away.
+pub async fn run(
+    config: &Arc<MySqlSourceConfig>,
+    server: &ServerInfo,
+    resume: Option<SourceOffset>,
+    out: &mpsc::Sender<Batch>,
+    last_sent: &mut Option<serde_json::Value>,
+) -> Result<Option<SourceOffset>, SourceError> {
+    let mut conn = validate::connect(config).await?;
+    let view = open_view(&mut conn, config, server).await?;
+    let builder = RecordBuilder::new(config.clone());
+    let (base, mut cursor, fresh) = match resume {
+        Some(mut offset) => {
+            let mut cursor = offset.snapshot.take().expect("a resumed snapshot has a cursor");
+            cursor.resumed += 1;
+            tracing::info!(
+                table = cursor.table,
+                rows = cursor.rows,
+                view = %format!("{}:{}", view.file, view.pos),
+                "snapshot: resuming from the committed chunk on a new consistent view"
+            );
+            (offset, cursor, false)
+        }
+        None => {
+            let tables = captured_tables(&mut conn, config).await?;
+            tracing::info!(tables = tables.len(), position = %format!("{}:{}", view.file, view.pos), "snapshot: starting");
+            let cursor = SnapshotCursor {
+                tables,
+                table: 0,
+                last_key: None,
+                rows: 0,
+                table_rows: 0,
+                resumed: 0,
+            };
+            (view, cursor, true)
+        }
+    };
+    let mut snapshot = Snapshotter {
+        conn,
+        encoder: RowEncoder {
+            config,
+            server,
+            builder,
+            base,
+            ts_sec: now_sec(),
+        },
+    };
+    if fresh {
+        let tables = cursor.tables.clone();
+        let batch = snapshot.schema_batch(&tables, Some(&cursor)).await?;
+        if !send(out, batch, last_sent).await {
+            return Ok(None);
+        }
+    }
+    while cursor.table < cursor.tables.len() {
+        if !snapshot.table(&mut cursor, out, last_sent).await? {
+            return Ok(None);
+        }
+    }
+    // Every table ended in a chunk whose batch already completed the
+    // snapshot, unless the last tables were empty (or dropped): then a
+    // closing batch commits the completion.
+    let done = snapshot.encoder.offset(None);
+    if last_sent.as_ref() != Some(&done.to_json()) {
+        let batch = Batch {
+            records: Vec::new(),
+            offset: done.to_json(),
+            schema_history: Vec::new(),
+            ends_transaction: true,
+            snapshot: Some(progress(&cursor, true)),
+        };
+        if !send(out, batch, last_sent).await {
+            return Ok(None);
+        }
+    }
+    let _ = snapshot.conn.query_drop("COMMIT").await;
+    let _ = snapshot.conn.disconnect().await;
+    tracing::info!(rows = cursor.rows, "snapshot: completed");
+    Ok(Some(done))
+}
+
+/// A batch of the current DDL of `tables`, for the schema history (and
+/// the schema change topic), at `offset`'s position. Used by the snapshot
+/// and by `recovery` mode.
+pub async fn schema_history_batch(
+    config: &Arc<MySqlSourceConfig>,
+    server: &ServerInfo,
+    offset: &SourceOffset,
+) -> Result<Batch, SourceError> {
+    let mut conn = validate::connect(config).await?;
+    let tables = captured_tables(&mut conn, config).await?;
+    let mut snapshot = Snapshotter {
+        conn,
+        encoder: RowEncoder {
+            config,
+            server,
+            builder: RecordBuilder::new(config.clone()),
+            base: offset.clone(),
+            ts_sec: now_sec(),
+        },
+    };
+    let batch = snapshot.schema_batch(&tables, None).await;
+    let _ = snapshot.conn.disconnect().await;
+    batch
+}
+
+fn now_sec() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn progress(cursor: &SnapshotCursor, completed: bool) -> SnapshotProgress {
+    let current = cursor.tables.get(cursor.table);
+    SnapshotProgress {
+        tables_total: cursor.tables.len() as u64,
+        tables_done: if completed { cursor.tables.len() as u64 } else { cursor.table as u64 },
+        rows_read: cursor.rows,
+        current_table: current.map(|(d, t)| format!("{d}.{t}")).unwrap_or_default(),
+        last_key: match &cursor.last_key {
+            Some(key) => key.iter().map(KeyValue::display).collect(),
+            None => serde_json::Value::Null,
+        },
+        completed,
+    }
+}
+
+/// Opens the consistent view; returns its binlog position.
+async fn open_view(
+    conn: &mut mysql_async::Conn,
+    config: &MySqlSourceConfig,
+    server: &ServerInfo,
+) -> Result<SourceOffset, SourceError> {
+    for sql in [
+        "SET SESSION time_zone = '+00:00'",
+        "SET NAMES utf8mb4",
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    ] {
+        validate::query::<Row>(conn, sql, config).await?;
+    }
+    if server.mariadb {
+        validate::query::<Row>(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", config).await?;
+        let status: Vec<(String, String)> =
+            validate::query(conn, "SHOW STATUS LIKE 'binlog_snapshot_%'", config).await?;
+        let get = |name: &str| status.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let file = get("binlog_snapshot_file").unwrap_or_default();
+        let pos = get("binlog_snapshot_position").and_then(|p| p.parse().ok()).unwrap_or(4);
+        validate::offset_at(conn, config, server, file, pos, None).await
+    } else {
+        validate::query::<Row>(conn, "FLUSH TABLES WITH READ LOCK", config).await?;
+        let opened = async {
+            validate::query::<Row>(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", config).await?;
+            let status: Vec<Row> = validate::query(conn, "SHOW MASTER STATUS", config).await?;
+            Ok::<_, SourceError>(status)
+        }
+        .await;
+        validate::query::<Row>(conn, "UNLOCK TABLES", config).await?;
+        let row = opened?.into_iter().next().ok_or_else(|| DefiniteError::InvalidSystemSetting {
+            setting: "log_bin".into(),
+            expected: "ON".into(),
+            actual: "no binary log (SHOW MASTER STATUS is empty)".into(),
+        })?;
+        let file: String = row.get(0).unwrap_or_default();
+        let pos: u64 = row.get(1).unwrap_or(4);
+        let executed: Option<String> = row.get(4);
+        validate::offset_at(conn, config, server, file, pos, executed).await
+    }
+}
+
+/// The captured base tables, in a stable order.
+async fn captured_tables(
+    conn: &mut mysql_async::Conn,
+    config: &MySqlSourceConfig,
+) -> Result<Vec<(String, String)>, SourceError> {
+    let all: Vec<(String, String)> = validate::query(
+        conn,
+        "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' \
+         ORDER BY TABLE_SCHEMA, TABLE_NAME",
+        config,
+    )
+    .await?;
+    Ok(all
+        .into_iter()
+        .filter(|(db, table)| config.filters.captures_table(db, table))
+        .collect())
+}
+
+struct Snapshotter<'a> {
+    conn: mysql_async::Conn,
+    encoder: RowEncoder<'a>,
+}
+
+/// Turns snapshot rows into records (apart from the connection, so rows
+/// can be encoded while a scan holds it).
+struct RowEncoder<'a> {
+    config: &'a Arc<MySqlSourceConfig>,
+    server: &'a ServerInfo,
+    builder: RecordBuilder,
+    /// `P0`: where streaming starts once the snapshot completes.
+    base: SourceOffset,
+    ts_sec: u64,
+}
+
+impl RowEncoder<'_> {
+    fn offset(&self, cursor: Option<&SnapshotCursor>) -> SourceOffset {
+        let mut offset = self.base.clone();
+        offset.snapshot = cursor.cloned();
+        offset.ts_sec = self.ts_sec;
+        offset
+    }
+
+    fn event<'e>(&'e self, txn_id: &'e str) -> RowEvent<'e> {
+        RowEvent {
+            txn_id,
+            file: &self.base.file,
+            pos: self.base.pos,
+            row: 0,
+            gtid: None,
+            ts_sec: self.ts_sec,
+            thread: None,
+            query: None,
+            server_id: self.server.server_id,
+        }
+    }
+
+    fn record(&self, output: &TableOutput, values: Vec<Value>, marker: Snapshot) -> Result<Record, SourceError> {
+        let columns = output.decoder.columns();
+        let position = || format!("snapshot of `{}`.`{}`", output.decoder.db(), output.decoder.table());
+        let row: ColumnRow = values
+            .into_iter()
+            .zip(columns)
+            .map(|(value, column)| column_value(column, value))
+            .collect::<Result<_, _>>()
+            .map_err(|source| DefiniteError::SnapshotValue {
+                position: position(),
+                source,
+            })?;
+        let event = self.event("");
+        self.builder
+            .snapshot_record(output, &event, marker, row)
+            .map_err(|source| DefiniteError::Encode {
+                position: position(),
+                source,
+            }
+            .into())
+    }
+}
+
+/// A failed statement, classified like every other source error.
+fn sql_error<'a>(config: &'a MySqlSourceConfig, sql: &'a str) -> impl Fn(mysql_async::Error) -> SourceError + 'a {
+    move |e| match classify(e, sql, &config.user, config.server_id) {
+        SourceError::Definite(DefiniteError::Query { source, .. }) => DefiniteError::Query {
+            query: sql.to_string(),
+            source,
+        }
+        .into(),
+        other => other,
+    }
+}
+
+async fn send(out: &mpsc::Sender<Batch>, batch: Batch, last_sent: &mut Option<serde_json::Value>) -> bool {
+    let offset = batch.offset.clone();
+    if out.send(batch).await.is_err() {
+        return false;
+    }
+    *last_sent = Some(offset);
+    true
+}
+
+impl Snapshotter<'_> {
+    /// `SHOW CREATE TABLE` of each table → schema history entries (and
+    /// schema change records with `include.schema.changes`).
+    async fn schema_batch(
+        &mut self,
+        tables: &[(String, String)],
+        cursor: Option<&SnapshotCursor>,
+    ) -> Result<Batch, SourceError> {
+        let mut history = Vec::new();
+        let mut records = Vec::new();
+        for (db, table) in tables {
+            let sql = format!("SHOW CREATE TABLE {}.{}", quote_identifier(db), quote_identifier(table));
+            let rows: Vec<(String, String)> = match self.conn.query(&sql).await {
+                Ok(rows) => rows,
+                // Dropped since it was listed: nothing to record.
+                Err(mysql_async::Error::Server(e)) if e.code == 1146 => continue,
+                Err(e) => return Err(sql_error(self.encoder.config, &sql)(e)),
+            };
+            let Some((_, ddl)) = rows.into_iter().next() else { continue };
+            history.push(serde_json::json!({
+                "database": db,
+                "ddl": ddl,
+                "file": self.encoder.base.file,
+                "pos": self.encoder.base.pos,
+                "gtid": serde_json::Value::Null,
+                "ts_sec": self.encoder.ts_sec,
+                "snapshot": true,
+            }));
+            if self.encoder.config.include_schema_changes {
+                let event = self.encoder.event("");
+                records.push(self.encoder.builder.schema_change_record(db, &ddl, &event));
+            }
+        }
+        let offset = match cursor {
+            Some(cursor) => self.encoder.offset(Some(cursor)),
+            None => self.encoder.base.clone(),
+        };
+        Ok(Batch {
+            records,
+            offset: offset.to_json(),
+            schema_history: history,
+            ends_transaction: true,
+            snapshot: cursor.map(|c| progress(c, false)),
+        })
+    }
+
+    /// Reads the cursor's current table to its end (or until the receiver
+    /// goes away: `false`), advancing the cursor.
+    async fn table(
+        &mut self,
+        cursor: &mut SnapshotCursor,
+        out: &mpsc::Sender<Batch>,
+        last_sent: &mut Option<serde_json::Value>,
+    ) -> Result<bool, SourceError> {
+        let (db, table) = cursor.tables[cursor.table].clone();
+        let Some(decoder) = table_decoder(&mut self.conn, &db, &table, self.encoder.server.mariadb).await? else {
+            tracing::info!(%db, %table, "snapshot: table no longer exists; skipped");
+            next_table(cursor);
+            return Ok(true);
+        };
+        let output = self.encoder.builder.table(decoder).map_err(|source| DefiniteError::Encode {
+            position: format!("snapshot of `{db}`.`{table}`"),
+            source,
+        })?;
+        let columns = output.decoder.columns();
+        let key: Vec<usize> = match self.encoder.config.key_columns_for(&db, &table) {
+            Some(names) => names
+                .iter()
+                .filter_map(|n| columns.iter().position(|c| &c.name == n))
+                .collect(),
+            None => output.decoder.primary_key().to_vec(),
+        };
+        let select = format!(
+            "SELECT {} FROM {}.{}",
+            columns.iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
+            quote_identifier(&db),
+            quote_identifier(&table)
+        );
+        if key.is_empty() {
+            if cursor.table_rows > 0 {
+                tracing::warn!(%db, %table, rows = cursor.table_rows, "snapshot: a table without a key is read again from its start");
+                cursor.rows -= cursor.table_rows;
+                cursor.table_rows = 0;
+            }
+            return self.keyless_table(&output, &select, cursor, out, last_sent).await;
+        }
+        let order: Vec<String> = key.iter().map(|&i| quote_identifier(&columns[i].name)).collect();
+        let chunk = self.encoder.config.snapshot_fetch_size;
+        loop {
+            let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), chunk + 1);
+            let mut rows: Vec<Row> = self.conn.exec(&sql, params).await.map_err(sql_error(self.encoder.config, &sql))?;
+            let table_ends = rows.len() <= chunk;
+            rows.truncate(chunk);
+            let last_overall = table_ends && self.rest_is_empty(cursor).await?;
+            let mut records = Vec::with_capacity(rows.len());
+            let count = rows.len();
+            for (i, row) in rows.into_iter().enumerate() {
+                let values = row.unwrap();
+                if i + 1 == count {
+                    cursor.last_key = Some(key.iter().map(|&k| KeyValue::from(&values[k])).collect());
+                }
+                let last_in_table = table_ends && i + 1 == count;
+                let marker = marker(cursor, last_in_table, last_overall);
+                records.push(self.encoder.record(&output, values, marker)?);
+                cursor.rows += 1;
+                cursor.table_rows += 1;
+            }
+            if table_ends {
+                next_table(cursor);
+            }
+            let completed = last_overall && count > 0;
+            let batch = Batch {
+                records,
+                offset: self.encoder.offset((!completed).then_some(&*cursor)).to_json(),
+                schema_history: Vec::new(),
+                ends_transaction: true,
+                snapshot: Some(progress(cursor, completed)),
+            };
+            if completed {
+                cursor.table = cursor.tables.len();
+            }
+            if (count > 0 || table_ends) && !send(out, batch, last_sent).await {
+                return Ok(false);
+            }
+            if table_ends {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// A table without a chunk key, in one pass, emitted chunk by chunk.
+    async fn keyless_table(
+        &mut self,
+        output: &TableOutput,
+        select: &str,
+        cursor: &mut SnapshotCursor,
+        out: &mpsc::Sender<Batch>,
+        last_sent: &mut Option<serde_json::Value>,
+    ) -> Result<bool, SourceError> {
+        let chunk = self.encoder.config.snapshot_fetch_size;
+        // Whether later tables are empty is asked before the scan holds
+        // the connection.
+        let rest_empty = self.rest_is_empty(cursor).await?;
+        let Snapshotter { conn, encoder } = self;
+        let config = encoder.config;
+        let mut result = conn.exec_iter(select, ()).await.map_err(sql_error(config, select))?;
+        let mut pending: Option<Vec<Value>> = None;
+        let mut records = Vec::with_capacity(chunk);
+        let mut batches = Vec::new();
+        loop {
+            let next = result.next().await.map_err(sql_error(config, select))?;
+            let table_ends = next.is_none();
+            if let Some(values) = pending.take() {
+                let marker = marker(cursor, table_ends, table_ends && rest_empty);
+                records.push(encoder.record(output, values, marker)?);
+                cursor.rows += 1;
+                cursor.table_rows += 1;
+            }
+            if table_ends || records.len() >= chunk {
+                if table_ends {
+                    next_table(cursor);
+                }
+                let completed = table_ends && rest_empty && cursor.table_rows > 0;
+                batches.push(Batch {
+                    records: std::mem::take(&mut records),
+                    offset: encoder.offset((!completed).then_some(&*cursor)).to_json(),
+                    schema_history: Vec::new(),
+                    ends_transaction: true,
+                    snapshot: Some(progress(cursor, completed)),
+                });
+                if completed {
+                    cursor.table = cursor.tables.len();
+                }
+            }
+            // Hand chunks over as they fill: memory stays one chunk.
+            for batch in batches.drain(..) {
+                let offset = batch.offset.clone();
+                if out.send(batch).await.is_err() {
+                    return Ok(false);
+                }
+                *last_sent = Some(offset);
+            }
+            match next {
+                Some(row) => pending = Some(row.unwrap()),
+                None => return Ok(true),
+            }
+        }
+    }
+
+    /// Whether every table after the cursor's is empty (so the current
+    /// table's last row is the snapshot's last).
+    async fn rest_is_empty(&mut self, cursor: &SnapshotCursor) -> Result<bool, SourceError> {
+        for (db, table) in cursor.tables.iter().skip(cursor.table + 1) {
+            let sql = format!("SELECT 1 FROM {}.{} LIMIT 1", quote_identifier(db), quote_identifier(table));
+            match self.conn.query::<u8, _>(&sql).await {
+                Ok(rows) if !rows.is_empty() => return Ok(false),
+                Ok(_) => {}
+                Err(mysql_async::Error::Server(e)) if e.code == 1146 => {}
+                Err(e) => return Err(sql_error(self.encoder.config, &sql)(e)),
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn next_table(cursor: &mut SnapshotCursor) {
+    cursor.table += 1;
+    cursor.last_key = None;
+    cursor.table_rows = 0;
+}
+
+/// Debezium's `source.snapshot` marker for the next row.
+fn marker(cursor: &SnapshotCursor, last_in_table: bool, last_overall: bool) -> Snapshot {
+    if cursor.rows == 0 {
+        Snapshot::First
+    } else if last_overall && last_in_table {
+        Snapshot::Last
+    } else if cursor.table_rows == 0 {
+        Snapshot::FirstInDataCollection
+    } else if last_in_table {
+        Snapshot::LastInDataCollection
+    } else {
+        Snapshot::True
+    }
+}
+
+/// `SELECT ... WHERE key > last ORDER BY key LIMIT n`, with the row
+/// comparison spelled out (`k1 > ? OR (k1 = ? AND k2 > ?) ...`) so every
+/// server turns it into an index range.
+fn chunk_query(select: &str, order: &[String], last: Option<&[KeyValue]>, limit: usize) -> (String, Params) {
+    let mut sql = select.to_string();
+    let mut params = Vec::new();
+    if let Some(last) = last {
+        let mut disjuncts = Vec::new();
+        for i in 0..order.len() {
+            let mut terms = Vec::new();
+            for (j, column) in order.iter().enumerate().take(i) {
+                terms.push(format!("{column} = ?"));
+                params.push(last[j].to_value());
+            }
+            terms.push(format!("{} > ?", order[i]));
+            params.push(last[i].to_value());
+            disjuncts.push(format!("({})", terms.join(" AND ")));
+        }
+        sql.push_str(" WHERE ");
+        sql.push_str(&disjuncts.join(" OR "));
+    }
+    sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", order.join(", ")));
+    let params = if params.is_empty() { Params::Empty } else { Params::Positional(params) };
+    (sql, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offset(cursor: Option<SnapshotCursor>) -> SourceOffset {
+        let mut offset = SourceOffset::at("bin.000001".into(), 4, None, 1);
+        offset.snapshot = cursor;
+        offset
+    }
+
+    fn cursor() -> SnapshotCursor {
+        SnapshotCursor {
+            tables: vec![("d".into(), "t".into())],
+            table: 0,
+            last_key: Some(vec![KeyValue::Int(7), KeyValue::Bytes("6162".into())]),
+            rows: 10,
+            table_rows: 10,
+            resumed: 0,
+        }
+    }
+
+    #[test]
+    fn plans_follow_debezium_modes() {
+        use SnapshotMode::*;
+        assert_eq!(plan(Initial, None, true, false), Plan::Snapshot);
+        assert_eq!(plan(NoData, None, true, false), Plan::StreamFromCurrent);
+        assert_eq!(plan(Recovery, None, true, false), Plan::StreamFromCurrent);
+        assert_eq!(plan(Initial, Some(offset(None)), true, false), Plan::Stream(offset(None)));
+        assert_eq!(plan(InitialOnly, Some(offset(None)), true, false), Plan::Idle);
+        assert_eq!(plan(Always, Some(offset(None)), true, false), Plan::Snapshot);
+        assert_eq!(plan(Always, Some(offset(None)), false, false), Plan::Stream(offset(None)));
+        assert_eq!(plan(WhenNeeded, Some(offset(None)), true, true), Plan::Snapshot);
+        assert_eq!(plan(WhenNeeded, Some(offset(None)), true, false), Plan::Stream(offset(None)));
+        assert_eq!(plan(Initial, Some(offset(Some(cursor()))), false, false), Plan::ResumeSnapshot(offset(Some(cursor()))));
+        assert_eq!(plan(NoData, Some(offset(Some(cursor()))), false, false), Plan::Stream(offset(None)));
+    }
+
+    #[test]
+    fn cursor_round_trips_through_the_offset() {
+        let original = offset(Some(cursor()));
+        let json = original.to_json();
+        assert_eq!(json["snapshot"], true);
+        assert_eq!(SourceOffset::from_json(&json, true).unwrap(), original);
+        assert_eq!(KeyValue::Bytes("6162".into()).to_value(), Value::Bytes(b"ab".to_vec()));
+    }
+
+    #[test]
+    fn chunk_queries_compare_keys_as_rows() {
+        let order = vec!["`a`".to_string(), "`b`".to_string()];
+        let (sql, params) = chunk_query("SELECT *", &order, None, 11);
+        assert_eq!(sql, "SELECT * ORDER BY `a`, `b` LIMIT 11");
+        assert_eq!(params, Params::Empty);
+        let last = [KeyValue::Int(1), KeyValue::Int(2)];
+        let (sql, params) = chunk_query("SELECT *", &order, Some(&last), 11);
+        assert_eq!(sql, "SELECT * WHERE (`a` > ?) OR (`a` = ? AND `b` > ?) ORDER BY `a`, `b` LIMIT 11");
+        assert_eq!(params, Params::Positional(vec![Value::Int(1), Value::Int(1), Value::Int(2)]));
+    }
+
+    #[test]
+    fn markers_follow_debezium() {
+        let mut c = cursor();
+        c.rows = 0;
+        c.table_rows = 0;
+        assert_eq!(marker(&c, false, false), Snapshot::First);
+        c.rows = 5;
+        assert_eq!(marker(&c, false, false), Snapshot::FirstInDataCollection);
+        c.table_rows = 2;
+        assert_eq!(marker(&c, false, false), Snapshot::True);
+        assert_eq!(marker(&c, true, false), Snapshot::LastInDataCollection);
+        assert_eq!(marker(&c, true, true), Snapshot::Last);
+    }
+}

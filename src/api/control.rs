@@ -13,7 +13,7 @@ use crate::node::{Node, NodeError};
 use crate::proto::{self, control_server::Control};
 use crate::raft::command::Command;
 use crate::raft::network::ForwardRequest;
-use crate::raft::state::{validate_offset, ConnectorRecord, DesiredState};
+use crate::raft::state::{validate_offset, ConnectorRecord, DesiredState, IncrementalState};
 
 pub struct ControlService {
     pub node: Arc<Node>,
@@ -47,8 +47,45 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             current_table: s.current_table.clone(),
             last_key_json: s.last_key.to_string(),
             completed: s.completed,
+            incremental: s.incremental,
+        }),
+        incremental_snapshot: record.incremental.as_ref().map(|r| proto::IncrementalSnapshot {
+            id: r.id,
+            tables: r.tables.clone(),
+            filter: r.filter.clone(),
+            state: r.state.as_str().to_string(),
+            requested_ms: r.requested_ms,
         }),
     }
+}
+
+/// Checks an incremental snapshot request against the connector's config:
+/// every table is `db.table` and captured, the filter one condition.
+fn validate_snapshot_request(record: &ConnectorRecord, tables: &[String], filter: Option<&str>) -> Result<(), NodeError> {
+    let invalid = |field: String, reason: String| NodeError::Invalid { field, reason };
+    if tables.is_empty() {
+        return Err(invalid("tables".into(), "name at least one table as db.table".into()));
+    }
+    let config = crate::source::mysql::config::MySqlSourceConfig::from_properties(&record.config)
+        .map_err(|e| invalid("name".into(), format!("the connector's config is invalid: {e}")))?;
+    for (i, table) in tables.iter().enumerate() {
+        let field = format!("tables[{i}]");
+        let Some((db, name)) = table.split_once('.').filter(|(d, t)| !d.is_empty() && !t.is_empty() && !t.contains('.')) else {
+            return Err(invalid(field, format!("\"{table}\" is not of the form db.table")));
+        };
+        if !config.filters.captures_table(db, name) {
+            return Err(invalid(
+                field,
+                format!("\"{table}\" is not captured by this connector (see its database/table include and exclude lists)"),
+            ));
+        }
+    }
+    if let Some(filter) = filter {
+        if filter.trim().is_empty() || filter.contains(';') {
+            return Err(invalid("filter".into(), "must be one non-empty SQL condition, without `;`".into()));
+        }
+    }
+    Ok(())
 }
 
 fn offset_to_proto(record: &ConnectorRecord) -> Option<proto::Offset> {
@@ -229,6 +266,40 @@ impl Control for ControlService {
         let name = request.into_inner().name;
         required_name(&name)?;
         self.write(Command::RestartConnector { name }).await
+    }
+
+    async fn start_snapshot(&self, request: Request<proto::StartSnapshotRequest>) -> Result<Response<proto::Connector>, Status> {
+        let request = request.into_inner();
+        required_name(&request.name)?;
+        let record = self.node.connector(&request.name).await?;
+        validate_snapshot_request(&record, &request.tables, request.filter.as_deref())?;
+        self.write(Command::RequestSnapshot {
+            name: request.name,
+            tables: request.tables,
+            filter: request.filter,
+        })
+        .await
+    }
+
+    async fn control_snapshot(
+        &self,
+        request: Request<proto::ControlSnapshotRequest>,
+    ) -> Result<Response<proto::Connector>, Status> {
+        let request = request.into_inner();
+        required_name(&request.name)?;
+        let state = match proto::SnapshotAction::try_from(request.action) {
+            Ok(proto::SnapshotAction::Pause) => IncrementalState::Paused,
+            Ok(proto::SnapshotAction::Resume) => IncrementalState::Running,
+            Ok(proto::SnapshotAction::Stop) => IncrementalState::Stopped,
+            _ => {
+                return Err(NodeError::Invalid {
+                    field: "action".into(),
+                    reason: "must be PAUSE, RESUME or STOP".into(),
+                }
+                .into())
+            }
+        };
+        self.write(Command::SetSnapshotState { name: request.name, state }).await
     }
 
     async fn get_offsets(&self, request: Request<proto::ConnectorRef>) -> Result<Response<proto::Offsets>, Status> {

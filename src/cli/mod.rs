@@ -139,6 +139,26 @@ pub enum ConnectorCommand {
         #[command(subcommand)]
         command: OffsetsCommand,
     },
+    /// Snapshot tables while streaming continues (incremental snapshot), or
+    /// pause, resume or stop the running one.
+    Snapshot {
+        name: String,
+        /// Captured tables, `db.table[,db.table...]`.
+        #[arg(long, value_delimiter = ',', required_unless_present_any = ["pause", "resume", "stop"])]
+        tables: Vec<String>,
+        /// Only rows matching this SQL condition, e.g. "id > 1000".
+        #[arg(long, requires = "tables")]
+        filter: Option<String>,
+        /// Pause the running incremental snapshot.
+        #[arg(long, conflicts_with_all = ["tables", "resume", "stop"])]
+        pause: bool,
+        /// Resume a paused incremental snapshot.
+        #[arg(long, conflicts_with_all = ["tables", "stop"])]
+        resume: bool,
+        /// Stop the incremental snapshot for good.
+        #[arg(long, conflicts_with = "tables")]
+        stop: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -325,6 +345,28 @@ pub async fn run_connector(args: ClientArgs, command: ConnectorCommand) -> Resul
         ConnectorCommand::Delete { name } => {
             let deleted = call!(&args, |c| c.delete_connector(by_name(&name)))?;
             output::deleted(args.output, &deleted.name);
+        }
+        ConnectorCommand::Snapshot {
+            name,
+            tables,
+            filter,
+            pause,
+            resume,
+            stop,
+        } => {
+            let connector = if pause || resume || stop {
+                let action = match (pause, resume) {
+                    (true, _) => proto::SnapshotAction::Pause,
+                    (_, true) => proto::SnapshotAction::Resume,
+                    _ => proto::SnapshotAction::Stop,
+                };
+                let request = proto::ControlSnapshotRequest { name, action: action as i32 };
+                call!(&args, |c| c.control_snapshot(request.clone()))?
+            } else {
+                let request = proto::StartSnapshotRequest { name, tables, filter };
+                call!(&args, |c| c.start_snapshot(request.clone()))?
+            };
+            output::connector(args.output, &connector);
         }
         ConnectorCommand::Offsets { command } => {
             let offsets = match command {

@@ -135,9 +135,33 @@ pub fn connector_json(c: &proto::Connector) -> Value {
             "tables_done": s.tables_done,
             "rows_read": s.rows_read,
             "current_table": s.current_table,
+            "last_key": serde_json::from_str::<Value>(&s.last_key_json).unwrap_or(Value::Null),
             "completed": s.completed,
+            "incremental": s.incremental,
+        })),
+        "incremental_snapshot": c.incremental_snapshot.as_ref().map(|r| json!({
+            "id": r.id,
+            "tables": r.tables,
+            "filter": r.filter,
+            "state": r.state,
+            "requested_ms": r.requested_ms,
         })),
     })
+}
+
+/// `[#########-----------]  45%  12,000 rows  table 2/4 db.t`
+pub fn snapshot_line(s: &proto::SnapshotProgress) -> String {
+    const WIDTH: u64 = 24;
+    let fraction = if s.completed || s.tables_total == 0 { 1.0 } else { s.tables_done as f64 / s.tables_total as f64 };
+    let filled = ((fraction * WIDTH as f64).round() as u64).min(WIDTH);
+    let bar: String = (0..WIDTH).map(|i| if i < filled { '#' } else { '-' }).collect();
+    let kind = if s.incremental { "incremental" } else { "initial" };
+    let place = if s.completed {
+        "completed".to_string()
+    } else {
+        format!("table {}/{} {}", (s.tables_done + 1).min(s.tables_total), s.tables_total, s.current_table)
+    };
+    format!("[{bar}] {:>3.0}%  {} rows  {place}  ({kind})", fraction * 100.0, s.rows_read)
 }
 
 pub fn connector(format: OutputFormat, c: &proto::Connector) {
@@ -149,6 +173,13 @@ pub fn connector(format: OutputFormat, c: &proto::Connector) {
     println!("state:    {} (desired: {})", task.state, desired_name(c.desired_state));
     println!("owner:    {}  epoch: {}", opt(c.owner_node_id), c.epoch);
     println!("offset:   {}", offset_value(&c.offset));
+    if let Some(snapshot) = &c.snapshot {
+        println!("snapshot: {}", snapshot_line(snapshot));
+    }
+    if let Some(request) = &c.incremental_snapshot {
+        let filter = request.filter.as_deref().map(|f| format!(" where {f}")).unwrap_or_default();
+        println!("incremental snapshot #{}: {} of {}{filter}", request.id, request.state, request.tables.join(", "));
+    }
     if !task.error.is_empty() {
         println!("error:    {}", task.error);
         if !task.remedy.is_empty() {

@@ -64,7 +64,7 @@ use crate::sink::kafka::{KafkaSink, KafkaSinkConfig, Progress, SinkError};
 use crate::source::mysql::config::MySqlSourceConfig;
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
-use crate::source::{AbortOnDrop, Batch, Record, SnapshotProgress};
+use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -243,7 +243,8 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     // 4. Stream.
     let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
     let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
-    let source = MySqlSource::new(source_config.clone(), first_attempt);
+    let (_request_watcher, requests) = follow_snapshot_requests(context);
+    let source = MySqlSource::new(source_config.clone(), first_attempt).with_snapshot_requests(requests);
     let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }));
 
     let mut pending = Pending::default();
@@ -272,6 +273,31 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
             deliver(context, &mut sink, &mut pending).await?;
         }
     }
+}
+
+/// The connector's incremental snapshot request as the replicated state
+/// has it, kept current for the source (which must not depend on Raft).
+fn follow_snapshot_requests(
+    context: &TaskContext,
+) -> (AbortOnDrop<()>, watch::Receiver<Option<IncrementalRequest>>) {
+    let (tx, rx) = watch::channel(None);
+    let node = context.node.clone();
+    let name = context.name.clone();
+    let watcher = tokio::spawn(async move {
+        let mut changes = node.subscribe_changes();
+        loop {
+            let current = node.connector(&name).await.ok().and_then(|c| c.incremental);
+            tx.send_if_modified(|request| {
+                let changed = *request != current;
+                *request = current;
+                changed
+            });
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    (AbortOnDrop(watcher), rx)
 }
 
 /// Resolves once the supervisor asks the task to stop (the watch guard is

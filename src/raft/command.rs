@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{ConnectorRecord, DesiredState, SnapshotProgress, TaskState};
+use super::state::{ConnectorRecord, DesiredState, IncrementalState, SnapshotProgress, TaskState};
 use super::NodeId;
 
 /// One Raft log payload.
@@ -102,11 +102,17 @@ pub enum Command {
         epoch: u64,
         entry: serde_json::Value,
     },
-    /// The owner records snapshot progress (after a chunk is delivered).
-    SetSnapshotProgress {
+    /// An operator's incremental snapshot request (replaces any earlier
+    /// one; its id is one more than the last).
+    RequestSnapshot {
         name: String,
-        epoch: u64,
-        progress: Option<SnapshotProgress>,
+        tables: Vec<String>,
+        filter: Option<String>,
+    },
+    /// Pauses, resumes or stops the incremental snapshot.
+    SetSnapshotState {
+        name: String,
+        state: IncrementalState,
     },
 }
 
@@ -124,7 +130,8 @@ impl Command {
             | Command::SetOffsets { name, .. }
             | Command::ReportTaskStatus { name, .. }
             | Command::AppendSchemaHistory { name, .. }
-            | Command::SetSnapshotProgress { name, .. } => name,
+            | Command::RequestSnapshot { name, .. }
+            | Command::SetSnapshotState { name, .. } => name,
         }
     }
 }
@@ -160,4 +167,6 @@ pub enum CommandError {
     NotPaused { name: String },
     #[error("offset: {reason}")]
     InvalidOffset { reason: String },
+    #[error("name: connector \"{name}\" has no incremental snapshot to control (start one with raftcdc connector snapshot {name} --tables ...)")]
+    NoSnapshot { name: String },
 }

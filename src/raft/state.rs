@@ -11,7 +11,7 @@
 //!    `raise_epoch`). A deleted and re-created
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
-//!    `ReportTaskStatus`, `AppendSchemaHistory` and `SetSnapshotProgress`
+//!    `ReportTaskStatus` and `AppendSchemaHistory`
 //!    are applied only when their epoch equals the connector's current
 //!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
 //!    nothing. An owner that was replaced (by a failover, a restart or an
@@ -87,7 +87,7 @@ pub struct OffsetRecord {
     pub committed_ms: i64,
 }
 
-pub use crate::source::SnapshotProgress;
+pub use crate::source::{IncrementalRequest, IncrementalState, SnapshotProgress};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorRecord {
@@ -100,9 +100,13 @@ pub struct ConnectorRecord {
     pub offset: Option<OffsetRecord>,
     pub schema_history: Vec<serde_json::Value>,
     pub snapshot: Option<SnapshotProgress>,
+    /// The operator's latest incremental snapshot request.
+    #[serde(default)]
+    pub incremental: Option<IncrementalRequest>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
+
 
 impl ConnectorRecord {
     /// The task state to show: derived from desire, ownership and the
@@ -261,6 +265,7 @@ impl ClusterState {
                     offset: None,
                     schema_history: Vec::new(),
                     snapshot: None,
+                    incremental: None,
                     created_ms: now,
                     updated_ms: now,
                 };
@@ -361,9 +366,24 @@ impl ClusterState {
                 record.schema_history.push(entry.clone());
                 record
             }
-            Command::SetSnapshotProgress { name, epoch, progress } => {
-                let record = self.owned(name, *epoch)?;
-                record.snapshot = progress.clone();
+            Command::RequestSnapshot { name, tables, filter } => {
+                let record = self.existing(name)?;
+                let id = record.incremental.as_ref().map_or(1, |r| r.id + 1);
+                record.incremental = Some(IncrementalRequest {
+                    id,
+                    tables: tables.clone(),
+                    filter: filter.clone(),
+                    state: IncrementalState::Running,
+                    requested_ms: now,
+                });
+                record
+            }
+            Command::SetSnapshotState { name, state } => {
+                let record = self.existing(name)?;
+                match record.incremental.as_mut() {
+                    Some(request) if request.state != IncrementalState::Stopped => request.state = *state,
+                    _ => return Err(CommandError::NoSnapshot { name: name.clone() }),
+                }
                 record
             }
         };
@@ -423,7 +443,6 @@ mod tests {
                 remedy: None,
             },
             Command::AppendSchemaHistory { name: "c".into(), epoch: old, entry: json!({"ddl": "x"}) },
-            Command::SetSnapshotProgress { name: "c".into(), epoch: old, progress: None },
         ] {
             let reply = state.apply(&at(command));
             assert_eq!(

@@ -55,6 +55,40 @@ pub struct SnapshotProgress {
     pub current_table: String,
     pub last_key: serde_json::Value,
     pub completed: bool,
+    /// An incremental (ad-hoc) snapshot rather than the initial one.
+    #[serde(default)]
+    pub incremental: bool,
+}
+
+/// An incremental snapshot request, as the operator made it (the source
+/// keeps its own progress in the committed offset).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IncrementalRequest {
+    /// Rises with every request, so a source can tell a new request from
+    /// one it already completed.
+    pub id: u64,
+    /// `db.table` names.
+    pub tables: Vec<String>,
+    pub filter: Option<String>,
+    pub state: IncrementalState,
+    pub requested_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum IncrementalState {
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl IncrementalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncrementalState::Running => "RUNNING",
+            IncrementalState::Paused => "PAUSED",
+            IncrementalState::Stopped => "STOPPED",
+        }
+    }
 }
 
 /// Aborts a spawned task when dropped: a source (or its binlog reader) must

@@ -11,9 +11,13 @@
 //!    from the kill until the new owner's first committed delivery (its
 //!    Raft offset commit, which follows the Kafka commit), p50/p99/max;
 //! 3. commit-to-visible latency at a fixed 5,000 rows/s: from the row's
-//!    COMMIT returning to a read_committed consumer receiving it, p50/p99.
+//!    COMMIT returning to a read_committed consumer receiving it, p50/p99;
+//! 4. initial snapshot: the same N loaded rows read by a new connector
+//!    with `snapshot.mode=initial`, from its creation until its status
+//!    says the snapshot completed (every chunk committed in Kafka and
+//!    Raft), rows/s.
 //!
-//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--batch RECORDS_PER_TXN]`
+//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency]`
 //! (build the node first: `cargo build --release --bin raftcdc` and set
 //! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -80,6 +84,8 @@ async fn main() {
     let kills = arg("--kills", 10);
     // Records per Kafka transaction (the connector's max.batch.size).
     let batch = arg("--batch", 8192).to_string();
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
     let db = MariaDb::start(&[]).await;
     db.sql(&[
         "CREATE DATABASE bench",
@@ -134,6 +140,7 @@ async fn main() {
         .await
         .unwrap();
     let target = seq_of(&end_gtid);
+    if run("throughput") {
     let started = Instant::now();
     client.resume_connector(ConnectorRef { name: "bench".into() }).await.unwrap();
     loop {
@@ -175,7 +182,50 @@ async fn main() {
     let plain = started.elapsed().as_secs_f64();
     println!("sink's own limit (idempotent producer, {size} B records): {:>9.0} records/s  ({plain:.2}s)", rows as f64 / plain);
     println!("end to end / sink limit: {:.0}%", 100.0 * plain / e2e);
+    }
     client.delete_connector(ConnectorRef { name: "bench".into() }).await.unwrap();
+
+    // ---- 4. initial snapshot ---------------------------------------------
+    if run("snapshot") {
+        let mut config = db.connector_config(6304, "snap");
+        for (k, v) in [
+            ("snapshot.mode", "initial"),
+            ("database.include.list", "bench"),
+            ("table.include.list", "bench\\.t"),
+            ("value.converter.schemas.enable", "false"),
+            ("key.converter.schemas.enable", "false"),
+            ("max.batch.size", batch.as_str()),
+            ("snapshot.fetch.size", batch.as_str()),
+            ("max.queue.size", "262144"),
+        ] {
+            config.insert(k.into(), v.into());
+        }
+        let started = Instant::now();
+        client
+            .create_connector(CreateConnectorRequest { name: "snap".into(), config: config.into_iter().collect(), paused: false })
+            .await
+            .unwrap();
+        loop {
+            let done = cluster
+                .connector(leader, "snap")
+                .await
+                .ok()
+                .and_then(|c| c.snapshot)
+                .is_some_and(|s| s.completed);
+            if done {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(900), "the snapshot did not complete");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let took = started.elapsed().as_secs_f64();
+        println!("initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s)", rows as f64 / took);
+        println!("  (Debezium on this machine, no Kafka at all: ~35,000 rows/s)");
+        client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
+    }
+    if !run("latency") && !run("failover") {
+        return;
+    }
 
     // ---- 3. commit-to-visible latency at 5,000 rows/s ------------------
     let mut config = db.connector_config(6302, "lat");

@@ -8,7 +8,8 @@
 //! - [`replication`]: the binlog stream → batches, with exact offsets.
 //! - [`snapshot`]: the initial snapshot (consistent, chunked, resumable
 //!   on another node), and [`table_schema`], its SQL view of a table in
-//!   the binlog decoder's terms.
+//!   the binlog decoder's terms; [`incremental`], ad-hoc snapshots
+//!   interleaved with streaming (DBLog watermarks).
 //! - [`column`], [`decode`]: the column model and per-table row decoding.
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
 //! - [`error`]: transient vs definite errors.
@@ -16,6 +17,7 @@ pub mod column;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod incremental;
 pub mod position;
 pub mod records;
 pub mod replication;

@@ -30,6 +30,7 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
+use super::incremental::IncrementalCursor;
 use super::snapshot::SnapshotCursor;
 
 /// A MariaDB GTID position: the last sequence number per replication domain.
@@ -184,6 +185,9 @@ pub struct SourceOffset {
     /// are then the snapshot's binlog position, where streaming starts
     /// once the snapshot completes (see [`super::snapshot`]).
     pub snapshot: Option<SnapshotCursor>,
+    /// The incremental snapshot in progress or last run, if any (see
+    /// [`super::incremental`]).
+    pub incremental: Option<IncrementalCursor>,
 }
 
 impl SourceOffset {
@@ -198,6 +202,7 @@ impl SourceOffset {
             server_id,
             ts_sec: 0,
             snapshot: None,
+            incremental: None,
         }
     }
 
@@ -218,6 +223,9 @@ impl SourceOffset {
             // Debezium's own flag, plus where the snapshot stands.
             object["snapshot"] = Value::Bool(true);
             object["snapshot_cursor"] = serde_json::to_value(cursor).unwrap_or(Value::Null);
+        }
+        if let Some(cursor) = &self.incremental {
+            object["incremental_snapshot"] = serde_json::to_value(cursor).unwrap_or(Value::Null);
         }
         object
     }
@@ -246,6 +254,13 @@ impl SourceOffset {
                     .map_err(|e| PositionError(format!("\"snapshot_cursor\" is malformed: {e}")))?,
             ),
         };
+        let incremental = match object.get("incremental_snapshot") {
+            None | Some(Value::Null) => None,
+            Some(cursor) => Some(
+                serde_json::from_value(cursor.clone())
+                    .map_err(|e| PositionError(format!("\"incremental_snapshot\" is malformed: {e}")))?,
+            ),
+        };
         Ok(SourceOffset {
             file,
             pos: number("pos").max(4),
@@ -255,6 +270,7 @@ impl SourceOffset {
             server_id: number("server_id") as u32,
             ts_sec: number("ts_sec"),
             snapshot,
+            incremental,
         })
     }
 }
@@ -297,6 +313,7 @@ mod tests {
             server_id: 1,
             ts_sec: 1_700_000_000,
             snapshot: None,
+            incremental: None,
         };
         let json = offset.to_json();
         assert_eq!(json["gtids"], "0-1-20");

@@ -80,6 +80,13 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+impl TableOutput {
+    /// The table's topic.
+    pub fn topic(&self) -> &str {
+        self.encoder.topic()
+    }
+}
+
 impl RecordBuilder {
     pub fn new(config: Arc<MySqlSourceConfig>) -> RecordBuilder {
         let connector = ConnectorEncoder::new(&config.topic_prefix, config.class, config.encoding.clone());

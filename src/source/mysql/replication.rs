@@ -46,17 +46,18 @@ use mysql_async::prelude::Queryable;
 use mysql_async::BinlogStreamRequest;
 use mysql_common::binlog::events::{Event, EventData};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::config::{MySqlSourceConfig, SnapshotMode};
 use super::decode::TableDecoder;
 use super::error::{classify, DefiniteError, SourceError, TransientError};
 use super::position::{GtidState, SourceOffset};
 use super::records::{RecordBuilder, RowEvent, TableOutput, TxnMeta};
+use super::incremental::{Incremental, IncrementalCursor};
 use super::snapshot::{self, Plan};
 use super::table_schema::{refine, refinements, Refinement};
 use super::validate::{self, ServerInfo};
-use crate::source::{AbortOnDrop, Batch, Record};
+use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record};
 
 const QUERY_EVENT: u8 = 2;
 const ROTATE_EVENT: u8 = 4;
@@ -82,6 +83,8 @@ pub struct MySqlSource {
     config: Arc<MySqlSourceConfig>,
     /// The first run of a task (`snapshot.mode=always` snapshots then).
     task_start: bool,
+    /// The operator's incremental snapshot request, as Raft has it.
+    requests: watch::Receiver<Option<IncrementalRequest>>,
 }
 
 /// The transaction being read.
@@ -137,6 +140,8 @@ struct Reader {
     /// Column types only the DDL knows, per table (MariaDB); cleared by
     /// every DDL statement.
     refined: HashMap<(String, String), Vec<(String, Refinement)>>,
+    /// The incremental snapshot's cursor, carried in every offset.
+    incremental: Option<IncrementalCursor>,
 }
 
 struct TableSlot {
@@ -146,7 +151,17 @@ struct TableSlot {
 
 impl MySqlSource {
     pub fn new(config: Arc<MySqlSourceConfig>, task_start: bool) -> MySqlSource {
-        MySqlSource { config, task_start }
+        MySqlSource {
+            config,
+            task_start,
+            requests: watch::channel(None).1,
+        }
+    }
+
+    /// Follows incremental snapshot requests from `requests`.
+    pub fn with_snapshot_requests(mut self, requests: watch::Receiver<Option<IncrementalRequest>>) -> MySqlSource {
+        self.requests = requests;
+        self
     }
 
     /// Streams from `start` (a committed offset; `None` for a new
@@ -316,9 +331,11 @@ impl MySqlSource {
             last_progress: Instant::now(),
             last_heartbeat: Instant::now(),
             ts_sec: offset.ts_sec,
-            server,
+            server: server.clone(),
             refined: HashMap::new(),
+            incremental: offset.incremental.clone(),
         };
+        let mut incremental = Incremental::new(config.clone(), server, self.requests.clone());
         // The network read runs in its own task, handing over whatever
         // events are ready (up to a chunk) without waiting for more, so
         // reading and decoding use two cores without adding latency.
@@ -333,7 +350,17 @@ impl MySqlSource {
         });
         let _abort_reader = AbortOnDrop(reader_task);
         let mut schema_conn: Option<mysql_async::Conn> = None;
-        while let Some(chunk) = events_rx.recv().await {
+        loop {
+            // With an incremental snapshot to advance, don't wait for events.
+            let chunk = if incremental.wants_steps(reader.incremental.as_ref()) {
+                tokio::select! {
+                    chunk = events_rx.recv() => chunk,
+                    _ = tokio::time::sleep(Duration::from_millis(5)) => Some(Vec::new()),
+                }
+            } else {
+                events_rx.recv().await
+            };
+            let Some(chunk) = chunk else { break };
             for event in chunk {
                 let event = event.map_err(|e| classify(e, &reader.position(), &config.user, config.server_id))?;
                 if let Some((db, table)) = reader.needs_refinement(&event) {
@@ -345,6 +372,24 @@ impl MySqlSource {
                     reader.refined.insert((db, table), refined);
                 }
                 for batch in reader.handle(&event)? {
+                    incremental.observe(&batch);
+                    let offset = batch.offset.clone();
+                    if out.send(batch).await.is_err() {
+                        return Ok(());
+                    }
+                    *last_sent = Some(offset);
+                }
+            }
+            if reader.txn.is_none() {
+                let (file, pos) = (reader.file.clone(), reader.pos);
+                if let Some((records, progress)) = incremental.step(&mut reader.incremental, &file, pos).await? {
+                    let batch = Batch {
+                        records,
+                        offset: reader.boundary_offset(),
+                        schema_history: Vec::new(),
+                        ends_transaction: true,
+                        snapshot: Some(progress),
+                    };
                     let offset = batch.offset.clone();
                     if out.send(batch).await.is_err() {
                         return Ok(());
@@ -375,6 +420,7 @@ impl Reader {
             server_id: self.server.server_id,
             ts_sec: self.ts_sec,
             snapshot: None,
+            incremental: self.incremental.clone(),
         }
         .to_json()
     }
@@ -631,6 +677,7 @@ impl Reader {
                         server_id: self.server.server_id,
                         ts_sec: self.ts_sec,
                         snapshot: None,
+                        incremental: self.incremental.clone(),
                     };
                     batches.push(Batch {
                         records: std::mem::take(&mut txn.records),

@@ -326,11 +326,19 @@ pub async fn schema_history_batch(
     batch
 }
 
-fn now_sec() -> u64 {
+pub(super) fn now_sec() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// A chunk key for status.
+pub(super) fn display_key(key: Option<&[KeyValue]>) -> serde_json::Value {
+    match key {
+        Some(key) => key.iter().map(KeyValue::display).collect(),
+        None => serde_json::Value::Null,
+    }
 }
 
 fn progress(cursor: &SnapshotCursor, completed: bool) -> SnapshotProgress {
@@ -340,12 +348,24 @@ fn progress(cursor: &SnapshotCursor, completed: bool) -> SnapshotProgress {
         tables_done: if completed { cursor.tables.len() as u64 } else { cursor.table as u64 },
         rows_read: cursor.rows,
         current_table: current.map(|(d, t)| format!("{d}.{t}")).unwrap_or_default(),
-        last_key: match &cursor.last_key {
-            Some(key) => key.iter().map(KeyValue::display).collect(),
-            None => serde_json::Value::Null,
-        },
+        last_key: display_key(cursor.last_key.as_deref()),
         completed,
+        incremental: false,
     }
+}
+
+/// Session settings every snapshot read needs: UTC `TIMESTAMP`s, utf8mb4
+/// text (see [`super::table_schema`]), repeatable read, and no writes.
+pub(super) async fn prepare_session(conn: &mut mysql_async::Conn, config: &MySqlSourceConfig) -> Result<(), SourceError> {
+    for sql in [
+        "SET SESSION time_zone = '+00:00'",
+        "SET NAMES utf8mb4",
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        "SET SESSION TRANSACTION READ ONLY",
+    ] {
+        validate::query::<Row>(conn, sql, config).await?;
+    }
+    Ok(())
 }
 
 /// Opens the consistent view; returns its binlog position.
@@ -354,13 +374,7 @@ async fn open_view(
     config: &MySqlSourceConfig,
     server: &ServerInfo,
 ) -> Result<SourceOffset, SourceError> {
-    for sql in [
-        "SET SESSION time_zone = '+00:00'",
-        "SET NAMES utf8mb4",
-        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-    ] {
-        validate::query::<Row>(conn, sql, config).await?;
-    }
+    prepare_session(conn, config).await?;
     if server.mariadb {
         validate::query::<Row>(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", config).await?;
         let status: Vec<(String, String)> =
@@ -415,13 +429,14 @@ struct Snapshotter<'a> {
 
 /// Turns snapshot rows into records (apart from the connection, so rows
 /// can be encoded while a scan holds it).
-struct RowEncoder<'a> {
-    config: &'a Arc<MySqlSourceConfig>,
-    server: &'a ServerInfo,
-    builder: RecordBuilder,
-    /// `P0`: where streaming starts once the snapshot completes.
-    base: SourceOffset,
-    ts_sec: u64,
+pub(super) struct RowEncoder<'a> {
+    pub(super) config: &'a Arc<MySqlSourceConfig>,
+    pub(super) server: &'a ServerInfo,
+    pub(super) builder: RecordBuilder,
+    /// `P0`: where streaming starts once the snapshot completes (for an
+    /// incremental snapshot: the stream's position at the chunk read).
+    pub(super) base: SourceOffset,
+    pub(super) ts_sec: u64,
 }
 
 impl RowEncoder<'_> {
@@ -446,7 +461,7 @@ impl RowEncoder<'_> {
         }
     }
 
-    fn record(&self, output: &TableOutput, values: Vec<Value>, marker: Snapshot) -> Result<Record, SourceError> {
+    pub(super) fn record(&self, output: &TableOutput, values: Vec<Value>, marker: Snapshot) -> Result<Record, SourceError> {
         let columns = output.decoder.columns();
         let position = || format!("snapshot of `{}`.`{}`", output.decoder.db(), output.decoder.table());
         let row: ColumnRow = values
@@ -470,7 +485,7 @@ impl RowEncoder<'_> {
 }
 
 /// A failed statement, classified like every other source error.
-fn sql_error<'a>(config: &'a MySqlSourceConfig, sql: &'a str) -> impl Fn(mysql_async::Error) -> SourceError + 'a {
+pub(super) fn sql_error<'a>(config: &'a MySqlSourceConfig, sql: &'a str) -> impl Fn(mysql_async::Error) -> SourceError + 'a {
     move |e| match classify(e, sql, &config.user, config.server_id) {
         SourceError::Definite(DefiniteError::Query { source, .. }) => DefiniteError::Query {
             query: sql.to_string(),
@@ -555,19 +570,7 @@ impl Snapshotter<'_> {
             source,
         })?;
         let columns = output.decoder.columns();
-        let key: Vec<usize> = match self.encoder.config.key_columns_for(&db, &table) {
-            Some(names) => names
-                .iter()
-                .filter_map(|n| columns.iter().position(|c| &c.name == n))
-                .collect(),
-            None => output.decoder.primary_key().to_vec(),
-        };
-        let select = format!(
-            "SELECT {} FROM {}.{}",
-            columns.iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
-            quote_identifier(&db),
-            quote_identifier(&table)
-        );
+        let (key, select) = chunk_key_and_select(self.encoder.config, &output);
         if key.is_empty() {
             if cursor.table_rows > 0 {
                 tracing::warn!(%db, %table, rows = cursor.table_rows, "snapshot: a table without a key is read again from its start");
@@ -579,7 +582,7 @@ impl Snapshotter<'_> {
         let order: Vec<String> = key.iter().map(|&i| quote_identifier(&columns[i].name)).collect();
         let chunk = self.encoder.config.snapshot_fetch_size;
         loop {
-            let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), chunk + 1);
+            let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), chunk + 1, None);
             let mut rows: Vec<Row> = self.conn.exec(&sql, params).await.map_err(sql_error(self.encoder.config, &sql))?;
             let table_ends = rows.len() <= chunk;
             rows.truncate(chunk);
@@ -695,6 +698,27 @@ impl Snapshotter<'_> {
     }
 }
 
+/// The chunk key's column indices (the primary key, or the table's
+/// `message.key.columns`) and the `SELECT` of every column, in order.
+pub(super) fn chunk_key_and_select(config: &MySqlSourceConfig, output: &TableOutput) -> (Vec<usize>, String) {
+    let (db, table) = (output.decoder.db(), output.decoder.table());
+    let columns = output.decoder.columns();
+    let key = match config.key_columns_for(db, table) {
+        Some(names) => names
+            .iter()
+            .filter_map(|n| columns.iter().position(|c| &c.name == n))
+            .collect(),
+        None => output.decoder.primary_key().to_vec(),
+    };
+    let select = format!(
+        "SELECT {} FROM {}.{}",
+        columns.iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
+        quote_identifier(db),
+        quote_identifier(table)
+    );
+    (key, select)
+}
+
 fn next_table(cursor: &mut SnapshotCursor) {
     cursor.table += 1;
     cursor.last_key = None;
@@ -719,9 +743,19 @@ fn marker(cursor: &SnapshotCursor, last_in_table: bool, last_overall: bool) -> S
 /// `SELECT ... WHERE key > last ORDER BY key LIMIT n`, with the row
 /// comparison spelled out (`k1 > ? OR (k1 = ? AND k2 > ?) ...`) so every
 /// server turns it into an index range.
-fn chunk_query(select: &str, order: &[String], last: Option<&[KeyValue]>, limit: usize) -> (String, Params) {
+pub(super) fn chunk_query(
+    select: &str,
+    order: &[String],
+    last: Option<&[KeyValue]>,
+    limit: usize,
+    filter: Option<&str>,
+) -> (String, Params) {
     let mut sql = select.to_string();
     let mut params = Vec::new();
+    let mut conditions = Vec::new();
+    if let Some(filter) = filter {
+        conditions.push(format!("({filter})"));
+    }
     if let Some(last) = last {
         let mut disjuncts = Vec::new();
         for i in 0..order.len() {
@@ -734,8 +768,11 @@ fn chunk_query(select: &str, order: &[String], last: Option<&[KeyValue]>, limit:
             params.push(last[i].to_value());
             disjuncts.push(format!("({})", terms.join(" AND ")));
         }
+        conditions.push(format!("({})", disjuncts.join(" OR ")));
+    }
+    if !conditions.is_empty() {
         sql.push_str(" WHERE ");
-        sql.push_str(&disjuncts.join(" OR "));
+        sql.push_str(&conditions.join(" AND "));
     }
     sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", order.join(", ")));
     let params = if params.is_empty() { Params::Empty } else { Params::Positional(params) };
@@ -791,12 +828,12 @@ mod tests {
     #[test]
     fn chunk_queries_compare_keys_as_rows() {
         let order = vec!["`a`".to_string(), "`b`".to_string()];
-        let (sql, params) = chunk_query("SELECT *", &order, None, 11);
+        let (sql, params) = chunk_query("SELECT *", &order, None, 11, None);
         assert_eq!(sql, "SELECT * ORDER BY `a`, `b` LIMIT 11");
         assert_eq!(params, Params::Empty);
         let last = [KeyValue::Int(1), KeyValue::Int(2)];
-        let (sql, params) = chunk_query("SELECT *", &order, Some(&last), 11);
-        assert_eq!(sql, "SELECT * WHERE (`a` > ?) OR (`a` = ? AND `b` > ?) ORDER BY `a`, `b` LIMIT 11");
+        let (sql, params) = chunk_query("SELECT *", &order, Some(&last), 11, Some("a < 5"));
+        assert_eq!(sql, "SELECT * WHERE (a < 5) AND ((`a` > ?) OR (`a` = ? AND `b` > ?)) ORDER BY `a`, `b` LIMIT 11");
         assert_eq!(params, Params::Positional(vec![Value::Int(1), Value::Int(1), Value::Int(2)]));
     }
 

@@ -556,11 +556,13 @@ impl Node {
             let metrics = &metrics;
             let voter = voters.contains(&id);
             async move {
+                let started = std::time::Instant::now();
                 let probe = if id == self.id {
                     Ok(self.probe_reply())
                 } else {
                     network::probe(&self.dialer, &node.raft_addr, self.id, PROBE_TIMEOUT).await
                 };
+                let probe_ms = started.elapsed().as_millis() as u64;
                 let matched = metrics
                     .replication
                     .as_ref()
@@ -578,6 +580,7 @@ impl Node {
                 match probe {
                     Ok(p) => {
                         member.reachable = true;
+                        member.probe_ms = Some(if id == self.id { 0 } else { probe_ms });
                         member.role = p.role;
                         member.term = p.term;
                         member.last_log_index = p.last_log_index;
@@ -593,7 +596,11 @@ impl Node {
                 member
             }
         });
-        let members = futures::future::join_all(probes).await;
+        let mut members = futures::future::join_all(probes).await;
+        let head = members.iter().filter(|m| m.reachable).filter_map(|m| m.last_log_index).max();
+        for member in members.iter_mut().filter(|m| m.reachable) {
+            member.lag = head.map(|h| h.saturating_sub(member.last_applied_index.unwrap_or(0)));
+        }
         let leader_api_addr = metrics
             .current_leader
             .and_then(|l| membership.get_node(&l))

@@ -291,6 +291,9 @@ fn render_node(node: &Node, out: &mut Exposition) {
     );
 }
 
+/// A per-connector counter family: name, help, and how to read it.
+type CounterFamily = (&'static str, &'static str, fn(&ConnectorMetrics) -> u64);
+
 async fn render_connectors(node: &Node, out: &mut Exposition) {
     let records = node.connectors().await;
     let local = node.registry.connectors();
@@ -389,7 +392,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
     }
 
     // This node's own work.
-    let counters: [(&str, &str, fn(&ConnectorMetrics) -> u64); 3] = [
+    let counters: [CounterFamily; 3] = [
         (
             "raftcdc_connector_records_delivered_total",
             "Kafka records this node committed for the connector (data, tombstones, schema changes, transaction metadata, heartbeats; not progress records).",

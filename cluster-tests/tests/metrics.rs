@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raft_metrics_on_every_node_agree_with_the_cluster() {
-    let cluster = Cluster::start(3).await;
+    let cluster = Cluster::builder().snapshot_logs_since_last(10).start().await;
     cluster.init().await;
     let leader = cluster.wait_leader(&cluster.nodes()).await;
     let status = cluster.status(leader).await.unwrap();
@@ -45,7 +45,7 @@ async fn raft_metrics_on_every_node_agree_with_the_cluster() {
         assert_eq!(
             v("raftcdc_raft_snapshots_total"),
             0.0,
-            "no snapshot after a few entries"
+            "no snapshot after the first few entries"
         );
         assert_eq!(scrape.types["raftcdc_raft_snapshots_total"], "counter");
         let id = node.to_string();
@@ -66,6 +66,47 @@ async fn raft_metrics_on_every_node_agree_with_the_cluster() {
     // Only /metrics is served.
     let (code, _) = scrape::get(cluster.metrics_addr(leader), "/nope").await.unwrap();
     assert_eq!(code, 404);
+
+    // Enough entries for a snapshot on every node (paused connectors: the
+    // only log traffic is ours).
+    let mut client = cluster.client(leader);
+    for k in 0..12 {
+        client
+            .create_connector(connectors::create_request(&format!("snap-{k:02}"), true))
+            .await
+            .expect("create");
+    }
+    for node in cluster.nodes() {
+        let description = format!("node {node} counts the snapshot it built");
+        wait_until(DEFAULT_DEADLINE, &description, || async {
+            let s = cluster.scrape(node).await?;
+            let taken = s.value("raftcdc_raft_snapshots_total", &[])?;
+            let index = s.value("raftcdc_raft_snapshot_index", &[])?;
+            if taken >= 1.0 && index >= 1.0 {
+                Ok(())
+            } else {
+                Err(format!("snapshots_total {taken}, snapshot_index {index}"))
+            }
+        })
+        .await;
+    }
+
+    // `cluster status`: the health columns, and the JSON fields behind them.
+    let table = cluster.cli(leader, &["cluster", "status"]).await;
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(table.status.success(), "{text}");
+    let header = text.lines().nth(1).unwrap_or_default();
+    for column in ["ID", "ADDRESS", "ROLE", "VOTER", "REACHABLE", "CONTACT", "LAG"] {
+        assert!(header.contains(column), "no {column} column in:\n{text}");
+    }
+    let json = cluster.cli(leader, &["cluster", "status", "--output", "json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON status");
+    let members = json["members"].as_array().expect("members");
+    assert_eq!(members.len(), 3);
+    for member in members {
+        assert_eq!(member["reachable"], true, "{member}");
+        assert!(member["probe_ms"].is_u64() && member["lag"].is_u64(), "{member}");
+    }
 }
 
 /// The text without terminal colour sequences (`ESC [ ... m`).

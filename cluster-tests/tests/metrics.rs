@@ -194,6 +194,8 @@ async fn connector_counters_rise_as_rows_are_delivered() {
         .unwrap();
     assert_eq!(inf, transactions, "+Inf bucket equals the count");
     assert!(v("raftcdc_connector_kafka_transaction_duration_seconds_sum") > 0.0);
+    let commits = v("raftcdc_connector_kafka_commit_duration_seconds_count");
+    assert!(commits >= 1.0 && commits <= transactions, "{commits} commits, {transactions} deliveries");
     let behind = v("raftcdc_connector_milliseconds_behind_source");
     assert!(
         (0.0..120_000.0).contains(&behind),

@@ -4,7 +4,7 @@
 //!
 //! # What is measured where
 //! - **Pushed by the pipeline** (this node's own work, kept in
-//!   [`Registry`]): records, rows and bytes delivered, Kafka transaction
+//!   [`Registry`]): records, rows and bytes delivered, Kafka delivery and commit
 //!   durations, how far behind the source the last delivery was, errors
 //!   that ended a task attempt, and whether a task runs here. The hooks are
 //!   single calls: [`ConnectorMetrics::delivered`] after a Kafka commit,
@@ -87,6 +87,7 @@ pub struct ConnectorMetrics {
     rows: Counter,
     bytes: Counter,
     transaction_seconds: Histogram,
+    commit_seconds: Histogram,
     behind_source_ms: Gauge,
     /// Binlog timestamp (ms) of the last delivery that set `behind_source_ms`.
     last_source_ms: AtomicU64,
@@ -101,6 +102,7 @@ impl Default for ConnectorMetrics {
             rows: Counter::default(),
             bytes: Counter::default(),
             transaction_seconds: Histogram::new(&TRANSACTION_SECONDS),
+            commit_seconds: Histogram::new(&TRANSACTION_SECONDS),
             behind_source_ms: Gauge::default(),
             last_source_ms: AtomicU64::new(0),
             errors: Default::default(),
@@ -134,10 +136,11 @@ impl Registry {
 }
 
 impl ConnectorMetrics {
-    /// One Kafka transaction committed: its records, the batch's offset
-    /// (whose `ts_sec` is the binlog time of its last event) and how long
-    /// the delivery took.
-    pub fn delivered(&self, records: &[Record], offset: &serde_json::Value, took: Duration) {
+    /// One delivery succeeded: its records, the batch's offset (whose
+    /// `ts_sec` is the binlog time of its last event), how long the whole
+    /// delivery took and how long its Kafka commit took (`None` without
+    /// transactions).
+    pub fn delivered(&self, records: &[Record], offset: &serde_json::Value, took: Duration, commit: Option<Duration>) {
         self.records.add(records.len() as u64);
         let rows = records
             .iter()
@@ -150,6 +153,9 @@ impl ConnectorMetrics {
             .sum();
         self.bytes.add(bytes as u64);
         self.transaction_seconds.observe(took.as_secs_f64());
+        if let Some(commit) = commit {
+            self.commit_seconds.observe(commit.as_secs_f64());
+        }
         // Only a delivery of newer binlog events moves the lag: an idle
         // source re-sends its last timestamp, and "behind" must not grow
         // while nothing happens (Debezium's gauge behaves the same).
@@ -444,6 +450,19 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
         );
     }
     out.family(
+        "raftcdc_connector_kafka_commit_duration_seconds",
+        Kind::Histogram,
+        "Kafka transaction commit latency on this node: commit_transaction, after every record was acknowledged (exactly_once only).",
+    );
+    for (connector, m) in &local {
+        let snapshot = m.commit_seconds.snapshot();
+        out.histogram(
+            "raftcdc_connector_kafka_commit_duration_seconds",
+            &[("connector", connector.as_str())],
+            &snapshot,
+        );
+    }
+    out.family(
         "raftcdc_connector_milliseconds_behind_source",
         Kind::Gauge,
         "Delivery time minus binlog time of the newest event of the last delivery that carried newer events (binlog time has second resolution).",
@@ -504,10 +523,12 @@ mod tests {
             record(Some(b"v"), false),
         ];
         let ts_sec = now_ms() / 1000 - 5;
+        let offset = serde_json::json!({ "ts_sec": ts_sec });
         m.delivered(
             &records,
-            &serde_json::json!({ "ts_sec": ts_sec }),
+            &offset,
             Duration::from_millis(20),
+            Some(Duration::from_millis(5)),
         );
         assert_eq!(m.records.get(), 3);
         assert_eq!(
@@ -519,9 +540,15 @@ mod tests {
         let lag = m.behind_source_ms.get().unwrap();
         assert!((5000.0..7000.0).contains(&lag), "{lag}");
         assert_eq!(m.transaction_seconds.snapshot().count, 1);
+        assert_eq!(
+            m.commit_seconds.snapshot().buckets[1],
+            (0.01, 1),
+            "5 ms falls in le=0.01"
+        );
         // An idle re-send of the same binlog time leaves the lag alone.
         m.behind_source_ms.set(1.0);
-        m.delivered(&[], &serde_json::json!({ "ts_sec": ts_sec }), Duration::ZERO);
+        m.delivered(&[], &offset, Duration::ZERO, None);
+        assert_eq!(m.commit_seconds.snapshot().count, 1, "no commit, no observation");
         assert_eq!(m.behind_source_ms.get(), Some(1.0));
 
         let running = m.task_running();

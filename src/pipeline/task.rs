@@ -364,7 +364,7 @@ async fn deliver(context: &TaskContext, sink: &mut KafkaSink, pending: &mut Pend
     };
     let began = Instant::now();
     sink.deliver(&records, &progress).await?;
-    context.node.registry.connector(&context.name).delivered(&records, &offset, began.elapsed());
+    context.node.registry.connector(&context.name).delivered(&records, &offset, began.elapsed(), sink.last_commit_duration());
     let command = Command::CommitOffset {
         name: context.name.clone(),
         epoch: context.epoch,

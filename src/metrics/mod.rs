@@ -91,6 +91,7 @@ pub struct ConnectorMetrics {
     behind_source_ms: Gauge,
     /// Binlog timestamp (ms) of the last delivery that set `behind_source_ms`.
     last_source_ms: AtomicU64,
+    /// Indexed by `ErrorKind as usize` (declaration order, as `ErrorKind::ALL`).
     errors: [Counter; 3],
     tasks_running: AtomicI64,
 }

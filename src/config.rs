@@ -20,6 +20,9 @@
 //!
 //! [kafka]
 //! bootstrap_servers = "10.0.0.9:9092"
+//!
+//! [metrics]
+//! listen = "0.0.0.0:7201"   # optional; absent = no /metrics endpoint
 //! ```
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -38,6 +41,18 @@ pub struct FileConfig {
     /// Where connectors deliver their events.
     #[serde(default)]
     pub kafka: KafkaSection,
+    /// The Prometheus `/metrics` endpoint.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+/// The Prometheus endpoint (plain HTTP, `GET /metrics`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Listen address of the `/metrics` endpoint, `ip:port`. Absent: no
+    /// metrics endpoint is served.
+    pub listen: Option<String>,
 }
 
 /// The Kafka cluster connectors deliver to (shared by every connector of
@@ -137,6 +152,8 @@ pub struct NodeConfig {
     pub raft: RaftSection,
     /// `kafka.bootstrap_servers`, if set.
     pub kafka_bootstrap_servers: Option<String>,
+    /// `metrics.listen`, if set.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +256,14 @@ impl FileConfig {
         };
         let listen = socket("node.listen", &node.listen)?;
         let peer_listen = socket("node.peer_listen", &node.peer_listen)?;
+        let metrics_listen = self
+            .metrics
+            .listen
+            .map(|addr| socket("metrics.listen", &addr))
+            .transpose()?;
+        if let Some(addr) = metrics_listen.filter(|a| *a == listen || *a == peer_listen) {
+            return Err(invalid("metrics.listen", format!("{addr} is already node.listen or node.peer_listen")));
+        }
         let advertise = match node.advertise {
             Some(url) => {
                 let rest = url
@@ -319,6 +344,7 @@ impl FileConfig {
             data_dir: node.data_dir,
             raft,
             kafka_bootstrap_servers,
+            metrics_listen,
         })
     }
 }
@@ -380,5 +406,16 @@ data_dir = "/tmp/x"
         assert!(err(&GOOD.replace("127.0.0.1:7001", "0.0.0.0:7001")).contains("node.advertise"));
         assert!(err(&format!("{GOOD}\n[kafka]\nbootstrap_servers = \"kafka\"")).contains("kafka.bootstrap_servers"));
         assert!(err(&format!("{GOOD}\n[kafka]\nbootstrap = \"k:9092\"")).contains("kafka.bootstrap"));
+        assert!(err(&format!("{GOOD}\n[metrics]\nlisten = \"nope\"")).contains("metrics.listen"));
+        assert!(err(&format!("{GOOD}\n[metrics]\nlisten = \"127.0.0.1:7001\"")).contains("metrics.listen"));
+        assert!(err(&format!("{GOOD}\n[metrics]\nport = 7201")).contains("metrics.port"));
+    }
+
+    #[test]
+    fn metrics_endpoint_is_off_unless_configured() {
+        let c = NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap();
+        assert_eq!(c.metrics_listen, None);
+        let c = NodeConfig::parse(Path::new("node.toml"), &format!("{GOOD}\n[metrics]\nlisten = \"0.0.0.0:7201\"")).unwrap();
+        assert_eq!(c.metrics_listen, Some("0.0.0.0:7201".parse().unwrap()));
     }
 }

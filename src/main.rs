@@ -49,7 +49,21 @@ async fn serve(config_path: std::path::PathBuf) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let tasks = raftcdc::pipeline::spawn(node.clone());
+    let mut tasks = raftcdc::pipeline::spawn(node.clone());
+    if let Some(addr) = node.config.metrics_listen {
+        match raftcdc::metrics::http::start(node.clone(), addr).await {
+            Ok(task) => tasks.push(task),
+            Err(e) => {
+                tracing::error!(error = %error_chain(&e), "cannot start");
+                eprintln!("error: cannot start: {}", error_chain(&e));
+                for task in tasks {
+                    task.abort();
+                }
+                let _ = node.raft.shutdown().await;
+                return ExitCode::from(1);
+            }
+        }
+    }
     let result = raftcdc::api::serve(node.clone(), shutdown_signal()).await;
     for task in tasks {
         task.abort();

@@ -24,6 +24,7 @@ use openraft::{ChangeMembers, ServerState};
 use tokio::sync::{watch, RwLock};
 
 use crate::config::NodeConfig;
+use crate::metrics::Registry;
 use crate::proto;
 use crate::raft::command::{Command, CommandError, CommandReply, Proposal};
 use crate::raft::log_store::LogStore;
@@ -99,6 +100,8 @@ pub struct Node {
     pub id: NodeId,
     pub config: NodeConfig,
     pub raft: Raft,
+    /// Prometheus metrics of this node's own work ([`crate::metrics`]).
+    pub registry: Arc<Registry>,
     applied: Arc<RwLock<Applied>>,
     changes: watch::Receiver<u64>,
     dialer: PeerDialer,
@@ -116,6 +119,7 @@ impl Node {
         let state_machine = StateMachineStore::open(store.clone()).await?;
         let applied = state_machine.applied();
         let changes = state_machine.subscribe();
+        let registry = Arc::new(Registry::new(state_machine.snapshot_count()));
         let dialer = PeerDialer {
             cluster_name: config.cluster_name.clone(),
             source_addr: config.peer_source_addr,
@@ -135,6 +139,7 @@ impl Node {
             id: config.id,
             config,
             raft,
+            registry,
             applied,
             changes,
             dialer,
@@ -551,11 +556,13 @@ impl Node {
             let metrics = &metrics;
             let voter = voters.contains(&id);
             async move {
+                let started = std::time::Instant::now();
                 let probe = if id == self.id {
                     Ok(self.probe_reply())
                 } else {
                     network::probe(&self.dialer, &node.raft_addr, self.id, PROBE_TIMEOUT).await
                 };
+                let probe_ms = started.elapsed().as_millis() as u64;
                 let matched = metrics
                     .replication
                     .as_ref()
@@ -573,6 +580,7 @@ impl Node {
                 match probe {
                     Ok(p) => {
                         member.reachable = true;
+                        member.probe_ms = Some(if id == self.id { 0 } else { probe_ms });
                         member.role = p.role;
                         member.term = p.term;
                         member.last_log_index = p.last_log_index;
@@ -588,19 +596,17 @@ impl Node {
                 member
             }
         });
-        let members = futures::future::join_all(probes).await;
+        let mut members = futures::future::join_all(probes).await;
+        let head = members.iter().filter(|m| m.reachable).filter_map(|m| m.last_log_index).max();
+        for member in members.iter_mut().filter(|m| m.reachable) {
+            member.lag = head.map(|h| h.saturating_sub(member.last_applied_index.unwrap_or(0)));
+        }
         let leader_api_addr = metrics
             .current_leader
             .and_then(|l| membership.get_node(&l))
             .map(|n| n.api_addr.clone())
             .unwrap_or_default();
-        let committed = if metrics.state == ServerState::Leader {
-            // On the leader everything it has applied is committed, and the
-            // replication map tells how far the quorum has got.
-            quorum_committed(&voters, self.id, &metrics)
-        } else {
-            metrics.last_applied.map(|l| l.index)
-        };
+        let committed = self.committed_index(&metrics);
         proto::ClusterStatus {
             cluster_name: self.config.cluster_name.clone(),
             reporting_node_id: self.id,
@@ -611,6 +617,19 @@ impl Node {
             committed_index: committed,
             last_applied_index: metrics.last_applied.map(|l| l.index),
             members,
+        }
+    }
+
+    /// The committed index as this node can tell: on the leader the index a
+    /// quorum of voters holds (the replication map says how far each got),
+    /// elsewhere the last applied index (followers apply only committed
+    /// entries).
+    pub fn committed_index(&self, metrics: &typ::RaftMetrics) -> Option<u64> {
+        if metrics.state == ServerState::Leader {
+            let voters: BTreeSet<NodeId> = metrics.membership_config.membership().voter_ids().collect();
+            quorum_committed(&voters, self.id, metrics)
+        } else {
+            metrics.last_applied.map(|l| l.index)
         }
     }
 

@@ -36,6 +36,7 @@ use tonic::transport::{Channel, Endpoint};
 use crate::config::{NodeConfig, RaftTuning};
 use crate::process::{log_tail, raftcdc_bin, NodeProcess};
 use crate::proxy::{Partitions, PeerProxy};
+use crate::scrape::Scrape;
 use crate::subnet::{free_ports, SubnetClaim};
 use crate::wait::{wait_until, DEFAULT_DEADLINE};
 
@@ -182,6 +183,20 @@ impl Cluster {
         self.slot(node).config.peer_advertise.to_string()
     }
 
+    /// Node `i`'s Prometheus endpoint, `ip:port` (every test node serves one).
+    pub fn metrics_addr(&self, node: usize) -> std::net::SocketAddr {
+        self.slot(node).config.metrics_listen.expect("the harness configures a metrics endpoint")
+    }
+
+    /// Scrapes node `i`'s `/metrics` and parses it; `Err` says why not.
+    pub async fn scrape(&self, node: usize) -> Result<Scrape, String> {
+        let (status, body) = crate::scrape::get(self.metrics_addr(node), "/metrics").await?;
+        if status != 200 {
+            return Err(format!("node {node}: /metrics answered {status}: {body}"));
+        }
+        Scrape::parse(&body)
+    }
+
     /// Node `i`'s config as written to its config file.
     pub fn config(&self, node: usize) -> &NodeConfig {
         &self.slot(node).config
@@ -205,7 +220,7 @@ impl Cluster {
         let node = self.nodes.len() + 1;
         let subnet = self.claim.subnet();
         let ip = subnet.node_ip(node);
-        let ports = free_ports(ip, 2).expect("find free ports on the node's IP");
+        let ports = free_ports(ip, 3).expect("find free ports on the node's IP");
         let peer_listen = (ip, ports[1]).into();
         let proxy = PeerProxy::start(subnet, node, peer_listen, self.partitions.clone())
             .await
@@ -220,6 +235,7 @@ impl Cluster {
             data_dir: self.dir.path().join(format!("node{node}-data")),
             raft: self.raft,
             kafka_bootstrap: self.kafka.clone(),
+            metrics_listen: Some((ip, ports[2]).into()),
         };
         let config_path = self.dir.path().join(format!("node{node}.toml"));
         std::fs::create_dir_all(&config.data_dir).expect("create the node's data directory");

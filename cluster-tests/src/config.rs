@@ -1,7 +1,7 @@
 //! The node config files the harness writes (`nodeN.toml`).
 //!
 //! This module owns the mapping from a node's harness-chosen addresses to
-//! the `[node]`/`[raft]` TOML that `raftcdc serve` reads. It is correct
+//! the `[node]`/`[raft]`/`[kafka]`/`[metrics]` TOML that `raftcdc serve` reads. It is correct
 //! because it writes only the fields of the node's config contract, every
 //! string through a TOML-safe quoting, and it leaves Raft timing at the
 //! node's defaults: the tests check behaviour under the settings operators
@@ -37,6 +37,8 @@ pub struct NodeConfig {
     pub raft: RaftTuning,
     /// `[kafka] bootstrap_servers`, for tests that deliver to a broker.
     pub kafka_bootstrap: Option<String>,
+    /// `[metrics] listen`: the node's Prometheus endpoint.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl NodeConfig {
@@ -70,6 +72,9 @@ impl NodeConfig {
         }
         if let Some(bootstrap) = &self.kafka_bootstrap {
             let _ = write!(toml, "\n[kafka]\nbootstrap_servers = {}\n", quoted(bootstrap));
+        }
+        if let Some(listen) = &self.metrics_listen {
+            let _ = write!(toml, "\n[metrics]\nlisten = {}\n", quoted(&listen.to_string()));
         }
         toml
     }

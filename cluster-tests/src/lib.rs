@@ -16,6 +16,7 @@
 //!   run in parallel without colliding.
 //! - [`config`]: the node config files the harness writes.
 //! - [`connectors`]: valid connector definitions for the tests.
+//! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
 //!
 //! Typical use:
@@ -38,6 +39,7 @@ pub mod config;
 pub mod connectors;
 pub mod process;
 pub mod proxy;
+pub mod scrape;
 pub mod subnet;
 pub mod wait;
 

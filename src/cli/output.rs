@@ -59,6 +59,8 @@ pub fn cluster_status_json(status: &proto::ClusterStatus) -> Value {
             "snapshot_index": m.snapshot_index,
             "purged_index": m.purged_index,
             "error": (!m.error.is_empty()).then_some(&m.error),
+            "probe_ms": m.probe_ms,
+            "lag": m.lag,
         })).collect::<Vec<_>>(),
     })
 }
@@ -81,17 +83,22 @@ pub fn cluster_status(format: OutputFormat, status: &proto::ClusterStatus) {
         .map(|m| {
             vec![
                 m.node_id.to_string(),
+                m.api_addr.clone(),
                 m.role.clone(),
-                if m.voter { "voter" } else { "learner" }.into(),
-                if m.reachable { "ok".into() } else { format!("UNREACHABLE ({})", m.error.rsplit(": ").next().unwrap_or_default()) },
+                if m.voter { "yes" } else { "no" }.into(),
+                if m.reachable { "yes".into() } else { format!("NO ({})", m.error.rsplit(": ").next().unwrap_or_default()) },
+                m.probe_ms.map(|ms| format!("{ms}ms")).unwrap_or_else(|| "-".into()),
+                opt(m.lag),
                 opt(m.last_log_index),
                 opt(m.last_applied_index),
                 opt(m.matched_index),
-                m.api_addr.clone(),
             ]
         })
         .collect();
-    table(&["ID", "ROLE", "KIND", "HEALTH", "LAST LOG", "APPLIED", "MATCHED", "ENDPOINT"], &rows);
+    table(
+        &["ID", "ADDRESS", "ROLE", "VOTER", "REACHABLE", "CONTACT", "LAG", "LAST LOG", "APPLIED", "MATCHED"],
+        &rows,
+    );
 }
 
 fn desired_name(desired: i32) -> &'static str {

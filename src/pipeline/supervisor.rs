@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::task::{self, TaskContext};
 use crate::node::Node;
@@ -71,6 +72,11 @@ async fn reconcile(node: &Arc<Node>, running: &mut HashMap<String, Running>) {
         }
         let (stop, stopped) = watch::channel(false);
         tracing::info!(connector = %name, epoch, "starting task");
+        // Everything the task logs (and the source it spawns) carries the
+        // connector and epoch; the metrics show the task running until its
+        // future ends, however it ends.
+        let span = tracing::info_span!("connector", connector = %name, epoch);
+        let running_guard = node.registry.connector(&name).task_running();
         let context = TaskContext {
             node: node.clone(),
             name: name.clone(),
@@ -83,7 +89,13 @@ async fn reconcile(node: &Arc<Node>, running: &mut HashMap<String, Running>) {
             Running {
                 epoch,
                 stop,
-                handle: tokio::spawn(task::run(context)),
+                handle: tokio::spawn(
+                    async move {
+                        let _running = running_guard;
+                        task::run(context).await
+                    }
+                    .instrument(span),
+                ),
             },
         );
     }

@@ -56,7 +56,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
+use crate::metrics::ErrorKind;
 use crate::node::{error_chain, Node, NodeError};
 use crate::raft::command::{Command, CommandError};
 use crate::raft::state::TaskState;
@@ -91,6 +93,18 @@ enum TaskError {
     Transient(String),
     #[error("stopped")]
     Stopped,
+}
+
+impl TaskError {
+    /// The `kind` this error counts as in `raftcdc_connector_errors_total`.
+    fn metric_kind(&self) -> Option<ErrorKind> {
+        match self {
+            TaskError::Fenced(_) => Some(ErrorKind::Fenced),
+            TaskError::Definite { .. } => Some(ErrorKind::Definite),
+            TaskError::Transient(_) => Some(ErrorKind::Transient),
+            TaskError::Deposed(_) | TaskError::Stopped => None,
+        }
+    }
 }
 
 impl From<SinkError> for TaskError {
@@ -129,6 +143,7 @@ pub async fn run(mut context: TaskContext) {
         // `attempt` honours the stop signal itself, between deliveries: a
         // Kafka transaction is never abandoned half-way by a stop.
         let result = attempt(&context, std::mem::take(&mut first_attempt)).await;
+        context.node.registry.connector(&context.name).attempt_failed(result.as_ref().err().and_then(TaskError::metric_kind));
         match result {
             Ok(()) | Err(TaskError::Stopped) => return,
             Err(TaskError::Deposed(why)) => {
@@ -245,7 +260,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
     let (_request_watcher, requests) = follow_snapshot_requests(context);
     let source = MySqlSource::new(source_config.clone(), first_attempt).with_snapshot_requests(requests);
-    let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }));
+    let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }.in_current_span()));
 
     let mut pending = Pending::default();
     let deadline = source_config.poll_interval;
@@ -379,7 +394,9 @@ async fn deliver(context: &TaskContext, sink: &mut KafkaSink, pending: &mut Pend
         epoch: context.epoch,
         offset: offset.clone(),
     };
+    let began = Instant::now();
     sink.deliver(&records, &progress).await?;
+    context.node.registry.connector(&context.name).delivered(&records, &offset, began.elapsed(), sink.last_commit_duration());
     let command = Command::CommitOffset {
         name: context.name.clone(),
         epoch: context.epoch,

@@ -18,6 +18,7 @@
 //! Every apply bumps a watch channel, so the pipeline supervisor and the
 //! leader's assigner react to state changes without polling.
 use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use openraft::storage::RaftStateMachine;
@@ -53,6 +54,8 @@ pub struct StateMachineStore {
     store: Store,
     changes: Arc<watch::Sender<u64>>,
     snapshot_seq: u64,
+    /// Snapshots built or installed since open (for metrics).
+    snapshots: Arc<AtomicU64>,
 }
 
 impl StateMachineStore {
@@ -63,6 +66,7 @@ impl StateMachineStore {
             store,
             changes: Arc::new(watch::channel(0).0),
             snapshot_seq: 0,
+            snapshots: Arc::default(),
         };
         if let Some(stored) = sm.load()? {
             sm.restore(&stored).await?;
@@ -73,6 +77,11 @@ impl StateMachineStore {
     /// A read handle on the applied state.
     pub fn applied(&self) -> Arc<RwLock<Applied>> {
         self.applied.clone()
+    }
+
+    /// The number of snapshots built or installed since open.
+    pub fn snapshot_count(&self) -> Arc<AtomicU64> {
+        self.snapshots.clone()
     }
 
     /// A channel that changes whenever something is applied.
@@ -130,6 +139,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
         };
         let stored = StoredSnapshot { meta: meta.clone(), data };
         self.save(&stored).await?;
+        self.snapshots.fetch_add(1, Ordering::Relaxed);
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(stored.data)),
@@ -196,6 +206,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         // Decode before persisting: a corrupt image must not replace a good one.
         self.restore(&stored).await?;
         self.save(&stored).await?;
+        self.snapshots.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 

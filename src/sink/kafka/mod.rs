@@ -121,6 +121,8 @@ pub struct KafkaSink {
     /// Always `Some` until `Drop` moves it to the blocking pool.
     clients: Option<Clients>,
     state: State,
+    /// How long the last `commit_transaction` took (for metrics).
+    last_commit: Option<Duration>,
 }
 
 /// The librdkafka clients, destroyed together off the async runtime.
@@ -144,6 +146,7 @@ impl KafkaSink {
             config,
             clients: Some(Clients { producer, topics }),
             state: State::Ready,
+            last_commit: None,
         };
         if sink.config.delivery == DeliveryGuarantee::ExactlyOnce {
             let timeout = sink.config.transaction_timeout;
@@ -203,6 +206,13 @@ impl KafkaSink {
             self.spend(error).await;
         }
         result
+    }
+
+    /// How long the broker took to commit the last transaction
+    /// (`commit_transaction`, after every record was acknowledged); `None`
+    /// before the first commit and in at-least-once mode.
+    pub fn last_commit_duration(&self) -> Option<Duration> {
+        self.last_commit
     }
 
     /// For fault tests: does everything `deliver` does in exactly-once mode
@@ -285,8 +295,10 @@ impl KafkaSink {
         self.settle_all(&mut pending).await?;
         if commit {
             let timeout = self.config.transaction_timeout;
+            let began = std::time::Instant::now();
             self.blocking("commit_transaction", move |p| p.commit_transaction(timeout))
                 .await?;
+            self.last_commit = Some(began.elapsed());
             self.state = State::Ready;
         }
         Ok(())

@@ -137,6 +137,41 @@ impl DefiniteError {
     }
 }
 
+impl SourceError {
+    /// The binlog position (`file:pos`) the error happened at, where known,
+    /// for structured logs.
+    pub fn position(&self) -> Option<&str> {
+        match self {
+            SourceError::Transient(e) => e.position(),
+            SourceError::Definite(e) => e.position(),
+        }
+    }
+}
+
+impl TransientError {
+    /// See [`SourceError::position`].
+    pub fn position(&self) -> Option<&str> {
+        match self {
+            TransientError::Connection { position, .. } | TransientError::StreamEnded { position } => Some(position),
+            TransientError::Connect { .. } | TransientError::ServerIdTaken { .. } => None,
+        }
+    }
+}
+
+impl DefiniteError {
+    /// See [`SourceError::position`].
+    pub fn position(&self) -> Option<&str> {
+        match self {
+            DefiniteError::BinlogNotAvailable { position, .. }
+            | DefiniteError::CompressedEvent { position, .. }
+            | DefiniteError::Decode { position, .. }
+            | DefiniteError::Encode { position, .. }
+            | DefiniteError::Parse { position, .. } => Some(position),
+            _ => None,
+        }
+    }
+}
+
 /// MariaDB/MySQL server error codes the source tells apart.
 pub mod codes {
     pub const ACCESS_DENIED: u16 = 1045;

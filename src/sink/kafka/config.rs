@@ -34,6 +34,8 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
+use crate::connector::Properties;
+
 /// `delivery.guarantee`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeliveryGuarantee {
@@ -83,7 +85,8 @@ pub struct KafkaSinkConfig {
     /// Other `topic.creation.default.<key>` properties, as topic configs.
     pub topic_configs: BTreeMap<String, String>,
     /// `producer.override.<key>` properties with the prefix stripped.
-    pub producer_overrides: BTreeMap<String, String>,
+    /// `Debug` masks secrets (`sasl.password`, `ssl.key.password`, ...).
+    pub producer_overrides: Properties,
     /// librdkafka `transaction.timeout.ms`, from
     /// `producer.override.transaction.timeout.ms` (default 60 s). The broker
     /// aborts a transaction left open this long.
@@ -179,7 +182,7 @@ impl KafkaSinkConfig {
             topic_partitions: 1,
             topic_replication_factor: 1,
             topic_configs: BTreeMap::new(),
-            producer_overrides: BTreeMap::new(),
+            producer_overrides: Properties::default(),
             transaction_timeout: DEFAULT_TRANSACTION_TIMEOUT,
         };
         for (key, value) in props {

@@ -483,3 +483,49 @@ mod tests {
         .unwrap();
     }
 }
+
+/// The sink's properties from arbitrary input (NUL bytes, unknown librdkafka
+/// names, any value): never a panic, and a refusal names a property given.
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(vec![
+                "delivery.guarantee",
+                "producer.override.linger.ms",
+                "producer.override.retries",
+                "producer.override.max.in.flight",
+                "producer.override.transaction.timeout.ms",
+                "producer.override.message.timeout.ms",
+                "producer.override.sasl.password",
+                "producer.override.acks",
+                "topic.creation.enable",
+                "topic.creation.default.partitions",
+                "topic.creation.default.replication.factor",
+                "topic.creation.default.cleanup.policy",
+                "kafka.bootstrap.servers",
+            ])
+            .prop_map(str::to_string),
+            "(producer\\.override\\.|topic\\.creation\\.(default\\.)?)[a-z.\\x00]{0,16}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_properties_are_refused_by_name(
+            props in proptest::collection::btree_map(key(), prop_oneof![any::<String>(), "-?[0-9]{1,12}"], 0..5),
+        ) {
+            if let Err(e) = KafkaSinkConfig::from_properties("prod", "c", "k:9092", &props) {
+                prop_assert!(props.contains_key(&e.property), "{e}");
+                let prefix = format!("config.{}: ", e.property);
+                prop_assert!(e.to_string().starts_with(&prefix), "{e}");
+            }
+        }
+    }
+}

@@ -9,7 +9,10 @@
 #     .venv-deploy/), plus the invariants the deployment relies on.
 #  2. Every example node config (systemd, compose, and the Kubernetes
 #     template rendered by its real entrypoint for pods raftcdc-0..2) passes
-#     `raftcdc config check`, i.e. `serve` would accept it.
+#     `raftcdc config check`, i.e. `serve` would accept it. With the
+#     commented-out [metrics]/[tls.*]/[auth] lines uncommented, each is
+#     either accepted or refused only for a section this binary does not
+#     know yet (printed as a note until the branches adding them merge).
 #  3. The compose file: `docker compose config` / `docker-compose config`
 #     (schema validation, no daemon needed; Debian's docker-compose is
 #     installed if no compose CLI is here), plus a cross-check of services,
@@ -118,6 +121,22 @@ for ordinal in 0 1 2; do
     ok "Kubernetes entrypoint renders a valid config for raftcdc-$ordinal (node $((ordinal + 1)))"
   else
     fail "Kubernetes entrypoint for raftcdc-$ordinal: $out"
+  fi
+done
+
+# The [metrics] / [tls.*] / [auth] lines are commented out until the
+# branches adding those sections merge (deploy/README.md). Uncommented, they
+# must be refused only as sections this binary does not know yet (a note,
+# not a failure), or accepted once it knows them; anything else fails.
+for file in deploy/systemd/node*.toml deploy/compose/node*.toml "$WORK/k8s/node.toml"; do
+  variant="$WORK/uncommented-$(basename "$(dirname "$file")")-$(basename "$file")"
+  sed -E 's/^([[:space:]]*)# (\[[a-z.]+\]([[:space:]]+#.*)?|[a-z_]+ = .*)$/\1\2/' "$file" >"$variant"
+  if out=$("$BIN" config check "$variant" 2>&1); then
+    ok "$file with the post-merge sections uncommented"
+  elif grep -Eq ': (metrics|tls|auth)(\.[a-z_.]+)?: ' <<<"$out"; then
+    echo "check-deploy: note: ${file/#$WORK\/k8s\/node.toml/the Kubernetes template}: its commented-out sections are not known to this binary yet ($(grep -o 'unknown field `[a-z_]*`' <<<"$out" | head -1))"
+  else
+    fail "$file with the post-merge sections uncommented: $out"
   fi
 done
 

@@ -383,10 +383,10 @@ data_dir = "/tmp/x"
     }
 }
 
-/// Arbitrary input never panics the parser, and every refusal names a
-/// field: the one that was changed, or one it is checked against.
 #[cfg(test)]
 mod property_tests {
+    //! Arbitrary input never panics the parser, and every refusal names a
+    //! field: the one that was changed, or one it is checked against.
     use super::*;
     use proptest::prelude::*;
 

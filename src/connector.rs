@@ -251,10 +251,10 @@ mod tests {
     }
 }
 
-/// Connector payloads and property maps from arbitrary input: parsing never
-/// panics, and a refusal names `name`, `config` or `config.<the property>`.
 #[cfg(test)]
 mod property_tests {
+    //! Connector payloads and property maps from arbitrary input: parsing never
+    //! panics, and a refusal names `name`, `config` or `config.<the property>`.
     use super::*;
     use proptest::prelude::*;
 
@@ -391,11 +391,15 @@ mod property_tests {
     ];
 }
 
-/// A secret's value never shows: not in what `connector get` / `status` /
-/// `list` return, not in any `Debug` of a type holding the config, not in an
-/// error about it.
 #[cfg(test)]
 mod redaction_tests {
+    //! A secret's value never shows: not in what `connector get` / `status` /
+    //! `list` return, not in any `Debug` of a type holding the config, not in an
+    //! error about it. The tests go through every type that holds connector
+    //! properties (spec, command, record, source and sink configs) and every
+    //! path a value is shown by (the control API's `connector_to_proto`,
+    //! validation errors of the spec, the source and the sink), for each kind
+    //! of secret property and random secret values.
     use super::*;
     use crate::raft::command::Command;
     use crate::raft::state::{ConnectorRecord, DesiredState, TaskRecord, TaskState};

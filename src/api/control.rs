@@ -279,11 +279,11 @@ impl Control for ControlService {
     }
 }
 
-/// The handlers' request checks, with arbitrary input: they never panic,
-/// and every refusal is `INVALID_ARGUMENT` whose message starts with the
-/// request field (as README.md promises clients).
 #[cfg(test)]
 mod property_tests {
+    //! The handlers' request checks, with arbitrary input: they never panic,
+    //! and every refusal is `INVALID_ARGUMENT` whose message starts with the
+    //! request field (as README.md promises clients).
     use super::*;
     use proptest::prelude::*;
     use tonic::Code;

@@ -484,10 +484,10 @@ mod tests {
     }
 }
 
-/// The sink's properties from arbitrary input (NUL bytes, unknown librdkafka
-/// names, any value): never a panic, and a refusal names a property given.
 #[cfg(test)]
 mod property_tests {
+    //! The sink's properties from arbitrary input (NUL bytes, unknown librdkafka
+    //! names, any value): never a panic, and a refusal names a property given.
     use super::*;
     use proptest::prelude::*;
 

@@ -602,11 +602,11 @@ mod tests {
     }
 }
 
-/// Any value of any supported or passed-through property is either accepted
-/// or refused naming that property (or the one it is checked against);
-/// nothing panics, whatever the bytes.
 #[cfg(test)]
 mod property_tests {
+    //! Any value of any supported or passed-through property is either accepted
+    //! or refused naming that property (or the one it is checked against);
+    //! nothing panics, whatever the bytes.
     use super::*;
     use proptest::prelude::*;
 

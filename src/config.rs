@@ -419,3 +419,151 @@ data_dir = "/tmp/x"
         assert_eq!(c.metrics_listen, Some("0.0.0.0:7201".parse().unwrap()));
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    //! Arbitrary input never panics the parser, and every refusal names a
+    //! field: the one that was changed, or one it is checked against.
+    use super::*;
+    use proptest::prelude::*;
+
+    const BASE: &[(&str, &str)] = &[
+        ("node.id", "1"),
+        ("node.cluster_name", "\"c1\""),
+        ("node.listen", "\"127.0.0.1:7001\""),
+        ("node.peer_listen", "\"127.0.0.1:7101\""),
+        ("node.data_dir", "\"/tmp/x\""),
+    ];
+    /// Every field of the file, as `section.key`.
+    const FIELDS: &[&str] = &[
+        "node.id",
+        "node.cluster_name",
+        "node.listen",
+        "node.advertise",
+        "node.peer_listen",
+        "node.peer_advertise",
+        "node.peer_source_addr",
+        "node.data_dir",
+        "raft.heartbeat_interval_ms",
+        "raft.election_timeout_min_ms",
+        "raft.election_timeout_max_ms",
+        "raft.snapshot_logs_since_last",
+        "raft.max_in_snapshot_log_to_keep",
+        "raft.install_snapshot_timeout_ms",
+        "kafka.bootstrap_servers",
+    ];
+
+    /// Fields whose validity depends on `field`'s value.
+    fn related(field: &str) -> &'static [&'static str] {
+        match field {
+            "node.listen" | "node.advertise" => &["node.listen", "node.advertise"],
+            "node.peer_listen" | "node.peer_advertise" => &["node.peer_listen", "node.peer_advertise"],
+            f if f.starts_with("raft.") && f.contains("election_timeout") || f == "raft.heartbeat_interval_ms" => &[
+                "raft.heartbeat_interval_ms",
+                "raft.election_timeout_min_ms",
+                "raft.election_timeout_max_ms",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// A TOML file from `section.key = value` lines.
+    fn render(fields: &[(String, String)]) -> String {
+        let mut text = String::new();
+        for section in ["node", "raft", "kafka"] {
+            let lines: Vec<String> = fields
+                .iter()
+                .filter_map(|(f, v)| f.strip_prefix(&format!("{section}.")).map(|k| format!("{k} = {v}\n")))
+                .collect();
+            if !lines.is_empty() {
+                text.push_str(&format!("[{section}]\n{}", lines.concat()));
+            }
+        }
+        text
+    }
+
+    /// Any TOML value, written as TOML (strings quoted and escaped).
+    fn toml_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>().prop_map(|s| toml::Value::String(s).to_string()),
+            "[0-9a-z.:/\\[\\], -]{0,30}".prop_map(|s| toml::Value::String(s).to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            (0u64..2000).prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| toml::Value::Float(f).to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            Just("[1, \"a\"]".to_string()),
+            Just("{ x = 1 }".to_string()),
+        ]
+    }
+
+    fn parse(text: &str) -> Result<NodeConfig, ConfigError> {
+        NodeConfig::parse(Path::new("node.toml"), text)
+    }
+
+    fn field_of(error: &ConfigError) -> String {
+        match error {
+            ConfigError::Parse { field, .. } => field.clone(),
+            ConfigError::Invalid { field, .. } => field.to_string(),
+            ConfigError::Read { .. } => unreachable!("parse reads no file"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in any::<String>()) {
+            if let Err(e) = parse(&text) {
+                prop_assert!(e.to_string().starts_with("node.toml: "), "{e}");
+                prop_assert!(!field_of(&e).is_empty());
+            }
+        }
+
+        #[test]
+        fn toml_ish_text_never_panics(
+            text in "(\\[(node|raft|kafka|x)\\]\n|[a-z_]{1,24} = (\"[^\"\\\\\n]{0,24}\"|-?[0-9]{1,22}|true|\\[\\]|\\{\\})\n|#[^\n]{0,10}\n){0,12}"
+        ) {
+            if let Err(e) = parse(&text) {
+                prop_assert!(!field_of(&e).is_empty(), "{e}");
+            }
+        }
+
+        #[test]
+        fn one_arbitrary_field_value_is_refused_by_name(
+            field in proptest::sample::select(FIELDS),
+            value in toml_value(),
+        ) {
+            let mut fields: Vec<(String, String)> = BASE
+                .iter()
+                .filter(|(f, _)| *f != field)
+                .map(|(f, v)| (f.to_string(), v.to_string()))
+                .collect();
+            fields.push((field.to_string(), value.clone()));
+            let text = render(&fields);
+            match parse(&text) {
+                Ok(config) => {
+                    // Whatever was accepted is usable by openraft too.
+                    prop_assert!(config.openraft().is_ok(), "{text}");
+                }
+                Err(e) => {
+                    let named = field_of(&e);
+                    prop_assert!(
+                        named == field || related(field).contains(&named.as_str()),
+                        "changed {field} = {value}, error names {named}: {e}"
+                    );
+                    prop_assert!(e.to_string().starts_with(&format!("node.toml: {named}: ")), "{e}");
+                }
+            }
+        }
+
+        #[test]
+        fn an_unknown_field_is_named(section in "node|raft|kafka", key in "[a-z][a-z_]{0,20}", value in toml_value()) {
+            let known = FIELDS.contains(&format!("{section}.{key}").as_str()) || key == "id";
+            prop_assume!(!known);
+            let mut fields: Vec<(String, String)> = BASE.iter().map(|(f, v)| (f.to_string(), v.to_string())).collect();
+            fields.push((format!("{section}.{key}"), value));
+            let e = parse(&render(&fields)).unwrap_err();
+            prop_assert_eq!(field_of(&e), format!("{section}.{key}"), "{}", e);
+        }
+    }
+}

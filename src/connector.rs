@@ -7,9 +7,19 @@
 //! before proposing), and redacting secrets wherever a config is shown.
 //! Validation here covers what the cluster itself relies on; the MySQL
 //! source validates its own properties in depth when it is built.
+//!
+//! Redaction rests on one rule, [`is_secret`] on the property *name*, and
+//! one carrier, [`Properties`]: every type that holds connector properties
+//! (the spec, the Raft command and record, the source's and the sink's
+//! pass-through maps) holds them as `Properties`, whose `Debug` masks
+//! secret values, so no derived `Debug` of those types can print one.
+//! Values shown to users go through [`ConnectorSpec::redacted`]; errors name
+//! properties but never echo a secret's value.
 use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What replaces a secret's value wherever a config is shown.
 pub const REDACTED: &str = "********";
@@ -18,7 +28,73 @@ pub const REDACTED: &str = "********";
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectorSpec {
     pub name: String,
-    pub config: BTreeMap<String, String>,
+    pub config: Properties,
+}
+
+/// Connector properties (name → value), serialised exactly as the map
+/// (`serde(transparent)`), whose `Debug` shows [`REDACTED`] for every
+/// [`is_secret`] property. Reads and writes go through the map (`Deref`).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Properties(BTreeMap<String, String>);
+
+impl Properties {
+    pub fn into_inner(self) -> BTreeMap<String, String> {
+        self.0
+    }
+}
+
+impl fmt::Debug for Properties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|(k, v)| (k, if is_secret(k) { REDACTED } else { v.as_str() })),
+            )
+            .finish()
+    }
+}
+
+impl Deref for Properties {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for Properties {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl From<BTreeMap<String, String>> for Properties {
+    fn from(map: BTreeMap<String, String>) -> Properties {
+        Properties(map)
+    }
+}
+
+impl FromIterator<(String, String)> for Properties {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Properties {
+        Properties(iter.into_iter().collect())
+    }
+}
+
+impl IntoIterator for Properties {
+    type Item = (String, String);
+    type IntoIter = std::collections::btree_map::IntoIter<String, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Properties {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 /// A field-named problem with a connector definition.
@@ -56,10 +132,16 @@ impl ConnectorSpec {
                 serde_json::Value::Number(n) => n.to_string(),
                 serde_json::Value::Bool(b) => b.to_string(),
                 other => {
+                    // A secret's value is never echoed, even a malformed one.
+                    let got = if is_secret(&key) {
+                        json_kind(&other).to_string()
+                    } else {
+                        other.to_string()
+                    };
                     return Err(spec_error(
                         format!("config.{key}"),
-                        format!("must be a string, number or boolean, got {other}"),
-                    ))
+                        format!("must be a string, number or boolean, got {got}"),
+                    ));
                 }
             };
             config.insert(key, value);
@@ -74,7 +156,10 @@ impl ConnectorSpec {
             other => spec_error("name", other.to_string()),
         })?;
         validate_config(&config)?;
-        Ok(ConnectorSpec { name, config })
+        Ok(ConnectorSpec {
+            name,
+            config: config.into(),
+        })
     }
 
     /// The config with secrets replaced by [`REDACTED`].
@@ -89,13 +174,28 @@ impl ConnectorSpec {
     }
 }
 
-/// Whether a property holds a secret (passwords, keys, tokens, JAAS
-/// configs): such values never appear in status, logs or errors.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Whether a property holds a secret (passwords, keys, tokens, JAAS and
+/// OAUTHBEARER configs, PEM private keys), judged by its name alone, with
+/// or without a `producer.override.` / `database.` prefix: such values
+/// never appear in status, logs or errors.
 pub fn is_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     key.contains("password")
         || key.contains("secret")
         || key.contains("jaas.config")
+        || key.contains("oauthbearer.config")
+        || key.contains("key.pem")
         || key.ends_with("token")
         || key.ends_with(".key")
         || key.ends_with("credentials")
@@ -147,6 +247,306 @@ mod tests {
             let err = ConnectorSpec::from_rest_json(&text).unwrap_err();
             assert_eq!(err.field, field, "{err}");
             assert!(!err.to_string().contains("hunter2"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    //! Connector payloads and property maps from arbitrary input: parsing never
+    //! panics, and a refusal names `name`, `config` or `config.<the property>`.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Property names: real ones, prefixes the validator treats as classes,
+    /// and arbitrary strings.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(vec![
+                "connector.class",
+                "database.hostname",
+                "database.port",
+                "database.user",
+                "database.password",
+                "database.server.id",
+                "topic.prefix",
+                "table.include.list",
+                "table.exclude.list",
+                "message.key.columns",
+                "skipped.operations",
+                "snapshot.mode",
+                "max.batch.size",
+                "max.queue.size",
+                "tasks.max",
+                "decimal.handling.mode",
+                "delivery.guarantee",
+                "producer.override.linger.ms",
+                "producer.override.sasl.password",
+                "topic.creation.default.partitions",
+                "database.ssl.mode",
+                "transforms",
+            ])
+            .prop_map(str::to_string),
+            "[a-z.]{0,30}",
+            any::<String>(),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "[0-9-]{0,12}", "[a-z_.,:;()*\\\\]{0,20}"]
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<f64>().prop_map(|f| serde_json::json!(f)),
+            any::<String>().prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(2, 8, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(".{0,8}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn base() -> BTreeMap<String, String> {
+        [
+            ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
+            ("database.hostname", "db"),
+            ("database.user", "cdc"),
+            ("database.server.id", "5401"),
+            ("topic.prefix", "dbserver1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in any::<String>()) {
+            if let Err(e) = ConnectorSpec::from_rest_json(&text) {
+                prop_assert_eq!(e.field, "(file)");
+            }
+        }
+
+        #[test]
+        fn arbitrary_payloads_are_refused_by_field(
+            name in prop_oneof![Just("inventory".to_string()), any::<String>()],
+            config in proptest::collection::btree_map(key(), json_value(), 0..6),
+            on_base in any::<bool>(),
+        ) {
+            let mut full: serde_json::Map<String, serde_json::Value> = if on_base {
+                base().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect()
+            } else {
+                serde_json::Map::new()
+            };
+            full.extend(config);
+            let keys: Vec<String> = full.keys().cloned().collect();
+            let text = serde_json::json!({"name": name, "config": full}).to_string();
+            if let Err(e) = ConnectorSpec::from_rest_json(&text) {
+                let named = e.field.strip_prefix("config.");
+                prop_assert!(
+                    e.field == "name" || e.field == "config"
+                        || named.is_some_and(|k| keys.iter().any(|key| key == k) || REQUIRED.contains(&k)),
+                    "{e}"
+                );
+            }
+        }
+
+        #[test]
+        fn arbitrary_property_maps_are_refused_by_property(
+            extra in proptest::collection::btree_map(key(), value(), 0..6),
+            on_base in any::<bool>(),
+        ) {
+            let mut config = if on_base { base() } else { BTreeMap::new() };
+            config.extend(extra);
+            match ConnectorSpec::new("c".into(), config.clone()) {
+                Ok(spec) => prop_assert_eq!(spec.config.into_inner(), config),
+                Err(e) => {
+                    let property = e.field.strip_prefix("config.");
+                    prop_assert!(
+                        e.field == "config"
+                            || property.is_some_and(|p| config.contains_key(p) || REQUIRED.contains(&p)),
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Properties whose absence is an error naming them.
+    const REQUIRED: &[&str] = &[
+        "connector.class",
+        "database.hostname",
+        "database.user",
+        "database.server.id",
+        "topic.prefix",
+    ];
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    //! A secret's value never shows: not in what `connector get` / `status` /
+    //! `list` return, not in any `Debug` of a type holding the config, not in an
+    //! error about it. The tests go through every type that holds connector
+    //! properties (spec, command, record, source and sink configs) and every
+    //! path a value is shown by (the control API's `connector_to_proto`,
+    //! validation errors of the spec, the source and the sink), for each kind
+    //! of secret property and random secret values.
+    use super::*;
+    use crate::raft::command::Command;
+    use crate::raft::state::{ConnectorRecord, DesiredState, TaskRecord, TaskState};
+    use crate::sink::kafka::KafkaSinkConfig;
+    use crate::source::mysql::config::MySqlSourceConfig;
+    use proptest::prelude::*;
+
+    /// Secret-bearing properties of the MySQL source (its password and
+    /// Debezium's TLS key and trust store passwords) and of Kafka
+    /// pass-through settings (SASL and SSL).
+    const SECRET_KEYS: &[&str] = &[
+        "database.password",
+        "database.ssl.keystore.password",
+        "database.ssl.truststore.password",
+        "producer.override.sasl.password",
+        "producer.override.sasl.jaas.config",
+        "producer.override.sasl.oauthbearer.config",
+        "producer.override.sasl.oauthbearer.client.secret",
+        "producer.override.ssl.key.password",
+        "producer.override.ssl.keystore.password",
+        "producer.override.ssl.key.pem",
+        "producer.override.ssl.keystore.key",
+        "producer.override.ssl.truststore.password",
+    ];
+
+    fn base() -> BTreeMap<String, String> {
+        [
+            ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
+            ("database.hostname", "db"),
+            ("database.user", "cdc"),
+            ("database.server.id", "5401"),
+            ("topic.prefix", "dbserver1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    fn record(config: BTreeMap<String, String>) -> ConnectorRecord {
+        ConnectorRecord {
+            name: "c".into(),
+            config: config.into(),
+            desired: DesiredState::Running,
+            owner: Some(1),
+            epoch: 3,
+            task: TaskRecord {
+                state: TaskState::Running,
+                node_id: Some(1),
+                epoch: 3,
+                error: None,
+                remedy: None,
+                updated_ms: 0,
+            },
+            offset: None,
+            schema_history: Vec::new(),
+            snapshot: None,
+            incremental: None,
+            created_ms: 0,
+            updated_ms: 0,
+        }
+    }
+
+    /// Holding configs as `Properties` changed no byte of the Raft log or
+    /// snapshots: it serialises exactly as the map did.
+    #[test]
+    fn properties_serialise_as_the_map() {
+        let mut map = base();
+        map.insert("database.password".into(), "hunter2".into());
+        let command = Command::CreateConnector {
+            name: "c".into(),
+            config: map.clone().into(),
+            paused: false,
+        };
+        let json = serde_json::to_value(&command).unwrap();
+        assert_eq!(json["config"], serde_json::to_value(&map).unwrap());
+        assert_eq!(serde_json::from_value::<Command>(json).unwrap(), command);
+        assert!(format!("{command:?}").contains(REDACTED) && !format!("{command:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn every_secret_key_is_a_secret() {
+        for key in SECRET_KEYS {
+            assert!(is_secret(key), "{key}");
+        }
+        for key in [
+            "database.user",
+            "database.hostname",
+            "producer.override.linger.ms",
+            "message.key.columns",
+        ] {
+            assert!(!is_secret(key), "{key}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn secrets_never_show(
+            key in proptest::sample::select(SECRET_KEYS),
+            secret in "Zq[A-Za-z0-9]{10,20}",
+            also_password in any::<bool>(),
+        ) {
+            let mut config = base();
+            config.insert(key.to_string(), secret.clone());
+            if also_password {
+                config.insert("database.password".into(), secret.clone());
+            }
+            let hidden = |text: String| -> Result<(), TestCaseError> {
+                prop_assert!(!text.contains(&secret), "{} shows in {}", secret, text);
+                Ok(())
+            };
+
+            // What the control API returns for get / status / list / create.
+            let shown = crate::api::control::connector_to_proto(&record(config.clone()));
+            prop_assert_eq!(shown.config.get(key).map(String::as_str), Some(REDACTED));
+            hidden(format!("{shown:?}"))?;
+            hidden(format!("{:?}", ConnectorSpec::redacted(&config)))?;
+
+            // Debug of every type that holds the config.
+            hidden(format!("{:?}", record(config.clone())))?;
+            hidden(format!("{:?}", Command::CreateConnector { name: "c".into(), config: config.clone().into(), paused: false }))?;
+
+            // Validation, accepted or not, shows no secret in Debug or errors.
+            match ConnectorSpec::new("c".into(), config.clone()) {
+                Ok(spec) => hidden(format!("{spec:?}"))?,
+                Err(e) => hidden(format!("{e} {e:?}"))?,
+            }
+            match MySqlSourceConfig::from_properties(&config) {
+                Ok(source) => {
+                    hidden(format!("{source:?}"))?;
+                    match KafkaSinkConfig::from_properties("prod", "c", "k:9092", &source.sink_properties) {
+                        Ok(sink) => hidden(format!("{sink:?}"))?,
+                        Err(e) => hidden(format!("{e} {e:?}"))?,
+                    }
+                }
+                Err(e) => hidden(format!("{e} {e:?}"))?,
+            }
+
+            // A malformed secret in a REST payload is not echoed either.
+            let mut payload: serde_json::Map<String, serde_json::Value> =
+                base().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+            payload.insert(key.to_string(), serde_json::json!([secret.clone(), {"s": secret.clone()}]));
+            let e = ConnectorSpec::from_rest_json(&serde_json::json!({"name": "c", "config": payload}).to_string())
+                .unwrap_err();
+            prop_assert_eq!(&e.field, &format!("config.{key}"));
+            hidden(format!("{e} {e:?}"))?;
         }
     }
 }

@@ -90,6 +90,22 @@ async fn main() -> ExitCode {
             init_tracing(log_format);
             return serve(config).await;
         }
+        TopCommand::Config {
+            command: cli::ConfigCommand::Check { file },
+        } => {
+            // Reading the file is blocking I/O: keep it off the runtime.
+            let checked = tokio::task::spawn_blocking(move || cli::config::check(&file)).await;
+            return match checked.unwrap_or_else(|e| Err(format!("config check failed: {e}"))) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: invalid config: {error}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         TopCommand::Cluster { client, command } => (client.output, cli::run_cluster(client, command).await),
         TopCommand::Connector { client, command } => (client.output, cli::run_connector(client, command).await),
         TopCommand::Tail(args) => (cli::OutputFormat::Table, cli::tail::run(args).await),

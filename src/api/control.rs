@@ -106,6 +106,38 @@ fn required_name(name: &str) -> Result<(), NodeError> {
     Ok(())
 }
 
+fn required_endpoint(endpoint: &str) -> Result<(), NodeError> {
+    if endpoint.is_empty() {
+        return Err(NodeError::Invalid {
+            field: "endpoint".into(),
+            reason: "is required (the new node's control endpoint, e.g. http://host:7001)".into(),
+        });
+    }
+    Ok(())
+}
+
+fn required_node_id(field: &str, node_id: u64) -> Result<(), NodeError> {
+    if node_id == 0 {
+        return Err(NodeError::Invalid {
+            field: field.into(),
+            reason: "is required".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `SetOffsets.offset_json`: parsed, then checked as the state machine will
+/// check it where it applies; checking here first keeps malformed requests
+/// out of the log.
+fn parse_offset_json(text: &str) -> Result<serde_json::Value, NodeError> {
+    let offset: serde_json::Value = serde_json::from_str(text).map_err(|e| NodeError::Invalid {
+        field: "offset_json".into(),
+        reason: format!("offset is not valid JSON: {e}"),
+    })?;
+    validate_offset(&offset).map_err(NodeError::from)?;
+    Ok(offset)
+}
+
 impl ControlService {
     /// Proposes a command that must answer with the connector.
     async fn write(&self, command: Command) -> Result<Response<proto::Connector>, Status> {
@@ -134,13 +166,7 @@ impl Control for ControlService {
 
     async fn add_node(&self, request: Request<proto::AddNodeRequest>) -> Result<Response<proto::ClusterStatus>, Status> {
         let request = request.into_inner();
-        if request.endpoint.is_empty() {
-            return Err(NodeError::Invalid {
-                field: "endpoint".into(),
-                reason: "is required (the new node's control endpoint, e.g. http://host:7001)".into(),
-            }
-            .into());
-        }
+        required_endpoint(&request.endpoint)?;
         self.node.add_node(&request.endpoint, request.learner_only).await?;
         Ok(self.cluster_status().await)
     }
@@ -150,13 +176,7 @@ impl Control for ControlService {
         request: Request<proto::RemoveNodeRequest>,
     ) -> Result<Response<proto::ClusterStatus>, Status> {
         let node_id = request.into_inner().node_id;
-        if node_id == 0 {
-            return Err(NodeError::Invalid {
-                field: "node_id".into(),
-                reason: "is required".into(),
-            }
-            .into());
-        }
+        required_node_id("node_id", node_id)?;
         self.node.execute(ForwardRequest::RemoveNode { node_id }).await?;
         Ok(self.cluster_status().await)
     }
@@ -166,13 +186,7 @@ impl Control for ControlService {
         request: Request<proto::TransferLeaderRequest>,
     ) -> Result<Response<proto::ClusterStatus>, Status> {
         let to = request.into_inner().to_node_id;
-        if to == 0 {
-            return Err(NodeError::Invalid {
-                field: "to_node_id".into(),
-                reason: "is required".into(),
-            }
-            .into());
-        }
+        required_node_id("to_node_id", to)?;
         self.node.execute(ForwardRequest::TransferLeader { to }).await?;
         Ok(self.cluster_status().await)
     }
@@ -316,13 +330,7 @@ impl Control for ControlService {
     async fn set_offsets(&self, request: Request<proto::SetOffsetsRequest>) -> Result<Response<proto::Offsets>, Status> {
         let request = request.into_inner();
         required_name(&request.name)?;
-        let offset: serde_json::Value = serde_json::from_str(&request.offset_json).map_err(|e| NodeError::Invalid {
-            field: "offset_json".into(),
-            reason: format!("offset is not valid JSON: {e}"),
-        })?;
-        // The state machine checks this again where it applies; checking
-        // here first keeps malformed requests out of the log.
-        validate_offset(&offset).map_err(NodeError::from)?;
+        let offset = parse_offset_json(&request.offset_json)?;
         let record = match self
             .node
             .propose(Command::SetOffsets {
@@ -339,5 +347,120 @@ impl Control for ControlService {
             epoch: record.epoch,
             name: request.name,
         }))
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    //! The handlers' request checks, with arbitrary input: they never panic,
+    //! and every refusal is `INVALID_ARGUMENT` whose message starts with the
+    //! request field (as README.md promises clients).
+    use super::*;
+    use proptest::prelude::*;
+    use tonic::Code;
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<u64>().prop_map(|n| serde_json::json!(n)),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<String>().prop_map(serde_json::Value::String),
+        ];
+        let key = prop_oneof![
+            proptest::sample::select(vec![
+                "file",
+                "pos",
+                "gtids",
+                "row",
+                "event",
+                "server_id",
+                "snapshot",
+                "snapshot_completed"
+            ])
+            .prop_map(str::to_string),
+            ".{0,8}",
+        ];
+        leaf.prop_recursive(2, 10, 5, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..5)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// `fields` are message prefixes: `name` stands for `name: `, while
+    /// `config.` (ending in a dot) stands for any property under it.
+    fn refused_naming(error: NodeError, fields: &[&str]) -> Result<(), TestCaseError> {
+        let status = Status::from(error);
+        prop_assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+        prop_assert!(
+            fields.iter().any(|f| {
+                let prefix = if f.ends_with('.') {
+                    f.to_string()
+                } else {
+                    format!("{f}: ")
+                };
+                status.message().starts_with(&prefix)
+            }),
+            "{} does not start with one of {:?}",
+            status.message(),
+            fields
+        );
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn offset_json_from_arbitrary_text(text in any::<String>()) {
+            if let Err(e) = parse_offset_json(&text) {
+                refused_naming(e, &["offset_json", "offset"])?;
+            }
+        }
+
+        #[test]
+        fn offset_json_from_arbitrary_json(value in json_value()) {
+            match parse_offset_json(&value.to_string()) {
+                Ok(parsed) => {
+                    prop_assert_eq!(&parsed, &value);
+                    prop_assert!(validate_offset(&parsed).is_ok());
+                }
+                Err(e) => refused_naming(e, &["offset"])?,
+            }
+        }
+
+        #[test]
+        fn names_endpoints_and_ids(name in any::<String>(), endpoint in any::<String>(), id in prop_oneof![Just(0u64), any::<u64>()]) {
+            match required_name(&name) {
+                Ok(()) => prop_assert!(!name.is_empty()),
+                Err(e) => refused_naming(e, &["name"])?,
+            }
+            match required_endpoint(&endpoint) {
+                Ok(()) => prop_assert!(!endpoint.is_empty()),
+                Err(e) => refused_naming(e, &["endpoint"])?,
+            }
+            match required_node_id("to_node_id", id) {
+                Ok(()) => prop_assert!(id != 0),
+                Err(e) => refused_naming(e, &["to_node_id"])?,
+            }
+        }
+
+        /// What create / update do with a request before proposing it.
+        #[test]
+        fn connector_requests(
+            name in prop_oneof![Just("inventory".to_string()), "[a-z.-]{0,10}", any::<String>()],
+            config in proptest::collection::hash_map(
+                prop_oneof![Just("topic.prefix".to_string()), Just("connector.class".to_string()), any::<String>()],
+                any::<String>(),
+                0..5,
+            ),
+        ) {
+            if let Err(e) = ConnectorSpec::new(name, config.into_iter().collect()) {
+                refused_naming(NodeError::from(e), &["name", "config", "config."])?;
+            }
+        }
     }
 }

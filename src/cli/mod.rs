@@ -17,6 +17,7 @@ use crate::connector::ConnectorSpec;
 use crate::proto::control_client::ControlClient;
 use crate::proto::{self};
 
+pub mod config;
 pub mod output;
 pub mod tail;
 
@@ -52,9 +53,25 @@ pub enum TopCommand {
         #[command(subcommand)]
         command: ConnectorCommand,
     },
+    /// Node config files, offline (no node is contacted).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Print committed change events of a topic as they arrive
     /// (read_committed, like any exactly-once consumer).
     Tail(tail::TailArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Load and validate a node config file exactly as `serve` does, then
+    /// print the resolved settings (exit 0) or the error naming the field
+    /// (exit 2). Creates no data directory and binds no port.
+    Check {
+        /// The node's TOML config file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -48,7 +48,7 @@ async fn reconcile(node: &Arc<Node>, running: &mut HashMap<String, Running>) {
         .await
         .into_iter()
         .filter(|c| leads && c.owner == Some(node.id) && c.desired == DesiredState::Running)
-        .map(|c| (c.name, (c.epoch, c.config)))
+        .map(|c| (c.name, (c.epoch, c.config.into_inner())))
         .collect();
 
     // A task whose epoch is no longer wanted stops. A task that ended by

@@ -10,9 +10,9 @@
 //! [`CommandReply::Rejected`] and leaves the state untouched. That is how a
 //! deposed owner is fenced: its write reaches the log, and every replica
 //! deterministically ignores it.
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
+
+use crate::connector::Properties;
 
 use super::state::{ConnectorRecord, DesiredState, IncrementalState, SnapshotProgress, TaskState};
 use super::NodeId;
@@ -42,13 +42,13 @@ pub enum Command {
     /// Creates a connector; its config was validated before proposing.
     CreateConnector {
         name: String,
-        config: BTreeMap<String, String>,
+        config: Properties,
         paused: bool,
     },
     /// Replaces a connector's config and restarts its task (new epoch).
     UpdateConnector {
         name: String,
-        config: BTreeMap<String, String>,
+        config: Properties,
     },
     DeleteConnector {
         name: String,

@@ -28,6 +28,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::connector::Properties;
+
 use super::command::{Command, CommandError, CommandReply, Proposal};
 use super::NodeId;
 
@@ -92,7 +94,9 @@ pub use crate::source::{IncrementalRequest, IncrementalState, SnapshotProgress};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorRecord {
     pub name: String,
-    pub config: BTreeMap<String, String>,
+    /// Its `Debug` masks secrets; the values themselves are replicated as
+    /// they are (the task needs the password).
+    pub config: Properties,
     pub desired: DesiredState,
     pub owner: Option<NodeId>,
     pub epoch: u64,
@@ -406,7 +410,7 @@ mod tests {
     fn create(state: &mut ClusterState, name: &str) {
         let reply = state.apply(&at(Command::CreateConnector {
             name: name.into(),
-            config: BTreeMap::from([("topic.prefix".into(), "p".into())]),
+            config: BTreeMap::from([("topic.prefix".into(), "p".into())]).into(),
             paused: false,
         }));
         assert!(matches!(reply, CommandReply::Applied { .. }), "{reply:?}");
@@ -516,11 +520,11 @@ mod tests {
     fn names_and_duplicates() {
         let mut state = ClusterState::default();
         for bad in ["", "has space", "slash/y"] {
-            let reply = state.apply(&at(Command::CreateConnector { name: bad.into(), config: BTreeMap::new(), paused: false }));
+            let reply = state.apply(&at(Command::CreateConnector { name: bad.into(), config: Default::default(), paused: false }));
             assert!(matches!(reply, CommandReply::Rejected(CommandError::InvalidName { .. })), "{bad}");
         }
         create(&mut state, "ok.name-1");
-        let reply = state.apply(&at(Command::CreateConnector { name: "ok.name-1".into(), config: BTreeMap::new(), paused: true }));
+        let reply = state.apply(&at(Command::CreateConnector { name: "ok.name-1".into(), config: Default::default(), paused: true }));
         assert!(matches!(reply, CommandReply::Rejected(CommandError::AlreadyExists { .. })));
         assert_eq!(state.connectors.len(), 1);
         let reply = state.apply(&at(Command::RestartConnector { name: "missing".into() }));

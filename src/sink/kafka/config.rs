@@ -34,6 +34,8 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
+use crate::connector::Properties;
+
 /// `delivery.guarantee`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeliveryGuarantee {
@@ -83,7 +85,8 @@ pub struct KafkaSinkConfig {
     /// Other `topic.creation.default.<key>` properties, as topic configs.
     pub topic_configs: BTreeMap<String, String>,
     /// `producer.override.<key>` properties with the prefix stripped.
-    pub producer_overrides: BTreeMap<String, String>,
+    /// `Debug` masks secrets (`sasl.password`, `ssl.key.password`, ...).
+    pub producer_overrides: Properties,
     /// librdkafka `transaction.timeout.ms`, from
     /// `producer.override.transaction.timeout.ms` (default 60 s). The broker
     /// aborts a transaction left open this long.
@@ -179,7 +182,7 @@ impl KafkaSinkConfig {
             topic_partitions: 1,
             topic_replication_factor: 1,
             topic_configs: BTreeMap::new(),
-            producer_overrides: BTreeMap::new(),
+            producer_overrides: Properties::default(),
             transaction_timeout: DEFAULT_TRANSACTION_TIMEOUT,
         };
         for (key, value) in props {
@@ -478,5 +481,51 @@ mod tests {
             ("producer.override.message.timeout.ms", "90000"),
         ])
         .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    //! The sink's properties from arbitrary input (NUL bytes, unknown librdkafka
+    //! names, any value): never a panic, and a refusal names a property given.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(vec![
+                "delivery.guarantee",
+                "producer.override.linger.ms",
+                "producer.override.retries",
+                "producer.override.max.in.flight",
+                "producer.override.transaction.timeout.ms",
+                "producer.override.message.timeout.ms",
+                "producer.override.sasl.password",
+                "producer.override.acks",
+                "topic.creation.enable",
+                "topic.creation.default.partitions",
+                "topic.creation.default.replication.factor",
+                "topic.creation.default.cleanup.policy",
+                "kafka.bootstrap.servers",
+            ])
+            .prop_map(str::to_string),
+            "(producer\\.override\\.|topic\\.creation\\.(default\\.)?)[a-z.\\x00]{0,16}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_properties_are_refused_by_name(
+            props in proptest::collection::btree_map(key(), prop_oneof![any::<String>(), "-?[0-9]{1,12}"], 0..5),
+        ) {
+            if let Err(e) = KafkaSinkConfig::from_properties("prod", "c", "k:9092", &props) {
+                prop_assert!(props.contains_key(&e.property), "{e}");
+                let prefix = format!("config.{}: ", e.property);
+                prop_assert!(e.to_string().starts_with(&prefix), "{e}");
+            }
+        }
     }
 }

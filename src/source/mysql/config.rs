@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use crate::connector::Properties;
 use crate::envelope::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions, TimePrecisionMode,
 };
@@ -154,7 +155,8 @@ pub struct MySqlSourceConfig {
     pub snapshot_fetch_size: usize,
     /// Properties raftcdc's Kafka sink interprets (`producer.override.*`,
     /// `topic.creation.*`, `delivery.guarantee`), kept for the sink layer.
-    pub sink_properties: BTreeMap<String, String>,
+    /// (`Debug` masks secrets such as `producer.override.sasl.password`.)
+    pub sink_properties: Properties,
 }
 
 /// A configuration problem, naming the property.
@@ -604,5 +606,87 @@ mod tests {
         .unwrap();
         assert_eq!(c.sink_properties["producer.override.linger.ms"], "5");
         assert_eq!(c.key_columns_for("inventory", "orders").unwrap(), ["order_number", "purchaser"]);
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    //! Any value of any supported or passed-through property is either accepted
+    //! or refused naming that property (or the one it is checked against);
+    //! nothing panics, whatever the bytes.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn base() -> BTreeMap<String, String> {
+        [
+            ("connector.class", "io.debezium.connector.mariadb.MariaDbConnector"),
+            ("database.hostname", "db"),
+            ("database.user", "cdc"),
+            ("database.password", "hunter2"),
+            ("database.server.id", "5401"),
+            ("topic.prefix", "dbserver1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// The property a refusal of `key` may name instead of `key` itself.
+    fn partner(key: &str) -> Option<&'static str> {
+        Some(match key {
+            "max.batch.size" => "max.queue.size",
+            "database.include.list" => "database.exclude.list",
+            "table.include.list" => "table.exclude.list",
+            "column.include.list" => "column.exclude.list",
+            _ => return None,
+        })
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "-?[0-9]{1,25}",
+            "(true|false|none|c|u|d|t|never|no_data|precise|double|string|long|hex|,|;|:)+",
+            "[a-z_.*()\\[\\]\\\\|+?{}0-9]{0,20}(:[a-z,]{0,10})?",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_value_of_a_known_property_is_refused_by_name(
+            key in proptest::sample::select(SUPPORTED.iter().chain(SINK_PREFIXES).copied().collect::<Vec<_>>()),
+            value in value(),
+        ) {
+            let mut props = base();
+            props.insert(key.to_string(), value.clone());
+            if let Err(e) = MySqlSourceConfig::from_properties(&props) {
+                prop_assert!(
+                    e.property == key || partner(key) == Some(e.property.as_str()),
+                    "{key} = {value:?}: {e}"
+                );
+                let prefix = format!("config.{}: ", e.property);
+                prop_assert!(e.to_string().starts_with(&prefix), "{e}");
+                prop_assert!(key == "database.password" || !e.to_string().contains("hunter2"));
+            }
+        }
+
+        #[test]
+        fn arbitrary_maps_never_panic(
+            props in proptest::collection::btree_map(
+                prop_oneof![proptest::sample::select(SUPPORTED).prop_map(str::to_string), any::<String>()],
+                value(),
+                0..8,
+            ),
+        ) {
+            // A refusal names a property that is there, or a required one
+            // that is missing.
+            const REQUIRED: &[&str] =
+                &["connector.class", "database.hostname", "database.user", "database.server.id", "topic.prefix"];
+            if let Err(e) = MySqlSourceConfig::from_properties(&props) {
+                prop_assert!(props.contains_key(&e.property) || REQUIRED.contains(&e.property.as_str()), "{e}");
+            }
+        }
     }
 }

@@ -21,10 +21,18 @@
 //! [kafka]
 //! bootstrap_servers = "10.0.0.9:9092"
 //! ```
+//!
+//! `[tls.control]`, `[tls.peer]` and `[auth]` (TLS on the listeners, the
+//! control API's bearer token) are documented and loaded in [`security`];
+//! the certificate, key and token files they name are read here, once.
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub mod security;
+
+use security::{AuthSection, Security, TlsSection};
 
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +46,12 @@ pub struct FileConfig {
     /// Where connectors deliver their events.
     #[serde(default)]
     pub kafka: KafkaSection,
+    /// TLS on the control and peer listeners (see [`security`]).
+    #[serde(default)]
+    pub tls: TlsSection,
+    /// Bearer-token authentication of the control API (see [`security`]).
+    #[serde(default)]
+    pub auth: AuthSection,
 }
 
 /// The Kafka cluster connectors deliver to (shared by every connector of
@@ -63,7 +77,8 @@ pub struct NodeSection {
     /// Listen address of the control API (gRPC), `host:port`.
     pub listen: String,
     /// Control endpoint other nodes and clients use to reach this node,
-    /// `http://host:port`. Default: `http://<listen>`.
+    /// `http://host:port`, or `https://host:port` when `[tls.control]` is
+    /// set (the scheme must match). Default: `http(s)://<listen>`.
     #[serde(default)]
     pub advertise: Option<String>,
     /// Listen address of the node-to-node (Raft) service, `host:port`.
@@ -137,6 +152,8 @@ pub struct NodeConfig {
     pub raft: RaftSection,
     /// `kafka.bootstrap_servers`, if set.
     pub kafka_bootstrap_servers: Option<String>,
+    /// `[tls.*]` and `[auth]`, with their files loaded.
+    pub security: Security,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +177,14 @@ pub enum ConfigError {
         path: PathBuf,
         field: &'static str,
         reason: String,
+    },
+    /// A certificate, key or token file named by `field` is unusable.
+    #[error("{path}: {field}")]
+    Material {
+        path: PathBuf,
+        field: &'static str,
+        #[source]
+        source: security::MaterialError,
     },
 }
 
@@ -209,6 +234,7 @@ impl FileConfig {
         };
         let node = self.node;
         let raft = self.raft;
+        let control_scheme = if self.tls.control.is_some() { "https://" } else { "http://" };
         let kafka_bootstrap_servers = match self.kafka.bootstrap_servers {
             Some(servers) if servers.split(',').any(|s| !s.trim().contains(':')) => {
                 return Err(invalid(
@@ -248,6 +274,12 @@ impl FileConfig {
                 if rest.is_empty() || !rest.contains(':') {
                     return Err(invalid("node.advertise", format!("\"{url}\" needs a host and a port")));
                 }
+                if !url.starts_with(control_scheme) {
+                    return Err(invalid(
+                        "node.advertise",
+                        format!("\"{url}\" must start with {control_scheme} (TLS is set by [tls.control])"),
+                    ));
+                }
                 url.trim_end_matches('/').to_string()
             }
             None if listen.ip().is_unspecified() => {
@@ -256,7 +288,7 @@ impl FileConfig {
                     format!("required when node.listen ({listen}) is a wildcard address"),
                 ))
             }
-            None => format!("http://{listen}"),
+            None => format!("{control_scheme}{listen}"),
         };
         let peer_advertise = match node.peer_advertise {
             Some(addr) if !addr.contains(':') || addr.contains("://") => {
@@ -308,6 +340,7 @@ impl FileConfig {
         if raft.install_snapshot_timeout_ms == 0 {
             return Err(invalid("raft.install_snapshot_timeout_ms", "must be at least 1".into()));
         }
+        let security = self.tls.load(self.auth, path)?;
         Ok(NodeConfig {
             id: node.id,
             cluster_name: node.cluster_name,
@@ -319,6 +352,7 @@ impl FileConfig {
             data_dir: node.data_dir,
             raft,
             kafka_bootstrap_servers,
+            security,
         })
     }
 }

@@ -23,6 +23,7 @@ use openraft::error::{ClientWriteError, RaftError};
 use openraft::{ChangeMembers, ServerState};
 use tokio::sync::{watch, RwLock};
 
+use crate::api::client::{ControlDialer, DialError};
 use crate::config::NodeConfig;
 use crate::proto;
 use crate::raft::command::{Command, CommandError, CommandReply, Proposal};
@@ -39,6 +40,9 @@ const LEADER_WAIT: Duration = Duration::from_secs(5);
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Timeout of one reachability probe.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(700);
+/// Bounds on reading another node's identity from its control endpoint.
+const NODE_INFO_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const NODE_INFO_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -102,6 +106,8 @@ pub struct Node {
     applied: Arc<RwLock<Applied>>,
     changes: watch::Receiver<u64>,
     dialer: PeerDialer,
+    /// Other nodes' control endpoints, with this node's TLS and token.
+    control_dialer: ControlDialer,
 }
 
 impl Node {
@@ -120,6 +126,13 @@ impl Node {
             cluster_name: config.cluster_name.clone(),
             source_addr: config.peer_source_addr,
             connect_timeout: Duration::from_millis(config.raft.election_timeout_min_ms.max(200)),
+            tls: config.security.peer.as_ref().map(|peer| peer.client.clone()),
+        };
+        let control_dialer = ControlDialer {
+            tls: config.security.control_client(),
+            token: config.security.token.clone(),
+            connect_timeout: NODE_INFO_CONNECT_TIMEOUT,
+            timeout: NODE_INFO_TIMEOUT,
         };
         let raft_config = Arc::new(config.openraft()?);
         let raft = Raft::new(
@@ -138,6 +151,7 @@ impl Node {
             applied,
             changes,
             dialer,
+            control_dialer,
         }))
     }
 
@@ -438,23 +452,31 @@ impl Node {
 
     // ---- cluster administration ---------------------------------------
 
-    /// Asks a node's control endpoint who it is.
-    pub async fn node_info_at(endpoint: &str) -> Result<proto::NodeInfo, NodeError> {
+    /// Asks a node's control endpoint who it is (with this node's TLS
+    /// settings and token, as every node of the cluster shares them).
+    pub async fn node_info_at(&self, endpoint: &str) -> Result<proto::NodeInfo, NodeError> {
         let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| NodeError::Unreachable {
             endpoint: endpoint.to_string(),
             source,
         };
-        let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())
-            .map_err(|_| NodeError::Invalid {
-                field: "endpoint".into(),
-                reason: format!("\"{endpoint}\" is not a valid URL such as http://host:7001"),
-            })?
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .map_err(|e| unreachable(Box::new(e)))?;
-        let mut client = proto::control_client::ControlClient::new(channel);
+        let mut client = match self.control_dialer.connect(endpoint).await {
+            Ok(client) => client,
+            Err(DialError::Url { .. }) => {
+                return Err(NodeError::Invalid {
+                    field: "endpoint".into(),
+                    reason: format!("\"{endpoint}\" is not a valid URL such as http://host:7001"),
+                })
+            }
+            Err(DialError::NoCa { .. }) => {
+                return Err(NodeError::Invalid {
+                    field: "endpoint".into(),
+                    reason: format!(
+                        "\"{endpoint}\" is https but this node has no CA to verify it (set tls.peer.ca or tls.control.client_ca)"
+                    ),
+                })
+            }
+            Err(error) => return Err(unreachable(Box::new(error))),
+        };
         let reply = client
             .get_node_info(proto::GetNodeInfoRequest {})
             .await
@@ -479,7 +501,7 @@ impl Node {
             );
         }
         for endpoint in endpoints {
-            let info = Node::node_info_at(endpoint).await?;
+            let info = self.node_info_at(endpoint).await?;
             if info.cluster_name != self.config.cluster_name {
                 return Err(invalid(format!(
                     "{endpoint} belongs to cluster \"{}\", not \"{}\"",
@@ -518,7 +540,7 @@ impl Node {
 
     /// Adds the node at `endpoint` (learner, then voter).
     pub async fn add_node(&self, endpoint: &str, learner_only: bool) -> Result<(), NodeError> {
-        let info = Node::node_info_at(endpoint).await?;
+        let info = self.node_info_at(endpoint).await?;
         if info.cluster_name != self.config.cluster_name {
             return Err(NodeError::Invalid {
                 field: "endpoint".into(),

@@ -4,13 +4,15 @@
 //! `INVALID_ARGUMENT`, an unknown connector `NOT_FOUND`, a duplicate
 //! `ALREADY_EXISTS`, a request the current state forbids (offsets on a
 //! running connector, a stale epoch) `FAILED_PRECONDITION`, and anything a
-//! retry may fix (no leader yet, a peer down) `UNAVAILABLE`. The message is
+//! retry may fix (no leader yet, a peer down) `UNAVAILABLE`; a call without
+//! the control API's bearer token is `UNAUTHENTICATED`. The message is
 //! the error's whole source chain and starts with the request field it is
 //! about. When the leader is known but could not be reached, its control
 //! address travels in the `x-raftcdc-leader` header so a client can retry
 //! there.
 use tonic::{Code, Status};
 
+use super::auth::AuthError;
 use crate::node::{error_chain, NodeError};
 use crate::raft::command::CommandError;
 use crate::raft::network::ForwardError;
@@ -61,6 +63,15 @@ impl From<NodeError> for Status {
             status.metadata_mut().insert(LEADER_HEADER, value);
         }
         status
+    }
+}
+
+impl From<AuthError> for Status {
+    fn from(error: AuthError) -> Status {
+        let code = match error {
+            AuthError::Missing | AuthError::Invalid => Code::Unauthenticated,
+        };
+        Status::new(code, error_chain(&error))
     }
 }
 

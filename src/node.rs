@@ -40,6 +40,9 @@ const LEADER_WAIT: Duration = Duration::from_secs(5);
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Timeout of one reachability probe.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(700);
+/// How long add-node waits for a new learner to catch up before giving up
+/// (it then stays a learner).
+const LEARNER_CATCH_UP_WAIT: Duration = Duration::from_secs(60);
 /// Bounds on reading another node's identity from its control endpoint.
 const NODE_INFO_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const NODE_INFO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -349,11 +352,18 @@ impl Node {
                         });
                     }
                 }
-                // Blocks until the learner has caught up (by log or snapshot).
-                self.raft
-                    .add_learner(*node_id, node.clone(), true)
+                // openraft's "blocking" add_learner counts a learner within
+                // `replication_lag_threshold` entries as caught up, even one
+                // it has never reached; so wait ourselves until the learner
+                // holds the entry that added it. A node the leader cannot
+                // replicate to (down, wrong address, refused certificate)
+                // is never promoted to voter.
+                let added = self
+                    .raft
+                    .add_learner(*node_id, node.clone(), false)
                     .await
                     .map_err(|e| self.write_error(e))?;
+                self.wait_for_learner(*node_id, added.log_id.index).await?;
                 if !learner_only {
                     self.raft
                         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*node_id])), false)
@@ -401,6 +411,30 @@ impl Node {
                 Ok(ForwardReply::Done)
             }
         }
+    }
+
+    /// Waits until this leader has replicated to `learner` up to `index`.
+    async fn wait_for_learner(&self, learner: NodeId, index: u64) -> Result<(), NodeError> {
+        let caught_up = self
+            .raft
+            .wait(Some(LEARNER_CATCH_UP_WAIT))
+            .metrics(
+                |m| {
+                    let matched = m.replication.as_ref().and_then(|r| r.get(&learner).cloned().flatten());
+                    m.state != ServerState::Leader || matched.is_some_and(|l| l.index >= index)
+                },
+                "the learner has caught up",
+            )
+            .await;
+        self.ensure_leader()?;
+        caught_up.map(|_| ()).map_err(|_| NodeError::Precondition {
+            what: "membership".into(),
+            reason: format!(
+                "node {learner} did not catch up within {LEARNER_CATCH_UP_WAIT:?}, so it stays a learner: \
+                 the leader cannot replicate to it (is it running, is its peer address right, does its \
+                 certificate come from the peer CA?); remove it or add it again"
+            ),
+        })
     }
 
     fn ensure_leader(&self) -> Result<(), NodeError> {

@@ -273,7 +273,12 @@ impl Node {
             .member_node(leader)
             .ok_or_else(|| NodeError::NoLeader { waited: Duration::ZERO })?
             .raft_addr;
-        match network::forward(&self.dialer, &addr, request, FORWARD_TIMEOUT).await {
+        // Add-node waits for the learner to catch up on the leader.
+        let timeout = match request {
+            ForwardRequest::AddNode { .. } => FORWARD_TIMEOUT + LEARNER_CATCH_UP_WAIT,
+            _ => FORWARD_TIMEOUT,
+        };
+        match network::forward(&self.dialer, &addr, request, timeout).await {
             Ok(reply) => Ok(reply),
             Err(PeerError::Forward(remote)) => Err(NodeError::Remote(remote)),
             Err(source) => Err(NodeError::Forward { leader, source }),

@@ -34,9 +34,10 @@ const MAX_CONTROL_MESSAGE: usize = 4 * 1024 * 1024;
 const MAX_PEER_MESSAGE: usize = 256 * 1024 * 1024;
 /// Upper bound on any control call (membership changes wait for catch-up).
 const CONTROL_CALL_TIMEOUT: Duration = Duration::from_secs(120);
-/// Upper bound on any peer call (callers set shorter deadlines; snapshot
+/// Upper bound on any peer call (callers set shorter deadlines; the longest
+/// is a forwarded add-node waiting for the learner to catch up; snapshot
 /// chunks get at least `raft.install_snapshot_timeout_ms`).
-const PEER_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+const PEER_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Calls one connection may run at once; more wait for a slot. openraft
 /// sends one replication stream per peer, so this only bounds misbehaviour.
 const CONCURRENT_CALLS_PER_CONNECTION: usize = 32;

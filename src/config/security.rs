@@ -201,7 +201,9 @@ impl ClientTls {
     /// tonic's client configuration (the server name checked is the host of
     /// the URL dialled).
     pub fn config(&self) -> ClientTlsConfig {
-        let config = ClientTlsConfig::new().ca_certificates(self.roots.iter().cloned());
+        let config = ClientTlsConfig::new()
+            .ca_certificates(self.roots.iter().cloned())
+            .timeout(HANDSHAKE_TIMEOUT);
         match &self.identity {
             Some(identity) => config.identity(identity.clone()),
             None => config,

@@ -234,7 +234,11 @@ impl FileConfig {
         };
         let node = self.node;
         let raft = self.raft;
-        let control_scheme = if self.tls.control.is_some() { "https://" } else { "http://" };
+        let control_scheme = if self.tls.control.is_some() {
+            "https://"
+        } else {
+            "http://"
+        };
         let kafka_bootstrap_servers = match self.kafka.bootstrap_servers {
             Some(servers) if servers.split(',').any(|s| !s.trim().contains(':')) => {
                 return Err(invalid(

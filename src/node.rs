@@ -129,7 +129,11 @@ impl Node {
             cluster_name: config.cluster_name.clone(),
             source_addr: config.peer_source_addr,
             connect_timeout: Duration::from_millis(config.raft.election_timeout_min_ms.max(200)),
-            tls: config.security.peer.as_ref().map(|peer| peer.client.clone()),
+            tls: config
+                .security
+                .peer
+                .as_ref()
+                .map(|peer| peer.client.clone()),
         };
         let control_dialer = ControlDialer {
             tls: config.security.control_client(),
@@ -425,7 +429,10 @@ impl Node {
             .wait(Some(LEARNER_CATCH_UP_WAIT))
             .metrics(
                 |m| {
-                    let matched = m.replication.as_ref().and_then(|r| r.get(&learner).cloned().flatten());
+                    let matched = m
+                        .replication
+                        .as_ref()
+                        .and_then(|r| r.get(&learner).cloned().flatten());
                     m.state != ServerState::Leader || matched.is_some_and(|l| l.index >= index)
                 },
                 "the learner has caught up",

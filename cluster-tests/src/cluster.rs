@@ -65,7 +65,12 @@ pub struct ClusterBuilder {
 
 impl Default for ClusterBuilder {
     fn default() -> Self {
-        ClusterBuilder { size: 3, raft: RaftTuning::default(), kafka: None, security: Security::default() }
+        ClusterBuilder {
+            size: 3,
+            raft: RaftTuning::default(),
+            kafka: None,
+            security: Security::default(),
+        }
     }
 }
 
@@ -86,7 +91,12 @@ pub struct Security {
 impl Security {
     /// Everything on.
     pub fn all() -> Security {
-        Security { peer_tls: true, control_tls: true, client_certs: true, token: true }
+        Security {
+            peer_tls: true,
+            control_tls: true,
+            client_certs: true,
+            token: true,
+        }
     }
 
     fn any_tls(&self) -> bool {
@@ -217,8 +227,11 @@ impl ClusterBuilder {
         };
         if security.token {
             let path = dir.path().join("token");
-            std::fs::write(&path, format!("raftcdc-test-token-{:016x}\n", crate::subnet::random_u64()))
-                .expect("write the token file");
+            std::fs::write(
+                &path,
+                format!("raftcdc-test-token-{:016x}\n", crate::subnet::random_u64()),
+            )
+            .expect("write the token file");
             credentials.token_file = Some(path);
         }
         let dialer = credentials.dialer();
@@ -355,7 +368,10 @@ impl Cluster {
     /// are the cluster's), so the cluster must refuse it as a peer. Needs a
     /// cluster built with peer TLS.
     pub async fn spawn_rogue_node(&mut self) -> usize {
-        assert!(self.security.peer_tls, "a rogue peer needs a cluster with peer TLS");
+        assert!(
+            self.security.peer_tls,
+            "a rogue peer needs a cluster with peer TLS"
+        );
         self.spawn_node_signed(true).await
     }
 
@@ -375,7 +391,11 @@ impl Cluster {
         if let Some(pki) = &self.pki {
             let name = format!("node{node}");
             let own = pki.ca.issue(&name, &[ip.into()]).await;
-            let peer = if rogue_peer_cert { pki.rogue.issue(&name, &[ip.into()]).await } else { own.clone() };
+            let peer = if rogue_peer_cert {
+                pki.rogue.issue(&name, &[ip.into()]).await
+            } else {
+                own.clone()
+            };
             let ca = pki.ca.cert().to_owned();
             if self.security.control_tls {
                 let client_ca = self.security.client_certs.then(|| ca.clone());
@@ -480,7 +500,9 @@ impl Cluster {
             timeout,
             ..self.dialer.clone()
         };
-        dialer.connect_lazy(&self.endpoint(node)).expect("a node endpoint can be dialled")
+        dialer
+            .connect_lazy(&self.endpoint(node))
+            .expect("a node endpoint can be dialled")
     }
 
     /// Runs `raftcdc <group> --endpoint <node i> <rest of args…>` (e.g.

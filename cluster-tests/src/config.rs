@@ -63,7 +63,10 @@ impl NodeConfig {
             ("id", self.id.to_string()),
             ("cluster_name", quoted(&self.cluster_name)),
             ("listen", quoted(&self.listen.to_string())),
-            ("advertise", quoted(&format!("{}://{}", self.control_scheme(), self.listen))),
+            (
+                "advertise",
+                quoted(&format!("{}://{}", self.control_scheme(), self.listen)),
+            ),
             ("peer_listen", quoted(&self.peer_listen.to_string())),
             ("peer_advertise", quoted(&self.peer_advertise.to_string())),
             ("peer_source_addr", quoted(&self.peer_source_addr.to_string())),
@@ -89,13 +92,24 @@ impl NodeConfig {
         }
         let path = |p: &PathBuf| quoted(&p.to_string_lossy());
         if let Some((cert, key, client_ca)) = &self.security.control_tls {
-            let _ = write!(toml, "\n[tls.control]\ncert = {}\nkey = {}\n", path(cert), path(key));
+            let _ = write!(
+                toml,
+                "\n[tls.control]\ncert = {}\nkey = {}\n",
+                path(cert),
+                path(key)
+            );
             if let Some(ca) = client_ca {
                 let _ = writeln!(toml, "client_ca = {}", path(ca));
             }
         }
         if let Some((cert, key, ca)) = &self.security.peer_tls {
-            let _ = write!(toml, "\n[tls.peer]\ncert = {}\nkey = {}\nca = {}\n", path(cert), path(key), path(ca));
+            let _ = write!(
+                toml,
+                "\n[tls.peer]\ncert = {}\nkey = {}\nca = {}\n",
+                path(cert),
+                path(key),
+                path(ca)
+            );
         }
         if let Some(token_file) = &self.security.token_file {
             let _ = write!(toml, "\n[auth]\ntoken_file = {}\n", path(token_file));

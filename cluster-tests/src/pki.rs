@@ -36,7 +36,9 @@ pub struct TestCa {
 }
 
 fn openssl() -> PathBuf {
-    std::env::var_os("RAFTCDC_OPENSSL").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/openssl"))
+    std::env::var_os("RAFTCDC_OPENSSL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/openssl"))
 }
 
 async fn run(args: &[&OsStr]) {
@@ -59,7 +61,10 @@ impl TestCa {
     pub async fn create(dir: &Path, name: &str) -> TestCa {
         let dir = dir.join(name);
         std::fs::create_dir_all(&dir).expect("create the CA's directory");
-        let pair = CertPair { cert: dir.join("ca.crt"), key: dir.join("ca.key") };
+        let pair = CertPair {
+            cert: dir.join("ca.crt"),
+            key: dir.join("ca.key"),
+        };
         let subject = format!("/CN={name}");
         run(&[
             "req".as_ref(),
@@ -83,7 +88,12 @@ impl TestCa {
             pair.cert.as_os_str(),
         ])
         .await;
-        TestCa { name: name.to_owned(), dir, pair, serial: AtomicU32::new(1) }
+        TestCa {
+            name: name.to_owned(),
+            dir,
+            pair,
+            serial: AtomicU32::new(1),
+        }
     }
 
     /// The CA certificate file peers and clients trust.

@@ -47,7 +47,10 @@ impl RequireToken {
         let Some(token) = &self.token else {
             return Ok(());
         };
-        let given = request.metadata().get(AUTHORIZATION).ok_or(AuthError::Missing)?;
+        let given = request
+            .metadata()
+            .get(AUTHORIZATION)
+            .ok_or(AuthError::Missing)?;
         if token.accepts(given.as_bytes()) {
             Ok(())
         } else {
@@ -83,7 +86,9 @@ impl AttachToken {
 impl Interceptor for AttachToken {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(token) = &self.token {
-            request.metadata_mut().insert(AUTHORIZATION, token.header().clone());
+            request
+                .metadata_mut()
+                .insert(AUTHORIZATION, token.header().clone());
         }
         Ok(request)
     }
@@ -100,11 +105,20 @@ mod tests {
         let mut attach = AttachToken::new(Some(token));
         let stamped = attach.call(Request::new(())).unwrap();
         assert!(require.call(stamped).is_ok());
-        assert_eq!(require.call(Request::new(())).unwrap_err().code(), tonic::Code::Unauthenticated);
-        let wrong = AttachToken::new(Token::new("abc124")).call(Request::new(())).unwrap();
+        assert_eq!(
+            require.call(Request::new(())).unwrap_err().code(),
+            tonic::Code::Unauthenticated
+        );
+        let wrong = AttachToken::new(Token::new("abc124"))
+            .call(Request::new(()))
+            .unwrap();
         let refused = require.call(wrong).unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unauthenticated);
-        assert!(!refused.message().contains("abc12"), "{}", refused.message());
+        assert!(
+            !refused.message().contains("abc12"),
+            "{}",
+            refused.message()
+        );
         assert!(RequireToken::new(None).call(Request::new(())).is_ok());
     }
 }

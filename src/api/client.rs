@@ -73,20 +73,28 @@ impl ControlDialer {
             return Ok(endpoint);
         }
         if !self.tls.has_roots() {
-            return Err(DialError::NoCa { url: url.to_string() });
+            return Err(DialError::NoCa {
+                url: url.to_string(),
+            });
         }
-        endpoint.tls_config(self.tls.config()).map_err(|source| DialError::Tls {
-            url: url.to_string(),
-            source,
-        })
+        endpoint
+            .tls_config(self.tls.config())
+            .map_err(|source| DialError::Tls {
+                url: url.to_string(),
+                source,
+            })
     }
 
     /// Connects now (failing fast if the node cannot be reached).
     pub async fn connect(&self, url: &str) -> Result<ControlClient, DialError> {
-        let channel = self.endpoint(url)?.connect().await.map_err(|source| DialError::Connect {
-            url: url.to_string(),
-            source,
-        })?;
+        let channel = self
+            .endpoint(url)?
+            .connect()
+            .await
+            .map_err(|source| DialError::Connect {
+                url: url.to_string(),
+                source,
+            })?;
         Ok(self.client(channel))
     }
 
@@ -96,6 +104,9 @@ impl ControlDialer {
     }
 
     fn client(&self, channel: Channel) -> ControlClient {
-        control_client::ControlClient::with_interceptor(channel, AttachToken::new(self.token.clone()))
+        control_client::ControlClient::with_interceptor(
+            channel,
+            AttachToken::new(self.token.clone()),
+        )
     }
 }

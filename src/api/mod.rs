@@ -100,24 +100,34 @@ pub async fn serve(node: Arc<Node>, shutdown: impl Future<Output = ()> + Send + 
         .timeout(CONTROL_CALL_TIMEOUT)
         .concurrency_limit_per_connection(CONCURRENT_CALLS_PER_CONNECTION);
     if let Some(tls) = &security.control {
-        control_builder = control_builder.tls_config(tls.config()).map_err(|source| ApiError::Tls {
-            what: "the control API",
-            source,
-        })?;
+        control_builder =
+            control_builder
+                .tls_config(tls.config())
+                .map_err(|source| ApiError::Tls {
+                    what: "the control API",
+                    source,
+                })?;
     }
-    let peer_timeout = PEER_CALL_TIMEOUT.max(Duration::from_millis(node.config.raft.install_snapshot_timeout_ms));
+    let peer_timeout = PEER_CALL_TIMEOUT.max(Duration::from_millis(
+        node.config.raft.install_snapshot_timeout_ms,
+    ));
     let mut peer_builder = tonic::transport::Server::builder()
         .timeout(peer_timeout)
         .concurrency_limit_per_connection(CONCURRENT_CALLS_PER_CONNECTION);
     if let Some(tls) = &security.peer {
-        peer_builder = peer_builder.tls_config(tls.server.config()).map_err(|source| ApiError::Tls {
-            what: "the peer service",
-            source,
-        })?;
+        peer_builder = peer_builder
+            .tls_config(tls.server.config())
+            .map_err(|source| ApiError::Tls {
+                what: "the peer service",
+                source,
+            })?;
     }
     tracing::info!(
         control_tls = security.control.is_some(),
-        control_client_certs = security.control.as_ref().is_some_and(|t| t.requires_client_cert()),
+        control_client_certs = security
+            .control
+            .as_ref()
+            .is_some_and(|t| t.requires_client_cert()),
         peer_tls = security.peer.is_some(),
         token = security.token.is_some(),
         "security"

@@ -225,12 +225,16 @@ fn dialer(args: &ClientArgs) -> Result<ControlDialer, CliError> {
         None => Vec::new(),
     };
     let identity = match (&args.client_cert, &args.client_key) {
-        (Some(cert), Some(key)) => Some(security::read_identity(cert, key).map_err(|(which, source)| {
-            CliError::Material {
-                flag: if which == "cert" { "--client-cert" } else { "--client-key" },
+        (Some(cert), Some(key)) => Some(security::read_identity(cert, key).map_err(
+            |(which, source)| CliError::Material {
+                flag: if which == "cert" {
+                    "--client-cert"
+                } else {
+                    "--client-key"
+                },
                 source,
-            }
-        })?),
+            },
+        )?),
         (None, None) => None,
         (Some(_), None) | (None, Some(_)) => {
             return Err(CliError::Input {
@@ -262,7 +266,9 @@ async fn connect(args: &ClientArgs, endpoint: &str) -> Result<ControlClient, Cli
         }),
         Err(DialError::NoCa { .. }) => Err(CliError::Input {
             field: "--ca-cert".into(),
-            reason: format!("{endpoint} is https: give the CA certificate that signed the node's certificate"),
+            reason: format!(
+                "{endpoint} is https: give the CA certificate that signed the node's certificate"
+            ),
         }),
         Err(source) => Err(CliError::Connect {
             endpoint: endpoint.to_string(),

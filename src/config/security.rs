@@ -158,9 +158,13 @@ pub struct ServerTls {
 impl ServerTls {
     /// tonic's server configuration.
     pub fn config(&self) -> ServerTlsConfig {
-        let config = ServerTlsConfig::new().identity(self.identity.clone()).timeout(HANDSHAKE_TIMEOUT);
+        let config = ServerTlsConfig::new()
+            .identity(self.identity.clone())
+            .timeout(HANDSHAKE_TIMEOUT);
         match &self.client_ca {
-            Some(ca) => config.client_ca_root(ca.clone()).client_auth_optional(false),
+            Some(ca) => config
+                .client_ca_root(ca.clone())
+                .client_auth_optional(false),
             None => config,
         }
     }
@@ -321,7 +325,9 @@ pub fn read_certificates(path: &Path) -> Result<Certificate, MaterialError> {
         found = true;
     }
     if !found {
-        return Err(MaterialError::NoCertificate { path: path.to_path_buf() });
+        return Err(MaterialError::NoCertificate {
+            path: path.to_path_buf(),
+        });
     }
     Ok(Certificate::from_pem(pem))
 }
@@ -331,7 +337,9 @@ pub fn read_key(path: &Path) -> Result<Vec<u8>, MaterialError> {
     let pem = read(path)?;
     match PrivateKeyDer::from_pem_slice(&pem) {
         Ok(_) => Ok(pem),
-        Err(rustls_pki_types::pem::Error::NoItemsFound) => Err(MaterialError::NoKey { path: path.to_path_buf() }),
+        Err(rustls_pki_types::pem::Error::NoItemsFound) => Err(MaterialError::NoKey {
+            path: path.to_path_buf(),
+        }),
         Err(source) => Err(MaterialError::Pem {
             path: path.to_path_buf(),
             source,
@@ -345,7 +353,9 @@ pub fn read_token(path: &Path) -> Result<Token, MaterialError> {
     std::str::from_utf8(&bytes)
         .ok()
         .and_then(Token::new)
-        .ok_or_else(|| MaterialError::Token { path: path.to_path_buf() })
+        .ok_or_else(|| MaterialError::Token {
+            path: path.to_path_buf(),
+        })
 }
 
 /// Reads a certificate chain and its key, and checks that rustls accepts
@@ -373,14 +383,27 @@ pub fn read_identity(cert: &Path, key: &Path) -> Result<Identity, (&'static str,
 
 impl TlsSection {
     /// Loads the files named by `[tls]` and `[auth]`; errors name the field.
-    pub(super) fn load(self, auth: AuthSection, config_path: &Path) -> Result<Security, ConfigError> {
+    pub(super) fn load(
+        self,
+        auth: AuthSection,
+        config_path: &Path,
+    ) -> Result<Security, ConfigError> {
         let error = |field: &'static str, source: MaterialError| ConfigError::Material {
             path: config_path.to_path_buf(),
             field,
             source,
         };
         let identity = |fields: [&'static str; 2], cert: &Path, key: &Path| {
-            read_identity(cert, key).map_err(|(which, e)| error(if which == "cert" { fields[0] } else { fields[1] }, e))
+            read_identity(cert, key).map_err(|(which, e)| {
+                error(
+                    if which == "cert" {
+                        fields[0]
+                    } else {
+                        fields[1]
+                    },
+                    e,
+                )
+            })
         };
         let control = self
             .control
@@ -389,7 +412,9 @@ impl TlsSection {
                     identity: identity(["tls.control.cert", "tls.control.key"], &c.cert, &c.key)?,
                     client_ca: c
                         .client_ca
-                        .map(|ca| read_certificates(&ca).map_err(|e| error("tls.control.client_ca", e)))
+                        .map(|ca| {
+                            read_certificates(&ca).map_err(|e| error("tls.control.client_ca", e))
+                        })
                         .transpose()?,
                 })
             })
@@ -415,7 +440,11 @@ impl TlsSection {
             .token_file
             .map(|path| read_token(&path).map_err(|e| error("auth.token_file", e)))
             .transpose()?;
-        Ok(Security { control, peer, token })
+        Ok(Security {
+            control,
+            peer,
+            token,
+        })
     }
 }
 
@@ -434,17 +463,28 @@ data_dir = "/tmp/x"
 "#;
 
     fn err(extra: &str) -> String {
-        error_chain(&NodeConfig::parse(Path::new("node.toml"), &format!("{NODE}{extra}")).unwrap_err())
+        error_chain(
+            &NodeConfig::parse(Path::new("node.toml"), &format!("{NODE}{extra}")).unwrap_err(),
+        )
     }
 
     #[test]
     fn missing_files_name_the_field() {
         let e = err("[tls.peer]\ncert = \"/nonexistent/n.crt\"\nkey = \"/nonexistent/n.key\"\nca = \"/nonexistent/ca.crt\"\n");
-        assert!(e.contains("tls.peer.cert: cannot read /nonexistent/n.crt: No such file"), "{e}");
+        assert!(
+            e.contains("tls.peer.cert: cannot read /nonexistent/n.crt: No such file"),
+            "{e}"
+        );
         let e = err("[tls.control]\ncert = \"/nonexistent/c.crt\"\nkey = \"/k\"\n");
-        assert!(e.contains("tls.control.cert: cannot read /nonexistent/c.crt"), "{e}");
+        assert!(
+            e.contains("tls.control.cert: cannot read /nonexistent/c.crt"),
+            "{e}"
+        );
         let e = err("[auth]\ntoken_file = \"/nonexistent/token\"\n");
-        assert!(e.contains("auth.token_file: cannot read /nonexistent/token"), "{e}");
+        assert!(
+            e.contains("auth.token_file: cannot read /nonexistent/token"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -452,14 +492,22 @@ data_dir = "/tmp/x"
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "not a certificate\n").unwrap();
-        let e = err(&format!("[tls.peer]\ncert = {junk:?}\nkey = {junk:?}\nca = {junk:?}\n"));
-        assert!(e.contains("tls.peer.cert: ") && e.contains("holds no PEM certificate"), "{e}");
+        let e = err(&format!(
+            "[tls.peer]\ncert = {junk:?}\nkey = {junk:?}\nca = {junk:?}\n"
+        ));
+        assert!(
+            e.contains("tls.peer.cert: ") && e.contains("holds no PEM certificate"),
+            "{e}"
+        );
         let e = err(&format!("[tls.control]\ncert = {junk:?}\nkey = {junk:?}\n"));
         assert!(e.contains("tls.control.cert: "), "{e}");
         let empty = dir.path().join("token");
         std::fs::write(&empty, "  \n").unwrap();
         let e = err(&format!("[auth]\ntoken_file = {empty:?}\n"));
-        assert!(e.contains("auth.token_file: ") && e.contains("must hold one token"), "{e}");
+        assert!(
+            e.contains("auth.token_file: ") && e.contains("must hold one token"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -478,11 +526,17 @@ data_dir = "/tmp/x"
         let e = error_chain(
             &NodeConfig::parse(
                 Path::new("node.toml"),
-                &format!("{}{tls}", NODE.replace("id = 1", "id = 1\nadvertise = \"http://10.0.0.1:7001\"")),
+                &format!(
+                    "{}{tls}",
+                    NODE.replace("id = 1", "id = 1\nadvertise = \"http://10.0.0.1:7001\"")
+                ),
             )
             .unwrap_err(),
         );
-        assert!(e.contains("node.advertise: \"http://10.0.0.1:7001\" must start with https://"), "{e}");
+        assert!(
+            e.contains("node.advertise: \"http://10.0.0.1:7001\" must start with https://"),
+            "{e}"
+        );
         let e = error_chain(
             &NodeConfig::parse(
                 Path::new("node.toml"),
@@ -490,7 +544,10 @@ data_dir = "/tmp/x"
             )
             .unwrap_err(),
         );
-        assert!(e.contains("node.advertise: \"https://10.0.0.1:7001\" must start with http://"), "{e}");
+        assert!(
+            e.contains("node.advertise: \"https://10.0.0.1:7001\" must start with http://"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -506,7 +563,11 @@ data_dir = "/tmp/x"
         assert!(!token.accepts(b"Bearer s3cret-token2"));
         assert!(!token.accepts(b"Basic s3cret-token"));
         assert!(!token.accepts(b"s3cret-token"));
-        let config = NodeConfig::parse(Path::new("node.toml"), &format!("{NODE}[auth]\ntoken_file = {path:?}\n")).unwrap();
+        let config = NodeConfig::parse(
+            Path::new("node.toml"),
+            &format!("{NODE}[auth]\ntoken_file = {path:?}\n"),
+        )
+        .unwrap();
         assert!(!format!("{config:?}").contains("s3cret"));
         std::fs::write(&path, "two words\n").unwrap();
         let e = error_chain(&read_token(&path).unwrap_err());

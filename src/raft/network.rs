@@ -61,10 +61,12 @@ impl PeerDialer {
             .tcp_nodelay(true)
             .local_address(self.source_addr);
         let endpoint = match &self.tls {
-            Some(tls) => endpoint.tls_config(tls.config()).map_err(|source| PeerError::Tls {
-                addr: raft_addr.to_string(),
-                source,
-            })?,
+            Some(tls) => endpoint
+                .tls_config(tls.config())
+                .map_err(|source| PeerError::Tls {
+                    addr: raft_addr.to_string(),
+                    source,
+                })?,
             None => endpoint,
         };
         Ok(endpoint.connect_lazy())

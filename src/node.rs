@@ -23,7 +23,8 @@ use openraft::error::{ClientWriteError, RaftError};
 use openraft::{ChangeMembers, ServerState};
 use tokio::sync::{watch, RwLock};
 
-use crate::api::client::{ControlDialer, DialError};
+use crate::api::client::ControlDialer;
+use crate::api::ApiError;
 use crate::config::NodeConfig;
 use crate::proto;
 use crate::raft::command::{Command, CommandError, CommandReply, Proposal};
@@ -507,13 +508,13 @@ impl Node {
         };
         let mut client = match self.control_dialer.connect(endpoint).await {
             Ok(client) => client,
-            Err(DialError::Url { .. }) => {
+            Err(ApiError::Url { .. }) => {
                 return Err(NodeError::Invalid {
                     field: "endpoint".into(),
                     reason: format!("\"{endpoint}\" is not a valid URL such as http://host:7001"),
                 })
             }
-            Err(DialError::NoCa { .. }) => {
+            Err(ApiError::NoCa { .. }) => {
                 return Err(NodeError::Invalid {
                     field: "endpoint".into(),
                     reason: format!(

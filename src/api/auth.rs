@@ -10,26 +10,19 @@
 //! - with no `[auth] token_file` every call passes, exactly as before;
 //! - with one, a call passes only if its `authorization` metadata is
 //!   `Bearer <token>` with the configured token, compared in constant time
-//!   ([`Token::accepts`]); anything else is [`AuthError`], which
-//!   [`super::status`] turns into `UNAUTHENTICATED`;
+//!   ([`Token::accepts`]); anything else is [`ApiError::MissingToken`] or
+//!   [`ApiError::InvalidToken`], which [`super::status`] turns into
+//!   `UNAUTHENTICATED`;
 //! - the token is never logged and no error carries it or the value the
 //!   caller sent.
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
+use super::ApiError;
 use crate::config::security::Token;
 
 /// The metadata key carrying the token.
 pub const AUTHORIZATION: &str = "authorization";
-
-/// Why a control call was refused before it reached the service.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("{AUTHORIZATION}: this node requires a bearer token (`authorization: Bearer <token>`; the CLI's --token-file)")]
-    Missing,
-    #[error("{AUTHORIZATION}: the bearer token is not valid for this cluster")]
-    Invalid,
-}
 
 /// Server side: refuses calls without the configured token.
 #[derive(Clone, Debug)]
@@ -43,18 +36,18 @@ impl RequireToken {
         RequireToken { token }
     }
 
-    fn check<T>(&self, request: &Request<T>) -> Result<(), AuthError> {
+    fn check<T>(&self, request: &Request<T>) -> Result<(), ApiError> {
         let Some(token) = &self.token else {
             return Ok(());
         };
         let given = request
             .metadata()
             .get(AUTHORIZATION)
-            .ok_or(AuthError::Missing)?;
+            .ok_or(ApiError::MissingToken)?;
         if token.accepts(given.as_bytes()) {
             Ok(())
         } else {
-            Err(AuthError::Invalid)
+            Err(ApiError::InvalidToken)
         }
     }
 }

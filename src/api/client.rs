@@ -15,6 +15,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use super::auth::AttachToken;
+use super::ApiError;
 use crate::config::security::{ClientTls, Token};
 use crate::proto::control_client;
 
@@ -34,36 +35,11 @@ pub struct ControlDialer {
     pub timeout: Duration,
 }
 
-/// Why an endpoint cannot be dialled.
-#[derive(Debug, thiserror::Error)]
-pub enum DialError {
-    #[error("\"{url}\" is not a URL such as http://127.0.0.1:7001")]
-    Url {
-        url: String,
-        #[source]
-        source: tonic::transport::Error,
-    },
-    #[error("cannot verify {url}: no CA certificate is configured for https endpoints")]
-    NoCa { url: String },
-    #[error("cannot set up TLS for {url}")]
-    Tls {
-        url: String,
-        #[source]
-        source: tonic::transport::Error,
-    },
-    #[error("cannot connect to {url}")]
-    Connect {
-        url: String,
-        #[source]
-        source: tonic::transport::Error,
-    },
-}
-
 impl ControlDialer {
     /// The endpoint for `url`, with TLS when it is `https://`.
-    pub fn endpoint(&self, url: &str) -> Result<Endpoint, DialError> {
+    pub fn endpoint(&self, url: &str) -> Result<Endpoint, ApiError> {
         let endpoint = Endpoint::from_shared(url.to_string())
-            .map_err(|source| DialError::Url {
+            .map_err(|source| ApiError::Url {
                 url: url.to_string(),
                 source,
             })?
@@ -73,25 +49,25 @@ impl ControlDialer {
             return Ok(endpoint);
         }
         if !self.tls.has_roots() {
-            return Err(DialError::NoCa {
+            return Err(ApiError::NoCa {
                 url: url.to_string(),
             });
         }
         endpoint
             .tls_config(self.tls.config())
-            .map_err(|source| DialError::Tls {
+            .map_err(|source| ApiError::ClientTls {
                 url: url.to_string(),
                 source,
             })
     }
 
     /// Connects now (failing fast if the node cannot be reached).
-    pub async fn connect(&self, url: &str) -> Result<ControlClient, DialError> {
+    pub async fn connect(&self, url: &str) -> Result<ControlClient, ApiError> {
         let channel = self
             .endpoint(url)?
             .connect()
             .await
-            .map_err(|source| DialError::Connect {
+            .map_err(|source| ApiError::Connect {
                 url: url.to_string(),
                 source,
             })?;
@@ -99,7 +75,7 @@ impl ControlDialer {
     }
 
     /// A client that connects on first use.
-    pub fn connect_lazy(&self, url: &str) -> Result<ControlClient, DialError> {
+    pub fn connect_lazy(&self, url: &str) -> Result<ControlClient, ApiError> {
         Ok(self.client(self.endpoint(url)?.connect_lazy()))
     }
 

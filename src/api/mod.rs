@@ -42,6 +42,8 @@ const PEER_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// sends one replication stream per peer, so this only bounds misbehaviour.
 const CONCURRENT_CALLS_PER_CONNECTION: usize = 32;
 
+/// Errors of the gRPC layer: serving, the token check, and dialling a
+/// control endpoint.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("cannot bind {what} on {addr}")]
@@ -58,6 +60,38 @@ pub enum ApiError {
     #[error("cannot set up TLS on {what}")]
     Tls {
         what: &'static str,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    // ---- a control call refused by the token check ([`auth`])
+    #[error(
+        "{}: this node requires a bearer token (`authorization: Bearer <token>`; the CLI's --token-file)",
+        auth::AUTHORIZATION
+    )]
+    MissingToken,
+    #[error(
+        "{}: the bearer token is not valid for this cluster",
+        auth::AUTHORIZATION
+    )]
+    InvalidToken,
+    // ---- dialling a control endpoint ([`client`])
+    #[error("\"{url}\" is not a URL such as http://127.0.0.1:7001")]
+    Url {
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("cannot verify {url}: no CA certificate is configured for https endpoints")]
+    NoCa { url: String },
+    #[error("cannot set up TLS for {url}")]
+    ClientTls {
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("cannot connect to {url}")]
+    Connect {
+        url: String,
         #[source]
         source: tonic::transport::Error,
     },

@@ -12,7 +12,7 @@
 //! there.
 use tonic::{Code, Status};
 
-use super::auth::AuthError;
+use super::ApiError;
 use crate::node::{error_chain, NodeError};
 use crate::raft::command::CommandError;
 use crate::raft::network::ForwardError;
@@ -66,10 +66,17 @@ impl From<NodeError> for Status {
     }
 }
 
-impl From<AuthError> for Status {
-    fn from(error: AuthError) -> Status {
-        let code = match error {
-            AuthError::Missing | AuthError::Invalid => Code::Unauthenticated,
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Status {
+        let code = match &error {
+            ApiError::MissingToken | ApiError::InvalidToken => Code::Unauthenticated,
+            ApiError::Url { .. } | ApiError::NoCa { .. } => Code::InvalidArgument,
+            ApiError::Connect { .. } => Code::Unavailable,
+            ApiError::Bind { .. }
+            | ApiError::Serve(_)
+            | ApiError::Reflection(_)
+            | ApiError::Tls { .. }
+            | ApiError::ClientTls { .. } => Code::Internal,
         };
         Status::new(code, error_chain(&error))
     }

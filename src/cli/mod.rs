@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::api::client::{ControlClient, ControlDialer, DialError};
+use crate::api::client::{ControlClient, ControlDialer};
+use crate::api::ApiError;
 use crate::config::security::{self, ClientTls, MaterialError};
 use crate::connector::ConnectorSpec;
 use crate::proto::{self};
@@ -186,7 +187,7 @@ pub enum CliError {
     Connect {
         endpoint: String,
         #[source]
-        source: DialError,
+        source: ApiError,
     },
     #[error("{field}: {reason}")]
     Input { field: String, reason: String },
@@ -260,11 +261,11 @@ fn dialer(args: &ClientArgs) -> Result<ControlDialer, CliError> {
 async fn connect(args: &ClientArgs, endpoint: &str) -> Result<ControlClient, CliError> {
     match dialer(args)?.connect(endpoint).await {
         Ok(client) => Ok(client),
-        Err(DialError::Url { .. }) => Err(CliError::Input {
+        Err(ApiError::Url { .. }) => Err(CliError::Input {
             field: "--endpoint".into(),
             reason: format!("\"{endpoint}\" is not a URL such as http://127.0.0.1:7001"),
         }),
-        Err(DialError::NoCa { .. }) => Err(CliError::Input {
+        Err(ApiError::NoCa { .. }) => Err(CliError::Input {
             field: "--ca-cert".into(),
             reason: format!(
                 "{endpoint} is https: give the CA certificate that signed the node's certificate"

@@ -5,6 +5,7 @@
 #   - MariaDB server binaries (tests start their OWN mariadbd per test, with
 #     their own datadir and port; the machine's default server on 3306 is
 #     never touched).
+#   - the openssl command-line tool (the TLS tests' throwaway certificates).
 #   - the Kafka-protocol broker noida-db 0.2.3 (see ../shared/KAFKA.md) in
 #     .venv-kafka/, for the exactly-once Kafka sink tests (tests start their
 #     OWN broker per test, with its own data dir and port).
@@ -18,6 +19,8 @@ need_apt=()
 command -v mariadb-install-db >/dev/null 2>&1 || need_apt+=(mariadb-server)
 [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 || need_apt+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
+# The TLS cluster tests make throwaway certificates with the openssl CLI.
+[ -x /usr/bin/openssl ] || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "services: installing ${need_apt[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive

@@ -24,10 +24,18 @@
 //! [metrics]
 //! listen = "0.0.0.0:7201"   # optional; absent = no /metrics endpoint
 //! ```
+//!
+//! `[tls.control]`, `[tls.peer]` and `[auth]` (TLS on the listeners, the
+//! control API's bearer token) are documented and loaded in [`security`];
+//! the certificate, key and token files they name are read here, once.
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub mod security;
+
+use security::{AuthSection, Security, TlsSection};
 
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +49,12 @@ pub struct FileConfig {
     /// Where connectors deliver their events.
     #[serde(default)]
     pub kafka: KafkaSection,
+    /// TLS on the control and peer listeners (see [`security`]).
+    #[serde(default)]
+    pub tls: TlsSection,
+    /// Bearer-token authentication of the control API (see [`security`]).
+    #[serde(default)]
+    pub auth: AuthSection,
     /// The Prometheus `/metrics` endpoint.
     #[serde(default)]
     pub metrics: MetricsSection,
@@ -78,7 +92,8 @@ pub struct NodeSection {
     /// Listen address of the control API (gRPC), `host:port`.
     pub listen: String,
     /// Control endpoint other nodes and clients use to reach this node,
-    /// `http://host:port`. Default: `http://<listen>`.
+    /// `http://host:port`, or `https://host:port` when `[tls.control]` is
+    /// set (the scheme must match). Default: `http(s)://<listen>`.
     #[serde(default)]
     pub advertise: Option<String>,
     /// Listen address of the node-to-node (Raft) service, `host:port`.
@@ -154,6 +169,8 @@ pub struct NodeConfig {
     pub kafka_bootstrap_servers: Option<String>,
     /// `metrics.listen`, if set.
     pub metrics_listen: Option<SocketAddr>,
+    /// `[tls.*]` and `[auth]`, with their files loaded.
+    pub security: Security,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +194,14 @@ pub enum ConfigError {
         path: PathBuf,
         field: &'static str,
         reason: String,
+    },
+    /// A certificate, key or token file named by `field` is unusable.
+    #[error("{path}: {field}")]
+    Material {
+        path: PathBuf,
+        field: &'static str,
+        #[source]
+        source: security::MaterialError,
     },
 }
 
@@ -226,6 +251,11 @@ impl FileConfig {
         };
         let node = self.node;
         let raft = self.raft;
+        let control_scheme = if self.tls.control.is_some() {
+            "https://"
+        } else {
+            "http://"
+        };
         let kafka_bootstrap_servers = match self.kafka.bootstrap_servers {
             Some(servers) if servers.split(',').any(|s| !s.trim().contains(':')) => {
                 return Err(invalid(
@@ -273,6 +303,12 @@ impl FileConfig {
                 if rest.is_empty() || !rest.contains(':') {
                     return Err(invalid("node.advertise", format!("\"{url}\" needs a host and a port")));
                 }
+                if !url.starts_with(control_scheme) {
+                    return Err(invalid(
+                        "node.advertise",
+                        format!("\"{url}\" must start with {control_scheme} (TLS is set by [tls.control])"),
+                    ));
+                }
                 url.trim_end_matches('/').to_string()
             }
             None if listen.ip().is_unspecified() => {
@@ -281,7 +317,7 @@ impl FileConfig {
                     format!("required when node.listen ({listen}) is a wildcard address"),
                 ))
             }
-            None => format!("http://{listen}"),
+            None => format!("{control_scheme}{listen}"),
         };
         let peer_advertise = match node.peer_advertise {
             Some(addr) if !addr.contains(':') || addr.contains("://") => {
@@ -333,6 +369,7 @@ impl FileConfig {
         if raft.install_snapshot_timeout_ms == 0 {
             return Err(invalid("raft.install_snapshot_timeout_ms", "must be at least 1".into()));
         }
+        let security = self.tls.load(self.auth, path)?;
         Ok(NodeConfig {
             id: node.id,
             cluster_name: node.cluster_name,
@@ -345,6 +382,7 @@ impl FileConfig {
             raft,
             kafka_bootstrap_servers,
             metrics_listen,
+            security,
         })
     }
 }
@@ -503,7 +541,7 @@ mod property_tests {
     fn field_of(error: &ConfigError) -> String {
         match error {
             ConfigError::Parse { field, .. } => field.clone(),
-            ConfigError::Invalid { field, .. } => field.to_string(),
+            ConfigError::Invalid { field, .. } | ConfigError::Material { field, .. } => field.to_string(),
             ConfigError::Read { .. } => unreachable!("parse reads no file"),
         }
     }

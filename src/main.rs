@@ -116,7 +116,9 @@ async fn main() -> ExitCode {
             let code = match &error {
                 cli::CliError::Server { code, .. } => code_name(&format!("{code:?}")),
                 cli::CliError::Connect { .. } => "UNAVAILABLE".to_string(),
-                cli::CliError::Input { .. } => "INVALID_ARGUMENT".to_string(),
+                cli::CliError::Input { .. } | cli::CliError::Material { .. } => {
+                    "INVALID_ARGUMENT".to_string()
+                }
             };
             let message = match &error {
                 cli::CliError::Server { message, .. } => message.clone(),

@@ -23,6 +23,8 @@ use openraft::error::{ClientWriteError, RaftError};
 use openraft::{ChangeMembers, ServerState};
 use tokio::sync::{watch, RwLock};
 
+use crate::api::client::ControlDialer;
+use crate::api::ApiError;
 use crate::config::NodeConfig;
 use crate::metrics::Registry;
 use crate::proto;
@@ -40,6 +42,12 @@ const LEADER_WAIT: Duration = Duration::from_secs(5);
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Timeout of one reachability probe.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(700);
+/// How long add-node waits for a new learner to catch up before giving up
+/// (it then stays a learner).
+const LEARNER_CATCH_UP_WAIT: Duration = Duration::from_secs(60);
+/// Bounds on reading another node's identity from its control endpoint.
+const NODE_INFO_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const NODE_INFO_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -105,6 +113,8 @@ pub struct Node {
     applied: Arc<RwLock<Applied>>,
     changes: watch::Receiver<u64>,
     dialer: PeerDialer,
+    /// Other nodes' control endpoints, with this node's TLS and token.
+    control_dialer: ControlDialer,
 }
 
 impl Node {
@@ -124,6 +134,17 @@ impl Node {
             cluster_name: config.cluster_name.clone(),
             source_addr: config.peer_source_addr,
             connect_timeout: Duration::from_millis(config.raft.election_timeout_min_ms.max(200)),
+            tls: config
+                .security
+                .peer
+                .as_ref()
+                .map(|peer| peer.client.clone()),
+        };
+        let control_dialer = ControlDialer {
+            tls: config.security.control_client(),
+            token: config.security.token.clone(),
+            connect_timeout: NODE_INFO_CONNECT_TIMEOUT,
+            timeout: NODE_INFO_TIMEOUT,
         };
         let raft_config = Arc::new(config.openraft()?);
         let raft = Raft::new(
@@ -143,6 +164,7 @@ impl Node {
             applied,
             changes,
             dialer,
+            control_dialer,
         }))
     }
 
@@ -261,7 +283,12 @@ impl Node {
             .member_node(leader)
             .ok_or_else(|| NodeError::NoLeader { waited: Duration::ZERO })?
             .raft_addr;
-        match network::forward(&self.dialer, &addr, request, FORWARD_TIMEOUT).await {
+        // Add-node waits for the learner to catch up on the leader.
+        let timeout = match request {
+            ForwardRequest::AddNode { .. } => FORWARD_TIMEOUT + LEARNER_CATCH_UP_WAIT,
+            _ => FORWARD_TIMEOUT,
+        };
+        match network::forward(&self.dialer, &addr, request, timeout).await {
             Ok(reply) => Ok(reply),
             Err(PeerError::Forward(remote)) => Err(NodeError::Remote(remote)),
             Err(source) => Err(NodeError::Forward { leader, source }),
@@ -340,11 +367,18 @@ impl Node {
                         });
                     }
                 }
-                // Blocks until the learner has caught up (by log or snapshot).
-                self.raft
-                    .add_learner(*node_id, node.clone(), true)
+                // openraft's "blocking" add_learner counts a learner within
+                // `replication_lag_threshold` entries as caught up, even one
+                // it has never reached; so wait ourselves until the learner
+                // holds the entry that added it. A node the leader cannot
+                // replicate to (down, wrong address, refused certificate)
+                // is never promoted to voter.
+                let added = self
+                    .raft
+                    .add_learner(*node_id, node.clone(), false)
                     .await
                     .map_err(|e| self.write_error(e))?;
+                self.wait_for_learner(*node_id, added.log_id.index).await?;
                 if !learner_only {
                     self.raft
                         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*node_id])), false)
@@ -392,6 +426,33 @@ impl Node {
                 Ok(ForwardReply::Done)
             }
         }
+    }
+
+    /// Waits until this leader has replicated to `learner` up to `index`.
+    async fn wait_for_learner(&self, learner: NodeId, index: u64) -> Result<(), NodeError> {
+        let caught_up = self
+            .raft
+            .wait(Some(LEARNER_CATCH_UP_WAIT))
+            .metrics(
+                |m| {
+                    let matched = m
+                        .replication
+                        .as_ref()
+                        .and_then(|r| r.get(&learner).cloned().flatten());
+                    m.state != ServerState::Leader || matched.is_some_and(|l| l.index >= index)
+                },
+                "the learner has caught up",
+            )
+            .await;
+        self.ensure_leader()?;
+        caught_up.map(|_| ()).map_err(|_| NodeError::Precondition {
+            what: "membership".into(),
+            reason: format!(
+                "node {learner} did not catch up within {LEARNER_CATCH_UP_WAIT:?}, so it stays a learner: \
+                 the leader cannot replicate to it (is it running, is its peer address right, does its \
+                 certificate come from the peer CA?); remove it or add it again"
+            ),
+        })
     }
 
     fn ensure_leader(&self) -> Result<(), NodeError> {
@@ -443,23 +504,31 @@ impl Node {
 
     // ---- cluster administration ---------------------------------------
 
-    /// Asks a node's control endpoint who it is.
-    pub async fn node_info_at(endpoint: &str) -> Result<proto::NodeInfo, NodeError> {
+    /// Asks a node's control endpoint who it is (with this node's TLS
+    /// settings and token, as every node of the cluster shares them).
+    pub async fn node_info_at(&self, endpoint: &str) -> Result<proto::NodeInfo, NodeError> {
         let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| NodeError::Unreachable {
             endpoint: endpoint.to_string(),
             source,
         };
-        let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())
-            .map_err(|_| NodeError::Invalid {
-                field: "endpoint".into(),
-                reason: format!("\"{endpoint}\" is not a valid URL such as http://host:7001"),
-            })?
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .map_err(|e| unreachable(Box::new(e)))?;
-        let mut client = proto::control_client::ControlClient::new(channel);
+        let mut client = match self.control_dialer.connect(endpoint).await {
+            Ok(client) => client,
+            Err(ApiError::Url { .. }) => {
+                return Err(NodeError::Invalid {
+                    field: "endpoint".into(),
+                    reason: format!("\"{endpoint}\" is not a valid URL such as http://host:7001"),
+                })
+            }
+            Err(ApiError::NoCa { .. }) => {
+                return Err(NodeError::Invalid {
+                    field: "endpoint".into(),
+                    reason: format!(
+                        "\"{endpoint}\" is https but this node has no CA to verify it (set tls.peer.ca or tls.control.client_ca)"
+                    ),
+                })
+            }
+            Err(error) => return Err(unreachable(Box::new(error))),
+        };
         let reply = client
             .get_node_info(proto::GetNodeInfoRequest {})
             .await
@@ -484,7 +553,7 @@ impl Node {
             );
         }
         for endpoint in endpoints {
-            let info = Node::node_info_at(endpoint).await?;
+            let info = self.node_info_at(endpoint).await?;
             if info.cluster_name != self.config.cluster_name {
                 return Err(invalid(format!(
                     "{endpoint} belongs to cluster \"{}\", not \"{}\"",
@@ -523,7 +592,7 @@ impl Node {
 
     /// Adds the node at `endpoint` (learner, then voter).
     pub async fn add_node(&self, endpoint: &str, learner_only: bool) -> Result<(), NodeError> {
-        let info = Node::node_info_at(endpoint).await?;
+        let info = self.node_info_at(endpoint).await?;
         if info.cluster_name != self.config.cluster_name {
             return Err(NodeError::Invalid {
                 field: "endpoint".into(),

@@ -21,19 +21,25 @@
 //! - **Nothing outlives the test.** Dropping the cluster kills its
 //!   processes, stops its proxies, releases the subnet and deletes the
 //!   directory.
+//! - **Secure clusters are observed like plain ones.** With
+//!   [`ClusterBuilder::security`] the nodes get TLS and a token, and the
+//!   harness's own client and CLI calls carry the matching CA, client
+//!   certificate and token ([`Credentials`]), so every helper works the same.
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use raftcdc::proto::control_client::ControlClient;
+use raftcdc::api::client::{ControlClient, ControlDialer};
+use raftcdc::config::security::{self as node_security, ClientTls};
 use raftcdc::proto::{
     ClusterStatus, Connector, ConnectorRef, GetClusterStatusRequest, GetNodeInfoRequest,
     InitClusterRequest, ListConnectorsRequest, NodeInfo,
 };
-use tonic::transport::{Channel, Endpoint};
 
-use crate::config::{NodeConfig, RaftTuning};
+use crate::config::{NodeConfig, RaftTuning, SecurityFiles};
+use crate::pki::{CertPair, TestCa};
 use crate::process::{log_tail, raftcdc_bin, NodeProcess};
 use crate::proxy::{Partitions, PeerProxy};
 use crate::scrape::Scrape;
@@ -55,12 +61,115 @@ pub struct ClusterBuilder {
     size: usize,
     raft: RaftTuning,
     kafka: Option<String>,
+    security: Security,
 }
 
 impl Default for ClusterBuilder {
     fn default() -> Self {
-        ClusterBuilder { size: 3, raft: RaftTuning::default(), kafka: None }
+        ClusterBuilder {
+            size: 3,
+            raft: RaftTuning::default(),
+            kafka: None,
+            security: Security::default(),
+        }
     }
+}
+
+/// TLS and authentication of a test cluster. Certificates come from a CA
+/// made for the cluster ([`crate::pki`]); the token is random.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Security {
+    /// `[tls.peer]`: mutual TLS between nodes.
+    pub peer_tls: bool,
+    /// `[tls.control]`: TLS on the control API (endpoints become `https`).
+    pub control_tls: bool,
+    /// `[tls.control] client_ca`: control clients need a certificate.
+    pub client_certs: bool,
+    /// `[auth] token_file`: control calls need the token.
+    pub token: bool,
+}
+
+impl Security {
+    /// Everything on.
+    pub fn all() -> Security {
+        Security {
+            peer_tls: true,
+            control_tls: true,
+            client_certs: true,
+            token: true,
+        }
+    }
+
+    fn any_tls(&self) -> bool {
+        self.peer_tls || self.control_tls
+    }
+}
+
+/// What a control client presents to a cluster: the CLI flags, or the
+/// harness's own client. Tests change it to call without (or with a wrong)
+/// token.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// `--token-file`.
+    pub token_file: Option<PathBuf>,
+    /// `--ca-cert`.
+    pub ca_cert: Option<PathBuf>,
+    /// `--client-cert` / `--client-key`.
+    pub client_cert: Option<CertPair>,
+}
+
+impl Credentials {
+    /// The CLI flags for these credentials.
+    pub fn cli_args(&self) -> Vec<OsString> {
+        let mut args = Vec::new();
+        let mut flag = |name: &str, path: &Path| {
+            args.push(OsString::from(name));
+            args.push(path.as_os_str().to_owned());
+        };
+        if let Some(token) = &self.token_file {
+            flag("--token-file", token);
+        }
+        if let Some(ca) = &self.ca_cert {
+            flag("--ca-cert", ca);
+        }
+        if let Some(pair) = &self.client_cert {
+            flag("--client-cert", &pair.cert);
+            flag("--client-key", &pair.key);
+        }
+        args
+    }
+
+    /// A control dialer presenting these credentials.
+    pub fn dialer(&self) -> ControlDialer {
+        let roots = self
+            .ca_cert
+            .iter()
+            .map(|ca| node_security::read_certificates(ca).expect("read the test CA"))
+            .collect();
+        let identity = self.client_cert.as_ref().map(|pair| {
+            node_security::read_identity(&pair.cert, &pair.key)
+                .unwrap_or_else(|(field, e)| panic!("read the test client {field}: {e}"))
+        });
+        let token = self
+            .token_file
+            .as_ref()
+            .map(|path| node_security::read_token(path).expect("read the test token"));
+        ControlDialer {
+            tls: ClientTls::new(roots, identity),
+            token,
+            connect_timeout: CALL_TIMEOUT,
+            timeout: CALL_TIMEOUT,
+        }
+    }
+}
+
+/// The test PKI of a cluster with TLS.
+#[derive(Debug)]
+pub struct ClusterPki {
+    /// The CA every node's certificates are signed by.
+    pub ca: TestCa,
+    /// A CA nobody in the cluster trusts.
+    pub rogue: TestCa,
 }
 
 impl ClusterBuilder {
@@ -90,6 +199,12 @@ impl ClusterBuilder {
         self
     }
 
+    /// TLS and token settings of every node (and of the harness's clients).
+    pub fn security(mut self, security: Security) -> Self {
+        self.security = security;
+        self
+    }
+
     /// Starts the nodes and waits until each answers `GetNodeInfo`. The
     /// cluster is not initialised yet: see [`Cluster::init`].
     pub async fn start(self) -> Cluster {
@@ -98,6 +213,29 @@ impl ClusterBuilder {
             .prefix("raftcdc-cluster-")
             .tempdir()
             .expect("create the cluster's temporary directory");
+        let security = self.security;
+        let mut credentials = Credentials::default();
+        let pki = if security.any_tls() {
+            let ca = TestCa::create(&dir.path().join("pki"), "ca").await;
+            let rogue = TestCa::create(&dir.path().join("pki"), "rogue-ca").await;
+            credentials.ca_cert = Some(ca.cert().to_owned());
+            if security.client_certs {
+                credentials.client_cert = Some(ca.issue("client", &[]).await);
+            }
+            Some(ClusterPki { ca, rogue })
+        } else {
+            None
+        };
+        if security.token {
+            let path = dir.path().join("token");
+            std::fs::write(
+                &path,
+                format!("raftcdc-test-token-{:016x}\n", crate::subnet::random_u64()),
+            )
+            .expect("write the token file");
+            credentials.token_file = Some(path);
+        }
+        let dialer = credentials.dialer();
         let mut cluster = Cluster {
             nodes: Vec::new(),
             partitions: Partitions::default(),
@@ -105,6 +243,10 @@ impl ClusterBuilder {
             raft: self.raft,
             kafka: self.kafka,
             initial_size: self.size,
+            security,
+            pki,
+            credentials,
+            dialer,
             claim,
             dir,
         };
@@ -135,6 +277,10 @@ pub struct Cluster {
     raft: RaftTuning,
     kafka: Option<String>,
     initial_size: usize,
+    security: Security,
+    pki: Option<ClusterPki>,
+    credentials: Credentials,
+    dialer: ControlDialer,
     claim: SubnetClaim,
     dir: tempfile::TempDir,
 }
@@ -168,9 +314,21 @@ impl Cluster {
         self.dir.path()
     }
 
-    /// Node `i`'s control endpoint, `http://127.A.B.i:port`.
+    /// Node `i`'s control endpoint, `http://127.A.B.i:port` (`https` with
+    /// control TLS).
     pub fn endpoint(&self, node: usize) -> String {
-        format!("http://{}", self.slot(node).config.listen)
+        let config = &self.slot(node).config;
+        format!("{}://{}", config.control_scheme(), config.listen)
+    }
+
+    /// The cluster's test PKI, if it was built with TLS.
+    pub fn pki(&self) -> Option<&ClusterPki> {
+        self.pki.as_ref()
+    }
+
+    /// What the harness's clients and [`Cluster::cli`] present.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// Node `i`'s real peer address (not through its proxy), `host:port`.
@@ -217,6 +375,22 @@ impl Cluster {
     /// and by tests that add a node to a running cluster (it starts
     /// uninitialised; wait for it with [`Cluster::wait_ready`]).
     pub async fn spawn_node(&mut self) -> usize {
+        self.spawn_node_signed(false).await
+    }
+
+    /// Like [`Cluster::spawn_node`], but the new node's peer certificate is
+    /// signed by the rogue CA (its control certificate and the CA it trusts
+    /// are the cluster's), so the cluster must refuse it as a peer. Needs a
+    /// cluster built with peer TLS.
+    pub async fn spawn_rogue_node(&mut self) -> usize {
+        assert!(
+            self.security.peer_tls,
+            "a rogue peer needs a cluster with peer TLS"
+        );
+        self.spawn_node_signed(true).await
+    }
+
+    async fn spawn_node_signed(&mut self, rogue_peer_cert: bool) -> usize {
         let node = self.nodes.len() + 1;
         let subnet = self.claim.subnet();
         let ip = subnet.node_ip(node);
@@ -225,6 +399,27 @@ impl Cluster {
         let proxy = PeerProxy::start(subnet, node, peer_listen, self.partitions.clone())
             .await
             .expect("start the node's peer proxy");
+        let mut security = SecurityFiles {
+            token_file: self.credentials.token_file.clone(),
+            ..SecurityFiles::default()
+        };
+        if let Some(pki) = &self.pki {
+            let name = format!("node{node}");
+            let own = pki.ca.issue(&name, &[ip.into()]).await;
+            let peer = if rogue_peer_cert {
+                pki.rogue.issue(&name, &[ip.into()]).await
+            } else {
+                own.clone()
+            };
+            let ca = pki.ca.cert().to_owned();
+            if self.security.control_tls {
+                let client_ca = self.security.client_certs.then(|| ca.clone());
+                security.control_tls = Some((own.cert.clone(), own.key.clone(), client_ca));
+            }
+            if self.security.peer_tls {
+                security.peer_tls = Some((peer.cert, peer.key, ca));
+            }
+        }
         let config = NodeConfig {
             id: node as u64,
             cluster_name: self.name.clone(),
@@ -236,6 +431,7 @@ impl Cluster {
             raft: self.raft,
             kafka_bootstrap: self.kafka.clone(),
             metrics_listen: Some((ip, ports[2]).into()),
+            security,
         };
         let config_path = self.dir.path().join(format!("node{node}.toml"));
         std::fs::create_dir_all(&config.data_dir).expect("create the node's data directory");
@@ -308,19 +504,21 @@ impl Cluster {
     // ----- talking to nodes ---------------------------------------------
 
     /// A control client for node `i`, dialled lazily, with a
-    /// [`CALL_TIMEOUT`] on every call.
-    pub fn client(&self, node: usize) -> ControlClient<Channel> {
+    /// [`CALL_TIMEOUT`] on every call (and the cluster's credentials).
+    pub fn client(&self, node: usize) -> ControlClient {
         self.client_with_timeout(node, CALL_TIMEOUT)
     }
 
     /// A control client for node `i` whose calls time out after `timeout`.
-    pub fn client_with_timeout(&self, node: usize, timeout: Duration) -> ControlClient<Channel> {
-        let channel = Endpoint::from_shared(self.endpoint(node))
-            .expect("a node endpoint is a valid URI")
-            .connect_timeout(timeout.min(Duration::from_secs(2)))
-            .timeout(timeout)
-            .connect_lazy();
-        ControlClient::new(channel)
+    pub fn client_with_timeout(&self, node: usize, timeout: Duration) -> ControlClient {
+        let dialer = ControlDialer {
+            connect_timeout: timeout.min(Duration::from_secs(2)),
+            timeout,
+            ..self.dialer.clone()
+        };
+        dialer
+            .connect_lazy(&self.endpoint(node))
+            .expect("a node endpoint can be dialled")
     }
 
     /// Runs `raftcdc <group> --endpoint <node i> <rest of args…>` (e.g.
@@ -330,15 +528,26 @@ impl Cluster {
     /// `RAFTCDC_ENDPOINT`/`RAFTCDC_OUTPUT` from the caller's environment are
     /// removed so only `args` decide the output format.
     pub async fn cli(&self, node: usize, args: &[&str]) -> Output {
+        self.cli_as(node, &self.credentials, args).await
+    }
+
+    /// [`Cluster::cli`] presenting `credentials` instead of the cluster's
+    /// (the `RAFTCDC_*` credential variables are removed too).
+    pub async fn cli_as(&self, node: usize, credentials: &Credentials, args: &[&str]) -> Output {
         let (group, rest) = args.split_first().expect("a CLI command group such as `connector`");
         let mut command = tokio::process::Command::new(raftcdc_bin());
         command
             .arg(group)
             .arg("--endpoint")
             .arg(self.endpoint(node))
+            .args(credentials.cli_args())
             .args(rest)
             .env_remove("RAFTCDC_ENDPOINT")
             .env_remove("RAFTCDC_OUTPUT")
+            .env_remove("RAFTCDC_TOKEN_FILE")
+            .env_remove("RAFTCDC_CA_CERT")
+            .env_remove("RAFTCDC_CLIENT_CERT")
+            .env_remove("RAFTCDC_CLIENT_KEY")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         match tokio::time::timeout(CLI_TIMEOUT, command.output()).await {

@@ -6,7 +6,9 @@
 //! string through a TOML-safe quoting, and it leaves Raft timing at the
 //! node's defaults: the tests check behaviour under the settings operators
 //! get, and only the snapshot thresholds are tunable, for the test that
-//! needs snapshots to happen after a handful of writes.
+//! needs snapshots to happen after a handful of writes. The `[tls.*]` and
+//! `[auth]` sections are written only for clusters built with
+//! [`crate::ClusterBuilder::security`].
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -18,6 +20,18 @@ pub struct RaftTuning {
     pub snapshot_logs_since_last: Option<u64>,
     /// Logs kept after a snapshot before they are purged.
     pub max_in_snapshot_log_to_keep: Option<u64>,
+}
+
+/// The `[tls.*]` and `[auth]` files of one node; `None` leaves a section
+/// out. See `raftcdc::config::security` for what each means.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecurityFiles {
+    /// `[tls.control]`: certificate, key and optional `client_ca`.
+    pub control_tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
+    /// `[tls.peer]`: certificate, key and CA.
+    pub peer_tls: Option<(PathBuf, PathBuf, PathBuf)>,
+    /// `[auth] token_file`.
+    pub token_file: Option<PathBuf>,
 }
 
 /// Everything in one node's config file.
@@ -39,6 +53,8 @@ pub struct NodeConfig {
     pub kafka_bootstrap: Option<String>,
     /// `[metrics] listen`: the node's Prometheus endpoint.
     pub metrics_listen: Option<SocketAddr>,
+    /// TLS and token files.
+    pub security: SecurityFiles,
 }
 
 impl NodeConfig {
@@ -49,7 +65,10 @@ impl NodeConfig {
             ("id", self.id.to_string()),
             ("cluster_name", quoted(&self.cluster_name)),
             ("listen", quoted(&self.listen.to_string())),
-            ("advertise", quoted(&format!("http://{}", self.listen))),
+            (
+                "advertise",
+                quoted(&format!("{}://{}", self.control_scheme(), self.listen)),
+            ),
             ("peer_listen", quoted(&self.peer_listen.to_string())),
             ("peer_advertise", quoted(&self.peer_advertise.to_string())),
             ("peer_source_addr", quoted(&self.peer_source_addr.to_string())),
@@ -76,7 +95,40 @@ impl NodeConfig {
         if let Some(listen) = &self.metrics_listen {
             let _ = write!(toml, "\n[metrics]\nlisten = {}\n", quoted(&listen.to_string()));
         }
+        let path = |p: &PathBuf| quoted(&p.to_string_lossy());
+        if let Some((cert, key, client_ca)) = &self.security.control_tls {
+            let _ = write!(
+                toml,
+                "\n[tls.control]\ncert = {}\nkey = {}\n",
+                path(cert),
+                path(key)
+            );
+            if let Some(ca) = client_ca {
+                let _ = writeln!(toml, "client_ca = {}", path(ca));
+            }
+        }
+        if let Some((cert, key, ca)) = &self.security.peer_tls {
+            let _ = write!(
+                toml,
+                "\n[tls.peer]\ncert = {}\nkey = {}\nca = {}\n",
+                path(cert),
+                path(key),
+                path(ca)
+            );
+        }
+        if let Some(token_file) = &self.security.token_file {
+            let _ = write!(toml, "\n[auth]\ntoken_file = {}\n", path(token_file));
+        }
         toml
+    }
+
+    /// `https` when the control API speaks TLS, else `http`.
+    pub fn control_scheme(&self) -> &'static str {
+        if self.security.control_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 //! - [`subnet`]: a private loopback subnet and ports per cluster, so tests
 //!   run in parallel without colliding.
 //! - [`config`]: the node config files the harness writes.
+//! - [`pki`]: throwaway CAs and certificates for TLS clusters (`openssl`).
 //! - [`connectors`]: valid connector definitions for the tests.
 //! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
@@ -37,11 +38,12 @@ pub mod cluster;
 pub mod mariadb;
 pub mod config;
 pub mod connectors;
+pub mod pki;
 pub mod process;
 pub mod proxy;
 pub mod scrape;
 pub mod subnet;
 pub mod wait;
 
-pub use cluster::{Cluster, ClusterBuilder};
+pub use cluster::{Cluster, ClusterBuilder, Credentials, Security};
 pub use wait::{poll_until, wait_until, DEFAULT_DEADLINE};

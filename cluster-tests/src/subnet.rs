@@ -114,7 +114,7 @@ pub fn free_ports(ip: Ipv4Addr, count: usize) -> io::Result<Vec<u16>> {
 /// A random number without a `rand` dependency: std's per-process random
 /// hash keys, mixed with the clock, the pid and a counter so that two calls,
 /// and two processes started in the same nanosecond, still differ.
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));

@@ -5,13 +5,25 @@
 //!   health and server reflection (grpcurl works without `.proto` files).
 //! - [`peer`]: `raftcdc.v1.RaftPeer`, for other nodes only.
 //! - [`status`]: the one place errors become `tonic::Status`.
+//! - [`auth`]: the control API's bearer-token check (health is exempt).
+//! - [`client`]: dialling a control endpoint (TLS, token, timeouts).
+//!
+//! Both listeners take TLS from the node config (`[tls.control]`,
+//! `[tls.peer]`, see [`crate::config::security`]); the peer listener then
+//! requires client certificates from the peer CA. Limits: every call on
+//! either listener has a deadline, each connection runs a bounded number of
+//! calls at once, and a TLS handshake must finish in 10 s.
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tonic::service::interceptor::InterceptedService;
+
 use crate::node::Node;
 use crate::proto::{control_server::ControlServer, raft_peer_server::RaftPeerServer, FILE_DESCRIPTOR_SET};
 
+pub mod auth;
+pub mod client;
 pub mod control;
 pub mod peer;
 pub mod status;
@@ -22,7 +34,16 @@ const MAX_CONTROL_MESSAGE: usize = 4 * 1024 * 1024;
 const MAX_PEER_MESSAGE: usize = 256 * 1024 * 1024;
 /// Upper bound on any control call (membership changes wait for catch-up).
 const CONTROL_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Upper bound on any peer call (callers set shorter deadlines; the longest
+/// is a forwarded add-node waiting for the learner to catch up; snapshot
+/// chunks get at least `raft.install_snapshot_timeout_ms`).
+const PEER_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Calls one connection may run at once; more wait for a slot. openraft
+/// sends one replication stream per peer, so this only bounds misbehaviour.
+const CONCURRENT_CALLS_PER_CONNECTION: usize = 32;
 
+/// Errors of the gRPC layer: serving, the token check, and dialling a
+/// control endpoint.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("cannot bind {what} on {addr}")]
@@ -36,6 +57,44 @@ pub enum ApiError {
     Serve(#[from] tonic::transport::Error),
     #[error("cannot build the reflection service")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot set up TLS on {what}")]
+    Tls {
+        what: &'static str,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    // ---- a control call refused by the token check ([`auth`])
+    #[error(
+        "{}: this node requires a bearer token (`authorization: Bearer <token>`; the CLI's --token-file)",
+        auth::AUTHORIZATION
+    )]
+    MissingToken,
+    #[error(
+        "{}: the bearer token is not valid for this cluster",
+        auth::AUTHORIZATION
+    )]
+    InvalidToken,
+    // ---- dialling a control endpoint ([`client`])
+    #[error("\"{url}\" is not a URL such as http://127.0.0.1:7001")]
+    Url {
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("cannot verify {url}: no CA certificate is configured for https endpoints")]
+    NoCa { url: String },
+    #[error("cannot set up TLS for {url}")]
+    ClientTls {
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("cannot connect to {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
 }
 
 /// Serves both listeners until `shutdown` resolves.
@@ -50,8 +109,12 @@ pub async fn serve(node: Arc<Node>, shutdown: impl Future<Output = ()> + Send + 
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
+    // Health stays outside the token check so probes need no secret.
+    let require_token = auth::RequireToken::new(node.config.security.token.clone());
+    let reflection = InterceptedService::new(reflection, require_token.clone());
     let control = ControlServer::new(control::ControlService { node: node.clone() })
         .max_decoding_message_size(MAX_CONTROL_MESSAGE);
+    let control = InterceptedService::new(control, require_token);
     let peer = RaftPeerServer::new(peer::PeerService { node: node.clone() })
         .max_decoding_message_size(MAX_PEER_MESSAGE)
         .max_encoding_message_size(MAX_PEER_MESSAGE);
@@ -66,8 +129,44 @@ pub async fn serve(node: Arc<Node>, shutdown: impl Future<Output = ()> + Send + 
     };
 
     tracing::info!(control = %node.config.listen, peer = %node.config.peer_listen, "serving");
-    let control_server = tonic::transport::Server::builder()
+    let security = &node.config.security;
+    let mut control_builder = tonic::transport::Server::builder()
         .timeout(CONTROL_CALL_TIMEOUT)
+        .concurrency_limit_per_connection(CONCURRENT_CALLS_PER_CONNECTION);
+    if let Some(tls) = &security.control {
+        control_builder =
+            control_builder
+                .tls_config(tls.config())
+                .map_err(|source| ApiError::Tls {
+                    what: "the control API",
+                    source,
+                })?;
+    }
+    let peer_timeout = PEER_CALL_TIMEOUT.max(Duration::from_millis(
+        node.config.raft.install_snapshot_timeout_ms,
+    ));
+    let mut peer_builder = tonic::transport::Server::builder()
+        .timeout(peer_timeout)
+        .concurrency_limit_per_connection(CONCURRENT_CALLS_PER_CONNECTION);
+    if let Some(tls) = &security.peer {
+        peer_builder = peer_builder
+            .tls_config(tls.server.config())
+            .map_err(|source| ApiError::Tls {
+                what: "the peer service",
+                source,
+            })?;
+    }
+    tracing::info!(
+        control_tls = security.control.is_some(),
+        control_client_certs = security
+            .control
+            .as_ref()
+            .is_some_and(|t| t.requires_client_cert()),
+        peer_tls = security.peer.is_some(),
+        token = security.token.is_some(),
+        "security"
+    );
+    let control_server = control_builder
         .add_service(health_service)
         .add_service(reflection)
         .add_service(control)
@@ -75,7 +174,7 @@ pub async fn serve(node: Arc<Node>, shutdown: impl Future<Output = ()> + Send + 
             tokio_stream::wrappers::TcpListenerStream::new(control_listener),
             stopped(stop_rx.clone()),
         );
-    let peer_server = tonic::transport::Server::builder()
+    let peer_server = peer_builder
         .tcp_nodelay(true)
         .add_service(peer)
         .serve_with_incoming_shutdown(

@@ -4,13 +4,15 @@
 //! `INVALID_ARGUMENT`, an unknown connector `NOT_FOUND`, a duplicate
 //! `ALREADY_EXISTS`, a request the current state forbids (offsets on a
 //! running connector, a stale epoch) `FAILED_PRECONDITION`, and anything a
-//! retry may fix (no leader yet, a peer down) `UNAVAILABLE`. The message is
+//! retry may fix (no leader yet, a peer down) `UNAVAILABLE`; a call without
+//! the control API's bearer token is `UNAUTHENTICATED`. The message is
 //! the error's whole source chain and starts with the request field it is
 //! about. When the leader is known but could not be reached, its control
 //! address travels in the `x-raftcdc-leader` header so a client can retry
 //! there.
 use tonic::{Code, Status};
 
+use super::ApiError;
 use crate::node::{error_chain, NodeError};
 use crate::raft::command::CommandError;
 use crate::raft::network::ForwardError;
@@ -62,6 +64,22 @@ impl From<NodeError> for Status {
             status.metadata_mut().insert(LEADER_HEADER, value);
         }
         status
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Status {
+        let code = match &error {
+            ApiError::MissingToken | ApiError::InvalidToken => Code::Unauthenticated,
+            ApiError::Url { .. } | ApiError::NoCa { .. } => Code::InvalidArgument,
+            ApiError::Connect { .. } => Code::Unavailable,
+            ApiError::Bind { .. }
+            | ApiError::Serve(_)
+            | ApiError::Reflection(_)
+            | ApiError::Tls { .. }
+            | ApiError::ClientTls { .. } => Code::Internal,
+        };
+        Status::new(code, error_chain(&error))
     }
 }
 

@@ -7,14 +7,20 @@
 //! `--output json` a `{"error": {"code", "message"}}` document is also
 //! printed to stdout. Exit codes: 0 success, 1 the server refused or failed,
 //! 2 bad usage or unreadable input.
+//!
+//! `https://` endpoints are verified against `--ca-cert` (the system's
+//! roots are not used); `--client-cert`/`--client-key` answer nodes that
+//! require client certificates, and `--token-file` sends the control API's
+//! bearer token. Each file is read once per connection, before dialling.
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tonic::transport::Channel;
 
+use crate::api::client::{ControlClient, ControlDialer};
+use crate::api::ApiError;
+use crate::config::security::{self, ClientTls, MaterialError};
 use crate::connector::ConnectorSpec;
-use crate::proto::control_client::ControlClient;
 use crate::proto::{self};
 
 pub mod config;
@@ -97,6 +103,22 @@ pub struct ClientArgs {
     /// Per-call timeout in seconds.
     #[arg(long, global = true, default_value_t = 60)]
     pub timeout: u64,
+    /// Connection timeout in seconds.
+    #[arg(long, global = true, default_value_t = 5)]
+    pub connect_timeout: u64,
+    /// File holding the control API's bearer token (`[auth] token_file`).
+    #[arg(long, global = true, env = "RAFTCDC_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA certificate that https:// endpoints are verified against.
+    #[arg(long, global = true, env = "RAFTCDC_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate, for nodes that require one
+    /// (`[tls.control] client_ca`); needs --client-key.
+    #[arg(long, global = true, env = "RAFTCDC_CLIENT_CERT")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of --client-cert.
+    #[arg(long, global = true, env = "RAFTCDC_CLIENT_KEY")]
+    pub client_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -202,17 +224,24 @@ pub enum CliError {
     Connect {
         endpoint: String,
         #[source]
-        source: tonic::transport::Error,
+        source: ApiError,
     },
     #[error("{field}: {reason}")]
     Input { field: String, reason: String },
+    /// A certificate, key or token file named by a flag is unusable.
+    #[error("{flag}")]
+    Material {
+        flag: &'static str,
+        #[source]
+        source: MaterialError,
+    },
 }
 
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Server { .. } | CliError::Connect { .. } => 1,
-            CliError::Input { .. } => 2,
+            CliError::Input { .. } | CliError::Material { .. } => 2,
         }
     }
 }
@@ -226,22 +255,64 @@ impl From<tonic::Status> for CliError {
     }
 }
 
-async fn connect(args: &ClientArgs, endpoint: &str) -> Result<ControlClient<Channel>, CliError> {
-    let connect_error = |source| CliError::Connect {
-        endpoint: endpoint.to_string(),
-        source,
+/// The dialer `args` describe, with its files read.
+fn dialer(args: &ClientArgs) -> Result<ControlDialer, CliError> {
+    let material = |flag: &'static str| move |source| CliError::Material { flag, source };
+    let roots = match &args.ca_cert {
+        Some(path) => vec![security::read_certificates(path).map_err(material("--ca-cert"))?],
+        None => Vec::new(),
     };
-    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())
-        .map_err(|_| CliError::Input {
+    let identity = match (&args.client_cert, &args.client_key) {
+        (Some(cert), Some(key)) => Some(security::read_identity(cert, key).map_err(
+            |(which, source)| CliError::Material {
+                flag: if which == "cert" {
+                    "--client-cert"
+                } else {
+                    "--client-key"
+                },
+                source,
+            },
+        )?),
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(CliError::Input {
+                field: "--client-cert".into(),
+                reason: "--client-cert and --client-key go together".into(),
+            })
+        }
+    };
+    let token = args
+        .token_file
+        .as_deref()
+        .map(security::read_token)
+        .transpose()
+        .map_err(material("--token-file"))?;
+    Ok(ControlDialer {
+        tls: ClientTls::new(roots, identity),
+        token,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        timeout: Duration::from_secs(args.timeout),
+    })
+}
+
+async fn connect(args: &ClientArgs, endpoint: &str) -> Result<ControlClient, CliError> {
+    match dialer(args)?.connect(endpoint).await {
+        Ok(client) => Ok(client),
+        Err(ApiError::Url { .. }) => Err(CliError::Input {
             field: "--endpoint".into(),
             reason: format!("\"{endpoint}\" is not a URL such as http://127.0.0.1:7001"),
-        })?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(args.timeout))
-        .connect()
-        .await
-        .map_err(connect_error)?;
-    Ok(ControlClient::new(channel))
+        }),
+        Err(ApiError::NoCa { .. }) => Err(CliError::Input {
+            field: "--ca-cert".into(),
+            reason: format!(
+                "{endpoint} is https: give the CA certificate that signed the node's certificate"
+            ),
+        }),
+        Err(source) => Err(CliError::Connect {
+            endpoint: endpoint.to_string(),
+            source,
+        }),
+    }
 }
 
 fn read_input(path: &PathBuf, field: &str) -> Result<String, CliError> {

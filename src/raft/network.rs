@@ -11,6 +11,11 @@
 //! (`node.peer_source_addr`): on multi-homed hosts this pins peer traffic to
 //! one interface, and the cluster tests use it to tell links apart.
 //!
+//! With `[tls.peer]` every peer is dialled as `https://`: the node presents
+//! its peer certificate and verifies the peer's against the peer CA (the
+//! peer listener does the same in reverse, see [`crate::api`]), so only
+//! holders of a certificate from that CA take part in Raft.
+//!
 //! Failures to connect are reported to openraft as `Unreachable`, which
 //! makes it back off instead of spinning; everything else is a
 //! `NetworkError` it retries at the next heartbeat.
@@ -25,6 +30,7 @@ use tonic::transport::{Channel, Endpoint};
 use super::command::{CommandReply, Proposal};
 use super::typ;
 use super::{Node, NodeId, TypeConfig};
+use crate::config::security::ClientTls;
 use crate::proto::raft_peer_client::RaftPeerClient;
 use crate::proto::{ProbeReply, ProbeRequest, RaftPayload};
 
@@ -37,13 +43,16 @@ pub struct PeerDialer {
     pub cluster_name: String,
     pub source_addr: Option<IpAddr>,
     pub connect_timeout: Duration,
+    /// Mutual TLS (`[tls.peer]`); `None` dials plaintext.
+    pub tls: Option<ClientTls>,
 }
 
 impl PeerDialer {
     /// A lazily connecting channel to `raft_addr` (`host:port`); tonic
     /// reconnects it on demand after failures.
     pub fn channel(&self, raft_addr: &str) -> Result<Channel, PeerError> {
-        let endpoint = Endpoint::from_shared(format!("http://{raft_addr}"))
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let endpoint = Endpoint::from_shared(format!("{scheme}://{raft_addr}"))
             .map_err(|source| PeerError::Address {
                 addr: raft_addr.to_string(),
                 source,
@@ -51,6 +60,15 @@ impl PeerDialer {
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true)
             .local_address(self.source_addr);
+        let endpoint = match &self.tls {
+            Some(tls) => endpoint
+                .tls_config(tls.config())
+                .map_err(|source| PeerError::Tls {
+                    addr: raft_addr.to_string(),
+                    source,
+                })?,
+            None => endpoint,
+        };
         Ok(endpoint.connect_lazy())
     }
 
@@ -69,6 +87,12 @@ impl PeerDialer {
 pub enum PeerError {
     #[error("invalid peer address {addr}")]
     Address {
+        addr: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("cannot set up TLS to peer {addr}")]
+    Tls {
         addr: String,
         #[source]
         source: tonic::transport::Error,
@@ -155,6 +179,7 @@ pub async fn propose_via(
         cluster_name: cluster_name.to_string(),
         source_addr: None,
         connect_timeout: Duration::from_secs(2),
+        tls: None,
     };
     let request = ForwardRequest::Propose {
         proposal: Proposal::now(command),

@@ -134,7 +134,7 @@ async fn owner_moved(cluster: &Cluster, survivors: &[usize], killed: usize, epoc
 }
 
 async fn get_bench(
-    mut client: raftcdc::proto::control_client::ControlClient<tonic::transport::Channel>,
+    mut client: raftcdc::api::client::ControlClient,
 ) -> Result<raftcdc::proto::Connector, tonic::Status> {
     let request = raftcdc::proto::ConnectorRef { name: "bench".into() };
     Ok(client.get_connector(request).await?.into_inner())

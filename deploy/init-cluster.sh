@@ -14,8 +14,16 @@
 #
 # Installed in the container image as /usr/local/bin/raftcdc-init-cluster.
 # POSIX sh: the runtime image has no bash. RAFTCDC_BIN overrides the binary.
-# Extra client flags (e.g. a token option once control-API auth exists) can
-# be passed in RAFTCDC_CLIENT_ARGS.
+#
+# Nodes with [auth] / [tls.*] (README, "Security"): the raftcdc CLI reads its
+# credentials from the environment, so set them for this script:
+#   RAFTCDC_TOKEN_FILE=/path/token        the control API's bearer token
+#   RAFTCDC_CA_CERT=/path/ca.crt          for https:// endpoints ([tls.control])
+#   RAFTCDC_CLIENT_CERT, RAFTCDC_CLIENT_KEY   when [tls.control] has client_ca
+# and give the endpoints as https://... when [tls.control] is set.
+#   RAFTCDC_TOKEN_FILE=/etc/raftcdc/token RAFTCDC_CA_CERT=/etc/raftcdc/tls/ca.crt \
+#     raftcdc-init-cluster https://n1:7001 https://n2:7001 https://n3:7001
+# Any other client flags can be passed in RAFTCDC_CLIENT_ARGS.
 set -eu
 
 bin=${RAFTCDC_BIN:-raftcdc}
@@ -33,9 +41,11 @@ deadline=$(( $(date +%s) + timeout ))
 
 for endpoint in "$@"; do
   # shellcheck disable=SC2086 # client_args is a list of flags
-  until status=$("$bin" cluster --endpoint "$endpoint" --output json --timeout 5 $client_args status 2>/dev/null); do
+  until status=$("$bin" cluster --endpoint "$endpoint" --output json --timeout 5 $client_args status 2>&1); do
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "raftcdc-init: $endpoint did not answer within ${timeout}s" >&2
+      # The last answer tells a node that is down from, say, a wrong token
+      # (UNAUTHENTICATED) or CA. (Read-only root filesystem: no temp file.)
+      echo "raftcdc-init: $endpoint did not answer within ${timeout}s; last answer: $status" >&2
       exit 1
     fi
     sleep 2

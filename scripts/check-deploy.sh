@@ -9,10 +9,11 @@
 #     .venv-deploy/), plus the invariants the deployment relies on.
 #  2. Every example node config (systemd, compose, and the Kubernetes
 #     template rendered by its real entrypoint for pods raftcdc-0..2) passes
-#     `raftcdc config check`, i.e. `serve` would accept it. With the
-#     commented-out [metrics]/[tls.*]/[auth] lines uncommented, each is
-#     either accepted or refused only for a section this binary does not
-#     know yet (printed as a note until the branches adding them merge).
+#     `raftcdc config check`, i.e. `serve` would accept it. Each must also
+#     pass with its opt-in [tls.control]/[tls.peer]/[auth] sections
+#     uncommented, their paths pointed at throwaway material made here with
+#     openssl (a CA, a node certificate, a token) and node.advertise made
+#     https:// as [tls.control] requires.
 #  3. The compose file: `docker compose config` / `docker-compose config`
 #     (schema validation, no daemon needed; Debian's docker-compose is
 #     installed if no compose CLI is here), plus a cross-check of services,
@@ -22,7 +23,9 @@
 #     systemd-analyze exists.
 #  5. deploy/init-cluster.sh (the init step of all three deployments) run
 #     under dash against three real raftcdc processes on loopback: it forms
-#     the cluster, and a second run changes nothing and succeeds.
+#     the cluster, and a second run changes nothing and succeeds. Then again
+#     against three nodes with TLS on both listeners and a token, the
+#     credentials passed only as RAFTCDC_TOKEN_FILE / RAFTCDC_CA_CERT.
 #  6. The Dockerfile's COPY sources exist and are not excluded by
 #     .dockerignore; it runs as a non-root user with ENTRYPOINT raftcdc.
 set -euo pipefail
@@ -88,6 +91,12 @@ pod = sts["template"]["spec"]
 (c,) = pod["containers"]
 for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
     assert c[probe]["grpc"]["port"] == 7001, probe
+ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+assert ports == {"control": 7001, "peer": 7101, "metrics": 7201}, ports
+ann = sts["template"]["metadata"]["annotations"]
+assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "7201" and ann["prometheus.io/path"] == "/metrics", ann
+client = {p["name"]: (p["port"], p["targetPort"]) for p in docs[("Service", "raftcdc")]["spec"]["ports"]}
+assert client["metrics"] == (7201, "metrics"), client
 assert {m["mountPath"] for m in c["volumeMounts"]} >= {"/var/lib/raftcdc", "/run/raftcdc", "/etc/raftcdc/template"}
 assert pod["securityContext"]["runAsNonRoot"] and c["securityContext"]["readOnlyRootFilesystem"]
 peers = docs[("Service", "raftcdc-peers")]["spec"]
@@ -97,9 +106,10 @@ job = docs[("Job", "raftcdc-init")]["spec"]["template"]["spec"]["containers"][0]
 assert job[0] == "raftcdc-init-cluster"
 assert job[1:] == [f"http://raftcdc-{i}.raftcdc-peers:7001" for i in range(3)], job
 cm = docs[("ConfigMap", "raftcdc-config")]["data"]
+assert '\n[metrics]\nlisten = "0.0.0.0:7201"' in cm["node.toml.tmpl"], "metrics.listen in the template"
 assert c["command"] == ["/bin/sh", "/etc/raftcdc/template/entrypoint.sh"]
 PY
-then ok "Kubernetes invariants (3 replicas, gRPC probes on 7001, PDB maxUnavailable 1, headless peers, init Job endpoints)"
+then ok "Kubernetes invariants (3 replicas, gRPC probes on 7001, metrics port 7201 exposed and annotated, PDB maxUnavailable 1, headless peers, init Job endpoints)"
 else fail "Kubernetes invariants"; fi
 
 # --- 2. node configs ------------------------------------------------------------
@@ -124,20 +134,54 @@ for ordinal in 0 1 2; do
   fi
 done
 
-# The [metrics] / [tls.*] / [auth] lines are commented out until the
-# branches adding those sections merge (deploy/README.md). Uncommented, they
-# must be refused only as sections this binary does not know yet (a note,
-# not a failure), or accepted once it knows them; anything else fails.
+# The [tls.*] / [auth] sections are opt-in examples, commented out. Each
+# example must also pass with them enabled: uncomment them in a copy, point
+# their paths at throwaway material, and make node.advertise https:// (which
+# [tls.control] requires). The certificate names 127.0.0.1 and localhost
+# and has both usages, so step 5 can run real TLS nodes with it.
+MAT=$WORK/material
+mkdir -p "$MAT"
+if ! command -v openssl >/dev/null 2>&1; then
+  fail "openssl is needed to make the TLS material for the opt-in sections"
+elif ! out=$( {
+    # (&& throughout: set -e does not apply inside a condition)
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=check-deploy-ca \
+      -keyout "$MAT/ca.key" -out "$MAT/ca.crt" \
+    && openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$MAT/node.key" -out "$MAT/node.csr" \
+    && printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'extendedKeyUsage=serverAuth,clientAuth' \
+      'basicConstraints=CA:FALSE' 'keyUsage=digitalSignature,keyEncipherment' >"$MAT/node.ext" \
+    && openssl x509 -req -in "$MAT/node.csr" -CA "$MAT/ca.crt" -CAkey "$MAT/ca.key" -CAcreateserial \
+      -days 1 -extfile "$MAT/node.ext" -out "$MAT/node.crt" \
+    && openssl rand -hex 32 >"$MAT/token"
+  } 2>&1 ); then
+  fail "making the TLS material with openssl: $out"
+fi
 for file in deploy/systemd/node*.toml deploy/compose/node*.toml "$WORK/k8s/node.toml"; do
-  variant="$WORK/uncommented-$(basename "$(dirname "$file")")-$(basename "$file")"
-  sed -E 's/^([[:space:]]*)# (\[[a-z.]+\]([[:space:]]+#.*)?|[a-z_]+ = .*)$/\1\2/' "$file" >"$variant"
-  if out=$("$BIN" config check "$variant" 2>&1); then
-    ok "$file with the post-merge sections uncommented"
-  elif grep -Eq ': (metrics|tls|auth)(\.[a-z_.]+)?: ' <<<"$out"; then
-    echo "check-deploy: note: ${file/#$WORK\/k8s\/node.toml/the Kubernetes template}: its commented-out sections are not known to this binary yet ($(grep -o 'unknown field `[a-z_]*`' <<<"$out" | head -1))"
-  else
-    fail "$file with the post-merge sections uncommented: $out"
+  name=${file/#$WORK\/k8s\/node.toml/the Kubernetes template}
+  variant="$WORK/enabled-$(basename "$(dirname "$file")")-$(basename "$file")"
+  sed -E -e 's/^([[:space:]]*)# (\[[a-z.]+\]([[:space:]]+#.*)?|[a-z_]+ = .*)$/\1\2/' \
+    -e "s#\"/etc/raftcdc/(tls|secrets)/(node|tls)\\.crt\"#\"$MAT/node.crt\"#" \
+    -e "s#\"/etc/raftcdc/(tls|secrets)/(node|tls)\\.key\"#\"$MAT/node.key\"#" \
+    -e "s#\"/etc/raftcdc/(tls|secrets)/ca\\.crt\"#\"$MAT/ca.crt\"#" \
+    -e "s#\"/etc/raftcdc/(secrets/)?token\"#\"$MAT/token\"#" \
+    "$file" >"$variant"
+  if grep -q '^\[tls\.control\]' "$variant"; then
+    sed -i -E 's#^advertise = "http://#advertise = "https://#' "$variant"
   fi
+  sections=$(grep -oE '^\[(metrics|tls\.control|tls\.peer|auth)\]' "$variant" | tr -d '[]' | paste -sd, -)
+  if grep -q '"/etc/raftcdc/' "$variant"; then
+    fail "$name: a path of its opt-in sections was not rewritten: $(grep '"/etc/raftcdc/' "$variant")"
+  elif out=$("$BIN" config check "$variant" 2>&1); then
+    ok "$name with every section enabled ($sections)"
+  else
+    fail "$name with every section enabled ($sections): $out"
+  fi
+done
+# systemd and Kubernetes carry all four; compose carries [metrics] only.
+for file in deploy/systemd/node*.toml "$WORK/k8s/node.toml"; do
+  for section in metrics tls.control tls.peer auth; do
+    grep -Eq "^[[:space:]]*(# )?\[$section\]" "$file" || fail "$file has no [$section] example"
+  done
 done
 
 # --- 3. compose -----------------------------------------------------------------
@@ -173,11 +217,13 @@ for i, name in enumerate(sorted(nodes), 1):
     assert f'advertise = "http://{svc["hostname"]}:7001"' in text, name
     assert f'peer_advertise = "{svc["hostname"]}:7101"' in text, name
     assert 'bootstrap_servers = "kafka:9092"' in text, name
+    assert re.search(r'^\[metrics\]\nlisten = "0.0.0.0:7201"', text, re.M), name
+    assert f"127.0.0.1:720{i}:7201" in svc["ports"], name
 init = services["init"]
 assert init["entrypoint"] == ["raftcdc-init-cluster"]
 assert init["command"] == [f"http://raftcdc-{i}:7001" for i in (1, 2, 3)]
 PY
-then ok "compose.yaml parses; services, build context, mounts, dependencies and node addresses agree"
+then ok "compose.yaml parses; services, build context, mounts, dependencies, node and metrics addresses agree"
 else fail "compose.yaml structure"; fi
 # A compose CLI validates the file against the Compose schema without a
 # Docker daemon. Debian's docker-compose (1.29) is installed if none is here.
@@ -218,7 +264,7 @@ fi
 # --- 5. the init procedure against real nodes ------------------------------------
 read -r -a ports <<<"$(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(6)]
+socks = [socket.socket() for _ in range(12)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')"
 endpoints=()
@@ -242,6 +288,52 @@ if first=$(RAFTCDC_BIN="$BIN" RAFTCDC_INIT_TIMEOUT=60 dash deploy/init-cluster.s
   ok "init-cluster.sh forms a 3-node cluster, and a second run is a no-op"
 else
   fail "init-cluster.sh: first run: ${first:-}; second run: ${second:-}"
+fi
+
+# The same with [tls.control] (client_ca), [tls.peer] and [auth] on every
+# node, as in the examples, using the material made in step 2; the script
+# gets the credentials only through the environment the CLI reads.
+tls_endpoints=()
+for i in 1 2 3; do
+  cat >"$WORK/tls-node$i.toml" <<CONF
+[node]
+id = $i
+cluster_name = "check-deploy-tls"
+listen = "127.0.0.1:${ports[$((i + 5))]}"
+advertise = "https://127.0.0.1:${ports[$((i + 5))]}"
+peer_listen = "127.0.0.1:${ports[$((i + 8))]}"
+data_dir = "$WORK/tls-node$i-data"
+
+[tls.control]
+cert = "$MAT/node.crt"
+key = "$MAT/node.key"
+client_ca = "$MAT/ca.crt"
+
+[tls.peer]
+cert = "$MAT/node.crt"
+key = "$MAT/node.key"
+ca = "$MAT/ca.crt"
+
+[auth]
+token_file = "$MAT/token"
+CONF
+  "$BIN" serve --config "$WORK/tls-node$i.toml" >"$WORK/tls-node$i.log" 2>&1 &
+  PIDS+=($!)
+  tls_endpoints+=("https://127.0.0.1:${ports[$((i + 5))]}")
+done
+tls_env=(RAFTCDC_BIN="$BIN" RAFTCDC_INIT_TIMEOUT=60 RAFTCDC_TOKEN_FILE="$MAT/token" RAFTCDC_CA_CERT="$MAT/ca.crt"
+  RAFTCDC_CLIENT_CERT="$MAT/node.crt" RAFTCDC_CLIENT_KEY="$MAT/node.key")
+first= second= members= anonymous=
+if first=$(env "${tls_env[@]}" dash deploy/init-cluster.sh "${tls_endpoints[@]}" 2>&1) \
+  && second=$(env "${tls_env[@]}" dash deploy/init-cluster.sh "${tls_endpoints[@]}" 2>&1) \
+  && grep -q "nothing to do" <<<"$second" \
+  && members=$(env "${tls_env[@]}" "$BIN" cluster --endpoint "${tls_endpoints[2]}" -o json status 2>&1) \
+  && [ "$(grep -c '"role": "\(leader\|follower\)"' <<<"$members")" = 3 ] \
+  && ! anonymous=$(env RAFTCDC_CA_CERT="$MAT/ca.crt" RAFTCDC_CLIENT_CERT="$MAT/node.crt" RAFTCDC_CLIENT_KEY="$MAT/node.key" "$BIN" cluster --endpoint "${tls_endpoints[0]}" status 2>&1) \
+  && grep -qi unauthenticated <<<"$anonymous"; then
+  ok "init-cluster.sh with TLS on both listeners, client certificates and a token (RAFTCDC_TOKEN_FILE, RAFTCDC_CA_CERT): forms the cluster, second run a no-op, calls without the token refused"
+else
+  fail "init-cluster.sh with TLS and a token: first run: $first; second run: $second; status: $members; without token: $anonymous; node 1 log: $(tail -5 "$WORK/tls-node1.log")"
 fi
 
 # --- 6. Dockerfile -------------------------------------------------------------------

@@ -69,7 +69,7 @@ async fn config_check_agrees_with_serve() {
         ),
         (
             "unknown-section",
-            format!("[node]\nid = 1\n{rest}[metrics]\nlisten = \"0.0.0.0:7201\"\n"),
+            format!("[node]\nid = 1\n{rest}[bogus]\nlisten = \"0.0.0.0:7201\"\n"),
         ),
     ];
     for (case, toml) in cases {

@@ -24,6 +24,10 @@ pub fn check(path: &Path) -> Result<String, String> {
     Ok(summary(&config))
 }
 
+fn on_off(on: bool) -> String {
+    if on { "(loaded)" } else { "(not set)" }.to_string()
+}
+
 fn summary(config: &NodeConfig) -> String {
     let optional = |value: Option<String>| value.unwrap_or_else(|| "(not set)".to_string());
     [
@@ -42,6 +46,11 @@ fn summary(config: &NodeConfig) -> String {
             "kafka.bootstrap_servers",
             optional(config.kafka_bootstrap_servers.clone()),
         ),
+        ("metrics.listen", optional(config.metrics_listen.map(|a| a.to_string()))),
+        ("tls.control", on_off(config.security.control.is_some())),
+        ("tls.peer", on_off(config.security.peer.is_some())),
+        // Whether a token is configured; never the token itself.
+        ("auth.token_file", on_off(config.security.token.is_some())),
     ]
     .iter()
     .map(|(key, value)| format!("{key} = {value}\n"))

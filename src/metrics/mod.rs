@@ -367,7 +367,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
     out.family(
         "raftcdc_connector_snapshot_progress_ratio",
         Kind::Gauge,
-        "Initial snapshot progress, tables done / tables total (1 when completed); absent without a snapshot.",
+        "Snapshot progress (kind: initial or incremental), tables done / tables total (1 when completed); absent without a snapshot.",
     );
     for c in &records {
         if let Some(s) = &c.snapshot {
@@ -378,7 +378,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
             };
             out.sample(
                 "raftcdc_connector_snapshot_progress_ratio",
-                &[("connector", c.name.as_str())],
+                &[("connector", c.name.as_str()), ("kind", if s.incremental { "incremental" } else { "initial" })],
                 ratio,
             );
         }
@@ -386,13 +386,13 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
     out.family(
         "raftcdc_connector_snapshot_rows",
         Kind::Gauge,
-        "Rows the initial snapshot has read so far; absent without a snapshot.",
+        "Rows the snapshot (kind: initial or incremental) has read so far; absent without a snapshot.",
     );
     for c in &records {
         if let Some(s) = &c.snapshot {
             out.sample(
                 "raftcdc_connector_snapshot_rows",
-                &[("connector", c.name.as_str())],
+                &[("connector", c.name.as_str()), ("kind", if s.incremental { "incremental" } else { "initial" })],
                 s.rows_read as f64,
             );
         }

@@ -669,3 +669,35 @@ async fn when_needed_resnapshots_after_a_purged_binlog() {
     let (events, _) = source.collect(1, data).await;
     assert_eq!(events[0].value["op"], json!("c"));
 }
+
+/// `recovery` records the captured tables' current DDL in the schema
+/// history (no rows), then streams from the offset; `initial_only` snapshots
+/// and then stays idle instead of streaming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_and_initial_only_modes() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE a (id INT PRIMARY KEY)", "CREATE TABLE b (id INT PRIMARY KEY, v TEXT)"]).await;
+    exec(&db, &["INSERT INTO a VALUES (1)"]).await;
+    let mut source = streaming(&db, &[]).await;
+    exec(&db, &["INSERT INTO a VALUES (2)"]).await;
+    let (_, batches) = source.collect(1, data).await;
+    let offset = batches.last().unwrap().offset.clone();
+    drop(source);
+
+    let mut recovery = start(config(&db, &[("snapshot.mode", "recovery")]), Some(offset));
+    let first = recovery.ready().await;
+    let ddls: Vec<&str> = first.schema_history.iter().map(|e| e["ddl"].as_str().unwrap()).collect();
+    assert_eq!(ddls.len(), 2, "{ddls:?}");
+    assert!(ddls[0].starts_with("CREATE TABLE `a`") && ddls[1].starts_with("CREATE TABLE `b`"), "{ddls:?}");
+    assert!(first.records.iter().all(|r| !data(&r.topic)), "no rows are read in recovery mode");
+    exec(&db, &["INSERT INTO a VALUES (3)"]).await;
+    let (events, _) = recovery.collect(1, data).await;
+    assert_eq!((events[0].value["op"].as_str(), events[0].value["after"]["id"].as_i64()), (Some("c"), Some(3)));
+    drop(recovery);
+
+    let mut only = start(config(&db, &[("snapshot.mode", "initial_only")]), None);
+    let (events, batches) = only.collect(3, data).await;
+    assert!(events.iter().all(|e| e.value["op"] == "r"));
+    assert!(batches.last().unwrap().snapshot.as_ref().unwrap().completed);
+    assert!(!only.task.is_finished(), "initial_only idles rather than ending the source");
+}

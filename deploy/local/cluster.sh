@@ -90,6 +90,9 @@ data_dir = "$DIR/node$i-data"
 
 [kafka]
 bootstrap_servers = "$KAFKA"
+
+[metrics]
+listen = "127.0.0.1:720$i"
 CONF
   nohup "$BIN" serve --config "$DIR/node$i.toml" >"$DIR/node$i.log" 2>&1 &
   echo $! >"$DIR/node$i.pid"
@@ -99,7 +102,8 @@ for i in 1 2 3; do
 done
 "$BIN" cluster --endpoint http://127.0.0.1:7001 init --members http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003 >/dev/null
 
-# The demo connector, then some changes once it streams.
+# The demo connector (it snapshots the two existing customers first), then
+# some changes once it streams.
 sed "s/\"database.port\": \"3307\"/\"database.port\": \"$DB_PORT\"/" deploy/local/demo-connector.json >"$DIR/connector.json"
 "$BIN" connector --endpoint http://127.0.0.1:7002 create --file "$DIR/connector.json" >/dev/null
 streaming() { "$BIN" connector --endpoint http://127.0.0.1:7003 -o json get inventory | grep -q '"offset": {'; }
@@ -114,14 +118,16 @@ SQL
 echo
 "$BIN" connector --endpoint http://127.0.0.1:7001 list
 echo
-echo "Change events committed to Kafka (topic dbserver1.inventory.customers):"
-"$BIN" tail --bootstrap-servers "$KAFKA" --topic dbserver1.inventory.customers --from-beginning --max 4 --idle-timeout 30
+echo "Change events committed to Kafka (topic dbserver1.inventory.customers): 2 snapshot reads (op r), then c, u, d and its tombstone:"
+"$BIN" tail --bootstrap-servers "$KAFKA" --topic dbserver1.inventory.customers --from-beginning --max 6 --idle-timeout 30
 cat <<MSG
 
 Everything runs from .local/demo/ (logs there). Try:
   $BIN tail --bootstrap-servers $KAFKA --topic dbserver1.inventory.customers     # watch new events
   mariadb --protocol=TCP -h127.0.0.1 -P$DB_PORT -uroot inventory                   # make changes
   $BIN connector --endpoint http://127.0.0.1:7002 status inventory
+  $BIN connector --endpoint http://127.0.0.1:7002 snapshot inventory --tables inventory.customers   # re-read a table while streaming
+  curl -s http://127.0.0.1:7201/metrics | grep raftcdc_connector                  # Prometheus metrics
   kill -9 \$(cat .local/demo/node1.pid)     # kill a node; the leader and the connector move
   deploy/local/cluster.sh stop
 MSG

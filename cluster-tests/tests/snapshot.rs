@@ -23,6 +23,49 @@ use serde_json::Value;
 const ROWS: u64 = 200_000;
 const TOPIC: &str = "dbserver1.inventory.chaos";
 
+/// Updates on existing keys, as fast as one connection goes: each walks
+/// the keys in order (so updates keep landing in the chunk being read) and
+/// touches a second key elsewhere.
+struct Updater {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Updater {
+    fn start(db: &MariaDb, keys: u64) -> Updater {
+        let opts = db.root_opts();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut conn = mysql_async::Conn::new(opts).await.expect("updater connection");
+            let mut id = 1u64;
+            while !*stopped.borrow_and_update() {
+                id = id % keys + 1;
+                let other = (id * 7919 + 13) % keys + 1;
+                let _ = conn
+                    .query_drop(format!("UPDATE inventory.chaos SET v = 'updated', seq = seq + 1 WHERE id IN ({id}, {other})"))
+                    .await;
+            }
+        });
+        Updater { stop, task }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.task.await.expect("the updater panicked");
+    }
+}
+
+/// `id → (seq, v)` of every row of the table now.
+async fn table_rows(db: &MariaDb) -> BTreeMap<i64, (i64, String)> {
+    let mut conn = db.conn().await;
+    conn.query::<(i64, i64, String), _>("SELECT id, seq, v FROM inventory.chaos")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, seq, v)| (id, (seq, v)))
+        .collect()
+}
+
 fn snapshot_rows(c: &raftcdc::proto::Connector) -> u64 {
     c.snapshot.as_ref().map(|s| s.rows_read).unwrap_or(0)
 }
@@ -52,16 +95,7 @@ async fn snapshot_survives_owner_kills_and_output_is_exact() {
     let leader = cluster.wait_leader(&cluster.nodes()).await;
     let writer = Writer::start(&db, 7, ROWS as i64 + 1, ROWS as i64 + 1);
     // Updates racing the snapshot on keys it reads.
-    let opts = db.root_opts();
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let updater = tokio::spawn(async move {
-        let mut conn = mysql_async::Conn::new(opts).await.expect("updater connection");
-        let mut id = 1u64;
-        while !*stop_rx.borrow_and_update() {
-            id = (id * 7919 + 13) % ROWS + 1;
-            let _ = conn.query_drop(format!("UPDATE inventory.chaos SET v = 'updated', seq = seq + 1 WHERE id = {id}")).await;
-        }
-    });
+    let updater = Updater::start(&db, ROWS);
     connectors::create_streaming(&cluster, leader, &db, "snap", 6301, &[
         ("snapshot.mode", "initial"),
         ("snapshot.fetch.size", "4000"),
@@ -115,19 +149,11 @@ async fn snapshot_survives_owner_kills_and_output_is_exact() {
             if c.snapshot.as_ref().is_some_and(|s| s.completed) { Ok(()) } else { Err(format!("{} rows", snapshot_rows(c))) }
         })
         .await;
-    let _ = stop_tx.send(true);
-    updater.await.unwrap();
+    updater.stop().await;
     let _ = writer.stop().await;
 
     // The table as it is now.
-    let mut conn = db.conn().await;
-    let table: BTreeMap<i64, (i64, String)> = conn
-        .query::<(i64, i64, String), _>("SELECT id, seq, v FROM inventory.chaos")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, seq, v)| (id, (seq, v)))
-        .collect();
+    let table = table_rows(&db).await;
     wait_until(Duration::from_secs(120), "the topic's final state equals the table", || async {
         let mut last: BTreeMap<i64, Option<(i64, String)>> = BTreeMap::new();
         let mut reads: HashMap<i64, usize> = HashMap::new();
@@ -189,20 +215,7 @@ async fn incremental_snapshot_racing_updates_ends_with_every_key_correct() {
     let out = cluster.cli(leader, &["connector", "snapshot", "inc", "--pause"]).await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("no incremental snapshot"), "{out:?}");
 
-    let opts = db.root_opts();
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let updater = tokio::spawn(async move {
-        let mut conn = mysql_async::Conn::new(opts).await.expect("updater connection");
-        let mut id = 1u64;
-        while !*stop_rx.borrow_and_update() {
-            // Walk the keys in the snapshot's own order, so updates keep
-            // landing inside the chunk being read.
-            id = id % KEYS + 1;
-            let _ = conn
-                .query_drop(format!("UPDATE inventory.chaos SET v = 'updated', seq = seq + 1 WHERE id IN ({id}, {})", (id * 7) % KEYS + 1))
-                .await;
-        }
-    });
+    let updater = Updater::start(&db, KEYS);
     let out = cluster.cli(leader, &["connector", "snapshot", "inc", "--tables", "inventory.chaos", "--filter", "id > 0"]).await;
     assert!(out.status.success(), "{out:?}");
     let incremental = |c: &raftcdc::proto::Connector| c.snapshot.clone().filter(|s| s.incremental);
@@ -224,17 +237,9 @@ async fn incremental_snapshot_racing_updates_ends_with_every_key_correct() {
         .await;
     let status = cluster.cli(leader, &["connector", "status", "inc"]).await;
     assert!(String::from_utf8_lossy(&status.stdout).contains("completed  (incremental)"), "{status:?}");
-    let _ = stop_tx.send(true);
-    updater.await.unwrap();
+    updater.stop().await;
 
-    let mut conn = db.conn().await;
-    let table: BTreeMap<i64, (i64, String)> = conn
-        .query::<(i64, i64, String), _>("SELECT id, seq, v FROM inventory.chaos")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, seq, v)| (id, (seq, v)))
-        .collect();
+    let table = table_rows(&db).await;
     wait_until(Duration::from_secs(120), "every key's last record is its final row", || async {
         let mut last: BTreeMap<i64, (i64, String)> = BTreeMap::new();
         let mut reads = 0;

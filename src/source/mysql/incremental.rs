@@ -287,11 +287,8 @@ impl Incremental {
             .collect();
         let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), CHUNK_ROWS, cursor.filter.as_deref());
         let rows: Vec<Row> = conn.exec(&sql, params).await.map_err(sql_error(&self.config, &sql))?;
-        let status: Vec<Row> = validate::query(conn, "SHOW MASTER STATUS", &self.config).await?;
-        let high = status
-            .first()
-            .map(|row| (row.get::<String, _>(0).unwrap_or_default(), row.get::<u64, _>(1).unwrap_or(0)))
-            .unwrap_or_default();
+        let (high_file, high_pos, _) = validate::master_status(conn, &self.config).await?;
+        let high = (high_file, high_pos);
         let encoder = RowEncoder {
             config: &self.config,
             server: &self.server,

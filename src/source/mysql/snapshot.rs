@@ -387,19 +387,11 @@ async fn open_view(
         validate::query::<Row>(conn, "FLUSH TABLES WITH READ LOCK", config).await?;
         let opened = async {
             validate::query::<Row>(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", config).await?;
-            let status: Vec<Row> = validate::query(conn, "SHOW MASTER STATUS", config).await?;
-            Ok::<_, SourceError>(status)
+            validate::master_status(conn, config).await
         }
         .await;
         validate::query::<Row>(conn, "UNLOCK TABLES", config).await?;
-        let row = opened?.into_iter().next().ok_or_else(|| DefiniteError::InvalidSystemSetting {
-            setting: "log_bin".into(),
-            expected: "ON".into(),
-            actual: "no binary log (SHOW MASTER STATUS is empty)".into(),
-        })?;
-        let file: String = row.get(0).unwrap_or_default();
-        let pos: u64 = row.get(1).unwrap_or(4);
-        let executed: Option<String> = row.get(4);
+        let (file, pos, executed) = opened?;
         validate::offset_at(conn, config, server, file, pos, executed).await
     }
 }

@@ -167,16 +167,24 @@ pub async fn current_offset(
     config: &MySqlSourceConfig,
     server: &ServerInfo,
 ) -> Result<SourceOffset, SourceError> {
+    let (file, pos, executed) = master_status(conn, config).await?;
+    let executed = if server.mariadb { None } else { executed };
+    offset_at(conn, config, server, file, pos, executed).await
+}
+
+/// `SHOW MASTER STATUS`: the current binlog file and position, and (MySQL)
+/// the executed GTID set.
+pub async fn master_status(
+    conn: &mut mysql_async::Conn,
+    config: &MySqlSourceConfig,
+) -> Result<(String, u64, Option<String>), SourceError> {
     let status: Vec<mysql_async::Row> = query(conn, "SHOW MASTER STATUS", config).await?;
     let row = status.into_iter().next().ok_or_else(|| DefiniteError::InvalidSystemSetting {
         setting: "log_bin".into(),
         expected: "ON".into(),
         actual: "no binary log (SHOW MASTER STATUS is empty)".into(),
     })?;
-    let file: String = row.get(0).unwrap_or_default();
-    let pos: u64 = row.get(1).unwrap_or(4);
-    let executed: Option<String> = if server.mariadb { None } else { row.get(4) };
-    offset_at(conn, config, server, file, pos, executed).await
+    Ok((row.get(0).unwrap_or_default(), row.get(1).unwrap_or(4), row.get(4)))
 }
 
 /// The offset at `file:pos`, with the GTID state matching exactly that

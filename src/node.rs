@@ -222,7 +222,22 @@ impl Node {
         let request = ForwardRequest::Propose {
             proposal: Proposal::now(command),
         };
-        match self.execute(request).await? {
+        Self::command_reply(self.execute(request).await?)
+    }
+
+    /// Proposes a command only if this node is the leader, never by
+    /// forwarding: for decisions that are only valid *as* the leader's (the
+    /// assigner's), a node that merely believed it led must not have them
+    /// applied by the real leader.
+    pub async fn propose_as_leader(&self, command: Command) -> Result<Option<ConnectorRecord>, NodeError> {
+        let request = ForwardRequest::Propose {
+            proposal: Proposal::now(command),
+        };
+        Self::command_reply(self.execute_local(&request).await?)
+    }
+
+    fn command_reply(reply: ForwardReply) -> Result<Option<ConnectorRecord>, NodeError> {
+        match reply {
             ForwardReply::Command {
                 reply: CommandReply::Applied { connector },
             } => Ok(connector.map(|c| *c)),

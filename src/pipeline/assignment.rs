@@ -5,7 +5,10 @@
 //! with a slow tick as a safety net. `AssignOwner` is compare-and-set on the
 //! epoch the assigner saw, so a stale view (the new leader has not applied
 //! everything yet, or two leaders overlap briefly) can only lose the race,
-//! never hand out the same epoch twice.
+//! never hand out the same epoch twice. Assignments are proposed only on
+//! this node's own Raft (never forwarded): a leader that was frozen and
+//! wakes up still believing it leads cannot have the real leader apply its
+//! claim; its own log entry can never commit.
 //!
 //! A leader that already owns a connector keeps its epoch (for example
 //! after the whole cluster restarted and it won again): the only other
@@ -50,7 +53,8 @@ async fn assign_all(node: &Node) {
             node_id: node.id,
             expected_epoch,
         };
-        match node.propose(command).await {
+        // Never forwarded: a stale leader's claim must not reach the real one.
+        match node.propose_as_leader(command).await {
             Ok(Some(record)) => {
                 tracing::info!(connector = %name, epoch = record.epoch, "took ownership");
             }

@@ -237,7 +237,7 @@ fn raw_column(column: InfoColumn) -> Result<RawColumn, DecodeError> {
         | "geometrycollection" => (T_GEOMETRY, [4, 0]),
         _ => return Err(unsupported(0)),
     };
-    let geometry = (real_type == T_GEOMETRY).then(|| match data_type.as_str() {
+    let geometry_code = match data_type.as_str() {
         "point" => 1,
         "linestring" => 2,
         "polygon" => 3,
@@ -246,7 +246,8 @@ fn raw_column(column: InfoColumn) -> Result<RawColumn, DecodeError> {
         "multipolygon" => 6,
         "geometrycollection" => 7,
         _ => 0,
-    });
+    };
+    let geometry = (real_type == T_GEOMETRY).then_some(geometry_code);
     let members = if matches!(real_type, T_ENUM | T_SET) { parse_members(&column.column_type) } else { Vec::new() };
     let is_uuid_like = matches!(data_type.as_str(), "uuid" | "inet6");
     Ok(RawColumn {
@@ -356,15 +357,17 @@ fn integer(value: &Value) -> Option<i128> {
 
 /// A protocol value → what the binlog decoder yields for the column.
 pub fn column_value(column: &ColumnSchema, value: Value) -> Result<ColumnValue, ValueError> {
-    let fail = |value: &Value| ValueError {
+    let found = kind(&value);
+    let fail = || ValueError {
         column: column.name.clone(),
         column_type: column.type_name(),
-        found: kind(value),
+        found,
     };
     if value == Value::NULL {
         return Ok(ColumnValue::Null);
     }
-    let converted = match (&column.column_type, &value) {
+    // By value: bytes move into the result without a copy.
+    let converted = match (&column.column_type, value) {
         (
             ColumnType::TinyInt { unsigned }
             | ColumnType::SmallInt { unsigned }
@@ -373,46 +376,46 @@ pub fn column_value(column: &ColumnSchema, value: Value) -> Result<ColumnValue, 
             | ColumnType::BigInt { unsigned },
             v,
         ) => {
-            let n = integer(v);
+            let n = integer(&v);
             if *unsigned {
                 n.and_then(|n| u64::try_from(n).ok()).map(ColumnValue::UInt)
             } else {
                 n.and_then(|n| i64::try_from(n).ok()).map(ColumnValue::Int)
             }
         }
-        (ColumnType::Boolean, v) => integer(v).and_then(|n| i64::try_from(n).ok()).map(ColumnValue::Int),
-        (ColumnType::Year, v) => integer(v).and_then(|n| u16::try_from(n).ok()).map(ColumnValue::Year),
-        (ColumnType::Decimal { .. }, Value::Bytes(b)) => String::from_utf8(b.clone()).ok().map(ColumnValue::Decimal),
-        (ColumnType::Float { .. }, Value::Float(f)) => Some(ColumnValue::Float(*f)),
-        (ColumnType::Float { .. }, Value::Double(d)) => Some(ColumnValue::Float(*d as f32)),
-        (ColumnType::Double { .. }, Value::Double(d)) => Some(ColumnValue::Double(*d)),
-        (ColumnType::Double { .. }, Value::Float(f)) => Some(ColumnValue::Double(f64::from(*f))),
-        (ColumnType::Bit { .. }, Value::Bytes(b)) => Some(ColumnValue::Bit(b.clone())),
-        (ColumnType::Bit { bits }, v) => integer(v).map(|n| {
+        (ColumnType::Boolean, v) => integer(&v).and_then(|n| i64::try_from(n).ok()).map(ColumnValue::Int),
+        (ColumnType::Year, v) => integer(&v).and_then(|n| u16::try_from(n).ok()).map(ColumnValue::Year),
+        (ColumnType::Decimal { .. }, Value::Bytes(b)) => String::from_utf8(b).ok().map(ColumnValue::Decimal),
+        (ColumnType::Float { .. }, Value::Float(f)) => Some(ColumnValue::Float(f)),
+        (ColumnType::Float { .. }, Value::Double(d)) => Some(ColumnValue::Float(d as f32)),
+        (ColumnType::Double { .. }, Value::Double(d)) => Some(ColumnValue::Double(d)),
+        (ColumnType::Double { .. }, Value::Float(f)) => Some(ColumnValue::Double(f64::from(f))),
+        (ColumnType::Bit { .. }, Value::Bytes(b)) => Some(ColumnValue::Bit(b)),
+        (ColumnType::Bit { bits }, v) => integer(&v).map(|n| {
             let bytes = usize::from(bits.div_ceil(8));
             ColumnValue::Bit((n as u64).to_be_bytes()[8 - bytes..].to_vec())
         }),
         (
             ColumnType::Char { .. } | ColumnType::VarChar { .. } | ColumnType::Text { .. } | ColumnType::JsonText { .. },
             Value::Bytes(b),
-        ) => Some(ColumnValue::Text(String::from_utf8_lossy(b).into_owned())),
+        ) => Some(ColumnValue::Text(text(b))),
         (ColumnType::Binary { .. } | ColumnType::VarBinary { .. } | ColumnType::Blob { .. }, Value::Bytes(b)) => {
-            Some(ColumnValue::Bytes(b.clone()))
+            Some(ColumnValue::Bytes(b))
         }
-        (ColumnType::Json, Value::Bytes(b)) => Some(ColumnValue::Json(String::from_utf8_lossy(b).into_owned())),
-        (ColumnType::Geometry { .. }, Value::Bytes(b)) => Some(ColumnValue::Geometry(b.clone())),
-        (ColumnType::Uuid, Value::Bytes(b)) => std::str::from_utf8(b).ok().and_then(parse_uuid).map(ColumnValue::Bytes),
-        (ColumnType::Inet6, Value::Bytes(b)) => std::str::from_utf8(b)
+        (ColumnType::Json, Value::Bytes(b)) => Some(ColumnValue::Json(text(b))),
+        (ColumnType::Geometry { .. }, Value::Bytes(b)) => Some(ColumnValue::Geometry(b)),
+        (ColumnType::Uuid, Value::Bytes(b)) => std::str::from_utf8(&b).ok().and_then(parse_uuid).map(ColumnValue::Bytes),
+        (ColumnType::Inet6, Value::Bytes(b)) => std::str::from_utf8(&b)
             .ok()
             .and_then(|s| s.parse::<Ipv6Addr>().ok())
             .map(|a| ColumnValue::Bytes(a.octets().to_vec())),
         (ColumnType::Enum { values, .. }, Value::Bytes(b)) => {
-            let name = String::from_utf8_lossy(b);
+            let name = String::from_utf8_lossy(&b);
             let index = values.iter().position(|m| *m == name).map(|i| i + 1).unwrap_or(0);
             Some(ColumnValue::Enum(index as u16))
         }
         (ColumnType::Set { values, .. }, Value::Bytes(b)) => {
-            let text = String::from_utf8_lossy(b);
+            let text = String::from_utf8_lossy(&b);
             let mask = text
                 .split(',')
                 .filter(|m| !m.is_empty())
@@ -421,43 +424,49 @@ pub fn column_value(column: &ColumnSchema, value: Value) -> Result<ColumnValue, 
             Some(ColumnValue::Set(mask))
         }
         (ColumnType::Date, Value::Date(year, month, day, ..)) => Some(ColumnValue::Date {
-            year: *year,
-            month: *month,
-            day: *day,
+            year,
+            month,
+            day,
         }),
         (ColumnType::DateTime { .. }, Value::Date(year, month, day, hour, minute, second, micros)) => {
             Some(ColumnValue::DateTime {
-                year: *year,
-                month: *month,
-                day: *day,
-                hour: *hour,
-                minute: *minute,
-                second: *second,
-                micros: *micros,
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+                micros,
             })
         }
         (ColumnType::Timestamp { .. }, Value::Date(year, month, day, hour, minute, second, micros)) => {
-            if *year == 0 && *month == 0 && *day == 0 {
+            if year == 0 && month == 0 && day == 0 {
                 Some(ColumnValue::Timestamp { secs: 0, micros: 0 })
             } else {
-                crate::envelope::epoch_days(*year, *month, *day).map(|days| ColumnValue::Timestamp {
-                    secs: days * 86_400 + i64::from(*hour) * 3600 + i64::from(*minute) * 60 + i64::from(*second),
-                    micros: *micros,
+                crate::envelope::epoch_days(year, month, day).map(|days| ColumnValue::Timestamp {
+                    secs: days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second),
+                    micros,
                 })
             }
         }
         (ColumnType::Time { .. }, Value::Time(negative, days, hours, minutes, seconds, micros)) => {
             Some(ColumnValue::Time {
-                negative: *negative,
-                hours: (*days as u16) * 24 + u16::from(*hours),
-                minutes: *minutes,
-                seconds: *seconds,
-                micros: *micros,
+                negative,
+                hours: (days as u16) * 24 + u16::from(hours),
+                minutes,
+                seconds,
+                micros,
             })
         }
         _ => None,
     };
-    converted.ok_or_else(|| fail(&value))
+    converted.ok_or_else(fail)
+}
+
+/// Text the server sent as utf8mb4 (see the module docs), without a copy
+/// when it is valid UTF-8.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` → 16 bytes.

@@ -116,6 +116,14 @@ fn offset_value(offset: &Option<proto::Offset>) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// How far behind the source the last committed offset was when it was
+/// committed (its binlog event time against its commit time), in ms.
+fn lag_ms(c: &proto::Connector) -> Option<i64> {
+    let offset = c.offset.as_ref()?;
+    let ts_sec = offset_value(&c.offset)["ts_sec"].as_i64().filter(|t| *t > 0)?;
+    Some((offset.committed_ms - ts_sec * 1000).max(0))
+}
+
 pub fn connector_json(c: &proto::Connector) -> Value {
     let task = c.task.clone().unwrap_or_default();
     json!({
@@ -137,6 +145,7 @@ pub fn connector_json(c: &proto::Connector) -> Value {
         "offset_epoch": c.offset.as_ref().map(|o| o.epoch),
         "offset_committed_ms": c.offset.as_ref().map(|o| o.committed_ms),
         "schema_history_entries": c.schema_history_entries,
+        "lag_ms": lag_ms(c),
         "snapshot": c.snapshot.as_ref().map(|s| json!({
             "tables_total": s.tables_total,
             "tables_done": s.tables_done,
@@ -180,6 +189,18 @@ pub fn connector(format: OutputFormat, c: &proto::Connector) {
     println!("state:    {} (desired: {})", task.state, desired_name(c.desired_state));
     println!("owner:    {}  epoch: {}", opt(c.owner_node_id), c.epoch);
     println!("offset:   {}", offset_value(&c.offset));
+    if let (Some(lag), Some(offset)) = (lag_ms(c), &c.offset) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let age = (now_ms - offset.committed_ms).max(0);
+        println!(
+            "lag:      {:.1}s behind the source at the last commit ({:.1}s ago)",
+            lag as f64 / 1000.0,
+            age as f64 / 1000.0
+        );
+    }
     if let Some(snapshot) = &c.snapshot {
         println!("snapshot: {}", snapshot_line(snapshot));
     }
@@ -245,5 +266,27 @@ pub fn error(format: OutputFormat, code: &str, message: &str) {
     eprintln!("error: {code}: {message}");
     if format == OutputFormat::Json {
         print_json(&json!({ "error": { "code": code, "message": message } }));
+    }
+}
+
+#[cfg(test)]
+mod snapshot_line_tests {
+    use super::*;
+
+    #[test]
+    fn progress_bar_follows_tables_done() {
+        let mut s = proto::SnapshotProgress {
+            tables_total: 4,
+            tables_done: 1,
+            rows_read: 1200,
+            current_table: "db.t2".into(),
+            incremental: true,
+            ..Default::default()
+        };
+        assert_eq!(snapshot_line(&s), "[######------------------]  25%  1200 rows  table 2/4 db.t2  (incremental)");
+        s.completed = true;
+        s.incremental = false;
+        assert!(snapshot_line(&s).starts_with("[########################] 100%"));
+        assert!(snapshot_line(&s).ends_with("completed  (initial)"));
     }
 }

@@ -814,3 +814,32 @@ async fn tls_preferred_falls_back_only_when_the_server_has_none() {
         other => panic!("expected TlsUnavailable, got {other:?}"),
     }
 }
+
+/// Connected as 127.0.0.2, which the server certificate does not name:
+/// `verify_identity` refuses it; `verify_ca` checks only the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_hostname_is_checked_only_by_verify_identity() {
+    let pki = tempfile::tempdir().unwrap();
+    let ca = TestCa::create(pki.path(), "db-ca").await;
+    let server = ca.issue("mariadb", &[]).await;
+    let db = MariaDb::start(&[
+        &format!("--ssl-cert={}", server.cert.display()),
+        &format!("--ssl-key={}", server.key.display()),
+        "--bind-address=0.0.0.0",
+    ])
+    .await;
+    let ca_file = ca.cert().display().to_string();
+    for mode in ["verify_ca", "verify_identity"] {
+        let config = config(
+            &db,
+            &[("database.hostname", "127.0.0.2"), ("database.ssl.mode", mode), ("database.ssl.truststore", &ca_file)],
+        );
+        match (mode, raftcdc::source::mysql::validate::connect(&config).await) {
+            ("verify_ca", Ok(conn)) => conn.disconnect().await.unwrap(),
+            ("verify_identity", Err(SourceError::Definite(error @ DefiniteError::Tls { .. }))) => {
+                assert!(format!("{error:?}").contains("NotValidForName"), "{error:?}");
+            }
+            (mode, other) => panic!("{mode}: {:?}", other.map(|_| ())),
+        }
+    }
+}

@@ -43,8 +43,44 @@ pub async fn connect(config: &MySqlSourceConfig) -> Result<mysql_async::Conn, So
             tracing::debug!(host = %config.hostname, port = config.port, "the server offers no TLS; database.ssl.mode=preferred connects in plaintext");
             open(config, None).await.map_err(|e| connect_error(config, e, false))
         }
+        // mysql_async 0.37.1 skips the name check by matching rustls' error
+        // text, which rustls 0.23 no longer prints; so verify_ca would check
+        // the name too. rustls checks the chain before the name, so a name
+        // error means the chain is trusted: connect again, verifying against
+        // a name the certificate itself presents.
+        Err(Some(error)) if config.tls.mode == SslMode::VerifyCa => match presented_name(&error) {
+            Some(name) => {
+                let ssl = config.tls.ssl_opts().map(|opts| opts.with_danger_tls_hostname_override(Some(name)));
+                open(config, ssl).await.map_err(|e| connect_error(config, e, true))
+            }
+            None => Err(connect_error(config, Some(error), true)),
+        },
         other => other.map_err(|e| connect_error(config, e, encrypted)),
     }
+}
+
+/// A name the server's certificate presents, from rustls' name-mismatch
+/// error (`DnsName("db.example")`, `IpAddress(10.0.0.5)`); a wildcard
+/// becomes a name it covers.
+fn presented_name(error: &mysql_async::Error) -> Option<String> {
+    let mysql_async::Error::Io(mysql_async::IoError::Io(io)) = error else {
+        return None;
+    };
+    let rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { presented, .. }) =
+        io.get_ref()?.downcast_ref::<rustls::Error>()?
+    else {
+        return None;
+    };
+    presented.iter().find_map(|name| {
+        if let Some(dns) = name.strip_prefix("DnsName(\"").and_then(|n| n.strip_suffix("\")")) {
+            Some(match dns.strip_prefix("*.") {
+                Some(parent) => format!("wildcard.{parent}"),
+                None => dns.to_string(),
+            })
+        } else {
+            name.strip_prefix("IpAddress(").and_then(|n| n.strip_suffix(')')).map(str::to_string)
+        }
+    })
 }
 
 /// One connection attempt; `Err(None)` is a timeout.
@@ -259,4 +295,36 @@ pub async fn offset_at(
         None
     };
     Ok(SourceOffset::at(file, pos, gtids, server.server_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name_error(presented: &[&str]) -> mysql_async::Error {
+        let error = rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext {
+            expected: rustls_pki_types::ServerName::try_from("10.0.0.9").unwrap(),
+            presented: presented.iter().map(|name| name.to_string()).collect(),
+        });
+        mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            error,
+        )))
+    }
+
+    /// What verify_ca reconnects with when only the name did not match.
+    #[test]
+    fn presented_names() {
+        let name = |presented: &[&str]| presented_name(&name_error(presented));
+        assert_eq!(name(&["DnsName(\"db.example\")"]).as_deref(), Some("db.example"));
+        assert_eq!(name(&["IpAddress(10.0.0.5)"]).as_deref(), Some("10.0.0.5"));
+        assert_eq!(name(&["DnsName(\"*.db.example\")"]).as_deref(), Some("wildcard.db.example"));
+        assert_eq!(name(&["Unsupported", "IpAddress(::1)"]).as_deref(), Some("::1"));
+        assert_eq!(name(&[]), None);
+        let unknown_issuer = mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        )));
+        assert_eq!(presented_name(&unknown_issuer), None);
+    }
 }

@@ -5,10 +5,12 @@
 # (1.95; Cargo.toml's rust-version is the minimum) plus what the rdkafka
 # crate needs to build its bundled librdkafka from source: a C/C++ compiler
 # and make for its configure build (cmake if the cmake-build feature is
-# ever enabled), pkg-config. protoc is vendored by the build script.
+# ever enabled), pkg-config, and libssl-dev: librdkafka is built with TLS
+# and SASL against the system OpenSSL (rdkafka's `ssl` feature). protoc is
+# vendored by the build script.
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake g++ make pkg-config \
+ && apt-get install -y --no-install-recommends cmake g++ make pkg-config libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -18,10 +20,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -m 0755 target/release/raftcdc /usr/local/bin/raftcdc
 
 # Runtime stage: Debian slim (same glibc as the build stage), CA certificates
-# for TLS to brokers and peers, a non-root user, nothing else.
+# for TLS to brokers and peers, OpenSSL's libssl3 (librdkafka links it), a
+# non-root user, nothing else.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 raftcdc \
  && useradd --system --uid 10001 --gid raftcdc --home-dir /var/lib/raftcdc --shell /usr/sbin/nologin raftcdc \

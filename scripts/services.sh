@@ -6,6 +6,7 @@
 #     their own datadir and port; the machine's default server on 3306 is
 #     never touched).
 #   - the openssl command-line tool (the TLS tests' throwaway certificates).
+#   - libssl-dev and pkg-config, to build librdkafka with TLS and SASL.
 #   - the Kafka-protocol broker noida-db 0.2.3 (see ../shared/KAFKA.md) in
 #     .venv-kafka/, for the exactly-once Kafka sink tests (tests start their
 #     OWN broker per test, with its own data dir and port).
@@ -21,6 +22,10 @@ command -v mariadb-install-db >/dev/null 2>&1 || need_apt+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
 # The TLS cluster tests make throwaway certificates with the openssl CLI.
 [ -x /usr/bin/openssl ] || need_apt+=(openssl)
+# Building: librdkafka is compiled with TLS against the system OpenSSL
+# (rdkafka's `ssl` feature), found with pkg-config.
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "services: installing ${need_apt[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive

@@ -532,7 +532,7 @@ mod redaction_tests {
                 Ok(source) => {
                     hidden(format!("{source:?}"))?;
                     match KafkaSinkConfig::from_properties("prod", "c", "k:9092", &source.sink_properties) {
-                        Ok(sink) => hidden(format!("{sink:?}"))?,
+                        Ok(sink) => hidden(format!("{sink:?} {:?}", sink.connection_overrides()))?,
                         Err(e) => hidden(format!("{e} {e:?}"))?,
                     }
                 }

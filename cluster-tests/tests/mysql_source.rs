@@ -3,10 +3,12 @@
 //! the middle of a stream, binlog rotation, server crashes, exact resume
 //! from any batch's offset, purged binlogs and misconfigured servers.
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster_tests::mariadb::MariaDb;
+use cluster_tests::mariadb::{MariaDb, CDC_PASSWORD, CDC_USER};
+use cluster_tests::pki::TestCa;
 use mysql_async::prelude::Queryable;
 use raftcdc::source::mysql::config::MySqlSourceConfig;
 use raftcdc::source::mysql::error::{DefiniteError, SourceError};
@@ -707,4 +709,137 @@ async fn recovery_and_initial_only_modes() {
     assert!(events.iter().all(|e| e.value["op"] == "r"));
     assert!(batches.last().unwrap().snapshot.as_ref().unwrap().completed);
     assert!(!only.task.is_finished(), "initial_only idles rather than ending the source");
+}
+
+/// A server with a certificate from a throwaway CA, and the connector user
+/// altered to `REQUIRE SSL`.
+async fn tls_server(pki: &Path) -> (MariaDb, TestCa) {
+    let ca = TestCa::create(pki, "db-ca").await;
+    let server = ca.issue("mariadb", &[]).await;
+    let db = MariaDb::start(&[
+        &format!("--ssl-cert={}", server.cert.display()),
+        &format!("--ssl-key={}", server.key.display()),
+        &format!("--ssl-ca={}", ca.cert().display()),
+    ])
+    .await;
+    db.sql(&[&format!("ALTER USER '{CDC_USER}'@'%' REQUIRE SSL")]).await;
+    setup(&db, &["CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))"]).await;
+    (db, ca)
+}
+
+/// `database.ssl.mode` against a server whose connector user must use TLS:
+/// every mode that encrypts streams rows end to end over TLS; `disabled` is
+/// refused by the server, naming the user; a wrong CA fails the handshake
+/// with a definite error. No password shows in any error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_modes_against_a_server_requiring_ssl() {
+    let pki = tempfile::tempdir().unwrap();
+    let (db, ca) = tls_server(pki.path()).await;
+    let ca_file = ca.cert().display().to_string();
+    for (i, (mode, truststore)) in [
+        ("required", None),
+        ("preferred", None),
+        ("verify_ca", Some(ca_file.as_str())),
+        ("verify_identity", Some(ca_file.as_str())),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let server_id = (6000 + i).to_string();
+        let mut extra = vec![("database.ssl.mode", mode), ("database.server.id", server_id.as_str())];
+        extra.extend(truststore.map(|path| ("database.ssl.truststore", path)));
+        let tls_config = config(&db, &extra);
+        tls_config.tls.check_files().expect("PEM files");
+        let mut conn = raftcdc::source::mysql::validate::connect(&tls_config).await.expect("TLS connection");
+        let cipher: Vec<(String, String)> = conn.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'").await.unwrap();
+        assert!(!cipher[0].1.is_empty(), "{mode}: not encrypted");
+        conn.disconnect().await.unwrap();
+
+        let mut running = streaming(&db, &extra).await;
+        exec(&db, &[&format!("INSERT INTO t VALUES ({i}, '{mode}')")]).await;
+        let (events, _) = running.collect(1, data).await;
+        assert_eq!(events[0].value["after"], json!({"id": i, "v": mode}), "{mode}");
+    }
+
+    match definite_error(&db, &[("database.ssl.mode", "disabled")]).await {
+        error @ DefiniteError::AccessDenied { .. } => {
+            let text = format!("{error} {error:?} {}", error.remedy());
+            assert!(text.contains(&format!("user {CDC_USER}")) && text.contains("Access denied"), "{text}");
+            assert!(text.contains("database.ssl.mode"), "{text}");
+            assert!(!text.contains(CDC_PASSWORD), "{text}");
+        }
+        other => panic!("expected AccessDenied, got {other:?}"),
+    }
+
+    let rogue = TestCa::create(pki.path(), "rogue-ca").await;
+    let rogue_file = rogue.cert().display().to_string();
+    for mode in ["verify_ca", "verify_identity"] {
+        let extra = [
+            ("database.ssl.mode", mode),
+            ("database.ssl.truststore", rogue_file.as_str()),
+            ("database.ssl.truststore.password", "changeit-secret"),
+        ];
+        match definite_error(&db, &extra).await {
+            error @ DefiniteError::Tls { .. } => {
+                let mut text = format!("{error} {error:?} {}", error.remedy());
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    text.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                assert!(text.contains(&format!("{}:{}", db.host, db.port)), "{text}");
+                assert!(text.contains("UnknownIssuer"), "{text}");
+                assert!(!text.contains(CDC_PASSWORD) && !text.contains("changeit-secret"), "{text}");
+            }
+            other => panic!("{mode}: expected a TLS error, got {other:?}"),
+        }
+    }
+}
+
+/// A server without TLS: `preferred` falls back to plaintext, `required`
+/// is a definite error saying the server offers no TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_preferred_falls_back_only_when_the_server_has_none() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE t (id INT PRIMARY KEY)"]).await;
+    let mut running = streaming(&db, &[("database.ssl.mode", "preferred")]).await;
+    exec(&db, &["INSERT INTO t VALUES (1)"]).await;
+    let (events, _) = running.collect(1, data).await;
+    assert_eq!(events[0].value["after"], json!({"id": 1}));
+    drop(running);
+    match definite_error(&db, &[("database.ssl.mode", "required")]).await {
+        error @ DefiniteError::TlsUnavailable { .. } => {
+            assert!(error.to_string().contains("database.ssl.mode=required"), "{error}");
+        }
+        other => panic!("expected TlsUnavailable, got {other:?}"),
+    }
+}
+
+/// Connected as 127.0.0.2, which the server certificate does not name:
+/// `verify_identity` refuses it; `verify_ca` checks only the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_hostname_is_checked_only_by_verify_identity() {
+    let pki = tempfile::tempdir().unwrap();
+    let ca = TestCa::create(pki.path(), "db-ca").await;
+    let server = ca.issue("mariadb", &[]).await;
+    let db = MariaDb::start(&[
+        &format!("--ssl-cert={}", server.cert.display()),
+        &format!("--ssl-key={}", server.key.display()),
+        "--bind-address=0.0.0.0",
+    ])
+    .await;
+    let ca_file = ca.cert().display().to_string();
+    for mode in ["verify_ca", "verify_identity"] {
+        let config = config(
+            &db,
+            &[("database.hostname", "127.0.0.2"), ("database.ssl.mode", mode), ("database.ssl.truststore", &ca_file)],
+        );
+        match (mode, raftcdc::source::mysql::validate::connect(&config).await) {
+            ("verify_ca", Ok(conn)) => conn.disconnect().await.unwrap(),
+            ("verify_identity", Err(SourceError::Definite(error @ DefiniteError::Tls { .. }))) => {
+                assert!(format!("{error:?}").contains("NotValidForName"), "{error:?}");
+            }
+            (mode, other) => panic!("{mode}: {:?}", other.map(|_| ())),
+        }
+    }
 }

@@ -210,10 +210,16 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     if *stopped.borrow() {
         return Err(TaskError::Stopped);
     }
-    let source_config = Arc::new(MySqlSourceConfig::from_properties(&context.config).map_err(|e| TaskError::Definite {
-        error: e.to_string(),
-        remedy: "fix the property with `raftcdc connector update`".into(),
-    })?);
+    // The TLS files are read here, on the node that runs the task (where
+    // they must exist), not when the payload is validated.
+    let source_config = Arc::new(
+        MySqlSourceConfig::from_properties(&context.config)
+            .and_then(|config| config.tls.check_files().map(|()| config))
+            .map_err(|e| TaskError::Definite {
+                error: e.to_string(),
+                remedy: "fix the property with `raftcdc connector update`".into(),
+            })?,
+    );
     let bootstrap = node.config.kafka_bootstrap_servers.clone().ok_or_else(|| TaskError::Definite {
         error: "kafka.bootstrap_servers is not set in this node's config".into(),
         remedy: "set [kafka] bootstrap_servers in every node's config file and restart the nodes".into(),

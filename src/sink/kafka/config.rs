@@ -150,6 +150,10 @@ pub const SINK_OWNED_PRODUCER_KEYS: &[(&[&str], &str)] = &[
     ),
 ];
 
+/// `producer.override.*` names (prefix stripped) that say how to reach the
+/// brokers, encryption and authentication, rather than how to produce.
+const CONNECTION_KEYS: &[&str] = &["security.protocol", "ssl.", "sasl.", "enable.ssl.certificate.verification"];
+
 /// librdkafka caps in-flight requests per connection at 5 with idempotence.
 const MAX_IN_FLIGHT_KEYS: &[&str] = &["max.in.flight", "max.in.flight.requests.per.connection"];
 /// librdkafka refuses an idempotent producer with retries disabled.
@@ -213,6 +217,22 @@ impl KafkaSinkConfig {
         Ok(config)
     }
 
+    /// The `producer.override.*` settings that say how to reach the brokers
+    /// (`security.protocol`, `ssl.*`, `sasl.*`, prefix stripped). The sink's
+    /// admin client and progress reader use them too, so a broker that
+    /// requires TLS or SASL accepts every client the sink opens.
+    pub fn connection_overrides(&self) -> Properties {
+        self.producer_overrides
+            .iter()
+            .filter(|(name, _)| {
+                CONNECTION_KEYS
+                    .iter()
+                    .any(|key| if key.ends_with('.') { name.starts_with(key) } else { name == key })
+            })
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect()
+    }
+
     fn producer_override(&mut self, key: &str, name: &str, value: &str) -> Result<(), SinkConfigError> {
         if name.is_empty() {
             return Err(error(key, "names no producer property"));
@@ -221,6 +241,14 @@ impl KafkaSinkConfig {
             return Err(error(
                 key,
                 format!("raftcdc sets {name} itself and it cannot be overridden: {why}"),
+            ));
+        }
+        if name == "sasl.jaas.config" {
+            // Java's JAAS line; the value (which holds the password) is
+            // never echoed.
+            return Err(error(
+                key,
+                "is a Java client setting; librdkafka takes producer.override.sasl.mechanism, producer.override.sasl.username and producer.override.sasl.password",
             ));
         }
         if name == "transaction.timeout.ms" {
@@ -467,6 +495,54 @@ mod tests {
             let e = parse(pairs).unwrap_err().to_string();
             assert!(e.starts_with(expected), "{pairs:?}: {e}");
         }
+    }
+
+    /// librdkafka is built with TLS (the `ssl` feature, system OpenSSL),
+    /// which also brings SASL PLAIN, SCRAM and OAUTHBEARER without
+    /// cyrus-sasl: a SASL_SSL/SCRAM producer config is accepted when the
+    /// producer is created (which validates the whole config; no broker is
+    /// contacted), and the sink's other clients get the same connection
+    /// settings. Secrets stay out of `Debug`.
+    #[test]
+    fn sasl_ssl_scram_creates_a_producer() {
+        let features = ClientConfig::new().create_native_config().unwrap().get("builtin.features").unwrap();
+        for feature in ["ssl", "sasl_plain", "sasl_scram", "sasl_oauthbearer"] {
+            assert!(features.split(',').any(|f| f == feature), "librdkafka lacks {feature}: {features}");
+        }
+        let c = parse(&[
+            ("producer.override.security.protocol", "SASL_SSL"),
+            ("producer.override.sasl.mechanism", "SCRAM-SHA-512"),
+            ("producer.override.sasl.username", "raftcdc"),
+            ("producer.override.sasl.password", "Zq-sasl-secret"),
+            ("producer.override.ssl.key.password", "Zq-key-secret"),
+            ("producer.override.ssl.endpoint.identification.algorithm", "https"),
+            ("producer.override.linger.ms", "5"),
+        ])
+        .unwrap();
+        let connection = c.connection_overrides();
+        assert_eq!(
+            connection.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "sasl.mechanism",
+                "sasl.password",
+                "sasl.username",
+                "security.protocol",
+                "ssl.endpoint.identification.algorithm",
+                "ssl.key.password"
+            ]
+        );
+        let shown = format!("{c:?} {connection:?}");
+        assert!(!shown.contains("Zq-sasl-secret") && !shown.contains("Zq-key-secret"), "{shown}");
+        let producer: Result<rdkafka::producer::BaseProducer, _> = super::super::producer_config(&c).create();
+        producer.expect("librdkafka accepts SASL_SSL with SCRAM-SHA-512");
+
+        let e = parse(&[(
+            "producer.override.sasl.jaas.config",
+            "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"Zq-jaas-secret\";",
+        )])
+        .unwrap_err();
+        assert!(e.to_string().starts_with("config.producer.override.sasl.jaas.config: is a Java client setting"));
+        assert!(!format!("{e} {e:?}").contains("Zq-jaas-secret"));
     }
 
     #[test]

@@ -178,11 +178,12 @@ impl KafkaSink {
     /// [`progress`]). `None` if there is none.
     pub async fn read_progress(&self, connector: &str) -> Result<Option<Progress>, SinkError> {
         let bootstrap = self.config.bootstrap_servers.clone();
+        let connection = self.config.connection_overrides();
         let id = self.config.transactional_id.clone();
         let topic = self.config.offsets_topic.clone();
         let connector = connector.to_string();
         tokio::task::spawn_blocking(move || {
-            progress::read_latest(&bootstrap, &id, &topic, &connector, progress::READ_TIMEOUT)
+            progress::read_latest(&bootstrap, &connection, &id, &topic, &connector, progress::READ_TIMEOUT)
         })
         .await
         .map_err(|source| SinkError::Blocking {

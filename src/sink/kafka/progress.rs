@@ -72,6 +72,7 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Blocking: call from the blocking thread pool.
 pub fn read_latest(
     bootstrap_servers: &str,
+    connection: &crate::connector::Properties,
     transactional_id: &str,
     topic: &str,
     connector: &str,
@@ -95,6 +96,10 @@ pub fn read_latest(
         .set("allow.auto.create.topics", "false")
         .set("auto.offset.reset", "earliest")
         .set("receive.message.max.bytes", "1000000000");
+    // Encryption and authentication, as the producer's.
+    for (key, value) in connection {
+        config.set(key, value);
+    }
     SinkContext::set_log_level(&mut config);
     let consumer: BaseConsumer<SinkContext> = config
         .create_with_context(SinkContext::new(transactional_id))

@@ -56,6 +56,10 @@ impl Topics {
             .set("bootstrap.servers", &config.bootstrap_servers)
             .set("client.id", format!("{}-admin", config.transactional_id))
             .set("allow.auto.create.topics", "false");
+        // Encryption and authentication, as the producer's.
+        for (key, value) in &config.connection_overrides() {
+            client.set(key, value);
+        }
         SinkContext::set_log_level(&mut client);
         let admin = client
             .create_with_context(context)

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use super::tls::DatabaseTls;
 use crate::connector::Properties;
 use crate::envelope::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions, TimePrecisionMode,
@@ -131,6 +132,8 @@ pub struct MySqlSourceConfig {
     pub port: u16,
     pub user: String,
     pub password: Secret,
+    /// `database.ssl.*`: the TLS mode and PEM files (see [`super::tls`]).
+    pub tls: DatabaseTls,
     pub server_id: u32,
     pub topic_prefix: String,
     pub filters: Filters,
@@ -184,6 +187,14 @@ const ACCEPTED_UNUSED: &[(&str, &str)] = &[
     ("key.converter", "output is always Kafka Connect's JsonConverter format"),
     ("value.converter", "output is always Kafka Connect's JsonConverter format"),
     (
+        "database.ssl.truststore.password",
+        "database.ssl.truststore is a PEM file, which has no store password",
+    ),
+    (
+        "database.ssl.keystore.password",
+        "database.ssl.keystore is a PEM file with an unencrypted key, which has no store password",
+    ),
+    (
         "snapshot.locking.mode",
         "MariaDB snapshots take no lock; MySQL snapshots hold FLUSH TABLES WITH READ LOCK only while the view opens",
     ),
@@ -201,7 +212,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("signal.", "signalling tables are not needed: use `raftcdc connector snapshot`"),
     ("incremental.snapshot.", "use `raftcdc connector snapshot`"),
     ("gtid.source.", "GTID source filtering is not supported"),
-    ("database.ssl.", "TLS to the database is not supported yet"),
     ("database.initial.statements", "initial statements are not supported"),
     ("topic.naming.strategy", "only Debezium's default topic naming is supported"),
     ("topic.delimiter", "only Debezium's default topic naming (`.`) is supported"),
@@ -231,6 +241,9 @@ const SUPPORTED: &[&str] = &[
     "database.user",
     "database.password",
     "database.server.id",
+    super::tls::SSL_MODE,
+    super::tls::TRUSTSTORE,
+    super::tls::KEYSTORE,
     "topic.prefix",
     "database.include.list",
     "database.exclude.list",
@@ -466,6 +479,7 @@ impl MySqlSourceConfig {
             port: p.number("database.port", 3306, 1, u16::MAX)?,
             user: p.required("database.user")?.to_string(),
             password: Secret::new(props.get("database.password").cloned().unwrap_or_default()),
+            tls: DatabaseTls::from_properties(props)?,
             server_id,
             filters: Filters {
                 databases: p.filter("database.include.list", "database.exclude.list")?,
@@ -570,7 +584,8 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("bogus.property", "1")], "config.bogus.property: unknown property"),
             (&[("transforms", "unwrap")], "config.transforms: is not supported"),
-            (&[("database.ssl.mode", "required")], "config.database.ssl.mode: is not supported"),
+            (&[("database.ssl.mode", "sometimes")], "config.database.ssl.mode: \"sometimes\" is not an SSL mode"),
+            (&[("database.ssl.keystore.type", "JKS")], "config.database.ssl.keystore.type: unknown property"),
             (&[("decimal.handling.mode", "exact")], "config.decimal.handling.mode"),
             (&[("time.precision.mode", "nanos")], "config.time.precision.mode"),
             (&[("tombstones.on.delete", "yes")], "config.tombstones.on.delete"),
@@ -602,8 +617,13 @@ mod tests {
             ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
             ("producer.override.linger.ms", "5"),
             ("message.key.columns", "inventory.orders:order_number,purchaser"),
+            ("database.ssl.mode", "verify_identity"),
+            ("database.ssl.truststore", "/etc/raftcdc/mysql-ca.pem"),
+            ("database.ssl.truststore.password", "changeit"),
         ])
         .unwrap();
+        assert_eq!(c.tls.mode, super::super::tls::SslMode::VerifyIdentity);
+        assert!(!format!("{c:?}").contains("changeit"));
         assert_eq!(c.sink_properties["producer.override.linger.ms"], "5");
         assert_eq!(c.key_columns_for("inventory", "orders").unwrap(), ["order_number", "purchaser"]);
     }

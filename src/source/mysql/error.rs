@@ -57,6 +57,15 @@ pub enum DefiniteError {
     },
     #[error("user {user} lacks the privileges {missing:?}")]
     MissingPrivileges { user: String, missing: Vec<String> },
+    #[error("TLS with {host}:{port} failed (database.ssl.*)")]
+    Tls {
+        host: String,
+        port: u16,
+        #[source]
+        source: mysql_async::Error,
+    },
+    #[error("the server at {host}:{port} does not offer TLS, which database.ssl.mode={mode} requires")]
+    TlsUnavailable { host: String, port: u16, mode: String },
     #[error("the server refused the login of user {user}")]
     AccessDenied {
         user: String,
@@ -117,7 +126,13 @@ impl DefiniteError {
                 missing.join(", ")
             ),
             DefiniteError::AccessDenied { .. } => {
-                "check database.user and database.password, then `raftcdc connector update`".into()
+                "check database.user and database.password (and database.ssl.mode, if the account REQUIREs SSL or X509), then `raftcdc connector update`".into()
+            }
+            DefiniteError::Tls { .. } => {
+                "check that database.ssl.truststore holds the CA that signed the server's certificate, that the certificate is current and (verify_identity) names database.hostname, and that database.ssl.keystore is a client certificate the server accepts; then `raftcdc connector restart`".into()
+            }
+            DefiniteError::TlsUnavailable { .. } => {
+                "give the server a certificate (ssl_cert, ssl_key), or set database.ssl.mode=preferred or disabled with `raftcdc connector update`".into()
             }
             DefiniteError::BinlogNotAvailable { .. } => "the server purged the binlog past the connector's offset: re-snapshot (snapshot.mode=when_needed), or set a new offset with `raftcdc connector offsets set` while paused and accept the gap".into(),
             DefiniteError::CompressedEvent { .. } => {

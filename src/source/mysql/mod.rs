@@ -13,6 +13,7 @@
 //! - [`column`], [`decode`]: the column model and per-table row decoding.
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
 //! - [`error`]: transient vs definite errors.
+//! - [`tls`]: `database.ssl.*`, TLS to the server with PEM files.
 pub mod column;
 pub mod config;
 pub mod decode;
@@ -23,4 +24,5 @@ pub mod records;
 pub mod replication;
 pub mod snapshot;
 pub mod table_schema;
+pub mod tls;
 pub mod validate;

@@ -16,6 +16,7 @@ use mysql_async::prelude::Queryable;
 use super::config::MySqlSourceConfig;
 use super::error::{classify, DefiniteError, SourceError, TransientError};
 use super::position::{GtidState, MariaGtidList, MySqlGtidSet, SourceOffset};
+use super::tls::SslMode;
 
 /// What the checks learned about the server.
 #[derive(Debug, Clone)]
@@ -28,32 +29,115 @@ pub struct ServerInfo {
     pub server_id: u32,
 }
 
-/// Opens a plain (non-binlog) connection to the configured server.
+/// Opens a connection (for queries, the snapshot or the binlog stream) to
+/// the configured server, with TLS as `database.ssl.mode` says (see
+/// [`super::tls`]): `preferred` falls back to plaintext only when the
+/// server does not offer TLS, never after a failed handshake.
 pub async fn connect(config: &MySqlSourceConfig) -> Result<mysql_async::Conn, SourceError> {
+    let ssl = config.tls.ssl_opts();
+    let encrypted = ssl.is_some();
+    match open(config, ssl).await {
+        Err(Some(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)))
+            if config.tls.mode == SslMode::Preferred =>
+        {
+            tracing::debug!(host = %config.hostname, port = config.port, "the server offers no TLS; database.ssl.mode=preferred connects in plaintext");
+            open(config, None).await.map_err(|e| connect_error(config, e, false))
+        }
+        // mysql_async 0.37.1 skips the name check by matching rustls' error
+        // text, which rustls 0.23 no longer prints; so verify_ca would check
+        // the name too. rustls checks the chain before the name, so a name
+        // error means the chain is trusted: connect again, verifying against
+        // a name the certificate itself presents.
+        Err(Some(error)) if config.tls.mode == SslMode::VerifyCa => match presented_name(&error) {
+            Some(name) => {
+                let ssl = config.tls.ssl_opts().map(|opts| opts.with_danger_tls_hostname_override(Some(name)));
+                open(config, ssl).await.map_err(|e| connect_error(config, e, true))
+            }
+            None => Err(connect_error(config, Some(error), true)),
+        },
+        other => other.map_err(|e| connect_error(config, e, encrypted)),
+    }
+}
+
+/// A name the server's certificate presents, from rustls' name-mismatch
+/// error (`DnsName("db.example")`, `IpAddress(10.0.0.5)`); a wildcard
+/// becomes a name it covers.
+fn presented_name(error: &mysql_async::Error) -> Option<String> {
+    let mysql_async::Error::Io(mysql_async::IoError::Io(io)) = error else {
+        return None;
+    };
+    let rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { presented, .. }) =
+        io.get_ref()?.downcast_ref::<rustls::Error>()?
+    else {
+        return None;
+    };
+    presented.iter().find_map(|name| {
+        if let Some(dns) = name.strip_prefix("DnsName(\"").and_then(|n| n.strip_suffix("\")")) {
+            Some(match dns.strip_prefix("*.") {
+                Some(parent) => format!("wildcard.{parent}"),
+                None => dns.to_string(),
+            })
+        } else {
+            name.strip_prefix("IpAddress(").and_then(|n| n.strip_suffix(')')).map(str::to_string)
+        }
+    })
+}
+
+/// One connection attempt; `Err(None)` is a timeout.
+async fn open(
+    config: &MySqlSourceConfig,
+    ssl: Option<mysql_async::SslOpts>,
+) -> Result<mysql_async::Conn, Option<mysql_async::Error>> {
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname(config.hostname.clone())
         .tcp_port(config.port)
         .user(Some(config.user.clone()))
         .pass(Some(config.password.expose().to_string()))
-        .prefer_socket(false);
-    let connecting = mysql_async::Conn::new(opts);
-    match tokio::time::timeout(config.connect_timeout, connecting).await {
+        .prefer_socket(false)
+        .ssl_opts(ssl);
+    match tokio::time::timeout(config.connect_timeout, mysql_async::Conn::new(opts)).await {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(error @ mysql_async::Error::Server(_))) => Err(classify(error, "connect", &config.user, config.server_id)),
-        Ok(Err(source)) => Err(TransientError::Connect {
-            host: config.hostname.clone(),
-            port: config.port,
-            source,
+        Ok(Err(error)) => Err(Some(error)),
+        Err(_) => Err(None),
+    }
+}
+
+/// Whether a connection error is TLS refusing the server (its certificate,
+/// our client certificate, the protocol), which no retry can fix.
+fn is_tls_failure(error: &mysql_async::Error) -> bool {
+    match error {
+        mysql_async::Error::Io(mysql_async::IoError::Tls(_)) => true,
+        // The handshake's own errors arrive as I/O errors wrapping rustls'.
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+        _ => false,
+    }
+}
+
+fn connect_error(config: &MySqlSourceConfig, error: Option<mysql_async::Error>, encrypted: bool) -> SourceError {
+    let host = config.hostname.clone();
+    let port = config.port;
+    match error {
+        Some(error @ mysql_async::Error::Server(_)) => classify(error, "connect", &config.user, config.server_id),
+        Some(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)) => {
+            DefiniteError::TlsUnavailable {
+                host,
+                port,
+                mode: config.tls.mode.as_str().to_string(),
+            }
+            .into()
         }
-        .into()),
-        Err(_) => Err(TransientError::Connect {
-            host: config.hostname.clone(),
-            port: config.port,
+        Some(source) if encrypted && is_tls_failure(&source) => DefiniteError::Tls { host, port, source }.into(),
+        Some(source) => TransientError::Connect { host, port, source }.into(),
+        None => TransientError::Connect {
+            host,
+            port,
             source: mysql_async::Error::Other(
                 format!("no answer within connect.timeout.ms={}", config.connect_timeout.as_millis()).into(),
             ),
         }
-        .into()),
+        .into(),
     }
 }
 
@@ -211,4 +295,36 @@ pub async fn offset_at(
         None
     };
     Ok(SourceOffset::at(file, pos, gtids, server.server_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name_error(presented: &[&str]) -> mysql_async::Error {
+        let error = rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext {
+            expected: rustls_pki_types::ServerName::try_from("10.0.0.9").unwrap(),
+            presented: presented.iter().map(|name| name.to_string()).collect(),
+        });
+        mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            error,
+        )))
+    }
+
+    /// What verify_ca reconnects with when only the name did not match.
+    #[test]
+    fn presented_names() {
+        let name = |presented: &[&str]| presented_name(&name_error(presented));
+        assert_eq!(name(&["DnsName(\"db.example\")"]).as_deref(), Some("db.example"));
+        assert_eq!(name(&["IpAddress(10.0.0.5)"]).as_deref(), Some("10.0.0.5"));
+        assert_eq!(name(&["DnsName(\"*.db.example\")"]).as_deref(), Some("wildcard.db.example"));
+        assert_eq!(name(&["Unsupported", "IpAddress(::1)"]).as_deref(), Some("::1"));
+        assert_eq!(name(&[]), None);
+        let unknown_issuer = mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        )));
+        assert_eq!(presented_name(&unknown_issuer), None);
+    }
 }

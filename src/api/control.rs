@@ -53,7 +53,11 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             id: r.id,
             tables: r.tables.clone(),
             filter: r.filter.clone(),
-            state: r.state.as_str().to_string(),
+            state: match (r.state, record.snapshot.as_ref()) {
+                // The source reports completion through its progress.
+                (IncrementalState::Running, Some(s)) if s.incremental && s.completed => "COMPLETED".to_string(),
+                (state, _) => state.as_str().to_string(),
+            },
             requested_ms: r.requested_ms,
         }),
     }

@@ -23,6 +23,20 @@ use crate::config::security::{self, ClientTls, MaterialError};
 use crate::connector::ConnectorSpec;
 use crate::proto::{self};
 
+/// `println!` for client output that ends the process quietly when stdout
+/// is closed (`raftcdc connector status x | head`) instead of panicking.
+/// It shadows the prelude's `println!` in the modules declared below.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 pub mod config;
 pub mod output;
 pub mod tail;

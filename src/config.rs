@@ -405,10 +405,11 @@ impl NodeConfig {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const GOOD: &str = r#"
+    /// The smallest valid node config.
+    pub(crate) const GOOD: &str = r#"
 [node]
 id = 1
 listen = "127.0.0.1:7001"

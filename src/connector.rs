@@ -313,7 +313,8 @@ mod property_tests {
         })
     }
 
-    fn base() -> BTreeMap<String, String> {
+    /// The fewest properties a valid MySQL connector needs.
+    pub(super) fn base() -> BTreeMap<String, String> {
         [
             ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
             ("database.hostname", "db"),
@@ -400,6 +401,7 @@ mod redaction_tests {
     //! path a value is shown by (the control API's `connector_to_proto`,
     //! validation errors of the spec, the source and the sink), for each kind
     //! of secret property and random secret values.
+    use super::property_tests::base;
     use super::*;
     use crate::raft::command::Command;
     use crate::raft::state::{ConnectorRecord, DesiredState, TaskRecord, TaskState};
@@ -425,18 +427,6 @@ mod redaction_tests {
         "producer.override.ssl.truststore.password",
     ];
 
-    fn base() -> BTreeMap<String, String> {
-        [
-            ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
-            ("database.hostname", "db"),
-            ("database.user", "cdc"),
-            ("database.server.id", "5401"),
-            ("topic.prefix", "dbserver1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-    }
 
     fn record(config: BTreeMap<String, String>) -> ConnectorRecord {
         ConnectorRecord {

@@ -454,13 +454,7 @@ mod tests {
     use crate::config::NodeConfig;
     use crate::node::error_chain;
 
-    const NODE: &str = r#"
-[node]
-id = 1
-listen = "127.0.0.1:7001"
-peer_listen = "127.0.0.1:7101"
-data_dir = "/tmp/x"
-"#;
+    use crate::config::tests::GOOD as NODE;
 
     fn err(extra: &str) -> String {
         error_chain(

@@ -172,10 +172,13 @@ impl Incremental {
         }
     }
 
+    /// A request this source has not started yet (cloned only then: this
+    /// runs between every two transactions).
     fn new_request(&self, cursor: Option<&IncrementalCursor>) -> Option<IncrementalRequest> {
-        let request = self.requests.borrow().clone()?;
+        let request = self.requests.borrow();
+        let request = request.as_ref()?;
         let known = cursor.is_some_and(|c| c.id >= request.id);
-        (!known && request.state != IncrementalState::Stopped).then_some(request)
+        (!known && request.state != IncrementalState::Stopped).then(|| request.clone())
     }
 
     /// One step between transactions, at stream position `file:pos`.
@@ -221,35 +224,46 @@ impl Incremental {
             self.window = None;
             return Ok(Some((Vec::new(), current.progress())));
         }
-        if let Some(window) = &self.window {
-            if position_key(file, pos) < position_key(&window.high.0, window.high.1) {
+        if self.window.is_none() {
+            if state != Some(IncrementalState::Running) {
                 return Ok(None);
             }
-            let window = self.window.take().expect("checked");
-            let records: Vec<Record> = window
-                .rows
-                .into_iter()
-                .filter(|(key, _)| key.as_ref().is_none_or(|k| !window.touched.contains(k)))
-                .map(|(_, record)| record)
-                .collect();
-            current.rows += records.len() as u64;
-            current.last_key = window.last_key;
-            if window.table_ends {
-                current.advance_table();
-                if current.done {
-                    tracing::info!(id = current.id, rows = current.rows, "incremental snapshot: completed");
-                }
+            if let Some(skipped) = self.open_window(current, file, pos).await? {
+                return Ok(Some(skipped));
             }
-            return Ok(Some((records, current.progress())));
         }
-        if state != Some(IncrementalState::Running) {
-            return Ok(None);
-        }
-        self.open_window(current, file, pos).await
+        // A window just opened on an idle stream may already be reached.
+        Ok(self.close_window(current, file, pos))
     }
 
-    /// Reads the next chunk. Returns a progress batch only when a table was
-    /// skipped (gone, or without a chunk key).
+    /// Emits the open window's chunk once the stream reached its high
+    /// watermark: the rows no streamed event touched meanwhile.
+    fn close_window(
+        &mut self,
+        cursor: &mut IncrementalCursor,
+        file: &str,
+        pos: u64,
+    ) -> Option<(Vec<Record>, SnapshotProgress)> {
+        let window = self.window.take_if(|w| position_key(file, pos) >= position_key(&w.high.0, w.high.1))?;
+        let records: Vec<Record> = window
+            .rows
+            .into_iter()
+            .filter(|(key, _)| key.as_ref().is_none_or(|k| !window.touched.contains(k)))
+            .map(|(_, record)| record)
+            .collect();
+        cursor.rows += records.len() as u64;
+        cursor.last_key = window.last_key;
+        if window.table_ends {
+            cursor.advance_table();
+            if cursor.done {
+                tracing::info!(id = cursor.id, rows = cursor.rows, "incremental snapshot: completed");
+            }
+        }
+        Some((records, cursor.progress()))
+    }
+
+    /// Reads the next chunk into a window. Returns a progress batch only
+    /// when a table was skipped instead (gone, or without a chunk key).
     async fn open_window(
         &mut self,
         cursor: &mut IncrementalCursor,
@@ -313,22 +327,7 @@ impl Incremental {
             last_key,
             table_ends,
         });
-        // Already at the watermark (an idle stream): close it right away.
-        Box::pin(self.step_after_open(cursor, file, pos)).await
-    }
-
-    async fn step_after_open(
-        &mut self,
-        cursor: &mut IncrementalCursor,
-        file: &str,
-        pos: u64,
-    ) -> Result<Option<(Vec<Record>, SnapshotProgress)>, SourceError> {
-        let mut wrapped = Some(cursor.clone());
-        let result = self.step(&mut wrapped, file, pos).await;
-        if let Some(updated) = wrapped {
-            *cursor = updated;
-        }
-        result
+        Ok(None)
     }
 }
 

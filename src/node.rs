@@ -200,17 +200,30 @@ impl Node {
     // ---- reads -------------------------------------------------------
 
     pub async fn connectors(&self) -> Vec<ConnectorRecord> {
-        self.applied.read().await.state.connectors.values().cloned().collect()
+        self.select_connectors(|c| Some(c.clone())).await
+    }
+
+    /// What `select` picks from each connector, without cloning whole
+    /// records: the assigner and the supervisor run this after every
+    /// applied entry, and a record's schema history grows without bound.
+    pub async fn select_connectors<T>(&self, select: impl FnMut(&ConnectorRecord) -> Option<T>) -> Vec<T> {
+        self.applied.read().await.state.connectors.values().filter_map(select).collect()
     }
 
     pub async fn connector(&self, name: &str) -> Result<ConnectorRecord, NodeError> {
+        self.read_connector(name, ConnectorRecord::clone).await
+    }
+
+    /// Reads part of a connector's record without cloning all of it (its
+    /// schema history grows without bound; per-commit readers want one field).
+    pub async fn read_connector<T>(&self, name: &str, read: impl FnOnce(&ConnectorRecord) -> T) -> Result<T, NodeError> {
         self.applied
             .read()
             .await
             .state
             .connectors
             .get(name)
-            .cloned()
+            .map(read)
             .ok_or_else(|| CommandError::NotFound { name: name.to_string() }.into())
     }
 

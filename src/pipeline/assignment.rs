@@ -41,12 +41,10 @@ pub async fn run(node: Arc<Node>) {
 
 async fn assign_all(node: &Node) {
     let wanted: Vec<(String, u64)> = node
-        .connectors()
-        .await
-        .into_iter()
-        .filter(|c| c.desired == DesiredState::Running && c.owner != Some(node.id))
-        .map(|c| (c.name, c.epoch))
-        .collect();
+        .select_connectors(|c| {
+            (c.desired == DesiredState::Running && c.owner != Some(node.id)).then(|| (c.name.clone(), c.epoch))
+        })
+        .await;
     for (name, expected_epoch) in wanted {
         let command = Command::AssignOwner {
             name: name.clone(),

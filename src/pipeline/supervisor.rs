@@ -44,11 +44,12 @@ pub async fn run(node: Arc<Node>) {
 async fn reconcile(node: &Arc<Node>, running: &mut HashMap<String, Running>) {
     let leads = node.is_leader();
     let wanted: HashMap<String, (u64, std::collections::BTreeMap<String, String>)> = node
-        .connectors()
+        .select_connectors(|c| {
+            (leads && c.owner == Some(node.id) && c.desired == DesiredState::Running)
+                .then(|| (c.name.clone(), (c.epoch, c.config.clone().into_inner())))
+        })
         .await
         .into_iter()
-        .filter(|c| leads && c.owner == Some(node.id) && c.desired == DesiredState::Running)
-        .map(|c| (c.name, (c.epoch, c.config.into_inner())))
         .collect();
 
     // A task whose epoch is no longer wanted stops. A task that ended by

@@ -250,7 +250,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         progress = sink.read_progress(&context.name) => progress?,
         _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
     };
-    let raft_offset = node.connector(&context.name).await.ok().and_then(|c| c.offset);
+    let raft_offset = node.read_connector(&context.name, |c| c.offset.clone()).await.ok().flatten();
     // 3. The later of the two, by epoch (ties go to Kafka, which is ahead).
     let resume = match (progress, raft_offset) {
         (Some(p), Some(r)) if r.epoch > p.epoch => Some(r.offset),
@@ -307,7 +307,8 @@ fn follow_snapshot_requests(
     let watcher = tokio::spawn(async move {
         let mut changes = node.subscribe_changes();
         loop {
-            let current = node.connector(&name).await.ok().and_then(|c| c.incremental);
+            // Runs after every applied entry: read the one field.
+            let current = node.read_connector(&name, |c| c.incremental.clone()).await.ok().flatten();
             tx.send_if_modified(|request| {
                 let changed = *request != current;
                 *request = current;
@@ -343,9 +344,9 @@ async fn claim(context: &TaskContext) -> Result<(), TaskError> {
 
 /// Fails with `Deposed` if this task's epoch is no longer current.
 async fn check_epoch(context: &TaskContext) -> Result<(), TaskError> {
-    match context.node.connector(&context.name).await {
-        Ok(c) if c.epoch == context.epoch => Ok(()),
-        Ok(c) => Err(TaskError::Deposed(format!("epoch {} is now {}", context.epoch, c.epoch))),
+    match context.node.read_connector(&context.name, |c| c.epoch).await {
+        Ok(epoch) if epoch == context.epoch => Ok(()),
+        Ok(epoch) => Err(TaskError::Deposed(format!("epoch {} is now {epoch}", context.epoch))),
         Err(_) => Err(TaskError::Deposed("the connector was deleted".into())),
     }
 }

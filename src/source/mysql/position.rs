@@ -247,20 +247,20 @@ impl SourceOffset {
         if gtids.is_none() && file.is_empty() {
             return Err(PositionError("needs \"gtids\" or \"file\" and \"pos\"".into()));
         }
-        let snapshot = match object.get("snapshot_cursor") {
-            None | Some(Value::Null) => None,
-            Some(cursor) => Some(
-                serde_json::from_value(cursor.clone())
-                    .map_err(|e| PositionError(format!("\"snapshot_cursor\" is malformed: {e}")))?,
-            ),
-        };
-        let incremental = match object.get("incremental_snapshot") {
-            None | Some(Value::Null) => None,
-            Some(cursor) => Some(
-                serde_json::from_value(cursor.clone())
-                    .map_err(|e| PositionError(format!("\"incremental_snapshot\" is malformed: {e}")))?,
-            ),
-        };
+        // Optional structured fields: absent or null is `None`.
+        fn cursor<T: serde::de::DeserializeOwned>(
+            object: &serde_json::Map<String, Value>,
+            key: &str,
+        ) -> Result<Option<T>, PositionError> {
+            match object.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(value) => serde_json::from_value(value.clone())
+                    .map(Some)
+                    .map_err(|e| PositionError(format!("\"{key}\" is malformed: {e}"))),
+            }
+        }
+        let snapshot = cursor(object, "snapshot_cursor")?;
+        let incremental = cursor(object, "incremental_snapshot")?;
         Ok(SourceOffset {
             file,
             pos: number("pos").max(4),

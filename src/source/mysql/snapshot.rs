@@ -158,13 +158,10 @@ impl KeyValue {
         match self {
             KeyValue::Int(i) => (*i).into(),
             KeyValue::UInt(u) => (*u).into(),
-            KeyValue::Bytes(hex) => {
-                let bytes = KeyValue::Bytes(hex.clone()).to_value();
-                match bytes {
-                    Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned().into(),
-                    _ => serde_json::Value::Null,
-                }
-            }
+            KeyValue::Bytes(_) => match self.to_value() {
+                Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned().into(),
+                _ => serde_json::Value::Null,
+            },
             other => serde_json::to_value(other).unwrap_or(serde_json::Value::Null),
         }
     }

@@ -531,10 +531,11 @@ impl MySqlSourceConfig {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn base() -> BTreeMap<String, String> {
+    /// A valid MySQL connector config with the fewest properties.
+    pub(crate) fn base() -> BTreeMap<String, String> {
         [
             ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
             ("database.hostname", "db"),
@@ -637,18 +638,11 @@ mod property_tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The unit tests' valid config, as the MariaDB connector class.
     fn base() -> BTreeMap<String, String> {
-        [
-            ("connector.class", "io.debezium.connector.mariadb.MariaDbConnector"),
-            ("database.hostname", "db"),
-            ("database.user", "cdc"),
-            ("database.password", "hunter2"),
-            ("database.server.id", "5401"),
-            ("topic.prefix", "dbserver1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        let mut props = super::tests::base();
+        props.insert("connector.class".into(), "io.debezium.connector.mariadb.MariaDbConnector".into());
+        props
     }
 
     /// The property a refusal of `key` may name instead of `key` itself.

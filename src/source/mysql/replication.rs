@@ -225,17 +225,23 @@ impl MySqlSource {
             }
             _ => false,
         };
-        let offset = match snapshot::plan(config.snapshot_mode, committed, *snapshot_due, gone) {
-            Plan::Stream(offset) => offset,
-            Plan::StreamFromCurrent => validate::current_offset(&mut conn, config, &server).await?,
-            Plan::Idle => {
-                let _ = conn.disconnect().await;
+        let plan = snapshot::plan(config.snapshot_mode, committed, *snapshot_due, gone);
+        let stream_from = match plan {
+            Plan::Stream(ref offset) => Some(offset.clone()),
+            Plan::StreamFromCurrent => Some(validate::current_offset(&mut conn, config, &server).await?),
+            _ => None,
+        };
+        // The checks' connection is done with; the snapshot and the binlog
+        // stream open their own.
+        let _ = conn.disconnect().await;
+        let offset = match (stream_from, plan) {
+            (Some(offset), _) => offset,
+            (None, Plan::Idle) => {
                 tracing::info!("source: snapshot.mode=initial_only and the snapshot is complete; not streaming");
                 out.closed().await;
                 return Ok(());
             }
-            plan @ (Plan::Snapshot | Plan::ResumeSnapshot(_)) => {
-                let _ = conn.disconnect().await;
+            (None, plan) => {
                 *snapshot_due = false;
                 let resume = match plan {
                     Plan::ResumeSnapshot(offset) => Some(offset),
@@ -249,7 +255,6 @@ impl MySqlSource {
                     out.closed().await;
                     return Ok(());
                 }
-                conn = validate::connect(config).await?;
                 offset
             }
         };
@@ -262,7 +267,6 @@ impl MySqlSource {
             }
             *last_sent = Some(sent);
         }
-        let _ = conn.disconnect().await;
         // From here on a retry resumes at this offset, not at a newer
         // "current" position: nothing after it has been delivered.
         *last_sent = Some(offset.to_json());

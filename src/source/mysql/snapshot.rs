@@ -630,7 +630,6 @@ impl Snapshotter<'_> {
         let mut result = conn.exec_iter(select, ()).await.map_err(sql_error(config, select))?;
         let mut pending: Option<Vec<Value>> = None;
         let mut records = Vec::with_capacity(chunk);
-        let mut batches = Vec::new();
         loop {
             let next = result.next().await.map_err(sql_error(config, select))?;
             let table_ends = next.is_none();
@@ -645,24 +644,20 @@ impl Snapshotter<'_> {
                     next_table(cursor);
                 }
                 let completed = table_ends && rest_empty && cursor.table_rows > 0;
-                batches.push(Batch {
+                let batch = Batch {
                     records: std::mem::take(&mut records),
                     offset: encoder.offset((!completed).then_some(&*cursor)).to_json(),
                     schema_history: Vec::new(),
                     ends_transaction: true,
                     snapshot: Some(progress(cursor, completed)),
-                });
+                };
                 if completed {
                     cursor.table = cursor.tables.len();
                 }
-            }
-            // Hand chunks over as they fill: memory stays one chunk.
-            for batch in batches.drain(..) {
-                let offset = batch.offset.clone();
-                if out.send(batch).await.is_err() {
+                // Hand chunks over as they fill: memory stays one chunk.
+                if !send(out, batch, last_sent).await {
                     return Ok(false);
                 }
-                *last_sent = Some(offset);
             }
             match next {
                 Some(row) => pending = Some(row.unwrap()),

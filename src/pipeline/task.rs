@@ -26,11 +26,15 @@
 //!    an operator set it (`offsets set` raises the epoch, so it wins).
 //! 4. **Stream** from there. Each delivery is one Kafka transaction
 //!    (records + progress record); after it commits, the offset (and the
-//!    batch's schema history) is committed to Raft under the task's epoch.
+//!    batch's schema history) is handed to the [`OffsetCommitter`], which
+//!    commits it to Raft under the task's epoch while the next Kafka
+//!    transaction is already being produced.
 //!
 //! A crash between the Kafka commit and the Raft commit loses nothing and
 //! duplicates nothing: the next owner resumes from the Kafka progress
-//! record, which is later. A crash before the Kafka commit leaves an open
+//! record, which is later. (Schema history lives only in Raft, so a batch
+//! that carries history entries waits for its Raft commit before the next
+//! delivery: a crash can cost at most the entries of that one batch.) A crash before the Kafka commit leaves an open
 //! transaction that step 1 of the next owner aborts, so its records never
 //! become visible to `read_committed` consumers. A deposed owner that
 //! wakes up is stopped three ways: its Kafka producer is fenced, its Raft
@@ -268,17 +272,20 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     let source = MySqlSource::new(source_config.clone(), first_attempt).with_snapshot_requests(requests);
     let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }.in_current_span()));
 
+    let mut committer = OffsetCommitter::start(context);
     let mut pending = Pending::default();
     let deadline = source_config.poll_interval;
-    loop {
+    let outcome = loop {
         let timer = tokio::time::sleep(pending.time_left(deadline));
         tokio::select! {
             batch = rx.recv() => match batch {
                 Some(batch) => pending.add(batch),
                 None => {
                     // The source ended: deliver what it produced, then report why.
-                    deliver(context, &mut sink, &mut pending).await?;
-                    return match (&mut source_task.0).await {
+                    if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
+                        break Err(error);
+                    }
+                    break match (&mut source_task.0).await {
                         Ok(Ok(())) => Err(TaskError::Transient("the source stopped".into())),
                         Ok(Err(error)) => Err(error.into()),
                         Err(join) => Err(TaskError::Transient(format!("the source task failed: {join}"))),
@@ -288,12 +295,21 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
             _ = timer, if pending.has_work() => {}
             // Undelivered batches are simply not committed: whoever runs
             // the connector next re-reads them from the committed offset.
-            _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
+            _ = stop_requested(&mut stopped) => break Err(TaskError::Stopped),
+            // The committer ends early only when Raft deposed this epoch.
+            deposed = committer.deposed() => break Err(deposed),
         }
         if pending.full(source_config.max_batch_size) || (pending.has_work() && pending.time_left(deadline).is_zero()) {
-            deliver(context, &mut sink, &mut pending).await?;
+            if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
+                break Err(error);
+            }
         }
-    }
+    };
+    // Whatever ended the attempt, offsets Kafka already holds go to Raft
+    // too (best effort: Kafka's progress record stays authoritative).
+    drop(source_task);
+    committer.finish().await;
+    outcome
 }
 
 /// The connector's incremental snapshot request as the replicated state
@@ -388,9 +404,14 @@ impl Pending {
     }
 }
 
-/// Delivers the pending batches as one Kafka transaction, then commits the
-/// offset and schema history to Raft under the task's epoch.
-async fn deliver(context: &TaskContext, sink: &mut KafkaSink, pending: &mut Pending) -> Result<(), TaskError> {
+/// Delivers the pending batches as one Kafka transaction, then hands the
+/// offset and schema history to the [`OffsetCommitter`].
+async fn deliver(
+    context: &TaskContext,
+    sink: &mut KafkaSink,
+    pending: &mut Pending,
+    committer: &mut OffsetCommitter,
+) -> Result<(), TaskError> {
     let Some(offset) = pending.offset.take() else { return Ok(()) };
     let records = std::mem::take(&mut pending.records);
     let schema_history = std::mem::take(&mut pending.schema_history);
@@ -399,27 +420,152 @@ async fn deliver(context: &TaskContext, sink: &mut KafkaSink, pending: &mut Pend
     let progress = Progress {
         connector: context.name.clone(),
         epoch: context.epoch,
-        offset: offset.clone(),
+        offset,
     };
     let began = Instant::now();
     sink.deliver(&records, &progress).await?;
-    context.node.registry.connector(&context.name).delivered(&records, &offset, began.elapsed(), sink.last_commit_duration());
-    let command = Command::CommitOffset {
-        name: context.name.clone(),
-        epoch: context.epoch,
-        offset,
-        schema_history,
-        snapshot,
-    };
-    match context.node.propose(command).await {
-        Ok(_) => Ok(()),
-        Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
-            Err(TaskError::Deposed(format!("Raft rejected epoch {} (current {current})", context.epoch)))
+    context.node.registry.connector(&context.name).delivered(&records, &progress.offset, began.elapsed(), sink.last_commit_duration());
+    let durable_history = !schema_history.is_empty();
+    committer
+        .commit(Commit {
+            offset: progress.offset,
+            schema_history,
+            snapshot,
+        })
+        .await?;
+    if durable_history {
+        // Schema history lives only in Raft: do not run ahead of a DDL's
+        // entry, so a crash can lose at most the one in flight (as before
+        // the committer existed), never several.
+        committer.flush().await?;
+    }
+    Ok(())
+}
+
+/// One delivered batch's offset commit.
+struct Commit {
+    offset: serde_json::Value,
+    schema_history: Vec<serde_json::Value>,
+    snapshot: Option<SnapshotProgress>,
+}
+
+impl Commit {
+    /// Folds a later commit into this one: its offset and snapshot
+    /// progress supersede, its history entries follow.
+    fn absorb(&mut self, later: Commit) {
+        self.offset = later.offset;
+        self.schema_history.extend(later.schema_history);
+        if later.snapshot.is_some() {
+            self.snapshot = later.snapshot;
         }
-        // Kafka holds the progress; the next commit supersedes this one.
-        Err(error) => {
-            tracing::warn!(connector = %context.name, error = %error_chain(&error), "offset commit to Raft failed; Kafka progress is authoritative");
-            Ok(())
+    }
+}
+
+/// Commits delivered offsets to Raft in the background, in delivery order,
+/// so the Raft round trip of one batch overlaps the Kafka transaction of
+/// the next.
+///
+/// Correctness does not change: the Raft offset still only follows Kafka's
+/// progress record (a commit is queued only after its Kafka commit
+/// returned) and is still written under the task's epoch. It can now lag
+/// Kafka by the batches queued here instead of one; the takeover reads
+/// Kafka's progress first, so a lag never repeats output. Commits that
+/// queue up while one is in flight are folded into one proposal
+/// ([`Commit::absorb`]), so a slow Raft costs fewer proposals, not a
+/// longer queue; the queue is bounded, so a Raft that cannot commit at
+/// all stops delivery instead of growing memory.
+struct OffsetCommitter {
+    queue: Option<mpsc::Sender<Commit>>,
+    worker: AbortOnDrop<TaskError>,
+    /// Commits queued, and commits Raft has answered (either way).
+    queued: u64,
+    answered: watch::Receiver<u64>,
+}
+
+impl OffsetCommitter {
+    fn start(context: &TaskContext) -> OffsetCommitter {
+        let (queue, mut commits) = mpsc::channel::<Commit>(8);
+        let (answered_tx, answered) = watch::channel(0u64);
+        let node = context.node.clone();
+        let name = context.name.clone();
+        let epoch = context.epoch;
+        let worker = tokio::spawn(
+            async move {
+                while let Some(mut commit) = commits.recv().await {
+                    let mut count = 1;
+                    while let Ok(later) = commits.try_recv() {
+                        commit.absorb(later);
+                        count += 1;
+                    }
+                    let command = Command::CommitOffset {
+                        name: name.clone(),
+                        epoch,
+                        offset: commit.offset,
+                        schema_history: commit.schema_history,
+                        snapshot: commit.snapshot,
+                    };
+                    match node.propose(command).await {
+                        Ok(_) => {}
+                        Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
+                            return TaskError::Deposed(format!("Raft rejected epoch {epoch} (current {current})"));
+                        }
+                        // Kafka holds the progress; the next commit supersedes this one.
+                        Err(error) => {
+                            tracing::warn!(connector = %name, error = %error_chain(&error), "offset commit to Raft failed; Kafka progress is authoritative");
+                        }
+                    }
+                    answered_tx.send_modify(|n| *n += count);
+                }
+                TaskError::Stopped
+            }
+            .in_current_span(),
+        );
+        OffsetCommitter {
+            queue: Some(queue),
+            worker: AbortOnDrop(worker),
+            queued: 0,
+            answered,
         }
+    }
+
+    /// Queues a commit (waits while the queue is full).
+    async fn commit(&mut self, commit: Commit) -> Result<(), TaskError> {
+        let queue = self.queue.as_ref().expect("queue open until finish");
+        if queue.send(commit).await.is_err() {
+            return Err(self.deposed().await);
+        }
+        self.queued += 1;
+        Ok(())
+    }
+
+    /// Waits until Raft has answered every queued commit.
+    async fn flush(&mut self) -> Result<(), TaskError> {
+        let queued = self.queued;
+        tokio::select! {
+            _ = self.answered.wait_for(|n| *n >= queued) => Ok(()),
+            deposed = Self::ended(&mut self.worker) => Err(deposed),
+        }
+    }
+
+    /// Resolves only if the worker ended on its own: Raft deposed the task.
+    async fn deposed(&mut self) -> TaskError {
+        Self::ended(&mut self.worker).await
+    }
+
+    async fn ended(worker: &mut AbortOnDrop<TaskError>) -> TaskError {
+        match (&mut worker.0).await {
+            Ok(error) => error,
+            Err(join) => TaskError::Transient(format!("the offset committer failed: {join}")),
+        }
+    }
+
+    /// Lets the worker commit what is queued, for a bounded time (Raft may
+    /// have no quorum; Kafka's progress record covers whatever is left).
+    async fn finish(mut self) {
+        self.queue = None;
+        if self.worker.0.is_finished() {
+            return;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.worker.0).await;
     }
 }

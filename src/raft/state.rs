@@ -273,8 +273,7 @@ impl ClusterState {
                     created_ms: now,
                     updated_ms: now,
                 };
-                self.connectors.insert(name.clone(), record);
-                &self.connectors[name]
+                self.connectors.entry(name.clone()).or_insert(record)
             }
             Command::UpdateConnector { name, config } => {
                 let record = self.raise_epoch(name)?;
@@ -391,10 +390,15 @@ impl ClusterState {
                 record
             }
         };
-        let name = record.name.clone();
-        let record = self.connectors.get_mut(&name).expect("record exists");
         record.updated_ms = now;
-        Ok(Some(record.clone()))
+        // An owner's writes arrive several times a second and nobody reads
+        // their reply's record: do not clone the record (and its schema
+        // history) for them.
+        let owner_write = matches!(
+            proposal.command,
+            Command::CommitOffset { .. } | Command::ReportTaskStatus { .. } | Command::AppendSchemaHistory { .. }
+        );
+        Ok((!owner_write).then(|| record.clone()))
     }
 }
 

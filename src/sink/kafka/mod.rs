@@ -42,8 +42,9 @@
 //!
 //! The offsets topic is the sink's source of truth for where output ends.
 //! The pipeline also records the offset in Raft after `deliver` returns;
-//! that copy can lag by a batch (a crash between the Kafka commit and the
-//! Raft commit), never lead, so on resume the Kafka progress wins when it
+//! that copy can lag by the few batches whose Raft commits are still in
+//! flight (or lost to a crash between the Kafka commit and the Raft
+//! commit), never lead, so on resume the Kafka progress wins when it
 //! is present.
 //!
 //! # Producer lifecycle
@@ -295,6 +296,11 @@ impl KafkaSink {
         self.produce(progress_record, &mut pending).await?;
         self.settle_all(&mut pending).await?;
         if commit {
+            // rust-rdkafka's commit_transaction first flushes, and a flush
+            // that finds any record not yet destroyed polls the event queue
+            // for up to 100 ms, racing the producer's own poll thread for
+            // events it never gets: wait here instead (microseconds).
+            self.wait_destroyed().await?;
             let timeout = self.config.transaction_timeout;
             let began = std::time::Instant::now();
             self.blocking("commit_transaction", move |p| p.commit_transaction(timeout))
@@ -337,7 +343,6 @@ impl KafkaSink {
         mut record: FutureRecord<'_, [u8], [u8]>,
         pending: &mut VecDeque<DeliveryFuture>,
     ) -> Result<(), SinkError> {
-        let mut drained_since = None;
         loop {
             match self.producer().send_result(record) {
                 Ok(delivery) => {
@@ -352,19 +357,34 @@ impl KafkaSink {
                         }
                         continue;
                     }
-                    // Every record is acknowledged, but librdkafka counts a
-                    // record against its queue until it has destroyed it,
-                    // just after the delivery report: wait for that.
-                    let since = *drained_since.get_or_insert_with(std::time::Instant::now);
-                    if since.elapsed() > QUEUE_DRAIN_TIMEOUT {
-                        let error = KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull);
-                        return Err(self.error(format!("produce to {}", record.topic), error));
-                    }
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    // Every record is acknowledged, but still counted.
+                    self.wait_destroyed().await?;
                 }
                 Err((error, back)) => return Err(self.error(format!("produce to {}", back.topic), error)),
             }
         }
+    }
+
+    /// Waits until librdkafka has destroyed every acknowledged record: it
+    /// counts a record against its queue (`rd_kafka_outq_len`) until just
+    /// after the delivery report, which the producer's poll thread serves.
+    async fn wait_destroyed(&self) -> Result<(), SinkError> {
+        let since = std::time::Instant::now();
+        let mut spins = 0u32;
+        while self.producer().in_flight_count() > 0 {
+            if since.elapsed() > QUEUE_DRAIN_TIMEOUT {
+                let error = KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull);
+                return Err(self.error("wait for acknowledged records to be released", error));
+            }
+            // The poll thread is usually microseconds away from it.
+            spins += 1;
+            if spins < 64 {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        Ok(())
     }
 
     async fn settle_all(&self, pending: &mut VecDeque<DeliveryFuture>) -> Result<(), SinkError> {

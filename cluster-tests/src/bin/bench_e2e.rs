@@ -15,7 +15,8 @@
 //! 4. initial snapshot: the same N loaded rows read by a new connector
 //!    with `snapshot.mode=initial`, from its creation until its status
 //!    says the snapshot completed (every chunk committed in Kafka and
-//!    Raft), rows/s.
+//!    Raft), rows/s, beside the sink's own limit for records of the
+//!    snapshot's size, measured again right after it.
 //!
 //! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency]`
 //! (build the node first: `cargo build --release --bin raftcdc` and set
@@ -76,6 +77,42 @@ async fn committed_gtid_seq(cluster: &Cluster, node: usize, name: &str) -> (u64,
             .unwrap_or((0, 0)),
         Err(_) => (0, 0),
     }
+}
+
+/// The sink's own limit, measured now: as many records as `topic` got, of
+/// its average size, produced into the same broker by a plain idempotent
+/// producer (no transactions, no source). Prints and returns records/s.
+async fn sink_limit(broker: &Broker, topic: &str, rows: usize) -> f64 {
+    let sample = broker.read_committed(topic).await;
+    let sizes: Vec<usize> = sample.iter().take(1000).filter_map(|r| r.value.as_ref().map(Vec::len)).collect();
+    let size = sizes.iter().sum::<usize>() / sizes.len().max(1);
+    let payload = vec![b'x'; size.max(1)];
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap();
+    let baseline = format!("bench-baseline-{}", topic.replace('.', "-"));
+    let started = Instant::now();
+    let mut pending = Vec::with_capacity(10_000);
+    for i in 0..rows {
+        let key = i.to_string();
+        pending.push(producer.send_result(FutureRecord::to(&baseline).key(&key).payload(&payload)).unwrap());
+        if pending.len() == 10_000 {
+            for delivery in pending.drain(..) {
+                delivery.await.unwrap().unwrap();
+            }
+        }
+    }
+    for delivery in pending.drain(..) {
+        delivery.await.unwrap().unwrap();
+    }
+    let plain = started.elapsed().as_secs_f64();
+    let rate = rows as f64 / plain;
+    println!("sink's own limit (idempotent producer, {size} B records): {rate:>9.0} records/s  ({plain:.2}s)");
+    rate
 }
 
 #[tokio::main]
@@ -153,35 +190,8 @@ async fn main() {
     let e2e = started.elapsed().as_secs_f64();
     println!("end to end (binlog -> committed Kafka, exactly-once): {:>9.0} events/s  ({rows} events in {e2e:.2}s)", rows as f64 / e2e);
 
-    // The sink's own limit: same count, same size, plain idempotent producer.
-    let sample = broker.read_committed("bench.bench.t").await;
-    let sizes: Vec<usize> = sample.iter().take(1000).filter_map(|r| r.value.as_ref().map(Vec::len)).collect();
-    let size = sizes.iter().sum::<usize>() / sizes.len().max(1);
-    let payload = vec![b'x'; size.max(1)];
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
-        .set("queue.buffering.max.messages", "1000000")
-        .create()
-        .unwrap();
-    let started = Instant::now();
-    let mut pending = Vec::with_capacity(10_000);
-    for i in 0..rows {
-        let key = i.to_string();
-        pending.push(producer.send_result(FutureRecord::to("bench-baseline").key(&key).payload(&payload)).unwrap());
-        if pending.len() == 10_000 {
-            for delivery in pending.drain(..) {
-                delivery.await.unwrap().unwrap();
-            }
-        }
-    }
-    for delivery in pending.drain(..) {
-        delivery.await.unwrap().unwrap();
-    }
-    let plain = started.elapsed().as_secs_f64();
-    println!("sink's own limit (idempotent producer, {size} B records): {:>9.0} records/s  ({plain:.2}s)", rows as f64 / plain);
-    println!("end to end / sink limit: {:.0}%", 100.0 * plain / e2e);
+    let limit = sink_limit(&broker, "bench.bench.t", rows).await;
+    println!("end to end / sink limit: {:.0}%", 100.0 * rows as f64 / e2e / limit);
     }
     client.delete_connector(ConnectorRef { name: "bench".into() }).await.unwrap();
 
@@ -221,6 +231,8 @@ async fn main() {
         let took = started.elapsed().as_secs_f64();
         println!("initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s)", rows as f64 / took);
         println!("  (Debezium on this machine, no Kafka at all: ~35,000 rows/s)");
+        let limit = sink_limit(&broker, "snap.bench.t", rows).await;
+        println!("snapshot / sink limit: {:.0}%", 100.0 * rows as f64 / took / limit);
         client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
     }
     if !run("latency") && !run("failover") {

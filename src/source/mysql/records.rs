@@ -42,7 +42,7 @@ pub struct RowEvent<'a> {
     /// Start of the transaction's events (what Debezium reports as `pos`).
     pub pos: u64,
     pub row: u64,
-    pub gtid: Option<String>,
+    pub gtid: Option<&'a str>,
     pub ts_sec: u64,
     pub thread: Option<u32>,
     pub query: Option<&'a str>,
@@ -166,7 +166,7 @@ impl RecordBuilder {
             sequence: None,
             table: output.map(|o| o.decoder.table()),
             server_id: event.server_id as i64,
-            gtid: event.gtid.as_deref(),
+            gtid: event.gtid,
             file: event.file,
             pos: event.pos as i64,
             row: event.row as i32,

@@ -520,32 +520,31 @@ impl Reader {
                 }
             }
             TABLE_MAP_EVENT => {
-                if let Some(EventData::TableMapEvent(tme)) = self.read(event)? {
+                if self.known_table_map(event.data()) {
+                    // The same map as before: its decoder is cached.
+                } else if let Some(EventData::TableMapEvent(tme)) = self.read(event)? {
                     let table_id = tme.table_id();
                     let raw = event.data();
-                    let unchanged = self.tables.get(&table_id).is_some_and(|slot| slot.raw == raw);
-                    if !unchanged {
-                        let db = tme.database_name().into_owned();
-                        let table = tme.table_name().into_owned();
-                        let output = if self.config.filters.captures_table(&db, &table) {
-                            let mut decoder = TableDecoder::new(&tme).map_err(|source| DefiniteError::Decode {
+                    let db = tme.database_name().into_owned();
+                    let table = tme.table_name().into_owned();
+                    let output = if self.config.filters.captures_table(&db, &table) {
+                        let mut decoder = TableDecoder::new(&tme).map_err(|source| DefiniteError::Decode {
+                            position: format!("{}:{start_pos}", self.file),
+                            source,
+                        })?;
+                        self.refine(&mut decoder);
+                        let output = Arc::new(self.builder.table(decoder).map_err(|source| {
+                            DefiniteError::Encode {
                                 position: format!("{}:{start_pos}", self.file),
                                 source,
-                            })?;
-                            self.refine(&mut decoder);
-                            let output = Arc::new(self.builder.table(decoder).map_err(|source| {
-                                DefiniteError::Encode {
-                                    position: format!("{}:{start_pos}", self.file),
-                                    source,
-                                }
-                            })?);
-                            self.by_name.insert((db, table), output.clone());
-                            Some(output)
-                        } else {
-                            None
-                        };
-                        self.tables.insert(table_id, TableSlot { raw: raw.to_vec(), output });
-                    }
+                            }
+                        })?);
+                        self.by_name.insert((db, table), output.clone());
+                        Some(output)
+                    } else {
+                        None
+                    };
+                    self.tables.insert(table_id, TableSlot { raw: raw.to_vec(), output });
                 }
             }
             t if is_rows_event(t) => {
@@ -579,12 +578,26 @@ impl Reader {
         if !self.server.mariadb || event.header().event_type_raw() != TABLE_MAP_EVENT {
             return None;
         }
-        let Ok(Some(EventData::TableMapEvent(tme))) = event.read_data() else { return None };
-        if self.tables.get(&tme.table_id()).is_some_and(|slot| slot.raw == event.data()) {
+        if self.known_table_map(event.data()) {
             return None;
         }
+        let Ok(Some(EventData::TableMapEvent(tme))) = event.read_data() else { return None };
         let key = (tme.database_name().into_owned(), tme.table_name().into_owned());
         (self.config.filters.captures_table(&key.0, &key.1) && !self.refined.contains_key(&key)).then_some(key)
+    }
+
+    /// Whether a TABLE_MAP event's body is byte for byte the one cached
+    /// for its table id, checked without parsing the event: the table id is
+    /// the body's first 6 bytes (little-endian; every server since 5.1
+    /// writes 6-byte ids). Servers repeat the map before every rows event,
+    /// so this is the common case.
+    fn known_table_map(&self, data: &[u8]) -> bool {
+        let Some(id) = data.get(..6) else { return false };
+        let mut bytes = [0u8; 8];
+        bytes[..6].copy_from_slice(id);
+        self.tables
+            .get(&u64::from_le_bytes(bytes))
+            .is_some_and(|slot| slot.raw == data)
     }
 
     fn refine(&self, decoder: &mut TableDecoder) {
@@ -662,7 +675,8 @@ impl Reader {
                     file: &self.file,
                     pos: txn.start_pos,
                     row: row_index,
-                    gtid: txn.gtid.as_ref().map(TxnGtid::text),
+                    // With a GTID, the id is its text.
+                    gtid: txn.gtid.is_some().then_some(txn.id.as_str()),
                     ts_sec: self.ts_sec,
                     thread: txn.thread,
                     query: txn.query.as_deref(),
@@ -701,7 +715,7 @@ impl Reader {
     fn ddl(&mut self, schema: &str, sql: &str, thread: u32, start_pos: u64) -> Result<(), SourceError> {
         self.refined.clear();
         let txn = self.txn.as_mut().expect("a transaction is open");
-        let gtid = txn.gtid.as_ref().map(TxnGtid::text);
+        let gtid = txn.gtid.is_some().then_some(txn.id.as_str());
         let entry = serde_json::json!({
             "database": schema,
             "ddl": sql,

@@ -569,3 +569,42 @@ impl OffsetCommitter {
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.worker.0).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn progress(rows: u64) -> SnapshotProgress {
+        SnapshotProgress {
+            tables_total: 1,
+            tables_done: 0,
+            rows_read: rows,
+            current_table: "db.t".into(),
+            last_key: json!([rows]),
+            completed: false,
+            incremental: false,
+        }
+    }
+
+    /// Folded commits keep the newest offset and snapshot progress and
+    /// every schema history entry, in order.
+    #[test]
+    fn absorbed_commits_keep_the_latest_offset_and_all_history() {
+        let mut commit = Commit {
+            offset: json!({"pos": 1}),
+            schema_history: vec![json!("a")],
+            snapshot: Some(progress(10)),
+        };
+        commit.absorb(Commit { offset: json!({"pos": 2}), schema_history: vec![], snapshot: None });
+        assert_eq!(commit.snapshot, Some(progress(10)), "no progress in a later commit keeps the earlier one");
+        commit.absorb(Commit {
+            offset: json!({"pos": 3}),
+            schema_history: vec![json!("b"), json!("c")],
+            snapshot: Some(progress(20)),
+        });
+        assert_eq!(commit.offset, json!({"pos": 3}));
+        assert_eq!(commit.schema_history, vec![json!("a"), json!("b"), json!("c")]);
+        assert_eq!(commit.snapshot, Some(progress(20)));
+    }
+}

@@ -25,16 +25,21 @@
 //!    the same epoch, so the Raft offset is never ahead of Kafka's unless
 //!    an operator set it (`offsets set` raises the epoch, so it wins).
 //! 4. **Stream** from there. Each delivery is one Kafka transaction
-//!    (records + progress record); after it commits, the offset (and the
-//!    batch's schema history) is handed to the [`OffsetCommitter`], which
+//!    (records + progress record); after it commits, the offset is
+//!    handed to the [`OffsetCommitter`], which
 //!    commits it to Raft under the task's epoch while the next Kafka
 //!    transaction is already being produced.
 //!
 //! A crash between the Kafka commit and the Raft commit loses nothing and
 //! duplicates nothing: the next owner resumes from the Kafka progress
-//! record, which is later. (Schema history lives only in Raft, so a batch
-//! that carries history entries waits for its Raft commit before the next
-//! delivery: a crash can cost at most the entries of that one batch.) A crash before the Kafka commit leaves an open
+//! record, which is later.
+//!
+//! Schema history lives only in Raft, so it is written *before* the Kafka
+//! transaction of the batch that carries it (Debezium's order too: history
+//! first, then the records). A crash in between leaves history one DDL
+//! ahead of Kafka; the next owner re-reads that DDL from the binlog and the
+//! state machine drops the repeated entry (it ignores an entry equal to a
+//! recent one), so every DDL is recorded exactly once. A crash before the Kafka commit leaves an open
 //! transaction that step 1 of the next owner aborts, so its records never
 //! become visible to `read_committed` consumers. A deposed owner that
 //! wakes up is stopped three ways: its Kafka producer is fenced, its Raft
@@ -404,8 +409,8 @@ impl Pending {
     }
 }
 
-/// Delivers the pending batches as one Kafka transaction, then hands the
-/// offset and schema history to the [`OffsetCommitter`].
+/// Records the pending batches' schema history in Raft, delivers them as
+/// one Kafka transaction, then hands the offset to the [`OffsetCommitter`].
 async fn deliver(
     context: &TaskContext,
     sink: &mut KafkaSink,
@@ -422,22 +427,46 @@ async fn deliver(
         epoch: context.epoch,
         offset,
     };
+    if !schema_history.is_empty() {
+        record_history(context, schema_history).await?;
+    }
     let began = Instant::now();
     sink.deliver(&records, &progress).await?;
     context.node.registry.connector(&context.name).delivered(&records, &progress.offset, began.elapsed(), sink.last_commit_duration());
-    let durable_history = !schema_history.is_empty();
     committer
         .commit(Commit {
             offset: progress.offset,
-            schema_history,
             snapshot,
         })
-        .await?;
-    if durable_history {
-        // Schema history lives only in Raft: do not run ahead of a DDL's
-        // entry, so a crash can lose at most the one in flight (as before
-        // the committer existed), never several.
-        committer.flush().await?;
+        .await
+}
+
+/// Writes a batch's schema history entries to Raft under the task's epoch,
+/// before the batch goes to Kafka (see the module docs).
+async fn record_history(context: &TaskContext, entries: Vec<serde_json::Value>) -> Result<(), TaskError> {
+    for entry in entries {
+        let command = Command::AppendSchemaHistory {
+            name: context.name.clone(),
+            epoch: context.epoch,
+            entry,
+        };
+        match context.node.propose(command).await {
+            Ok(_) => {}
+            Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
+                return Err(TaskError::Deposed(format!("Raft rejected epoch {} (current {current})", context.epoch)))
+            }
+            Err(NodeError::Rejected(CommandError::NotFound { .. })) => {
+                return Err(TaskError::Deposed("the connector was deleted".into()))
+            }
+            // Nothing of the batch is in Kafka yet: restart from the
+            // committed position, which re-reads the DDL.
+            Err(error) => {
+                return Err(TaskError::Transient(format!(
+                    "cannot record schema history through Raft: {}",
+                    error_chain(&error)
+                )))
+            }
+        }
     }
     Ok(())
 }
@@ -445,16 +474,14 @@ async fn deliver(
 /// One delivered batch's offset commit.
 struct Commit {
     offset: serde_json::Value,
-    schema_history: Vec<serde_json::Value>,
     snapshot: Option<SnapshotProgress>,
 }
 
 impl Commit {
     /// Folds a later commit into this one: its offset and snapshot
-    /// progress supersede, its history entries follow.
+    /// progress supersede.
     fn absorb(&mut self, later: Commit) {
         self.offset = later.offset;
-        self.schema_history.extend(later.schema_history);
         if later.snapshot.is_some() {
             self.snapshot = later.snapshot;
         }
@@ -477,31 +504,25 @@ impl Commit {
 struct OffsetCommitter {
     queue: Option<mpsc::Sender<Commit>>,
     worker: AbortOnDrop<TaskError>,
-    /// Commits queued, and commits Raft has answered (either way).
-    queued: u64,
-    answered: watch::Receiver<u64>,
 }
 
 impl OffsetCommitter {
     fn start(context: &TaskContext) -> OffsetCommitter {
         let (queue, mut commits) = mpsc::channel::<Commit>(8);
-        let (answered_tx, answered) = watch::channel(0u64);
         let node = context.node.clone();
         let name = context.name.clone();
         let epoch = context.epoch;
         let worker = tokio::spawn(
             async move {
                 while let Some(mut commit) = commits.recv().await {
-                    let mut count = 1;
                     while let Ok(later) = commits.try_recv() {
                         commit.absorb(later);
-                        count += 1;
                     }
                     let command = Command::CommitOffset {
                         name: name.clone(),
                         epoch,
                         offset: commit.offset,
-                        schema_history: commit.schema_history,
+                        schema_history: Vec::new(),
                         snapshot: commit.snapshot,
                     };
                     match node.propose(command).await {
@@ -514,7 +535,6 @@ impl OffsetCommitter {
                             tracing::warn!(connector = %name, error = %error_chain(&error), "offset commit to Raft failed; Kafka progress is authoritative");
                         }
                     }
-                    answered_tx.send_modify(|n| *n += count);
                 }
                 TaskError::Stopped
             }
@@ -523,8 +543,6 @@ impl OffsetCommitter {
         OffsetCommitter {
             queue: Some(queue),
             worker: AbortOnDrop(worker),
-            queued: 0,
-            answered,
         }
     }
 
@@ -534,26 +552,12 @@ impl OffsetCommitter {
         if queue.send(commit).await.is_err() {
             return Err(self.deposed().await);
         }
-        self.queued += 1;
         Ok(())
-    }
-
-    /// Waits until Raft has answered every queued commit.
-    async fn flush(&mut self) -> Result<(), TaskError> {
-        let queued = self.queued;
-        tokio::select! {
-            _ = self.answered.wait_for(|n| *n >= queued) => Ok(()),
-            deposed = Self::ended(&mut self.worker) => Err(deposed),
-        }
     }
 
     /// Resolves only if the worker ended on its own: Raft deposed the task.
     async fn deposed(&mut self) -> TaskError {
-        Self::ended(&mut self.worker).await
-    }
-
-    async fn ended(worker: &mut AbortOnDrop<TaskError>) -> TaskError {
-        match (&mut worker.0).await {
+        match (&mut self.worker.0).await {
             Ok(error) => error,
             Err(join) => TaskError::Transient(format!("the offset committer failed: {join}")),
         }
@@ -587,24 +591,14 @@ mod tests {
         }
     }
 
-    /// Folded commits keep the newest offset and snapshot progress and
-    /// every schema history entry, in order.
+    /// Folded commits keep the newest offset and snapshot progress.
     #[test]
-    fn absorbed_commits_keep_the_latest_offset_and_all_history() {
-        let mut commit = Commit {
-            offset: json!({"pos": 1}),
-            schema_history: vec![json!("a")],
-            snapshot: Some(progress(10)),
-        };
-        commit.absorb(Commit { offset: json!({"pos": 2}), schema_history: vec![], snapshot: None });
+    fn absorbed_commits_keep_the_latest_offset_and_progress() {
+        let mut commit = Commit { offset: json!({"pos": 1}), snapshot: Some(progress(10)) };
+        commit.absorb(Commit { offset: json!({"pos": 2}), snapshot: None });
         assert_eq!(commit.snapshot, Some(progress(10)), "no progress in a later commit keeps the earlier one");
-        commit.absorb(Commit {
-            offset: json!({"pos": 3}),
-            schema_history: vec![json!("b"), json!("c")],
-            snapshot: Some(progress(20)),
-        });
+        commit.absorb(Commit { offset: json!({"pos": 3}), snapshot: Some(progress(20)) });
         assert_eq!(commit.offset, json!({"pos": 3}));
-        assert_eq!(commit.schema_history, vec![json!("a"), json!("b"), json!("c")]);
         assert_eq!(commit.snapshot, Some(progress(20)));
     }
 }

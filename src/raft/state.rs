@@ -20,6 +20,11 @@
 //!    quick succession cannot both believe they won the same epoch.
 //! 4. **Operator offsets need a paused connector** and raise the epoch, so
 //!    a task that was running before the pause cannot commit over them.
+//! 5. **Schema history is appended at most once per DDL.** An owner writes
+//!    a DDL's entry before the batch that carries it goes to Kafka (see
+//!    [`crate::pipeline::task`]), so a crash in between makes the next
+//!    owner read the same DDL, at the same binlog position, again; an
+//!    entry equal to a recent one is therefore dropped.
 //!
 //! Validation of a connector's *config* (the Debezium properties) happens
 //! before proposing, not here: if a later release tightened the validator,
@@ -202,6 +207,23 @@ pub fn validate_offset(offset: &serde_json::Value) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// How far back [`ConnectorRecord::record_history`] looks for a repeat.
+const HISTORY_REPEAT_WINDOW: usize = 64;
+
+impl ConnectorRecord {
+    /// Rule 5 of the module docs: appends a schema history entry unless an
+    /// equal entry is among the last [`HISTORY_REPEAT_WINDOW`]. An entry
+    /// names its DDL's binlog position, so equal entries are the same DDL
+    /// read twice (an owner wrote it, then died before its batch reached
+    /// Kafka, and the next owner read it again).
+    fn record_history(&mut self, entry: &serde_json::Value) {
+        let repeated = self.schema_history.iter().rev().take(HISTORY_REPEAT_WINDOW).any(|e| e == entry);
+        if !repeated {
+            self.schema_history.push(entry.clone());
+        }
+    }
+}
+
 impl ClusterState {
     /// Rule 1 of the module docs: gives an existing connector the next
     /// cluster-wide epoch, which deposes whoever held the old one.
@@ -326,7 +348,9 @@ impl ClusterState {
                     epoch: *epoch,
                     committed_ms: now,
                 });
-                record.schema_history.extend(schema_history.iter().cloned());
+                for entry in schema_history {
+                    record.record_history(entry);
+                }
                 if snapshot.is_some() {
                     record.snapshot = snapshot.clone();
                 }
@@ -366,7 +390,7 @@ impl ClusterState {
             }
             Command::AppendSchemaHistory { name, epoch, entry } => {
                 let record = self.owned(name, *epoch)?;
-                record.schema_history.push(entry.clone());
+                record.record_history(entry);
                 record
             }
             Command::RequestSnapshot { name, tables, filter } => {
@@ -418,6 +442,32 @@ mod tests {
             paused: false,
         }));
         assert!(matches!(reply, CommandReply::Applied { .. }), "{reply:?}");
+    }
+
+    /// Rule 5: a DDL read again by the next owner (same entry, same
+    /// position) is recorded once; a different DDL is appended.
+    #[test]
+    fn schema_history_records_a_repeated_ddl_once() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let first = assign(&mut state, "c", 1);
+        let ddl = json!({"database": "db", "ddl": "ALTER TABLE t ADD c INT", "file": "b.000001", "pos": 400, "gtid": "0-1-7", "ts_sec": 5});
+        state.apply(&at(Command::AppendSchemaHistory { name: "c".into(), epoch: first, entry: ddl.clone() }));
+        // The owner dies before Kafka; the next one reads the DDL again.
+        let second = assign(&mut state, "c", 2);
+        state.apply(&at(Command::AppendSchemaHistory { name: "c".into(), epoch: second, entry: ddl.clone() }));
+        state.apply(&at(Command::CommitOffset {
+            name: "c".into(),
+            epoch: second,
+            offset: json!({"file": "b.000001", "pos": 500}),
+            schema_history: vec![ddl.clone()],
+            snapshot: None,
+        }));
+        assert_eq!(state.connectors["c"].schema_history, vec![ddl.clone()]);
+        let mut later = ddl.clone();
+        later["pos"] = json!(600);
+        state.apply(&at(Command::AppendSchemaHistory { name: "c".into(), epoch: second, entry: later.clone() }));
+        assert_eq!(state.connectors["c"].schema_history, vec![ddl, later]);
     }
 
     fn assign(state: &mut ClusterState, name: &str, node: NodeId) -> u64 {

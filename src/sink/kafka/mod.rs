@@ -365,6 +365,29 @@ impl KafkaSink {
         }
     }
 
+    /// Sends whatever librdkafka still holds back for `linger.ms` at once
+    /// and waits until every record is acknowledged: `rd_kafka_flush`
+    /// ignores linger while it waits and, with delivery reports as events
+    /// (rust-rdkafka's mode), only waits for the record count to reach
+    /// zero, without polling. (rust-rdkafka's own `flush` polls the event
+    /// queue itself, racing the producer's poll thread.) Without this, the
+    /// last records of every transaction wait out `linger.ms`.
+    async fn send_now(&self) -> Result<(), SinkError> {
+        let timeout_ms = self.config.transaction_timeout.as_millis().min(i32::MAX as u128) as i32;
+        let code = self
+            .blocking("flush", move |p| {
+                // SAFETY: the producer is alive for the call (the closure
+                // holds a clone) and rd_kafka_flush is thread-safe.
+                let code = unsafe { rdkafka::bindings::rd_kafka_flush(p.client().native_ptr(), timeout_ms) };
+                Ok(RDKafkaErrorCode::from(code))
+            })
+            .await?;
+        match code {
+            RDKafkaErrorCode::NoError => Ok(()),
+            code => Err(self.error("flush", KafkaError::Flush(code))),
+        }
+    }
+
     /// Waits until librdkafka has destroyed every acknowledged record: it
     /// counts a record against its queue (`rd_kafka_outq_len`) until just
     /// after the delivery report, which the producer's poll thread serves.
@@ -387,7 +410,10 @@ impl KafkaSink {
         Ok(())
     }
 
+    /// Sends everything at once ([`Self::send_now`]), then collects every
+    /// record's acknowledgement, reporting the first failure's root cause.
     async fn settle_all(&self, pending: &mut VecDeque<DeliveryFuture>) -> Result<(), SinkError> {
+        self.send_now().await?;
         while let Some(oldest) = pending.pop_front() {
             if let Err(error) = self.settle(oldest).await {
                 return Err(self.root_cause(error, pending).await);

@@ -6,7 +6,9 @@
 //!    the position before the load, timed until its committed offset
 //!    reaches the end; beside it, the sink's own limit in the same run:
 //!    the same number of same-sized records produced into the same broker
-//!    by a plain idempotent producer;
+//!    by a plain idempotent producer; R rounds (default 3) alternate the
+//!    two, each round a new connector over the same binlog range, and the
+//!    ratio is printed per round and over all rounds;
 //! 2. failover: K SIGKILLs of the owner under a steady write load; seconds
 //!    from the kill until the new owner's first committed delivery (its
 //!    Raft offset commit, which follows the Kafka commit), p50/p99/max;
@@ -18,7 +20,7 @@
 //!    Raft), rows/s, beside the sink's own limit for records of the
 //!    snapshot's size, measured again right after it.
 //!
-//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency]`
+//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--rounds R] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency]`
 //! (build the node first: `cargo build --release --bin raftcdc` and set
 //! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -119,6 +121,8 @@ async fn sink_limit(broker: &Broker, topic: &str, rows: usize) -> f64 {
 async fn main() {
     let rows = arg("--rows", 1_000_000);
     let kills = arg("--kills", 10);
+    // Alternations of the throughput run and the broker's own limit.
+    let rounds = arg("--rounds", 3);
     // Records per Kafka transaction (the connector's max.batch.size).
     let batch = arg("--batch", 8192).to_string();
     let only = std::env::args().skip_while(|a| a != "--only").nth(1);
@@ -154,46 +158,80 @@ async fn main() {
     let (_, _, end_gtid) = master_position(&mut conn).await;
     println!("loaded {rows} rows in {:.1}s", load.elapsed().as_secs_f64());
 
-    let mut config = db.connector_config(6301, "bench");
-    for (k, v) in [
-        ("snapshot.mode", "no_data"),
-        ("database.include.list", "bench"),
-        ("table.include.list", "bench\\.t"),
-        ("value.converter.schemas.enable", "false"),
-        ("key.converter.schemas.enable", "false"),
-        ("max.batch.size", batch.as_str()),
-        ("max.queue.size", "262144"),
-    ] {
-        config.insert(k.into(), v.into());
-    }
     let mut client = cluster.client(leader);
-    client
-        .create_connector(CreateConnectorRequest { name: "bench".into(), config: config.into_iter().collect(), paused: true })
-        .await
-        .unwrap();
     let offset = serde_json::json!({"file": file, "pos": pos, "gtids": gtid});
-    client
-        .set_offsets(SetOffsetsRequest { name: "bench".into(), offset_json: offset.to_string() })
-        .await
-        .unwrap();
     let target = seq_of(&end_gtid);
     if run("throughput") {
-    let started = Instant::now();
-    client.resume_connector(ConnectorRef { name: "bench".into() }).await.unwrap();
-    loop {
-        if committed_gtid_seq(&cluster, leader, "bench").await.0 >= target {
-            break;
+        // Rounds alternate the connector and the broker's own limit, each
+        // round a new connector streaming the same binlog range into its own
+        // topic: the broker's speed drifts, and alternating lets each ratio
+        // compare neighbours.
+        let (mut e2e_total, mut limit_total) = (0.0, 0.0);
+        for round in 1..=rounds {
+            let name = format!("bench{round}");
+            let mut config = db.connector_config(6300 + round as u32 * 10, &name);
+            for (k, v) in [
+                ("snapshot.mode", "no_data"),
+                ("database.include.list", "bench"),
+                ("table.include.list", "bench\\.t"),
+                ("value.converter.schemas.enable", "false"),
+                ("key.converter.schemas.enable", "false"),
+                ("max.batch.size", batch.as_str()),
+                ("max.queue.size", "262144"),
+            ] {
+                config.insert(k.into(), v.into());
+            }
+            client
+                .create_connector(CreateConnectorRequest { name: name.clone(), config: config.into_iter().collect(), paused: true })
+                .await
+                .unwrap();
+            client
+                .set_offsets(SetOffsetsRequest { name: name.clone(), offset_json: offset.to_string() })
+                .await
+                .unwrap();
+            let started = Instant::now();
+            client.resume_connector(ConnectorRef { name: name.clone() }).await.unwrap();
+            loop {
+                if committed_gtid_seq(&cluster, leader, &name).await.0 >= target {
+                    break;
+                }
+                assert!(started.elapsed() < Duration::from_secs(900), "the connector did not catch up");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let e2e = started.elapsed().as_secs_f64();
+            // Where the owner's time went: whole Kafka transactions, and
+            // the broker's commit_transaction within them.
+            let owner = cluster.connector(leader, &name).await.ok().and_then(|c| c.owner_node_id);
+            if let Some(Ok(scrape)) = match owner {
+                Some(owner) => Some(cluster.scrape(owner as usize).await),
+                None => None,
+            } {
+                let labels = [("connector", name.as_str())];
+                let get = |metric: &str| scrape.value(metric, &labels).unwrap_or(f64::NAN);
+                let txns = get("raftcdc_connector_kafka_transaction_duration_seconds_count");
+                println!(
+                    "round {round}: {txns:.0} Kafka transactions, mean {:.1} ms each, of which commit_transaction {:.1} ms",
+                    1000.0 * get("raftcdc_connector_kafka_transaction_duration_seconds_sum") / txns,
+                    1000.0 * get("raftcdc_connector_kafka_commit_duration_seconds_sum") / txns
+                );
+            }
+            client.delete_connector(ConnectorRef { name: name.clone() }).await.unwrap();
+            println!(
+                "round {round}: end to end (binlog -> committed Kafka, exactly-once): {:>9.0} events/s  ({rows} events in {e2e:.2}s)",
+                rows as f64 / e2e
+            );
+            let limit = sink_limit(&broker, &format!("{name}.bench.t"), rows).await;
+            println!("round {round}: end to end / sink limit: {:.0}%", 100.0 * rows as f64 / e2e / limit);
+            e2e_total += e2e;
+            limit_total += rows as f64 / limit;
         }
-        assert!(started.elapsed() < Duration::from_secs(900), "the connector did not catch up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        println!(
+            "all {rounds} rounds: end to end {:.0} events/s, sink limit {:.0} records/s, end to end / sink limit: {:.0}%",
+            (rows * rounds) as f64 / e2e_total,
+            (rows * rounds) as f64 / limit_total,
+            100.0 * limit_total / e2e_total
+        );
     }
-    let e2e = started.elapsed().as_secs_f64();
-    println!("end to end (binlog -> committed Kafka, exactly-once): {:>9.0} events/s  ({rows} events in {e2e:.2}s)", rows as f64 / e2e);
-
-    let limit = sink_limit(&broker, "bench.bench.t", rows).await;
-    println!("end to end / sink limit: {:.0}%", 100.0 * rows as f64 / e2e / limit);
-    }
-    client.delete_connector(ConnectorRef { name: "bench".into() }).await.unwrap();
 
     // ---- 4. initial snapshot ---------------------------------------------
     if run("snapshot") {

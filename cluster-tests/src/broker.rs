@@ -262,6 +262,19 @@ impl Broker {
         self.spawn().await;
     }
 
+    /// Kills the broker, deletes everything it stored and starts it again,
+    /// empty, on the same port. For benchmarks: noida-db slows down as it
+    /// fills (it keeps everything in memory), so figures that are compared
+    /// must be taken on brokers that hold the same (nothing).
+    pub async fn wipe(&mut self) {
+        self.kill();
+        let data = self.dir().join("data");
+        if data.exists() {
+            std::fs::remove_dir_all(&data).expect("remove the broker's data");
+        }
+        self.spawn().await;
+    }
+
     /// Every committed record of `topic`, per partition in offset order
     /// (partitions ascending), read with `isolation.level=read_committed`;
     /// none if the topic does not exist (yet).

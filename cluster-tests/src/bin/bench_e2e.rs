@@ -8,7 +8,9 @@
 //!    the same number of same-sized records produced into the same broker
 //!    by a plain idempotent producer; R rounds (default 3) alternate the
 //!    two, each round a new connector over the same binlog range, and the
-//!    ratio is printed per round and over all rounds;
+//!    ratio is printed per round and over all rounds. Every one of these
+//!    measurements starts on an empty broker (`Broker::wipe`): noida-db
+//!    slows down as it fills, by 2-3x over a few million records;
 //! 2. failover: K SIGKILLs of the owner under a steady write load; seconds
 //!    from the kill until the new owner's first committed delivery (its
 //!    Raft offset commit, which follows the Kafka commit), p50/p99/max;
@@ -82,13 +84,17 @@ async fn committed_gtid_seq(cluster: &Cluster, node: usize, name: &str) -> (u64,
 }
 
 /// The sink's own limit, measured now: as many records as `topic` got, of
-/// its average size, produced into the same broker by a plain idempotent
-/// producer (no transactions, no source). Prints and returns records/s.
-async fn sink_limit(broker: &Broker, topic: &str, rows: usize) -> f64 {
+/// its average size, produced by a plain idempotent producer (no
+/// transactions, no source) into the same broker, emptied first, as it
+/// was for the measurement this is compared with. Prints and returns
+/// records/s, and leaves the broker empty again.
+async fn sink_limit(broker: &mut Broker, topic: &str, rows: usize) -> f64 {
     let sample = broker.read_committed(topic).await;
     let sizes: Vec<usize> = sample.iter().take(1000).filter_map(|r| r.value.as_ref().map(Vec::len)).collect();
+    drop(sample);
     let size = sizes.iter().sum::<usize>() / sizes.len().max(1);
     let payload = vec![b'x'; size.max(1)];
+    broker.wipe().await;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())
         .set("enable.idempotence", "true")
@@ -112,6 +118,8 @@ async fn sink_limit(broker: &Broker, topic: &str, rows: usize) -> f64 {
         delivery.await.unwrap().unwrap();
     }
     let plain = started.elapsed().as_secs_f64();
+    drop(producer);
+    broker.wipe().await;
     let rate = rows as f64 / plain;
     println!("sink's own limit (idempotent producer, {size} B records): {rate:>9.0} records/s  ({plain:.2}s)");
     rate
@@ -135,7 +143,7 @@ async fn main() {
         "CREATE TABLE bench.lat (id BIGINT PRIMARY KEY, t_us BIGINT)",
     ])
     .await;
-    let broker = Broker::start().await;
+    let mut broker = Broker::start().await;
     let cluster = Cluster::builder().kafka(broker.bootstrap()).start().await;
     cluster.init().await;
     let leader = cluster.wait_leader(&cluster.nodes()).await;
@@ -220,7 +228,7 @@ async fn main() {
                 "round {round}: end to end (binlog -> committed Kafka, exactly-once): {:>9.0} events/s  ({rows} events in {e2e:.2}s)",
                 rows as f64 / e2e
             );
-            let limit = sink_limit(&broker, &format!("{name}.bench.t"), rows).await;
+            let limit = sink_limit(&mut broker, &format!("{name}.bench.t"), rows).await;
             println!("round {round}: end to end / sink limit: {:.0}%", 100.0 * rows as f64 / e2e / limit);
             e2e_total += e2e;
             limit_total += rows as f64 / limit;
@@ -269,9 +277,9 @@ async fn main() {
         let took = started.elapsed().as_secs_f64();
         println!("initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s)", rows as f64 / took);
         println!("  (Debezium on this machine, no Kafka at all: ~35,000 rows/s)");
-        let limit = sink_limit(&broker, "snap.bench.t", rows).await;
-        println!("snapshot / sink limit: {:.0}%", 100.0 * rows as f64 / took / limit);
         client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
+        let limit = sink_limit(&mut broker, "snap.bench.t", rows).await;
+        println!("snapshot / sink limit: {:.0}%", 100.0 * rows as f64 / took / limit);
     }
     if !run("latency") && !run("failover") {
         return;

@@ -19,6 +19,7 @@
 //! - [`connectors`]: valid connector definitions for the tests.
 //! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
+//! - [`bench`]: the benchmark binaries' command-line flags.
 //!
 //! Typical use:
 //!
@@ -32,6 +33,7 @@
 //! Environment: `RAFTCDC_BIN` overrides the node binary's path;
 //! `RAFTCDC_KEEP_TEST_DIR` keeps a failed test's directory (configs, data,
 //! full logs) instead of deleting it.
+pub mod bench;
 pub mod broker;
 pub mod chaos;
 pub mod cluster;

@@ -9,25 +9,17 @@
 //! `cargo run --release -p cluster-tests --bin raftcdc-bench-broker -- [--rows N] [--rounds R]`
 use std::time::{Duration, Instant};
 
+use cluster_tests::bench::flag;
 use cluster_tests::broker::Broker;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 
 const BATCH: usize = 8192;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() {
-    let rows = arg("--rows", 1_000_000);
-    let rounds = arg("--rounds", 3);
+    let rows = flag("--rows", 1_000_000);
+    let rounds = flag("--rounds", 3);
     let broker = Broker::start().await;
     let payload = vec![b'x'; 610];
     for round in 1..=rounds {

@@ -27,6 +27,7 @@
 //! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use cluster_tests::bench::flag;
 use cluster_tests::broker::Broker;
 use cluster_tests::cluster::Cluster;
 use cluster_tests::mariadb::MariaDb;
@@ -36,15 +37,6 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn now_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64
@@ -127,12 +119,12 @@ async fn sink_limit(broker: &mut Broker, topic: &str, rows: usize) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let rows = arg("--rows", 1_000_000);
-    let kills = arg("--kills", 10);
+    let rows = flag("--rows", 1_000_000);
+    let kills = flag("--kills", 10);
     // Alternations of the throughput run and the broker's own limit.
-    let rounds = arg("--rounds", 3);
+    let rounds = flag("--rounds", 3);
     // Records per Kafka transaction (the connector's max.batch.size).
-    let batch = arg("--batch", 8192).to_string();
+    let batch = flag("--batch", 8192).to_string();
     let only = std::env::args().skip_while(|a| a != "--only").nth(1);
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
     let db = MariaDb::start(&[]).await;

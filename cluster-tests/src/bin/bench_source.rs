@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use cluster_tests::bench::flag;
 use cluster_tests::mariadb::MariaDb;
 use mysql_async::prelude::Queryable;
 use raftcdc::source::mysql::config::MySqlSourceConfig;
@@ -40,13 +41,7 @@ fn rss_mib() -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rows: usize = args
-        .iter()
-        .position(|a| a == "--rows")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = flag("--rows", 1_000_000);
 
     let db = MariaDb::start(&[]).await;
     let mut conn = db.conn().await;

@@ -258,38 +258,16 @@ mod property_tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Property names: real ones, prefixes the validator treats as classes,
-    /// and arbitrary strings.
+    /// Property names: every one the validator knows (prefixes as they are,
+    /// and with a property under them), and arbitrary strings.
     fn key() -> impl Strategy<Value = String> {
-        prop_oneof![
-            proptest::sample::select(vec![
-                "connector.class",
-                "database.hostname",
-                "database.port",
-                "database.user",
-                "database.password",
-                "database.server.id",
-                "topic.prefix",
-                "table.include.list",
-                "table.exclude.list",
-                "message.key.columns",
-                "skipped.operations",
-                "snapshot.mode",
-                "max.batch.size",
-                "max.queue.size",
-                "tasks.max",
-                "decimal.handling.mode",
-                "delivery.guarantee",
-                "producer.override.linger.ms",
-                "producer.override.sasl.password",
-                "topic.creation.default.partitions",
-                "database.ssl.mode",
-                "transforms",
-            ])
-            .prop_map(str::to_string),
-            "[a-z.]{0,30}",
-            any::<String>(),
-        ]
+        let known: Vec<String> = crate::source::mysql::config::known_property_names()
+            .flat_map(|name| match name.ends_with('.') {
+                true => vec![name.to_string(), format!("{name}linger.ms"), format!("{name}sasl.password")],
+                false => vec![name.to_string()],
+            })
+            .collect();
+        prop_oneof![proptest::sample::select(known), "[a-z.]{0,30}", any::<String>()]
     }
 
     fn value() -> impl Strategy<Value = String> {

@@ -233,6 +233,18 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 /// Properties for the Kafka sink, passed through.
 const SINK_PREFIXES: &[&str] = &["producer.override.", "topic.creation.", "delivery.guarantee", "kafka."];
 
+/// Every property name (or prefix) the validator knows, in any of its
+/// classes: supported, accepted and unused, refused, or the sink's. For
+/// tests that feed it arbitrary payloads.
+#[cfg(test)]
+pub(crate) fn known_property_names() -> impl Iterator<Item = &'static str> {
+    SUPPORTED
+        .iter()
+        .copied()
+        .chain(ACCEPTED_UNUSED.iter().chain(UNSUPPORTED).map(|(name, _)| *name))
+        .chain(SINK_PREFIXES.iter().copied())
+}
+
 /// Every supported property.
 const SUPPORTED: &[&str] = &[
     "connector.class",

@@ -25,10 +25,9 @@
 //!    the same epoch, so the Raft offset is never ahead of Kafka's unless
 //!    an operator set it (`offsets set` raises the epoch, so it wins).
 //! 4. **Stream** from there. Each delivery is one Kafka transaction
-//!    (records + progress record); after it commits, the offset is
-//!    handed to the [`OffsetCommitter`], which
-//!    commits it to Raft under the task's epoch while the next Kafka
-//!    transaction is already being produced.
+//!    (records + progress record); after it commits, the offset is handed
+//!    to the [`OffsetCommitter`], which commits it to Raft under the task's
+//!    epoch while the next Kafka transaction is already being produced.
 //!
 //! A crash between the Kafka commit and the Raft commit loses nothing and
 //! duplicates nothing: the next owner resumes from the Kafka progress
@@ -39,12 +38,14 @@
 //! first, then the records). A crash in between leaves history one DDL
 //! ahead of Kafka; the next owner re-reads that DDL from the binlog and the
 //! state machine drops the repeated entry (it ignores an entry equal to a
-//! recent one), so every DDL is recorded exactly once. A crash before the Kafka commit leaves an open
-//! transaction that step 1 of the next owner aborts, so its records never
-//! become visible to `read_committed` consumers. A deposed owner that
-//! wakes up is stopped three ways: its Kafka producer is fenced, its Raft
-//! writes are rejected as `StaleEpoch`, and its supervisor stops it when
-//! it sees the newer epoch or loses leadership.
+//! recent one), so every DDL is recorded exactly once.
+//!
+//! A crash before the Kafka commit leaves an open transaction that step 1
+//! of the next owner aborts, so its records never become visible to
+//! `read_committed` consumers. A deposed owner that wakes up is stopped
+//! three ways: its Kafka producer is fenced, its Raft writes are rejected
+//! as `StaleEpoch`, and its supervisor stops it when it sees the newer
+//! epoch or loses leadership.
 //!
 //! # Batching and memory
 //! Source batches (whole source transactions, or parts of one too large
@@ -353,13 +354,20 @@ async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
 /// applies it only while the epoch is current, and only a leader with a
 /// quorum can commit it, so success proves the task may fence Kafka now.
 async fn claim(context: &TaskContext) -> Result<(), TaskError> {
-    match context.node.propose(status(context, TaskState::Starting, None, None)).await {
+    propose_as_owner(context, status(context, TaskState::Starting, None, None), "confirm ownership").await
+}
+
+/// Proposes an owner write that must be applied before the task goes on:
+/// a stale epoch or a deleted connector means deposed, any other failure
+/// is transient (`what` says what could not be done).
+async fn propose_as_owner(context: &TaskContext, command: Command, what: &str) -> Result<(), TaskError> {
+    match context.node.propose(command).await {
         Ok(_) => Ok(()),
         Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
             Err(TaskError::Deposed(format!("epoch {} is now {current}", context.epoch)))
         }
         Err(NodeError::Rejected(CommandError::NotFound { .. })) => Err(TaskError::Deposed("the connector was deleted".into())),
-        Err(error) => Err(TaskError::Transient(format!("cannot confirm ownership through Raft: {}", error_chain(&error)))),
+        Err(error) => Err(TaskError::Transient(format!("cannot {what} through Raft: {}", error_chain(&error)))),
     }
 }
 
@@ -450,23 +458,9 @@ async fn record_history(context: &TaskContext, entries: Vec<serde_json::Value>) 
             epoch: context.epoch,
             entry,
         };
-        match context.node.propose(command).await {
-            Ok(_) => {}
-            Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
-                return Err(TaskError::Deposed(format!("Raft rejected epoch {} (current {current})", context.epoch)))
-            }
-            Err(NodeError::Rejected(CommandError::NotFound { .. })) => {
-                return Err(TaskError::Deposed("the connector was deleted".into()))
-            }
-            // Nothing of the batch is in Kafka yet: restart from the
-            // committed position, which re-reads the DDL.
-            Err(error) => {
-                return Err(TaskError::Transient(format!(
-                    "cannot record schema history through Raft: {}",
-                    error_chain(&error)
-                )))
-            }
-        }
+        // A transient failure restarts from the committed position: nothing
+        // of the batch is in Kafka yet, so the DDL is read again.
+        propose_as_owner(context, command, "record schema history").await?;
     }
     Ok(())
 }

@@ -69,13 +69,15 @@ pub enum Command {
         node_id: NodeId,
         expected_epoch: u64,
     },
-    /// The owner's commit of delivered source progress, with the schema
-    /// history entries (DDL) delivered in the same batch, applied
-    /// atomically so a DDL is recorded exactly once.
+    /// The owner's commit of delivered source progress.
     CommitOffset {
         name: String,
         epoch: u64,
         offset: serde_json::Value,
+        /// Schema history entries applied with the offset. Owners now write
+        /// history before delivering ([`Command::AppendSchemaHistory`]) and
+        /// leave this empty; it stays so that log entries written by earlier
+        /// releases replay to the same state.
         #[serde(default)]
         schema_history: Vec<serde_json::Value>,
         /// Snapshot progress as of this offset (snapshot chunks only).
@@ -96,7 +98,9 @@ pub enum Command {
         error: Option<String>,
         remedy: Option<String>,
     },
-    /// The owner records a DDL in the connector's schema history.
+    /// The owner records a DDL in the connector's schema history, before
+    /// the batch that carries it goes to Kafka; a repeat of a recent entry
+    /// is dropped (rule 5 in [`super::state`]).
     AppendSchemaHistory {
         name: String,
         epoch: u64,

@@ -5,6 +5,7 @@
 //! - [`supervisor`]: on every node, starts the task of each connector this
 //!   node owns at its current epoch and stops tasks it no longer owns.
 //! - [`task`]: one connector's task under one epoch.
+//! - [`fault`]: freeze points the chaos suite arms; inert in production.
 //!
 //! # Fencing, end to end
 //! A task carries the epoch it was started under. It stops when its node
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use crate::node::Node;
 
 pub mod assignment;
+pub mod fault;
 pub mod supervisor;
 pub mod task;
 

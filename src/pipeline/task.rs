@@ -249,6 +249,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     // Kafka, so a node that only *believes* it owns the connector (a stale
     // leader just after its restart, say) never fences the real owner.
     claim(context).await?;
+    super::fault::reached(super::fault::Point::AfterClaim, &context.name);
     // 1. Fence every older producer of this connector. (Opening and
     // reading are safe to abandon on stop; delivering is not.)
     let mut sink = tokio::select! {

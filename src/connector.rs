@@ -408,6 +408,7 @@ mod redaction_tests {
 
     fn record(config: BTreeMap<String, String>) -> ConnectorRecord {
         ConnectorRecord {
+            incarnation: String::new(),
             name: "c".into(),
             config: config.into(),
             desired: DesiredState::Running,
@@ -440,6 +441,7 @@ mod redaction_tests {
             name: "c".into(),
             config: map.clone().into(),
             paused: false,
+            incarnation: None,
         };
         let json = serde_json::to_value(&command).unwrap();
         assert_eq!(json["config"], serde_json::to_value(&map).unwrap());
@@ -489,7 +491,7 @@ mod redaction_tests {
 
             // Debug of every type that holds the config.
             hidden(format!("{:?}", record(config.clone())))?;
-            hidden(format!("{:?}", Command::CreateConnector { name: "c".into(), config: config.clone().into(), paused: false }))?;
+            hidden(format!("{:?}", Command::create_connector("c".into(), config.clone().into(), false)))?;
 
             // Validation, accepted or not, shows no secret in Debug or errors.
             match ConnectorSpec::new("c".into(), config.clone()) {

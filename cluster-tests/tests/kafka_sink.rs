@@ -18,6 +18,8 @@ use serde_json::json;
 
 const CLUSTER: &str = "test";
 const CONNECTOR: &str = "inventory";
+/// The connector incarnation every test's progress records carry.
+const INCARNATION: &str = "incarnation-1";
 
 fn init_tracing() {
     let _ = tracing_subscriber::fmt()
@@ -72,6 +74,7 @@ fn batch(topic: &str, start: usize, count: usize) -> Vec<Record> {
 fn progress(epoch: u64, pos: u64) -> Progress {
     Progress {
         connector: CONNECTOR.to_string(),
+        incarnation: Some(INCARNATION.to_string()),
         epoch,
         offset: json!({"file": "mysql-bin.000001", "pos": pos}),
     }
@@ -119,7 +122,7 @@ async fn batches_commit_in_order_with_headers_and_progress() {
         unique("dbserver1.inventory.customers"),
     );
     let mut sink = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open");
-    assert_eq!(sink.read_progress(CONNECTOR).await.expect("read progress"), None);
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.expect("read progress"), None);
     assert!(broker.read_committed(&orders).await.is_empty(), "no topic yet");
 
     let mut batches = [batch(&orders, 0, 5), batch(&orders, 5, 3), batch(&orders, 8, 4)];
@@ -155,8 +158,8 @@ async fn batches_commit_in_order_with_headers_and_progress() {
         view(&broker.read_committed(&customers).await),
         consumed_view(&want_customers)
     );
-    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(7, 300)));
-    assert_eq!(sink.read_progress("another-connector").await.unwrap(), None);
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(7, 300)));
+    assert_eq!(sink.read_progress("another-connector", INCARNATION).await.unwrap(), None);
 
     // The offsets topic holds exactly the three progress records, and a
     // new owner (after init_transactions) reads the last one.
@@ -168,11 +171,11 @@ async fn batches_commit_in_order_with_headers_and_progress() {
     assert_eq!(values.len(), 3, "{values:?}");
     assert_eq!(
         values[2],
-        json!({"connector": CONNECTOR, "epoch": 7, "offset": {"file": "mysql-bin.000001", "pos": 300}})
+        json!({"connector": CONNECTOR, "incarnation": INCARNATION, "epoch": 7, "offset": {"file": "mysql-bin.000001", "pos": 300}})
     );
     drop(sink);
     let reopened = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("reopen");
-    assert_eq!(reopened.read_progress(CONNECTOR).await.unwrap(), Some(progress(7, 300)));
+    assert_eq!(reopened.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(7, 300)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,7 +206,7 @@ async fn a_newer_owner_fences_the_older_one() {
         record_keys(&batch(&topic, 0, 3))
     );
 
-    assert_eq!(b.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 10)));
+    assert_eq!(b.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 10)));
     b.deliver(&batch(&topic, 3, 3), &progress(2, 20))
         .await
         .expect("B delivers");
@@ -211,7 +214,7 @@ async fn a_newer_owner_fences_the_older_one() {
         keys(&broker.read_committed(&topic).await),
         record_keys(&batch(&topic, 0, 6))
     );
-    assert_eq!(b.read_progress(CONNECTOR).await.unwrap(), Some(progress(2, 20)));
+    assert_eq!(b.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(2, 20)));
     drop(a);
     b.deliver(&batch(&topic, 6, 1), &progress(2, 30))
         .await
@@ -249,7 +252,7 @@ async fn aborted_and_abandoned_transactions_stay_invisible() {
         keys(&broker.read_committed(&topic).await),
         record_keys(&batch(&topic, 0, 2))
     );
-    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 10)));
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 10)));
     sink.deliver(&batch(&topic, 2, 2), &progress(1, 30))
         .await
         .expect("deliver after abort");
@@ -265,7 +268,7 @@ async fn aborted_and_abandoned_transactions_stay_invisible() {
         .expect("produce");
     drop(sink);
     let mut next = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("reopen");
-    assert_eq!(next.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 30)));
+    assert_eq!(next.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 30)));
     next.deliver(&batch(&topic, 4, 1), &progress(2, 50))
         .await
         .expect("deliver");
@@ -292,7 +295,7 @@ async fn aborted_and_abandoned_transactions_stay_invisible() {
         .await
         .expect_err("deposed");
     assert!(fenced.is_fenced(), "{fenced:?}");
-    assert_eq!(newest.read_progress(CONNECTOR).await.unwrap(), Some(progress(2, 50)));
+    assert_eq!(newest.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(2, 50)));
     newest
         .deliver(&batch(&topic, 5, 1), &progress(3, 70))
         .await
@@ -402,7 +405,7 @@ async fn keyed_records_land_where_the_java_client_puts_them() {
         keys(&broker.read_committed(&sparse).await),
         record_keys(&batch(&sparse, 7, 1))
     );
-    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 2)));
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 2)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,7 +430,7 @@ async fn a_batch_larger_than_the_producer_queue_is_delivered_whole() {
         keys(&broker.read_committed(&topic).await),
         record_keys(&batch(&topic, 0, 200))
     );
-    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 10)));
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 10)));
 }
 
 /// Delivers like the pipeline does: on a transient error, reopen, read the
@@ -457,7 +460,7 @@ async fn deliver_with_recovery(
                         Err(e) => panic!("reopen: {e:?}"),
                     }
                 }
-                if sink.read_progress(CONNECTOR).await.expect("read progress").as_ref() == Some(progress) {
+                if sink.read_progress(CONNECTOR, INCARNATION).await.expect("read progress").as_ref() == Some(progress) {
                     return transient_errors;
                 }
             }
@@ -515,7 +518,7 @@ async fn a_broker_restart_or_outage_loses_and_doubles_nothing() {
         record_keys(&batch(&topic, 0, 40))
     );
     let reopened = KafkaSink::open(config.clone()).await.expect("reopen");
-    assert_eq!(reopened.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 40)));
+    assert_eq!(reopened.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 40)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -536,7 +539,7 @@ async fn a_record_the_broker_refuses_is_a_definite_error_and_leaves_nothing() {
     let error = sink.deliver(&records, &progress(1, 10)).await.expect_err("too large");
     assert!(error.is_definite(), "{error:?}");
     assert!(broker.read_committed(&topic).await.is_empty());
-    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), None);
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), None);
 
     let mut sink = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("reopen");
     let error = sink
@@ -565,7 +568,7 @@ async fn at_least_once_delivers_records_then_progress() {
         keys(&broker.read_committed(&topic).await),
         record_keys(&batch(&topic, 0, 8))
     );
-    assert_eq!(sink.read_progress(CONNECTOR).await.unwrap(), Some(progress(1, 20)));
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 20)));
 }
 
 #[test]
@@ -598,4 +601,137 @@ fn configuration_errors_name_the_property() {
     .unwrap();
     assert_eq!(ok.transactional_id, "raftcdc-test-inventory");
     assert_eq!(ok.topic_partitions, 3);
+}
+
+fn config_for(broker: &Broker, cluster: &str, connector: &str) -> KafkaSinkConfig {
+    KafkaSinkConfig::from_properties(cluster, connector, broker.bootstrap(), &BTreeMap::new()).expect("valid sink config")
+}
+
+/// A connector's takeover never depends on another connector's Kafka
+/// transactions: while `beta` holds a transaction open (its owner died
+/// mid-batch and its successor has not called `init_transactions` yet, or
+/// it is paused), `alpha`'s new owner still reads `alpha`'s newest
+/// progress, not an older one, and does not wait for `beta`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_connectors_open_transaction_never_hides_progress() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("isolation");
+    let topic = unique("isolation.topic");
+    let progress_of = |connector: &str, pos: u64| Progress {
+        connector: connector.to_string(),
+        incarnation: Some(INCARNATION.to_string()),
+        epoch: 1,
+        offset: json!({"file": "mysql-bin.000001", "pos": pos}),
+    };
+    let mut alpha = KafkaSink::open(config_for(&broker, &cluster, "alpha")).await.expect("open alpha");
+    let mut beta = KafkaSink::open(config_for(&broker, &cluster, "beta")).await.expect("open beta");
+    alpha.deliver(&batch(&topic, 0, 1), &progress_of("alpha", 10)).await.expect("alpha delivers");
+    beta.deliver_without_commit(&batch(&topic, 100, 1), &progress_of("beta", 10))
+        .await
+        .expect("beta leaves a transaction open");
+    alpha.deliver(&batch(&topic, 1, 1), &progress_of("alpha", 20)).await.expect("alpha delivers again");
+    drop(alpha);
+
+    let next = KafkaSink::open(config_for(&broker, &cluster, "alpha")).await.expect("reopen alpha");
+    assert_eq!(
+        next.read_progress("alpha", INCARNATION).await.expect("read progress"),
+        Some(progress_of("alpha", 20)),
+        "alpha's newest progress, committed after beta's transaction opened"
+    );
+    drop(beta);
+}
+
+/// Writes `records` plain (non-transactional, so visible to
+/// `read_committed`) progress records of `incarnation` to partition 0 of
+/// `topic`, positions `0..records`, as an idle connector's progress
+/// transactions pile up over days.
+async fn fill_progress(broker: &Broker, topic: &str, incarnation: &str, records: u64) {
+    use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("linger.ms", "20")
+        .create()
+        .expect("producer");
+    for pos in 0..records {
+        let value = Progress {
+            connector: CONNECTOR.to_string(),
+            incarnation: Some(incarnation.to_string()),
+            epoch: 1,
+            offset: json!({"file": "mysql-bin.000001", "pos": pos}),
+        }
+        .to_json();
+        let record = FutureRecord::to(topic).partition(0).key(CONNECTOR).payload(&value[..]);
+        producer.send_result(record).map_err(|(e, _)| e).expect("queue");
+        if pos % 10_000 == 9_999 {
+            producer.flush(Duration::from_secs(30)).expect("flush");
+        }
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// A delete and re-create under the same name is a new incarnation: the
+/// new connector does not resume from its predecessor's progress (it
+/// starts fresh, with its initial snapshot), and each incarnation reads
+/// only its own records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recreated_connector_ignores_its_predecessors_progress() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("incarnation");
+    let topic = unique("incarnation.topic");
+    let of = |incarnation: &str, epoch: u64, pos: u64| Progress {
+        incarnation: Some(incarnation.to_string()),
+        ..progress(epoch, pos)
+    };
+    let mut old = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open");
+    old.deliver(&batch(&topic, 0, 1), &of("old", 5, 10)).await.expect("deliver");
+    drop(old);
+
+    let mut new = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open the new incarnation");
+    assert_eq!(new.read_progress(CONNECTOR, "new").await.unwrap(), None, "a new incarnation starts fresh");
+    new.deliver(&batch(&topic, 1, 1), &of("new", 2, 3)).await.expect("deliver");
+    assert_eq!(
+        new.read_progress(CONNECTOR, "new").await.unwrap(),
+        Some(of("new", 2, 3)),
+        "its own record, though the old one has a higher epoch and a later position"
+    );
+    assert_eq!(new.read_progress(CONNECTOR, "old").await.unwrap(), Some(of("old", 5, 10)));
+}
+
+/// The takeover read does not grow with the progress topic: with 50,000
+/// progress records in it, it reads one window from the end; with the
+/// tail full of another incarnation's records it widens its window until
+/// it finds this incarnation's newest record, and still reads a bounded
+/// amount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_read_is_bounded_however_long_the_topic() {
+    use raftcdc::sink::kafka::progress::{read_latest, FIRST_WINDOW, READ_TIMEOUT};
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("bounded");
+    let topic = unique("bounded.topic");
+    let mut sink = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open");
+    let progress_topic = sink.config().offsets_topic.clone();
+    fill_progress(&broker, &progress_topic, INCARNATION, 50_000).await;
+    sink.deliver(&batch(&topic, 0, 1), &progress(2, 1_000_000)).await.expect("deliver");
+
+    let id = sink.config().transactional_id.clone();
+    let read = |incarnation: &'static str| {
+        let (bootstrap, id, progress_topic) = (broker.bootstrap().to_string(), id.clone(), progress_topic.clone());
+        tokio::task::spawn_blocking(move || {
+            read_latest(&bootstrap, &Default::default(), &id, &progress_topic, CONNECTOR, incarnation, READ_TIMEOUT)
+                .expect("read")
+        })
+    };
+    let found = read(INCARNATION).await.unwrap();
+    assert_eq!(found.progress, Some(progress(2, 1_000_000)));
+    assert!(found.records_read <= FIRST_WINDOW as u64, "read {} records", found.records_read);
+
+    // 1,000 records of another incarnation after it: 64 + 128 + ... until
+    // the window reaches past them, i.e. well under 4,000 records.
+    fill_progress(&broker, &progress_topic, "another", 1_000).await;
+    let found = read(INCARNATION).await.unwrap();
+    assert_eq!(found.progress, Some(progress(2, 1_000_000)));
+    assert!(found.records_read < 4 * 1_000, "read {} records", found.records_read);
 }

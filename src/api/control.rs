@@ -215,12 +215,8 @@ impl Control for ControlService {
     ) -> Result<Response<proto::Connector>, Status> {
         let request = request.into_inner();
         let spec = ConnectorSpec::new(request.name, request.config.into_iter().collect()).map_err(NodeError::from)?;
-        self.write(Command::CreateConnector {
-            name: spec.name,
-            config: spec.config,
-            paused: request.paused,
-        })
-        .await
+        self.write(Command::create_connector(spec.name, spec.config, request.paused))
+            .await
     }
 
     async fn update_connector(

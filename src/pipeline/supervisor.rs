@@ -3,13 +3,22 @@
 //! After every applied entry or Raft metrics change it computes the wanted
 //! set — connectors owned by this node, desired running, while this node
 //! leads (the placement policy) — keyed by name and epoch, and reconciles
-//! the running tasks with it: a task whose epoch is no longer current is
-//! stopped before its successor starts.
-use std::collections::HashMap;
+//! the running tasks with it.
+//!
+//! # Stopping without stalling
+//! A task whose epoch is no longer wanted is told to stop, and its
+//! successor on this node starts only after it has ended: two tasks of one
+//! connector never run side by side in one process, and a stopping task
+//! finishes its `init_transactions` before it ends (see
+//! [`super::task`]), so it cannot fence its successor afterwards. The wait
+//! is per connector: a stopping task is kept aside and the supervisor goes
+//! on reconciling every other connector, so one task stuck in a slow
+//! Kafka call delays only its own connector's restart.
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -23,55 +32,87 @@ struct Running {
     handle: JoinHandle<()>,
 }
 
+/// What the replicated state says a wanted task runs with.
+struct Wanted {
+    epoch: u64,
+    incarnation: String,
+    config: BTreeMap<String, String>,
+}
+
 pub async fn run(node: Arc<Node>) {
     let mut changes = node.subscribe_changes();
     let mut metrics = node.raft.metrics();
     let mut running: HashMap<String, Running> = HashMap::new();
+    let mut stopping: HashMap<String, Running> = HashMap::new();
+    // Every task says when it ends, so its successor starts at once.
+    let (ended_tx, mut ended) = mpsc::unbounded_channel::<()>();
     loop {
-        reconcile(&node, &mut running).await;
+        reconcile(&node, &mut running, &mut stopping, &ended_tx).await;
         tokio::select! {
             r = changes.changed() => if r.is_err() { break },
             r = metrics.changed() => if r.is_err() { break },
+            _ = ended.recv() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
-    for (_, task) in running.drain() {
+    for (_, task) in running.drain().chain(stopping.drain()) {
         let _ = task.stop.send(true);
         let _ = task.handle.await;
     }
 }
 
-async fn reconcile(node: &Arc<Node>, running: &mut HashMap<String, Running>) {
+async fn reconcile(
+    node: &Arc<Node>,
+    running: &mut HashMap<String, Running>,
+    stopping: &mut HashMap<String, Running>,
+    ended: &mpsc::UnboundedSender<()>,
+) {
     let leads = node.is_leader();
-    let wanted: HashMap<String, (u64, std::collections::BTreeMap<String, String>)> = node
+    let wanted: HashMap<String, Wanted> = node
         .select_connectors(|c| {
-            (leads && c.owner == Some(node.id) && c.desired == DesiredState::Running)
-                .then(|| (c.name.clone(), (c.epoch, c.config.clone().into_inner())))
+            (leads && c.owner == Some(node.id) && c.desired == DesiredState::Running).then(|| {
+                let wanted = Wanted {
+                    epoch: c.epoch,
+                    incarnation: c.incarnation.clone(),
+                    config: c.config.clone().into_inner(),
+                };
+                (c.name.clone(), wanted)
+            })
         })
         .await
         .into_iter()
         .collect();
 
+    // Stopped tasks that have ended make room for their successors.
+    stopping.retain(|name, task| {
+        let done = task.handle.is_finished();
+        if done {
+            tracing::info!(connector = %name, epoch = task.epoch, "stopped task");
+        }
+        !done
+    });
     // A task whose epoch is no longer wanted stops. A task that ended by
     // itself (deposed, failed) under a still-current epoch stays down until
     // the epoch changes.
     let stale: Vec<String> = running
         .iter()
-        .filter(|(name, task)| wanted.get(*name).map(|(epoch, _)| *epoch) != Some(task.epoch))
+        .filter(|(name, task)| wanted.get(*name).map(|w| w.epoch) != Some(task.epoch))
         .map(|(name, _)| name.clone())
         .collect();
     for name in stale {
         if let Some(task) = running.remove(&name) {
             let _ = task.stop.send(true);
-            let _ = task.handle.await;
-            tracing::info!(connector = %name, epoch = task.epoch, "stopped task");
+            // No successor starts while a task is stopping, so a connector
+            // never has two tasks in `stopping`.
+            stopping.insert(name, task);
         }
     }
-    for (name, (epoch, config)) in wanted {
-        if running.contains_key(&name) {
+    for (name, wanted) in wanted {
+        if running.contains_key(&name) || stopping.contains_key(&name) {
             continue;
         }
         let (stop, stopped) = watch::channel(false);
+        let epoch = wanted.epoch;
         tracing::info!(connector = %name, epoch, "starting task");
         // Everything the task logs (and the source it spawns) carries the
         // connector and epoch; the metrics show the task running until its
@@ -81,10 +122,12 @@ async fn reconcile(node: &Arc<Node>, running: &mut HashMap<String, Running>) {
         let context = TaskContext {
             node: node.clone(),
             name: name.clone(),
+            incarnation: wanted.incarnation,
             epoch,
-            config,
+            config: wanted.config,
             stopped,
         };
+        let ended = ended.clone();
         running.insert(
             name,
             Running {
@@ -93,7 +136,8 @@ async fn reconcile(node: &Arc<Node>, running: &mut HashMap<String, Running>) {
                 handle: tokio::spawn(
                     async move {
                         let _running = running_guard;
-                        task::run(context).await
+                        task::run(context).await;
+                        let _ = ended.send(());
                     }
                     .instrument(span),
                 ),

@@ -20,11 +20,22 @@
 //!    read with `read_committed`. Because every Kafka transaction holds a
 //!    batch's records *and* its progress record, the last committed
 //!    progress record names exactly where committed output ends.
-//! 3. **Pick the resume point**: the later of that record and the Raft
-//!    offset, by epoch. The owner commits to Raft only after Kafka, under
-//!    the same epoch, so the Raft offset is never ahead of Kafka's unless
-//!    an operator set it (`offsets set` raises the epoch, so it wins).
-//! 4. **Stream** from there. Each delivery is one Kafka transaction
+//!    Only this connector's records of this incarnation count: the
+//!    progress topic is the connector's own, so no other connector's open
+//!    transaction can hide a record, and a re-created connector ignores
+//!    its predecessor's ([`crate::sink::kafka::progress`]).
+//! 3. **Pick the resume point** ([`resume_point`]): Kafka's record. The
+//!    owner commits to Raft only after Kafka, so the Raft offset is never
+//!    ahead of Kafka's, whatever its epoch; only an operator's
+//!    `offsets set` (which raised the epoch and is marked) wins over it.
+//! 4. **Confirm** the claim through Raft again, now that
+//!    `init_transactions` is done: an owner whose `init_transactions`
+//!    completed late (it was frozen or cut off from the broker after step
+//!    0) may have fenced a newer owner, and must stop before producing
+//!    anything. Any later owner fences this one with its own
+//!    `init_transactions` *before* it reads progress, so what this owner
+//!    commits after the confirmation is always seen by its successor.
+//! 5. **Stream** from there. Each delivery is one Kafka transaction
 //!    (records + progress record); after it commits, the offset is handed
 //!    to the [`OffsetCommitter`], which commits it to Raft under the task's
 //!    epoch while the next Kafka transaction is already being produced.
@@ -45,7 +56,10 @@
 //! `read_committed` consumers. A deposed owner that wakes up is stopped
 //! three ways: its Kafka producer is fenced, its Raft writes are rejected
 //! as `StaleEpoch`, and its supervisor stops it when it sees the newer
-//! epoch or loses leadership.
+//! epoch or loses leadership. A deposed owner can still commit Kafka
+//! transactions between its deposition and the new owner's
+//! `init_transactions`; the new owner reads progress only after that call,
+//! so it resumes after them: they are neither lost nor repeated.
 //!
 //! # Batching and memory
 //! Source batches (whole source transactions, or parts of one too large
@@ -71,7 +85,7 @@ use tracing::Instrument;
 use crate::metrics::ErrorKind;
 use crate::node::{error_chain, Node, NodeError};
 use crate::raft::command::{Command, CommandError};
-use crate::raft::state::TaskState;
+use crate::raft::state::{OffsetRecord, TaskState};
 use crate::sink::kafka::{KafkaSink, KafkaSinkConfig, Progress, SinkError};
 use crate::source::mysql::config::MySqlSourceConfig;
 use crate::source::mysql::error::SourceError;
@@ -81,6 +95,8 @@ use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProg
 pub struct TaskContext {
     pub node: Arc<Node>,
     pub name: String,
+    /// The connector's incarnation; its progress records carry it.
+    pub incarnation: String,
     pub epoch: u64,
     /// The connector's config at this epoch.
     pub config: BTreeMap<String, String>,
@@ -250,29 +266,37 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     // leader just after its restart, say) never fences the real owner.
     claim(context).await?;
     super::fault::reached(super::fault::Point::AfterClaim, &context.name);
-    // 1. Fence every older producer of this connector. (Opening and
-    // reading are safe to abandon on stop; delivering is not.)
+    // 1. Fence every older producer of this connector. Reading is safe to
+    // abandon on stop; opening is not: `init_transactions` runs on the
+    // blocking pool and cannot be cancelled, so a task that returned
+    // without waiting for it could fence its successor later.
+    let open = KafkaSink::open(sink_config);
+    tokio::pin!(open);
     let mut sink = tokio::select! {
-        sink = KafkaSink::open(sink_config) => sink?,
-        _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
+        sink = &mut open => sink?,
+        _ = stop_requested(&mut stopped) => {
+            drop(open.await);
+            return Err(TaskError::Stopped);
+        }
     };
     // 2. Where committed output ends.
     let progress = tokio::select! {
-        progress = sink.read_progress(&context.name) => progress?,
+        progress = sink.read_progress(&context.name, &context.incarnation) => progress?,
         _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
     };
     let raft_offset = node.read_connector(&context.name, |c| c.offset.clone()).await.ok().flatten();
-    // 3. The later of the two, by epoch (ties go to Kafka, which is ahead).
-    let resume = match (progress, raft_offset) {
-        (Some(p), Some(r)) if r.epoch > p.epoch => Some(r.offset),
-        (Some(p), _) => Some(p.offset),
-        (None, Some(r)) => Some(r.offset),
-        (None, None) => None,
-    };
+    let resume = resume_point(progress, raft_offset);
+    // 3. Confirm through Raft, now that `init_transactions` is done, that
+    // the epoch is still current. An owner whose `init_transactions`
+    // completed late (frozen, or cut off from the broker) may have fenced
+    // a newer owner meanwhile; it must not produce, and this write fails
+    // for it. Any owner after this one must call `init_transactions`
+    // itself, which fences this producer before the newer owner reads
+    // progress, so whatever this owner commits from here on is seen.
+    propose_as_owner(context, status(context, TaskState::Running, None, None), "confirm ownership").await?;
     tracing::info!(connector = %context.name, epoch = context.epoch, resume = ?resume, "task starting");
-    report(context, TaskState::Running, None, None).await;
 
-    // 4. Stream.
+    // 5. Stream.
     let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
     let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
     let (_request_watcher, requests) = follow_snapshot_requests(context);
@@ -433,6 +457,7 @@ async fn deliver(
     pending.since = None;
     let progress = Progress {
         connector: context.name.clone(),
+        incarnation: Some(context.incarnation.clone()),
         epoch: context.epoch,
         offset,
     };
@@ -453,17 +478,31 @@ async fn deliver(
 /// Writes a batch's schema history entries to Raft under the task's epoch,
 /// before the batch goes to Kafka (see the module docs).
 async fn record_history(context: &TaskContext, entries: Vec<serde_json::Value>) -> Result<(), TaskError> {
-    for entry in entries {
-        let command = Command::AppendSchemaHistory {
-            name: context.name.clone(),
-            epoch: context.epoch,
-            entry,
-        };
-        // A transient failure restarts from the committed position: nothing
-        // of the batch is in Kafka yet, so the DDL is read again.
-        propose_as_owner(context, command, "record schema history").await?;
+    let command = Command::RecordSchemaHistory {
+        name: context.name.clone(),
+        epoch: context.epoch,
+        entries,
+    };
+    // A transient failure restarts from the committed position: nothing
+    // of the batch is in Kafka yet, so the DDLs are read again.
+    propose_as_owner(context, command, "record schema history").await
+}
+
+/// Step 3 of the takeover: where to resume. Kafka's progress record is
+/// where committed output ends, and the Raft offset, which owners commit
+/// only after Kafka, is never later, so Kafka's wins; an older-epoch Kafka
+/// record that is later than a newer-epoch Raft offset is exactly the
+/// output a late owner committed before it was fenced, and must not be
+/// replayed. The one exception is an operator's `offsets set`, which
+/// raised the epoch past every record in Kafka and is marked as such.
+/// Without a Kafka record (a new connector, or a progress topic deleted),
+/// the Raft offset is all there is.
+fn resume_point(kafka: Option<Progress>, raft: Option<OffsetRecord>) -> Option<serde_json::Value> {
+    match (kafka, raft) {
+        (Some(kafka), Some(raft)) if raft.set_by_operator && raft.epoch > kafka.epoch => Some(raft.offset),
+        (Some(kafka), _) => Some(kafka.offset),
+        (None, raft) => raft.map(|r| r.offset),
     }
-    Ok(())
 }
 
 /// One delivered batch's offset commit.
@@ -595,5 +634,28 @@ mod tests {
         commit.absorb(Commit { offset: json!({"pos": 3}), snapshot: Some(progress(20)) });
         assert_eq!(commit.offset, json!({"pos": 3}));
         assert_eq!(commit.snapshot, Some(progress(20)));
+    }
+
+    fn kafka(epoch: u64, pos: u64) -> Option<Progress> {
+        Some(Progress { connector: "c".into(), incarnation: Some("i".into()), epoch, offset: json!({"pos": pos}) })
+    }
+
+    fn raft(epoch: u64, pos: u64, set_by_operator: bool) -> Option<OffsetRecord> {
+        Some(OffsetRecord { offset: json!({"pos": pos}), epoch, committed_ms: 0, set_by_operator })
+    }
+
+    /// A late owner's Kafka commits (older epoch, later position) are not
+    /// replayed by a newer owner whose Raft offset is at a newer epoch;
+    /// only an operator's offset beats Kafka.
+    #[test]
+    fn kafka_progress_wins_unless_an_operator_set_the_offset() {
+        assert_eq!(resume_point(kafka(1, 500), raft(2, 300, false)), Some(json!({"pos": 500})));
+        assert_eq!(resume_point(kafka(2, 500), raft(2, 300, false)), Some(json!({"pos": 500})));
+        assert_eq!(resume_point(kafka(2, 500), raft(3, 100, true)), Some(json!({"pos": 100})));
+        // An operator's offset older than Kafka's newest record has been
+        // consumed already: output continued after it.
+        assert_eq!(resume_point(kafka(4, 500), raft(3, 100, true)), Some(json!({"pos": 500})));
+        assert_eq!(resume_point(None, raft(2, 300, false)), Some(json!({"pos": 300})));
+        assert_eq!(resume_point(None, None), None);
     }
 }

@@ -40,10 +40,18 @@ impl Proposal {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
     /// Creates a connector; its config was validated before proposing.
+    /// Build it with [`Command::create_connector`], which gives the new
+    /// connector a fresh incarnation.
     CreateConnector {
         name: String,
         config: Properties,
         paused: bool,
+        /// The new connector's incarnation id, chosen by the proposer
+        /// (apply must not draw random numbers). Entries written by
+        /// earlier releases have none; they create incarnation `""`, the
+        /// same value a state snapshot of those releases loads as.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incarnation: Option<String>,
     },
     /// Replaces a connector's config and restarts its task (new epoch).
     UpdateConnector {
@@ -99,12 +107,22 @@ pub enum Command {
         remedy: Option<String>,
     },
     /// The owner records a DDL in the connector's schema history, before
-    /// the batch that carries it goes to Kafka; a repeat of a recent entry
-    /// is dropped (rule 5 in [`super::state`]).
+    /// the batch that carries it goes to Kafka; a repeat of one of the last
+    /// 64 entries is dropped. Written by earlier releases; owners now write
+    /// [`Command::RecordSchemaHistory`]. Kept, with its rule, so that old
+    /// log entries replay to the same state.
     AppendSchemaHistory {
         name: String,
         epoch: u64,
         entry: serde_json::Value,
+    },
+    /// The owner records a batch's DDLs in the connector's schema history,
+    /// before the batch goes to Kafka; an entry equal to any entry already
+    /// in the history is dropped (rule 5 in [`super::state`]).
+    RecordSchemaHistory {
+        name: String,
+        epoch: u64,
+        entries: Vec<serde_json::Value>,
     },
     /// An operator's incremental snapshot request (replaces any earlier
     /// one; its id is one more than the last).
@@ -121,6 +139,16 @@ pub enum Command {
 }
 
 impl Command {
+    /// Creates connector `name` as a new incarnation.
+    pub fn create_connector(name: String, config: Properties, paused: bool) -> Command {
+        Command::CreateConnector {
+            name,
+            config,
+            paused,
+            incarnation: Some(new_incarnation()),
+        }
+    }
+
     /// The connector the command is about.
     pub fn connector(&self) -> &str {
         match self {
@@ -134,10 +162,31 @@ impl Command {
             | Command::SetOffsets { name, .. }
             | Command::ReportTaskStatus { name, .. }
             | Command::AppendSchemaHistory { name, .. }
+            | Command::RecordSchemaHistory { name, .. }
             | Command::RequestSnapshot { name, .. }
             | Command::SetSnapshotState { name, .. } => name,
         }
     }
+}
+
+/// A fresh incarnation id: 128 bits from std's randomly keyed hashers
+/// (each `RandomState` gets new keys), mixed with the time and the
+/// process id, as 32 hex digits.
+fn new_incarnation() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut halves = [0u64; 2];
+    for (i, half) in halves.iter_mut().enumerate() {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(nanos);
+        hasher.write_u32(std::process::id());
+        hasher.write_usize(i);
+        *half = hasher.finish();
+    }
+    format!("{:016x}{:016x}", halves[0], halves[1])
 }
 
 /// What applying an entry answers.

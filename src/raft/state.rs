@@ -20,11 +20,22 @@
 //!    quick succession cannot both believe they won the same epoch.
 //! 4. **Operator offsets need a paused connector** and raise the epoch, so
 //!    a task that was running before the pause cannot commit over them.
+//!    They are marked `set_by_operator`: that mark, not the epoch alone,
+//!    is what lets a Raft offset win over a later Kafka progress record at
+//!    the next takeover ([`crate::pipeline::task`]).
 //! 5. **Schema history is appended at most once per DDL.** An owner writes
-//!    a DDL's entry before the batch that carries it goes to Kafka (see
+//!    a batch's DDL entries before the batch goes to Kafka (see
 //!    [`crate::pipeline::task`]), so a crash in between makes the next
-//!    owner read the same DDL, at the same binlog position, again; an
-//!    entry equal to a recent one is therefore dropped.
+//!    owner read the same DDLs, at the same binlog positions, again; an
+//!    entry equal to any entry already recorded is therefore dropped
+//!    (`RecordSchemaHistory`). Entries name their binlog position, and the
+//!    snapshot's entries are the same at every task start, so equal
+//!    entries are the same DDL. The older `AppendSchemaHistory` compared
+//!    with the last 64 entries only; it keeps that rule for replay.
+//! 6. **Every created connector is a new incarnation.** `CreateConnector`
+//!    carries an id the proposer drew; progress records in Kafka carry it,
+//!    and a takeover ignores records of other incarnations, so a connector
+//!    deleted and created again under the same name starts fresh.
 //!
 //! Validation of a connector's *config* (the Debezium properties) happens
 //! before proposing, not here: if a later release tightened the validator,
@@ -92,6 +103,9 @@ pub struct OffsetRecord {
     pub offset: serde_json::Value,
     pub epoch: u64,
     pub committed_ms: i64,
+    /// Set by an operator's `SetOffsets` (rule 4), not by an owner's commit.
+    #[serde(default)]
+    pub set_by_operator: bool,
 }
 
 pub use crate::source::{IncrementalRequest, IncrementalState, SnapshotProgress};
@@ -99,6 +113,10 @@ pub use crate::source::{IncrementalRequest, IncrementalState, SnapshotProgress};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorRecord {
     pub name: String,
+    /// This connector's incarnation (rule 6); `""` for connectors created
+    /// by earlier releases.
+    #[serde(default)]
+    pub incarnation: String,
     /// Its `Debug` masks secrets; the values themselves are replicated as
     /// they are (the task needs the password).
     pub config: Properties,
@@ -269,13 +287,19 @@ impl ClusterState {
     fn apply_inner(&mut self, proposal: &Proposal) -> Result<Option<ConnectorRecord>, CommandError> {
         let now = proposal.at_ms;
         let record = match &proposal.command {
-            Command::CreateConnector { name, config, paused } => {
+            Command::CreateConnector {
+                name,
+                config,
+                paused,
+                incarnation,
+            } => {
                 validate_name(name)?;
                 if self.connectors.contains_key(name) {
                     return Err(CommandError::AlreadyExists { name: name.clone() });
                 }
                 let record = ConnectorRecord {
                     name: name.clone(),
+                    incarnation: incarnation.clone().unwrap_or_default(),
                     config: config.clone(),
                     desired: if *paused { DesiredState::Paused } else { DesiredState::Running },
                     owner: None,
@@ -347,6 +371,7 @@ impl ClusterState {
                     offset: offset.clone(),
                     epoch: *epoch,
                     committed_ms: now,
+                    set_by_operator: false,
                 });
                 for entry in schema_history {
                     record.record_history(entry);
@@ -366,6 +391,7 @@ impl ClusterState {
                     offset: offset.clone(),
                     epoch: record.epoch,
                     committed_ms: now,
+                    set_by_operator: true,
                 });
                 record
             }
@@ -391,6 +417,15 @@ impl ClusterState {
             Command::AppendSchemaHistory { name, epoch, entry } => {
                 let record = self.owned(name, *epoch)?;
                 record.record_history(entry);
+                record
+            }
+            Command::RecordSchemaHistory { name, epoch, entries } => {
+                let record = self.owned(name, *epoch)?;
+                for entry in entries {
+                    if !record.schema_history.contains(entry) {
+                        record.schema_history.push(entry.clone());
+                    }
+                }
                 record
             }
             Command::RequestSnapshot { name, tables, filter } => {
@@ -420,7 +455,10 @@ impl ClusterState {
         // history) for them.
         let owner_write = matches!(
             proposal.command,
-            Command::CommitOffset { .. } | Command::ReportTaskStatus { .. } | Command::AppendSchemaHistory { .. }
+            Command::CommitOffset { .. }
+                | Command::ReportTaskStatus { .. }
+                | Command::AppendSchemaHistory { .. }
+                | Command::RecordSchemaHistory { .. }
         );
         Ok((!owner_write).then(|| record.clone()))
     }
@@ -436,11 +474,11 @@ mod tests {
     }
 
     fn create(state: &mut ClusterState, name: &str) {
-        let reply = state.apply(&at(Command::CreateConnector {
-            name: name.into(),
-            config: BTreeMap::from([("topic.prefix".into(), "p".into())]).into(),
-            paused: false,
-        }));
+        let reply = state.apply(&at(Command::create_connector(
+            name.into(),
+            BTreeMap::from([("topic.prefix".into(), "p".into())]).into(),
+            false,
+        )));
         assert!(matches!(reply, CommandReply::Applied { .. }), "{reply:?}");
     }
 
@@ -574,14 +612,84 @@ mod tests {
     fn names_and_duplicates() {
         let mut state = ClusterState::default();
         for bad in ["", "has space", "slash/y"] {
-            let reply = state.apply(&at(Command::CreateConnector { name: bad.into(), config: Default::default(), paused: false }));
+            let reply = state.apply(&at(Command::create_connector(bad.into(), Default::default(), false)));
             assert!(matches!(reply, CommandReply::Rejected(CommandError::InvalidName { .. })), "{bad}");
         }
         create(&mut state, "ok.name-1");
-        let reply = state.apply(&at(Command::CreateConnector { name: "ok.name-1".into(), config: Default::default(), paused: true }));
+        let reply = state.apply(&at(Command::create_connector("ok.name-1".into(), Default::default(), true)));
         assert!(matches!(reply, CommandReply::Rejected(CommandError::AlreadyExists { .. })));
         assert_eq!(state.connectors.len(), 1);
         let reply = state.apply(&at(Command::RestartConnector { name: "missing".into() }));
         assert_eq!(reply, CommandReply::Rejected(CommandError::NotFound { name: "missing".into() }));
+    }
+
+    /// Rule 5 for batches: a crash after a batch of more than 64 DDLs was
+    /// recorded makes the next owner record the same batch again; none of
+    /// it is appended twice, and a later DDL still is.
+    #[test]
+    fn schema_history_records_a_repeated_batch_once_however_long() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let first = assign(&mut state, "c", 1);
+        let ddl = |pos: u64| json!({"ddl": format!("ALTER TABLE t{pos} ADD c INT"), "file": "b.000001", "pos": pos});
+        let batch: Vec<_> = (0..100).map(|i| ddl(1000 + i)).collect();
+        state.apply(&at(Command::RecordSchemaHistory { name: "c".into(), epoch: first, entries: batch.clone() }));
+        let second = assign(&mut state, "c", 2);
+        let mut again = batch.clone();
+        again.push(ddl(5000));
+        state.apply(&at(Command::RecordSchemaHistory { name: "c".into(), epoch: second, entries: again.clone() }));
+        assert_eq!(state.connectors["c"].schema_history, again);
+        // Stale owners are fenced here too.
+        let reply = state.apply(&at(Command::RecordSchemaHistory { name: "c".into(), epoch: first, entries: vec![ddl(9)] }));
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
+    }
+
+    /// The legacy command keeps its 64-entry window, so old logs replay to
+    /// the state they produced.
+    #[test]
+    fn legacy_history_appends_keep_their_window() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        let ddl = |pos: u64| json!({"ddl": "ALTER", "pos": pos});
+        for pos in 0..65 {
+            state.apply(&at(Command::AppendSchemaHistory { name: "c".into(), epoch, entry: ddl(pos) }));
+        }
+        state.apply(&at(Command::AppendSchemaHistory { name: "c".into(), epoch, entry: ddl(0) }));
+        assert_eq!(state.connectors["c"].schema_history.len(), 66, "beyond the window a repeat was appended");
+    }
+
+    /// Rule 6: every creation is a new incarnation, drawn by the proposer;
+    /// entries of earlier releases (none given) create incarnation "".
+    #[test]
+    fn every_creation_is_a_new_incarnation() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let first = state.connectors["c"].incarnation.clone();
+        assert_eq!(first.len(), 32, "{first}");
+        state.apply(&at(Command::DeleteConnector { name: "c".into() }));
+        create(&mut state, "c");
+        assert_ne!(state.connectors["c"].incarnation, first);
+
+        let legacy: Command = serde_json::from_value(json!({
+            "type": "create_connector", "name": "old", "config": {"topic.prefix": "p"}, "paused": false
+        }))
+        .unwrap();
+        state.apply(&at(legacy));
+        assert_eq!(state.connectors["old"].incarnation, "");
+    }
+
+    /// Rule 4: only an operator's offset carries the mark that lets it win
+    /// over Kafka's progress.
+    #[test]
+    fn operator_offsets_are_marked() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        state.apply(&at(Command::CommitOffset { name: "c".into(), epoch, offset: json!({"file": "f", "pos": 4}), schema_history: vec![], snapshot: None }));
+        assert!(!state.connectors["c"].offset.as_ref().unwrap().set_by_operator);
+        state.apply(&at(Command::SetDesiredState { name: "c".into(), state: DesiredState::Paused }));
+        state.apply(&at(Command::SetOffsets { name: "c".into(), offset: json!({"file": "f", "pos": 9}) }));
+        assert!(state.connectors["c"].offset.as_ref().unwrap().set_by_operator);
     }
 }

@@ -70,8 +70,9 @@ pub struct KafkaSinkConfig {
     pub transactional_id: String,
     /// `delivery.guarantee`: `exactly_once` (default) or `at_least_once`.
     pub delivery: DeliveryGuarantee,
-    /// The compacted topic holding progress records; default
-    /// `raftcdc-offsets-<cluster>`.
+    /// The connector's own compacted topic holding its progress records,
+    /// `raftcdc-progress-<cluster>-<connector>` (see
+    /// [`super::progress::progress_topic`]).
     pub offsets_topic: String,
     /// `topic.creation.default.partitions` for topics the sink creates
     /// (default 1; `-1` means the broker's `num.partitions`).
@@ -182,7 +183,7 @@ impl KafkaSinkConfig {
             bootstrap_servers: bootstrap_servers.to_string(),
             transactional_id: format!("raftcdc-{cluster}-{connector}"),
             delivery: DeliveryGuarantee::ExactlyOnce,
-            offsets_topic: format!("raftcdc-offsets-{cluster}"),
+            offsets_topic: super::progress::progress_topic(cluster, connector),
             topic_partitions: 1,
             topic_replication_factor: 1,
             topic_configs: BTreeMap::new(),
@@ -383,7 +384,7 @@ mod tests {
     fn defaults() {
         let c = parse(&[]).unwrap();
         assert_eq!(c.transactional_id, "raftcdc-prod-inventory");
-        assert_eq!(c.offsets_topic, "raftcdc-offsets-prod");
+        assert_eq!(c.offsets_topic, "raftcdc-progress-prod-inventory");
         assert_eq!(c.delivery, DeliveryGuarantee::ExactlyOnce);
         assert_eq!((c.topic_partitions, c.topic_replication_factor), (1, 1));
         assert_eq!(c.transaction_timeout, DEFAULT_TRANSACTION_TIMEOUT);

@@ -14,17 +14,20 @@
 //! `raftcdc-<cluster>-<connector>`, whichever node owns it. A batch is
 //! delivered in one transaction: `begin_transaction`, every record of the
 //! batch, one progress record (key = connector, value = the source offset
-//! after the batch), `commit_transaction`. So for a `read_committed`
-//! reader:
+//! after the batch) in the connector's own progress topic,
+//! `commit_transaction`. So for a `read_committed` reader:
 //!
 //! 1. **Atomic.** The records and the progress record of a batch become
 //!    visible together or never (an aborted or abandoned transaction is
 //!    never visible).
 //! 2. **No duplicates on resume.** Every owner, after `open`, reads the
-//!    newest committed progress record ([`KafkaSink::read_progress`]) and
-//!    resumes the source at its offset. By (1) that offset sits exactly
-//!    after the last visible record, and by the source contract
-//!    ([`crate::source`]) resuming there produces exactly what follows.
+//!    newest committed progress record of the connector's incarnation
+//!    ([`KafkaSink::read_progress`]) and resumes the source at its offset.
+//!    By (1) that offset sits exactly after the last visible record, and by
+//!    the source contract ([`crate::source`]) resuming there produces
+//!    exactly what follows. The progress topic is the connector's alone, so
+//!    no other connector's open transaction can hide a record from this
+//!    read ([`progress`] explains why that matters).
 //! 3. **No zombie writes.** `open` calls `init_transactions`, which bumps
 //!    the producer epoch for the transactional.id at the broker: a previous
 //!    owner's open transaction is aborted (or a commit it already started
@@ -40,7 +43,7 @@
 //!    partitioner picks (librdkafka `partitioner=murmur2_random`: murmur2 of
 //!    the key; null keys go anywhere), so per-key order is the source's.
 //!
-//! The offsets topic is the sink's source of truth for where output ends.
+//! The progress topic is the sink's source of truth for where output ends.
 //! The pipeline also records the offset in Raft after `deliver` returns;
 //! that copy can lag by the few batches whose Raft commits are still in
 //! flight (or lost to a crash between the Kafka commit and the Raft
@@ -135,8 +138,8 @@ struct Clients {
 impl KafkaSink {
     /// Creates the producer and (exactly-once) calls `init_transactions`,
     /// which fences any older producer with the same transactional.id and
-    /// aborts its open transaction. Creates the offsets topic (compacted,
-    /// `cleanup.policy=compact`, one partition) if missing.
+    /// aborts its open transaction. Creates the connector's progress topic
+    /// (compacted, `cleanup.policy=compact`, one partition) if missing.
     pub async fn open(config: KafkaSinkConfig) -> Result<KafkaSink, SinkError> {
         let context = SinkContext::new(&config.transactional_id);
         let producer: Producer_ = producer_config(&config)
@@ -174,23 +177,31 @@ impl KafkaSink {
         &self.config
     }
 
-    /// The last committed progress record for `connector` in the offsets
-    /// topic, read with `isolation.level=read_committed` (see
-    /// [`progress`]). `None` if there is none.
-    pub async fn read_progress(&self, connector: &str) -> Result<Option<Progress>, SinkError> {
+    /// The last committed progress record of `incarnation` of `connector`
+    /// in its progress topic, read with `isolation.level=read_committed`
+    /// (see [`progress`]). `None` if there is none.
+    pub async fn read_progress(&self, connector: &str, incarnation: &str) -> Result<Option<Progress>, SinkError> {
         let bootstrap = self.config.bootstrap_servers.clone();
         let connection = self.config.connection_overrides();
         let id = self.config.transactional_id.clone();
         let topic = self.config.offsets_topic.clone();
         let connector = connector.to_string();
-        tokio::task::spawn_blocking(move || {
-            progress::read_latest(&bootstrap, &connection, &id, &topic, &connector, progress::READ_TIMEOUT)
+        let incarnation = incarnation.to_string();
+        let read = tokio::task::spawn_blocking(move || {
+            progress::read_latest(&bootstrap, &connection, &id, &topic, &connector, &incarnation, progress::READ_TIMEOUT)
         })
         .await
         .map_err(|source| SinkError::Blocking {
             operation: "read_progress".into(),
             source,
-        })?
+        })??;
+        tracing::debug!(
+            transactional_id = %self.config.transactional_id,
+            records_read = read.records_read,
+            found = read.progress.is_some(),
+            "read progress"
+        );
+        Ok(read.progress)
     }
 
     /// Delivers `records` and the progress record atomically (exactly-once:
@@ -291,6 +302,7 @@ impl KafkaSink {
         }
         let progress_value = progress.to_json();
         let progress_record = FutureRecord::to(&self.config.offsets_topic)
+            .partition(progress::PARTITION)
             .key(progress.connector.as_bytes())
             .payload(&progress_value[..]);
         self.produce(progress_record, &mut pending).await?;
@@ -321,6 +333,7 @@ impl KafkaSink {
         self.settle_all(&mut pending).await?;
         let progress_value = progress.to_json();
         let progress_record = FutureRecord::to(&self.config.offsets_topic)
+            .partition(progress::PARTITION)
             .key(progress.connector.as_bytes())
             .payload(&progress_value[..]);
         self.produce(progress_record, &mut pending).await?;
@@ -606,7 +619,7 @@ mod tests {
     fn futures_are_send(sink: &mut KafkaSink, config: KafkaSinkConfig, records: &[Record], progress: &Progress) {
         fn send<T: Send>(_: T) {}
         send(KafkaSink::open(config));
-        send(sink.read_progress("connector"));
+        send(sink.read_progress("connector", "incarnation"));
         send(sink.deliver(records, progress));
         send(sink.abort());
     }

@@ -1,11 +1,13 @@
 //! Progress records: where a connector's delivered output ends.
 //!
 //! Every batch is committed in one Kafka transaction together with one
-//! progress record `{"connector","epoch","offset"}`, keyed by the connector
-//! name, in the offsets topic (compacted, so only the newest record per
-//! connector is kept for good). The progress record is therefore exactly as
-//! durable and as visible as the batch it describes: a `read_committed`
-//! reader sees both or neither. That is what makes the resume point exact:
+//! progress record `{"connector","incarnation","epoch","offset"}`, keyed by
+//! the connector name, in **the connector's own progress topic**
+//! (compacted, one partition, written only by this connector's
+//! transactional producer; see [`progress_topic`]). The progress record is
+//! therefore exactly as durable and as visible as the batch it describes:
+//! a `read_committed` reader sees both or neither. That is what makes the
+//! resume point exact:
 //!
 //! - after a crash, a failover or a transient error, the new owner first
 //!   calls `init_transactions` (in `KafkaSink::open`), which aborts — or,
@@ -18,24 +20,44 @@
 //!   source contract in [`crate::source`]) produces exactly the records that
 //!   follow the last committed batch.
 //!
-//! Reading: a consumer with `isolation.level=read_committed` and no group
-//! assigns every partition of the offsets topic from the beginning and
-//! reads until librdkafka reports the end of each partition. For a
-//! read_committed consumer the end is the last stable offset, so a
-//! transaction someone else still has open cannot make the read wait.
-//! Records of aborted transactions are never returned. The newest record
-//! for the key wins within its partition; a null value (a tombstone an
-//! operator wrote) means "no progress". The offsets topic is created with
-//! one partition; should it have more (created by someone else, or grown),
-//! every partition is read and the record with the highest epoch wins,
-//! since epochs only rise and a key moves partitions only when the
-//! partition count changes.
+//! # Why one topic per connector
+//! A `read_committed` reader stops at the partition's last stable offset:
+//! the first record of the oldest transaction still open in it. When all
+//! connectors shared one partition, a transaction another connector left
+//! open (its owner died and its successor had not yet called
+//! `init_transactions`, or it was paused or deleted) hid every later
+//! progress record of *this* connector, and the takeover resumed from an
+//! older one: duplicates. In a topic that only this connector's
+//! transactional.id writes, the only transactions that can be open are this
+//! connector's own, and `init_transactions` has just closed them, so the
+//! last stable offset is the end of the log. A connector's takeover never
+//! depends on another connector.
 //!
-//! The read is linear in the topic's size until compaction runs, which is
-//! fine for a topic holding one small record per committed batch and read
-//! once per open. The consumer raises `receive.message.max.bytes` because
-//! some brokers (noida-db, the test broker) ignore fetch size limits.
-use std::collections::BTreeMap;
+//! # Incarnations
+//! A connector deleted and created again under the same name is a new
+//! *incarnation* (an id the replicated state gives every created
+//! connector). Its progress topic may still hold the old incarnation's
+//! records; they describe another connector's output, so the reader
+//! ignores every record whose `incarnation` differs: a re-created
+//! connector starts as new (initial snapshot), and a cluster rebuilt with
+//! the same `cluster_name` does not resume from the old cluster's records.
+//!
+//! # A bounded read
+//! Progress records are written to partition 0 (explicitly, whatever the
+//! key hashes to), so only partition 0 is read and ties between partitions
+//! cannot arise. The reader does not scan the topic from the beginning:
+//! compaction only ever runs on closed segments, so a busy connector's
+//! topic can hold millions of records. It reads backwards in windows: the
+//! last [`FIRST_WINDOW`] offsets before the end, and if no record of this
+//! incarnation is among them (the tail can hold transaction markers,
+//! aborted records or another incarnation's records), a window twice as
+//! large before that, down to the start of the log. The newest matching
+//! record in the first window that has one is the answer, because every
+//! later offset was read and held none. A takeover therefore reads a few
+//! dozen records however long the connector has run.
+//!
+//! The consumer raises `receive.message.max.bytes` because some brokers
+//! (noida-db, the test broker) ignore fetch size limits.
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -48,27 +70,66 @@ use super::context::SinkContext;
 use super::error::SinkError;
 
 /// The progress record: the source offset after the last delivered batch,
-/// and the ownership epoch that delivered it.
+/// the ownership epoch that delivered it, and the connector incarnation it
+/// belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub connector: String,
+    /// The connector incarnation (see the module docs); records without
+    /// one were written by an earlier release and match no incarnation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<String>,
     pub epoch: u64,
     pub offset: serde_json::Value,
 }
 
 impl Progress {
-    /// The record value: `{"connector","epoch","offset"}` JSON.
+    /// The record value: `{"connector","incarnation","epoch","offset"}` JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        // A struct of a string, an integer and a JSON value always
+        // A struct of strings, an integer and a JSON value always
         // serializes.
         serde_json::to_vec(self).expect("progress serializes to JSON")
     }
 }
 
-/// How long one read of the offsets topic may take.
+/// The partition progress records are written to and read from.
+pub const PARTITION: i32 = 0;
+
+/// How many offsets before the end the first window reads.
+pub const FIRST_WINDOW: i64 = 64;
+
+/// Kafka's limit on topic names.
+const MAX_TOPIC_NAME: usize = 249;
+
+/// The connector's own progress topic: `raftcdc-progress-<cluster>-<connector>`.
+/// Names longer than Kafka allows keep their first characters and end in a
+/// hash of the whole name, so they stay unique and stable.
+pub fn progress_topic(cluster: &str, connector: &str) -> String {
+    let name = format!("raftcdc-progress-{cluster}-{connector}");
+    if name.len() <= MAX_TOPIC_NAME {
+        return name;
+    }
+    // FNV-1a: stable across releases and platforms, unlike std's hasher.
+    let hash = name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3));
+    // Names are ASCII (validated), so any byte index is a char boundary.
+    format!("{}-{hash:016x}", &name[..MAX_TOPIC_NAME - 17])
+}
+
+/// How long one read of the progress topic may take.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The newest committed progress record for `connector` in `topic`.
+/// What one read found, and how much it had to read for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressRead {
+    pub progress: Option<Progress>,
+    /// Records consumed (of any connector or incarnation), for the bound.
+    pub records_read: u64,
+}
+
+/// The newest committed progress record of `incarnation` of `connector`
+/// in `topic`, read backwards from the end (see the module docs).
 /// Blocking: call from the blocking thread pool.
 pub fn read_latest(
     bootstrap_servers: &str,
@@ -76,8 +137,9 @@ pub fn read_latest(
     transactional_id: &str,
     topic: &str,
     connector: &str,
+    incarnation: &str,
     timeout: Duration,
-) -> Result<Option<Progress>, SinkError> {
+) -> Result<ProgressRead, SinkError> {
     let deadline = Instant::now() + timeout;
     let operation = format!("read progress of {connector} from {topic}");
     let kafka = |e: KafkaError| SinkError::kafka(&operation, transactional_id, e, None);
@@ -87,7 +149,7 @@ pub fn read_latest(
         .set("bootstrap.servers", bootstrap_servers)
         .set("client.id", format!("{transactional_id}-progress"))
         // librdkafka's assign() needs a group.id; the reader never joins
-        // the group or commits (it always starts from the beginning).
+        // the group or commits.
         .set("group.id", format!("{transactional_id}-progress"))
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "true")
@@ -106,67 +168,103 @@ pub fn read_latest(
         .map_err(&kafka)?;
 
     let metadata = consumer.fetch_metadata(Some(topic), left(deadline)).map_err(&kafka)?;
+    let nothing = ProgressRead { progress: None, records_read: 0 };
     let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
-        return Ok(None);
+        return Ok(nothing);
     };
     if let Some(code) = found.error() {
         return match RDKafkaErrorCode::from(code) {
-            RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic => Ok(None),
+            RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic => Ok(nothing),
             other => Err(kafka(KafkaError::MetadataFetch(other))),
         };
     }
-    let mut assignment = TopicPartitionList::new();
-    for partition in found.partitions() {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, partition.id(), left(deadline))
-            .map_err(&kafka)?;
-        if high > low {
-            assignment
-                .add_partition_offset(topic, partition.id(), Offset::Beginning)
-                .map_err(&kafka)?;
-        }
+    if !found.partitions().iter().any(|p| p.id() == PARTITION) {
+        return Ok(nothing);
     }
-    let mut unfinished: Vec<i32> = assignment.elements().iter().map(|e| e.partition()).collect();
-    if unfinished.is_empty() {
-        return Ok(None);
-    }
-    consumer.assign(&assignment).map_err(&kafka)?;
+    let (low, high) = consumer
+        .fetch_watermarks(topic, PARTITION, left(deadline))
+        .map_err(&kafka)?;
 
-    // Newest progress per partition (None after a tombstone).
-    let mut newest: BTreeMap<i32, Option<Progress>> = BTreeMap::new();
-    while !unfinished.is_empty() {
-        if Instant::now() >= deadline {
-            return Err(kafka(KafkaError::MessageConsumption(
-                RDKafkaErrorCode::OperationTimedOut,
-            )));
-        }
-        match consumer.poll(left(deadline).min(Duration::from_millis(200))) {
-            None => {}
-            Some(Err(KafkaError::PartitionEOF(partition))) => unfinished.retain(|p| *p != partition),
-            Some(Err(e)) => return Err(kafka(e)),
-            Some(Ok(message)) => {
-                if message.key() != Some(connector.as_bytes()) {
-                    continue;
-                }
-                let progress = match message.payload() {
-                    None => None,
-                    Some(value) => Some(serde_json::from_slice::<Progress>(value).map_err(|source| {
-                        SinkError::InvalidProgress {
-                            connector: connector.to_string(),
-                            topic: topic.to_string(),
-                            partition: message.partition(),
-                            offset: message.offset(),
-                            source,
+    let mut records_read = 0u64;
+    let mut end = high;
+    let mut window = FIRST_WINDOW;
+    while end > low {
+        let start = end.saturating_sub(window).max(low);
+        let mut newest = None;
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(topic, PARTITION, Offset::Offset(start))
+            .map_err(&kafka)?;
+        consumer.assign(&assignment).map_err(&kafka)?;
+        loop {
+            if Instant::now() >= deadline {
+                return Err(kafka(KafkaError::MessageConsumption(RDKafkaErrorCode::OperationTimedOut)));
+            }
+            match consumer.poll(left(deadline).min(Duration::from_millis(200))) {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(_))) => break,
+                Some(Err(e)) => return Err(kafka(e)),
+                Some(Ok(message)) => {
+                    if message.offset() >= end {
+                        // Read in an earlier (later-positioned) window already.
+                        break;
+                    }
+                    records_read += 1;
+                    if message.key() != Some(connector.as_bytes()) {
+                        continue;
+                    }
+                    match message.payload() {
+                        // A tombstone an operator wrote: no progress.
+                        None => newest = Some(None),
+                        Some(value) => {
+                            let progress = serde_json::from_slice::<Progress>(value).map_err(|source| {
+                                SinkError::InvalidProgress {
+                                    connector: connector.to_string(),
+                                    topic: topic.to_string(),
+                                    partition: message.partition(),
+                                    offset: message.offset(),
+                                    source,
+                                }
+                            })?;
+                            if progress.incarnation.as_deref() == Some(incarnation) {
+                                newest = Some(Some(progress));
+                            }
                         }
-                    })?),
-                };
-                newest.insert(message.partition(), progress);
+                    }
+                }
             }
         }
+        if let Some(progress) = newest {
+            return Ok(ProgressRead { progress, records_read });
+        }
+        end = start;
+        window = window.saturating_mul(2);
     }
-    Ok(newest.into_values().flatten().max_by_key(|p| p.epoch))
+    Ok(ProgressRead { progress: None, records_read })
 }
 
 fn left(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_topics_are_per_connector_and_fit_kafkas_limit() {
+        assert_eq!(progress_topic("prod", "inventory"), "raftcdc-progress-prod-inventory");
+        assert_ne!(progress_topic("prod", "a"), progress_topic("prod", "b"));
+        let long = "c".repeat(200);
+        let topic = progress_topic(&"x".repeat(100), &long);
+        assert_eq!(topic.len(), MAX_TOPIC_NAME);
+        assert_eq!(topic, progress_topic(&"x".repeat(100), &long), "stable");
+        assert_ne!(topic, progress_topic(&"x".repeat(100), &"c".repeat(199)));
+    }
+
+    #[test]
+    fn records_of_earlier_releases_have_no_incarnation() {
+        let old: Progress = serde_json::from_str(r#"{"connector":"c","epoch":3,"offset":{"pos":4}}"#).unwrap();
+        assert_eq!(old.incarnation, None);
+    }
 }

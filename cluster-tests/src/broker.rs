@@ -288,6 +288,40 @@ impl Broker {
         self.read(topic, "read_uncommitted").await
     }
 
+    /// Produces `count` plain (non-transactional, so at once visible to
+    /// `read_committed`) records to `partition` of `topic`, record `i`
+    /// being `record(i)` as `(key, value)`; returns when all are
+    /// acknowledged. For filling topics the way days of traffic would.
+    pub async fn fill(&self, topic: &str, partition: i32, count: u64, record: impl Fn(u64) -> (Vec<u8>, Vec<u8>) + Send + 'static) {
+        let (bootstrap, topic) = (self.bootstrap.clone(), topic.to_string());
+        tokio::task::spawn_blocking(move || {
+            use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+            let producer: BaseProducer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("linger.ms", "20")
+                .set("queue.buffering.max.messages", "1000000")
+                .create()
+                .expect("filling producer");
+            for i in 0..count {
+                let (key, value) = record(i);
+                let mut next = BaseRecord::to(&topic).partition(partition).key(&key[..]).payload(&value[..]);
+                loop {
+                    match producer.send(next) {
+                        Ok(()) => break,
+                        Err((KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), back)) => {
+                            producer.poll(Duration::from_millis(10));
+                            next = back;
+                        }
+                        Err((e, _)) => panic!("fill {topic}: {e}"),
+                    }
+                }
+            }
+            producer.flush(Duration::from_secs(300)).expect("fill: flush");
+        })
+        .await
+        .expect("filling thread");
+    }
+
     /// `(key, value)` of every committed record of `topic`.
     pub async fn committed_pairs(&self, topic: &str) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> {
         self.read_committed(topic)

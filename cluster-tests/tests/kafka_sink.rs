@@ -642,32 +642,22 @@ async fn another_connectors_open_transaction_never_hides_progress() {
     drop(beta);
 }
 
-/// Writes `records` plain (non-transactional, so visible to
-/// `read_committed`) progress records of `incarnation` to partition 0 of
-/// `topic`, positions `0..records`, as an idle connector's progress
-/// transactions pile up over days.
+/// Fills `topic` with `records` plain progress records of `incarnation`
+/// at positions `0..records`, as an idle connector's progress transactions
+/// pile up over days.
 async fn fill_progress(broker: &Broker, topic: &str, incarnation: &str, records: u64) {
-    use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-    let producer: FutureProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .set("linger.ms", "20")
-        .create()
-        .expect("producer");
-    for pos in 0..records {
-        let value = Progress {
-            connector: CONNECTOR.to_string(),
-            incarnation: Some(incarnation.to_string()),
-            epoch: 1,
-            offset: json!({"file": "mysql-bin.000001", "pos": pos}),
-        }
-        .to_json();
-        let record = FutureRecord::to(topic).partition(0).key(CONNECTOR).payload(&value[..]);
-        producer.send_result(record).map_err(|(e, _)| e).expect("queue");
-        if pos % 10_000 == 9_999 {
-            producer.flush(Duration::from_secs(30)).expect("flush");
-        }
-    }
-    producer.flush(Duration::from_secs(30)).expect("flush");
+    let incarnation = incarnation.to_string();
+    broker
+        .fill(topic, 0, records, move |pos| {
+            let progress = Progress {
+                connector: CONNECTOR.to_string(),
+                incarnation: Some(incarnation.clone()),
+                epoch: 1,
+                offset: json!({"file": "mysql-bin.000001", "pos": pos}),
+            };
+            (CONNECTOR.as_bytes().to_vec(), progress.to_json())
+        })
+        .await;
 }
 
 /// A delete and re-create under the same name is a new incarnation: the

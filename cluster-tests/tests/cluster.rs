@@ -335,6 +335,26 @@ async fn bad_requests_are_refused_by_name() {
     let missing = cluster.client(2).create_connector(no_prefix).await;
     assert_refused(missing, Code::InvalidArgument, "topic.prefix", "config without topic.prefix");
 
+    // Accepted properties without effect are shown as warnings.
+    let mut warned = create_request("warned", true);
+    warned.config.insert("tasks.max".into(), "1".into());
+    let warned = cluster.client(2).create_connector(warned).await.expect("tasks.max=1 is accepted").into_inner();
+    assert!(
+        warned.warnings.iter().any(|w| w.starts_with("config.tasks.max: accepted, has no effect")),
+        "{:?}",
+        warned.warnings
+    );
+
+    // Sink settings are refused at create, not when the task starts.
+    let mut twice = create_request("twice", false);
+    twice.config.insert("delivery.guarantee".into(), "twice".into());
+    let twice = cluster.client(2).create_connector(twice).await;
+    assert_refused(twice, Code::InvalidArgument, "config.delivery.guarantee", "delivery.guarantee=twice");
+    let mut acks = create_request("acks", false);
+    acks.config.insert("producer.override.acks".into(), "1".into());
+    let acks = cluster.client(3).create_connector(acks).await;
+    assert_refused(acks, Code::InvalidArgument, "config.producer.override.acks", "an override of a sink-owned key");
+
     let unknown = cluster.client(3).get_connector(by_name("no-such-connector")).await;
     assert_refused(unknown, Code::NotFound, "no-such-connector", "get of an unknown connector");
 
@@ -365,7 +385,7 @@ async fn bad_requests_are_refused_by_name() {
                 .into_iter()
                 .map(|c| c.name)
                 .collect();
-            if names != ["inventory", "paused-one"] {
+            if names != ["inventory", "paused-one", "warned"] {
                 return Err(format!("node {node} lists {names:?}"));
             }
         }

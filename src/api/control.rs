@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use crate::connector::ConnectorSpec;
+use crate::connector::{ConnectorConfig, ConnectorSpec};
 use crate::node::{Node, NodeError};
 use crate::proto::{self, control_server::Control};
 use crate::raft::command::Command;
@@ -60,6 +60,7 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             },
             requested_ms: r.requested_ms,
         }),
+        warnings: ConnectorConfig::warnings(&record.config).iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -70,8 +71,9 @@ fn validate_snapshot_request(record: &ConnectorRecord, tables: &[String], filter
     if tables.is_empty() {
         return Err(invalid("tables".into(), "name at least one table as db.table".into()));
     }
-    let config = crate::source::mysql::config::MySqlSourceConfig::from_properties(&record.config)
-        .map_err(|e| invalid("name".into(), format!("the connector's config is invalid: {e}")))?;
+    let config = ConnectorConfig::parse(&record.config)
+        .map_err(|e| invalid("name".into(), format!("the connector's config is invalid: {e}")))?
+        .source;
     for (i, table) in tables.iter().enumerate() {
         let field = format!("tables[{i}]");
         let Some((db, name)) = table.split_once('.').filter(|(d, t)| !d.is_empty() && !t.is_empty() && !t.contains('.')) else {

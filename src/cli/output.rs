@@ -162,6 +162,7 @@ pub fn connector_json(c: &proto::Connector) -> Value {
             "state": r.state,
             "requested_ms": r.requested_ms,
         })),
+        "warnings": c.warnings,
     })
 }
 
@@ -213,6 +214,9 @@ pub fn connector(format: OutputFormat, c: &proto::Connector) {
         if !task.remedy.is_empty() {
             println!("remedy:   {}", task.remedy);
         }
+    }
+    for warning in &c.warnings {
+        println!("warning:  {warning}");
     }
     println!("config:");
     let mut keys: Vec<_> = c.config.keys().collect();

@@ -86,8 +86,8 @@ use crate::metrics::ErrorKind;
 use crate::node::{error_chain, Node, NodeError};
 use crate::raft::command::{Command, CommandError};
 use crate::raft::state::{OffsetRecord, TaskState};
-use crate::sink::kafka::{KafkaSink, KafkaSinkConfig, Progress, SinkError};
-use crate::source::mysql::config::MySqlSourceConfig;
+use crate::connector::ConnectorConfig;
+use crate::sink::kafka::{KafkaSink, Progress, SinkError};
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress};
@@ -236,30 +236,26 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     if *stopped.borrow() {
         return Err(TaskError::Stopped);
     }
-    // The TLS files are read here, on the node that runs the task (where
-    // they must exist), not when the payload is validated.
-    let source_config = Arc::new(
-        MySqlSourceConfig::from_properties(&context.config)
-            .and_then(|config| config.tls.check_files().map(|()| config))
-            .map_err(|e| TaskError::Definite {
-                error: e.to_string(),
-                remedy: "fix the property with `raftcdc connector update`".into(),
-            })?,
-    );
+    // The config was validated by the front door when it was created or
+    // updated; what is checked here are facts of this node: the TLS files
+    // on its disk and its Kafka bootstrap servers.
+    let config = ConnectorConfig::parse(&context.config).map_err(|e| TaskError::Definite {
+        error: e.to_string(),
+        remedy: "fix the property with `raftcdc connector update`".into(),
+    })?;
+    config.source.tls.check_files().map_err(|e| TaskError::Definite {
+        error: e.to_string(),
+        remedy: "put the file on every node that can own the connector, or fix the property with `raftcdc connector update`".into(),
+    })?;
     let bootstrap = node.config.kafka_bootstrap_servers.clone().ok_or_else(|| TaskError::Definite {
         error: "kafka.bootstrap_servers is not set in this node's config".into(),
         remedy: "set [kafka] bootstrap_servers in every node's config file and restart the nodes".into(),
     })?;
-    let sink_config = KafkaSinkConfig::from_properties(
-        &node.config.cluster_name,
-        &context.name,
-        &bootstrap,
-        &source_config.sink_properties,
-    )
-    .map_err(|e| TaskError::Definite {
+    let sink_config = config.sink(&node.config.cluster_name, &context.name, &bootstrap).map_err(|e| TaskError::Definite {
         error: e.to_string(),
-        remedy: "fix the property with `raftcdc connector update`".into(),
+        remedy: "set [kafka] bootstrap_servers in this node's config file and restart it".into(),
     })?;
+    let source_config = Arc::new(config.source);
 
     // 0. Prove through Raft that this epoch is current before touching
     // Kafka, so a node that only *believes* it owns the connector (a stale

@@ -179,11 +179,30 @@ impl KafkaSinkConfig {
         if bootstrap_servers.trim().is_empty() {
             return Err(error("bootstrap.servers", "no Kafka bootstrap servers are configured"));
         }
-        let mut config = KafkaSinkConfig {
+        Ok(KafkaSinkConfig {
             bootstrap_servers: bootstrap_servers.to_string(),
             transactional_id: format!("raftcdc-{cluster}-{connector}"),
-            delivery: DeliveryGuarantee::ExactlyOnce,
             offsets_topic: super::progress::progress_topic(cluster, connector),
+            ..Self::parse_properties(props)?
+        })
+    }
+
+    /// Checks the sink's connector properties as [`Self::from_properties`]
+    /// will when the task starts. Which properties are valid does not depend
+    /// on the cluster, the connector or the bootstrap servers, so the
+    /// connector front door ([`crate::connector`]) refuses them at create.
+    pub fn check_properties(props: &BTreeMap<String, String>) -> Result<(), SinkConfigError> {
+        Self::parse_properties(props).map(|_| ())
+    }
+
+    /// The property-derived fields; the identity fields are left empty for
+    /// [`Self::from_properties`] to fill.
+    fn parse_properties(props: &BTreeMap<String, String>) -> Result<KafkaSinkConfig, SinkConfigError> {
+        let mut config = KafkaSinkConfig {
+            bootstrap_servers: String::new(),
+            transactional_id: String::new(),
+            delivery: DeliveryGuarantee::ExactlyOnce,
+            offsets_topic: String::new(),
             topic_partitions: 1,
             topic_replication_factor: 1,
             topic_configs: BTreeMap::new(),

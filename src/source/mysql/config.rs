@@ -21,6 +21,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::tls::DatabaseTls;
+use crate::connector::properties::matches_entry;
 use crate::connector::Properties;
 use crate::envelope::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions, TimePrecisionMode,
@@ -286,14 +287,6 @@ const SUPPORTED: &[&str] = &[
     "snapshot.fetch.size",
 ];
 
-fn matches_entry(key: &str, entry: &str) -> bool {
-    if entry.ends_with('.') {
-        key.starts_with(entry)
-    } else {
-        key == entry
-    }
-}
-
 struct Props<'a>(&'a BTreeMap<String, String>);
 
 impl Props<'_> {
@@ -381,6 +374,17 @@ impl std::str::FromStr for SnapshotMode {
 }
 
 impl MySqlSourceConfig {
+    /// The properties of `props` that are accepted but have no effect, with
+    /// the reason for each.
+    pub fn without_effect(props: &BTreeMap<String, String>) -> impl Iterator<Item = (&str, &'static str)> {
+        props.keys().filter_map(|key| {
+            ACCEPTED_UNUSED
+                .iter()
+                .find(|(entry, _)| matches_entry(key, entry))
+                .map(|(_, why)| (key.as_str(), *why))
+        })
+    }
+
     /// Interprets a connector's Debezium properties.
     pub fn from_properties(props: &BTreeMap<String, String>) -> Result<MySqlSourceConfig, ConfigError> {
         for key in props.keys() {

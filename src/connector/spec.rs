@@ -1,28 +1,16 @@
 //! Connector definitions as users write them: Debezium's Kafka Connect REST
 //! payload, `{"name": ..., "config": {...}}`, so a file POSTed to Kafka
 //! Connect today works unchanged with `raftcdc connector create --file`.
-//!
-//! This module owns parsing that payload and validating the config before it
-//! is proposed to Raft (see [`crate::raft::state`] for why validation happens
-//! before proposing), and redacting secrets wherever a config is shown.
-//! Validation here covers what the cluster itself relies on; the MySQL
-//! source validates its own properties in depth when it is built.
-//!
-//! Redaction rests on one rule, [`is_secret`] on the property *name*, and
-//! one carrier, [`Properties`]: every type that holds connector properties
-//! (the spec, the Raft command and record, the source's and the sink's
-//! pass-through maps) holds them as `Properties`, whose `Debug` masks
-//! secret values, so no derived `Debug` of those types can print one.
-//! Values shown to users go through [`ConnectorSpec::redacted`]; errors name
-//! properties but never echo a secret's value.
+//! [`ConnectorSpec::new`] is where a definition is accepted or refused: it
+//! runs the whole [`super::ConnectorConfig::parse`], so every property
+//! error is returned at create or update, naming the property. Values shown
+//! to users go through [`ConnectorSpec::redacted`]; errors name properties
+//! but never echo a secret's value.
 use std::collections::BTreeMap;
-use std::fmt;
-use std::ops::{Deref, DerefMut};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// What replaces a secret's value wherever a config is shown.
-pub const REDACTED: &str = "********";
+use super::properties::{is_secret, Properties, REDACTED};
 
 /// A connector definition, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,71 +19,6 @@ pub struct ConnectorSpec {
     pub config: Properties,
 }
 
-/// Connector properties (name → value), serialised exactly as the map
-/// (`serde(transparent)`), whose `Debug` shows [`REDACTED`] for every
-/// [`is_secret`] property. Reads and writes go through the map (`Deref`).
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Properties(BTreeMap<String, String>);
-
-impl Properties {
-    pub fn into_inner(self) -> BTreeMap<String, String> {
-        self.0
-    }
-}
-
-impl fmt::Debug for Properties {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(
-                self.0
-                    .iter()
-                    .map(|(k, v)| (k, if is_secret(k) { REDACTED } else { v.as_str() })),
-            )
-            .finish()
-    }
-}
-
-impl Deref for Properties {
-    type Target = BTreeMap<String, String>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl DerefMut for Properties {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
-impl From<BTreeMap<String, String>> for Properties {
-    fn from(map: BTreeMap<String, String>) -> Properties {
-        Properties(map)
-    }
-}
-
-impl FromIterator<(String, String)> for Properties {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Properties {
-        Properties(iter.into_iter().collect())
-    }
-}
-
-impl IntoIterator for Properties {
-    type Item = (String, String);
-    type IntoIter = std::collections::btree_map::IntoIter<String, String>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
-    }
-}
-
-impl<'a> IntoIterator for &'a Properties {
-    type Item = (&'a String, &'a String);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
 
 /// A field-named problem with a connector definition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,7 +29,7 @@ pub struct SpecError {
     pub reason: String,
 }
 
-fn spec_error(field: impl Into<String>, reason: impl Into<String>) -> SpecError {
+pub(super) fn spec_error(field: impl Into<String>, reason: impl Into<String>) -> SpecError {
     SpecError {
         field: field.into(),
         reason: reason.into(),
@@ -155,7 +78,7 @@ impl ConnectorSpec {
             crate::raft::command::CommandError::InvalidName { reason, .. } => spec_error("name", reason),
             other => spec_error("name", other.to_string()),
         })?;
-        validate_config(&config)?;
+        super::ConnectorConfig::parse(&config)?;
         Ok(ConnectorSpec {
             name,
             config: config.into(),
@@ -185,33 +108,6 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Whether a property holds a secret (passwords, keys, tokens, JAAS and
-/// OAUTHBEARER configs, PEM private keys), judged by its name alone, with
-/// or without a `producer.override.` / `database.` prefix: such values
-/// never appear in status, logs or errors.
-pub fn is_secret(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    key.contains("password")
-        || key.contains("secret")
-        || key.contains("jaas.config")
-        || key.contains("oauthbearer.config")
-        || key.contains("key.pem")
-        || key.ends_with("token")
-        || key.ends_with(".key")
-        || key.ends_with("credentials")
-}
-
-/// Validates the config as the MySQL source will interpret it, so an
-/// unknown, unsupported or malformed property is refused at create time
-/// rather than when the task starts.
-fn validate_config(config: &BTreeMap<String, String>) -> Result<(), SpecError> {
-    if let Some(key) = config.keys().find(|k| k.trim().is_empty()) {
-        return Err(spec_error("config", format!("property name {key:?} is empty")));
-    }
-    crate::source::mysql::config::MySqlSourceConfig::from_properties(config)
-        .map(|_| ())
-        .map_err(|e| spec_error(format!("config.{}", e.property), e.reason))
-}
 
 #[cfg(test)]
 mod tests {

@@ -497,6 +497,11 @@ async fn send(out: &mpsc::Sender<Batch>, batch: Batch, last_sent: &mut Option<se
 impl Snapshotter<'_> {
     /// `SHOW CREATE TABLE` of each table → schema history entries (and
     /// schema change records with `include.schema.changes`).
+    ///
+    /// An entry is a function of the position and the DDL only: snapshots
+    /// under `snapshot.mode=always` and `recovery` starts write these at
+    /// every task start, and the replicated state keeps one of equal
+    /// entries, so a start over an unchanged database adds nothing.
     async fn schema_batch(
         &mut self,
         tables: &[(String, String)],
@@ -519,7 +524,9 @@ impl Snapshotter<'_> {
                 "file": self.encoder.base.file,
                 "pos": self.encoder.base.pos,
                 "gtid": serde_json::Value::Null,
-                "ts_sec": self.encoder.ts_sec,
+                // The position's own binlog time (0 for a snapshot's view,
+                // which has none), never the wall clock: see above.
+                "ts_sec": self.encoder.base.ts_sec,
                 "snapshot": true,
             }));
             if self.encoder.config.include_schema_changes {

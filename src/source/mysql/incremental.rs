@@ -13,14 +13,22 @@
 //!    n`) is read on a side connection, then `SHOW MASTER STATUS` gives the
 //!    high watermark `H`. Reading positions replaces DBLog's watermark
 //!    writes, so no signal table is needed.
-//! 2. **Stream.** Events between `R` and `H` are streamed as usual; every
-//!    key they touch in the chunk's table is noted
-//!    ([`Incremental::observe`]).
+//! 2. **Stream.** Events between `R` and `H` are streamed as usual; the
+//!    identity of every row they change in the chunk's table (its chunk
+//!    key values, before and after images) is noted
+//!    ([`Incremental::observe_rows`]).
 //! 3. **Close.** Once the stream reaches `H` (between transactions), the
 //!    chunk's rows are emitted (`op: r`, `source.snapshot: incremental`)
-//!    *except* those whose key an event in the window touched: for those
-//!    the stream already carried a state at least as new as the chunk's
-//!    (row images are FULL).
+//!    *except* those an event in the window touched: for those the stream
+//!    already carried a state at least as new as the chunk's (row images
+//!    are FULL).
+//!
+//! The chunk key is the primary key, or a unique NOT NULL index
+//! ([`super::table_schema::chunk_key`]): it identifies rows, so chunks
+//! continue exactly (`key > last`) and only the rows the stream really
+//! touched give way. `message.key.columns` (which need not be unique)
+//! only shapes the Kafka key. A table with no such key has no row identity
+//! to merge chunk and stream by; it is skipped with a warning.
 //!
 //! # Why the output is right
 //! The chunk's read view lies between `R` and `H`. A change committed
@@ -61,11 +69,12 @@ use super::config::MySqlSourceConfig;
 use super::error::{DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::RecordBuilder;
-use super::snapshot::{chunk_key_and_select, chunk_query, display_key, now_sec, prepare_session, sql_error, KeyValue, RowEncoder};
-use super::table_schema::table_decoder;
+use super::column::ColumnValue;
+use super::snapshot::{chunk_query, display_key, now_sec, prepare_session, select_all, sql_error, KeyValue, RowEncoder};
+use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
-use crate::source::{Batch, IncrementalRequest, IncrementalState, Record, SnapshotProgress};
+use crate::source::{IncrementalRequest, IncrementalState, Record, SnapshotProgress};
 
 /// Rows per incremental chunk (Debezium's `incremental.snapshot.chunk.size`
 /// default): small, because the stream waits while a chunk is read.
@@ -111,12 +120,14 @@ impl IncrementalCursor {
 
 /// A chunk read, waiting for the stream to reach its high watermark.
 struct Window {
-    topic: String,
+    /// The chunk's table, and its chunk key's column names.
+    table: (String, String),
+    key: Vec<String>,
     high: (String, u64),
-    /// `(key, record)` per chunk row.
-    rows: Vec<(Option<Vec<u8>>, Record)>,
-    /// Keys the stream touched since the chunk was read.
-    touched: HashSet<Vec<u8>>,
+    /// `(row identity, record)` per chunk row (see [`row_identity`]).
+    rows: Vec<(String, Record)>,
+    /// Identities of the rows the stream touched since the chunk was read.
+    touched: HashSet<String>,
     last_key: Option<Vec<KeyValue>>,
     table_ends: bool,
 }
@@ -128,6 +139,18 @@ pub struct Incremental {
     requests: watch::Receiver<Option<IncrementalRequest>>,
     conn: Option<mysql_async::Conn>,
     window: Option<Window>,
+}
+
+/// Noted instead of identities when the stream cannot tell which rows it
+/// touched (a DDL changed the key columns): the window is dropped and its
+/// chunk read again.
+pub const WINDOW_INVALID: &str = "*";
+
+/// A row's identity in a window: its chunk key values, as both the binlog
+/// decoder and [`column_value`] give them (the same [`ColumnValue`]s for
+/// the same stored row), in a hashable form.
+pub fn row_identity<'a>(values: impl Iterator<Item = &'a ColumnValue>) -> String {
+    format!("{:?}", values.collect::<Vec<_>>())
 }
 
 /// Orders binlog positions: file sequence number, then position.
@@ -160,15 +183,16 @@ impl Incremental {
             || self.new_request(cursor).is_some()
     }
 
-    /// Notes the keys a streamed batch touches in the open window's table.
-    pub fn observe(&mut self, batch: &Batch) {
-        let Some(window) = self.window.as_mut() else { return };
-        for record in &batch.records {
-            if record.topic == window.topic {
-                if let Some(key) = &record.key {
-                    window.touched.insert(key.clone());
-                }
-            }
+    /// The open window's table and chunk key columns: the stream reports
+    /// the identity ([`row_identity`]) of every row it changes there.
+    pub fn watched(&self) -> Option<(&str, &str, &[String])> {
+        self.window.as_ref().map(|w| (w.table.0.as_str(), w.table.1.as_str(), w.key.as_slice()))
+    }
+
+    /// Notes rows the stream changed in the open window's table.
+    pub fn observe_rows(&mut self, identities: impl IntoIterator<Item = String>) {
+        if let Some(window) = self.window.as_mut() {
+            window.touched.extend(identities);
         }
     }
 
@@ -245,10 +269,14 @@ impl Incremental {
         pos: u64,
     ) -> Option<(Vec<Record>, SnapshotProgress)> {
         let window = self.window.take_if(|w| position_key(file, pos) >= position_key(&w.high.0, w.high.1))?;
+        if window.touched.contains(WINDOW_INVALID) {
+            tracing::info!(id = cursor.id, "incremental snapshot: the chunk's key changed while it was open; reading it again");
+            return None;
+        }
         let records: Vec<Record> = window
             .rows
             .into_iter()
-            .filter(|(key, _)| key.as_ref().is_none_or(|k| !window.touched.contains(k)))
+            .filter(|(identity, _)| !window.touched.contains(identity))
             .map(|(_, record)| record)
             .collect();
         cursor.rows += records.len() as u64;
@@ -289,16 +317,15 @@ impl Incremental {
             position: format!("incremental snapshot of `{db}`.`{table}`"),
             source,
         })?;
-        let (key, select) = chunk_key_and_select(&self.config, &output);
+        let columns = output.decoder.columns();
+        let key = chunk_key(conn, &db, &table, columns).await?;
+        let select = select_all(&output);
         if key.is_empty() {
-            tracing::warn!(%db, %table, "incremental snapshot: table has no primary key and no message.key.columns; skipped");
+            tracing::warn!(%db, %table, "incremental snapshot: table has no primary key and no unique NOT NULL key; skipped");
             cursor.advance_table();
             return Ok(Some((Vec::new(), cursor.progress())));
         }
-        let order: Vec<String> = key
-            .iter()
-            .map(|&i| super::table_schema::quote_identifier(&output.decoder.columns()[i].name))
-            .collect();
+        let order: Vec<String> = key.iter().map(|&i| quote_identifier(&columns[i].name)).collect();
         let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), CHUNK_ROWS, cursor.filter.as_deref());
         let rows: Vec<Row> = conn.exec(&sql, params).await.map_err(sql_error(&self.config, &sql))?;
         let (high_file, high_pos, _) = validate::master_status(conn, &self.config).await?;
@@ -316,11 +343,21 @@ impl Incremental {
         for row in rows {
             let values = row.unwrap();
             last_key = Some(key.iter().map(|&k| KeyValue::from(&values[k])).collect());
+            let identity: Vec<ColumnValue> = key
+                .iter()
+                .map(|&k| column_value(&columns[k], values[k].clone()))
+                .collect::<Result<_, _>>()
+                .map_err(|source| DefiniteError::SnapshotValue {
+                    position: format!("incremental snapshot of `{db}`.`{table}`"),
+                    source,
+                })?;
             let record = encoder.record(&output, values, Snapshot::Incremental)?;
-            chunk.push((record.key.clone(), record));
+            chunk.push((row_identity(identity.iter()), record));
         }
+        let key = key.iter().map(|&k| columns[k].name.clone()).collect();
         self.window = Some(Window {
-            topic: output.topic().to_string(),
+            table: (db, table),
+            key,
             high,
             rows: chunk,
             touched: HashSet::new(),

@@ -15,6 +15,13 @@
 //!   `event` whole rows events, then `row` rows of the next one. Both are 0
 //!   at a transaction boundary. A transaction too large for one batch is
 //!   split, and these counters make the resume exact.
+//! - `transaction_id`, `transaction_data_collection_order` (split offsets
+//!   only): the open transaction's id (Debezium's key) and, per topic, how
+//!   many of its events the delivered part carried. With
+//!   `provide.transaction.metadata` a resume continues `total_order` (their
+//!   sum) and `data_collection_order` from there, and END counts the whole
+//!   transaction, exactly as an uninterrupted run. Offsets written before
+//!   these keys existed still resume (metadata then restarts as before).
 //! - `server_id`, `ts_sec`: the originating server and the commit time of
 //!   the last delivered event, for lag and for humans.
 //!
@@ -188,6 +195,18 @@ pub struct SourceOffset {
     /// The incremental snapshot in progress or last run, if any (see
     /// [`super::incremental`]).
     pub incremental: Option<IncrementalCursor>,
+    /// Split offsets: the transaction metadata already delivered.
+    pub transaction: Option<TxnProgress>,
+}
+
+/// How much transaction metadata the delivered part of a split
+/// transaction carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TxnProgress {
+    /// Debezium's transaction id (the GTID, or `file:pos`).
+    pub id: String,
+    /// Events per topic (`data_collection_order` of the last one).
+    pub collections: BTreeMap<String, u64>,
 }
 
 impl SourceOffset {
@@ -203,6 +222,7 @@ impl SourceOffset {
             ts_sec: 0,
             snapshot: None,
             incremental: None,
+            transaction: None,
         }
     }
 
@@ -226,6 +246,11 @@ impl SourceOffset {
         }
         if let Some(cursor) = &self.incremental {
             object["incremental_snapshot"] = serde_json::to_value(cursor).unwrap_or(Value::Null);
+        }
+        if let Some(progress) = &self.transaction {
+            object["transaction_id"] = Value::String(progress.id.clone());
+            object["transaction_data_collection_order"] =
+                serde_json::to_value(&progress.collections).unwrap_or(Value::Null);
         }
         object
     }
@@ -261,6 +286,13 @@ impl SourceOffset {
         }
         let snapshot = cursor(object, "snapshot_cursor")?;
         let incremental = cursor(object, "incremental_snapshot")?;
+        let transaction = match text("transaction_id") {
+            Some(id) => Some(TxnProgress {
+                id,
+                collections: cursor(object, "transaction_data_collection_order")?.unwrap_or_default(),
+            }),
+            None => None,
+        };
         Ok(SourceOffset {
             file,
             pos: number("pos").max(4),
@@ -271,6 +303,7 @@ impl SourceOffset {
             ts_sec: number("ts_sec"),
             snapshot,
             incremental,
+            transaction,
         })
     }
 }
@@ -314,10 +347,20 @@ mod tests {
             ts_sec: 1_700_000_000,
             snapshot: None,
             incremental: None,
+            transaction: Some(TxnProgress {
+                id: "0-1-21".into(),
+                collections: [("dbserver1.inventory.a".to_string(), 12), ("dbserver1.inventory.b".to_string(), 5)].into(),
+            }),
         };
         let json = offset.to_json();
         assert_eq!(json["gtids"], "0-1-20");
+        assert_eq!(json["transaction_id"], "0-1-21");
+        assert_eq!(json["transaction_data_collection_order"], json!({"dbserver1.inventory.a": 12, "dbserver1.inventory.b": 5}));
         assert_eq!(SourceOffset::from_json(&json, true).unwrap(), offset);
+        // An offset from before the transaction keys existed still reads.
+        let mut old = json.clone();
+        old.as_object_mut().unwrap().retain(|k, _| !k.starts_with("transaction"));
+        assert_eq!(SourceOffset::from_json(&old, true).unwrap().transaction, None);
         assert!(SourceOffset::from_json(&json!({"row": 1}), true).is_err());
         assert!(SourceOffset::from_json(&json!({"gtids": "x"}), true).is_err());
     }

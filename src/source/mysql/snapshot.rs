@@ -22,7 +22,8 @@
 //!
 //! # Chunks, and what is committed
 //! Tables are read one after another in chunk-key order (the primary key,
-//! or `message.key.columns` for the table), `snapshot.fetch.size` rows at
+//! or else a unique index whose columns are all NOT NULL; see
+//! [`super::table_schema::chunk_key`]), `snapshot.fetch.size` rows at
 //! a time: `WHERE key > last ORDER BY key LIMIT n+1` (the extra row only
 //! tells whether the table ends in this chunk, for Debezium's
 //! `last_in_data_collection` / `last` markers; it is read again as the
@@ -54,12 +55,16 @@
 //!   at-least-the-final-state guarantee as Debezium's lock-free snapshot
 //!   modes, and only after a failover mid-snapshot.
 //!
-//! A table without a primary key and without `message.key.columns` cannot
-//! be read from a key: it is read in one pass (still emitted chunk by
-//! chunk), and a resume inside such a table reads that one table again
-//! from its start, so its rows may appear twice after a failover. Give
-//! such tables `message.key.columns` (columns that identify a row) to make
-//! them resumable.
+//! The chunk key is never `message.key.columns`: those columns shape the
+//! Kafka key only and need not identify a row. Chunking by them would
+//! skip the rows that share the last value of a chunk (`key > last`), and
+//! every row after a NULL one (`> NULL` is never true).
+//!
+//! A table without a primary key and without a unique NOT NULL index
+//! cannot be read from a key: it is read in one pass (still emitted chunk
+//! by chunk; logged), and a resume inside such a table reads that one
+//! table again from its start, so its rows may appear twice after a
+//! failover. Give such tables a primary key to make them resumable.
 //!
 //! # Modes (`snapshot.mode`, Debezium's names)
 //! See [`plan`]: `initial` snapshots when there is no offset; `initial_only`
@@ -80,7 +85,7 @@ use super::config::{MySqlSourceConfig, SnapshotMode};
 use super::error::{classify, DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::{RecordBuilder, RowEvent, TableOutput};
-use super::table_schema::{column_value, quote_identifier, table_decoder};
+use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
 use crate::source::{Batch, Record, SnapshotProgress};
@@ -566,8 +571,10 @@ impl Snapshotter<'_> {
             source,
         })?;
         let columns = output.decoder.columns();
-        let (key, select) = chunk_key_and_select(self.encoder.config, &output);
+        let key = chunk_key(&mut self.conn, &db, &table, columns).await?;
+        let select = select_all(&output);
         if key.is_empty() {
+            tracing::info!(%db, %table, "snapshot: no primary key and no unique NOT NULL key; the table is read in one pass");
             if cursor.table_rows > 0 {
                 tracing::warn!(%db, %table, rows = cursor.table_rows, "snapshot: a table without a key is read again from its start");
                 cursor.rows -= cursor.table_rows;
@@ -689,25 +696,15 @@ impl Snapshotter<'_> {
     }
 }
 
-/// The chunk key's column indices (the primary key, or the table's
-/// `message.key.columns`) and the `SELECT` of every column, in order.
-pub(super) fn chunk_key_and_select(config: &MySqlSourceConfig, output: &TableOutput) -> (Vec<usize>, String) {
+/// `SELECT` of every column of the table, in order.
+pub(super) fn select_all(output: &TableOutput) -> String {
     let (db, table) = (output.decoder.db(), output.decoder.table());
-    let columns = output.decoder.columns();
-    let key = match config.key_columns_for(db, table) {
-        Some(names) => names
-            .iter()
-            .filter_map(|n| columns.iter().position(|c| &c.name == n))
-            .collect(),
-        None => output.decoder.primary_key().to_vec(),
-    };
-    let select = format!(
+    format!(
         "SELECT {} FROM {}.{}",
-        columns.iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
+        output.decoder.columns().iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
         quote_identifier(db),
         quote_identifier(table)
-    );
-    (key, select)
+    )
 }
 
 fn next_table(cursor: &mut SnapshotCursor) {

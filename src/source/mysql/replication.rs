@@ -19,7 +19,23 @@
 //! covers exactly those records, so resuming from any batch's offset
 //! continues with the first record not in it. On resume, the first
 //! transaction is re-read from its start and the first `event` rows events
-//! and `row` rows are skipped.
+//! and `row` rows are skipped. The split offset also carries the
+//! transaction metadata already emitted (`transaction_id`, events per
+//! topic), so `total_order`, `data_collection_order` and END continue.
+//!
+//! # What happened, and only that
+//! Every event type is read, skipped as bookkeeping, or refused with a
+//! definite error that names it and the setting to change
+//! (`event_class`): skipping an event that carries or ends rows would
+//! lose or invent changes. A group that ends in `ROLLBACK` (MariaDB and
+//! MySQL write one when a transaction that touched a temporary table rolls
+//! back) is dropped; rows between `SAVEPOINT` and `ROLLBACK TO` that the
+//! binlog holds are taken back out. In row format such rows are always of
+//! transactional tables: non-transactional changes are written as their
+//! own committed groups (measured on MariaDB 10.11). Two-phase XA
+//! (XA_PREPARE, its commit in a later group) is refused. A rollback that
+//! reaches into a part already handed over (a split transaction) is a
+//! definite error, never silent.
 //!
 //! # Schemas come from the binlog itself
 //! Rows are decoded with the TABLE_MAP event that precedes them in the same

@@ -328,6 +328,31 @@ async fn rolled_back_rows_in_the_binlog_are_not_emitted() {
     assert_eq!(conn_rows, vec![("i", vec![30, 33, 99]), ("m", vec![1, 2, 132]), ("i2", vec![])]);
 }
 
+/// A rolled-back group larger than max.batch.size: its first parts were
+/// handed over before the ROLLBACK was read, and cannot be taken back.
+/// The source stops with a definite error saying so (the limit of a
+/// bounded-memory reader), instead of emitting the rest as committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_after_a_delivered_part_is_a_definite_error() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE i (id INT PRIMARY KEY) ENGINE=InnoDB"]).await;
+    let mut source = streaming(&db, &[("max.batch.size", "10")]).await;
+    exec(&db, &[
+        "BEGIN",
+        "CREATE TEMPORARY TABLE tt (x INT) ENGINE=InnoDB",
+        "INSERT INTO i SELECT seq FROM seq_1_to_25",
+        "ROLLBACK",
+    ])
+    .await;
+    let result = tokio::time::timeout(DEADLINE, &mut source.task).await.expect("the source stops").unwrap();
+    match result {
+        Err(SourceError::Definite(error)) if error.to_string().contains("rolled back") => {
+            assert!(error.remedy().contains("max.batch.size"), "{}", error.remedy());
+        }
+        other => panic!("expected the rolled-back-after-delivery error, got {other:?}"),
+    }
+}
+
 async fn db_ids(db: &MariaDb, table: &str) -> Vec<i64> {
     use mysql_async::prelude::Queryable;
     let mut conn = db.conn().await;
@@ -338,17 +363,27 @@ async fn db_ids(db: &MariaDb, table: &str) -> Vec<i64> {
 /// in an XA_PREPARE event, and `XA COMMIT`/`XA ROLLBACK` comes later in a
 /// group of its own. raftcdc cannot carry prepared rows across groups
 /// exactly once, so it refuses XA PREPARE with a definite error (before,
-/// the next GTID silently dropped the prepared rows). One-phase XA
-/// (`XA COMMIT ... ONE PHASE`) is an ordinary transaction and streams.
+/// the next GTID silently dropped the prepared rows) — at the group's
+/// GTID (flagged as a prepared XA), so not even a part of a transaction
+/// larger than max.batch.size is handed over. One-phase XA (`XA COMMIT
+/// ... ONE PHASE`) is an ordinary transaction and streams, split or not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xa_one_phase_streams_and_xa_prepare_is_refused() {
     let db = MariaDb::start(&[]).await;
     setup(&db, &["CREATE TABLE i (id INT PRIMARY KEY)"]).await;
-    let mut source = streaming(&db, &[]).await;
-    exec(&db, &["XA START 'one'", "INSERT INTO i VALUES (1)", "XA END 'one'", "XA COMMIT 'one' ONE PHASE"]).await;
-    let (events, _) = source.collect(1, data).await;
-    assert_eq!(events[0].value["after"]["id"], json!(1));
-    exec(&db, &["XA START 'two'", "INSERT INTO i VALUES (2)", "XA END 'two'", "XA PREPARE 'two'", "XA COMMIT 'two'"]).await;
+    let mut source = streaming(&db, &[("max.batch.size", "10")]).await;
+    exec(&db, &["XA START 'one'", "INSERT INTO i SELECT seq FROM seq_1_to_25", "XA END 'one'", "XA COMMIT 'one' ONE PHASE"]).await;
+    let (events, _) = source.collect(25, data).await;
+    let ids: Vec<i64> = events.iter().map(|e| e.value["after"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, (1..=25).collect::<Vec<_>>());
+    exec(&db, &[
+        "XA START 'two'",
+        "INSERT INTO i SELECT seq FROM seq_101_to_125",
+        "XA END 'two'",
+        "XA PREPARE 'two'",
+        "XA COMMIT 'two'",
+    ])
+    .await;
     let result = tokio::time::timeout(DEADLINE, &mut source.task).await.expect("the source stops").unwrap();
     match result {
         Err(SourceError::Definite(error)) if error.to_string().contains("XA_PREPARE") => {
@@ -356,6 +391,11 @@ async fn xa_one_phase_streams_and_xa_prepare_is_refused() {
         }
         other => panic!("expected the XA_PREPARE refusal, got {other:?}"),
     }
+    let mut after = Vec::new();
+    while let Ok(batch) = source.rx.try_recv() {
+        after.extend(batch.records.into_iter().filter(|r| data(&r.topic)));
+    }
+    assert!(after.is_empty(), "no part of the prepared transaction was handed over: {} records", after.len());
 }
 
 /// Schema history entries of a snapshot and of a `recovery` start carry

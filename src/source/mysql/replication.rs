@@ -85,6 +85,9 @@ const MYSQL_GTID_EVENT: u8 = 33;
 const MYSQL_ANONYMOUS_GTID_EVENT: u8 = 34;
 const MARIADB_ANNOTATE_ROWS_EVENT: u8 = 160;
 const MARIADB_GTID_EVENT: u8 = 162;
+const XA_PREPARE_EVENT: u8 = 38;
+/// MariaDB GTID event flag: the group is an XA transaction's prepare.
+const MARIADB_FL_PREPARED_XA: u8 = 64;
 
 fn is_rows_event(event_type: u8) -> bool {
     matches!(event_type, 23..=25 | 30..=32)
@@ -121,6 +124,18 @@ fn event_class(event_type: u8) -> EventClass {
         165..=171 => Compressed,
         _ => Refused,
     }
+}
+
+/// The definite error for a refused event type at `position`.
+fn refused(event_type: u8, position: String) -> SourceError {
+    let (name, remedy) = refusal(event_type);
+    DefiniteError::UnsupportedEvent {
+        event_type,
+        name,
+        remedy,
+        position,
+    }
+    .into()
 }
 
 /// The name of a refused event type and what to change on the server (or
@@ -166,6 +181,9 @@ struct Txn {
     skip: (u64, u64),
     /// Parts of this transaction already handed over (split batches).
     parts_sent: u64,
+    /// MySQL's `XA START` began it: it may end in a (refused) XA_PREPARE,
+    /// so it is never split.
+    xa: bool,
     /// Open savepoints, oldest first.
     savepoints: Vec<Savepoint>,
 }
@@ -579,16 +597,7 @@ impl Reader {
                 }
                 .into())
             }
-            EventClass::Refused => {
-                let (name, remedy) = refusal(event_type);
-                return Err(DefiniteError::UnsupportedEvent {
-                    event_type,
-                    name,
-                    remedy,
-                    position: format!("{}:{start_pos}", self.file),
-                }
-                .into());
-            }
+            EventClass::Refused => return Err(refused(event_type, format!("{}:{start_pos}", self.file))),
         }
         match event_type {
             ROTATE_EVENT => {
@@ -613,6 +622,12 @@ impl Reader {
                     let domain = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
                     // data[12] holds flags; FL_STANDALONE marks DDL, which
                     // ends its transaction by itself (see QUERY below).
+                    // FL_PREPARED_XA starts the first group of a two-phase
+                    // XA transaction: refused here, before any part of it
+                    // could be handed over.
+                    if data[12] & MARIADB_FL_PREPARED_XA != 0 {
+                        return Err(refused(XA_PREPARE_EVENT, format!("{}:{start_pos}", self.file)));
+                    }
                     self.begin(start_pos, Some(TxnGtid::MariaDb { domain, server: header.server_id(), seq }))?;
                 }
             }
@@ -656,6 +671,11 @@ impl Reader {
                             self.pos = end_pos;
                             batches.extend(self.roll_back(start_pos)?);
                             return Ok(batches);
+                        }
+                        s if s.starts_with("XA START") || s.starts_with("XA BEGIN") => {
+                            if let Some(txn) = self.txn.as_mut() {
+                                txn.xa = true;
+                            }
                         }
                         _ if self.txn.is_some() && savepoint_statement(&sql).is_some() => {
                             let statement = savepoint_statement(&sql).expect("just matched");
@@ -813,6 +833,7 @@ impl Reader {
             meta,
             skip,
             parts_sent: 0,
+            xa: false,
             savepoints: Vec::new(),
         });
         Ok(())
@@ -952,6 +973,11 @@ impl Reader {
                     .row_records(&output, &event, change, &mut txn.meta, &mut txn.records)
                     .map_err(|source| DefiniteError::Encode { position: position.clone(), source })?;
                 if txn.records.len() >= self.config.max_batch_size {
+                    if txn.xa {
+                        // Its end may be an XA_PREPARE (refused): a part
+                        // handed over now could never be taken back.
+                        return Err(refused(XA_PREPARE_EVENT, position));
+                    }
                     txn.parts_sent += 1;
                     let offset = SourceOffset {
                         file: txn.start_file.clone(),
@@ -1287,6 +1313,10 @@ mod tests {
         reader.handle(&event(MYSQL_ANONYMOUS_GTID_EVENT, 200, &[0; 42])).unwrap();
         reader.handle(&query(300, "XA COMMIT X'7831',X'',1")).unwrap();
         assert!(reader.txn.is_none(), "XA COMMIT ends its group");
+        // MySQL's XA START marks the transaction: it is never split.
+        reader.handle(&event(MYSQL_ANONYMOUS_GTID_EVENT, 400, &[0; 42])).unwrap();
+        reader.handle(&query(450, "XA START X'7832',X'',1")).unwrap();
+        assert!(reader.txn.as_ref().unwrap().xa);
     }
 
     #[test]

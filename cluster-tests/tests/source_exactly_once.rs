@@ -148,9 +148,20 @@ async fn initial_snapshot_resumes_by_the_primary_key() {
         .iter()
         .find(|b| b.offset["snapshot_cursor"]["last_key"] == json!([{"int": 12}]))
         .expect("the chunk ending at id 12");
-    let mut resumed = start(cfg, Some(chunk.offset.clone()));
+    let mut resumed = start(cfg.clone(), Some(chunk.offset.clone()));
     let (events, _) = until_snapshot_completes(&mut resumed, false).await;
     assert_read_once(&reads(&events, "dbserver1.inventory.pk"), &once(13..=30), "pk after the resume");
+    drop(resumed);
+
+    // A cursor written by an older version, which chunked this table by
+    // `grp` (its last key is a `grp` value, and it names no key columns):
+    // it cannot continue an id-ordered read, so the table is read again.
+    let mut old = chunk.offset.clone();
+    old["snapshot_cursor"].as_object_mut().unwrap().remove("key_columns");
+    old["snapshot_cursor"]["last_key"] = json!([{"int": 1}]);
+    let mut resumed = start(cfg, Some(old));
+    let (events, _) = until_snapshot_completes(&mut resumed, false).await;
+    assert_read_once(&reads(&events, "dbserver1.inventory.pk"), &once(1..=30), "pk after an old cursor");
 }
 
 async fn keyed_rows_one(db: &MariaDb, table: &str, rows: u64) {

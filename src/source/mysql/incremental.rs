@@ -70,7 +70,7 @@ use super::error::{DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::RecordBuilder;
 use super::column::ColumnValue;
-use super::snapshot::{chunk_query, display_key, now_sec, prepare_session, select_all, sql_error, KeyValue, RowEncoder};
+use super::snapshot::{chunk_query, cursor_key_matches, display_key, now_sec, prepare_session, select_all, sql_error, KeyValue, RowEncoder};
 use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
@@ -91,6 +91,10 @@ pub struct IncrementalCursor {
     /// Index in `tables` of the table being read.
     pub table: usize,
     pub last_key: Option<Vec<KeyValue>>,
+    /// The chunk key's columns `last_key` holds values of (see
+    /// [`super::snapshot::cursor_key_matches`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_columns: Option<Vec<String>>,
     pub rows: u64,
     /// Completed or stopped.
     pub done: bool,
@@ -112,6 +116,7 @@ impl IncrementalCursor {
     fn advance_table(&mut self) {
         self.table += 1;
         self.last_key = None;
+        self.key_columns = None;
         if self.table >= self.tables.len() {
             self.done = true;
         }
@@ -229,6 +234,7 @@ impl Incremental {
                 filter: request.filter.clone(),
                 table: 0,
                 last_key: None,
+                key_columns: None,
                 rows: 0,
                 done: false,
             };
@@ -325,6 +331,13 @@ impl Incremental {
             cursor.advance_table();
             return Ok(Some((Vec::new(), cursor.progress())));
         }
+        let key_names: Vec<String> = key.iter().map(|&i| columns[i].name.clone()).collect();
+        let had_key_columns = self.config.key_columns_for(&db, &table).is_some();
+        if cursor.last_key.is_some() && !cursor_key_matches(cursor.key_columns.as_deref(), &key_names, had_key_columns) {
+            tracing::warn!(%db, %table, cursor = ?cursor.key_columns, key = ?key_names, "incremental snapshot: the committed cursor is not by the table's chunk key; the table is read again from its start");
+            cursor.last_key = None;
+        }
+        cursor.key_columns = Some(key_names);
         let order: Vec<String> = key.iter().map(|&i| quote_identifier(&columns[i].name)).collect();
         let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), CHUNK_ROWS, cursor.filter.as_deref());
         let rows: Vec<Row> = conn.exec(&sql, params).await.map_err(sql_error(&self.config, &sql))?;
@@ -386,6 +399,7 @@ mod tests {
             filter: None,
             table: 0,
             last_key: None,
+            key_columns: None,
             rows: 0,
             done: false,
         };

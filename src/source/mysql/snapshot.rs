@@ -107,6 +107,23 @@ pub struct SnapshotCursor {
     /// How many times the snapshot resumed on a new consistent view.
     #[serde(default)]
     pub resumed: u32,
+    /// The chunk key's columns that `last_key` holds values of (absent in
+    /// cursors written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_columns: Option<Vec<String>>,
+}
+
+/// Whether a committed cursor's `last_key` (of `stored` columns) can
+/// continue a read by the table's chunk key now (`current`). A cursor
+/// from before the columns were recorded was keyed by the primary key,
+/// unless `message.key.columns` applied to the table (`had_key_columns`),
+/// which older versions chunked by. A mismatch (that, or a DDL that
+/// changed the key) means the table is read again from its start.
+pub(super) fn cursor_key_matches(stored: Option<&[String]>, current: &[String], had_key_columns: bool) -> bool {
+    match stored {
+        Some(stored) => stored == current,
+        None => !had_key_columns,
+    }
 }
 
 /// A chunk-key value, exactly as the server sent it (so it binds back as
@@ -255,6 +272,7 @@ pub async fn run(
                 rows: 0,
                 table_rows: 0,
                 resumed: 0,
+                key_columns: None,
             };
             (view, cursor, true)
         }
@@ -573,6 +591,18 @@ impl Snapshotter<'_> {
         let columns = output.decoder.columns();
         let key = chunk_key(&mut self.conn, &db, &table, columns).await?;
         let select = select_all(&output);
+        let key_names: Vec<String> = key.iter().map(|&i| columns[i].name.clone()).collect();
+        let had_key_columns = self.encoder.config.key_columns_for(&db, &table).is_some();
+        if !key.is_empty()
+            && cursor.last_key.is_some()
+            && !cursor_key_matches(cursor.key_columns.as_deref(), &key_names, had_key_columns)
+        {
+            tracing::warn!(%db, %table, cursor = ?cursor.key_columns, key = ?key_names, rows = cursor.table_rows, "snapshot: the committed cursor is not by the table's chunk key; the table is read again from its start");
+            cursor.rows -= cursor.table_rows;
+            cursor.table_rows = 0;
+            cursor.last_key = None;
+        }
+        cursor.key_columns = Some(key_names);
         if key.is_empty() {
             tracing::info!(%db, %table, "snapshot: no primary key and no unique NOT NULL key; the table is read in one pass");
             if cursor.table_rows > 0 {
@@ -710,6 +740,7 @@ pub(super) fn select_all(output: &TableOutput) -> String {
 fn next_table(cursor: &mut SnapshotCursor) {
     cursor.table += 1;
     cursor.last_key = None;
+    cursor.key_columns = None;
     cursor.table_rows = 0;
 }
 
@@ -785,7 +816,22 @@ mod tests {
             rows: 10,
             table_rows: 10,
             resumed: 0,
+            key_columns: Some(vec!["a".into(), "b".into()]),
         }
+    }
+
+    #[test]
+    fn a_cursor_continues_only_by_the_key_it_was_taken_by() {
+        let key = ["id".to_string()];
+        assert!(cursor_key_matches(Some(&key), &key, true));
+        assert!(!cursor_key_matches(Some(&["grp".to_string()]), &key, false));
+        // Older cursors: by the primary key unless message.key.columns applied.
+        assert!(cursor_key_matches(None, &key, false));
+        assert!(!cursor_key_matches(None, &key, true));
+        // And they still parse.
+        let mut json = offset(Some(cursor())).to_json();
+        json["snapshot_cursor"].as_object_mut().unwrap().remove("key_columns");
+        assert_eq!(SourceOffset::from_json(&json, true).unwrap().snapshot.unwrap().key_columns, None);
     }
 
     #[test]

@@ -178,6 +178,24 @@ impl fmt::Display for GtidState {
     }
 }
 
+/// Every top-level key [`SourceOffset::to_json`] can write, so whoever
+/// validates an operator's offset (`raftcdc connector offsets set`) can
+/// accept every offset this source commits.
+pub const OFFSET_KEYS: &[&str] = &[
+    "file",
+    "pos",
+    "gtids",
+    "event",
+    "row",
+    "server_id",
+    "ts_sec",
+    "snapshot",
+    "snapshot_cursor",
+    "incremental_snapshot",
+    "transaction_id",
+    "transaction_data_collection_order",
+];
+
 /// Where streaming stands, in the shape of the committed offset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceOffset {
@@ -357,6 +375,31 @@ mod tests {
         assert_eq!(json["transaction_id"], "0-1-21");
         assert_eq!(json["transaction_data_collection_order"], json!({"dbserver1.inventory.a": 12, "dbserver1.inventory.b": 5}));
         assert_eq!(SourceOffset::from_json(&json, true).unwrap(), offset);
+        // Every key written is a documented one.
+        let mut full = offset.clone();
+        full.snapshot = Some(SnapshotCursor {
+            tables: vec![("d".into(), "t".into())],
+            table: 0,
+            last_key: None,
+            rows: 0,
+            table_rows: 0,
+            resumed: 0,
+            key_columns: None,
+        });
+        full.incremental = Some(IncrementalCursor {
+            id: 1,
+            tables: vec![],
+            filter: None,
+            table: 0,
+            last_key: None,
+            key_columns: None,
+            rows: 0,
+            done: true,
+        });
+        let written: Vec<String> = full.to_json().as_object().unwrap().keys().cloned().collect();
+        let mut known: Vec<String> = OFFSET_KEYS.iter().map(|k| k.to_string()).collect();
+        known.sort();
+        assert_eq!(written, known);
         // An offset from before the transaction keys existed still reads.
         let mut old = json.clone();
         old.as_object_mut().unwrap().retain(|k, _| !k.starts_with("transaction"));

@@ -384,6 +384,103 @@ impl Incremental {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::mysql::decode::{RawColumn, TableDecoder, T_LONG, T_VARCHAR};
+
+    fn incremental() -> Incremental {
+        let config = Arc::new(MySqlSourceConfig::from_properties(&super::super::config::tests::base()).unwrap());
+        let server = ServerInfo {
+            mariadb: true,
+            version: "10.11".into(),
+            gtid_enabled: true,
+            checksum: true,
+            server_id: 1,
+        };
+        Incremental::new(config, server, watch::channel(None).1)
+    }
+
+    fn record(n: u8) -> Record {
+        Record { topic: "t".into(), key: Some(b"{\"grp\":1}".to_vec()), value: Some(vec![n]), headers: Vec::new() }
+    }
+
+    fn cursor() -> IncrementalCursor {
+        IncrementalCursor {
+            id: 1,
+            tables: vec![("d".into(), "t".into())],
+            filter: None,
+            table: 0,
+            last_key: None,
+            key_columns: Some(vec!["id".into()]),
+            rows: 0,
+            done: false,
+        }
+    }
+
+    fn window(rows: &[i64], touched: &[String]) -> Window {
+        let id = |n: i64| row_identity([ColumnValue::Int(n)].iter());
+        Window {
+            table: ("d".into(), "t".into()),
+            key: vec!["id".into()],
+            high: ("bin.000001".into(), 100),
+            rows: rows.iter().map(|&n| (id(n), record(n as u8))).collect(),
+            touched: touched.iter().cloned().collect(),
+            last_key: rows.last().map(|&n| vec![KeyValue::Int(n)]),
+            table_ends: false,
+        }
+    }
+
+    /// Chunk rows share one message key (`grp`) but not their identity:
+    /// a streamed change of id 8 makes only id 8's chunk row give way.
+    #[test]
+    fn a_window_drops_only_the_rows_the_stream_touched() {
+        let id = |n: i64| row_identity([ColumnValue::Int(n)].iter());
+        let mut incremental = incremental();
+        incremental.window = Some(window(&[7, 8, 9], &[]));
+        assert_eq!(incremental.watched(), Some(("d", "t", &["id".to_string()][..])));
+        incremental.observe_rows([id(8), id(42)]);
+        let mut cursor = cursor();
+        assert!(incremental.close_window(&mut cursor, "bin.000001", 50).is_none(), "below the high watermark");
+        let (records, _) = incremental.close_window(&mut cursor, "bin.000001", 100).unwrap();
+        assert_eq!(records, vec![record(7), record(9)]);
+        assert_eq!((cursor.rows, cursor.last_key), (2, Some(vec![KeyValue::Int(9)])));
+
+        // A rollback or a key change mid-window: the chunk is read again.
+        let mut cursor = self::cursor();
+        incremental.window = Some(window(&[7, 8, 9], &[WINDOW_INVALID.to_string()]));
+        assert!(incremental.close_window(&mut cursor, "bin.000002", 4).is_none());
+        assert!(incremental.window.is_none());
+        assert_eq!((cursor.rows, cursor.last_key), (0, None));
+    }
+
+    /// A row read with SQL and the same row decoded from the binlog have
+    /// one identity.
+    #[test]
+    fn sql_and_binlog_values_of_a_row_have_one_identity() {
+        let column = |name: &str, real_type, meta| RawColumn {
+            name: name.into(),
+            real_type,
+            meta,
+            unsigned: false,
+            collation: 45,
+            members: Vec::new(),
+            geometry: None,
+            nullable: false,
+        };
+        let decoder = TableDecoder::from_columns(
+            0,
+            "d".into(),
+            "t".into(),
+            vec![column("id", T_LONG, [0, 0]), column("code", T_VARCHAR, [40, 0])],
+            vec![0, 1],
+        )
+        .unwrap();
+        let columns = decoder.columns();
+        let from_sql = [
+            column_value(&columns[0], mysql_async::Value::Int(8)).unwrap(),
+            column_value(&columns[1], mysql_async::Value::Bytes(b"ab".to_vec())).unwrap(),
+        ];
+        let from_binlog = [ColumnValue::Int(8), ColumnValue::Text("ab".into())];
+        assert_eq!(row_identity(from_sql.iter()), row_identity(from_binlog.iter()));
+    }
 
     #[test]
     fn binlog_positions_order_by_file_then_offset() {

@@ -92,7 +92,7 @@ pub struct IncrementalCursor {
     pub table: usize,
     pub last_key: Option<Vec<KeyValue>>,
     /// The chunk key's columns `last_key` holds values of (see
-    /// [`super::snapshot::cursor_key_matches`]).
+    /// `snapshot::cursor_key_matches`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_columns: Option<Vec<String>>,
     pub rows: u64,

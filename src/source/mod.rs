@@ -12,7 +12,10 @@
 //!    from it produces exactly the records that follow, no more, no less.
 //! 3. A batch with `ends_transaction = false` is a part of a split
 //!    transaction; its offset still resumes exactly (it carries the event
-//!    and row counts inside the transaction).
+//!    and row counts inside the transaction, and the transaction metadata
+//!    already emitted, so orders and END continue as if uninterrupted).
+//!    A part, once handed over, is never taken back: a source that learns
+//!    later that the transaction rolled back stops with a definite error.
 //! 4. `schema_history` entries belong in the replicated schema history once
 //!    the batch is delivered (under the owner's epoch), and so does
 //!    `snapshot` progress.

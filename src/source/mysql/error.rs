@@ -80,6 +80,17 @@ pub enum DefiniteError {
     },
     #[error("compressed binlog event (type {event_type}) at {position}")]
     CompressedEvent { event_type: u8, position: String },
+    #[error("binlog event {name} (type {event_type}) at {position} cannot be turned into exact change events")]
+    UnsupportedEvent {
+        event_type: u8,
+        name: &'static str,
+        remedy: &'static str,
+        position: String,
+    },
+    #[error("transaction {id} has rows but no end (COMMIT, XID or ROLLBACK) before the next transaction at {position}")]
+    UnterminatedTransaction { id: String, position: String },
+    #[error("transaction {id} rolled back (at {position}) rows of it that were already delivered")]
+    RolledBackAfterDelivery { id: String, position: String },
     #[error("cannot decode the binlog at {position}")]
     Decode {
         position: String,
@@ -138,6 +149,13 @@ impl DefiniteError {
             DefiniteError::CompressedEvent { .. } => {
                 "run SET GLOBAL log_bin_compress=OFF; events written while it was ON cannot be read".into()
             }
+            DefiniteError::UnsupportedEvent { remedy, .. } => (*remedy).into(),
+            DefiniteError::UnterminatedTransaction { .. } => {
+                "report the server version and the binlog position; the binlog group is not one raftcdc knows how to end".into()
+            }
+            DefiniteError::RolledBackAfterDelivery { .. } => {
+                "a transaction larger than max.batch.size was partly delivered before its ROLLBACK (or ROLLBACK TO SAVEPOINT) was read; the delivered part did not happen. Raise max.batch.size above the largest transaction that can roll back, check the consumers of the rows already delivered, and set an offset after this transaction with `raftcdc connector offsets set`".into()
+            }
             DefiniteError::Decode { .. } | DefiniteError::Parse { .. } | DefiniteError::Encode { .. } => {
                 "check binlog_row_metadata=FULL and binlog_row_image=FULL; report the event position if they are set".into()
             }
@@ -179,6 +197,9 @@ impl DefiniteError {
         match self {
             DefiniteError::BinlogNotAvailable { position, .. }
             | DefiniteError::CompressedEvent { position, .. }
+            | DefiniteError::UnsupportedEvent { position, .. }
+            | DefiniteError::UnterminatedTransaction { position, .. }
+            | DefiniteError::RolledBackAfterDelivery { position, .. }
             | DefiniteError::Decode { position, .. }
             | DefiniteError::Encode { position, .. }
             | DefiniteError::Parse { position, .. } => Some(position),

@@ -13,14 +13,22 @@
 //!    n`) is read on a side connection, then `SHOW MASTER STATUS` gives the
 //!    high watermark `H`. Reading positions replaces DBLog's watermark
 //!    writes, so no signal table is needed.
-//! 2. **Stream.** Events between `R` and `H` are streamed as usual; every
-//!    key they touch in the chunk's table is noted
-//!    ([`Incremental::observe`]).
+//! 2. **Stream.** Events between `R` and `H` are streamed as usual; the
+//!    identity of every row they change in the chunk's table (its chunk
+//!    key values, before and after images) is noted
+//!    ([`Incremental::observe_rows`]).
 //! 3. **Close.** Once the stream reaches `H` (between transactions), the
 //!    chunk's rows are emitted (`op: r`, `source.snapshot: incremental`)
-//!    *except* those whose key an event in the window touched: for those
-//!    the stream already carried a state at least as new as the chunk's
-//!    (row images are FULL).
+//!    *except* those an event in the window touched: for those the stream
+//!    already carried a state at least as new as the chunk's (row images
+//!    are FULL).
+//!
+//! The chunk key is the primary key, or a unique NOT NULL index
+//! ([`super::table_schema::chunk_key`]): it identifies rows, so chunks
+//! continue exactly (`key > last`) and only the rows the stream really
+//! touched give way. `message.key.columns` (which need not be unique)
+//! only shapes the Kafka key. A table with no such key has no row identity
+//! to merge chunk and stream by; it is skipped with a warning.
 //!
 //! # Why the output is right
 //! The chunk's read view lies between `R` and `H`. A change committed
@@ -61,11 +69,12 @@ use super::config::MySqlSourceConfig;
 use super::error::{DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::RecordBuilder;
-use super::snapshot::{chunk_key_and_select, chunk_query, display_key, now_sec, prepare_session, sql_error, KeyValue, RowEncoder};
-use super::table_schema::table_decoder;
+use super::column::ColumnValue;
+use super::snapshot::{chunk_query, cursor_key_matches, display_key, now_sec, prepare_session, select_all, sql_error, KeyValue, RowEncoder};
+use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
-use crate::source::{Batch, IncrementalRequest, IncrementalState, Record, SnapshotProgress};
+use crate::source::{IncrementalRequest, IncrementalState, Record, SnapshotProgress};
 
 /// Rows per incremental chunk (Debezium's `incremental.snapshot.chunk.size`
 /// default): small, because the stream waits while a chunk is read.
@@ -82,6 +91,10 @@ pub struct IncrementalCursor {
     /// Index in `tables` of the table being read.
     pub table: usize,
     pub last_key: Option<Vec<KeyValue>>,
+    /// The chunk key's columns `last_key` holds values of (see
+    /// `snapshot::cursor_key_matches`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_columns: Option<Vec<String>>,
     pub rows: u64,
     /// Completed or stopped.
     pub done: bool,
@@ -103,6 +116,7 @@ impl IncrementalCursor {
     fn advance_table(&mut self) {
         self.table += 1;
         self.last_key = None;
+        self.key_columns = None;
         if self.table >= self.tables.len() {
             self.done = true;
         }
@@ -111,12 +125,14 @@ impl IncrementalCursor {
 
 /// A chunk read, waiting for the stream to reach its high watermark.
 struct Window {
-    topic: String,
+    /// The chunk's table, and its chunk key's column names.
+    table: (String, String),
+    key: Vec<String>,
     high: (String, u64),
-    /// `(key, record)` per chunk row.
-    rows: Vec<(Option<Vec<u8>>, Record)>,
-    /// Keys the stream touched since the chunk was read.
-    touched: HashSet<Vec<u8>>,
+    /// `(row identity, record)` per chunk row (see [`row_identity`]).
+    rows: Vec<(String, Record)>,
+    /// Identities of the rows the stream touched since the chunk was read.
+    touched: HashSet<String>,
     last_key: Option<Vec<KeyValue>>,
     table_ends: bool,
 }
@@ -128,6 +144,18 @@ pub struct Incremental {
     requests: watch::Receiver<Option<IncrementalRequest>>,
     conn: Option<mysql_async::Conn>,
     window: Option<Window>,
+}
+
+/// Noted instead of identities when the stream cannot tell which rows it
+/// touched (a DDL changed the key columns): the window is dropped and its
+/// chunk read again.
+pub const WINDOW_INVALID: &str = "*";
+
+/// A row's identity in a window: its chunk key values, as both the binlog
+/// decoder and [`column_value`] give them (the same [`ColumnValue`]s for
+/// the same stored row), in a hashable form.
+pub fn row_identity<'a>(values: impl Iterator<Item = &'a ColumnValue>) -> String {
+    format!("{:?}", values.collect::<Vec<_>>())
 }
 
 /// Orders binlog positions: file sequence number, then position.
@@ -160,15 +188,16 @@ impl Incremental {
             || self.new_request(cursor).is_some()
     }
 
-    /// Notes the keys a streamed batch touches in the open window's table.
-    pub fn observe(&mut self, batch: &Batch) {
-        let Some(window) = self.window.as_mut() else { return };
-        for record in &batch.records {
-            if record.topic == window.topic {
-                if let Some(key) = &record.key {
-                    window.touched.insert(key.clone());
-                }
-            }
+    /// The open window's table and chunk key columns: the stream reports
+    /// the identity ([`row_identity`]) of every row it changes there.
+    pub fn watched(&self) -> Option<(&str, &str, &[String])> {
+        self.window.as_ref().map(|w| (w.table.0.as_str(), w.table.1.as_str(), w.key.as_slice()))
+    }
+
+    /// Notes rows the stream changed in the open window's table.
+    pub fn observe_rows(&mut self, identities: impl IntoIterator<Item = String>) {
+        if let Some(window) = self.window.as_mut() {
+            window.touched.extend(identities);
         }
     }
 
@@ -205,6 +234,7 @@ impl Incremental {
                 filter: request.filter.clone(),
                 table: 0,
                 last_key: None,
+                key_columns: None,
                 rows: 0,
                 done: false,
             };
@@ -245,10 +275,14 @@ impl Incremental {
         pos: u64,
     ) -> Option<(Vec<Record>, SnapshotProgress)> {
         let window = self.window.take_if(|w| position_key(file, pos) >= position_key(&w.high.0, w.high.1))?;
+        if window.touched.contains(WINDOW_INVALID) {
+            tracing::info!(id = cursor.id, "incremental snapshot: the chunk's key changed while it was open; reading it again");
+            return None;
+        }
         let records: Vec<Record> = window
             .rows
             .into_iter()
-            .filter(|(key, _)| key.as_ref().is_none_or(|k| !window.touched.contains(k)))
+            .filter(|(identity, _)| !window.touched.contains(identity))
             .map(|(_, record)| record)
             .collect();
         cursor.rows += records.len() as u64;
@@ -289,16 +323,22 @@ impl Incremental {
             position: format!("incremental snapshot of `{db}`.`{table}`"),
             source,
         })?;
-        let (key, select) = chunk_key_and_select(&self.config, &output);
+        let columns = output.decoder.columns();
+        let key = chunk_key(conn, &db, &table, columns).await?;
+        let select = select_all(&output);
         if key.is_empty() {
-            tracing::warn!(%db, %table, "incremental snapshot: table has no primary key and no message.key.columns; skipped");
+            tracing::warn!(%db, %table, "incremental snapshot: table has no primary key and no unique NOT NULL key; skipped");
             cursor.advance_table();
             return Ok(Some((Vec::new(), cursor.progress())));
         }
-        let order: Vec<String> = key
-            .iter()
-            .map(|&i| super::table_schema::quote_identifier(&output.decoder.columns()[i].name))
-            .collect();
+        let key_names: Vec<String> = key.iter().map(|&i| columns[i].name.clone()).collect();
+        let had_key_columns = self.config.key_columns_for(&db, &table).is_some();
+        if cursor.last_key.is_some() && !cursor_key_matches(cursor.key_columns.as_deref(), &key_names, had_key_columns) {
+            tracing::warn!(%db, %table, cursor = ?cursor.key_columns, key = ?key_names, "incremental snapshot: the committed cursor is not by the table's chunk key; the table is read again from its start");
+            cursor.last_key = None;
+        }
+        cursor.key_columns = Some(key_names);
+        let order: Vec<String> = key.iter().map(|&i| quote_identifier(&columns[i].name)).collect();
         let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), CHUNK_ROWS, cursor.filter.as_deref());
         let rows: Vec<Row> = conn.exec(&sql, params).await.map_err(sql_error(&self.config, &sql))?;
         let (high_file, high_pos, _) = validate::master_status(conn, &self.config).await?;
@@ -316,11 +356,21 @@ impl Incremental {
         for row in rows {
             let values = row.unwrap();
             last_key = Some(key.iter().map(|&k| KeyValue::from(&values[k])).collect());
+            let identity: Vec<ColumnValue> = key
+                .iter()
+                .map(|&k| column_value(&columns[k], values[k].clone()))
+                .collect::<Result<_, _>>()
+                .map_err(|source| DefiniteError::SnapshotValue {
+                    position: format!("incremental snapshot of `{db}`.`{table}`"),
+                    source,
+                })?;
             let record = encoder.record(&output, values, Snapshot::Incremental)?;
-            chunk.push((record.key.clone(), record));
+            chunk.push((row_identity(identity.iter()), record));
         }
+        let key = key.iter().map(|&k| columns[k].name.clone()).collect();
         self.window = Some(Window {
-            topic: output.topic().to_string(),
+            table: (db, table),
+            key,
             high,
             rows: chunk,
             touched: HashSet::new(),
@@ -334,6 +384,103 @@ impl Incremental {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::mysql::decode::{RawColumn, TableDecoder, T_LONG, T_VARCHAR};
+
+    fn incremental() -> Incremental {
+        let config = Arc::new(MySqlSourceConfig::from_properties(&super::super::config::tests::base()).unwrap());
+        let server = ServerInfo {
+            mariadb: true,
+            version: "10.11".into(),
+            gtid_enabled: true,
+            checksum: true,
+            server_id: 1,
+        };
+        Incremental::new(config, server, watch::channel(None).1)
+    }
+
+    fn record(n: u8) -> Record {
+        Record { topic: "t".into(), key: Some(b"{\"grp\":1}".to_vec()), value: Some(vec![n]), headers: Vec::new() }
+    }
+
+    fn cursor() -> IncrementalCursor {
+        IncrementalCursor {
+            id: 1,
+            tables: vec![("d".into(), "t".into())],
+            filter: None,
+            table: 0,
+            last_key: None,
+            key_columns: Some(vec!["id".into()]),
+            rows: 0,
+            done: false,
+        }
+    }
+
+    fn window(rows: &[i64], touched: &[String]) -> Window {
+        let id = |n: i64| row_identity([ColumnValue::Int(n)].iter());
+        Window {
+            table: ("d".into(), "t".into()),
+            key: vec!["id".into()],
+            high: ("bin.000001".into(), 100),
+            rows: rows.iter().map(|&n| (id(n), record(n as u8))).collect(),
+            touched: touched.iter().cloned().collect(),
+            last_key: rows.last().map(|&n| vec![KeyValue::Int(n)]),
+            table_ends: false,
+        }
+    }
+
+    /// Chunk rows share one message key (`grp`) but not their identity:
+    /// a streamed change of id 8 makes only id 8's chunk row give way.
+    #[test]
+    fn a_window_drops_only_the_rows_the_stream_touched() {
+        let id = |n: i64| row_identity([ColumnValue::Int(n)].iter());
+        let mut incremental = incremental();
+        incremental.window = Some(window(&[7, 8, 9], &[]));
+        assert_eq!(incremental.watched(), Some(("d", "t", &["id".to_string()][..])));
+        incremental.observe_rows([id(8), id(42)]);
+        let mut cursor = cursor();
+        assert!(incremental.close_window(&mut cursor, "bin.000001", 50).is_none(), "below the high watermark");
+        let (records, _) = incremental.close_window(&mut cursor, "bin.000001", 100).unwrap();
+        assert_eq!(records, vec![record(7), record(9)]);
+        assert_eq!((cursor.rows, cursor.last_key), (2, Some(vec![KeyValue::Int(9)])));
+
+        // A rollback or a key change mid-window: the chunk is read again.
+        let mut cursor = self::cursor();
+        incremental.window = Some(window(&[7, 8, 9], &[WINDOW_INVALID.to_string()]));
+        assert!(incremental.close_window(&mut cursor, "bin.000002", 4).is_none());
+        assert!(incremental.window.is_none());
+        assert_eq!((cursor.rows, cursor.last_key), (0, None));
+    }
+
+    /// A row read with SQL and the same row decoded from the binlog have
+    /// one identity.
+    #[test]
+    fn sql_and_binlog_values_of_a_row_have_one_identity() {
+        let column = |name: &str, real_type, meta| RawColumn {
+            name: name.into(),
+            real_type,
+            meta,
+            unsigned: false,
+            collation: 45,
+            members: Vec::new(),
+            geometry: None,
+            nullable: false,
+        };
+        let decoder = TableDecoder::from_columns(
+            0,
+            "d".into(),
+            "t".into(),
+            vec![column("id", T_LONG, [0, 0]), column("code", T_VARCHAR, [40, 0])],
+            vec![0, 1],
+        )
+        .unwrap();
+        let columns = decoder.columns();
+        let from_sql = [
+            column_value(&columns[0], mysql_async::Value::Int(8)).unwrap(),
+            column_value(&columns[1], mysql_async::Value::Bytes(b"ab".to_vec())).unwrap(),
+        ];
+        let from_binlog = [ColumnValue::Int(8), ColumnValue::Text("ab".into())];
+        assert_eq!(row_identity(from_sql.iter()), row_identity(from_binlog.iter()));
+    }
 
     #[test]
     fn binlog_positions_order_by_file_then_offset() {
@@ -349,6 +496,7 @@ mod tests {
             filter: None,
             table: 0,
             last_key: None,
+            key_columns: None,
             rows: 0,
             done: false,
         };

@@ -5,7 +5,9 @@
 //! - [`validate`]: server checks before streaming (definite errors that say
 //!   what to change), the current binlog position.
 //! - [`position`]: GTID sets of both flavours and the committed offset.
-//! - [`replication`]: the binlog stream → batches, with exact offsets.
+//! - [`replication`]: the binlog stream and its loop; [`reader`], each
+//!   event → batches with exact offsets (transactions, splits, rollbacks);
+//!   [`events`], what each event type and logged statement means.
 //! - [`snapshot`]: the initial snapshot (consistent, chunked, resumable
 //!   on another node), and [`table_schema`], its SQL view of a table in
 //!   the binlog decoder's terms; [`incremental`], ad-hoc snapshots
@@ -18,8 +20,10 @@ pub mod column;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod events;
 pub mod incremental;
 pub mod position;
+pub mod reader;
 pub mod records;
 pub mod replication;
 pub mod snapshot;

@@ -15,6 +15,13 @@
 //!   `event` whole rows events, then `row` rows of the next one. Both are 0
 //!   at a transaction boundary. A transaction too large for one batch is
 //!   split, and these counters make the resume exact.
+//! - `transaction_id`, `transaction_data_collection_order` (split offsets
+//!   only): the open transaction's id (Debezium's key) and, per topic, how
+//!   many of its events the delivered part carried. With
+//!   `provide.transaction.metadata` a resume continues `total_order` (their
+//!   sum) and `data_collection_order` from there, and END counts the whole
+//!   transaction, exactly as an uninterrupted run. Offsets written before
+//!   these keys existed still resume (metadata then restarts as before).
 //! - `server_id`, `ts_sec`: the originating server and the commit time of
 //!   the last delivered event, for lag and for humans.
 //!
@@ -171,6 +178,24 @@ impl fmt::Display for GtidState {
     }
 }
 
+/// Every top-level key [`SourceOffset::to_json`] can write, so whoever
+/// validates an operator's offset (`raftcdc connector offsets set`) can
+/// accept every offset this source commits.
+pub const OFFSET_KEYS: &[&str] = &[
+    "file",
+    "pos",
+    "gtids",
+    "event",
+    "row",
+    "server_id",
+    "ts_sec",
+    "snapshot",
+    "snapshot_cursor",
+    "incremental_snapshot",
+    "transaction_id",
+    "transaction_data_collection_order",
+];
+
 /// Where streaming stands, in the shape of the committed offset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceOffset {
@@ -188,6 +213,18 @@ pub struct SourceOffset {
     /// The incremental snapshot in progress or last run, if any (see
     /// [`super::incremental`]).
     pub incremental: Option<IncrementalCursor>,
+    /// Split offsets: the transaction metadata already delivered.
+    pub transaction: Option<TxnProgress>,
+}
+
+/// How much transaction metadata the delivered part of a split
+/// transaction carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TxnProgress {
+    /// Debezium's transaction id (the GTID, or `file:pos`).
+    pub id: String,
+    /// Events per topic (`data_collection_order` of the last one).
+    pub collections: BTreeMap<String, u64>,
 }
 
 impl SourceOffset {
@@ -203,6 +240,7 @@ impl SourceOffset {
             ts_sec: 0,
             snapshot: None,
             incremental: None,
+            transaction: None,
         }
     }
 
@@ -226,6 +264,11 @@ impl SourceOffset {
         }
         if let Some(cursor) = &self.incremental {
             object["incremental_snapshot"] = serde_json::to_value(cursor).unwrap_or(Value::Null);
+        }
+        if let Some(progress) = &self.transaction {
+            object["transaction_id"] = Value::String(progress.id.clone());
+            object["transaction_data_collection_order"] =
+                serde_json::to_value(&progress.collections).unwrap_or(Value::Null);
         }
         object
     }
@@ -261,6 +304,13 @@ impl SourceOffset {
         }
         let snapshot = cursor(object, "snapshot_cursor")?;
         let incremental = cursor(object, "incremental_snapshot")?;
+        let transaction = match text("transaction_id") {
+            Some(id) => Some(TxnProgress {
+                id,
+                collections: cursor(object, "transaction_data_collection_order")?.unwrap_or_default(),
+            }),
+            None => None,
+        };
         Ok(SourceOffset {
             file,
             pos: number("pos").max(4),
@@ -271,6 +321,7 @@ impl SourceOffset {
             ts_sec: number("ts_sec"),
             snapshot,
             incremental,
+            transaction,
         })
     }
 }
@@ -314,10 +365,45 @@ mod tests {
             ts_sec: 1_700_000_000,
             snapshot: None,
             incremental: None,
+            transaction: Some(TxnProgress {
+                id: "0-1-21".into(),
+                collections: [("dbserver1.inventory.a".to_string(), 12), ("dbserver1.inventory.b".to_string(), 5)].into(),
+            }),
         };
         let json = offset.to_json();
         assert_eq!(json["gtids"], "0-1-20");
+        assert_eq!(json["transaction_id"], "0-1-21");
+        assert_eq!(json["transaction_data_collection_order"], json!({"dbserver1.inventory.a": 12, "dbserver1.inventory.b": 5}));
         assert_eq!(SourceOffset::from_json(&json, true).unwrap(), offset);
+        // Every key written is a documented one.
+        let mut full = offset.clone();
+        full.snapshot = Some(SnapshotCursor {
+            tables: vec![("d".into(), "t".into())],
+            table: 0,
+            last_key: None,
+            rows: 0,
+            table_rows: 0,
+            resumed: 0,
+            key_columns: None,
+        });
+        full.incremental = Some(IncrementalCursor {
+            id: 1,
+            tables: vec![],
+            filter: None,
+            table: 0,
+            last_key: None,
+            key_columns: None,
+            rows: 0,
+            done: true,
+        });
+        let written: Vec<String> = full.to_json().as_object().unwrap().keys().cloned().collect();
+        let mut known: Vec<String> = OFFSET_KEYS.iter().map(|k| k.to_string()).collect();
+        known.sort();
+        assert_eq!(written, known);
+        // An offset from before the transaction keys existed still reads.
+        let mut old = json.clone();
+        old.as_object_mut().unwrap().retain(|k, _| !k.starts_with("transaction"));
+        assert_eq!(SourceOffset::from_json(&old, true).unwrap().transaction, None);
         assert!(SourceOffset::from_json(&json!({"row": 1}), true).is_err());
         assert!(SourceOffset::from_json(&json!({"gtids": "x"}), true).is_err());
     }

@@ -50,7 +50,7 @@ pub struct RowEvent<'a> {
 }
 
 /// Transaction-metadata bookkeeping for the open transaction.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TxnMeta {
     begin_emitted: bool,
     total: i64,
@@ -64,6 +64,24 @@ impl TxnMeta {
             begin_emitted: resumed,
             ..Default::default()
         }
+    }
+
+    /// Resumed inside a transaction whose delivered part carried
+    /// `collections` events per topic (from the split offset): orders
+    /// continue from there, and END counts the whole transaction.
+    pub fn resumed_with(collections: &BTreeMap<String, u64>) -> TxnMeta {
+        let per_collection: BTreeMap<String, i64> = collections.iter().map(|(t, n)| (t.clone(), *n as i64)).collect();
+        let total = per_collection.values().sum();
+        TxnMeta {
+            begin_emitted: total > 0,
+            total,
+            per_collection,
+        }
+    }
+
+    /// Events per topic so far (what a split offset carries).
+    pub fn collections(&self) -> BTreeMap<String, u64> {
+        self.per_collection.iter().map(|(t, n)| (t.clone(), *n as u64)).collect()
     }
 }
 

@@ -1,82 +1,39 @@
 //! Streaming: from the binlog to transaction-aligned [`Batch`]es.
 //!
-//! # What it tracks, and why the offsets are exact
-//! The loop keeps the binlog file and the end position of the last event,
-//! the GTID state of every *fully* processed transaction, and the open
-//! transaction: where it began (file/position of its GTID or BEGIN event),
-//! its GTID, and how many rows events and rows of it were already handed
-//! over. From these it derives two kinds of offset (see
-//! [`super::position`]):
-//!
-//! - at a commit (XID, `COMMIT`, or the end of a standalone DDL), the
-//!   boundary offset: the next event's position and the GTID state
-//!   including this transaction;
-//! - inside a transaction that fills `max.batch.size`, the split offset:
-//!   the transaction's start, the GTID state *before* it, and the number of
-//!   rows events and rows already handed over.
-//!
-//! A batch is sent only after every record of it was built, and its offset
-//! covers exactly those records, so resuming from any batch's offset
-//! continues with the first record not in it. On resume, the first
-//! transaction is re-read from its start and the first `event` rows events
-//! and `row` rows are skipped.
-//!
-//! # Schemas come from the binlog itself
-//! Rows are decoded with the TABLE_MAP event that precedes them in the same
-//! transaction; with `binlog_row_metadata=FULL` it carries the column
-//! names, types, signedness, charsets, ENUM/SET values and the primary key
-//! *as of that event*. Events from before an `ALTER TABLE` are therefore
-//! decoded with the schema they were written with, never with today's
-//! information_schema. DDL statements are still recorded (schema history,
-//! schema change topic), for consumers and for the record.
+//! The connection, the dump request and the loop live here: events are read
+//! in their own task, handed to the [`super::reader`] one by one (which
+//! owns what each means, and why the offsets are exact), and between
+//! transactions the loop steps the incremental snapshot, telling the
+//! reader which table's changed rows an open window needs.
 //!
 //! # MariaDB and MySQL
 //! MariaDB: GTID mode through `@mariadb_slave_capability=4` and
 //! `@slave_connect_state` (MySQL's GTID dump command is refused by
-//! MariaDB); its GTID (162), annotate (160) and compressed (165-168) events
-//! are parsed by hand because mysql_common does not know them. MySQL: the
+//! MariaDB); its GTID (162) and annotate (160) events are parsed by hand
+//! because mysql_common does not know them, and its compressed events
+//! (165-171) are refused ([`super::events`]). MySQL: the
 //! GTID dump request with the executed GTID set (`with_gtid`), or
 //! file/position when `gtid_mode` is off.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::BinlogStreamRequest;
-use mysql_common::binlog::events::{Event, EventData};
+use mysql_common::binlog::events::Event;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::config::{MySqlSourceConfig, SnapshotMode};
-use super::decode::TableDecoder;
 use super::error::{classify, DefiniteError, SourceError, TransientError};
-use super::position::{GtidState, SourceOffset};
-use super::records::{RecordBuilder, RowEvent, TableOutput, TxnMeta};
-use super::incremental::{Incremental, IncrementalCursor};
+use super::incremental::Incremental;
+use super::position::SourceOffset;
+use super::reader::{Reader, Watch};
 use super::snapshot::{self, Plan};
-use super::table_schema::{refine, refinements, Refinement};
-use super::validate::{self, ServerInfo};
+use super::table_schema::refinements;
+use super::validate;
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record};
-
-const QUERY_EVENT: u8 = 2;
-const ROTATE_EVENT: u8 = 4;
-const FORMAT_DESCRIPTION_EVENT: u8 = 15;
-const XID_EVENT: u8 = 16;
-const TABLE_MAP_EVENT: u8 = 19;
-const HEARTBEAT_EVENT: u8 = 27;
-const MYSQL_GTID_EVENT: u8 = 33;
-const MYSQL_ANONYMOUS_GTID_EVENT: u8 = 34;
-const MARIADB_ANNOTATE_ROWS_EVENT: u8 = 160;
-const MARIADB_GTID_EVENT: u8 = 162;
-
-fn is_rows_event(event_type: u8) -> bool {
-    matches!(event_type, 23..=25 | 30..=32)
-}
-
-fn is_compressed_event(event_type: u8) -> bool {
-    (165..=168).contains(&event_type)
-}
 
 /// A running MySQL/MariaDB source.
 pub struct MySqlSource {
@@ -85,68 +42,6 @@ pub struct MySqlSource {
     task_start: bool,
     /// The operator's incremental snapshot request, as Raft has it.
     requests: watch::Receiver<Option<IncrementalRequest>>,
-}
-
-/// The transaction being read.
-struct Txn {
-    /// Debezium's transaction id: the GTID, or `file:pos` without GTIDs.
-    id: String,
-    start_file: String,
-    start_pos: u64,
-    gtid: Option<TxnGtid>,
-    rows_events: u64,
-    rows_in_event: u64,
-    thread: Option<u32>,
-    query: Option<String>,
-    records: Vec<Record>,
-    schema_history: Vec<Value>,
-    meta: TxnMeta,
-    /// Resume skip for this transaction: rows events, then rows.
-    skip: (u64, u64),
-}
-
-#[derive(Clone)]
-enum TxnGtid {
-    MariaDb { domain: u32, server: u32, seq: u64 },
-    MySql { uuid: String, gno: u64 },
-}
-
-impl TxnGtid {
-    fn text(&self) -> String {
-        match self {
-            TxnGtid::MariaDb { domain, server, seq } => format!("{domain}-{server}-{seq}"),
-            TxnGtid::MySql { uuid, gno } => format!("{uuid}:{gno}"),
-        }
-    }
-}
-
-/// The streaming loop's state.
-struct Reader {
-    config: Arc<MySqlSourceConfig>,
-    server: ServerInfo,
-    builder: RecordBuilder,
-    file: String,
-    pos: u64,
-    gtids: Option<GtidState>,
-    fde_seen: bool,
-    txn: Option<Txn>,
-    resume_skip: Option<(u64, u64)>,
-    tables: HashMap<u64, TableSlot>,
-    /// Last table output per `db.table`, for TRUNCATE (no table map).
-    by_name: HashMap<(String, String), Arc<TableOutput>>,
-    last_progress: Instant,
-    last_heartbeat: Instant,
-    ts_sec: u64,
-    /// Column types only the DDL knows, per table (MariaDB); cleared by
-    /// every DDL statement.
-    refined: HashMap<(String, String), Vec<(String, Refinement)>>,
-    /// The incremental snapshot's cursor, carried in every offset.
-    incremental: Option<IncrementalCursor>,
-}
-
-struct TableSlot {
-    raw: Vec<u8>,
-    output: Option<Arc<TableOutput>>,
 }
 
 impl MySqlSource {
@@ -321,24 +216,7 @@ impl MySqlSource {
         let stream = binlog_conn.get_binlog_stream(request).await.map_err(wrap)?;
         tracing::info!(file = %offset.file, pos = offset.pos, gtids = ?gtid_text, "source: streaming");
 
-        let mut reader = Reader {
-            builder: RecordBuilder::new(config.clone()),
-            config: config.clone(),
-            file: offset.file.clone(),
-            pos: offset.pos,
-            gtids: offset.gtids.clone(),
-            fde_seen: false,
-            txn: None,
-            resume_skip: (offset.event > 0 || offset.row > 0).then_some((offset.event, offset.row)),
-            tables: HashMap::new(),
-            by_name: HashMap::new(),
-            last_progress: Instant::now(),
-            last_heartbeat: Instant::now(),
-            ts_sec: offset.ts_sec,
-            server: server.clone(),
-            refined: HashMap::new(),
-            incremental: offset.incremental.clone(),
-        };
+        let mut reader = Reader::new(config.clone(), server.clone(), &offset);
         let mut incremental = Incremental::new(config.clone(), server, self.requests.clone());
         // The network read runs in its own task, handing over whatever
         // events are ready (up to a chunk) without waiting for more, so
@@ -376,7 +254,6 @@ impl MySqlSource {
                     reader.refined.insert((db, table), refined);
                 }
                 for batch in reader.handle(&event)? {
-                    incremental.observe(&batch);
                     let offset = batch.offset.clone();
                     if out.send(batch).await.is_err() {
                         return Ok(());
@@ -384,9 +261,14 @@ impl MySqlSource {
                     *last_sent = Some(offset);
                 }
             }
-            if reader.txn.is_none() {
+            if let Some(watch) = reader.watch.as_mut() {
+                incremental.observe_rows(watch.touched.drain(..));
+            }
+            if reader.between_transactions() {
                 let (file, pos) = (reader.file.clone(), reader.pos);
-                if let Some((records, progress)) = incremental.step(&mut reader.incremental, &file, pos).await? {
+                let stepped = incremental.step(&mut reader.incremental, &file, pos).await?;
+                reader.watch = incremental.watched().map(|(db, table, key)| Watch::new(db, table, key));
+                if let Some((records, progress)) = stepped {
                     let batch = Batch {
                         records,
                         offset: reader.boundary_offset(),
@@ -409,444 +291,6 @@ impl MySqlSource {
     }
 }
 
-impl Reader {
-    fn position(&self) -> String {
-        format!("{}:{}", self.file, self.pos)
-    }
-
-    fn boundary_offset(&self) -> Value {
-        SourceOffset {
-            file: self.file.clone(),
-            pos: self.pos,
-            gtids: self.gtids.clone(),
-            event: 0,
-            row: 0,
-            server_id: self.server.server_id,
-            ts_sec: self.ts_sec,
-            snapshot: None,
-            incremental: self.incremental.clone(),
-        }
-        .to_json()
-    }
-
-    /// Handles one event; returns the batches it completes.
-    fn handle(&mut self, event: &Event) -> Result<Vec<Batch>, SourceError> {
-        let header = event.header();
-        let event_type = header.event_type_raw();
-        let end_pos = header.log_pos() as u64;
-        let start_pos = end_pos.saturating_sub(header.event_size() as u64);
-        if header.timestamp() > 0 {
-            self.ts_sec = header.timestamp() as u64;
-        }
-        let mut batches = Vec::new();
-        if is_compressed_event(event_type) {
-            return Err(DefiniteError::CompressedEvent {
-                event_type,
-                position: self.position(),
-            }
-            .into());
-        }
-        match event_type {
-            ROTATE_EVENT => {
-                let data = self.read(event)?;
-                if let Some(EventData::RotateEvent(rotate)) = data {
-                    let mut name = rotate.name_raw().to_vec();
-                    // The first, fake ROTATE precedes the format description,
-                    // so its payload still ends with the 4 checksum bytes.
-                    if !self.fde_seen && self.server.checksum && name.len() > 4 {
-                        name.truncate(name.len() - 4);
-                    }
-                    self.file = String::from_utf8_lossy(&name).into_owned();
-                    self.pos = rotate.position();
-                }
-                return Ok(batches);
-            }
-            FORMAT_DESCRIPTION_EVENT => self.fde_seen = true,
-            MARIADB_GTID_EVENT => {
-                let data = event.data();
-                if data.len() >= 13 {
-                    let seq = u64::from_le_bytes(data[0..8].try_into().expect("8 bytes"));
-                    let domain = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
-                    // data[12] holds flags; FL_STANDALONE marks DDL, which
-                    // ends its transaction by itself (see QUERY below).
-                    self.begin(start_pos, Some(TxnGtid::MariaDb { domain, server: header.server_id(), seq }));
-                }
-            }
-            MYSQL_GTID_EVENT => {
-                if let Some(EventData::GtidEvent(gtid)) = self.read(event)? {
-                    let uuid = format_uuid(&gtid.sid());
-                    self.begin(start_pos, Some(TxnGtid::MySql { uuid, gno: gtid.gno() }));
-                }
-            }
-            MYSQL_ANONYMOUS_GTID_EVENT => self.begin(start_pos, None),
-            MARIADB_ANNOTATE_ROWS_EVENT if self.config.include_query => {
-                let text = String::from_utf8_lossy(event.data()).into_owned();
-                if let Some(txn) = self.txn.as_mut() {
-                    txn.query = Some(text);
-                }
-            }
-            QUERY_EVENT => {
-                if let Some(EventData::QueryEvent(query)) = self.read(event)? {
-                    let sql = query.query().into_owned();
-                    let schema = query.schema().into_owned();
-                    let thread = query.thread_id();
-                    match sql.trim().to_ascii_uppercase().as_str() {
-                        "BEGIN" => {
-                            if self.txn.is_none() {
-                                self.begin(start_pos, None);
-                            }
-                            if let Some(txn) = self.txn.as_mut() {
-                                txn.thread = Some(thread);
-                            }
-                        }
-                        "COMMIT" | "ROLLBACK" => {
-                            self.pos = end_pos;
-                            batches.extend(self.commit());
-                            return Ok(batches);
-                        }
-                        _ if is_transaction_noise(&sql) => {}
-                        _ => {
-                            // DDL: it commits implicitly, so it ends its
-                            // transaction (MariaDB flags it standalone).
-                            if self.txn.is_none() {
-                                self.begin(start_pos, None);
-                            }
-                            self.pos = end_pos;
-                            self.ddl(&schema, &sql, thread, start_pos)?;
-                            batches.extend(self.commit());
-                            return Ok(batches);
-                        }
-                    }
-                }
-            }
-            TABLE_MAP_EVENT => {
-                if self.known_table_map(event.data()) {
-                    // The same map as before: its decoder is cached.
-                } else if let Some(EventData::TableMapEvent(tme)) = self.read(event)? {
-                    let table_id = tme.table_id();
-                    let raw = event.data();
-                    let db = tme.database_name().into_owned();
-                    let table = tme.table_name().into_owned();
-                    let output = if self.config.filters.captures_table(&db, &table) {
-                        let mut decoder = TableDecoder::new(&tme).map_err(|source| DefiniteError::Decode {
-                            position: format!("{}:{start_pos}", self.file),
-                            source,
-                        })?;
-                        self.refine(&mut decoder);
-                        let output = Arc::new(self.builder.table(decoder).map_err(|source| {
-                            DefiniteError::Encode {
-                                position: format!("{}:{start_pos}", self.file),
-                                source,
-                            }
-                        })?);
-                        self.by_name.insert((db, table), output.clone());
-                        Some(output)
-                    } else {
-                        None
-                    };
-                    self.tables.insert(table_id, TableSlot { raw: raw.to_vec(), output });
-                }
-            }
-            t if is_rows_event(t) => {
-                if self.txn.is_none() {
-                    // Rows without a GTID/BEGIN (resume mid-file); treat the
-                    // event itself as the transaction start.
-                    self.begin(start_pos, None);
-                }
-                self.rows(event, start_pos, &mut batches)?;
-            }
-            XID_EVENT => {
-                self.pos = end_pos;
-                batches.extend(self.commit());
-                return Ok(batches);
-            }
-            HEARTBEAT_EVENT => {}
-            _ => {}
-        }
-        if end_pos > 0 && self.txn.is_none() {
-            self.pos = end_pos;
-        }
-        if self.txn.is_none() {
-            batches.extend(self.idle_progress());
-        }
-        Ok(batches)
-    }
-
-    /// For a new table map of a captured MariaDB table whose DDL-only
-    /// types are not known yet: the table to look up.
-    fn needs_refinement(&self, event: &Event) -> Option<(String, String)> {
-        if !self.server.mariadb || event.header().event_type_raw() != TABLE_MAP_EVENT {
-            return None;
-        }
-        if self.known_table_map(event.data()) {
-            return None;
-        }
-        let Ok(Some(EventData::TableMapEvent(tme))) = event.read_data() else { return None };
-        let key = (tme.database_name().into_owned(), tme.table_name().into_owned());
-        (self.config.filters.captures_table(&key.0, &key.1) && !self.refined.contains_key(&key)).then_some(key)
-    }
-
-    /// Whether a TABLE_MAP event's body is byte for byte the one cached
-    /// for its table id, checked without parsing the event: the table id is
-    /// the body's first 6 bytes (little-endian; every server since 5.1
-    /// writes 6-byte ids). Servers repeat the map before every rows event,
-    /// so this is the common case.
-    fn known_table_map(&self, data: &[u8]) -> bool {
-        let Some(id) = data.get(..6) else { return false };
-        let mut bytes = [0u8; 8];
-        bytes[..6].copy_from_slice(id);
-        self.tables
-            .get(&u64::from_le_bytes(bytes))
-            .is_some_and(|slot| slot.raw == data)
-    }
-
-    fn refine(&self, decoder: &mut TableDecoder) {
-        let key = (decoder.db().to_string(), decoder.table().to_string());
-        if let Some(refined) = self.refined.get(&key) {
-            refine(decoder, refined);
-        }
-    }
-
-    fn read<'e>(&self, event: &'e Event) -> Result<Option<EventData<'e>>, SourceError> {
-        event.read_data().map_err(|source| {
-            DefiniteError::Parse {
-                position: self.position(),
-                source,
-            }
-            .into()
-        })
-    }
-
-    fn begin(&mut self, start_pos: u64, gtid: Option<TxnGtid>) {
-        let skip = self.resume_skip.take().unwrap_or((0, 0));
-        let id = gtid
-            .as_ref()
-            .map(TxnGtid::text)
-            .unwrap_or_else(|| format!("{}:{start_pos}", self.file));
-        self.txn = Some(Txn {
-            id,
-            start_file: self.file.clone(),
-            start_pos,
-            gtid,
-            rows_events: 0,
-            rows_in_event: 0,
-            thread: None,
-            query: None,
-            records: Vec::new(),
-            schema_history: Vec::new(),
-            meta: TxnMeta::new(skip != (0, 0)),
-            skip,
-        });
-    }
-
-    /// Decodes a rows event into records, splitting the transaction into
-    /// batches when it outgrows `max.batch.size`.
-    fn rows(&mut self, event: &Event, start_pos: u64, batches: &mut Vec<Batch>) -> Result<(), SourceError> {
-        let Some(EventData::RowsEvent(rows)) = self.read(event)? else {
-            return Ok(());
-        };
-        let position = format!("{}:{start_pos}", self.file);
-        let output = self
-            .tables
-            .get(&rows.table_id())
-            .and_then(|slot| slot.output.clone());
-        let txn = self.txn.as_mut().expect("a transaction is open");
-        let event_index = txn.rows_events;
-        txn.rows_in_event = 0;
-        let skip_rows = match txn.skip {
-            (events, _) if event_index < events => u64::MAX,
-            (events, rows) if event_index == events => rows,
-            _ => 0,
-        };
-        if let Some(output) = output {
-            let changes = output
-                .decoder
-                .decode(&rows)
-                .map_err(|source| DefiniteError::Decode { position: position.clone(), source })?;
-            for (row_index, change) in changes.into_iter().enumerate() {
-                let row_index = row_index as u64;
-                let txn = self.txn.as_mut().expect("a transaction is open");
-                txn.rows_in_event = row_index + 1;
-                if row_index < skip_rows {
-                    continue;
-                }
-                let event = RowEvent {
-                    txn_id: &txn.id,
-                    file: &self.file,
-                    pos: txn.start_pos,
-                    row: row_index,
-                    // With a GTID, the id is its text.
-                    gtid: txn.gtid.is_some().then_some(txn.id.as_str()),
-                    ts_sec: self.ts_sec,
-                    thread: txn.thread,
-                    query: txn.query.as_deref(),
-                    server_id: event.header().server_id(),
-                };
-                self.builder
-                    .row_records(&output, &event, change, &mut txn.meta, &mut txn.records)
-                    .map_err(|source| DefiniteError::Encode { position: position.clone(), source })?;
-                if txn.records.len() >= self.config.max_batch_size {
-                    let offset = SourceOffset {
-                        file: txn.start_file.clone(),
-                        pos: txn.start_pos,
-                        gtids: self.gtids.clone(),
-                        event: event_index,
-                        row: row_index + 1,
-                        server_id: self.server.server_id,
-                        ts_sec: self.ts_sec,
-                        snapshot: None,
-                        incremental: self.incremental.clone(),
-                    };
-                    batches.push(Batch {
-                        records: std::mem::take(&mut txn.records),
-                        offset: offset.to_json(),
-                        schema_history: std::mem::take(&mut txn.schema_history),
-                        ends_transaction: false,
-                        snapshot: None,
-                    });
-                }
-            }
-        }
-        let txn = self.txn.as_mut().expect("a transaction is open");
-        txn.rows_events += 1;
-        Ok(())
-    }
-
-    fn ddl(&mut self, schema: &str, sql: &str, thread: u32, start_pos: u64) -> Result<(), SourceError> {
-        self.refined.clear();
-        let txn = self.txn.as_mut().expect("a transaction is open");
-        let gtid = txn.gtid.is_some().then_some(txn.id.as_str());
-        let entry = serde_json::json!({
-            "database": schema,
-            "ddl": sql,
-            "file": self.file,
-            "pos": start_pos,
-            "gtid": gtid,
-            "ts_sec": self.ts_sec,
-        });
-        txn.schema_history.push(entry);
-        let event = RowEvent {
-            txn_id: &txn.id,
-            file: &self.file,
-            pos: start_pos,
-            row: 0,
-            gtid,
-            ts_sec: self.ts_sec,
-            thread: Some(thread),
-            query: Some(sql),
-            server_id: self.server.server_id,
-        };
-        if let Some((db, table)) = truncated_table(schema, sql) {
-            if let Some(output) = self.by_name.get(&(db, table)).cloned() {
-                self.builder
-                    .truncate_record(&output, &event, &mut txn.meta, &mut txn.records)
-                    .map_err(|source| DefiniteError::Encode {
-                        position: format!("{}:{start_pos}", self.file),
-                        source,
-                    })?;
-            }
-        }
-        if self.config.include_schema_changes && !is_transaction_noise(sql) {
-            txn.records.push(self.builder.schema_change_record(schema, sql, &event));
-        }
-        Ok(())
-    }
-
-    /// Ends the open transaction; returns its last batch, if it has one.
-    fn commit(&mut self) -> Option<Batch> {
-        let mut txn = self.txn.take()?;
-        if let Some(gtid) = &txn.gtid {
-            match (gtid, self.gtids.get_or_insert_with(|| default_gtids(self.server.mariadb))) {
-                (TxnGtid::MariaDb { domain, server, seq }, GtidState::MariaDb(list)) => list.advance(*domain, *server, *seq),
-                (TxnGtid::MySql { uuid, gno }, GtidState::MySql(set)) => set.add(uuid, *gno),
-                _ => {}
-            }
-        }
-        self.builder.end_transaction(&txn.id, self.ts_sec, &mut txn.meta, &mut txn.records);
-        if txn.records.is_empty() && txn.schema_history.is_empty() {
-            return self.idle_progress();
-        }
-        self.last_progress = Instant::now();
-        Some(Batch {
-            records: txn.records,
-            offset: self.boundary_offset(),
-            schema_history: txn.schema_history,
-            ends_transaction: true,
-            snapshot: None,
-        })
-    }
-
-    /// Between transactions: a heartbeat record every `heartbeat.interval.ms`,
-    /// and an empty progress batch at most every `poll.interval.ms` so the
-    /// offset keeps up with traffic on tables that are not captured.
-    fn idle_progress(&mut self) -> Option<Batch> {
-        if let Some(interval) = self.config.heartbeat_interval {
-            if self.last_heartbeat.elapsed() >= interval {
-                self.last_heartbeat = Instant::now();
-                self.last_progress = Instant::now();
-                let offset = self.boundary_offset();
-                return Some(Batch {
-                    records: vec![self.builder.heartbeat_record()],
-                    offset,
-                    schema_history: Vec::new(),
-                    ends_transaction: true,
-                    snapshot: None,
-                });
-            }
-        }
-        if self.last_progress.elapsed() >= self.config.poll_interval {
-            self.last_progress = Instant::now();
-            return Some(Batch {
-                records: Vec::new(),
-                offset: self.boundary_offset(),
-                schema_history: Vec::new(),
-                ends_transaction: true,
-                snapshot: None,
-            });
-        }
-        None
-    }
-}
-
-fn default_gtids(mariadb: bool) -> GtidState {
-    if mariadb {
-        GtidState::MariaDb(Default::default())
-    } else {
-        GtidState::MySql(Default::default())
-    }
-}
-
-fn format_uuid(sid: &[u8; 16]) -> String {
-    let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
-}
-
-/// Statements that are not schema changes (MariaDB logs some as QUERY
-/// events in row format: SAVEPOINT, XA, FLUSH...).
-fn is_transaction_noise(sql: &str) -> bool {
-    let upper = sql.trim_start().to_ascii_uppercase();
-    ["SAVEPOINT", "ROLLBACK", "XA ", "FLUSH", "# ", "DUMMY"]
-        .iter()
-        .any(|p| upper.starts_with(p))
-}
-
-/// `TRUNCATE [TABLE] [db.]table` → (db, table).
-fn truncated_table(default_db: &str, sql: &str) -> Option<(String, String)> {
-    let mut words = sql.split_whitespace();
-    if !words.next()?.eq_ignore_ascii_case("TRUNCATE") {
-        return None;
-    }
-    let mut name = words.next()?;
-    if name.eq_ignore_ascii_case("TABLE") {
-        name = words.next()?;
-    }
-    let name = name.trim_end_matches(';').replace('`', "");
-    match name.split_once('.') {
-        Some((db, table)) => Some((db.to_string(), table.to_string())),
-        None => Some((default_db.to_string(), name)),
-    }
-}
-
 /// Collects the counts of captured rows per table, for tests and tooling.
 pub fn data_collections(records: &[Record]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
@@ -854,22 +298,4 @@ pub fn data_collections(records: &[Record]) -> BTreeMap<String, usize> {
         *counts.entry(record.topic.clone()).or_insert(0) += 1;
     }
     counts
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncate_statements() {
-        assert_eq!(truncated_table("db", "TRUNCATE TABLE t1"), Some(("db".into(), "t1".into())));
-        assert_eq!(truncated_table("db", "truncate `other`.`t2`;"), Some(("other".into(), "t2".into())));
-        assert_eq!(truncated_table("db", "ALTER TABLE t ADD c INT"), None);
-    }
-
-    #[test]
-    fn uuid_format() {
-        let sid = [0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62];
-        assert_eq!(format_uuid(&sid), "3e11fa47-71ca-11e1-9e33-c80aa9429562");
-    }
 }

@@ -22,7 +22,8 @@
 //!
 //! # Chunks, and what is committed
 //! Tables are read one after another in chunk-key order (the primary key,
-//! or `message.key.columns` for the table), `snapshot.fetch.size` rows at
+//! or else a unique index whose columns are all NOT NULL; see
+//! [`super::table_schema::chunk_key`]), `snapshot.fetch.size` rows at
 //! a time: `WHERE key > last ORDER BY key LIMIT n+1` (the extra row only
 //! tells whether the table ends in this chunk, for Debezium's
 //! `last_in_data_collection` / `last` markers; it is read again as the
@@ -54,12 +55,16 @@
 //!   at-least-the-final-state guarantee as Debezium's lock-free snapshot
 //!   modes, and only after a failover mid-snapshot.
 //!
-//! A table without a primary key and without `message.key.columns` cannot
-//! be read from a key: it is read in one pass (still emitted chunk by
-//! chunk), and a resume inside such a table reads that one table again
-//! from its start, so its rows may appear twice after a failover. Give
-//! such tables `message.key.columns` (columns that identify a row) to make
-//! them resumable.
+//! The chunk key is never `message.key.columns`: those columns shape the
+//! Kafka key only and need not identify a row. Chunking by them would
+//! skip the rows that share the last value of a chunk (`key > last`), and
+//! every row after a NULL one (`> NULL` is never true).
+//!
+//! A table without a primary key and without a unique NOT NULL index
+//! cannot be read from a key: it is read in one pass (still emitted chunk
+//! by chunk; logged), and a resume inside such a table reads that one
+//! table again from its start, so its rows may appear twice after a
+//! failover. Give such tables a primary key to make them resumable.
 //!
 //! # Modes (`snapshot.mode`, Debezium's names)
 //! See [`plan`]: `initial` snapshots when there is no offset; `initial_only`
@@ -80,7 +85,7 @@ use super::config::{MySqlSourceConfig, SnapshotMode};
 use super::error::{classify, DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::{RecordBuilder, RowEvent, TableOutput};
-use super::table_schema::{column_value, quote_identifier, table_decoder};
+use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
 use crate::source::{Batch, Record, SnapshotProgress};
@@ -102,6 +107,23 @@ pub struct SnapshotCursor {
     /// How many times the snapshot resumed on a new consistent view.
     #[serde(default)]
     pub resumed: u32,
+    /// The chunk key's columns that `last_key` holds values of (absent in
+    /// cursors written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_columns: Option<Vec<String>>,
+}
+
+/// Whether a committed cursor's `last_key` (of `stored` columns) can
+/// continue a read by the table's chunk key now (`current`). A cursor
+/// from before the columns were recorded was keyed by the primary key,
+/// unless `message.key.columns` applied to the table (`had_key_columns`),
+/// which older versions chunked by. A mismatch (that, or a DDL that
+/// changed the key) means the table is read again from its start.
+pub(super) fn cursor_key_matches(stored: Option<&[String]>, current: &[String], had_key_columns: bool) -> bool {
+    match stored {
+        Some(stored) => stored == current,
+        None => !had_key_columns,
+    }
 }
 
 /// A chunk-key value, exactly as the server sent it (so it binds back as
@@ -250,6 +272,7 @@ pub async fn run(
                 rows: 0,
                 table_rows: 0,
                 resumed: 0,
+                key_columns: None,
             };
             (view, cursor, true)
         }
@@ -497,6 +520,11 @@ async fn send(out: &mpsc::Sender<Batch>, batch: Batch, last_sent: &mut Option<se
 impl Snapshotter<'_> {
     /// `SHOW CREATE TABLE` of each table → schema history entries (and
     /// schema change records with `include.schema.changes`).
+    ///
+    /// An entry is a function of the position and the DDL only: snapshots
+    /// under `snapshot.mode=always` and `recovery` starts write these at
+    /// every task start, and the replicated state keeps one of equal
+    /// entries, so a start over an unchanged database adds nothing.
     async fn schema_batch(
         &mut self,
         tables: &[(String, String)],
@@ -519,7 +547,9 @@ impl Snapshotter<'_> {
                 "file": self.encoder.base.file,
                 "pos": self.encoder.base.pos,
                 "gtid": serde_json::Value::Null,
-                "ts_sec": self.encoder.ts_sec,
+                // The position's own binlog time (0 for a snapshot's view,
+                // which has none), never the wall clock: see above.
+                "ts_sec": self.encoder.base.ts_sec,
                 "snapshot": true,
             }));
             if self.encoder.config.include_schema_changes {
@@ -559,8 +589,22 @@ impl Snapshotter<'_> {
             source,
         })?;
         let columns = output.decoder.columns();
-        let (key, select) = chunk_key_and_select(self.encoder.config, &output);
+        let key = chunk_key(&mut self.conn, &db, &table, columns).await?;
+        let select = select_all(&output);
+        let key_names: Vec<String> = key.iter().map(|&i| columns[i].name.clone()).collect();
+        let had_key_columns = self.encoder.config.key_columns_for(&db, &table).is_some();
+        if !key.is_empty()
+            && cursor.last_key.is_some()
+            && !cursor_key_matches(cursor.key_columns.as_deref(), &key_names, had_key_columns)
+        {
+            tracing::warn!(%db, %table, cursor = ?cursor.key_columns, key = ?key_names, rows = cursor.table_rows, "snapshot: the committed cursor is not by the table's chunk key; the table is read again from its start");
+            cursor.rows -= cursor.table_rows;
+            cursor.table_rows = 0;
+            cursor.last_key = None;
+        }
+        cursor.key_columns = Some(key_names);
         if key.is_empty() {
+            tracing::info!(%db, %table, "snapshot: no primary key and no unique NOT NULL key; the table is read in one pass");
             if cursor.table_rows > 0 {
                 tracing::warn!(%db, %table, rows = cursor.table_rows, "snapshot: a table without a key is read again from its start");
                 cursor.rows -= cursor.table_rows;
@@ -682,30 +726,21 @@ impl Snapshotter<'_> {
     }
 }
 
-/// The chunk key's column indices (the primary key, or the table's
-/// `message.key.columns`) and the `SELECT` of every column, in order.
-pub(super) fn chunk_key_and_select(config: &MySqlSourceConfig, output: &TableOutput) -> (Vec<usize>, String) {
+/// `SELECT` of every column of the table, in order.
+pub(super) fn select_all(output: &TableOutput) -> String {
     let (db, table) = (output.decoder.db(), output.decoder.table());
-    let columns = output.decoder.columns();
-    let key = match config.key_columns_for(db, table) {
-        Some(names) => names
-            .iter()
-            .filter_map(|n| columns.iter().position(|c| &c.name == n))
-            .collect(),
-        None => output.decoder.primary_key().to_vec(),
-    };
-    let select = format!(
+    format!(
         "SELECT {} FROM {}.{}",
-        columns.iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
+        output.decoder.columns().iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
         quote_identifier(db),
         quote_identifier(table)
-    );
-    (key, select)
+    )
 }
 
 fn next_table(cursor: &mut SnapshotCursor) {
     cursor.table += 1;
     cursor.last_key = None;
+    cursor.key_columns = None;
     cursor.table_rows = 0;
 }
 
@@ -781,7 +816,22 @@ mod tests {
             rows: 10,
             table_rows: 10,
             resumed: 0,
+            key_columns: Some(vec!["a".into(), "b".into()]),
         }
+    }
+
+    #[test]
+    fn a_cursor_continues_only_by_the_key_it_was_taken_by() {
+        let key = ["id".to_string()];
+        assert!(cursor_key_matches(Some(&key), &key, true));
+        assert!(!cursor_key_matches(Some(&["grp".to_string()]), &key, false));
+        // Older cursors: by the primary key unless message.key.columns applied.
+        assert!(cursor_key_matches(None, &key, false));
+        assert!(!cursor_key_matches(None, &key, true));
+        // And they still parse.
+        let mut json = offset(Some(cursor())).to_json();
+        json["snapshot_cursor"].as_object_mut().unwrap().remove("key_columns");
+        assert_eq!(SourceOffset::from_json(&json, true).unwrap().snapshot.unwrap().key_columns, None);
     }
 
     #[test]

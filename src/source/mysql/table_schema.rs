@@ -11,6 +11,8 @@
 //!   place either path turns such a description into a column type.
 //! - [`refinements`] / [`refine`]: MariaDB's DDL-only types (`UUID`,
 //!   `INET6`, `JSON`), shared with streaming.
+//! - [`chunk_key`]: the columns a chunked read follows (primary key, or
+//!   a unique NOT NULL index; never `message.key.columns`).
 //! - [`column_value`]: a value read over the binary protocol → the
 //!   [`ColumnValue`] the binlog decoder would have produced for it.
 //!
@@ -323,6 +325,53 @@ pub async fn table_decoder(
     Ok(Some(decoder))
 }
 
+/// The columns that order and resume a chunked read of `db.table`: the
+/// primary key, or else the first unique index (by name) whose columns are
+/// all NOT NULL. Empty when the table has neither: no `WHERE key > last`
+/// can then continue a read without skipping or repeating rows, so such a
+/// table is read in one pass (see [`super::snapshot`]).
+///
+/// Never `message.key.columns`: those shape the Kafka key only, and need
+/// not be unique or NOT NULL (a chunk ending inside a run of equal values
+/// would skip the rest of the run, and `> NULL` matches nothing).
+pub async fn chunk_key(
+    conn: &mut mysql_async::Conn,
+    db: &str,
+    table: &str,
+    columns: &[ColumnSchema],
+) -> Result<Vec<usize>, SourceError> {
+    let sql = format!(
+        "SELECT INDEX_NAME, COLUMN_NAME, NULLABLE FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{}' AND NON_UNIQUE = 0 \
+         ORDER BY INDEX_NAME <> 'PRIMARY', INDEX_NAME, SEQ_IN_INDEX",
+        quote_literal(db),
+        quote_literal(table)
+    );
+    let rows: Vec<(String, String, Option<String>)> = conn.query(&sql).await.map_err(query_error(&sql))?;
+    Ok(first_unique_not_null(&rows, columns))
+}
+
+/// [`chunk_key`]'s choice among `(index, column, NULLABLE)` rows, in the
+/// order the query gives them (the primary key first).
+fn first_unique_not_null(rows: &[(String, String, Option<String>)], columns: &[ColumnSchema]) -> Vec<usize> {
+    let mut start = 0;
+    while start < rows.len() {
+        let index = &rows[start].0;
+        let end = start + rows[start..].iter().take_while(|(i, ..)| i == index).count();
+        let parts = &rows[start..end];
+        let not_null = parts.iter().all(|(_, _, nullable)| !nullable.as_deref().is_some_and(|n| n.eq_ignore_ascii_case("YES")));
+        let positions: Vec<usize> = parts
+            .iter()
+            .filter_map(|(_, name, _)| columns.iter().position(|c| &c.name == name))
+            .collect();
+        if not_null && positions.len() == parts.len() {
+            return positions;
+        }
+        start = end;
+    }
+    Vec::new()
+}
+
 /// Why a value read over the protocol does not fit its column.
 #[derive(Debug, thiserror::Error)]
 #[error("column `{column}` ({column_type}): cannot read a {found} value")]
@@ -506,6 +555,31 @@ mod tests {
             let decoder = TableDecoder::from_columns(0, "d".into(), "t".into(), vec![raw], vec![]).unwrap();
             assert_eq!(decoder.columns()[0].column_type, ColumnType::Char { collation: 45, max_bytes: max });
         }
+    }
+
+    #[test]
+    fn chunk_key_is_the_primary_key_or_a_unique_not_null_index() {
+        let column = |name: &str| RawColumn {
+            name: name.into(),
+            real_type: T_LONG,
+            meta: [0, 0],
+            unsigned: false,
+            collation: 63,
+            members: Vec::new(),
+            geometry: None,
+            nullable: true,
+        };
+        let decoder = TableDecoder::from_columns(0, "d".into(), "t".into(), vec![column("a"), column("b"), column("c")], vec![]).unwrap();
+        let columns = decoder.columns();
+        let row = |index: &str, column: &str, nullable: &str| (index.to_string(), column.to_string(), Some(nullable.to_string()));
+        // The primary key comes first from the query and wins.
+        let rows = vec![row("PRIMARY", "c", ""), row("u_a", "a", "")];
+        assert_eq!(first_unique_not_null(&rows, columns), vec![2]);
+        // A unique index with a nullable column is passed over.
+        let rows = vec![row("u_ab", "a", ""), row("u_ab", "b", "YES"), row("u_cb", "c", ""), row("u_cb", "a", "")];
+        assert_eq!(first_unique_not_null(&rows, columns), vec![2, 0]);
+        assert_eq!(first_unique_not_null(&rows[..2], columns), Vec::<usize>::new());
+        assert_eq!(first_unique_not_null(&[], columns), Vec::<usize>::new());
     }
 
     #[test]

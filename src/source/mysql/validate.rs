@@ -5,8 +5,10 @@
 //! `log_bin=ON`, `binlog_format=ROW`, `binlog_row_image=FULL`,
 //! `binlog_row_metadata=FULL` (without it the binlog has no column names
 //! and no signedness, and looking names up in information_schema maps
-//! events from before an ALTER to the wrong columns); on MariaDB
-//! `log_bin_compress=OFF` (compressed events cannot be decoded); and the
+//! events from before an ALTER to the wrong columns); settings that write
+//! events raftcdc cannot decode: MariaDB's `log_bin_compress=ON`, MySQL's
+//! `binlog_transaction_compression=ON` and
+//! `binlog_row_value_options=PARTIAL_JSON`; and the
 //! connector user's privileges (`REPLICATION SLAVE`, `REPLICATION CLIENT`
 //! or MariaDB's `BINLOG MONITOR`, `SELECT`).
 use std::collections::HashMap;
@@ -167,11 +169,31 @@ pub async fn validate_server(
     let rows: Vec<(String, String)> = query(
         conn,
         "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', \
-         'binlog_row_metadata', 'log_bin_compress', 'gtid_mode', 'binlog_checksum', 'server_id')",
+         'binlog_row_metadata', 'log_bin_compress', 'gtid_mode', 'binlog_checksum', 'server_id', \
+         'binlog_transaction_compression', 'binlog_row_value_options')",
         config,
     )
     .await?;
     let vars: HashMap<String, String> = rows.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    check_settings(mariadb, &vars)?;
+    check_privileges(conn, config).await?;
+    let get = |name: &str| vars.get(name).cloned().unwrap_or_default();
+    Ok(ServerInfo {
+        mariadb,
+        version,
+        gtid_enabled: mariadb || get("gtid_mode").eq_ignore_ascii_case("ON"),
+        checksum: !get("binlog_checksum").eq_ignore_ascii_case("NONE"),
+        server_id: get("server_id").parse().unwrap_or(0),
+    })
+}
+
+/// The binlog settings raftcdc needs, from `SHOW GLOBAL VARIABLES`: ones
+/// without which the binlog lacks what exact change events need, and ones
+/// that make the server write events raftcdc cannot decode (MariaDB's
+/// `log_bin_compress`, MySQL's `binlog_transaction_compression` and
+/// `binlog_row_value_options=PARTIAL_JSON`; the stream refuses those events
+/// too, as sessions can set the MySQL ones for themselves).
+fn check_settings(mariadb: bool, vars: &HashMap<String, String>) -> Result<(), DefiniteError> {
     let get = |name: &str| vars.get(name).cloned().unwrap_or_default();
     let require = |setting: &str, expected: &str| -> Result<(), DefiniteError> {
         let actual = get(setting);
@@ -189,22 +211,21 @@ pub async fn validate_server(
     require("binlog_format", "ROW")?;
     require("binlog_row_image", "FULL")?;
     require("binlog_row_metadata", "FULL")?;
+    let refuse = |setting: &str, expected: &str| DefiniteError::InvalidSystemSetting {
+        setting: setting.to_string(),
+        expected: expected.to_string(),
+        actual: get(setting),
+    };
     if mariadb && get("log_bin_compress").eq_ignore_ascii_case("ON") {
-        return Err(DefiniteError::InvalidSystemSetting {
-            setting: "log_bin_compress".into(),
-            expected: "OFF".into(),
-            actual: "ON".into(),
-        }
-        .into());
+        return Err(refuse("log_bin_compress", "OFF"));
     }
-    check_privileges(conn, config).await?;
-    Ok(ServerInfo {
-        mariadb,
-        version,
-        gtid_enabled: mariadb || get("gtid_mode").eq_ignore_ascii_case("ON"),
-        checksum: !get("binlog_checksum").eq_ignore_ascii_case("NONE"),
-        server_id: get("server_id").parse().unwrap_or(0),
-    })
+    if !mariadb && get("binlog_transaction_compression").eq_ignore_ascii_case("ON") {
+        return Err(refuse("binlog_transaction_compression", "OFF"));
+    }
+    if !mariadb && get("binlog_row_value_options").to_ascii_uppercase().contains("PARTIAL_JSON") {
+        return Err(refuse("binlog_row_value_options", "''"));
+    }
+    Ok(())
 }
 
 async fn check_privileges(conn: &mut mysql_async::Conn, config: &MySqlSourceConfig) -> Result<(), SourceError> {
@@ -310,6 +331,43 @@ mod tests {
             std::io::ErrorKind::InvalidData,
             error,
         )))
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut vars: HashMap<String, String> = [
+            ("log_bin", "ON"),
+            ("binlog_format", "ROW"),
+            ("binlog_row_image", "FULL"),
+            ("binlog_row_metadata", "FULL"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        vars.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        vars
+    }
+
+    fn refused_setting(mariadb: bool, pairs: &[(&str, &str)]) -> Option<String> {
+        match check_settings(mariadb, &vars(pairs)) {
+            Ok(()) => None,
+            Err(DefiniteError::InvalidSystemSetting { setting, .. }) => Some(setting),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    /// Settings that make the server write events raftcdc cannot decode
+    /// are refused at start. (MySQL-only variables: no MySQL server can be
+    /// installed here, so these are checked on the variables alone.)
+    #[test]
+    fn settings_that_write_undecodable_events_are_refused() {
+        assert_eq!(refused_setting(false, &[]), None);
+        assert_eq!(refused_setting(false, &[("binlog_transaction_compression", "ON")]).as_deref(), Some("binlog_transaction_compression"));
+        assert_eq!(refused_setting(false, &[("binlog_transaction_compression", "OFF")]), None);
+        assert_eq!(refused_setting(false, &[("binlog_row_value_options", "PARTIAL_JSON")]).as_deref(), Some("binlog_row_value_options"));
+        assert_eq!(refused_setting(false, &[("binlog_row_value_options", "")]), None);
+        assert_eq!(refused_setting(true, &[("log_bin_compress", "ON")]).as_deref(), Some("log_bin_compress"));
+        assert_eq!(refused_setting(true, &[("log_bin_compress", "OFF")]), None);
+        assert_eq!(refused_setting(true, &[("binlog_row_metadata", "MINIMAL")]).as_deref(), Some("binlog_row_metadata"));
     }
 
     /// What verify_ca reconnects with when only the name did not match.

@@ -13,7 +13,7 @@ use crate::node::{Node, NodeError};
 use crate::proto::{self, control_server::Control};
 use crate::raft::command::Command;
 use crate::raft::network::ForwardRequest;
-use crate::raft::state::{validate_offset, ConnectorRecord, DesiredState, IncrementalState};
+use crate::raft::state::{ConnectorRecord, DesiredState, IncrementalState};
 
 pub struct ControlService {
     pub node: Arc<Node>,
@@ -132,15 +132,17 @@ fn required_node_id(field: &str, node_id: u64) -> Result<(), NodeError> {
     Ok(())
 }
 
-/// `SetOffsets.offset_json`: parsed, then checked as the state machine will
-/// check it where it applies; checking here first keeps malformed requests
-/// out of the log.
+/// `SetOffsets.offset_json`: parsed, then checked by the source's own
+/// offset validator, before anything is proposed.
 fn parse_offset_json(text: &str) -> Result<serde_json::Value, NodeError> {
     let offset: serde_json::Value = serde_json::from_str(text).map_err(|e| NodeError::Invalid {
         field: "offset_json".into(),
         reason: format!("offset is not valid JSON: {e}"),
     })?;
-    validate_offset(&offset).map_err(NodeError::from)?;
+    crate::source::mysql::position::validate_operator_offset(&offset).map_err(|e| NodeError::Invalid {
+        field: "offset".into(),
+        reason: e.0,
+    })?;
     Ok(offset)
 }
 
@@ -335,7 +337,7 @@ impl Control for ControlService {
         let offset = parse_offset_json(&request.offset_json)?;
         let record = match self
             .node
-            .propose(Command::SetOffsets {
+            .propose(Command::SetOperatorOffset {
                 name: request.name.clone(),
                 offset,
             })
@@ -428,7 +430,7 @@ mod property_tests {
             match parse_offset_json(&value.to_string()) {
                 Ok(parsed) => {
                     prop_assert_eq!(&parsed, &value);
-                    prop_assert!(validate_offset(&parsed).is_ok());
+                    prop_assert!(crate::source::mysql::position::validate_operator_offset(&parsed).is_ok());
                 }
                 Err(e) => refused_naming(e, &["offset"])?,
             }

@@ -92,8 +92,21 @@ pub enum Command {
         #[serde(default)]
         snapshot: Option<SnapshotProgress>,
     },
-    /// An operator's replacement of the offset; the connector must be paused.
+    /// An operator's replacement of the offset; the connector must be
+    /// paused. Its apply checks the offset's keys with a list frozen as it
+    /// was when this command was written (`validate_offset`), so old log
+    /// entries replay the same way; operators' offsets are now proposed as
+    /// [`Command::SetOperatorOffset`].
     SetOffsets {
+        name: String,
+        offset: serde_json::Value,
+    },
+    /// An operator's replacement of the offset; the connector must be
+    /// paused. The offset was validated before proposing, beside the source
+    /// offset type (`source::mysql::position::validate_operator_offset`);
+    /// apply only checks that it is a JSON object, so a validator that
+    /// learns new keys never changes how the log replays.
+    SetOperatorOffset {
         name: String,
         offset: serde_json::Value,
     },
@@ -160,6 +173,7 @@ impl Command {
             | Command::AssignOwner { name, .. }
             | Command::CommitOffset { name, .. }
             | Command::SetOffsets { name, .. }
+            | Command::SetOperatorOffset { name, .. }
             | Command::ReportTaskStatus { name, .. }
             | Command::AppendSchemaHistory { name, .. }
             | Command::RecordSchemaHistory { name, .. }

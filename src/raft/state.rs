@@ -195,8 +195,13 @@ enum OffsetKind {
     Any,
 }
 
-/// Validates an operator-supplied offset: a JSON object in Debezium's MySQL
-/// offset shape, positioned either by `file` + `pos` or by `gtids`.
+/// Validates an operator-supplied offset of a `SetOffsets` entry: a JSON
+/// object in Debezium's MySQL offset shape, positioned either by `file` +
+/// `pos` or by `gtids`. **Frozen**: apply runs it on entries written by
+/// earlier releases, which must replay the same way forever, so its key
+/// list never changes. New offsets are validated before proposing by
+/// `source::mysql::position::validate_operator_offset` and proposed as
+/// `SetOperatorOffset`.
 pub fn validate_offset(offset: &serde_json::Value) -> Result<(), CommandError> {
     let invalid = |reason: String| CommandError::InvalidOffset { reason };
     let object = offset
@@ -251,6 +256,18 @@ impl ClusterState {
         let epoch = self.last_epoch;
         let record = self.existing(name)?;
         record.epoch = epoch;
+        Ok(record)
+    }
+
+    /// Rule 4: an operator's offset raises the epoch and is marked.
+    fn set_operator_offset(&mut self, name: &str, offset: &serde_json::Value, now: i64) -> Result<&mut ConnectorRecord, CommandError> {
+        let record = self.raise_epoch(name)?;
+        record.offset = Some(OffsetRecord {
+            offset: offset.clone(),
+            epoch: record.epoch,
+            committed_ms: now,
+            set_by_operator: true,
+        });
         Ok(record)
     }
 
@@ -385,15 +402,21 @@ impl ClusterState {
                 if self.existing(name)?.desired != DesiredState::Paused {
                     return Err(CommandError::NotPaused { name: name.clone() });
                 }
+                // Frozen: the key list of the release that wrote these
+                // entries (see `validate_offset`).
                 validate_offset(offset)?;
-                let record = self.raise_epoch(name)?;
-                record.offset = Some(OffsetRecord {
-                    offset: offset.clone(),
-                    epoch: record.epoch,
-                    committed_ms: now,
-                    set_by_operator: true,
-                });
-                record
+                self.set_operator_offset(name, offset, now)?
+            }
+            Command::SetOperatorOffset { name, offset } => {
+                if self.existing(name)?.desired != DesiredState::Paused {
+                    return Err(CommandError::NotPaused { name: name.clone() });
+                }
+                if !offset.is_object() {
+                    return Err(CommandError::InvalidOffset {
+                        reason: format!("must be a JSON object, got {offset}"),
+                    });
+                }
+                self.set_operator_offset(name, offset, now)?
             }
             Command::ReportTaskStatus {
                 name,
@@ -691,5 +714,24 @@ mod tests {
         state.apply(&at(Command::SetDesiredState { name: "c".into(), state: DesiredState::Paused }));
         state.apply(&at(Command::SetOffsets { name: "c".into(), offset: json!({"file": "f", "pos": 9}) }));
         assert!(state.connectors["c"].offset.as_ref().unwrap().set_by_operator);
+    }
+
+    /// `SetOffsets` keeps its frozen key list for replay; offsets proposed
+    /// now (`SetOperatorOffset`, validated before proposing) may carry every
+    /// key the source writes.
+    #[test]
+    fn operator_offsets_with_newer_keys_replay_by_their_command() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        assign(&mut state, "c", 1);
+        state.apply(&at(Command::SetDesiredState { name: "c".into(), state: DesiredState::Paused }));
+        let offset = json!({"file": "f", "pos": 4, "transaction_data_collection_order": {"t": 3}, "transaction_id": "0-1-5"});
+        let frozen = state.apply(&at(Command::SetOffsets { name: "c".into(), offset: offset.clone() }));
+        assert!(matches!(frozen, CommandReply::Rejected(CommandError::InvalidOffset { .. })), "{frozen:?}");
+        let now = state.apply(&at(Command::SetOperatorOffset { name: "c".into(), offset: offset.clone() }));
+        assert!(matches!(now, CommandReply::Applied { .. }), "{now:?}");
+        let record = state.connectors["c"].offset.clone().unwrap();
+        assert_eq!(record.offset, offset);
+        assert!(record.set_by_operator);
     }
 }

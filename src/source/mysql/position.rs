@@ -196,6 +196,41 @@ pub const OFFSET_KEYS: &[&str] = &[
     "transaction_data_collection_order",
 ];
 
+/// Checks an operator's offset (`offsets set`) before it is proposed: a
+/// JSON object of the keys the source writes ([`OFFSET_KEYS`]), each of
+/// its type, positioned by `file` + `pos` or by `gtids`, and readable by
+/// [`SourceOffset::from_json`] in one server flavour's GTID syntax or the
+/// other (which server the connector reads is known only when it runs). So
+/// whatever `offsets get` printed can be set again, and what is accepted
+/// here is an offset the source can resume from.
+pub fn validate_operator_offset(value: &Value) -> Result<(), PositionError> {
+    let invalid = |reason: String| PositionError(reason);
+    let object = value
+        .as_object()
+        .ok_or_else(|| invalid(format!("must be a JSON object, got {value}")))?;
+    for (key, field) in object {
+        if !OFFSET_KEYS.contains(&key.as_str()) {
+            return Err(invalid(format!("unknown key \"{key}\"; known keys: {}", OFFSET_KEYS.join(", "))));
+        }
+        let typed = match key.as_str() {
+            "file" | "gtids" => field.is_string(),
+            "pos" | "event" | "row" | "server_id" | "ts_sec" => field.is_u64(),
+            _ => true,
+        };
+        if !typed {
+            return Err(invalid(format!("\"{key}\" has the wrong type: {field}")));
+        }
+    }
+    let has_file_pos = object.contains_key("file") && object.contains_key("pos");
+    let has_gtids = object.get("gtids").and_then(Value::as_str).is_some_and(|g| !g.trim().is_empty());
+    if !has_file_pos && !has_gtids {
+        return Err(invalid("needs \"file\" and \"pos\", or a non-empty \"gtids\"".into()));
+    }
+    SourceOffset::from_json(value, true)
+        .or_else(|_| SourceOffset::from_json(value, false))
+        .map(|_| ())
+}
+
 /// Where streaming stands, in the shape of the committed offset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceOffset {
@@ -406,5 +441,25 @@ mod tests {
         assert_eq!(SourceOffset::from_json(&old, true).unwrap().transaction, None);
         assert!(SourceOffset::from_json(&json!({"row": 1}), true).is_err());
         assert!(SourceOffset::from_json(&json!({"gtids": "x"}), true).is_err());
+    }
+
+    /// Whatever the source commits, an operator can set again; malformed
+    /// offsets are refused naming what is wrong.
+    #[test]
+    fn operator_offsets_are_what_the_source_can_resume_from() {
+        let written = SourceOffset::from_json(&json!({"file": "b.000001", "pos": 4, "gtids": "0-1-20"}), true).unwrap().to_json();
+        validate_operator_offset(&written).unwrap();
+        validate_operator_offset(&json!({"gtids": "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5"})).unwrap();
+        validate_operator_offset(&json!({"file": "mysql-bin.000003", "pos": 154})).unwrap();
+        for (bad, says) in [
+            (json!([1]), "JSON object"),
+            (json!({"pos": 1}), "needs"),
+            (json!({"file": "f", "pos": -1}), "wrong type"),
+            (json!({"bogus": 1, "gtids": "0-1-2"}), "unknown key \"bogus\""),
+            (json!({"gtids": "not a gtid"}), "offset"),
+        ] {
+            let error = validate_operator_offset(&bad).unwrap_err().to_string();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
     }
 }

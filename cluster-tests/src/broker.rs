@@ -297,6 +297,22 @@ impl Broker {
             .collect()
     }
 
+    /// Whether some transaction that wrote to `topic` is still open: the
+    /// end a `read_committed` consumer sees (the last stable offset) is
+    /// behind the high watermark in some partition.
+    pub async fn has_open_transaction(&self, topic: &str) -> bool {
+        let bootstrap = self.bootstrap.clone();
+        let topic = topic.to_string();
+        tokio::task::spawn_blocking(move || {
+            let stable = end_offsets(&bootstrap, &topic, "read_committed")?;
+            let high = end_offsets(&bootstrap, &topic, "read_uncommitted")?;
+            Ok::<_, String>(stable.iter().zip(&high).any(|(s, h)| s < h))
+        })
+        .await
+        .expect("watermark thread")
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     async fn read(&self, topic: &str, isolation: &str) -> Vec<Consumed> {
         let bootstrap = self.bootstrap.clone();
         let topic = topic.to_string();
@@ -306,6 +322,34 @@ impl Broker {
             .expect("reader thread")
             .unwrap_or_else(|e| panic!("{e}"))
     }
+}
+
+/// The end offset of every partition of `topic` (partitions ascending)
+/// that a consumer with `isolation` sees; none if the topic does not exist.
+fn end_offsets(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec<i64>, String> {
+    let consumer: BaseConsumer<ReaderContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "raftcdc-test-reader")
+        .set("isolation.level", isolation)
+        .set("allow.auto.create.topics", "false")
+        .create_with_context(ReaderContext)
+        .map_err(|e| format!("watermark client for {topic}: {e}"))?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), READ_DEADLINE)
+        .map_err(|e| format!("metadata of {topic}: {e}"))?;
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic && t.error().is_none()) else {
+        return Ok(Vec::new());
+    };
+    let mut ids: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
+    ids.sort_unstable();
+    ids.into_iter()
+        .map(|partition| {
+            consumer
+                .fetch_watermarks(topic, partition, READ_DEADLINE)
+                .map(|(_, high)| high)
+                .map_err(|e| format!("watermarks of {topic} [{partition}]: {e}"))
+        })
+        .collect()
 }
 
 /// Reads every partition of `topic` from the beginning to its end.

@@ -639,11 +639,11 @@ async fn check_transactions(
         };
         let mut sorted = orders.clone();
         sorted.sort_unstable();
-        if sorted.windows(2).any(|w| w[0] == w[1]) {
-            return broken(format!("transaction {id}: an event is visible twice (total_order {sorted:?})"));
-        }
         if sorted != (1..=*count as i64).collect::<Vec<_>>() {
-            return broken(format!("transaction {id}: END says {count} events, the visible ones have total_order {sorted:?}"));
+            return broken(format!(
+                "transaction {id}: END says {count} events, the {} visible ones have total_order {sorted:?}",
+                sorted.len()
+            ));
         }
         let table = collections.get(topic).copied().unwrap_or(0);
         let total: usize = collections.values().sum();

@@ -50,8 +50,10 @@
 //!
 //! A key whose committed records are not a prefix of what is expected can
 //! never become right (committed records are final), so [`check`] calls
-//! that [`Verdict::Broken`] and [`settle`] fails at once; a missing tail is
-//! [`Verdict::Pending`] until the deadline.
+//! that [`Verdict::Broken`] and [`settle`] stops waiting for it; a missing
+//! tail is [`Verdict::Pending`] until the deadline. [`settle`] checks every
+//! connector of a scenario to the end and reports all that failed, so a
+//! metadata defect in one does not hide duplicates in another.
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -62,7 +64,7 @@ use serde_json::Value;
 
 use crate::broker::Broker;
 use crate::mariadb::MariaDb;
-use crate::wait::{poll_until, wait_until};
+use crate::wait::wait_until;
 
 /// The table the single-table scenarios write.
 pub const TABLE: &str = "inventory.chaos";
@@ -562,16 +564,31 @@ pub async fn check(broker: &Broker, expected: &Expected) -> Result<(), Verdict> 
     let summary = |list: &[String]| {
         format!("{} keys, e.g. {}", list.len(), list.iter().take(4).cloned().collect::<Vec<_>>().join("; "))
     };
-    if !broken.is_empty() {
-        return Err(Verdict::Broken(format!("{}: {}", expected.topic, summary(&broken))));
+    let data = if !broken.is_empty() {
+        Err(Verdict::Broken(format!("{}: {}", expected.topic, summary(&broken))))
+    } else if !pending.is_empty() {
+        Err(Verdict::Pending(format!("{}: {}", expected.topic, summary(&pending))))
+    } else {
+        Ok(())
+    };
+    let transactions = match &expected.transaction_topic {
+        Some(transaction_topic) => {
+            check_transactions(broker, transaction_topic, &expected.topic, &observed, expected.transactions).await
+        }
+        None => Ok(()),
+    };
+    // Both verdicts, the worse one deciding.
+    match (data, transactions) {
+        (Ok(()), other) | (other, Ok(())) => other,
+        (Err(a), Err(b)) => {
+            let both = format!("{a}; and {b}");
+            if matches!(a, Verdict::Broken(_)) || matches!(b, Verdict::Broken(_)) {
+                Err(Verdict::Broken(both))
+            } else {
+                Err(Verdict::Pending(both))
+            }
+        }
     }
-    if !pending.is_empty() {
-        return Err(Verdict::Pending(format!("{}: {}", expected.topic, summary(&pending))));
-    }
-    if let Some(transaction_topic) = &expected.transaction_topic {
-        check_transactions(broker, transaction_topic, &expected.topic, &observed, expected.transactions).await?;
-    }
-    Ok(())
 }
 
 /// The transaction-metadata rules of the module documentation.
@@ -670,25 +687,45 @@ async fn check_transactions(
 /// How long [`settle`] waits for the output to catch up.
 pub const SETTLE: Duration = Duration::from_secs(90);
 
-/// Waits until [`check`] passes; fails at once when the output is
-/// [`Verdict::Broken`], and with the last observation at [`SETTLE`].
-pub async fn settle(broker: &Broker, expected: &Expected) {
-    let changes: usize = expected.history.values().map(Vec::len).sum();
-    let description = format!(
-        "{} shows all {changes} changes of {} keys exactly once",
-        expected.topic,
-        expected.history.len()
-    );
-    let result = poll_until(SETTLE, &description, || async {
-        match check(broker, expected).await {
-            Err(Verdict::Broken(why)) => panic!("{}: {why}", expected.topic),
-            other => other,
+/// Waits until [`check`] passes for every connector in `expected`, and
+/// fails listing each one that did not: at once when all that are not
+/// right are [`Verdict::Broken`], else at [`SETTLE`] with the last
+/// observations. Every connector is checked to the end, so one failure
+/// does not hide another's.
+pub async fn settle(broker: &Broker, expected: &[Expected]) {
+    let started = std::time::Instant::now();
+    let mut verdicts: Vec<Option<Result<(), Verdict>>> = vec![None; expected.len()];
+    loop {
+        for (verdict, expected) in verdicts.iter_mut().zip(expected) {
+            if matches!(verdict, Some(Ok(())) | Some(Err(Verdict::Broken(_)))) {
+                continue;
+            }
+            *verdict = Some(check(broker, expected).await);
         }
-    })
-    .await;
-    if let Err(timeout) = result {
-        panic!("{timeout}");
+        let settled = verdicts.iter().all(|v| !matches!(v, Some(Err(Verdict::Pending(_)))));
+        if settled || started.elapsed() >= SETTLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let failures: Vec<String> = verdicts
+        .into_iter()
+        .zip(expected)
+        .filter_map(|(verdict, expected)| match verdict {
+            Some(Ok(())) => None,
+            Some(Err(why)) => Some(format!("{}: {why}", expected.topic)),
+            None => Some(format!("{}: never checked", expected.topic)),
+        })
+        .collect();
+    let changes: usize = expected.iter().flat_map(|e| e.history.values()).map(Vec::len).sum();
+    assert!(
+        failures.is_empty(),
+        "the output of {} of {} connectors is not exactly the {changes} changes committed (after {:.0?}):\n{}",
+        failures.len(),
+        expected.len(),
+        started.elapsed(),
+        failures.join("\n")
+    );
 }
 
 #[cfg(test)]

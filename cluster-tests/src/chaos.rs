@@ -581,7 +581,7 @@ pub async fn check(broker: &Broker, expected: &Expected) -> Result<(), Verdict> 
     match (data, transactions) {
         (Ok(()), other) | (other, Ok(())) => other,
         (Err(a), Err(b)) => {
-            let both = format!("{a}; and {b}");
+            let both = format!("{a}; {b}");
             if matches!(a, Verdict::Broken(_)) || matches!(b, Verdict::Broken(_)) {
                 Err(Verdict::Broken(both))
             } else {
@@ -713,7 +713,8 @@ pub async fn settle(broker: &Broker, expected: &[Expected]) {
         .zip(expected)
         .filter_map(|(verdict, expected)| match verdict {
             Some(Ok(())) => None,
-            Some(Err(why)) => Some(format!("{}: {why}", expected.topic)),
+            Some(Err(Verdict::Broken(why))) => Some(why),
+            Some(Err(Verdict::Pending(why))) => Some(format!("still incomplete at the deadline: {why}")),
             None => Some(format!("{}: never checked", expected.topic)),
         })
         .collect();

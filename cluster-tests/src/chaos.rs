@@ -46,7 +46,9 @@
 //!   every data event's transaction has both, and the events carrying a
 //!   transaction's id have `total_order` exactly `1..=event_count` of its
 //!   `END`, with the per-table counts of `data_collections`. A missing
-//!   `END` fails the check as surely as a wrong one.
+//!   `END` fails the check as surely as a wrong one. The transaction
+//!   topic is read before the data topic, so an `END` the checker sees
+//!   always has all its events in the data it reads next.
 //!
 //! A key whose committed records are not a prefix of what is expected can
 //! never become right (committed records are final), so [`check`] calls
@@ -541,6 +543,13 @@ fn check_key(id: i64, seen: &[Change], history: &[Change], mode: Snapshot, prelo
 
 /// Checks one connector's committed output. See the module documentation.
 pub async fn check(broker: &Broker, expected: &Expected) -> Result<(), Verdict> {
+    // The transaction topic first: an END that is visible then has all its
+    // events visible in the data read after it, while events read after
+    // their END was (not yet) read only make a transaction pending.
+    let markers = match &expected.transaction_topic {
+        Some(topic) => Some(broker.read_committed(topic).await),
+        None => None,
+    };
     let observed = observe(broker, &expected.topic).await.map_err(Verdict::Broken)?;
     let mut broken = Vec::new();
     let mut pending = Vec::new();
@@ -571,11 +580,11 @@ pub async fn check(broker: &Broker, expected: &Expected) -> Result<(), Verdict> 
     } else {
         Ok(())
     };
-    let transactions = match &expected.transaction_topic {
-        Some(transaction_topic) => {
-            check_transactions(broker, transaction_topic, &expected.topic, &observed, expected.transactions).await
+    let transactions = match (&expected.transaction_topic, markers) {
+        (Some(transaction_topic), Some(markers)) => {
+            check_transactions(markers, transaction_topic, &expected.topic, &observed, expected.transactions)
         }
-        None => Ok(()),
+        _ => Ok(()),
     };
     // Both verdicts, the worse one deciding.
     match (data, transactions) {
@@ -592,8 +601,8 @@ pub async fn check(broker: &Broker, expected: &Expected) -> Result<(), Verdict> 
 }
 
 /// The transaction-metadata rules of the module documentation.
-async fn check_transactions(
-    broker: &Broker,
+fn check_transactions(
+    markers: Vec<crate::broker::Consumed>,
     transaction_topic: &str,
     topic: &str,
     observed: &Observed,
@@ -605,7 +614,7 @@ async fn check_transactions(
     let mut begun: HashMap<String, usize> = HashMap::new();
     let mut ended: HashMap<String, (usize, BTreeMap<String, usize>)> = HashMap::new();
     let mut last_gtid: Option<(String, u64)> = None;
-    for record in broker.read_committed(transaction_topic).await {
+    for record in markers {
         let Some(value) = record.value else { continue };
         let value: Value = serde_json::from_slice(&value).map_err(|e| Verdict::Broken(e.to_string()))?;
         let value = if value["payload"].is_object() { value["payload"].clone() } else { value };

@@ -677,6 +677,15 @@ async fn a_deleted_and_recreated_connector_starts_fresh() {
     writer.progress(BETWEEN_FAULTS).await;
     let new = Feed { prefix: "dbserver2".into(), server_id: 6202, ..Feed::classic() };
     new.create(&rig, &[("snapshot.mode", "initial")]).await;
+    // Its first committed offset must be a snapshot's, not the deleted
+    // connector's streaming position.
+    let leader = rig.leader().await;
+    let first = rig.cluster.connector(leader, &new.name).await.expect("connector");
+    assert!(
+        first.snapshot.is_some(),
+        "the re-created connector streams from {:?} without an initial snapshot: it resumed the deleted connector's progress",
+        first.offset.map(|o| o.offset_json)
+    );
     snapshot_completes(&rig, &new, false).await;
     writer.progress(BETWEEN_FAULTS).await;
     let log = writer.stop().await;

@@ -666,6 +666,8 @@ async fn a_deleted_and_recreated_connector_starts_fresh() {
     let writer = Workload { key_changes: true, ..Workload::new(chaos::TABLE) }.start(&rig.db, 15);
     writer.progress(BETWEEN_FAULTS).await;
     let leader = rig.leader().await;
+    rig.pause(&old).await;
+    let deleted_at = rig.cluster.connector(leader, &old.name).await.expect("connector").offset.map(|o| o.offset_json);
     rig.cluster.client(leader).delete_connector(old.by_ref()).await.expect("delete");
     wait_until(DEFAULT_DEADLINE, "the connector is gone", || async {
         match rig.cluster.connector(leader, &old.name).await {
@@ -683,7 +685,7 @@ async fn a_deleted_and_recreated_connector_starts_fresh() {
     let first = rig.cluster.connector(leader, &new.name).await.expect("connector");
     assert!(
         first.snapshot.is_some(),
-        "the re-created connector streams from {:?} without an initial snapshot: it resumed the deleted connector's progress",
+        "the re-created connector streams from {:?} without an initial snapshot (the deleted one had reached {deleted_at:?})",
         first.offset.map(|o| o.offset_json)
     );
     snapshot_completes(&rig, &new, false).await;

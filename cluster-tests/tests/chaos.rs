@@ -308,11 +308,13 @@ async fn an_owner_frozen_mid_transaction_commits_nothing() {
 
 /// The fault point freezes the owner right after its Raft claim, before
 /// `init_transactions`; the others take over and commit; then the zombie
-/// wakes up and runs its `init_transactions` and whatever follows.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_zombie_frozen_between_claim_and_init_transactions_commits_nothing() {
+/// wakes up and runs its `init_transactions` and whatever follows. With
+/// `cut_off`, it wakes up cut off from its peers (not from MariaDB or the
+/// broker), so Raft cannot tell it that it was deposed until the links
+/// heal: only Kafka fencing and its failing Raft writes can stop it.
+async fn zombie_after_claim(cut_off: bool, seed: u64) {
     let (rig, feed) = classic(true).await;
-    let writer = Workload::new(chaos::TABLE).start(&rig.db, 10);
+    let writer = Workload::new(chaos::TABLE).start(&rig.db, seed);
     writer.progress(BETWEEN_FAULTS).await;
     let (owner, _) = rig.owner(&feed).await;
     rig.cluster.arm_freeze_after_claim(owner, &feed.name);
@@ -324,11 +326,29 @@ async fn a_zombie_frozen_between_claim_and_init_transactions_commits_nothing() {
     // owning the connector under a later one has replaced it.
     rig.taken_over(&feed, &rig.others(owner), restarted.epoch, frozen_ms).await;
     writer.progress(BETWEEN_FAULTS).await;
+    if cut_off {
+        rig.cluster.isolate(owner);
+    }
     rig.cluster.thaw(owner);
+    writer.progress(BETWEEN_FAULTS).await;
+    if cut_off {
+        writer.progress(BETWEEN_FAULTS).await;
+        rig.cluster.heal_all();
+    }
     rig.leader().await;
     writer.progress(BETWEEN_FAULTS).await;
     let log = writer.stop().await;
     feed.settle(&rig, &feed.streamed(&log), &log).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zombie_frozen_between_claim_and_init_transactions_commits_nothing() {
+    zombie_after_claim(false, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_zombie_frozen_between_claim_and_init_transactions_commits_nothing() {
+    zombie_after_claim(true, 16).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

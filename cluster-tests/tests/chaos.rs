@@ -132,6 +132,16 @@ impl Rig {
         self.cluster.wait_ready(node).await;
     }
 
+    /// [`Rig::kill_and_replace`] right after seeing a transaction open in
+    /// `topic` (its last stable offset behind its end).
+    async fn kill_mid_transaction(&self, topic: &str, node: usize, feeds: &[Feed]) {
+        wait_until(DEFAULT_DEADLINE, &format!("a transaction is open in {topic}"), || async {
+            if self.broker.has_open_transaction(topic).await { Ok(()) } else { Err("none open") }
+        })
+        .await;
+        self.kill_and_replace(node, feeds).await;
+    }
+
     fn offsets_topic(&self) -> String {
         format!("raftcdc-offsets-{}", self.cluster.cluster_name())
     }
@@ -452,12 +462,8 @@ async fn five_connectors_with_owner_kills_mid_transaction() {
         rng ^= rng << 17;
         let victim = &feeds[(rng % FEEDS as u64) as usize];
         let (owner, _) = rig.owner(victim).await;
-        wait_until(DEFAULT_DEADLINE, "a transaction is open in the offsets topic", || async {
-            if rig.broker.has_open_transaction(&offsets).await { Ok(()) } else { Err("none open") }
-        })
-        .await;
         eprintln!("killing node {owner}, the owner of {}", victim.name);
-        rig.kill_and_replace(owner, &feeds).await;
+        rig.kill_mid_transaction(&offsets, owner, &feeds).await;
     }
     for writer in &writers {
         writer.progress(BETWEEN_FAULTS / 4).await;
@@ -476,7 +482,8 @@ async fn five_connectors_with_owner_kills_mid_transaction() {
 /// Three writer connections with transactions far larger than
 /// `max.batch.size` (split into several Kafka transactions), primary-key
 /// changes, and `ALTER TABLE … ADD COLUMN` twice mid-stream, with the
-/// owner killed in between.
+/// owner killed twice in between, each time while a Kafka transaction is
+/// open (so, mostly, in the middle of a split source transaction).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_transactions_concurrent_writers_key_changes_and_ddl() {
     let rig = Rig::start(&[chaos::CREATE_TABLE.to_string()], false).await;
@@ -486,9 +493,11 @@ async fn split_transactions_concurrent_writers_key_changes_and_ddl() {
     writer.progress(BETWEEN_FAULTS).await;
     rig.db.sql(&["ALTER TABLE inventory.chaos ADD COLUMN extra1 INT NULL"]).await;
     writer.progress(BETWEEN_FAULTS).await;
-    let (owner, _) = rig.owner(&feed).await;
-    rig.kill_and_replace(owner, std::slice::from_ref(&feed)).await;
-    writer.progress(BETWEEN_FAULTS).await;
+    for _ in 0..2 {
+        let (owner, _) = rig.owner(&feed).await;
+        rig.kill_mid_transaction(&feed.topic(), owner, std::slice::from_ref(&feed)).await;
+        writer.progress(BETWEEN_FAULTS).await;
+    }
     rig.db.sql(&["ALTER TABLE inventory.chaos ADD COLUMN extra2 VARCHAR(8) NULL"]).await;
     writer.progress(BETWEEN_FAULTS).await;
     let log = writer.stop().await;

@@ -431,52 +431,108 @@ async fn restarting_mariadb() {
     feed.settle(&rig, &feed.streamed(&log), &log).await;
 }
 
-/// Five connectors, each with its own table, prefix and server id, all
-/// with transactions larger than their `max.batch.size`; each kill picks
-/// a random connector and kills its owner while a transaction is open in
-/// the shared offsets topic.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_connectors_with_owner_kills_mid_transaction() {
-    const FEEDS: u32 = 5;
-    let feeds: Vec<Feed> =
-        (1..=FEEDS).map(|i| Feed::new(&format!("c{i}"), &format!("p{i}"), &format!("inventory.t{i}"), 6400 + i)).collect();
-    let rig = Rig::start(&feeds.iter().map(|f| chaos::create_table(&f.table)).collect::<Vec<_>>(), false).await;
-    for feed in &feeds {
-        feed.create(&rig, &[("max.batch.size", "8")]).await;
+/// Five connectors side by side, each with its own table, topic prefix,
+/// server id and writer, all with transactions larger than their
+/// `max.batch.size` (so their Kafka transactions, each holding a progress
+/// record in the one shared offsets topic, are open most of the time).
+struct Fleet {
+    rig: Rig,
+    feeds: Vec<Feed>,
+    writers: Vec<Writer>,
+    rng: u64,
+}
+
+impl Fleet {
+    const SIZE: u32 = 5;
+
+    async fn start() -> Fleet {
+        let feeds: Vec<Feed> = (1..=Self::SIZE)
+            .map(|i| Feed::new(&format!("c{i}"), &format!("p{i}"), &format!("inventory.t{i}"), 6400 + i))
+            .collect();
+        let rig = Rig::start(&feeds.iter().map(|f| chaos::create_table(&f.table)).collect::<Vec<_>>(), false).await;
+        for feed in &feeds {
+            feed.create(&rig, &[("max.batch.size", "8")]).await;
+        }
+        let writers = feeds
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                Workload { max_statements: 6, max_rows: 4, pause: Duration::from_millis(20), ..large_transactions(&f.table) }
+                    .start(&rig.db, 20 + i as u64)
+            })
+            .collect();
+        let seed = std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(now_ms() as u64) | 1;
+        eprintln!("CHAOS_SEED={seed}");
+        Fleet { rig, feeds, writers, rng: seed }
     }
-    let writers: Vec<Writer> = feeds
-        .iter()
-        .enumerate()
-        .map(|(i, f)| Workload { max_statements: 6, max_rows: 4, pause: Duration::from_millis(20), ..large_transactions(&f.table) }.start(&rig.db, 20 + i as u64))
-        .collect();
-    let seed = std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(now_ms() as u64) | 1;
-    eprintln!("CHAOS_SEED={seed}");
-    let mut rng = seed;
-    let offsets = rig.offsets_topic();
-    for _ in 0..kills() {
-        for writer in &writers {
+
+    /// Every writer commits a few more transactions.
+    async fn progress(&self) {
+        for writer in &self.writers {
             writer.progress(BETWEEN_FAULTS / 4).await;
         }
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let victim = &feeds[(rng % FEEDS as u64) as usize];
-        let (owner, _) = rig.owner(victim).await;
-        eprintln!("killing node {owner}, the owner of {}", victim.name);
-        rig.kill_mid_transaction(&offsets, owner, &feeds).await;
     }
-    for writer in &writers {
-        writer.progress(BETWEEN_FAULTS / 4).await;
+
+    /// A connector picked at random.
+    fn pick(&mut self) -> usize {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng % Self::SIZE as u64) as usize
     }
-    let mut logs = Vec::new();
-    for writer in writers {
-        logs.push(writer.stop().await);
+
+    /// Stops the writers and checks every connector's output.
+    async fn settle(self, faults: usize) {
+        let mut logs = Vec::new();
+        for writer in self.writers {
+            logs.push(writer.stop().await);
+        }
+        for (feed, log) in self.feeds.iter().zip(&logs) {
+            let least = BETWEEN_FAULTS / 4 * (faults as u64 + 1);
+            assert!(log.len() as u64 >= least, "{}: only {} transactions", feed.name, log.len());
+        }
+        let expected: Vec<Expected> = self.feeds.iter().zip(&logs).map(|(feed, log)| feed.streamed(log)).collect();
+        chaos::settle(&self.rig.broker, &expected).await;
     }
-    for (feed, log) in feeds.iter().zip(&logs) {
-        assert!(log.len() as u64 >= BETWEEN_FAULTS / 4 * (kills() as u64 + 1), "{}: only {} transactions", feed.name, log.len());
+}
+
+/// Each kill picks a random connector and kills its owner while a
+/// transaction is open in the shared offsets topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_connectors_with_owner_kills_mid_transaction() {
+    let mut fleet = Fleet::start().await;
+    let offsets = fleet.rig.offsets_topic();
+    for _ in 0..kills() {
+        fleet.progress().await;
+        let victim = fleet.pick();
+        let (owner, _) = fleet.rig.owner(&fleet.feeds[victim]).await;
+        eprintln!("killing node {owner}, the owner of {}", fleet.feeds[victim].name);
+        fleet.rig.kill_mid_transaction(&offsets, owner, &fleet.feeds).await;
     }
-    let expected: Vec<Expected> = feeds.iter().zip(&logs).map(|(feed, log)| feed.streamed(log)).collect();
-    chaos::settle(&rig.broker, &expected).await;
+    fleet.progress().await;
+    fleet.settle(kills()).await;
+}
+
+/// Random connectors restarted one at a time (each reads its progress back
+/// from the shared offsets topic while the others keep transactions open
+/// there), `CHAOS_KILLS` rounds of five.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_connectors_restarted_one_at_a_time_under_load() {
+    let mut fleet = Fleet::start().await;
+    let restarts = kills() * Fleet::SIZE as usize;
+    for _ in 0..restarts {
+        fleet.progress().await;
+        let picked = fleet.pick();
+        let feed = &fleet.feeds[picked];
+        let leader = fleet.rig.leader().await;
+        let restarted_ms = now_ms();
+        // A restart raises the epoch and leaves the owner; its task starts
+        // again under the raised epoch, and only it can commit offsets.
+        let raised = fleet.rig.cluster.client(leader).restart_connector(feed.by_ref()).await.expect("restart").into_inner();
+        fleet.rig.taken_over(feed, &fleet.rig.cluster.nodes(), raised.epoch - 1, restarted_ms).await;
+    }
+    fleet.progress().await;
+    fleet.settle(restarts).await;
 }
 
 /// Three writer connections with transactions far larger than

@@ -20,6 +20,11 @@
 //! once" across a restart must not cause it. Readiness is observed, never
 //! slept for: start polls a metadata request until the broker answers it.
 //!
+//! [`Broker::open_transaction`] holds a transaction open in a topic, as a
+//! producer frozen mid-transaction does, and [`Broker::has_open_transaction`]
+//! sees whether one is (the last stable offset is behind the end), so the
+//! chaos suite can fault an owner exactly while its transaction is open.
+//!
 //! The readers here ([`Broker::read_committed`], [`Broker::read_uncommitted`])
 //! are independent of the sink's own progress reader, so tests check the
 //! sink's output with code that did not write it. They read every partition
@@ -42,6 +47,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 /// How long a broker may take to accept connections.
@@ -297,6 +303,36 @@ impl Broker {
             .collect()
     }
 
+    /// Writes `(key, value)` to `topic` in a transaction of its own
+    /// (transactional.id `transactional_id`) and leaves it open until the
+    /// answer is dropped, which aborts it: what a producer frozen
+    /// mid-transaction leaves in a topic it shares with others. noida-db
+    /// never times such a transaction out; Kafka would after
+    /// `transaction.timeout.ms` (60 s here).
+    pub async fn open_transaction(&self, transactional_id: &str, topic: &str, key: &str, value: &str) -> OpenTransaction {
+        let bootstrap = self.bootstrap.clone();
+        let (id, topic, key, value) = (transactional_id.to_string(), topic.to_string(), key.to_string(), value.to_string());
+        let producer = tokio::task::spawn_blocking(move || {
+            let producer: BaseProducer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("transactional.id", &id)
+                .set("transaction.timeout.ms", "60000")
+                .create()
+                .map_err(|e| format!("producer {id}: {e}"))?;
+            producer.init_transactions(READ_DEADLINE).map_err(|e| format!("init_transactions {id}: {e}"))?;
+            producer.begin_transaction().map_err(|e| format!("begin_transaction {id}: {e}"))?;
+            producer
+                .send(BaseRecord::to(&topic).key(&key).payload(&value))
+                .map_err(|(e, _)| format!("send to {topic}: {e}"))?;
+            producer.flush(READ_DEADLINE).map_err(|e| format!("flush to {topic}: {e}"))?;
+            Ok::<_, String>(producer)
+        })
+        .await
+        .expect("producer thread")
+        .unwrap_or_else(|e| panic!("{e}"));
+        OpenTransaction { producer: Some(producer) }
+    }
+
     /// Whether some transaction that wrote to `topic` is still open: the
     /// end a `read_committed` consumer sees (the last stable offset) is
     /// behind the high watermark in some partition.
@@ -321,6 +357,20 @@ impl Broker {
             .await
             .expect("reader thread")
             .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// A transaction [`Broker::open_transaction`] holds open; dropping it
+/// aborts it.
+pub struct OpenTransaction {
+    producer: Option<BaseProducer>,
+}
+
+impl Drop for OpenTransaction {
+    fn drop(&mut self) {
+        if let Some(producer) = self.producer.take() {
+            let _ = producer.abort_transaction(Duration::from_secs(10));
+        }
     }
 }
 

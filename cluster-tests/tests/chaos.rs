@@ -14,7 +14,11 @@
 //!   through the product's fault point (`RAFTCDC_FAULT_FREEZE_AFTER_CLAIM`):
 //!   its late `init_transactions` must not let it commit anything.
 //! - **Five connectors at once**, each with its own table, topic prefix and
-//!   server id, with owners killed while their transactions are open.
+//!   server id, with owners killed while transactions are open in the
+//!   shared offsets topic, and with connectors restarted one at a time;
+//!   and, deterministically, **another connector's transaction held open
+//!   in the shared offsets topic** (as its owner leaves it when frozen
+//!   mid-transaction on another node) across a takeover and a restart.
 //! - **Hard workloads**: source transactions larger than `max.batch.size`,
 //!   several writer connections, primary-key changes, DDL mid-stream.
 //! - **Snapshots under faults**: an initial and an incremental snapshot of
@@ -533,6 +537,43 @@ async fn five_connectors_restarted_one_at_a_time_under_load() {
     }
     fleet.progress().await;
     fleet.settle(restarts).await;
+}
+
+/// Another connector's Kafka transaction left open in the shared offsets
+/// topic (what its owner leaves there when it is frozen mid-transaction
+/// on another node, until Kafka times it out) while this connector's owner
+/// is killed, and then while the connector is restarted: each takeover
+/// must still resume exactly where this connector's committed output ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_connectors_open_transaction_in_the_offsets_topic_hides_no_progress() {
+    let (rig, feed) = classic(false).await;
+    let writer = Workload::new(chaos::TABLE).start(&rig.db, 17);
+    writer.progress(BETWEEN_FAULTS).await;
+    let other = "frozen-elsewhere";
+    let held = rig
+        .broker
+        .open_transaction(
+            &format!("raftcdc-{}-{other}", rig.cluster.cluster_name()),
+            &rig.offsets_topic(),
+            other,
+            &format!(r#"{{"connector":"{other}","epoch":1,"offset":{{}}}}"#),
+        )
+        .await;
+    // This connector's progress records from here on are behind the open
+    // transaction.
+    writer.progress(BETWEEN_FAULTS).await;
+    let (owner, _) = rig.owner(&feed).await;
+    rig.kill_and_replace(owner, std::slice::from_ref(&feed)).await;
+    writer.progress(BETWEEN_FAULTS).await;
+    let leader = rig.leader().await;
+    let restarted_ms = now_ms();
+    let raised = rig.cluster.client(leader).restart_connector(feed.by_ref()).await.expect("restart").into_inner();
+    rig.taken_over(&feed, &rig.cluster.nodes(), raised.epoch - 1, restarted_ms).await;
+    writer.progress(BETWEEN_FAULTS).await;
+    drop(held);
+    writer.progress(BETWEEN_FAULTS).await;
+    let log = writer.stop().await;
+    feed.settle(&rig, &feed.streamed(&log), &log).await;
 }
 
 /// Three writer connections with transactions far larger than

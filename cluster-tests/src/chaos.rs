@@ -504,6 +504,9 @@ fn check_key(id: i64, seen: &[Change], history: &[Change], mode: Snapshot, prelo
             if seen.is_empty() && gone {
                 return Ok(());
             }
+            if preloaded && !seen.is_empty() {
+                return Err(Verdict::Broken(describe("streamed changes of a row its snapshot never read")));
+            }
             full
         }
         (Snapshot::Initial, Some(&at)) => {
@@ -514,6 +517,9 @@ fn check_key(id: i64, seen: &[Change], history: &[Change], mode: Snapshot, prelo
             let Some(from) = full.iter().rposition(|c| matches!(c, Change::Create(_) | Change::Update(_)) && c.seq() == shown) else {
                 return Err(Verdict::Broken(describe("the snapshot read shows a seq the row never had")));
             };
+            if seen.get(1).is_some_and(|next| next.seq() == shown) {
+                return Err(Verdict::Broken(describe("the change its snapshot read already shows is streamed again")));
+            }
             std::iter::once(seen[0]).chain(full[from + 1..].iter().copied()).collect()
         }
         (Snapshot::Incremental, Some(&at)) => {
@@ -775,6 +781,8 @@ mod tests {
         assert!(broken(verdict(&[R(7), U(9), U(9)], &[U(9)], Snapshot::Initial, true)), "streamed twice");
         assert!(broken(verdict(&[R(8)], &[U(9)], Snapshot::Initial, true)), "a seq the row never had");
         assert!(broken(verdict(&[U(9), R(9)], &[U(9)], Snapshot::Initial, true)), "streamed before its read");
+        assert!(broken(verdict(&[R(9), U(9)], &[U(9)], Snapshot::Initial, true)), "read, then streamed again");
+        assert!(broken(verdict(&[D, T], &[D, T], Snapshot::Initial, true)), "deleted, never read");
         assert!(matches!(verdict(&[], &[], Snapshot::Initial, true), Err(Verdict::Pending(_))), "never read");
     }
 

@@ -117,9 +117,8 @@ impl Rig {
         views[0].owner_node_id.unwrap() as usize
     }
 
-    /// Kills `node`, waits until every feed it owned is owned elsewhere
-    /// and committing again, then restarts it.
-    async fn kill_and_replace(&self, node: usize, feeds: &[Feed]) {
+    /// The feeds `node` owns, with their epochs.
+    async fn owned_by<'f>(&self, node: usize, feeds: &'f [Feed]) -> Vec<(&'f Feed, u64)> {
         let mut owned = Vec::new();
         for feed in feeds {
             let (owner, epoch) = self.owner(feed).await;
@@ -127,6 +126,12 @@ impl Rig {
                 owned.push((feed, epoch));
             }
         }
+        owned
+    }
+
+    /// Kills `node` (running or frozen), waits until every feed in `owned`
+    /// is owned elsewhere and committing again, then restarts it.
+    async fn kill_and_replace_owner_of(&self, node: usize, owned: Vec<(&Feed, u64)>) {
         let killed_ms = now_ms();
         self.cluster.kill(node);
         for (feed, epoch) in owned {
@@ -134,6 +139,13 @@ impl Rig {
         }
         self.cluster.restart(node);
         self.cluster.wait_ready(node).await;
+    }
+
+    /// Kills `node`, waits until every feed it owned is owned elsewhere
+    /// and committing again, then restarts it.
+    async fn kill_and_replace(&self, node: usize, feeds: &[Feed]) {
+        let owned = self.owned_by(node, feeds).await;
+        self.kill_and_replace_owner_of(node, owned).await;
     }
 
     /// [`Rig::kill_and_replace`] right after seeing a transaction open in
@@ -144,6 +156,39 @@ impl Rig {
         })
         .await;
         self.kill_and_replace(node, feeds).await;
+    }
+
+    /// Freezes `node`, the owner of `feed`, at a moment when its Kafka
+    /// transaction is open *and* its last committed progress record lies
+    /// inside a source transaction (a split one): checked while it is
+    /// frozen, so nothing can change it; otherwise thaws it and tries
+    /// again. The takeover must then resume in the middle of a source
+    /// transaction.
+    async fn freeze_mid_source_transaction(&self, node: usize, feed: &Feed, writer: &Writer) {
+        let topic = feed.topic();
+        for attempt in 1..=50 {
+            wait_until(DEFAULT_DEADLINE, "the owner has a Kafka transaction open", || async {
+                if self.broker.has_open_transaction(&topic).await { Ok(()) } else { Err("none open") }
+            })
+            .await;
+            self.cluster.freeze(node);
+            if self.broker.has_open_transaction(&topic).await && self.progress_inside_a_transaction(feed).await {
+                eprintln!("froze node {node} mid source transaction, its Kafka transaction open (attempt {attempt})");
+                return;
+            }
+            self.cluster.thaw(node);
+            writer.progress(1).await;
+        }
+        panic!("never caught node {node} with a Kafka transaction open and its progress inside a source transaction");
+    }
+
+    /// Whether `feed`'s last committed progress record (the resume point
+    /// of the next owner) names a position inside a source transaction.
+    async fn progress_inside_a_transaction(&self, feed: &Feed) -> bool {
+        let records = self.broker.read_committed(&self.offsets_topic()).await;
+        let last = records.iter().rev().find(|r| r.key.as_deref() == Some(feed.name.as_bytes()));
+        let progress = last.and_then(|r| r.value.as_deref()).and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok());
+        progress.is_some_and(|p| p["offset"]["event"].as_u64().unwrap_or(0) + p["offset"]["row"].as_u64().unwrap_or(0) > 0)
     }
 
     fn offsets_topic(&self) -> String {
@@ -282,8 +327,9 @@ async fn a_frozen_owner_that_wakes_up_commits_nothing() {
 }
 
 /// `SIGSTOP` exactly while a Kafka transaction of the owner is open (the
-/// topic's last stable offset is behind its end before and after the
-/// freeze), with transactions split across several Kafka transactions.
+/// topic's last stable offset is behind its end) and its committed
+/// progress lies inside a source transaction split across several Kafka
+/// transactions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_frozen_mid_transaction_commits_nothing() {
     let rig = Rig::start(&[chaos::CREATE_TABLE.to_string()], false).await;
@@ -292,25 +338,8 @@ async fn an_owner_frozen_mid_transaction_commits_nothing() {
     let writer = large_transactions(chaos::TABLE).start(&rig.db, 9);
     writer.progress(BETWEEN_FAULTS).await;
     let (owner, epoch) = rig.owner(&feed).await;
-    let topic = feed.topic();
-    let mut attempts = 0;
-    let frozen_ms = loop {
-        attempts += 1;
-        assert!(attempts <= 50, "never caught the owner with a Kafka transaction open");
-        wait_until(DEFAULT_DEADLINE, "the owner has a Kafka transaction open", || async {
-            if rig.broker.has_open_transaction(&topic).await { Ok(()) } else { Err("none open") }
-        })
-        .await;
-        let frozen_ms = now_ms();
-        rig.cluster.freeze(owner);
-        if rig.broker.has_open_transaction(&topic).await {
-            break frozen_ms;
-        }
-        // It committed in between: try again.
-        rig.cluster.thaw(owner);
-        writer.progress(1).await;
-    };
-    eprintln!("froze node {owner} with a transaction open (attempt {attempts})");
+    rig.freeze_mid_source_transaction(owner, &feed, &writer).await;
+    let frozen_ms = now_ms();
     rig.taken_over(&feed, &rig.others(owner), epoch, frozen_ms).await;
     writer.progress(BETWEEN_FAULTS).await;
     rig.cluster.thaw(owner);
@@ -579,8 +608,9 @@ async fn another_connectors_open_transaction_in_the_offsets_topic_hides_no_progr
 /// Three writer connections with transactions far larger than
 /// `max.batch.size` (split into several Kafka transactions), primary-key
 /// changes, and `ALTER TABLE … ADD COLUMN` twice mid-stream, with the
-/// owner killed twice in between, each time while a Kafka transaction is
-/// open (so, mostly, in the middle of a split source transaction).
+/// owner killed twice in between, each time frozen first at a moment when
+/// its Kafka transaction is open and its committed progress lies inside a
+/// split source transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_transactions_concurrent_writers_key_changes_and_ddl() {
     let rig = Rig::start(&[chaos::CREATE_TABLE.to_string()], false).await;
@@ -592,7 +622,9 @@ async fn split_transactions_concurrent_writers_key_changes_and_ddl() {
     writer.progress(BETWEEN_FAULTS).await;
     for _ in 0..2 {
         let (owner, _) = rig.owner(&feed).await;
-        rig.kill_mid_transaction(&feed.topic(), owner, std::slice::from_ref(&feed)).await;
+        let owned = rig.owned_by(owner, std::slice::from_ref(&feed)).await;
+        rig.freeze_mid_source_transaction(owner, &feed, &writer).await;
+        rig.kill_and_replace_owner_of(owner, owned).await;
         writer.progress(BETWEEN_FAULTS).await;
     }
     rig.db.sql(&["ALTER TABLE inventory.chaos ADD COLUMN extra2 VARCHAR(8) NULL"]).await;

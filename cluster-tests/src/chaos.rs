@@ -592,17 +592,13 @@ pub async fn check(broker: &Broker, expected: &Expected) -> Result<(), Verdict> 
         }
         _ => Ok(()),
     };
-    // Both verdicts, the worse one deciding.
+    // Both verdicts. Wrong data is final; data still arriving is waited
+    // for even when the metadata is already wrong, so a failure never
+    // reports changes as missing that were only late.
     match (data, transactions) {
         (Ok(()), other) | (other, Ok(())) => other,
-        (Err(a), Err(b)) => {
-            let both = format!("{a}; {b}");
-            if matches!(a, Verdict::Broken(_)) || matches!(b, Verdict::Broken(_)) {
-                Err(Verdict::Broken(both))
-            } else {
-                Err(Verdict::Pending(both))
-            }
-        }
+        (Err(Verdict::Broken(a)), Err(b)) => Err(Verdict::Broken(format!("wrong: {a}; {b}"))),
+        (Err(Verdict::Pending(a)), Err(b)) => Err(Verdict::Pending(format!("{a}; {b}"))),
     }
 }
 

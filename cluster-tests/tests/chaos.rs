@@ -616,7 +616,7 @@ async fn split_transactions_concurrent_writers_key_changes_and_ddl() {
     let rig = Rig::start(&[chaos::CREATE_TABLE.to_string()], false).await;
     let feed = Feed::classic();
     feed.create(&rig, &[("max.batch.size", "8")]).await;
-    let writer = Workload { writers: 3, ..large_transactions(chaos::TABLE) }.start(&rig.db, 11);
+    let writer = Workload { writers: 3, max_rows: 6, pause: Duration::from_millis(25), ..large_transactions(chaos::TABLE) }.start(&rig.db, 11);
     writer.progress(BETWEEN_FAULTS).await;
     rig.db.sql(&["ALTER TABLE inventory.chaos ADD COLUMN extra1 INT NULL"]).await;
     writer.progress(BETWEEN_FAULTS).await;

@@ -8,11 +8,14 @@
 //! What the scenarios cover:
 //!
 //! - **Process faults** of the owner under load: `SIGKILL` (repeatedly),
-//!   `SIGSTOP` (also with a Kafka transaction provably open), a network
-//!   partition, the whole cluster, the broker and MariaDB restarting.
+//!   `SIGSTOP` (also with a Kafka transaction provably open and the
+//!   committed progress inside a split source transaction, checked while
+//!   the owner is frozen), a network partition, the whole cluster, the
+//!   broker and MariaDB restarting.
 //! - **A zombie frozen between its Raft claim and `init_transactions`**,
 //!   through the product's fault point (`RAFTCDC_FAULT_FREEZE_AFTER_CLAIM`):
-//!   its late `init_transactions` must not let it commit anything.
+//!   its late `init_transactions` must not let it commit anything, also
+//!   when it wakes up cut off from its peers.
 //! - **Five connectors at once**, each with its own table, topic prefix and
 //!   server id, with owners killed while transactions are open in the
 //!   shared offsets topic, and with connectors restarted one at a time;
@@ -30,8 +33,9 @@
 //! (which also spaces the faults out) and checks at the end.
 //!
 //! Scale: `CHAOS_KILLS` (default 3) is the number of kills in the
-//! repeated-kill scenarios (one connector and five); CI runs the default,
-//! a soak sets it higher. `CHAOS_SEED` fixes the random choice of which
+//! repeated-kill scenarios (one connector and five; the five-connector
+//! restart scenario does twice as many restarts); CI runs the default, a
+//! soak sets it higher. `CHAOS_SEED` fixes the random choice of which
 //! owner to kill (the seed is printed).
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

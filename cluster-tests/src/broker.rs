@@ -20,6 +20,11 @@
 //! once" across a restart must not cause it. Readiness is observed, never
 //! slept for: start polls a metadata request until the broker answers it.
 //!
+//! [`Broker::open_transaction`] holds a transaction open in a topic, as a
+//! producer frozen mid-transaction does, and [`Broker::has_open_transaction`]
+//! sees whether one is (the last stable offset is behind the end), so the
+//! chaos suite can fault an owner exactly while its transaction is open.
+//!
 //! The readers here ([`Broker::read_committed`], [`Broker::read_uncommitted`])
 //! are independent of the sink's own progress reader, so tests check the
 //! sink's output with code that did not write it. They read every partition
@@ -42,6 +47,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 /// How long a broker may take to accept connections.
@@ -331,6 +337,52 @@ impl Broker {
             .collect()
     }
 
+    /// Writes `(key, value)` to `topic` in a transaction of its own
+    /// (transactional.id `transactional_id`) and leaves it open until the
+    /// answer is dropped, which aborts it: what a producer frozen
+    /// mid-transaction leaves in a topic it shares with others. noida-db
+    /// never times such a transaction out; Kafka would after
+    /// `transaction.timeout.ms` (60 s here).
+    pub async fn open_transaction(&self, transactional_id: &str, topic: &str, key: &str, value: &str) -> OpenTransaction {
+        let bootstrap = self.bootstrap.clone();
+        let (id, topic, key, value) = (transactional_id.to_string(), topic.to_string(), key.to_string(), value.to_string());
+        let producer = tokio::task::spawn_blocking(move || {
+            let producer: BaseProducer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("transactional.id", &id)
+                .set("transaction.timeout.ms", "60000")
+                .create()
+                .map_err(|e| format!("producer {id}: {e}"))?;
+            producer.init_transactions(READ_DEADLINE).map_err(|e| format!("init_transactions {id}: {e}"))?;
+            producer.begin_transaction().map_err(|e| format!("begin_transaction {id}: {e}"))?;
+            producer
+                .send(BaseRecord::to(&topic).key(&key).payload(&value))
+                .map_err(|(e, _)| format!("send to {topic}: {e}"))?;
+            producer.flush(READ_DEADLINE).map_err(|e| format!("flush to {topic}: {e}"))?;
+            Ok::<_, String>(producer)
+        })
+        .await
+        .expect("producer thread")
+        .unwrap_or_else(|e| panic!("{e}"));
+        OpenTransaction { producer: Some(producer) }
+    }
+
+    /// Whether some transaction that wrote to `topic` is still open: the
+    /// end a `read_committed` consumer sees (the last stable offset) is
+    /// behind the high watermark in some partition.
+    pub async fn has_open_transaction(&self, topic: &str) -> bool {
+        let bootstrap = self.bootstrap.clone();
+        let topic = topic.to_string();
+        tokio::task::spawn_blocking(move || {
+            let stable = end_offsets(&bootstrap, &topic, "read_committed")?;
+            let high = end_offsets(&bootstrap, &topic, "read_uncommitted")?;
+            Ok::<_, String>(stable.iter().zip(&high).any(|(s, h)| s < h))
+        })
+        .await
+        .expect("watermark thread")
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     async fn read(&self, topic: &str, isolation: &str) -> Vec<Consumed> {
         let bootstrap = self.bootstrap.clone();
         let topic = topic.to_string();
@@ -340,6 +392,48 @@ impl Broker {
             .expect("reader thread")
             .unwrap_or_else(|e| panic!("{e}"))
     }
+}
+
+/// A transaction [`Broker::open_transaction`] holds open; dropping it
+/// aborts it.
+pub struct OpenTransaction {
+    producer: Option<BaseProducer>,
+}
+
+impl Drop for OpenTransaction {
+    fn drop(&mut self) {
+        if let Some(producer) = self.producer.take() {
+            let _ = producer.abort_transaction(Duration::from_secs(10));
+        }
+    }
+}
+
+/// The end offset of every partition of `topic` (partitions ascending)
+/// that a consumer with `isolation` sees; none if the topic does not exist.
+fn end_offsets(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec<i64>, String> {
+    let consumer: BaseConsumer<ReaderContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "raftcdc-test-reader")
+        .set("isolation.level", isolation)
+        .set("allow.auto.create.topics", "false")
+        .create_with_context(ReaderContext)
+        .map_err(|e| format!("watermark client for {topic}: {e}"))?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), READ_DEADLINE)
+        .map_err(|e| format!("metadata of {topic}: {e}"))?;
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic && t.error().is_none()) else {
+        return Ok(Vec::new());
+    };
+    let mut ids: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
+    ids.sort_unstable();
+    ids.into_iter()
+        .map(|partition| {
+            consumer
+                .fetch_watermarks(topic, partition, READ_DEADLINE)
+                .map(|(_, high)| high)
+                .map_err(|e| format!("watermarks of {topic} [{partition}]: {e}"))
+        })
+        .collect()
 }
 
 /// Reads every partition of `topic` from the beginning to its end.

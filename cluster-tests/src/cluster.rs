@@ -21,6 +21,11 @@
 //! - **Nothing outlives the test.** Dropping the cluster kills its
 //!   processes, stops its proxies, releases the subnet and deletes the
 //!   directory.
+//! - **Fault points are opt-in and per node.** With
+//!   [`ClusterBuilder::fault_points`] every node runs with the product's
+//!   fault-point variables, each naming a file in the cluster directory
+//!   that only [`Cluster::arm_freeze_after_claim`] creates, so one node
+//!   freezes at the exact step a test chose and the others never do.
 //! - **Secure clusters are observed like plain ones.** With
 //!   [`ClusterBuilder::security`] the nodes get TLS and a token, and the
 //!   harness's own client and CLI calls carry the matching CA, client
@@ -62,7 +67,12 @@ pub struct ClusterBuilder {
     raft: RaftTuning,
     kafka: Option<String>,
     security: Security,
+    fault_points: bool,
 }
+
+/// The product's fault point that freezes a node between a task's Raft
+/// claim and `init_transactions` (`src/pipeline/fault.rs`).
+pub const FREEZE_AFTER_CLAIM: &str = "RAFTCDC_FAULT_FREEZE_AFTER_CLAIM";
 
 impl Default for ClusterBuilder {
     fn default() -> Self {
@@ -71,6 +81,7 @@ impl Default for ClusterBuilder {
             raft: RaftTuning::default(),
             kafka: None,
             security: Security::default(),
+            fault_points: false,
         }
     }
 }
@@ -199,6 +210,14 @@ impl ClusterBuilder {
         self
     }
 
+    /// Starts every node with the product's fault points enabled, each
+    /// pointing at a file of the node's own that nothing creates until a
+    /// test arms it ([`Cluster::arm_freeze_after_claim`]).
+    pub fn fault_points(mut self) -> Self {
+        self.fault_points = true;
+        self
+    }
+
     /// TLS and token settings of every node (and of the harness's clients).
     pub fn security(mut self, security: Security) -> Self {
         self.security = security;
@@ -243,6 +262,7 @@ impl ClusterBuilder {
             raft: self.raft,
             kafka: self.kafka,
             initial_size: self.size,
+            fault_points: self.fault_points,
             security,
             pki,
             credentials,
@@ -277,6 +297,7 @@ pub struct Cluster {
     raft: RaftTuning,
     kafka: Option<String>,
     initial_size: usize,
+    fault_points: bool,
     security: Security,
     pki: Option<ClusterPki>,
     credentials: Credentials,
@@ -438,6 +459,9 @@ impl Cluster {
         std::fs::write(&config_path, config.to_toml()).expect("write the node's config");
         let log_path = self.dir.path().join(format!("node{node}.log"));
         let mut process = NodeProcess::new(node, config_path, log_path);
+        if self.fault_points {
+            process.set_env(FREEZE_AFTER_CLAIM, self.fault_file(node, FREEZE_AFTER_CLAIM));
+        }
         process.start().unwrap_or_else(|e| panic!("start node {node}: {e}"));
         self.nodes.push(NodeSlot { config, process: Mutex::new(process), _proxy: proxy });
         node
@@ -458,6 +482,36 @@ impl Cluster {
     /// `SIGCONT`s node `i`.
     pub fn thaw(&self, node: usize) {
         self.process(node).thaw();
+    }
+
+    /// The file that arms fault point `point` (an environment variable name
+    /// such as [`FREEZE_AFTER_CLAIM`]) on node `i`.
+    pub fn fault_file(&self, node: usize, point: &str) -> PathBuf {
+        self.dir.path().join(format!("node{node}-{}", point.to_ascii_lowercase()))
+    }
+
+    /// Arms node `i`'s freeze-after-claim point for `connector`: the next
+    /// task of that connector on node `i` to win its Raft claim stops the
+    /// whole process (`SIGSTOP`) before `init_transactions`. Needs a
+    /// cluster built with [`ClusterBuilder::fault_points`].
+    pub fn arm_freeze_after_claim(&self, node: usize, connector: &str) {
+        assert!(self.fault_points, "build the cluster with .fault_points() to arm one");
+        std::fs::write(self.fault_file(node, FREEZE_AFTER_CLAIM), connector).expect("write the fault file");
+    }
+
+    /// Whether node `i`'s process is stopped (frozen by [`Cluster::freeze`]
+    /// or by a fault point).
+    pub fn is_stopped(&self, node: usize) -> bool {
+        self.process(node).is_stopped()
+    }
+
+    /// Waits until node `i`'s process has stopped itself at a fault point.
+    pub async fn wait_stopped(&self, node: usize) {
+        wait_until(DEFAULT_DEADLINE, &format!("node {node} stops at its fault point"), || async move {
+            self.assert_alive(node);
+            if self.is_stopped(node) { Ok(()) } else { Err("still running") }
+        })
+        .await
     }
 
     /// Starts node `i` again on its config and data directory, killing it

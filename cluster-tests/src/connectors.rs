@@ -40,8 +40,9 @@ pub fn create_request(name: &str, paused: bool) -> CreateConnectorRequest {
 
 /// Creates connector `name` streaming `db`'s `inventory` database (no
 /// snapshot, payload-only JSON, 100 ms batching deadline, plus `extra`)
-/// through node `node`, and waits until it has committed its first offset,
-/// i.e. it streams and every later change will be captured.
+/// under topic prefix `dbserver1` through node `node`, and waits until it
+/// has committed its first offset, i.e. it streams and every later change
+/// will be captured.
 pub async fn create_streaming(
     cluster: &crate::cluster::Cluster,
     node: usize,
@@ -50,7 +51,43 @@ pub async fn create_streaming(
     server_id: u32,
     extra: &[(&str, &str)],
 ) -> raftcdc::proto::Connector {
-    let mut config = db.connector_config(server_id, "dbserver1");
+    create_capturing(cluster, node, db, name, server_id, "dbserver1", extra).await
+}
+
+/// [`create_streaming`] under topic prefix `prefix`: connectors side by
+/// side each need their own prefix and server id (and usually a
+/// `table.include.list` in `extra`).
+pub async fn create_capturing(
+    cluster: &crate::cluster::Cluster,
+    node: usize,
+    db: &crate::mariadb::MariaDb,
+    name: &str,
+    server_id: u32,
+    prefix: &str,
+    extra: &[(&str, &str)],
+) -> raftcdc::proto::Connector {
+    let config = capturing_config(db, server_id, prefix, extra);
+    cluster
+        .client(node)
+        .create_connector(CreateConnectorRequest { name: name.into(), config: config.into_iter().collect(), paused: false })
+        .await
+        .expect("create the connector");
+    cluster
+        .wait_connector(&[node], name, "streaming (first offset committed)", |_, c| {
+            if c.offset.is_some() { Ok(()) } else { Err("no offset yet".into()) }
+        })
+        .await
+        .remove(0)
+}
+
+/// The config [`create_capturing`] creates a connector with.
+pub fn capturing_config(
+    db: &crate::mariadb::MariaDb,
+    server_id: u32,
+    prefix: &str,
+    extra: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, String> {
+    let mut config = db.connector_config(server_id, prefix);
     for (k, v) in [
         ("snapshot.mode", "no_data"),
         ("database.include.list", "inventory"),
@@ -63,15 +100,5 @@ pub async fn create_streaming(
     {
         config.insert(k.to_string(), v.to_string());
     }
-    cluster
-        .client(node)
-        .create_connector(CreateConnectorRequest { name: name.into(), config: config.into_iter().collect(), paused: false })
-        .await
-        .expect("create the connector");
-    cluster
-        .wait_connector(&[node], name, "streaming (first offset committed)", |_, c| {
-            if c.offset.is_some() { Ok(()) } else { Err("no offset yet".into()) }
-        })
-        .await
-        .remove(0)
+    config
 }

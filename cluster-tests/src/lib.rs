@@ -17,6 +17,10 @@
 //! - [`config`]: the node config files the harness writes.
 //! - [`pki`]: throwaway CAs and certificates for TLS clusters (`openssl`).
 //! - [`connectors`]: valid connector definitions for the tests.
+//! - [`broker`], [`mariadb`]: a private Kafka-protocol broker and MariaDB
+//!   server per test.
+//! - [`chaos`]: the chaos suite's workload (writers whose log is the
+//!   database's exact history) and its exactly-once checker.
 //! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
 //! - [`bench`]: the benchmark binaries' command-line flags.

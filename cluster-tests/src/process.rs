@@ -13,6 +13,10 @@
 //!   append mode, and the harness writes a marker line before every start
 //!   and signal, so a log reads as the node's whole life with the test's
 //!   actions interleaved.
+//! - **Fault points are per node.** Environment variables set with
+//!   [`NodeProcess::set_env`] (the product's `RAFTCDC_FAULT_*` points,
+//!   each naming a file of this node's own) apply to every later start, so
+//!   a restarted node is armed the same way.
 //! - **Nothing is leaked.** Dropping a `NodeProcess` kills it. On Linux the
 //!   child also gets `PR_SET_PDEATHSIG = SIGKILL`, so even a test process
 //!   that is itself `SIGKILL`ed (where no destructor runs) takes its nodes
@@ -67,12 +71,20 @@ pub struct NodeProcess {
     log: PathBuf,
     child: Option<Child>,
     starts: u32,
+    env: Vec<(String, PathBuf)>,
 }
 
 impl NodeProcess {
     /// A node that is not started yet.
     pub fn new(number: usize, config: PathBuf, log: PathBuf) -> NodeProcess {
-        NodeProcess { number, config, log, child: None, starts: 0 }
+        NodeProcess { number, config, log, child: None, starts: 0, env: Vec::new() }
+    }
+
+    /// Sets an environment variable (a path, such as a fault point's file)
+    /// for every later start of this node.
+    pub fn set_env(&mut self, key: &str, value: PathBuf) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value));
     }
 
     /// Starts `raftcdc serve --config <config>`, appending its output to the
@@ -102,7 +114,8 @@ impl NodeProcess {
             .arg(&self.config)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log);
+            .stderr(log)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         die_with_parent(&mut command);
         self.annotate(&format!(
             "starting node {} (start #{}): {} serve --config {}",
@@ -153,6 +166,16 @@ impl NodeProcess {
     /// The pid of the running child.
     pub fn pid(&mut self) -> Option<u32> {
         self.is_running().then(|| self.child.as_ref().map(Child::id)).flatten()
+    }
+
+    /// Whether the child is stopped by a signal (state `T` in
+    /// `/proc/<pid>/stat`): frozen by the harness or by a fault point.
+    pub fn is_stopped(&mut self) -> bool {
+        let Some(pid) = self.pid() else { return false };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the parenthesised command name, which may itself
+        // contain spaces or parentheses.
+        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) == Some("T")
     }
 
     /// Whether the child is alive (a frozen child counts as alive).

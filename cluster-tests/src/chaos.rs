@@ -695,6 +695,29 @@ fn check_transactions(
     Ok(())
 }
 
+/// With `CHAOS_DUMP=<dir>`, writes what `read_committed` consumers see of
+/// every checked topic to `<dir>/<topic>.jsonl` (one record per line:
+/// partition, offset, key, value), for reading a failure after the broker
+/// is gone.
+async fn dump(broker: &Broker, expected: &[Expected]) {
+    let Some(dir) = std::env::var_os("CHAOS_DUMP").map(std::path::PathBuf::from) else { return };
+    let _ = std::fs::create_dir_all(&dir);
+    for topic in expected.iter().flat_map(|e| std::iter::once(&e.topic).chain(&e.transaction_topic)) {
+        let lines: Vec<String> = broker
+            .read_committed(topic)
+            .await
+            .into_iter()
+            .map(|c| {
+                let text = |b: &Option<Vec<u8>>| b.as_deref().map(|b| String::from_utf8_lossy(b).into_owned());
+                serde_json::json!({"partition": c.partition, "offset": c.offset, "key": text(&c.key), "value": text(&c.value)}).to_string()
+            })
+            .collect();
+        let path = dir.join(format!("{topic}.jsonl"));
+        let _ = std::fs::write(&path, lines.join("\n"));
+        eprintln!("dumped {} records of {topic} to {}", lines.len(), path.display());
+    }
+}
+
 /// How long [`settle`] waits for the output to catch up.
 pub const SETTLE: Duration = Duration::from_secs(90);
 
@@ -730,6 +753,9 @@ pub async fn settle(broker: &Broker, expected: &[Expected]) {
         })
         .collect();
     let changes: usize = expected.iter().flat_map(|e| e.history.values()).map(Vec::len).sum();
+    if !failures.is_empty() {
+        dump(broker, expected).await;
+    }
     assert!(
         failures.is_empty(),
         "the output of {} of {} connectors is not exactly the {changes} changes committed (after {:.0?}):\n{}",

@@ -17,11 +17,12 @@
 //!   its late `init_transactions` must not let it commit anything, also
 //!   when it wakes up cut off from its peers.
 //! - **Five connectors at once**, each with its own table, topic prefix and
-//!   server id, with owners killed while transactions are open in the
-//!   shared offsets topic, and with connectors restarted one at a time;
-//!   and, deterministically, **another connector's transaction held open
-//!   in the shared offsets topic** (as its owner leaves it when frozen
-//!   mid-transaction on another node) across a takeover and a restart.
+//!   server id, with owners killed while their transactions are open, and
+//!   with connectors restarted one at a time; and, deterministically,
+//!   **another connector's transaction held open in a topic this connector
+//!   writes too** (as its owner leaves it when frozen mid-transaction on
+//!   another node) across a takeover and a restart: a takeover reads only
+//!   the connector's own progress topic, which no other producer writes.
 //! - **Hard workloads**: source transactions larger than `max.batch.size`,
 //!   several writer connections, primary-key changes, DDL mid-stream.
 //! - **Snapshots under faults**: an initial and an incremental snapshot of
@@ -189,14 +190,15 @@ impl Rig {
     /// Whether `feed`'s last committed progress record (the resume point
     /// of the next owner) names a position inside a source transaction.
     async fn progress_inside_a_transaction(&self, feed: &Feed) -> bool {
-        let records = self.broker.read_committed(&self.offsets_topic()).await;
+        let records = self.broker.read_committed(&self.progress_topic(feed)).await;
         let last = records.iter().rev().find(|r| r.key.as_deref() == Some(feed.name.as_bytes()));
         let progress = last.and_then(|r| r.value.as_deref()).and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok());
         progress.is_some_and(|p| p["offset"]["event"].as_u64().unwrap_or(0) + p["offset"]["row"].as_u64().unwrap_or(0) > 0)
     }
 
-    fn offsets_topic(&self) -> String {
-        format!("raftcdc-offsets-{}", self.cluster.cluster_name())
+    /// The connector's own progress topic.
+    fn progress_topic(&self, feed: &Feed) -> String {
+        raftcdc::sink::kafka::progress::progress_topic(self.cluster.cluster_name(), &feed.name)
     }
 
     async fn pause(&self, feed: &Feed) {
@@ -533,26 +535,26 @@ impl Fleet {
     }
 }
 
-/// Each kill picks a random connector and kills its owner while a
-/// transaction is open in the shared offsets topic.
+/// Each kill picks a random connector and kills its owner while that
+/// connector's transaction is open (the others' are open most of the time
+/// too: every connector of the killed node takes over at once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_connectors_with_owner_kills_mid_transaction() {
     let mut fleet = Fleet::start().await;
-    let offsets = fleet.rig.offsets_topic();
     for _ in 0..kills() {
         fleet.progress().await;
         let victim = fleet.pick();
         let (owner, _) = fleet.rig.owner(&fleet.feeds[victim]).await;
         eprintln!("killing node {owner}, the owner of {}", fleet.feeds[victim].name);
-        fleet.rig.kill_mid_transaction(&offsets, owner, &fleet.feeds).await;
+        let progress = fleet.rig.progress_topic(&fleet.feeds[victim]);
+        fleet.rig.kill_mid_transaction(&progress, owner, &fleet.feeds).await;
     }
     fleet.progress().await;
     fleet.settle(kills()).await;
 }
 
 /// Random connectors restarted one at a time (each reads its progress back
-/// from the shared offsets topic while the others keep transactions open
-/// there), twice `CHAOS_KILLS` restarts.
+/// while the others keep transactions open), twice `CHAOS_KILLS` restarts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_connectors_restarted_one_at_a_time_under_load() {
     let mut fleet = Fleet::start().await;
@@ -572,13 +574,15 @@ async fn five_connectors_restarted_one_at_a_time_under_load() {
     fleet.settle(restarts).await;
 }
 
-/// Another connector's Kafka transaction left open in the shared offsets
-/// topic (what its owner leaves there when it is frozen mid-transaction
-/// on another node, until Kafka times it out) while this connector's owner
-/// is killed, and then while the connector is restarted: each takeover
-/// must still resume exactly where this connector's committed output ends.
+/// Another connector's Kafka transaction left open in a topic this
+/// connector writes too (what its owner leaves there when it is frozen
+/// mid-transaction on another node, until Kafka times it out; when progress
+/// records shared one topic, this hid every later progress record) while
+/// this connector's owner is killed, and then while the connector is
+/// restarted: each takeover must still resume exactly where this
+/// connector's committed output ends, and must not wait for the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_connectors_open_transaction_in_the_offsets_topic_hides_no_progress() {
+async fn another_connectors_open_transaction_hides_no_progress() {
     let (rig, feed) = classic(false).await;
     let writer = Workload::new(chaos::TABLE).start(&rig.db, 17);
     writer.progress(BETWEEN_FAULTS).await;
@@ -587,13 +591,13 @@ async fn another_connectors_open_transaction_in_the_offsets_topic_hides_no_progr
         .broker
         .open_transaction(
             &format!("raftcdc-{}-{other}", rig.cluster.cluster_name()),
-            &rig.offsets_topic(),
+            &feed.topic(),
             other,
             &format!(r#"{{"connector":"{other}","epoch":1,"offset":{{}}}}"#),
         )
         .await;
-    // This connector's progress records from here on are behind the open
-    // transaction.
+    // This connector's records from here on are behind the open
+    // transaction for read_committed readers of its data topic.
     writer.progress(BETWEEN_FAULTS).await;
     let (owner, _) = rig.owner(&feed).await;
     rig.kill_and_replace(owner, std::slice::from_ref(&feed)).await;

@@ -725,3 +725,29 @@ async fn the_progress_read_is_bounded_however_long_the_topic() {
     assert_eq!(found.progress, Some(progress(2, 1_000_000)));
     assert!(found.records_read < 4 * 1_000, "read {} records", found.records_read);
 }
+
+/// Owners replaced one after another, each dying with a transaction open
+/// after many committed ones: every next owner reads the newest committed
+/// progress, never one from before an earlier owner's aborted transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_takeover_in_a_row_reads_the_newest_progress() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("takeovers");
+    let topic = unique("takeovers.topic");
+    let mut pos = 0;
+    for owner in 1..=4u64 {
+        let mut sink = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open");
+        let expected = (owner > 1).then(|| progress(owner - 1, pos));
+        assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), expected, "owner {owner}");
+        for _ in 0..40 {
+            pos += 1;
+            sink.deliver(&batch(&topic, pos as usize, 2), &progress(owner, pos)).await.expect("deliver");
+        }
+        sink.deliver_without_commit(&batch(&topic, 10_000 + pos as usize, 3), &progress(owner, pos + 1000))
+            .await
+            .expect("leave a transaction open");
+        // The owner dies here.
+    }
+}
+

@@ -47,14 +47,23 @@
 //! key hashes to), so only partition 0 is read and ties between partitions
 //! cannot arise. The reader does not scan the topic from the beginning:
 //! compaction only ever runs on closed segments, so a busy connector's
-//! topic can hold millions of records. It reads backwards in windows: the
-//! last [`FIRST_WINDOW`] offsets before the end, and if no record of this
-//! incarnation is among them (the tail can hold transaction markers,
-//! aborted records or another incarnation's records), a window twice as
-//! large before that, down to the start of the log. The newest matching
-//! record in the first window that has one is the answer, because every
-//! later offset was read and held none. A takeover therefore reads a few
-//! dozen records however long the connector has run.
+//! topic can hold millions of records. It starts [`FIRST_WINDOW`] offsets
+//! before the end and reads to the end; if no record of this incarnation
+//! was among them (the tail can hold transaction markers, aborted records
+//! or another incarnation's records), it starts twice as far back and
+//! reads to the end again, down to the start of the log. The newest
+//! matching record of the first read that has one is the answer: that read
+//! went to the end. A takeover on Kafka therefore reads a few dozen
+//! records however long the connector has run.
+//!
+//! Every read goes to the end, rather than stopping where the previous one
+//! started, because of a broker quirk measured here: noida-db (the test
+//! broker) answers a `read_committed` fetch that starts after an aborted
+//! transaction with nothing at all, while a fetch from before it returns
+//! every committed record to the end. Stopping at the previous start would
+//! then find an older record and resume too early. Reading to the end
+//! costs at most twice the records and is right on both; on such a broker
+//! the read goes back to before the first aborted transaction.
 //!
 //! The consumer raises `receive.message.max.bytes` because some brokers
 //! (noida-db, the test broker) ignore fetch size limits.
@@ -163,9 +172,12 @@ pub fn read_latest(
         config.set(key, value);
     }
     SinkContext::set_log_level(&mut config);
-    let consumer: BaseConsumer<SinkContext> = config
-        .create_with_context(SinkContext::new(transactional_id))
-        .map_err(&kafka)?;
+    // One consumer per read: librdkafka does not reliably fetch again
+    // after a partition that reached its end is assigned anew.
+    let new_consumer = || -> Result<BaseConsumer<SinkContext>, SinkError> {
+        config.create_with_context(SinkContext::new(transactional_id)).map_err(&kafka)
+    };
+    let consumer = new_consumer()?;
 
     let metadata = consumer.fetch_metadata(Some(topic), left(deadline)).map_err(&kafka)?;
     let nothing = ProgressRead { progress: None, records_read: 0 };
@@ -186,11 +198,12 @@ pub fn read_latest(
         .map_err(&kafka)?;
 
     let mut records_read = 0u64;
-    let mut end = high;
     let mut window = FIRST_WINDOW;
-    while end > low {
-        let start = end.saturating_sub(window).max(low);
+    let mut start = high;
+    while start > low {
+        start = high.saturating_sub(window).max(low);
         let mut newest = None;
+        let consumer = new_consumer()?;
         let mut assignment = TopicPartitionList::new();
         assignment
             .add_partition_offset(topic, PARTITION, Offset::Offset(start))
@@ -205,10 +218,6 @@ pub fn read_latest(
                 Some(Err(KafkaError::PartitionEOF(_))) => break,
                 Some(Err(e)) => return Err(kafka(e)),
                 Some(Ok(message)) => {
-                    if message.offset() >= end {
-                        // Read in an earlier (later-positioned) window already.
-                        break;
-                    }
                     records_read += 1;
                     if message.key() != Some(connector.as_bytes()) {
                         continue;
@@ -237,7 +246,6 @@ pub fn read_latest(
         if let Some(progress) = newest {
             return Ok(ProgressRead { progress, records_read });
         }
-        end = start;
         window = window.saturating_mul(2);
     }
     Ok(ProgressRead { progress: None, records_read })

@@ -361,7 +361,12 @@ async fn an_owner_frozen_mid_transaction_commits_nothing() {
 /// `cut_off`, it wakes up cut off from its peers (not from MariaDB or the
 /// broker), so Raft cannot tell it that it was deposed until the links
 /// heal: only Kafka fencing and its failing Raft writes can stop it.
-async fn zombie_after_claim(cut_off: bool, seed: u64) {
+/// With `freeze_successor` as well, the new owner is frozen while the
+/// zombie wakes up, so it cannot fence the zombie back at once: a zombie
+/// whose late `init_transactions` let it produce would commit for as long
+/// as the successor is frozen, and the successor, resuming from its own
+/// (newer-epoch) Raft offset, would then repeat that output.
+async fn zombie_after_claim(cut_off: bool, freeze_successor: bool, seed: u64) {
     let (rig, feed) = classic(true).await;
     let writer = Workload::new(chaos::TABLE).start(&rig.db, seed);
     writer.progress(BETWEEN_FAULTS).await;
@@ -375,11 +380,22 @@ async fn zombie_after_claim(cut_off: bool, seed: u64) {
     // owning the connector under a later one has replaced it.
     rig.taken_over(&feed, &rig.others(owner), restarted.epoch, frozen_ms).await;
     writer.progress(BETWEEN_FAULTS).await;
+    // Asked of a survivor: the frozen zombie answers nobody.
+    let survivor = rig.others(owner)[0];
+    let successor = rig.cluster.connector(survivor, &feed.name).await.expect("connector").owner_node_id.expect("owned") as usize;
     if cut_off {
         rig.cluster.isolate(owner);
     }
+    if freeze_successor {
+        rig.cluster.freeze(successor);
+    }
     rig.cluster.thaw(owner);
     writer.progress(BETWEEN_FAULTS).await;
+    if freeze_successor {
+        // Long enough for a zombie that produces to commit several batches.
+        writer.progress(BETWEEN_FAULTS).await;
+        rig.cluster.thaw(successor);
+    }
     if cut_off {
         writer.progress(BETWEEN_FAULTS).await;
         rig.cluster.heal_all();
@@ -392,12 +408,17 @@ async fn zombie_after_claim(cut_off: bool, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zombie_frozen_between_claim_and_init_transactions_commits_nothing() {
-    zombie_after_claim(false, 10).await;
+    zombie_after_claim(false, false, 10).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_off_zombie_frozen_between_claim_and_init_transactions_commits_nothing() {
-    zombie_after_claim(true, 16).await;
+    zombie_after_claim(true, false, 16).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_zombie_whose_successor_is_frozen_commits_nothing() {
+    zombie_after_claim(true, true, 19).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

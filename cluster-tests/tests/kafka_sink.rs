@@ -751,3 +751,28 @@ async fn every_takeover_in_a_row_reads_the_newest_progress() {
     }
 }
 
+
+/// A progress topic with more than one partition (pre-created by someone
+/// else, or grown): progress is written to and read from partition 0
+/// only, so a record another partition holds (say, with a higher epoch)
+/// can never win a tie or override the newest one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_lives_in_partition_zero_of_a_multi_partition_topic() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("partitions");
+    let topic = unique("partitions.topic");
+    let progress_topic = config(&broker, &cluster, &[]).offsets_topic;
+    let admin: AdminClient<_> = rdkafka::ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().expect("admin");
+    admin
+        .create_topics([&NewTopic::new(&progress_topic, 3, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .await
+        .expect("create the progress topic with 3 partitions");
+    let stray = progress(9, 1);
+    broker.fill(&progress_topic, 2, 1, move |_| (CONNECTOR.as_bytes().to_vec(), stray.to_json())).await;
+
+    let mut sink = KafkaSink::open(config(&broker, &cluster, &[])).await.expect("open");
+    sink.deliver(&batch(&topic, 0, 1), &progress(1, 500)).await.expect("deliver");
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 500)));
+}

@@ -27,6 +27,7 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
         desired_state: match record.desired {
             DesiredState::Running => proto::DesiredState::Running,
             DesiredState::Paused => proto::DesiredState::Paused,
+            DesiredState::Stopped => proto::DesiredState::Stopped,
         } as i32,
         owner_node_id: record.owner,
         epoch: record.epoch,
@@ -274,6 +275,16 @@ impl Control for ControlService {
         self.write(Command::SetDesiredState {
             name,
             state: DesiredState::Running,
+        })
+        .await
+    }
+
+    async fn stop_connector(&self, request: Request<proto::ConnectorRef>) -> Result<Response<proto::Connector>, Status> {
+        let name = request.into_inner().name;
+        required_name(&name)?;
+        self.write(Command::SetDesiredState {
+            name,
+            state: DesiredState::Stopped,
         })
         .await
     }

@@ -30,6 +30,7 @@ impl From<NodeError> for Status {
                 CommandError::AlreadyExists { .. } => Code::AlreadyExists,
                 CommandError::InvalidName { .. } | CommandError::InvalidOffset { .. } => Code::InvalidArgument,
                 CommandError::NotPaused { .. }
+                | CommandError::NotStopped { .. }
                 | CommandError::NoSnapshot { .. }
                 | CommandError::StaleEpoch { .. }
                 | CommandError::EpochMismatch { .. } => Code::FailedPrecondition,

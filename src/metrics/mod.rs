@@ -330,7 +330,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
     out.family(
         "raftcdc_connector_state",
         Kind::Gauge,
-        "1 for the connector's current state (UNASSIGNED, STARTING, RUNNING, PAUSED, FAILED), 0 for the others.",
+        "1 for the connector's current state (UNASSIGNED, STARTING, RUNNING, PAUSED, FAILED, STOPPED), 0 for the others.",
     );
     for c in &records {
         let current = c.effective_task_state();
@@ -340,6 +340,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
             TaskState::Running,
             TaskState::Paused,
             TaskState::Failed,
+            TaskState::Stopped,
         ] {
             let value = f64::from(u8::from(state == current));
             out.sample(

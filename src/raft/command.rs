@@ -92,7 +92,8 @@ pub enum Command {
         #[serde(default)]
         snapshot: Option<SnapshotProgress>,
     },
-    /// An operator's replacement of the offset; the connector must be paused.
+    /// An operator's replacement of the offset; the connector must be
+    /// paused or (since STOPPED exists) stopped.
     SetOffsets {
         name: String,
         offset: serde_json::Value,
@@ -136,6 +137,15 @@ pub enum Command {
         name: String,
         state: IncrementalState,
     },
+    /// KIP-875's offset reset of a STOPPED connector: clears its offset,
+    /// snapshot progress and incremental snapshot, raises its epoch and
+    /// gives it the fresh `incarnation` the proposer drew (build it with
+    /// [`Command::reset_offsets`]), so the next owner starts as a new
+    /// connector would. Added after every variant above.
+    ResetOffsets {
+        name: String,
+        incarnation: String,
+    },
 }
 
 impl Command {
@@ -146,6 +156,14 @@ impl Command {
             config,
             paused,
             incarnation: Some(new_incarnation()),
+        }
+    }
+
+    /// Resets connector `name`'s offsets (it must be stopped).
+    pub fn reset_offsets(name: String) -> Command {
+        Command::ResetOffsets {
+            name,
+            incarnation: new_incarnation(),
         }
     }
 
@@ -164,7 +182,8 @@ impl Command {
             | Command::AppendSchemaHistory { name, .. }
             | Command::RecordSchemaHistory { name, .. }
             | Command::RequestSnapshot { name, .. }
-            | Command::SetSnapshotState { name, .. } => name,
+            | Command::SetSnapshotState { name, .. }
+            | Command::ResetOffsets { name, .. } => name,
         }
     }
 }
@@ -218,6 +237,8 @@ pub enum CommandError {
     EpochMismatch { name: String, current: u64, expected: u64 },
     #[error("name: connector \"{name}\" must be paused first (raftcdc connector pause {name})")]
     NotPaused { name: String },
+    #[error("name: connector \"{name}\" must be stopped first (raftcdc connector stop {name})")]
+    NotStopped { name: String },
     #[error("offset: {reason}")]
     InvalidOffset { reason: String },
     #[error("name: connector \"{name}\" has no incremental snapshot to control (start one with raftcdc connector snapshot {name} --tables ...)")]

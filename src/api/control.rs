@@ -67,7 +67,7 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
 
 /// Checks an incremental snapshot request against the connector's config:
 /// every table is `db.table` and captured, the filter one condition.
-fn validate_snapshot_request(record: &ConnectorRecord, tables: &[String], filter: Option<&str>) -> Result<(), NodeError> {
+pub(crate) fn validate_snapshot_request(record: &ConnectorRecord, tables: &[String], filter: Option<&str>) -> Result<(), NodeError> {
     let invalid = |field: String, reason: String| NodeError::Invalid { field, reason };
     if tables.is_empty() {
         return Err(invalid("tables".into(), "name at least one table as db.table".into()));

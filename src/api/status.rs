@@ -76,6 +76,7 @@ impl From<ApiError> for Status {
             ApiError::Connect { .. } => Code::Unavailable,
             ApiError::Bind { .. }
             | ApiError::Serve(_)
+            | ApiError::Http { .. }
             | ApiError::Reflection(_)
             | ApiError::Tls { .. }
             | ApiError::ClientTls { .. } => Code::Internal,

@@ -342,6 +342,16 @@ impl FileConfig {
                 return Err(invalid("rest.advertise", "needs rest.listen".into()))
             }
             None => None,
+            Some(_) if self.tls.control.is_some() => {
+                // Not yet: the REST listener serves plain HTTP only, and
+                // must not advertise https while doing so.
+                return Err(invalid(
+                    "rest.listen",
+                    "cannot be combined with [tls.control] yet: the REST API serves plain HTTP only; \
+                     put a TLS-terminating proxy in front of it, or leave [tls.control] out"
+                        .into(),
+                ));
+            }
             Some(addr) => {
                 let rest_listen = socket("rest.listen", &addr)?;
                 if [Some(listen), Some(peer_listen), metrics_listen].contains(&Some(rest_listen)) {

@@ -17,6 +17,7 @@
 //! - [`config`]: the node config files the harness writes.
 //! - [`pki`]: throwaway CAs and certificates for TLS clusters (`openssl`).
 //! - [`connectors`]: valid connector definitions for the tests.
+//! - [`rest`]: an HTTP client for the nodes' Kafka Connect REST API.
 //! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
 //! - [`bench`]: the benchmark binaries' command-line flags.
@@ -43,6 +44,7 @@ pub mod connectors;
 pub mod pki;
 pub mod process;
 pub mod proxy;
+pub mod rest;
 pub mod scrape;
 pub mod subnet;
 pub mod wait;

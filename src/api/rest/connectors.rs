@@ -18,7 +18,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::RestError;
@@ -280,15 +279,6 @@ pub async fn reset_topics(State(state): State<RestState>, Path(name): Path<Strin
     Ok(StatusCode::OK.into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestartQuery {
-    #[serde(default)]
-    include_tasks: bool,
-    #[serde(default)]
-    only_failed: bool,
-}
-
 /// `POST /connectors/{name}/restart[?includeTasks=&onlyFailed=]`.
 ///
 /// The connector instance and its one task are one unit in raftcdc, so a
@@ -299,23 +289,27 @@ pub struct RestartQuery {
 pub async fn restart(
     State(state): State<RestState>,
     Path(name): Path<String>,
-    query: Result<Query<RestartQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, RestError> {
-    let Query(query) = query.map_err(|e| RestError::BadRequest(e.body_text()))?;
+    let Query(pairs) = query.map_err(|e| RestError::BadRequest(e.body_text()))?;
+    // As JAX-RS reads a boolean query parameter: "true" in any case is
+    // true, anything else false (Python clients send "True"/"False").
+    let flag = |key: &str| pairs.iter().any(|(k, v)| k == key && v.eq_ignore_ascii_case("true"));
+    let (include_tasks, only_failed) = (flag("includeTasks"), flag("onlyFailed"));
     let record = record(&state, &name).await?;
     let failed = record.effective_task_state() == TaskState::Failed;
-    let restarts = !query.only_failed || failed;
+    let restarts = !only_failed || failed;
     if restarts {
         state.node.propose(Command::RestartConnector { name: name.clone() }).await?;
     }
-    if !query.include_tasks && !query.only_failed {
+    if !include_tasks && !only_failed {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let worker = state.worker_id(record.owner).await;
     let mut body = shapes::status(&record, &worker);
     if restarts {
         body["connector"]["state"] = json!("RESTARTING");
-        if query.include_tasks {
+        if include_tasks {
             if let Some(tasks) = body["tasks"].as_array_mut() {
                 for task in tasks {
                     task["state"] = json!("RESTARTING");

@@ -86,7 +86,8 @@ pub struct RestSection {
     /// Absent: no REST API and no console.
     pub listen: Option<String>,
     /// URL clients and other nodes use for this node's REST API,
-    /// `http://host:port` (`https://` when `[tls.control]` is set). It is
+    /// `http://host:port` (`https://` when `[tls.control]` is set, which
+    /// then also secures this listener). It is
     /// the `worker_id` of the task this node owns. Default:
     /// `http(s)://<listen>`; required when `listen` is a wildcard address.
     #[serde(default)]
@@ -342,16 +343,6 @@ impl FileConfig {
                 return Err(invalid("rest.advertise", "needs rest.listen".into()))
             }
             None => None,
-            Some(_) if self.tls.control.is_some() => {
-                // Not yet: the REST listener serves plain HTTP only, and
-                // must not advertise https while doing so.
-                return Err(invalid(
-                    "rest.listen",
-                    "cannot be combined with [tls.control] yet: the REST API serves plain HTTP only; \
-                     put a TLS-terminating proxy in front of it, or leave [tls.control] out"
-                        .into(),
-                ));
-            }
             Some(addr) => {
                 let rest_listen = socket("rest.listen", &addr)?;
                 if [Some(listen), Some(peer_listen), metrics_listen].contains(&Some(rest_listen)) {

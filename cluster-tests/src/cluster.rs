@@ -346,11 +346,12 @@ impl Cluster {
         self.slot(node).config.metrics_listen.expect("the harness configures a metrics endpoint")
     }
 
-    /// Node `i`'s Kafka Connect REST endpoint, `http://ip:port` (every test
-    /// node without control TLS serves one).
+    /// Node `i`'s Kafka Connect REST endpoint, `http://ip:port`, or
+    /// `https://` with control TLS (every test node serves one).
     pub fn rest_url(&self, node: usize) -> String {
-        let addr = self.slot(node).config.rest_listen.expect("the harness configures a REST listener");
-        format!("http://{addr}")
+        let config = &self.slot(node).config;
+        let addr = config.rest_listen.expect("the harness configures a REST listener");
+        format!("{}://{addr}", config.control_scheme())
     }
 
     /// A REST client for node `i`, carrying the cluster's token if any.
@@ -448,8 +449,8 @@ impl Cluster {
             raft: self.raft,
             kafka_bootstrap: self.kafka.clone(),
             metrics_listen: Some((ip, ports[2]).into()),
-            // The REST listener speaks plain HTTP only (not with [tls.control]).
-            rest_listen: (!self.security.control_tls).then(|| (ip, ports[3]).into()),
+            // HTTPS with [tls.control]'s certificate when that is set.
+            rest_listen: Some((ip, ports[3]).into()),
             security,
         };
         let config_path = self.dir.path().join(format!("node{node}.toml"));

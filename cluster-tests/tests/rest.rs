@@ -277,3 +277,65 @@ async fn the_token_guards_the_api_but_not_metrics_or_the_console_page() {
     assert_eq!(page.status, 200);
     assert!(page.text.contains("<title>raftcdc console</title>"));
 }
+
+/// `curl` against a node's REST API with `extra` arguments: the HTTP
+/// status and body.
+async fn curl(url: &str, extra: &[&std::ffi::OsStr]) -> (u16, String) {
+    let output = tokio::process::Command::new("curl")
+        .args(["-sS", "--max-time", "20", "-w", "\n%{http_code}"])
+        .args(extra)
+        .arg(url)
+        .output()
+        .await
+        .expect("run curl");
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// With `[tls.control]` (and its `client_ca`) the REST listener speaks
+/// HTTPS with the same certificate and requires a client certificate from
+/// the same CA, plus the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_takes_the_control_apis_tls_client_certificates_and_token() {
+    let cluster = Cluster::builder().security(Security::all()).start().await;
+    cluster.init().await;
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    let url = cluster.rest_url(leader);
+    assert!(url.starts_with("https://"), "{url}");
+    let credentials = cluster.credentials();
+    let ca = credentials.ca_cert.clone().unwrap();
+    let client = credentials.client_cert.clone().unwrap();
+    let token = cluster.rest(leader).token.unwrap();
+    let header = format!("Authorization: Bearer {token}");
+    let ok: Vec<&std::ffi::OsStr> = vec![
+        "--cacert".as_ref(),
+        ca.as_os_str(),
+        "--cert".as_ref(),
+        client.cert.as_os_str(),
+        "--key".as_ref(),
+        client.key.as_os_str(),
+        "-H".as_ref(),
+        header.as_ref(),
+    ];
+    let (code, body) = curl(&format!("{url}/connectors"), &ok).await;
+    assert_eq!((code, body.as_str()), (200, "[]"));
+    // The status of a connector created over HTTPS names an https worker.
+    let payload = connectors::rest_payload("tls").to_string();
+    let mut create = ok.clone();
+    for arg in ["-X", "POST", "-H", "Content-Type: application/json", "--data", payload.as_str()] {
+        create.push(std::ffi::OsStr::new(arg));
+    }
+    let (code, body) = curl(&format!("{url}/connectors"), &create).await;
+    assert_eq!(code, 201, "{body}");
+    // No client certificate: the handshake is refused.
+    let (code, _) = curl(&format!("{url}/connectors"), &ok[..2]).await;
+    assert_eq!(code, 0, "a client without a certificate got an HTTP answer");
+    // Certificate but no token: 401 in Kafka's form.
+    let (code, body) = curl(&format!("{url}/connectors"), &ok[..6]).await;
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("\"error_code\":401"), "{body}");
+    // Plain HTTP on the TLS port gets no answer.
+    let (code, _) = curl(&format!("{}/connectors", url.replace("https://", "http://")), &[]).await;
+    assert_ne!(code, 200);
+}

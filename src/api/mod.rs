@@ -59,6 +59,8 @@ pub enum ApiError {
     },
     #[error("gRPC server failed")]
     Serve(#[from] tonic::transport::Error),
+    #[error("cannot set up TLS on the REST API")]
+    RestTls(#[source] rest::tls::RestTlsError),
     #[error("{what} failed")]
     Http {
         what: &'static str,
@@ -200,7 +202,7 @@ pub async fn serve(node: Arc<Node>, shutdown: impl Future<Output = ()> + Send + 
         let stopped = stopped(stop_rx.clone());
         async move {
             match rest {
-                Some((listener, router)) => rest::serve_listener(listener, router, stopped)
+                Some(bound) => rest::serve_listener(bound.listener, bound.tls, bound.router, stopped)
                     .await
                     .map_err(|source| ApiError::Http { what: "the REST API", source }),
                 None => Ok(()),
@@ -214,7 +216,7 @@ pub async fn serve(node: Arc<Node>, shutdown: impl Future<Output = ()> + Send + 
             match metrics_listener {
                 Some(listener) => {
                     tracing::info!(metrics = ?listener.local_addr().ok(), "serving /metrics");
-                    rest::serve_listener(listener, rest::metrics_router(node), stopped)
+                    rest::serve_listener(listener, None, rest::metrics_router(node), stopped)
                         .await
                         .map_err(|source| ApiError::Http { what: "the metrics endpoint", source })
                 }

@@ -77,6 +77,7 @@ impl From<ApiError> for Status {
             ApiError::Bind { .. }
             | ApiError::Serve(_)
             | ApiError::Http { .. }
+            | ApiError::RestTls(_)
             | ApiError::Reflection(_)
             | ApiError::Tls { .. }
             | ApiError::ClientTls { .. } => Code::Internal,

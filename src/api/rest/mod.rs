@@ -45,6 +45,7 @@ pub mod error;
 pub mod offsets;
 pub mod plugins;
 pub mod shapes;
+pub mod tls;
 
 use error::RestError;
 
@@ -209,14 +210,26 @@ pub fn answer(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Serves `router` on an already bound listener until `stopped` resolves.
+/// Serves `router` on an already bound listener until `stopped` resolves,
+/// over TLS when an acceptor is given.
 pub async fn serve_listener(
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
-    axum::serve(listener, router).with_graceful_shutdown(stopped).await
+    match tls {
+        Some(acceptor) => tls::serve(listener, acceptor, router, stopped).await,
+        None => axum::serve(listener, router).with_graceful_shutdown(stopped).await,
+    }
+}
+
+/// A bound REST listener, ready to serve.
+pub struct Bound {
+    pub listener: tokio::net::TcpListener,
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub router: Router,
 }
 
 /// `[metrics] listen`: only `GET`/`HEAD /metrics`, plain HTTP, no token
@@ -238,10 +251,19 @@ pub fn metrics_router(node: Arc<Node>) -> Router {
 }
 
 /// Binds `[rest] listen` and serves the REST API, console and `/metrics`.
-pub async fn bind(node: &Arc<Node>) -> Result<Option<(tokio::net::TcpListener, Router)>, super::ApiError> {
+pub async fn bind(node: &Arc<Node>) -> Result<Option<Bound>, super::ApiError> {
     let Some(rest) = &node.config.rest else {
         return Ok(None);
     };
+    // `[tls.control]` secures this listener too.
+    let tls = node
+        .config
+        .security
+        .control
+        .as_ref()
+        .map(tls::acceptor)
+        .transpose()
+        .map_err(super::ApiError::RestTls)?;
     let listener = tokio::net::TcpListener::bind(rest.listen)
         .await
         .map_err(|source| super::ApiError::Bind {
@@ -249,6 +271,10 @@ pub async fn bind(node: &Arc<Node>) -> Result<Option<(tokio::net::TcpListener, R
             addr: rest.listen,
             source,
         })?;
-    tracing::info!(rest = %rest.listen, advertise = %rest.advertise, "serving the Kafka Connect REST API and the console at /ui");
-    Ok(Some((listener, router(RestState::new(node.clone())))))
+    tracing::info!(rest = %rest.listen, advertise = %rest.advertise, tls = tls.is_some(), "serving the Kafka Connect REST API and the console at /ui");
+    Ok(Some(Bound {
+        listener,
+        tls,
+        router: router(RestState::new(node.clone())),
+    }))
 }

@@ -213,7 +213,11 @@ async fn bad_requests_get_kafka_errors_and_change_nothing() {
     let rest = cluster.rest(follower);
     let created = rest.send("POST", "/connectors", &connectors::rest_payload("keep")).await.unwrap();
     assert_eq!(created.status, 201, "{}", created.text);
-    let before = cluster.connector(follower, "keep").await.unwrap();
+    // Once owned, only an operator's change moves its epoch.
+    let before = cluster
+        .wait_connector(&[follower], "keep", "owned", |_, c| c.owner_node_id.map(|_| ()).ok_or_else(|| "no owner".into()))
+        .await
+        .remove(0);
 
     let mut invalid = connectors::rest_payload("bad");
     invalid["config"]["database.port"] = json!("70000");

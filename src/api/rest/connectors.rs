@@ -116,7 +116,7 @@ pub async fn create(State(state): State<RestState>, body: Result<Bytes, BytesRej
 async fn created(state: &RestState, spec: ConnectorSpec, initial: DesiredState) -> Result<ConnectorRecord, RestError> {
     let name = spec.name.clone();
     let paused = initial != DesiredState::Running;
-    let mut record = state.node.propose(Command::create_connector(spec.name, spec.config, paused)).await?;
+    let mut record = state.propose(Command::create_connector(spec.name, spec.config, paused)).await?;
     if initial == DesiredState::Stopped {
         record = state
             .node
@@ -261,7 +261,7 @@ pub async fn restart_task(
 ) -> Result<Response, RestError> {
     let record = record(&state, &name).await?;
     task_zero(&record, &task)?;
-    state.node.propose(Command::RestartConnector { name }).await?;
+    state.propose(Command::RestartConnector { name }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -300,7 +300,7 @@ pub async fn restart(
     let failed = record.effective_task_state() == TaskState::Failed;
     let restarts = !only_failed || failed;
     if restarts {
-        state.node.propose(Command::RestartConnector { name: name.clone() }).await?;
+        state.propose(Command::RestartConnector { name: name.clone() }).await?;
     }
     if !include_tasks && !only_failed {
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -321,7 +321,7 @@ pub async fn restart(
 }
 
 async fn set_desired(state: &RestState, name: String, desired: DesiredState) -> Result<(), RestError> {
-    state.node.propose(Command::SetDesiredState { name, state: desired }).await?;
+    state.propose(Command::SetDesiredState { name, state: desired }).await?;
     Ok(())
 }
 
@@ -345,7 +345,7 @@ pub async fn stop(State(state): State<RestState>, Path(name): Path<String>) -> R
 
 /// `DELETE /connectors/{name}`: 204.
 pub async fn delete(State(state): State<RestState>, Path(name): Path<String>) -> Result<Response, RestError> {
-    state.node.propose(Command::DeleteConnector { name }).await?;
+    state.propose(Command::DeleteConnector { name }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -368,6 +368,6 @@ pub async fn snapshot(
     let filter = body.get("filter").and_then(Value::as_str).map(str::to_string);
     let record = record(&state, &name).await?;
     crate::api::control::validate_snapshot_request(&record, &tables, filter.as_deref())?;
-    state.node.propose(Command::RequestSnapshot { name, tables, filter }).await?;
+    state.propose(Command::RequestSnapshot { name, tables, filter }).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -9,9 +9,11 @@
 //!
 //! Why it is correct:
 //! - Every read is served from this node's applied Raft state, and every
-//!   write goes through [`Node::propose`], which runs it on the leader or
-//!   forwards it there: a follower serves writes itself (never a
-//!   redirect), so a load balancer may send any call to any node.
+//!   write goes through [`RestState::propose`] ([`Node::propose`], which
+//!   runs it on the leader or forwards it there, then waits until this node
+//!   has applied it): a follower serves writes itself (never a redirect)
+//!   and reads its own writes, so a load balancer may send any call to any
+//!   node.
 //! - Connector configs pass through [`crate::connector::ConnectorSpec`],
 //!   the same front door as gRPC create and update, before any proposal.
 //! - Bodies are read whole with a limit ([`MAX_BODY`]) and parsed here, so
@@ -35,8 +37,10 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use crate::config::security::Token;
-use crate::node::Node;
+use crate::node::{Node, NodeError};
+use crate::raft::command::Command;
 use crate::raft::network;
+use crate::raft::state::ConnectorRecord;
 use crate::raft::NodeId;
 
 pub mod connectors;
@@ -53,6 +57,8 @@ use error::RestError;
 pub const MAX_BODY: usize = 1024 * 1024;
 /// Bound on asking another node for its REST address.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(700);
+/// Longest a write on a follower waits for the follower to apply it.
+const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 /// The Kafka Connect release whose REST API this one follows.
 pub const KAFKA_CONNECT_VERSION: &str = "3.9.0";
 
@@ -77,6 +83,34 @@ impl RestState {
             token,
             worker_ids: Arc::default(),
         }
+    }
+
+    /// Proposes `command` through the leader (forwarded from a follower),
+    /// then waits, bounded by [`READ_YOUR_WRITES_WAIT`], until this node
+    /// has applied everything the leader had applied when the write
+    /// returned: a client that writes through a follower and then reads
+    /// from it sees its own write (DELETE then GET is a 404), as it would
+    /// from one Kafka Connect worker.
+    pub async fn propose(&self, command: Command) -> Result<Option<ConnectorRecord>, NodeError> {
+        let reply = self.node.propose(command).await?;
+        let metrics = self.node.metrics();
+        if metrics.state != openraft::ServerState::Leader {
+            let leader = metrics
+                .current_leader
+                .and_then(|l| metrics.membership_config.membership().get_node(&l).cloned());
+            if let Some(leader) = leader {
+                let probe = network::probe(self.node.dialer(), &leader.raft_addr, self.node.id, PROBE_TIMEOUT).await;
+                if let Ok(probe) = probe {
+                    let _ = self
+                        .node
+                        .raft
+                        .wait(Some(READ_YOUR_WRITES_WAIT))
+                        .applied_index_at_least(probe.last_applied_index, "this node applied the write")
+                        .await;
+                }
+            }
+        }
+        Ok(reply)
     }
 
     /// This node's advertised REST address.

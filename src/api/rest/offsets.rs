@@ -103,7 +103,7 @@ pub async fn alter(
         Alteration::Set(offset) => Command::SetOffsets { name, offset },
         Alteration::Reset => Command::reset_offsets(name),
     };
-    state.node.propose(command).await?;
+    state.propose(command).await?;
     Ok(answer(
         StatusCode::OK,
         json!({"message": "The offsets for this connector have been altered successfully"}),
@@ -114,10 +114,48 @@ pub async fn alter(
 pub async fn reset(State(state): State<RestState>, Path(name): Path<String>) -> Result<Response, RestError> {
     let record = state.node.connector(&name).await?;
     require_stopped(&record)?;
-    state.node.propose(Command::reset_offsets(name)).await?;
+    state.propose(Command::reset_offsets(name)).await?;
     Ok(answer(
         StatusCode::OK,
         json!({"message": "The offsets for this connector have been reset successfully"}),
     ))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stopped() -> ConnectorRecord {
+        let mut record: ConnectorRecord = serde_json::from_value(json!({
+            "name": "c", "config": {"topic.prefix": "dbserver1"}, "desired": "stopped", "owner": null, "epoch": 1,
+            "task": {"state": "UNASSIGNED", "node_id": null, "epoch": 0, "error": null, "remedy": null, "updated_ms": 0},
+            "offset": null, "schema_history": [], "snapshot": null, "created_ms": 0, "updated_ms": 0
+        }))
+        .unwrap();
+        record.desired = DesiredState::Stopped;
+        record
+    }
+
+    #[test]
+    fn one_partition_named_by_the_topic_prefix() {
+        let record = stopped();
+        assert_eq!(offsets(&record), json!({"offsets": []}));
+        let set = json!({"offsets": [{"partition": {"server": "dbserver1"}, "offset": {"file": "f.000001", "pos": 4, "gtids": "0-1-2", "row": 1, "event": 2, "ts_sec": 7}}]});
+        assert!(matches!(alteration(&record, &set).unwrap(), Alteration::Set(_)));
+        let reset = json!({"offsets": [{"partition": {"server": "dbserver1"}, "offset": null}]});
+        assert_eq!(alteration(&record, &reset).unwrap(), Alteration::Reset);
+        for bad in [
+            json!({}),
+            json!({"offsets": []}),
+            json!({"offsets": [{"partition": {"server": "other"}, "offset": {"file": "f", "pos": 4}}]}),
+            json!({"offsets": [{"offset": {"file": "f", "pos": 4}}]}),
+            json!({"offsets": [{"partition": {"server": "dbserver1"}, "offset": {"pos": "x"}}]}),
+        ] {
+            assert!(matches!(alteration(&record, &bad), Err(RestError::BadRequest(_))), "{bad}");
+        }
+        let mut running = record.clone();
+        running.desired = DesiredState::Running;
+        assert_eq!(require_stopped(&running).unwrap_err().status(), axum::http::StatusCode::BAD_REQUEST);
+    }
+}

@@ -167,3 +167,62 @@ pub fn kind(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::state::TaskRecord;
+
+    fn record(desired: DesiredState, owner: Option<u64>, task: TaskState) -> ConnectorRecord {
+        ConnectorRecord {
+            name: "c".into(),
+            incarnation: String::new(),
+            config: BTreeMap::from([
+                ("topic.prefix".to_string(), "p".to_string()),
+                ("database.password".to_string(), "hunter2".to_string()),
+            ])
+            .into(),
+            desired,
+            owner,
+            epoch: 4,
+            task: TaskRecord { state: task, node_id: owner, epoch: 4, error: Some("boom".into()), remedy: Some("fix it".into()), updated_ms: 0 },
+            offset: None,
+            schema_history: Vec::new(),
+            snapshot: None,
+            incremental: None,
+            created_ms: 0,
+            updated_ms: 0,
+        }
+    }
+
+    #[test]
+    fn states_map_onto_kafka_connects() {
+        let running = status(&record(DesiredState::Running, Some(1), TaskState::Running), "http://w1:8083");
+        assert_eq!(running["connector"], json!({"state": "RUNNING", "worker_id": "http://w1:8083"}));
+        assert_eq!(running["tasks"], json!([{"id": 0, "state": "RUNNING", "worker_id": "http://w1:8083"}]));
+        let failed = status(&record(DesiredState::Running, Some(1), TaskState::Failed), "w");
+        assert_eq!(failed["tasks"][0]["trace"], "boom\nRemedy: fix it");
+        let unowned = status(&record(DesiredState::Running, None, TaskState::Running), "w");
+        assert_eq!((&unowned["connector"]["state"], &unowned["tasks"][0]["state"]), (&json!("UNASSIGNED"), &json!("UNASSIGNED")));
+        let stopped = record(DesiredState::Stopped, Some(1), TaskState::Running);
+        assert_eq!(status(&stopped, "w")["tasks"], json!([]));
+        assert_eq!(info(&stopped)["tasks"], json!([]));
+        assert_eq!(status(&record(DesiredState::Paused, Some(1), TaskState::Running), "w")["tasks"][0]["state"], "PAUSED");
+    }
+
+    #[test]
+    fn configs_are_masked_and_round_trip() {
+        let r = record(DesiredState::Running, None, TaskState::Running);
+        let shown = config(&r);
+        assert_eq!(shown["database.password"], REDACTED);
+        assert_eq!(shown["name"], "c");
+        let mut back = config_map(&shown, "c").unwrap();
+        assert!(!back.contains_key("name"));
+        restore_secrets(&mut back, &r.config.clone().into_inner());
+        assert_eq!(back["database.password"], "hunter2");
+        assert!(config_map(&json!({"name": "other"}), "c").unwrap_err().contains("doesn't match"));
+        let refused = config_map(&json!({"database.password": ["hunter2"]}), "c").unwrap_err();
+        assert!(!refused.contains("hunter2"), "{refused}");
+        assert_eq!(config_map(&json!({"a": 1, "b": true}), "c").unwrap()["a"], "1");
+    }
+}

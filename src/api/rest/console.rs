@@ -133,18 +133,14 @@ impl StateChanges {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-/// How far behind the source the last committed offset was: now against
-/// its binlog event time (`ts_sec`); `null` before the first commit.
+/// How far behind the source the last committed offset was when it was
+/// committed (its binlog event time, `ts_sec`, against its commit time),
+/// as `raftcdc connector status` shows it; `null` before the first commit.
+/// An idle database does not make it grow.
 fn lag_ms(record: &ConnectorRecord) -> Option<i64> {
-    let ts_sec = record.offset.as_ref()?.offset.get("ts_sec")?.as_i64().filter(|t| *t > 0)?;
-    Some((now_ms() - ts_sec * 1000).max(0))
+    let offset = record.offset.as_ref()?;
+    let ts_sec = offset.offset.get("ts_sec")?.as_i64().filter(|t| *t > 0)?;
+    Some((offset.committed_ms - ts_sec * 1000).max(0))
 }
 
 async fn summary(state: &RestState, record: &ConnectorRecord) -> Value {

@@ -33,8 +33,16 @@ pub enum RestError {
     MethodNotAllowed(String),
     #[error("{0}")]
     TooLarge(String),
+    /// Boxed: a `NodeError` is large and errors travel through every
+    /// handler's `Result`.
     #[error("{0}")]
-    Node(#[from] NodeError),
+    Node(Box<NodeError>),
+}
+
+impl From<NodeError> for RestError {
+    fn from(error: NodeError) -> RestError {
+        RestError::Node(Box::new(error))
+    }
 }
 
 impl RestError {
@@ -53,17 +61,18 @@ impl RestError {
     /// Kafka Connect's wording where it has one, otherwise the error chain.
     pub fn message(&self) -> String {
         match self {
-            RestError::Node(NodeError::Rejected(CommandError::NotFound { name })) => format!("Connector {name} not found"),
-            RestError::Node(NodeError::Rejected(CommandError::AlreadyExists { name })) => {
-                format!("Connector {name} already exists")
-            }
-            RestError::Node(NodeError::Rejected(CommandError::NotStopped { name } | CommandError::NotPaused { name })) => {
-                format!(
-                    "Connectors must be in the STOPPED state before their offsets can be modified. This can be done \
-                     for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-                )
-            }
-            RestError::Node(error) => error_chain(error),
+            RestError::Node(error) => match error.as_ref() {
+                NodeError::Rejected(CommandError::NotFound { name }) => format!("Connector {name} not found"),
+                NodeError::Rejected(CommandError::AlreadyExists { name }) => format!("Connector {name} already exists"),
+                NodeError::Rejected(CommandError::NotStopped { name } | CommandError::NotPaused { name }) => {
+                    format!(
+                        "Connectors must be in the STOPPED state before their offsets can be modified. This can be \
+                         done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' \
+                         endpoint"
+                    )
+                }
+                other => error_chain(other),
+            },
             other => other.to_string(),
         }
     }
@@ -124,16 +133,16 @@ mod tests {
 
     #[test]
     fn kafka_codes_and_messages() {
-        let not_found = RestError::Node(NodeError::Rejected(CommandError::NotFound { name: "x".into() }));
+        let not_found = RestError::from(NodeError::Rejected(CommandError::NotFound { name: "x".into() }));
         assert_eq!(not_found.status(), StatusCode::NOT_FOUND);
         assert_eq!(not_found.message(), "Connector x not found");
-        let duplicate = RestError::Node(NodeError::Rejected(CommandError::AlreadyExists { name: "x".into() }));
+        let duplicate = RestError::from(NodeError::Rejected(CommandError::AlreadyExists { name: "x".into() }));
         assert_eq!(duplicate.status(), StatusCode::CONFLICT);
         assert_eq!(duplicate.message(), "Connector x already exists");
-        let running = RestError::Node(NodeError::Rejected(CommandError::NotStopped { name: "x".into() }));
+        let running = RestError::from(NodeError::Rejected(CommandError::NotStopped { name: "x".into() }));
         assert_eq!(running.status(), StatusCode::BAD_REQUEST);
         assert!(running.message().contains("/connectors/x/stop"));
-        let no_leader = RestError::Node(NodeError::NoLeader { waited: std::time::Duration::ZERO });
+        let no_leader = RestError::from(NodeError::NoLeader { waited: std::time::Duration::ZERO });
         assert_eq!(no_leader.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use super::error::RestError;
 use super::{answer, json_body, RestState};
+use crate::node::NodeError;
 use crate::raft::command::{Command, CommandError};
 use crate::raft::state::{validate_offset, ConnectorRecord, DesiredState};
 
@@ -49,7 +50,7 @@ fn require_stopped(record: &ConnectorRecord) -> Result<(), RestError> {
     if record.desired == DesiredState::Stopped {
         Ok(())
     } else {
-        Err(RestError::Node(CommandError::NotStopped { name: record.name.clone() }.into()))
+        Err(NodeError::from(CommandError::NotStopped { name: record.name.clone() }).into())
     }
 }
 

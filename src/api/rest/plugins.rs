@@ -67,7 +67,7 @@ pub async fn config_definitions(Path(class): Path<String>) -> Result<Response, R
         return Err(unknown_class(&class));
     }
     let defs: Vec<Value> = crate::source::mysql::config::supported_property_names()
-        .map(|name| definition(name))
+        .map(definition)
         .collect();
     Ok(answer(StatusCode::OK, Value::Array(defs)))
 }

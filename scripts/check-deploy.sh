@@ -225,6 +225,21 @@ assert init["command"] == [f"http://raftcdc-{i}:7001" for i in (1, 2, 3)]
 PY
 then ok "compose.yaml parses; services, build context, mounts, dependencies, node and metrics addresses agree"
 else fail "compose.yaml structure"; fi
+# Prometheus alerting rules: they parse, each has a severity, and every
+# metric they name is one raftcdc exports (a family in src/metrics/mod.rs).
+if "$PY" - deploy/prometheus/raftcdc-alerts.yaml src/metrics/mod.rs <<'PY'
+import re, sys, yaml
+rules = yaml.safe_load(open(sys.argv[1]))
+exported = set(re.findall(r'"(raftcdc_[a-z_]+)"', open(sys.argv[2]).read()))
+alerts = [r for g in rules["groups"] for r in g["rules"]]
+assert {"RaftcdcConnectorFailed", "RaftcdcConnectorLagging"} <= {r["alert"] for r in alerts}, alerts
+for rule in alerts:
+    assert rule["labels"]["severity"] in ("critical", "warning"), rule
+    for name in re.findall(r"raftcdc_[a-z_]+", rule["expr"]):
+        assert name in exported, f"{rule['alert']}: {name} is not a raftcdc metric"
+PY
+then ok "deploy/prometheus/raftcdc-alerts.yaml parses and names only exported metrics"
+else fail "deploy/prometheus/raftcdc-alerts.yaml"; fi
 # A compose CLI validates the file against the Compose schema without a
 # Docker daemon. Debian's docker-compose (1.29) is installed if none is here.
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1 \

@@ -10,6 +10,11 @@
 #   - the Kafka-protocol broker noida-db 0.2.3 (see ../shared/KAFKA.md) in
 #     .venv-kafka/, for the exactly-once Kafka sink tests (tests start their
 #     OWN broker per test, with its own data dir and port).
+#   - Chromium from Debian's packages and playwright-core from npm (in
+#     cluster-tests/browser/node_modules), for the web console's browser
+#     test; no browser is ever downloaded by npm.
+#   - kafka-connect-py from PyPI in .venv-clients/, the independent Kafka
+#     Connect REST client the REST API is tested with.
 #
 # Exports nothing; tests find mariadbd on PATH or in /usr/sbin, and the
 # broker under .venv-kafka/.
@@ -26,6 +31,10 @@ command -v mariadb >/dev/null 2>&1 || need_apt+=(mariadb-client)
 # (rdkafka's `ssl` feature), found with pkg-config.
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
+# The web console's browser test (cluster-tests/tests/console.rs).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "services: installing ${need_apt[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
@@ -50,3 +59,22 @@ fi
 noida_bin="$(.venv-kafka/bin/python -c 'import noida_db, os; print(os.path.join(os.path.dirname(noida_db.__file__), "noida-db"))')"
 [ -x "$noida_bin" ] || { echo "services: noida-db binary missing at $noida_bin" >&2; exit 1; }
 echo "services: noida-db $(noida_version) at $noida_bin"
+
+# The console's browser driver: playwright-core only (never a browser
+# download; the test drives /usr/bin/chromium).
+if [ ! -d cluster-tests/browser/node_modules/playwright-core ]; then
+  echo "services: installing playwright-core into cluster-tests/browser"
+  (cd cluster-tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+fi
+echo "services: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), playwright-core $(node -p 'require("./cluster-tests/browser/node_modules/playwright-core/package.json").version')"
+
+# An independent Kafka Connect REST client (cluster-tests/tests/clients.rs).
+clients_version() {
+  .venv-clients/bin/python -c 'import importlib.metadata as m; print(m.version("kafka-connect-py"))' 2>/dev/null || true
+}
+if [ "$(clients_version)" != "1.0.0" ]; then
+  echo "services: installing kafka-connect-py 1.0.0 into .venv-clients"
+  [ -x .venv-clients/bin/python ] || python3 -m venv .venv-clients
+  .venv-clients/bin/pip install -q kafka-connect-py==1.0.0
+fi
+echo "services: kafka-connect-py $(clients_version)"

@@ -23,7 +23,19 @@
 //!
 //! [metrics]
 //! listen = "0.0.0.0:7201"   # optional; absent = no /metrics endpoint
+//!
+//! [rest]
+//! listen = "0.0.0.0:8083"   # optional; absent = no Kafka Connect REST API
+//! advertise = "http://10.0.0.1:8083"
 //! ```
+//!
+//! `[rest]` serves Kafka Connect's REST API, the web console (`/ui`) and
+//! `/metrics` on one listener ([`crate::api::rest`]). It uses the control
+//! API's TLS (`[tls.control]`) and bearer token (`[auth]`): one set of
+//! settings secures both front doors. `[metrics] listen` keeps working as a
+//! separate plain-HTTP listener serving only `/metrics` (for scrapers that
+//! must not hold the token or the CA); with `[rest]` set it is optional,
+//! since `/metrics` is also served there without a token.
 //!
 //! `[tls.control]`, `[tls.peer]` and `[auth]` (TLS on the listeners, the
 //! control API's bearer token) are documented and loaded in [`security`];
@@ -58,6 +70,36 @@ pub struct FileConfig {
     /// The Prometheus `/metrics` endpoint.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// Kafka Connect's REST API and the web console.
+    #[serde(default)]
+    pub rest: RestSection,
+}
+
+/// Kafka Connect's REST API, the web console at `/ui` and `/metrics`, on
+/// one HTTP listener. TLS and the bearer token are the control API's
+/// (`[tls.control]`, `[auth]`); `/metrics` and the console's static page
+/// need no token (the page asks for it and sends it with every call).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestSection {
+    /// Listen address, `ip:port` (Kafka Connect's default port is 8083).
+    /// Absent: no REST API and no console.
+    pub listen: Option<String>,
+    /// URL clients and other nodes use for this node's REST API,
+    /// `http://host:port` (`https://` when `[tls.control]` is set, which
+    /// then also secures this listener). It is
+    /// the `worker_id` of the task this node owns. Default:
+    /// `http(s)://<listen>`; required when `listen` is a wildcard address.
+    #[serde(default)]
+    pub advertise: Option<String>,
+}
+
+/// `[rest]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestConfig {
+    pub listen: SocketAddr,
+    /// Without a trailing `/`.
+    pub advertise: String,
 }
 
 /// The Prometheus endpoint (plain HTTP, `GET /metrics`).
@@ -169,6 +211,8 @@ pub struct NodeConfig {
     pub kafka_bootstrap_servers: Option<String>,
     /// `metrics.listen`, if set.
     pub metrics_listen: Option<SocketAddr>,
+    /// `[rest]`, if `rest.listen` is set.
+    pub rest: Option<RestConfig>,
     /// `[tls.*]` and `[auth]`, with their files loaded.
     pub security: Security,
 }
@@ -294,6 +338,46 @@ impl FileConfig {
         if let Some(addr) = metrics_listen.filter(|a| *a == listen || *a == peer_listen) {
             return Err(invalid("metrics.listen", format!("{addr} is already node.listen or node.peer_listen")));
         }
+        let rest = match self.rest.listen {
+            None if self.rest.advertise.is_some() => {
+                return Err(invalid("rest.advertise", "needs rest.listen".into()))
+            }
+            None => None,
+            Some(addr) => {
+                let rest_listen = socket("rest.listen", &addr)?;
+                if [Some(listen), Some(peer_listen), metrics_listen].contains(&Some(rest_listen)) {
+                    return Err(invalid(
+                        "rest.listen",
+                        format!("{rest_listen} is already node.listen, node.peer_listen or metrics.listen"),
+                    ));
+                }
+                let advertise = match self.rest.advertise {
+                    Some(url) => {
+                        let rest = url.strip_prefix(control_scheme).ok_or_else(|| {
+                            invalid(
+                                "rest.advertise",
+                                format!("\"{url}\" must start with {control_scheme} (TLS is set by [tls.control])"),
+                            )
+                        })?;
+                        if rest.is_empty() || !rest.contains(':') {
+                            return Err(invalid("rest.advertise", format!("\"{url}\" needs a host and a port")));
+                        }
+                        url.trim_end_matches('/').to_string()
+                    }
+                    None if rest_listen.ip().is_unspecified() => {
+                        return Err(invalid(
+                            "rest.advertise",
+                            format!("required when rest.listen ({rest_listen}) is a wildcard address"),
+                        ))
+                    }
+                    None => format!("{control_scheme}{rest_listen}"),
+                };
+                Some(RestConfig {
+                    listen: rest_listen,
+                    advertise,
+                })
+            }
+        };
         let advertise = match node.advertise {
             Some(url) => {
                 let rest = url
@@ -382,6 +466,7 @@ impl FileConfig {
             raft,
             kafka_bootstrap_servers,
             metrics_listen,
+            rest,
             security,
         })
     }
@@ -451,6 +536,26 @@ data_dir = "/tmp/x"
     }
 
     #[test]
+    fn rest_section() {
+        let parse = |extra: &str| NodeConfig::parse(Path::new("node.toml"), &format!("{GOOD}\n[rest]\n{extra}"));
+        assert_eq!(NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap().rest, None);
+        let rest = parse("listen = \"127.0.0.1:8083\"").unwrap().rest.unwrap();
+        assert_eq!(rest.advertise, "http://127.0.0.1:8083");
+        let rest = parse("listen = \"0.0.0.0:8083\"\nadvertise = \"http://h1:8083/\"").unwrap().rest.unwrap();
+        assert_eq!(rest.advertise, "http://h1:8083");
+        for (extra, field) in [
+            ("listen = \"0.0.0.0:8083\"", "rest.advertise"),
+            ("advertise = \"http://h1:8083\"", "rest.advertise"),
+            ("listen = \"127.0.0.1:8083\"\nadvertise = \"https://h1:8083\"", "rest.advertise"),
+            ("listen = \"nope\"", "rest.listen"),
+            ("port = 1", "rest.port"),
+        ] {
+            let error = parse(extra).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("node.toml: {field}: ")), "{extra}: {error}");
+        }
+    }
+
+    #[test]
     fn metrics_endpoint_is_off_unless_configured() {
         let c = NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap();
         assert_eq!(c.metrics_listen, None);
@@ -490,6 +595,8 @@ mod property_tests {
         "raft.max_in_snapshot_log_to_keep",
         "raft.install_snapshot_timeout_ms",
         "kafka.bootstrap_servers",
+        "rest.listen",
+        "rest.advertise",
     ];
 
     /// Fields whose validity depends on `field`'s value.
@@ -497,6 +604,7 @@ mod property_tests {
         match field {
             "node.listen" | "node.advertise" => &["node.listen", "node.advertise"],
             "node.peer_listen" | "node.peer_advertise" => &["node.peer_listen", "node.peer_advertise"],
+            "rest.listen" | "rest.advertise" => &["rest.listen", "rest.advertise"],
             f if f.starts_with("raft.") && f.contains("election_timeout") || f == "raft.heartbeat_interval_ms" => &[
                 "raft.heartbeat_interval_ms",
                 "raft.election_timeout_min_ms",
@@ -509,7 +617,7 @@ mod property_tests {
     /// A TOML file from `section.key = value` lines.
     fn render(fields: &[(String, String)]) -> String {
         let mut text = String::new();
-        for section in ["node", "raft", "kafka"] {
+        for section in ["node", "raft", "kafka", "rest"] {
             let lines: Vec<String> = fields
                 .iter()
                 .filter_map(|(f, v)| f.strip_prefix(&format!("{section}.")).map(|k| format!("{k} = {v}\n")))

@@ -54,21 +54,9 @@ async fn serve(config_path: std::path::PathBuf) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut tasks = raftcdc::pipeline::spawn(node.clone());
-    if let Some(addr) = node.config.metrics_listen {
-        match raftcdc::metrics::http::start(node.clone(), addr).await {
-            Ok(task) => tasks.push(task),
-            Err(e) => {
-                tracing::error!(error = %error_chain(&e), "cannot start");
-                eprintln!("error: cannot start: {}", error_chain(&e));
-                for task in tasks {
-                    task.abort();
-                }
-                let _ = node.raft.shutdown().await;
-                return ExitCode::from(1);
-            }
-        }
-    }
+    // `[metrics] listen` and `[rest] listen` are served with the gRPC
+    // listeners by `api::serve` (all bound before anything is served).
+    let tasks = raftcdc::pipeline::spawn(node.clone());
     let result = raftcdc::api::serve(node.clone(), shutdown_signal()).await;
     for task in tasks {
         task.abort();

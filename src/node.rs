@@ -684,6 +684,7 @@ impl Node {
                         member.last_applied_index = p.last_applied_index;
                         member.snapshot_index = p.snapshot_index;
                         member.purged_index = p.purged_index;
+                        member.rest_addr = p.rest_addr; // REST API: worker ids and the console
                     }
                     Err(e) => {
                         member.role = "unknown".into();
@@ -742,6 +743,8 @@ impl Node {
             last_applied_index: m.last_applied.map(|l| l.index),
             snapshot_index: m.snapshot.map(|l| l.index),
             purged_index: m.purged.map(|l| l.index),
+            // REST API: other nodes name this node's worker id with it.
+            rest_addr: self.config.rest.as_ref().map(|r| r.advertise.clone()).unwrap_or_default(),
         }
     }
 }

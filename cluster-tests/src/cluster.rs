@@ -367,6 +367,24 @@ impl Cluster {
         self.slot(node).config.metrics_listen.expect("the harness configures a metrics endpoint")
     }
 
+    /// Node `i`'s Kafka Connect REST endpoint, `http://ip:port`, or
+    /// `https://` with control TLS (every test node serves one).
+    pub fn rest_url(&self, node: usize) -> String {
+        let config = &self.slot(node).config;
+        let addr = config.rest_listen.expect("the harness configures a REST listener");
+        format!("{}://{addr}", config.control_scheme())
+    }
+
+    /// A REST client for node `i`, carrying the cluster's token if any.
+    pub fn rest(&self, node: usize) -> crate::rest::RestClient {
+        let token = self
+            .credentials
+            .token_file
+            .as_ref()
+            .map(|path| std::fs::read_to_string(path).expect("read the token file").trim().to_string());
+        crate::rest::RestClient::new(&self.rest_url(node)).with_token(token)
+    }
+
     /// Scrapes node `i`'s `/metrics` and parses it; `Err` says why not.
     pub async fn scrape(&self, node: usize) -> Result<Scrape, String> {
         let (status, body) = crate::scrape::get(self.metrics_addr(node), "/metrics").await?;
@@ -415,7 +433,7 @@ impl Cluster {
         let node = self.nodes.len() + 1;
         let subnet = self.claim.subnet();
         let ip = subnet.node_ip(node);
-        let ports = free_ports(ip, 3).expect("find free ports on the node's IP");
+        let ports = free_ports(ip, 4).expect("find free ports on the node's IP");
         let peer_listen = (ip, ports[1]).into();
         let proxy = PeerProxy::start(subnet, node, peer_listen, self.partitions.clone())
             .await
@@ -452,6 +470,8 @@ impl Cluster {
             raft: self.raft,
             kafka_bootstrap: self.kafka.clone(),
             metrics_listen: Some((ip, ports[2]).into()),
+            // HTTPS with [tls.control]'s certificate when that is set.
+            rest_listen: Some((ip, ports[3]).into()),
             security,
         };
         let config_path = self.dir.path().join(format!("node{node}.toml"));

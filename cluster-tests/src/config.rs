@@ -1,7 +1,7 @@
 //! The node config files the harness writes (`nodeN.toml`).
 //!
 //! This module owns the mapping from a node's harness-chosen addresses to
-//! the `[node]`/`[raft]`/`[kafka]`/`[metrics]` TOML that `raftcdc serve` reads. It is correct
+//! the `[node]`/`[raft]`/`[kafka]`/`[metrics]`/`[rest]` TOML that `raftcdc serve` reads. It is correct
 //! because it writes only the fields of the node's config contract, every
 //! string through a TOML-safe quoting, and it leaves Raft timing at the
 //! node's defaults: the tests check behaviour under the settings operators
@@ -53,6 +53,8 @@ pub struct NodeConfig {
     pub kafka_bootstrap: Option<String>,
     /// `[metrics] listen`: the node's Prometheus endpoint.
     pub metrics_listen: Option<SocketAddr>,
+    /// `[rest] listen`: Kafka Connect's REST API, the console, `/metrics`.
+    pub rest_listen: Option<SocketAddr>,
     /// TLS and token files.
     pub security: SecurityFiles,
 }
@@ -94,6 +96,9 @@ impl NodeConfig {
         }
         if let Some(listen) = &self.metrics_listen {
             let _ = write!(toml, "\n[metrics]\nlisten = {}\n", quoted(&listen.to_string()));
+        }
+        if let Some(listen) = &self.rest_listen {
+            let _ = write!(toml, "\n[rest]\nlisten = {}\n", quoted(&listen.to_string()));
         }
         let path = |p: &PathBuf| quoted(&p.to_string_lossy());
         if let Some((cert, key, client_ca)) = &self.security.control_tls {

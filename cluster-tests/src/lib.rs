@@ -21,6 +21,7 @@
 //!   server per test.
 //! - [`chaos`]: the chaos suite's workload (writers whose log is the
 //!   database's exact history) and its exactly-once checker.
+//! - [`rest`]: an HTTP client for the nodes' Kafka Connect REST API.
 //! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
 //! - [`bench`]: the benchmark binaries' command-line flags.
@@ -47,6 +48,7 @@ pub mod connectors;
 pub mod pki;
 pub mod process;
 pub mod proxy;
+pub mod rest;
 pub mod scrape;
 pub mod subnet;
 pub mod wait;

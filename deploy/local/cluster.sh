@@ -2,7 +2,8 @@
 # The README's first command: from a fresh clone, starts
 #   - a MariaDB with row binlog (own datadir under .local/demo, port 3307),
 #   - the Kafka-protocol broker noida-db (port 29092),
-#   - three raftcdc nodes (control API on 127.0.0.1:7001-7003),
+#   - three raftcdc nodes (control API on 127.0.0.1:7001-7003, Kafka
+#     Connect REST API and web console on http://127.0.0.1:8081-8083),
 # creates the demo connector (deploy/local/demo-connector.json) on the
 # sample `inventory` schema, applies some changes and shows the change
 # events arriving in Kafka. Re-running it starts everything over cleanly.
@@ -93,6 +94,9 @@ bootstrap_servers = "$KAFKA"
 
 [metrics]
 listen = "127.0.0.1:720$i"
+
+[rest]
+listen = "127.0.0.1:808$i"
 CONF
   nohup "$BIN" serve --config "$DIR/node$i.toml" >"$DIR/node$i.log" 2>&1 &
   echo $! >"$DIR/node$i.pid"
@@ -116,17 +120,24 @@ SQL
 
 "$BIN" cluster --endpoint http://127.0.0.1:7003 status
 echo
+echo "Kafka Connect REST API (any node; writes on followers are forwarded):"
+curl -s http://127.0.0.1:8082/connectors/inventory/status; echo
+echo
 "$BIN" connector --endpoint http://127.0.0.1:7001 list
 echo
 echo "Change events committed to Kafka (topic dbserver1.inventory.customers): 2 snapshot reads (op r), then c, u, d and its tombstone:"
 "$BIN" tail --bootstrap-servers "$KAFKA" --topic dbserver1.inventory.customers --from-beginning --max 6 --idle-timeout 30
 cat <<MSG
 
+Web console: http://127.0.0.1:8081/ui  (also :8082/ui and :8083/ui)
+
 Everything runs from .local/demo/ (logs there). Try:
   $BIN tail --bootstrap-servers $KAFKA --topic dbserver1.inventory.customers     # watch new events
   mariadb --protocol=TCP -h127.0.0.1 -P$DB_PORT -uroot inventory                   # make changes
   $BIN connector --endpoint http://127.0.0.1:7002 status inventory
   $BIN connector --endpoint http://127.0.0.1:7002 snapshot inventory --tables inventory.customers   # re-read a table while streaming
+  curl -s http://127.0.0.1:8083/connectors?expand=status                         # Kafka Connect REST API
+  curl -s -X PUT http://127.0.0.1:8083/connectors/inventory/pause                # (resume, stop, restart...)
   curl -s http://127.0.0.1:7201/metrics | grep raftcdc_connector                  # Prometheus metrics
   kill -9 \$(cat .local/demo/node1.pid)     # kill a node; the leader and the connector move
   deploy/local/cluster.sh stop

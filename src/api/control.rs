@@ -27,6 +27,7 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
         desired_state: match record.desired {
             DesiredState::Running => proto::DesiredState::Running,
             DesiredState::Paused => proto::DesiredState::Paused,
+            DesiredState::Stopped => proto::DesiredState::Stopped,
         } as i32,
         owner_node_id: record.owner,
         epoch: record.epoch,
@@ -66,7 +67,7 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
 
 /// Checks an incremental snapshot request against the connector's config:
 /// every table is `db.table` and captured, the filter one condition.
-fn validate_snapshot_request(record: &ConnectorRecord, tables: &[String], filter: Option<&str>) -> Result<(), NodeError> {
+pub(crate) fn validate_snapshot_request(record: &ConnectorRecord, tables: &[String], filter: Option<&str>) -> Result<(), NodeError> {
     let invalid = |field: String, reason: String| NodeError::Invalid { field, reason };
     if tables.is_empty() {
         return Err(invalid("tables".into(), "name at least one table as db.table".into()));
@@ -276,6 +277,16 @@ impl Control for ControlService {
         self.write(Command::SetDesiredState {
             name,
             state: DesiredState::Running,
+        })
+        .await
+    }
+
+    async fn stop_connector(&self, request: Request<proto::ConnectorRef>) -> Result<Response<proto::Connector>, Status> {
+        let name = request.into_inner().name;
+        required_name(&name)?;
+        self.write(Command::SetDesiredState {
+            name,
+            state: DesiredState::Stopped,
         })
         .await
     }

@@ -7,6 +7,9 @@
 //! - [`status`]: the one place errors become `tonic::Status`.
 //! - [`auth`]: the control API's bearer-token check (health is exempt).
 //! - [`client`]: dialling a control endpoint (TLS, token, timeouts).
+//! - [`rest`]: Kafka Connect's REST API, the web console and `/metrics`
+//!   over HTTP (axum), on `[rest] listen`; `/metrics` alone on
+//!   `[metrics] listen`. All listeners are bound before any is served.
 //!
 //! Both listeners take TLS from the node config (`[tls.control]`,
 //! `[tls.peer]`, see [`crate::config::security`]); the peer listener then
@@ -26,6 +29,7 @@ pub mod auth;
 pub mod client;
 pub mod control;
 pub mod peer;
+pub mod rest;
 pub mod status;
 
 /// Largest control request accepted.
@@ -55,6 +59,14 @@ pub enum ApiError {
     },
     #[error("gRPC server failed")]
     Serve(#[from] tonic::transport::Error),
+    #[error("cannot set up TLS on the REST API")]
+    RestTls(#[source] rest::tls::RestTlsError),
+    #[error("{what} failed")]
+    Http {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot build the reflection service")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("cannot set up TLS on {what}")]
@@ -101,6 +113,11 @@ pub enum ApiError {
 pub async fn serve(node: Arc<Node>, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ApiError> {
     let control_listener = bind(node.config.listen, "the control API").await?;
     let peer_listener = bind(node.config.peer_listen, "the peer service").await?;
+    let rest = rest::bind(&node).await?;
+    let metrics_listener = match node.config.metrics_listen {
+        Some(addr) => Some(bind(addr, "the metrics endpoint").await?),
+        None => None,
+    };
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<ControlServer<control::ControlService>>().await;
@@ -179,9 +196,39 @@ pub async fn serve(node: Arc<Node>, shutdown: impl Future<Output = ()> + Send + 
         .add_service(peer)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(peer_listener),
-            stopped(stop_rx),
+            stopped(stop_rx.clone()),
         );
-    tokio::try_join!(control_server, peer_server)?;
+    let rest_server = {
+        let stopped = stopped(stop_rx.clone());
+        async move {
+            match rest {
+                Some(bound) => rest::serve_listener(bound.listener, bound.tls, bound.router, stopped)
+                    .await
+                    .map_err(|source| ApiError::Http { what: "the REST API", source }),
+                None => Ok(()),
+            }
+        }
+    };
+    let metrics_server = {
+        let stopped = stopped(stop_rx.clone());
+        let node = node.clone();
+        async move {
+            match metrics_listener {
+                Some(listener) => {
+                    tracing::info!(metrics = ?listener.local_addr().ok(), "serving /metrics");
+                    rest::serve_listener(listener, None, rest::metrics_router(node), stopped)
+                        .await
+                        .map_err(|source| ApiError::Http { what: "the metrics endpoint", source })
+                }
+                None => Ok(()),
+            }
+        }
+    };
+    let grpc = async {
+        tokio::try_join!(control_server, peer_server)?;
+        Ok::<(), ApiError>(())
+    };
+    tokio::try_join!(grpc, rest_server, metrics_server)?;
     Ok(())
 }
 

@@ -30,6 +30,7 @@ impl From<NodeError> for Status {
                 CommandError::AlreadyExists { .. } => Code::AlreadyExists,
                 CommandError::InvalidName { .. } | CommandError::InvalidOffset { .. } => Code::InvalidArgument,
                 CommandError::NotPaused { .. }
+                | CommandError::NotStopped { .. }
                 | CommandError::NoSnapshot { .. }
                 | CommandError::StaleEpoch { .. }
                 | CommandError::EpochMismatch { .. } => Code::FailedPrecondition,
@@ -75,6 +76,8 @@ impl From<ApiError> for Status {
             ApiError::Connect { .. } => Code::Unavailable,
             ApiError::Bind { .. }
             | ApiError::Serve(_)
+            | ApiError::Http { .. }
+            | ApiError::RestTls(_)
             | ApiError::Reflection(_)
             | ApiError::Tls { .. }
             | ApiError::ClientTls { .. } => Code::Internal,

@@ -47,6 +47,8 @@ fn summary(config: &NodeConfig) -> String {
             optional(config.kafka_bootstrap_servers.clone()),
         ),
         ("metrics.listen", optional(config.metrics_listen.map(|a| a.to_string()))),
+        ("rest.listen", optional(config.rest.as_ref().map(|r| r.listen.to_string()))),
+        ("rest.advertise", optional(config.rest.as_ref().map(|r| r.advertise.clone()))),
         ("tls.control", on_off(config.security.control.is_some())),
         ("tls.peer", on_off(config.security.peer.is_some())),
         // Whether a token is configured; never the token itself.

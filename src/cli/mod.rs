@@ -184,6 +184,9 @@ pub enum ConnectorCommand {
     Status { name: String },
     Pause { name: String },
     Resume { name: String },
+    /// Stop the connector (Kafka Connect's STOPPED): no task runs and its
+    /// offsets may be replaced; `resume` starts it again.
+    Stop { name: String },
     /// Restart the task under a new epoch.
     Restart { name: String },
     Delete { name: String },
@@ -217,7 +220,7 @@ pub enum ConnectorCommand {
 #[derive(Subcommand, Debug)]
 pub enum OffsetsCommand {
     Get { name: String },
-    /// Replace the offset (the connector must be paused).
+    /// Replace the offset (the connector must be paused or stopped).
     Set {
         name: String,
         /// The offset JSON object, e.g. '{"file":"mysql-bin.000003","pos":4}'.
@@ -438,6 +441,10 @@ pub async fn run_connector(args: ClientArgs, command: ConnectorCommand) -> Resul
         }
         ConnectorCommand::Resume { name } => {
             let connector = call!(&args, |c| c.resume_connector(by_name(&name)))?;
+            output::connector(args.output, &connector);
+        }
+        ConnectorCommand::Stop { name } => {
+            let connector = call!(&args, |c| c.stop_connector(by_name(&name)))?;
             output::connector(args.output, &connector);
         }
         ConnectorCommand::Restart { name } => {

@@ -105,6 +105,7 @@ fn desired_name(desired: i32) -> &'static str {
     match proto::DesiredState::try_from(desired) {
         Ok(proto::DesiredState::Running) => "running",
         Ok(proto::DesiredState::Paused) => "paused",
+        Ok(proto::DesiredState::Stopped) => "stopped",
         _ => "unknown",
     }
 }

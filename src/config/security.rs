@@ -35,6 +35,7 @@
 //!   one CA for every node certificate, which is the deployment the docs
 //!   describe, that always verifies.
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -153,6 +154,17 @@ impl Security {
 pub struct ServerTls {
     identity: Identity,
     client_ca: Option<Certificate>,
+    /// The same certificate chain and key as PEM, for the REST listener's
+    /// rustls configuration (tonic's `Identity` does not give them back).
+    pem: Arc<ServerPem>,
+}
+
+/// PEM material of a [`ServerTls`], already checked when it was loaded.
+#[derive(Default)]
+pub struct ServerPem {
+    pub cert_chain: Vec<u8>,
+    pub key: Vec<u8>,
+    pub client_ca: Option<Vec<u8>>,
 }
 
 impl ServerTls {
@@ -167,6 +179,11 @@ impl ServerTls {
                 .client_auth_optional(false),
             None => config,
         }
+    }
+
+    /// The certificate chain, key and client CA as PEM (REST listener).
+    pub fn pem(&self) -> &ServerPem {
+        &self.pem
     }
 
     /// Whether clients must present a certificate.
@@ -408,14 +425,23 @@ impl TlsSection {
         let control = self
             .control
             .map(|c| {
+                let identity = identity(["tls.control.cert", "tls.control.key"], &c.cert, &c.key)?;
+                let client_ca = c
+                    .client_ca
+                    .as_ref()
+                    .map(|ca| read_certificates(ca).map_err(|e| error("tls.control.client_ca", e)))
+                    .transpose()?;
+                // The same files again as PEM, for the REST listener; they
+                // were just read and checked above.
+                let pem = ServerPem {
+                    cert_chain: read(&c.cert).map_err(|e| error("tls.control.cert", e))?,
+                    key: read(&c.key).map_err(|e| error("tls.control.key", e))?,
+                    client_ca: client_ca.as_ref().map(|ca| ca.clone().into_inner()),
+                };
                 Ok::<_, ConfigError>(ServerTls {
-                    identity: identity(["tls.control.cert", "tls.control.key"], &c.cert, &c.key)?,
-                    client_ca: c
-                        .client_ca
-                        .map(|ca| {
-                            read_certificates(&ca).map_err(|e| error("tls.control.client_ca", e))
-                        })
-                        .transpose()?,
+                    identity,
+                    client_ca,
+                    pem: Arc::new(pem),
                 })
             })
             .transpose()?;
@@ -428,6 +454,8 @@ impl TlsSection {
                     server: ServerTls {
                         identity: identity.clone(),
                         client_ca: Some(ca.clone()),
+                        // The peer listener is tonic's only; no PEM kept.
+                        pem: Arc::default(),
                     },
                     client: ClientTls {
                         roots: vec![ca],

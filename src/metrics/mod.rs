@@ -1,6 +1,7 @@
-//! Prometheus metrics of a node: the registry, what each metric means, and
-//! the `/metrics` endpoint ([`http`]). The text format itself lives in
-//! [`exposition`].
+//! Prometheus metrics of a node: the registry and what each metric means.
+//! The text format itself lives in [`exposition`]; the `/metrics` endpoint
+//! is served over HTTP by [`crate::api::rest`] (on `[rest] listen`, and on
+//! `[metrics] listen` alone).
 //!
 //! # What is measured where
 //! - **Pushed by the pipeline** (this node's own work, kept in
@@ -40,7 +41,6 @@ use crate::source::mysql::records::POSITION_HEADER;
 use crate::source::Record;
 
 pub mod exposition;
-pub mod http;
 
 use exposition::{Counter, Exposition, Gauge, Histogram, Kind};
 
@@ -330,7 +330,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
     out.family(
         "raftcdc_connector_state",
         Kind::Gauge,
-        "1 for the connector's current state (UNASSIGNED, STARTING, RUNNING, PAUSED, FAILED), 0 for the others.",
+        "1 for the connector's current state (UNASSIGNED, STARTING, RUNNING, PAUSED, FAILED, STOPPED), 0 for the others.",
     );
     for c in &records {
         let current = c.effective_task_state();
@@ -340,6 +340,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
             TaskState::Running,
             TaskState::Paused,
             TaskState::Failed,
+            TaskState::Stopped,
         ] {
             let value = f64::from(u8::from(state == current));
             out.sample(

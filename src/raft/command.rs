@@ -93,16 +93,16 @@ pub enum Command {
         snapshot: Option<SnapshotProgress>,
     },
     /// An operator's replacement of the offset; the connector must be
-    /// paused. Its apply checks the offset's keys with a list frozen as it
-    /// was when this command was written (`validate_offset`), so old log
-    /// entries replay the same way; operators' offsets are now proposed as
-    /// [`Command::SetOperatorOffset`].
+    /// paused or (since STOPPED exists) stopped. Its apply checks the
+    /// offset's keys with a list frozen as it was when this command was
+    /// written (`validate_offset`), so old log entries replay the same way;
+    /// operators' offsets are now proposed as [`Command::SetOperatorOffset`].
     SetOffsets {
         name: String,
         offset: serde_json::Value,
     },
     /// An operator's replacement of the offset; the connector must be
-    /// paused. The offset was validated before proposing, beside the source
+    /// paused or stopped. The offset was validated before proposing, beside the source
     /// offset type (`source::mysql::position::validate_operator_offset`);
     /// apply only checks that it is a JSON object, so a validator that
     /// learns new keys never changes how the log replays.
@@ -149,6 +149,15 @@ pub enum Command {
         name: String,
         state: IncrementalState,
     },
+    /// KIP-875's offset reset of a STOPPED connector: clears its offset,
+    /// snapshot progress and incremental snapshot, raises its epoch and
+    /// gives it the fresh `incarnation` the proposer drew (build it with
+    /// [`Command::reset_offsets`]), so the next owner starts as a new
+    /// connector would. Added after every variant above.
+    ResetOffsets {
+        name: String,
+        incarnation: String,
+    },
 }
 
 impl Command {
@@ -159,6 +168,14 @@ impl Command {
             config,
             paused,
             incarnation: Some(new_incarnation()),
+        }
+    }
+
+    /// Resets connector `name`'s offsets (it must be stopped).
+    pub fn reset_offsets(name: String) -> Command {
+        Command::ResetOffsets {
+            name,
+            incarnation: new_incarnation(),
         }
     }
 
@@ -178,7 +195,8 @@ impl Command {
             | Command::AppendSchemaHistory { name, .. }
             | Command::RecordSchemaHistory { name, .. }
             | Command::RequestSnapshot { name, .. }
-            | Command::SetSnapshotState { name, .. } => name,
+            | Command::SetSnapshotState { name, .. }
+            | Command::ResetOffsets { name, .. } => name,
         }
     }
 }
@@ -232,6 +250,8 @@ pub enum CommandError {
     EpochMismatch { name: String, current: u64, expected: u64 },
     #[error("name: connector \"{name}\" must be paused first (raftcdc connector pause {name})")]
     NotPaused { name: String },
+    #[error("name: connector \"{name}\" must be stopped first (raftcdc connector stop {name})")]
+    NotStopped { name: String },
     #[error("offset: {reason}")]
     InvalidOffset { reason: String },
     #[error("name: connector \"{name}\" has no incremental snapshot to control (start one with raftcdc connector snapshot {name} --tables ...)")]

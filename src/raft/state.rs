@@ -63,6 +63,10 @@ pub struct ClusterState {
 pub enum DesiredState {
     Running,
     Paused,
+    /// Kafka Connect's STOPPED (KIP-875): no task runs and the offsets may
+    /// be edited or reset. Added after `Running` and `Paused`; log entries
+    /// written before it never carry it, so they replay unchanged.
+    Stopped,
 }
 
 /// The state an owner reports for its task.
@@ -74,6 +78,8 @@ pub enum TaskState {
     Running,
     Paused,
     Failed,
+    /// The connector is stopped (shown, never reported by an owner).
+    Stopped,
 }
 
 impl TaskState {
@@ -84,6 +90,7 @@ impl TaskState {
             TaskState::Running => "RUNNING",
             TaskState::Paused => "PAUSED",
             TaskState::Failed => "FAILED",
+            TaskState::Stopped => "STOPPED",
         }
     }
 }
@@ -141,6 +148,7 @@ impl ConnectorRecord {
     pub fn effective_task_state(&self) -> TaskState {
         match (self.desired, self.owner) {
             (DesiredState::Paused, _) => TaskState::Paused,
+            (DesiredState::Stopped, _) => TaskState::Stopped,
             (DesiredState::Running, None) => TaskState::Unassigned,
             (DesiredState::Running, Some(_)) if self.task.epoch != self.epoch => TaskState::Starting,
             (DesiredState::Running, Some(_)) => self.task.state,
@@ -399,7 +407,10 @@ impl ClusterState {
                 record
             }
             Command::SetOffsets { name, offset } => {
-                if self.existing(name)?.desired != DesiredState::Paused {
+                // Paused or (since STOPPED was added) stopped. Entries
+                // written before STOPPED existed were applied to paused or
+                // running connectors only, so they replay as they did.
+                if !matches!(self.existing(name)?.desired, DesiredState::Paused | DesiredState::Stopped) {
                     return Err(CommandError::NotPaused { name: name.clone() });
                 }
                 // Frozen: the key list of the release that wrote these
@@ -408,7 +419,7 @@ impl ClusterState {
                 self.set_operator_offset(name, offset, now)?
             }
             Command::SetOperatorOffset { name, offset } => {
-                if self.existing(name)?.desired != DesiredState::Paused {
+                if !matches!(self.existing(name)?.desired, DesiredState::Paused | DesiredState::Stopped) {
                     return Err(CommandError::NotPaused { name: name.clone() });
                 }
                 if !offset.is_object() {
@@ -417,6 +428,21 @@ impl ClusterState {
                     });
                 }
                 self.set_operator_offset(name, offset, now)?
+            }
+            Command::ResetOffsets { name, incarnation } => {
+                if self.existing(name)?.desired != DesiredState::Stopped {
+                    return Err(CommandError::NotStopped { name: name.clone() });
+                }
+                // A new epoch fences any task still running from before
+                // the stop; a new incarnation makes the next owner ignore
+                // the connector's earlier progress records in Kafka (rule
+                // 6), so the reset is not undone at takeover.
+                let record = self.raise_epoch(name)?;
+                record.offset = None;
+                record.snapshot = None;
+                record.incremental = None;
+                record.incarnation = incarnation.clone();
+                record
             }
             Command::ReportTaskStatus {
                 name,
@@ -700,6 +726,32 @@ mod tests {
         .unwrap();
         state.apply(&at(legacy));
         assert_eq!(state.connectors["old"].incarnation, "");
+    }
+
+    /// KIP-875: a stopped connector's offsets may be set or reset; a reset
+    /// needs STOPPED, clears progress, raises the epoch and starts a new
+    /// incarnation.
+    #[test]
+    fn stopped_connectors_take_offset_changes_and_resets() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        state.apply(&at(Command::CommitOffset { name: "c".into(), epoch, offset: json!({"file": "f", "pos": 4}), schema_history: vec![], snapshot: None }));
+        let reply = state.apply(&at(Command::reset_offsets("c".into())));
+        assert_eq!(reply, CommandReply::Rejected(CommandError::NotStopped { name: "c".into() }));
+        state.apply(&at(Command::SetDesiredState { name: "c".into(), state: DesiredState::Stopped }));
+        assert_eq!(state.connectors["c"].effective_task_state(), TaskState::Stopped);
+        let reply = state.apply(&at(Command::SetOffsets { name: "c".into(), offset: json!({"file": "f", "pos": 9}) }));
+        assert!(matches!(reply, CommandReply::Applied { .. }), "{reply:?}");
+        let before = state.connectors["c"].clone();
+        state.apply(&at(Command::reset_offsets("c".into())));
+        let after = &state.connectors["c"];
+        assert_eq!(after.offset, None);
+        assert!(after.epoch > before.epoch);
+        assert_ne!(after.incarnation, before.incarnation);
+        // An owner of the old epoch is fenced.
+        let reply = state.apply(&at(Command::CommitOffset { name: "c".into(), epoch, offset: json!({"file": "f", "pos": 5}), schema_history: vec![], snapshot: None }));
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
     }
 
     /// Rule 4: only an operator's offset carries the mark that lets it win

@@ -246,6 +246,12 @@ pub(crate) fn known_property_names() -> impl Iterator<Item = &'static str> {
         .chain(SINK_PREFIXES.iter().copied())
 }
 
+/// Every supported property name, for the REST API's plugin config
+/// definitions (`GET /connector-plugins/{class}/config`).
+pub fn supported_property_names() -> impl Iterator<Item = &'static str> {
+    SUPPORTED.iter().copied()
+}
+
 /// Every supported property.
 const SUPPORTED: &[&str] = &[
     "connector.class",

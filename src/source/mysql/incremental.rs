@@ -159,7 +159,7 @@ pub fn row_identity<'a>(values: impl Iterator<Item = &'a ColumnValue>) -> String
 }
 
 /// Orders binlog positions: file sequence number, then position.
-fn position_key(file: &str, pos: u64) -> (u64, u64) {
+pub(super) fn position_key(file: &str, pos: u64) -> (u64, u64) {
     let sequence = file.rsplit('.').next().and_then(|n| n.parse().ok()).unwrap_or(0);
     (sequence, pos)
 }

@@ -397,6 +397,38 @@ mod tests {
         assert_eq!(compare_values(KeyOrder::Natural, &ColumnValue::Text("a".into()), &ColumnValue::Text("b".into())), None);
     }
 
+    fn column(name: &str, column_type: ColumnType) -> ColumnSchema {
+        ColumnSchema {
+            name: name.into(),
+            position: 0,
+            column_type,
+            nullable: false,
+            in_primary_key: true,
+            binlog_type: 0,
+            binlog_meta: [0, 0],
+            default: None,
+            comment: None,
+            auto_increment: false,
+            generated: false,
+        }
+    }
+
+    /// Keys under a collation raftcdc does not order itself are never
+    /// guessed: the table keeps the earlier view.
+    #[test]
+    fn only_keys_with_a_known_order_are_compared() {
+        let varchar = |collation| column("k", ColumnType::VarChar { collation, max_bytes: 80 });
+        assert!(exactly_ordered(&[column("id", ColumnType::Int { unsigned: false })], &[0]));
+        assert!(exactly_ordered(&[varchar(46)], &[0])); // utf8mb4_bin
+        assert!(exactly_ordered(&[varchar(46 + 1024)], &[0])); // utf8mb4_nopad_bin
+        assert!(exactly_ordered(&[column("b", ColumnType::VarBinary { max_len: 16 })], &[0]));
+        assert!(!exactly_ordered(&[varchar(45)], &[0])); // utf8mb4_general_ci
+        assert!(!exactly_ordered(&[varchar(224)], &[0])); // utf8mb4_unicode_ci
+        assert!(!exactly_ordered(&[column("f", ColumnType::Float { unsigned: false })], &[0]));
+        let ci = varchar(45);
+        assert_eq!(compare_keys(&[&ci], &[ColumnValue::Text("a".into())], &[ColumnValue::Text("B".into())]), None);
+    }
+
     fn view(table: usize, after: Option<i64>, pos: u64) -> ResumedView {
         ResumedView {
             table,

@@ -10,7 +10,8 @@
 //!   [`events`], what each event type and logged statement means.
 //! - [`snapshot`]: the initial snapshot (consistent, chunked, resumable
 //!   on another node), and [`table_schema`], its SQL view of a table in
-//!   the binlog decoder's terms; [`snapshot_views`], the views a resumed
+//!   the binlog decoder's terms; [`chunk_keys`], chunk-key order and the
+//!   cursor's key values; [`snapshot_views`], the views a resumed
 //!   snapshot read at and the changes each key still needs;
 //!   [`incremental`], ad-hoc snapshots
 //!   interleaved with streaming (DBLog watermarks).
@@ -18,6 +19,7 @@
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
 //! - [`error`]: transient vs definite errors.
 //! - [`tls`]: `database.ssl.*`, TLS to the server with PEM files.
+pub mod chunk_keys;
 pub mod column;
 pub mod config;
 pub mod decode;

@@ -69,7 +69,7 @@ use super::column::{ColumnSchema, ColumnType, ColumnValue};
 use super::decode::{RowChange, TableDecoder};
 use super::incremental::position_key;
 use super::position::{GtidState, MariaGtidList, MySqlGtidSet};
-use super::snapshot::KeyValue;
+use super::chunk_keys::KeyValue;
 use super::table_schema::column_value;
 
 /// One resume of an initial snapshot on a new consistent view.

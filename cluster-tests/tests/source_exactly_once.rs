@@ -451,3 +451,154 @@ async fn next_second() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A streamed change as the resume test looks at it: table, op (`"-"` for
+/// a tombstone) and the row's key (`id`, or `code` of the string-keyed
+/// table).
+fn change_of(event: &Event) -> (String, String, String) {
+    let table = event.topic.rsplit('.').next().unwrap().to_string();
+    if event.value.is_null() {
+        return (table, "-".into(), key_text(&event.key));
+    }
+    let row = if event.value["op"] == "d" { &event.value["before"] } else { &event.value["after"] };
+    (table, event.value["op"].as_str().unwrap().to_string(), key_text(row))
+}
+
+fn key_text(row: &Value) -> String {
+    match (&row["id"], &row["code"]) {
+        (Value::Number(n), _) => n.to_string(),
+        (_, Value::String(s)) => s.clone(),
+        _ => row.to_string(),
+    }
+}
+
+fn expect(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    list.iter().map(|(t, o, k)| (t.to_string(), o.to_string(), k.to_string())).collect()
+}
+
+/// `(key, v)` of the reads on `table` among `events`.
+fn read_values(events: &[Event], table: &str) -> BTreeMap<String, i64> {
+    events
+        .iter()
+        .filter(|e| e.topic == format!("dbserver1.inventory.{table}") && e.value["op"] == "r")
+        .map(|e| (key_text(&e.value["after"]), e.value["after"]["v"].as_i64().unwrap()))
+        .collect()
+}
+
+/// The first batch (after `skip` of them) whose cursor stands in table
+/// `table` after some key.
+fn chunk_in(batches: &[Batch], table: u64, skip: usize) -> Value {
+    batches
+        .iter()
+        .filter(|b| b.offset["snapshot_cursor"]["table"] == json!(table) && b.offset["snapshot_cursor"]["last_key"].is_array())
+        .nth(skip)
+        .unwrap_or_else(|| panic!("a chunk inside table {table}"))
+        .offset
+        .clone()
+}
+
+/// A snapshot resumed twice on new views (`P1`, `P2`) after changes
+/// between the views, below and above the cursor, in an integer-keyed
+/// table and a `utf8mb4_bin` string-keyed one: each key's snapshot read is
+/// followed by exactly the changes after the view that read it, so no
+/// change a read already shows is streamed again, a row deleted before its
+/// view produces nothing, and every later change arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_resumed_on_new_views_streams_only_changes_after_each_keys_view() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &[
+        "CREATE TABLE a (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE s (code VARCHAR(20) COLLATE utf8mb4_bin PRIMARY KEY, v INT)",
+    ])
+    .await;
+    exec(&db, &[
+        "INSERT INTO a SELECT seq, 0 FROM seq_1_to_20",
+        "INSERT INTO s SELECT CONCAT('k', LPAD(seq, 2, '0')), 0 FROM seq_1_to_20",
+    ])
+    .await;
+    let cfg = config(&db, &[("snapshot.mode", "initial"), ("snapshot.fetch.size", "4"), ("poll.interval.ms", "50")]);
+
+    // View P0: the committed output ends with the chunk of `a` up to id 8.
+    let mut first = start(cfg.clone(), None);
+    let (_, batches) = until_snapshot_completes(&mut first, false).await;
+    drop(first);
+    let after_8 = batches
+        .iter()
+        .find(|b| b.offset["snapshot_cursor"]["last_key"] == json!([{"int": 8}]))
+        .expect("the chunk ending at id 8")
+        .offset
+        .clone();
+
+    // Between P0 and P1: below the cursor (3), above it (12, 15, 25), and
+    // in the table not yet started (s).
+    exec(&db, &[
+        "UPDATE a SET v = 1 WHERE id = 3",
+        "UPDATE a SET v = 1 WHERE id = 12",
+        "DELETE FROM a WHERE id = 15",
+        "INSERT INTO a VALUES (25, 1)",
+        "UPDATE s SET v = 1 WHERE code = 'k05'",
+        "DELETE FROM s WHERE code = 'k07'",
+    ])
+    .await;
+
+    // View P1: resumed after id 8; the committed output ends with the
+    // second chunk of `s` (k05, k06, k08, k09).
+    let mut second = start(cfg.clone(), Some(after_8));
+    let (events, batches) = until_snapshot_completes(&mut second, false).await;
+    drop(second);
+    let a_reads = read_values(&events, "a");
+    let mut a_ids: Vec<i64> = a_reads.keys().map(|k| k.parse().unwrap()).collect();
+    a_ids.sort();
+    assert_eq!(a_ids, [9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 25]);
+    assert_eq!((a_reads["12"], a_reads["25"]), (1, 1), "read at P1");
+    let after_k09 = chunk_in(&batches, 1, 1);
+    assert_eq!(after_k09["snapshot_cursor"]["last_key"], json!([{"bytes": "6b3039"}]), "k09");
+
+    // Between P1 and P2: `a` is done (its changes are after every view
+    // now), `s` below the cursor (k03) and above it (k15, k16, k99).
+    exec(&db, &[
+        "UPDATE a SET v = 2 WHERE id = 12",
+        "UPDATE s SET v = 2 WHERE code = 'k03'",
+        "UPDATE s SET v = 2 WHERE code = 'k15'",
+        "DELETE FROM s WHERE code = 'k16'",
+        "INSERT INTO s VALUES ('k99', 2)",
+    ])
+    .await;
+
+    // View P2: resumed after k09; then changes after every view.
+    let mut third = start(cfg, Some(after_k09));
+    let (events, _) = until_snapshot_completes(&mut third, false).await;
+    let s_reads = read_values(&events, "s");
+    let expected_s: Vec<String> = ["k10", "k11", "k12", "k13", "k14", "k15", "k17", "k18", "k19", "k20", "k99"].map(String::from).into();
+    assert_eq!(s_reads.keys().cloned().collect::<Vec<_>>(), expected_s);
+    assert_eq!(s_reads["k15"], 2, "read at P2");
+    exec(&db, &[
+        "UPDATE a SET v = 3 WHERE id = 20",
+        "UPDATE s SET v = 3 WHERE code = 'k15'",
+        "DELETE FROM s WHERE code = 'k99'",
+        "INSERT INTO a VALUES (1000, 3)",
+    ])
+    .await;
+    let mut streamed = Vec::new();
+    while !streamed.iter().any(|c: &(String, String, String)| c.2 == "1000") {
+        let (events, _) = third.collect(1, data).await;
+        streamed.extend(events.iter().filter(|e| e.value["op"] != "r").map(change_of));
+    }
+    assert_eq!(
+        streamed,
+        expect(&[
+            // Between P0 and P1: only the change below the first cursor.
+            ("a", "u", "3"),
+            // Between P1 and P2: `a` was read at P0/P1, k03 at P1.
+            ("a", "u", "12"),
+            ("s", "u", "k03"),
+            // After every view: all of them.
+            ("a", "u", "20"),
+            ("s", "u", "k15"),
+            ("s", "d", "k99"),
+            ("s", "-", "k99"),
+            ("a", "c", "1000"),
+        ]),
+        "streamed changes after the resumed snapshot"
+    );
+}

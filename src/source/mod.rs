@@ -20,7 +20,10 @@
 //!    the batch is delivered (under the owner's epoch), and so does
 //!    `snapshot` progress.
 //! 5. Snapshot chunks are batches too: their offset carries the snapshot
-//!    cursor, so the same delivery makes chunks exactly-once.
+//!    cursor, so the same delivery makes chunks exactly-once. A snapshot
+//!    resumed on a new consistent view records that view in the offset,
+//!    and streaming emits a change only if it is newer than the view its
+//!    row was read at, so no change a snapshot record shows is repeated.
 //!
 //! The channel between source and sink is bounded, so a slow or absent
 //! sink pauses reading instead of growing memory.

@@ -70,7 +70,8 @@ use super::error::{DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::RecordBuilder;
 use super::column::ColumnValue;
-use super::snapshot::{chunk_query, cursor_key_matches, display_key, now_sec, prepare_session, select_all, sql_error, KeyValue, RowEncoder};
+use super::chunk_keys::{chunk_query, cursor_key_matches, display_key, KeyValue};
+use super::snapshot::{now_sec, prepare_session, select_all, sql_error, RowEncoder};
 use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
@@ -159,7 +160,7 @@ pub fn row_identity<'a>(values: impl Iterator<Item = &'a ColumnValue>) -> String
 }
 
 /// Orders binlog positions: file sequence number, then position.
-fn position_key(file: &str, pos: u64) -> (u64, u64) {
+pub(super) fn position_key(file: &str, pos: u64) -> (u64, u64) {
     let sequence = file.rsplit('.').next().and_then(|n| n.parse().ok()).unwrap_or(0);
     (sequence, pos)
 }

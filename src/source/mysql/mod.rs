@@ -10,12 +10,16 @@
 //!   [`events`], what each event type and logged statement means.
 //! - [`snapshot`]: the initial snapshot (consistent, chunked, resumable
 //!   on another node), and [`table_schema`], its SQL view of a table in
-//!   the binlog decoder's terms; [`incremental`], ad-hoc snapshots
+//!   the binlog decoder's terms; [`chunk_keys`], chunk-key order and the
+//!   cursor's key values; [`snapshot_views`], the views a resumed
+//!   snapshot read at and the changes each key still needs;
+//!   [`incremental`], ad-hoc snapshots
 //!   interleaved with streaming (DBLog watermarks).
 //! - [`column`], [`decode`]: the column model and per-table row decoding.
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
 //! - [`error`]: transient vs definite errors.
 //! - [`tls`]: `database.ssl.*`, TLS to the server with PEM files.
+pub mod chunk_keys;
 pub mod column;
 pub mod config;
 pub mod decode;
@@ -27,6 +31,7 @@ pub mod reader;
 pub mod records;
 pub mod replication;
 pub mod snapshot;
+pub mod snapshot_views;
 pub mod table_schema;
 pub mod tls;
 pub mod validate;

@@ -24,6 +24,11 @@
 //!   these keys existed still resume (metadata then restarts as before).
 //! - `server_id`, `ts_sec`: the originating server and the commit time of
 //!   the last delivered event, for lag and for humans.
+//! - `snapshot_cursor` while an initial snapshot runs, `incremental_snapshot`
+//!   for an ad-hoc one, and `snapshot_views` after an initial snapshot that
+//!   resumed on new consistent views, until the stream has passed them
+//!   (see [`super::snapshot_views`]). Offsets without it stream every
+//!   change, as before.
 //!
 //! # Why resuming is exact
 //! The offset is only ever produced by the streaming loop *after* the
@@ -39,6 +44,7 @@ use serde_json::{json, Value};
 
 use super::incremental::IncrementalCursor;
 use super::snapshot::SnapshotCursor;
+use super::snapshot_views::SnapshotViews;
 
 /// A MariaDB GTID position: the last sequence number per replication domain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,6 +91,16 @@ impl MariaGtidList {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The last sequence number of `domain`, if the list has the domain.
+    pub fn seq(&self, domain: u32) -> Option<u64> {
+        self.0.get(&domain).map(|(_, seq)| *seq)
+    }
+
+    /// Whether `other` has reached this position in every domain.
+    pub fn is_covered_by(&self, other: &MariaGtidList) -> bool {
+        self.0.iter().all(|(domain, (_, seq))| other.seq(*domain).is_some_and(|s| s >= *seq))
     }
 }
 
@@ -146,6 +162,21 @@ impl MySqlGtidSet {
         self.normalize();
     }
 
+    /// Whether transaction `gno` of `uuid` is in the set.
+    pub fn contains(&self, uuid: &str, gno: u64) -> bool {
+        self.0
+            .get(&uuid.to_ascii_lowercase())
+            .is_some_and(|intervals| intervals.iter().any(|&(a, b)| a <= gno && gno <= b))
+    }
+
+    /// Whether every transaction of this set is in `other`.
+    pub fn is_subset_of(&self, other: &MySqlGtidSet) -> bool {
+        self.0.iter().all(|(uuid, intervals)| {
+            let theirs = other.0.get(uuid).map(Vec::as_slice).unwrap_or_default();
+            intervals.iter().all(|&(a, b)| theirs.iter().any(|&(c, d)| c <= a && b <= d))
+        })
+    }
+
     /// `(uuid bytes, intervals)` for a GTID-based binlog dump request.
     pub fn intervals(&self) -> impl Iterator<Item = (&str, &[(u64, u64)])> {
         self.0.iter().map(|(u, i)| (u.as_str(), i.as_slice()))
@@ -192,6 +223,7 @@ pub const OFFSET_KEYS: &[&str] = &[
     "snapshot",
     "snapshot_cursor",
     "incremental_snapshot",
+    "snapshot_views",
     "transaction_id",
     "transaction_data_collection_order",
 ];
@@ -250,6 +282,9 @@ pub struct SourceOffset {
     pub incremental: Option<IncrementalCursor>,
     /// Split offsets: the transaction metadata already delivered.
     pub transaction: Option<TxnProgress>,
+    /// After a resumed initial snapshot, until the stream has passed them:
+    /// the views its rows were read at (see [`super::snapshot_views`]).
+    pub views: Option<SnapshotViews>,
 }
 
 /// How much transaction metadata the delivered part of a split
@@ -276,6 +311,7 @@ impl SourceOffset {
             snapshot: None,
             incremental: None,
             transaction: None,
+            views: None,
         }
     }
 
@@ -299,6 +335,9 @@ impl SourceOffset {
         }
         if let Some(cursor) = &self.incremental {
             object["incremental_snapshot"] = serde_json::to_value(cursor).unwrap_or(Value::Null);
+        }
+        if let Some(views) = &self.views {
+            object["snapshot_views"] = serde_json::to_value(views).unwrap_or(Value::Null);
         }
         if let Some(progress) = &self.transaction {
             object["transaction_id"] = Value::String(progress.id.clone());
@@ -339,6 +378,7 @@ impl SourceOffset {
         }
         let snapshot = cursor(object, "snapshot_cursor")?;
         let incremental = cursor(object, "incremental_snapshot")?;
+        let views = cursor(object, "snapshot_views")?;
         let transaction = match text("transaction_id") {
             Some(id) => Some(TxnProgress {
                 id,
@@ -357,6 +397,7 @@ impl SourceOffset {
             snapshot,
             incremental,
             transaction,
+            views,
         })
     }
 }
@@ -400,6 +441,7 @@ mod tests {
             ts_sec: 1_700_000_000,
             snapshot: None,
             incremental: None,
+            views: None,
             transaction: Some(TxnProgress {
                 id: "0-1-21".into(),
                 collections: [("dbserver1.inventory.a".to_string(), 12), ("dbserver1.inventory.b".to_string(), 5)].into(),
@@ -420,7 +462,9 @@ mod tests {
             table_rows: 0,
             resumed: 0,
             key_columns: None,
+            views: Vec::new(),
         });
+        full.views = Some(SnapshotViews { tables: vec![], views: vec![] });
         full.incremental = Some(IncrementalCursor {
             id: 1,
             tables: vec![],

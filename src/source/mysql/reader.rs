@@ -60,6 +60,7 @@ use super::events::*;
 use super::incremental::{row_identity, IncrementalCursor};
 use super::position::{GtidState, SourceOffset, TxnProgress};
 use super::records::{RecordBuilder, RowEvent, TableOutput, TxnMeta};
+use super::snapshot_views::{TxnGtidRef, TxnStart, ViewFilter};
 use super::table_schema::{refine, Refinement};
 use super::validate::ServerInfo;
 use crate::source::{Batch, Record};
@@ -144,6 +145,9 @@ pub(super) struct Reader {
     /// The table of an open incremental snapshot window, whose changed
     /// rows' identities the window needs.
     pub(super) watch: Option<Watch>,
+    /// A resumed initial snapshot's views, until the stream passes them:
+    /// changes its rows already show are not emitted again.
+    views: Option<ViewFilter>,
 }
 
 /// See [`Reader::watch`].
@@ -177,11 +181,12 @@ impl Reader {
             last_progress: Instant::now(),
             last_heartbeat: Instant::now(),
             ts_sec: offset.ts_sec,
-            server,
             refined: HashMap::new(),
             incremental: offset.incremental.clone(),
             resume_transaction: offset.transaction.clone(),
             watch: None,
+            views: offset.views.clone().map(|views| ViewFilter::new(views, server.mariadb)),
+            server,
         }
     }
 
@@ -206,6 +211,7 @@ impl Reader {
             snapshot: None,
             incremental: self.incremental.clone(),
             transaction: None,
+            views: self.views.as_ref().map(|f| f.views().clone()),
         }
         .to_json()
     }
@@ -589,6 +595,19 @@ impl Reader {
                 if row_index < skip_rows {
                     continue;
                 }
+                if let Some(filter) = self.views.as_mut() {
+                    let start = TxnStart {
+                        file: &txn.start_file,
+                        pos: txn.start_pos,
+                        gtid: txn.gtid.as_ref().map(|gtid| match gtid {
+                            TxnGtid::MariaDb { domain, seq, .. } => TxnGtidRef::MariaDb { domain: *domain, seq: *seq },
+                            TxnGtid::MySql { uuid, gno } => TxnGtidRef::MySql { uuid, gno: *gno },
+                        }),
+                    };
+                    if !filter.emits(&output.decoder, &change, &start) {
+                        continue;
+                    }
+                }
                 let event = RowEvent {
                     txn_id: &txn.id,
                     file: &self.file,
@@ -621,6 +640,7 @@ impl Reader {
                         ts_sec: self.ts_sec,
                         snapshot: None,
                         incremental: self.incremental.clone(),
+                        views: self.views.as_ref().map(|f| f.views().clone()),
                         transaction: Some(TxnProgress {
                             id: txn.id.clone(),
                             collections: txn.meta.collections(),
@@ -690,6 +710,10 @@ impl Reader {
                 (TxnGtid::MySql { uuid, gno }, GtidState::MySql(set)) => set.add(uuid, *gno),
                 _ => {}
             }
+        }
+        if self.views.as_ref().is_some_and(|f| f.passed(&self.file, self.pos, self.gtids.as_ref())) {
+            tracing::info!(position = %self.position(), "source: the stream passed every view of the resumed snapshot; all changes are emitted from here");
+            self.views = None;
         }
         self.builder.end_transaction(&txn.id, self.ts_sec, &mut txn.meta, &mut txn.records);
         if txn.records.is_empty() && txn.schema_history.is_empty() {
@@ -812,6 +836,7 @@ mod tests {
             incremental: None,
             resume_transaction: None,
             watch: None,
+            views: None,
         }
     }
 

@@ -47,13 +47,30 @@
 //!   last committed key, and uncommitted chunks were never visible;
 //! - no row is lost: a row that exists at `P1` above the cursor is read
 //!   from `P1`; a row below the cursor was read at `P0`;
-//! - the final state is right: every change between `P0` and `P1` is
-//!   streamed after the snapshot (streaming starts at `P0`), so the last
-//!   record of every key is its state after the last change. For rows
-//!   read at `P1` that replay restates changes the snapshot row already
-//!   shows (an insert seen as `r` and then as `c`, say) — the same
-//!   at-least-the-final-state guarantee as Debezium's lock-free snapshot
-//!   modes, and only after a failover mid-snapshot.
+//! - no change is streamed twice or for a row never read: the resume
+//!   records its view `P1` and where it started reading (the table in
+//!   progress and the cursor key) in the cursor, as a
+//!   [`ResumedView`](super::snapshot_views::ResumedView). Streaming starts
+//!   at `P0` and emits a change of a key read at `P1` only if its
+//!   transaction is at or after `P1`: the changes between `P0` and `P1`
+//!   are in that key's `r` record already, and a row deleted between them
+//!   was never read. Keys read at `P0` (below the cursor, earlier tables)
+//!   get every change after `P0`. So each key's `r` record is followed by
+//!   exactly the changes after the view it was read at, as in an
+//!   uninterrupted snapshot. Further failovers add further views; the
+//!   argument, the key order used to place a key relative to the cursor
+//!   and the position comparison are in [`super::snapshot_views`].
+//! - the views live in the offset: in the cursor (committed with the
+//!   chunks read at them), then in the streaming offset until the stream
+//!   has passed the last one.
+//!
+//! One case keeps the older at-least-the-final-state output: when the
+//! table in progress at a resume has a chunk key whose order depends on a
+//! non-binary collation (`utf8mb4_general_ci`, say), raftcdc cannot tell
+//! which of its streamed keys lie above the cursor without guessing the
+//! collation, so that table's rows read at `P1` are followed by the
+//! changes between `P0` and `P1` again (logged at the resume). Tables
+//! wholly read at `P1` and every other key type are exact.
 //!
 //! The chunk key is never `message.key.columns`: those columns shape the
 //! Kafka key only and need not identify a row. Chunking by them would
@@ -64,7 +81,8 @@
 //! cannot be read from a key: it is read in one pass (still emitted chunk
 //! by chunk; logged), and a resume inside such a table reads that one
 //! table again from its start, so its rows may appear twice after a
-//! failover. Give such tables a primary key to make them resumable.
+//! failover (its streamed changes follow the new view's rows exactly).
+//! Give such tables a primary key to make them resumable.
 //!
 //! # Modes (`snapshot.mode`, Debezium's names)
 //! See [`plan`]: `initial` snapshots when there is no offset; `initial_only`
@@ -76,15 +94,18 @@
 use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Params, Row, Value};
+use mysql_async::{Row, Value};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::chunk_keys::{chunk_query, cursor_key_matches, display_key};
+pub use super::chunk_keys::KeyValue;
 use super::column::Row as ColumnRow;
 use super::config::{MySqlSourceConfig, SnapshotMode};
 use super::error::{classify, DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::{RecordBuilder, RowEvent, TableOutput};
+use super::snapshot_views::{exactly_ordered, ResumedView, SnapshotViews};
 use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
@@ -111,82 +132,10 @@ pub struct SnapshotCursor {
     /// cursors written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_columns: Option<Vec<String>>,
-}
-
-/// Whether a committed cursor's `last_key` (of `stored` columns) can
-/// continue a read by the table's chunk key now (`current`). A cursor
-/// from before the columns were recorded was keyed by the primary key,
-/// unless `message.key.columns` applied to the table (`had_key_columns`),
-/// which older versions chunked by. A mismatch (that, or a DDL that
-/// changed the key) means the table is read again from its start.
-pub(super) fn cursor_key_matches(stored: Option<&[String]>, current: &[String], had_key_columns: bool) -> bool {
-    match stored {
-        Some(stored) => stored == current,
-        None => !had_key_columns,
-    }
-}
-
-/// A chunk-key value, exactly as the server sent it (so it binds back as
-/// the same value).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyValue {
-    Null,
-    Int(i64),
-    UInt(u64),
-    Float(f32),
-    Double(f64),
-    /// Hex of the bytes.
-    Bytes(String),
-    Date(u16, u8, u8, u8, u8, u8, u32),
-    Time(bool, u32, u8, u8, u8, u32),
-}
-
-impl From<&Value> for KeyValue {
-    fn from(value: &Value) -> KeyValue {
-        match value {
-            Value::NULL => KeyValue::Null,
-            Value::Int(i) => KeyValue::Int(*i),
-            Value::UInt(u) => KeyValue::UInt(*u),
-            Value::Float(f) => KeyValue::Float(*f),
-            Value::Double(d) => KeyValue::Double(*d),
-            Value::Bytes(b) => KeyValue::Bytes(b.iter().map(|b| format!("{b:02x}")).collect()),
-            Value::Date(y, m, d, h, mi, s, us) => KeyValue::Date(*y, *m, *d, *h, *mi, *s, *us),
-            Value::Time(neg, days, h, m, s, us) => KeyValue::Time(*neg, *days, *h, *m, *s, *us),
-        }
-    }
-}
-
-impl KeyValue {
-    fn to_value(&self) -> Value {
-        match self {
-            KeyValue::Null => Value::NULL,
-            KeyValue::Int(i) => Value::Int(*i),
-            KeyValue::UInt(u) => Value::UInt(*u),
-            KeyValue::Float(f) => Value::Float(*f),
-            KeyValue::Double(d) => Value::Double(*d),
-            KeyValue::Bytes(hex) => Value::Bytes(
-                (0..hex.len() / 2)
-                    .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-                    .collect(),
-            ),
-            KeyValue::Date(y, m, d, h, mi, s, us) => Value::Date(*y, *m, *d, *h, *mi, *s, *us),
-            KeyValue::Time(neg, days, h, m, s, us) => Value::Time(*neg, *days, *h, *m, *s, *us),
-        }
-    }
-
-    /// For status: numbers as numbers, everything else as text.
-    fn display(&self) -> serde_json::Value {
-        match self {
-            KeyValue::Int(i) => (*i).into(),
-            KeyValue::UInt(u) => (*u).into(),
-            KeyValue::Bytes(_) => match self.to_value() {
-                Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned().into(),
-                _ => serde_json::Value::Null,
-            },
-            other => serde_json::to_value(other).unwrap_or(serde_json::Value::Null),
-        }
-    }
+    /// Each resume's view and where it started reading (see
+    /// [`super::snapshot_views`]); absent in cursors without resumes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<ResumedView>,
 }
 
 /// What a source attempt does first.
@@ -214,8 +163,15 @@ pub fn plan(mode: SnapshotMode, offset: Option<SourceOffset>, task_start: bool, 
         Some(offset) if offset.snapshot.is_some() && snapshots => Plan::ResumeSnapshot(offset),
         Some(mut offset) if offset.snapshot.is_some() => {
             // The mode was changed away from snapshotting mid-snapshot:
-            // stream from the snapshot's position.
-            offset.snapshot = None;
+            // stream from the snapshot's position (the views of rows read
+            // after resumes still apply).
+            let cursor = offset.snapshot.take().expect("checked");
+            if !cursor.views.is_empty() {
+                offset.views = Some(SnapshotViews {
+                    tables: cursor.tables,
+                    views: cursor.views,
+                });
+            }
             Plan::Stream(offset)
         }
         Some(_) if mode == Always && task_start => Plan::Snapshot,
@@ -254,6 +210,18 @@ pub async fn run(
         Some(mut offset) => {
             let mut cursor = offset.snapshot.take().expect("a resumed snapshot has a cursor");
             cursor.resumed += 1;
+            // Rows from here on are read at this view: the stream must
+            // skip their changes before it (completed in `table`, which
+            // knows the table's chunk key).
+            cursor.views.push(ResumedView {
+                table: cursor.table,
+                after_key: cursor.last_key.clone(),
+                key_columns: Vec::new(),
+                ordered: false,
+                file: view.file.clone(),
+                pos: view.pos,
+                gtids: view.gtids.as_ref().map(|g| g.to_string()),
+            });
             tracing::info!(
                 table = cursor.table,
                 rows = cursor.rows,
@@ -273,6 +241,7 @@ pub async fn run(
                 table_rows: 0,
                 resumed: 0,
                 key_columns: None,
+                views: Vec::new(),
             };
             (view, cursor, true)
         }
@@ -286,6 +255,7 @@ pub async fn run(
             base,
             ts_sec: now_sec(),
         },
+        view_pending: !fresh,
     };
     if fresh {
         let tables = cursor.tables.clone();
@@ -302,7 +272,7 @@ pub async fn run(
     // Every table ended in a chunk whose batch already completed the
     // snapshot, unless the last tables were empty (or dropped): then a
     // closing batch commits the completion.
-    let done = snapshot.encoder.offset(None);
+    let done = snapshot.encoder.offset(&cursor, true);
     if last_sent.as_ref() != Some(&done.to_json()) {
         let batch = Batch {
             records: Vec::new(),
@@ -340,6 +310,7 @@ pub async fn schema_history_batch(
             base: offset.clone(),
             ts_sec: now_sec(),
         },
+        view_pending: false,
     };
     let batch = snapshot.schema_batch(&tables, None).await;
     let _ = snapshot.conn.disconnect().await;
@@ -351,14 +322,6 @@ pub(super) fn now_sec() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// A chunk key for status.
-pub(super) fn display_key(key: Option<&[KeyValue]>) -> serde_json::Value {
-    match key {
-        Some(key) => key.iter().map(KeyValue::display).collect(),
-        None => serde_json::Value::Null,
-    }
 }
 
 fn progress(cursor: &SnapshotCursor, completed: bool) -> SnapshotProgress {
@@ -437,6 +400,9 @@ async fn captured_tables(
 struct Snapshotter<'a> {
     conn: mysql_async::Conn,
     encoder: RowEncoder<'a>,
+    /// This run resumed on a new view whose starting point in the current
+    /// table is not settled yet (the first [`Snapshotter::table`] does).
+    view_pending: bool,
 }
 
 /// Turns snapshot rows into records (apart from the connection, so rows
@@ -452,9 +418,19 @@ pub(super) struct RowEncoder<'a> {
 }
 
 impl RowEncoder<'_> {
-    fn offset(&self, cursor: Option<&SnapshotCursor>) -> SourceOffset {
+    /// The offset after `cursor`'s rows: `P0` with the cursor, or once the
+    /// snapshot is `completed`, `P0` with the resumes' views (if any) for
+    /// the stream.
+    fn offset(&self, cursor: &SnapshotCursor, completed: bool) -> SourceOffset {
         let mut offset = self.base.clone();
-        offset.snapshot = cursor.cloned();
+        if completed {
+            offset.views = (!cursor.views.is_empty()).then(|| SnapshotViews {
+                tables: cursor.tables.clone(),
+                views: cursor.views.clone(),
+            });
+        } else {
+            offset.snapshot = Some(cursor.clone());
+        }
         offset.ts_sec = self.ts_sec;
         offset
     }
@@ -558,7 +534,7 @@ impl Snapshotter<'_> {
             }
         }
         let offset = match cursor {
-            Some(cursor) => self.encoder.offset(Some(cursor)),
+            Some(cursor) => self.encoder.offset(cursor, false),
             None => self.encoder.base.clone(),
         };
         Ok(Batch {
@@ -581,6 +557,7 @@ impl Snapshotter<'_> {
         let (db, table) = cursor.tables[cursor.table].clone();
         let Some(decoder) = table_decoder(&mut self.conn, &db, &table, self.encoder.server.mariadb).await? else {
             tracing::info!(%db, %table, "snapshot: table no longer exists; skipped");
+            self.view_pending = false;
             next_table(cursor);
             return Ok(true);
         };
@@ -602,7 +579,10 @@ impl Snapshotter<'_> {
             cursor.table_rows = 0;
             cursor.last_key = None;
         }
-        cursor.key_columns = Some(key_names);
+        cursor.key_columns = Some(key_names.clone());
+        if std::mem::take(&mut self.view_pending) {
+            settle_view(cursor, &key_names, key.is_empty() || exactly_ordered(columns, &key), &db, &table);
+        }
         if key.is_empty() {
             tracing::info!(%db, %table, "snapshot: no primary key and no unique NOT NULL key; the table is read in one pass");
             if cursor.table_rows > 0 {
@@ -639,7 +619,7 @@ impl Snapshotter<'_> {
             let completed = last_overall && count > 0;
             let batch = Batch {
                 records,
-                offset: self.encoder.offset((!completed).then_some(&*cursor)).to_json(),
+                offset: self.encoder.offset(cursor, completed).to_json(),
                 schema_history: Vec::new(),
                 ends_transaction: true,
                 snapshot: Some(progress(cursor, completed)),
@@ -669,7 +649,7 @@ impl Snapshotter<'_> {
         // Whether later tables are empty is asked before the scan holds
         // the connection.
         let rest_empty = self.rest_is_empty(cursor).await?;
-        let Snapshotter { conn, encoder } = self;
+        let Snapshotter { conn, encoder, .. } = self;
         let config = encoder.config;
         let mut result = conn.exec_iter(select, ()).await.map_err(sql_error(config, select))?;
         let mut pending: Option<Vec<Value>> = None;
@@ -690,7 +670,7 @@ impl Snapshotter<'_> {
                 let completed = table_ends && rest_empty && cursor.table_rows > 0;
                 let batch = Batch {
                     records: std::mem::take(&mut records),
-                    offset: encoder.offset((!completed).then_some(&*cursor)).to_json(),
+                    offset: encoder.offset(cursor, completed).to_json(),
                     schema_history: Vec::new(),
                     ends_transaction: true,
                     snapshot: Some(progress(cursor, completed)),
@@ -737,6 +717,23 @@ pub(super) fn select_all(output: &TableOutput) -> String {
     )
 }
 
+/// Settles the starting point of the view this run resumed on, once the
+/// current table's chunk key is known: after the cursor's key (or, if the
+/// table is read again from its start, all of it). If the key's order is
+/// not known exactly (`ordered`), the table's rows above the cursor keep
+/// the earlier view's changes (the old at-least-the-final-state output).
+fn settle_view(cursor: &mut SnapshotCursor, key_names: &[String], ordered: bool, db: &str, table: &str) {
+    let Some(view) = cursor.views.last_mut().filter(|v| v.table == cursor.table) else {
+        return;
+    };
+    view.after_key = cursor.last_key.clone();
+    view.key_columns = key_names.to_vec();
+    view.ordered = view.after_key.is_none() || ordered;
+    if !view.ordered {
+        tracing::warn!(%db, %table, key = ?key_names, "snapshot: the chunk key's order depends on a collation raftcdc does not order itself; changes between the views to this table's rows after the cursor are streamed again after their snapshot rows");
+    }
+}
+
 fn next_table(cursor: &mut SnapshotCursor) {
     cursor.table += 1;
     cursor.last_key = None;
@@ -759,45 +756,6 @@ fn marker(cursor: &SnapshotCursor, last_in_table: bool, last_overall: bool) -> S
     }
 }
 
-/// `SELECT ... WHERE key > last ORDER BY key LIMIT n`, with the row
-/// comparison spelled out (`k1 > ? OR (k1 = ? AND k2 > ?) ...`) so every
-/// server turns it into an index range.
-pub(super) fn chunk_query(
-    select: &str,
-    order: &[String],
-    last: Option<&[KeyValue]>,
-    limit: usize,
-    filter: Option<&str>,
-) -> (String, Params) {
-    let mut sql = select.to_string();
-    let mut params = Vec::new();
-    let mut conditions = Vec::new();
-    if let Some(filter) = filter {
-        conditions.push(format!("({filter})"));
-    }
-    if let Some(last) = last {
-        let mut disjuncts = Vec::new();
-        for i in 0..order.len() {
-            let mut terms = Vec::new();
-            for (j, column) in order.iter().enumerate().take(i) {
-                terms.push(format!("{column} = ?"));
-                params.push(last[j].to_value());
-            }
-            terms.push(format!("{} > ?", order[i]));
-            params.push(last[i].to_value());
-            disjuncts.push(format!("({})", terms.join(" AND ")));
-        }
-        conditions.push(format!("({})", disjuncts.join(" OR ")));
-    }
-    if !conditions.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conditions.join(" AND "));
-    }
-    sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", order.join(", ")));
-    let params = if params.is_empty() { Params::Empty } else { Params::Positional(params) };
-    (sql, params)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -817,6 +775,7 @@ mod tests {
             table_rows: 10,
             resumed: 0,
             key_columns: Some(vec!["a".into(), "b".into()]),
+            views: Vec::new(),
         }
     }
 
@@ -857,18 +816,6 @@ mod tests {
         assert_eq!(json["snapshot"], true);
         assert_eq!(SourceOffset::from_json(&json, true).unwrap(), original);
         assert_eq!(KeyValue::Bytes("6162".into()).to_value(), Value::Bytes(b"ab".to_vec()));
-    }
-
-    #[test]
-    fn chunk_queries_compare_keys_as_rows() {
-        let order = vec!["`a`".to_string(), "`b`".to_string()];
-        let (sql, params) = chunk_query("SELECT *", &order, None, 11, None);
-        assert_eq!(sql, "SELECT * ORDER BY `a`, `b` LIMIT 11");
-        assert_eq!(params, Params::Empty);
-        let last = [KeyValue::Int(1), KeyValue::Int(2)];
-        let (sql, params) = chunk_query("SELECT *", &order, Some(&last), 11, Some("a < 5"));
-        assert_eq!(sql, "SELECT * WHERE (a < 5) AND ((`a` > ?) OR (`a` = ? AND `b` > ?)) ORDER BY `a`, `b` LIMIT 11");
-        assert_eq!(params, Params::Positional(vec![Value::Int(1), Value::Int(1), Value::Int(2)]));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 #     never touched).
 #   - the openssl command-line tool (the TLS tests' throwaway certificates).
 #   - libssl-dev and pkg-config, to build librdkafka with TLS and SASL.
-#   - the Kafka-protocol broker noida-db 0.2.3 (see ../shared/KAFKA.md) in
+#   - the Kafka-protocol broker noida-db 0.2.3 (see docs/test-services.md) in
 #     .venv-kafka/, for the exactly-once Kafka sink tests (tests start their
 #     OWN broker per test, with its own data dir and port).
 #   - Chromium from Debian's packages and playwright-core from npm (in

@@ -1,5 +1,5 @@
 //! A private Kafka-protocol broker per test: noida-db (see
-//! `../shared/KAFKA.md`), own data directory, own port, killed on drop.
+//! `docs/test-services.md`), own data directory, own port, killed on drop.
 //!
 //! noida-db is the only broker installable here that implements
 //! transactions faithfully (commit, abort, `read_committed` hiding aborted

@@ -278,7 +278,7 @@ mod redaction_tests {
     use super::property_tests::base;
     use super::*;
     use crate::raft::command::Command;
-    use crate::raft::state::{ConnectorRecord, DesiredState, TaskRecord, TaskState};
+    use crate::raft::state::{ConnectorRecord, TaskState};
     use crate::sink::kafka::KafkaSinkConfig;
     use crate::source::mysql::config::MySqlSourceConfig;
     use proptest::prelude::*;
@@ -303,28 +303,7 @@ mod redaction_tests {
 
 
     fn record(config: BTreeMap<String, String>) -> ConnectorRecord {
-        ConnectorRecord {
-            incarnation: String::new(),
-            name: "c".into(),
-            config: config.into(),
-            desired: DesiredState::Running,
-            owner: Some(1),
-            epoch: 3,
-            task: TaskRecord {
-                state: TaskState::Running,
-                node_id: Some(1),
-                epoch: 3,
-                error: None,
-                remedy: None,
-                updated_ms: 0,
-            },
-            offset: None,
-            schema_history: Vec::new(),
-            snapshot: None,
-            incremental: None,
-            created_ms: 0,
-            updated_ms: 0,
-        }
+        ConnectorRecord::for_tests(config.into(), 1, 3, TaskState::Running)
     }
 
     /// Holding configs as `Properties` changed no byte of the Raft log or

@@ -142,6 +142,36 @@ pub struct ConnectorRecord {
 }
 
 
+#[cfg(test)]
+impl ConnectorRecord {
+    /// A connector named `c` for tests: running on node `owner` at
+    /// `epoch`, its task in `state` under that epoch, nothing committed.
+    pub(crate) fn for_tests(config: Properties, owner: NodeId, epoch: u64, state: TaskState) -> ConnectorRecord {
+        ConnectorRecord {
+            name: "c".into(),
+            incarnation: String::new(),
+            config,
+            desired: DesiredState::Running,
+            owner: Some(owner),
+            epoch,
+            task: TaskRecord {
+                state,
+                node_id: Some(owner),
+                epoch,
+                error: None,
+                remedy: None,
+                updated_ms: 0,
+            },
+            offset: None,
+            schema_history: Vec::new(),
+            snapshot: None,
+            incremental: None,
+            created_ms: 0,
+            updated_ms: 0,
+        }
+    }
+}
+
 impl ConnectorRecord {
     /// The task state to show: derived from desire, ownership and the
     /// owner's last report under the *current* epoch.

@@ -171,28 +171,19 @@ pub fn kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raft::state::TaskRecord;
 
     fn record(desired: DesiredState, owner: Option<u64>, task: TaskState) -> ConnectorRecord {
-        ConnectorRecord {
-            name: "c".into(),
-            incarnation: String::new(),
-            config: BTreeMap::from([
-                ("topic.prefix".to_string(), "p".to_string()),
-                ("database.password".to_string(), "hunter2".to_string()),
-            ])
-            .into(),
-            desired,
-            owner,
-            epoch: 4,
-            task: TaskRecord { state: task, node_id: owner, epoch: 4, error: Some("boom".into()), remedy: Some("fix it".into()), updated_ms: 0 },
-            offset: None,
-            schema_history: Vec::new(),
-            snapshot: None,
-            incremental: None,
-            created_ms: 0,
-            updated_ms: 0,
-        }
+        let config = BTreeMap::from([
+            ("topic.prefix".to_string(), "p".to_string()),
+            ("database.password".to_string(), "hunter2".to_string()),
+        ]);
+        let mut record = ConnectorRecord::for_tests(config.into(), owner.unwrap_or(0), 4, task);
+        record.desired = desired;
+        record.owner = owner;
+        record.task.node_id = owner;
+        record.task.error = Some("boom".into());
+        record.task.remedy = Some("fix it".into());
+        record
     }
 
     #[test]

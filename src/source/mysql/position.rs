@@ -454,16 +454,7 @@ mod tests {
         assert_eq!(SourceOffset::from_json(&json, true).unwrap(), offset);
         // Every key written is a documented one.
         let mut full = offset.clone();
-        full.snapshot = Some(SnapshotCursor {
-            tables: vec![("d".into(), "t".into())],
-            table: 0,
-            last_key: None,
-            rows: 0,
-            table_rows: 0,
-            resumed: 0,
-            key_columns: None,
-            views: Vec::new(),
-        });
+        full.snapshot = Some(SnapshotCursor::new(vec![("d".into(), "t".into())]));
         full.views = Some(SnapshotViews { tables: vec![], views: vec![] });
         full.incremental = Some(IncrementalCursor {
             id: 1,

@@ -138,6 +138,22 @@ pub struct SnapshotCursor {
     pub views: Vec<ResumedView>,
 }
 
+impl SnapshotCursor {
+    /// A snapshot of `tables` that has read nothing yet.
+    pub fn new(tables: Vec<(String, String)>) -> SnapshotCursor {
+        SnapshotCursor {
+            tables,
+            table: 0,
+            last_key: None,
+            rows: 0,
+            table_rows: 0,
+            resumed: 0,
+            key_columns: None,
+            views: Vec::new(),
+        }
+    }
+}
+
 /// What a source attempt does first.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
@@ -233,17 +249,7 @@ pub async fn run(
         None => {
             let tables = captured_tables(&mut conn, config).await?;
             tracing::info!(tables = tables.len(), position = %format!("{}:{}", view.file, view.pos), "snapshot: starting");
-            let cursor = SnapshotCursor {
-                tables,
-                table: 0,
-                last_key: None,
-                rows: 0,
-                table_rows: 0,
-                resumed: 0,
-                key_columns: None,
-                views: Vec::new(),
-            };
-            (view, cursor, true)
+            (view, SnapshotCursor::new(tables), true)
         }
     };
     let mut snapshot = Snapshotter {
@@ -768,14 +774,11 @@ mod tests {
 
     fn cursor() -> SnapshotCursor {
         SnapshotCursor {
-            tables: vec![("d".into(), "t".into())],
-            table: 0,
             last_key: Some(vec![KeyValue::Int(7), KeyValue::Bytes("6162".into())]),
             rows: 10,
             table_rows: 10,
-            resumed: 0,
             key_columns: Some(vec!["a".into(), "b".into()]),
-            views: Vec::new(),
+            ..SnapshotCursor::new(vec![("d".into(), "t".into())])
         }
     }
 

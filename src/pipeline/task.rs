@@ -143,7 +143,7 @@ impl From<SinkError> for TaskError {
         } else {
             TaskError::Definite {
                 error: text,
-                remedy: "check the connector's producer.override.* and topic.creation.* settings and the broker".into(),
+                remedy: error.remedy(),
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod connector;
 pub mod envelope;
+pub mod error;
 pub mod metrics;
 pub mod node;
 pub mod pipeline;

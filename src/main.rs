@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use raftcdc::cli::{self, Cli, LogFormat, TopCommand};
 use raftcdc::config::NodeConfig;
-use raftcdc::node::{error_chain, Node};
+use raftcdc::error::error_chain;
+use raftcdc::node::Node;
 use tracing_subscriber::EnvFilter;
 
 /// Cross-thread frees (source task → rdkafka threads) are cheap in

@@ -159,7 +159,7 @@ impl ControlService {
     }
 
     async fn cluster_status(&self) -> Response<proto::ClusterStatus> {
-        Response::new(self.node.cluster_status().await)
+        Response::new(self.node.cluster_status().await.into())
     }
 }
 
@@ -169,14 +169,20 @@ impl Control for ControlService {
         &self,
         request: Request<proto::InitClusterRequest>,
     ) -> Result<Response<proto::ClusterStatus>, Status> {
-        self.node.init_cluster(&request.into_inner().member_endpoints).await?;
+        let mut members = Vec::new();
+        for endpoint in request.into_inner().member_endpoints {
+            let identity = super::cluster::identity_at(&self.node.config, &endpoint).await?;
+            members.push((endpoint, identity));
+        }
+        self.node.init_cluster(members).await?;
         Ok(self.cluster_status().await)
     }
 
     async fn add_node(&self, request: Request<proto::AddNodeRequest>) -> Result<Response<proto::ClusterStatus>, Status> {
         let request = request.into_inner();
         required_endpoint(&request.endpoint)?;
-        self.node.add_node(&request.endpoint, request.learner_only).await?;
+        let identity = super::cluster::identity_at(&self.node.config, &request.endpoint).await?;
+        self.node.add_node(&request.endpoint, identity, request.learner_only).await?;
         Ok(self.cluster_status().await)
     }
 
@@ -211,7 +217,7 @@ impl Control for ControlService {
         &self,
         _request: Request<proto::GetNodeInfoRequest>,
     ) -> Result<Response<proto::NodeInfo>, Status> {
-        Ok(Response::new(self.node.info().await))
+        Ok(Response::new(self.node.info().await.into()))
     }
 
     async fn create_connector(

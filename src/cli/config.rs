@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::config::NodeConfig;
-use crate::node::error_chain;
+use crate::error::error_chain;
 
 /// Loads and validates `path` as `serve` does. On success returns the
 /// resolved settings, one `key = value` per line (defaults filled in); on

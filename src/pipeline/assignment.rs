@@ -60,7 +60,7 @@ async fn assign_all(node: &Node) {
             // Someone changed the connector meanwhile; the next pass sees it.
             Err(NodeError::Rejected(CommandError::EpochMismatch { .. } | CommandError::NotFound { .. })) => {}
             Err(error) => {
-                tracing::debug!(connector = %name, error = %crate::node::error_chain(&error), "assignment failed; will retry");
+                tracing::debug!(connector = %name, error = %crate::error::error_chain(&error), "assignment failed; will retry");
                 return;
             }
         }

@@ -83,7 +83,8 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use crate::metrics::ErrorKind;
-use crate::node::{error_chain, Node, NodeError};
+use crate::error::error_chain;
+use crate::node::{Node, NodeError};
 use crate::raft::command::{Command, CommandError};
 use crate::raft::state::{OffsetRecord, TaskState};
 use crate::connector::ConnectorConfig;

@@ -218,7 +218,7 @@ pub async fn metrics(State(state): State<RestState>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, crate::metrics::exposition::CONTENT_TYPE)],
-        crate::metrics::render(&state.node).await,
+        crate::metrics::render(&state.node.metrics_snapshot().await),
     )
         .into_response()
 }
@@ -274,7 +274,7 @@ pub fn metrics_router(node: Arc<Node>) -> Router {
         (
             StatusCode::OK,
             [(header::CONTENT_TYPE, crate::metrics::exposition::CONTENT_TYPE)],
-            crate::metrics::render(&node).await,
+            crate::metrics::render(&node.metrics_snapshot().await),
         )
             .into_response()
     }

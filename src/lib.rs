@@ -13,6 +13,7 @@ pub mod error;
 pub mod metrics;
 pub mod node;
 pub mod pipeline;
+pub mod placement;
 pub mod raft;
 pub mod sink;
 pub mod source;

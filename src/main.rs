@@ -57,7 +57,8 @@ async fn serve(config_path: std::path::PathBuf) -> ExitCode {
     };
     // `[metrics] listen` and `[rest] listen` are served with the gRPC
     // listeners by `api::serve` (all bound before anything is served).
-    let tasks = raftcdc::pipeline::spawn(node.clone());
+    let mut tasks = raftcdc::pipeline::spawn(node.clone());
+    tasks.extend(raftcdc::placement::spawn(node.clone()));
     let result = raftcdc::api::serve(node.clone(), shutdown_signal()).await;
     for task in tasks {
         task.abort();

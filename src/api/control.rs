@@ -150,7 +150,7 @@ fn parse_offset_json(text: &str) -> Result<serde_json::Value, NodeError> {
 impl ControlService {
     /// Proposes a command that must answer with the connector.
     async fn write(&self, command: Command) -> Result<Response<proto::Connector>, Status> {
-        let name = command.connector().to_string();
+        let name = command.connector().unwrap_or_default().to_string();
         let record = match self.node.propose(command).await? {
             Some(record) => record,
             None => self.node.connector(&name).await?,

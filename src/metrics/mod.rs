@@ -35,6 +35,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::ServerState;
 
+use crate::placement::policy::MoveReason;
 use crate::raft::state::{ConnectorRecord, SnapshotProgress, TaskState};
 use crate::raft::{typ, NodeId};
 use crate::source::mysql::records::POSITION_HEADER;
@@ -78,6 +79,9 @@ pub struct Registry {
     /// Raft snapshots built or installed since the process started (shared
     /// with the state machine, which counts them).
     snapshots: Arc<AtomicU64>,
+    /// Placement moves this node proposed as leader, by reason (indexed as
+    /// `MoveReason::ALL`).
+    moves: [Counter; 6],
 }
 
 /// One connector's cells on this node.
@@ -119,6 +123,7 @@ impl Registry {
         Registry {
             connectors: Mutex::default(),
             snapshots,
+            moves: Default::default(),
         }
     }
 
@@ -126,6 +131,17 @@ impl Registry {
     pub fn connector(&self, name: &str) -> Arc<ConnectorMetrics> {
         let mut connectors = self.connectors.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         connectors.entry(name.to_string()).or_default().clone()
+    }
+
+    /// Source rows delivered so far, per connector (for load reports).
+    pub fn source_rows(&self) -> BTreeMap<String, u64> {
+        self.connectors().into_iter().map(|(name, m)| (name, m.rows.get())).collect()
+    }
+
+    /// Counts one placement move the leader made on this node.
+    pub fn moved(&self, reason: MoveReason) {
+        let index = MoveReason::ALL.iter().position(|r| *r == reason).unwrap_or(0);
+        self.moves[index].add(1);
     }
 
     fn connectors(&self) -> BTreeMap<String, Arc<ConnectorMetrics>> {
@@ -211,6 +227,8 @@ pub struct MetricsSnapshot {
     pub committed_index: Option<u64>,
     /// The replicated state's connectors (the same on every node).
     pub connectors: Vec<ConnectorView>,
+    /// Members of the cluster.
+    pub members: Vec<NodeId>,
     /// This node's own work.
     pub registry: Arc<Registry>,
 }
@@ -335,6 +353,28 @@ fn render_node(node: &MetricsSnapshot, out: &mut Exposition) {
         &[],
         node.registry.snapshots.load(Ordering::Relaxed) as f64,
     );
+    out.family(
+        "raftcdc_placement_moves_total",
+        Kind::Counter,
+        "Connector moves this node proposed while it led, by reason (unowned, drain, over_capacity, constraint, balance, leader).",
+    );
+    for (reason, counter) in MoveReason::ALL.iter().zip(&node.registry.moves) {
+        out.sample("raftcdc_placement_moves_total", &[("reason", reason.as_str())], counter.get() as f64);
+    }
+    out.family(
+        "raftcdc_node_owned_connectors",
+        Kind::Gauge,
+        "Connectors each node owns, from the replicated state (the same on every node).",
+    );
+    let mut owned: BTreeMap<NodeId, u64> = node.members.iter().map(|id| (*id, 0)).collect();
+    for c in &node.connectors {
+        if let Some(owner) = c.owner {
+            *owned.entry(owner).or_default() += 1;
+        }
+    }
+    for (id, count) in owned {
+        out.sample("raftcdc_node_owned_connectors", &[("node_id", id.to_string().as_str())], count as f64);
+    }
 }
 
 /// A per-connector counter family: name, help, and how to read it.

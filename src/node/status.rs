@@ -91,7 +91,9 @@ impl Node {
         let raft = self.metrics();
         let committed_index = self.committed_index(&raft);
         let connectors = self.select_connectors(|c| Some(crate::metrics::ConnectorView::of(c))).await;
+        let members = raft.membership_config.membership().nodes().map(|(id, _)| *id).collect();
         MetricsSnapshot {
+            members,
             node_id: self.id,
             cluster_name: self.config.cluster_name.clone(),
             raft,

@@ -102,6 +102,7 @@ async fn main() -> ExitCode {
             };
         }
         TopCommand::Cluster { client, command } => (client.output, cli::run_cluster(client, command).await),
+        TopCommand::Node { client, command } => (client.output, cli::run_node(client, command).await),
         TopCommand::Connector { client, command } => (client.output, cli::run_connector(client, command).await),
         TopCommand::Tail(args) => (cli::OutputFormat::Table, cli::tail::run(args).await),
     };

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::client::ControlDialer;
 use super::ApiError;
 use crate::config::NodeConfig;
-use crate::node::{ClusterView, MemberView, NodeError, NodeIdentity};
+use crate::node::{ClusterView, MemberView, NodeError, NodeIdentity, NodePlacementView};
 use crate::proto;
 
 /// Bounds on reading another node's identity from its control endpoint.
@@ -113,6 +113,23 @@ impl From<ClusterView> for proto::ClusterStatus {
             committed_index: c.committed_index,
             last_applied_index: c.last_applied_index,
             members: c.members.into_iter().map(Into::into).collect(),
+            placement: c.placement.into_iter().map(Into::into).collect(),
+            placement_policy: c.placement_policy.to_string(),
+        }
+    }
+}
+
+impl From<NodePlacementView> for proto::NodePlacement {
+    fn from(p: NodePlacementView) -> proto::NodePlacement {
+        proto::NodePlacement {
+            node_id: p.node_id,
+            connectors: p.connectors,
+            load: p.load,
+            capacity: p.capacity,
+            cordoned: p.cordoned,
+            draining: p.draining,
+            labels: p.labels.into_iter().collect(),
+            eligible: p.eligible,
         }
     }
 }

@@ -36,7 +36,7 @@ pub mod forward;
 pub mod membership;
 pub mod status;
 
-pub use status::{role_name, ClusterView, MemberView, NodeIdentity};
+pub use status::{role_name, ClusterView, MemberView, NodeIdentity, NodePlacementView};
 
 /// Timeout of one reachability probe.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(700);

@@ -59,7 +59,7 @@ pub struct MemberView {
 }
 
 /// The cluster as the reporting node sees it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterView {
     pub cluster_name: String,
     pub reporting_node_id: NodeId,
@@ -70,6 +70,25 @@ pub struct ClusterView {
     pub committed_index: Option<u64>,
     pub last_applied_index: Option<u64>,
     pub members: Vec<MemberView>,
+    /// Per member: what placement sees.
+    pub placement: Vec<NodePlacementView>,
+    /// `spread` or `leader`.
+    pub placement_policy: &'static str,
+}
+
+/// One member as placement sees it, from the replicated state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodePlacementView {
+    pub node_id: NodeId,
+    pub connectors: Vec<String>,
+    /// Summed [`crate::placement::policy::weight`] of its connectors.
+    pub load: f64,
+    pub capacity: Option<u32>,
+    pub cordoned: bool,
+    pub draining: bool,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// A voter, or a learner that is a worker.
+    pub eligible: bool,
 }
 
 impl Node {
@@ -165,7 +184,13 @@ impl Node {
             .map(|n| n.api_addr.clone())
             .unwrap_or_default();
         let committed = self.committed_index(&metrics);
+        let placement = self.placement_view(&membership, &voters).await;
         ClusterView {
+            placement,
+            placement_policy: match self.config.placement.policy {
+                crate::placement::Policy::Spread => "spread",
+                crate::placement::Policy::Leader => "leader",
+            },
             cluster_name: self.config.cluster_name.clone(),
             reporting_node_id: self.id,
             leader_id: metrics.current_leader,
@@ -176,6 +201,32 @@ impl Node {
             last_applied_index: metrics.last_applied.map(|l| l.index),
             members,
         }
+    }
+
+    /// Each member's placement facts and owned connectors, from one read
+    /// of the applied state.
+    async fn placement_view(&self, membership: &openraft::Membership<NodeId, crate::raft::Node>, voters: &BTreeSet<NodeId>) -> Vec<NodePlacementView> {
+        self.read_state(|state| {
+            membership
+                .nodes()
+                .map(|(id, _)| {
+                    let record = state.nodes.get(id).cloned().unwrap_or_default();
+                    let owned: Vec<&crate::raft::state::ConnectorRecord> =
+                        state.connectors.values().filter(|c| c.owner == Some(*id)).collect();
+                    NodePlacementView {
+                        node_id: *id,
+                        connectors: owned.iter().map(|c| c.name.clone()).collect(),
+                        load: owned.iter().map(|c| crate::placement::policy::weight(c.events_per_sec)).sum(),
+                        capacity: record.capacity,
+                        cordoned: record.cordoned,
+                        draining: record.draining,
+                        labels: record.labels,
+                        eligible: voters.contains(id) || record.worker,
+                    }
+                })
+                .collect()
+        })
+        .await
     }
 
     /// The committed index as this node can tell: on the leader the index a

@@ -20,8 +20,9 @@
 //! 1. **Forced**, any number at once: a runnable connector with no owner,
 //!    or whose owner is gone (not alive, or no longer a member). These
 //!    connectors run nowhere, so moving them costs nothing. Each goes to
-//!    the least-loaded eligible node (ties: lowest node id); with none
-//!    eligible it waits.
+//!    the least-loaded eligible node (ties: the leader, which holds the
+//!    freshest state and needs no forwarding hop, then the lowest node
+//!    id); with none eligible it waits.
 //! 2. **Voluntary**, at most one, and only when no forced move is planned
 //!    and no earlier move is still settling (`move_in_flight`): the first
 //!    of: a connector on a draining node; a connector on a node over its
@@ -176,6 +177,7 @@ struct Tally {
 }
 
 struct Plan<'a> {
+    leader: NodeId,
     nodes: BTreeMap<NodeId, &'a NodeView>,
     tally: BTreeMap<NodeId, Tally>,
 }
@@ -210,7 +212,11 @@ impl<'a> Plan<'a> {
             .values()
             .filter(|n| Some(n.id) != except && self.eligible(n, connector))
             .map(|n| (n.id, self.load(n.id)))
-            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+            .min_by(|a, b| {
+                a.1.total_cmp(&b.1)
+                    .then((a.0 != self.leader).cmp(&(b.0 != self.leader)))
+                    .then(a.0.cmp(&b.0))
+            })
             .map(|(id, _)| id)
     }
 
@@ -244,6 +250,7 @@ pub fn plan(input: &PlacementInput) -> Vec<Move> {
             .collect();
     }
     let mut plan = Plan {
+        leader: input.leader,
         nodes: input.nodes.iter().map(|n| (n.id, n)).collect(),
         tally: BTreeMap::new(),
     };

@@ -1,0 +1,155 @@
+//! Placement with every real part: one private MariaDB, the broker, and
+//! three or five raftcdc processes running up to thirty connectors, each
+//! on its own one-row table. Connectors spread over every node within one
+//! of even; a killed follower owner, a killed leader and a partitioned
+//! follower lose their connectors to the survivors, which deliver under
+//! the new epochs; cordon keeps new connectors off a node, drain empties
+//! it, and a new node receives connectors one at a time.
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cluster_tests::broker::Broker;
+use cluster_tests::cluster::Cluster;
+use cluster_tests::mariadb::MariaDb;
+use cluster_tests::placement::{self, by_name, counts, create_many, state, wait_delivering, wait_spread};
+use raftcdc::proto::{AddNodeRequest, RemoveNodeRequest};
+
+async fn start(nodes: usize) -> (MariaDb, Broker, Cluster, usize) {
+    let db = MariaDb::start(&[]).await;
+    let broker = Broker::start().await;
+    let cluster = Cluster::builder().nodes(nodes).kafka(broker.bootstrap()).start().await;
+    cluster.init().await;
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    (db, broker, cluster, leader)
+}
+
+/// Watches node `node`'s view until `done` is set and answers the most
+/// connectors ever seen not RUNNING at once: with one voluntary move at a
+/// time and no forced move, at most one.
+async fn most_moving_at_once(cluster: &Cluster, node: usize, done: &AtomicBool) -> usize {
+    let most = AtomicUsize::new(0);
+    while !done.load(Ordering::SeqCst) {
+        if let Ok(connectors) = by_name(cluster, node).await {
+            let moving = connectors.values().filter(|c| state(c) != "RUNNING").count();
+            most.fetch_max(moving, Ordering::SeqCst);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    most.load(Ordering::SeqCst)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_connectors_spread_and_survive_owner_kills_and_a_new_node_takes_its_share_one_at_a_time() {
+    const N: usize = 30;
+    let (db, _broker, mut cluster, leader) = start(3).await;
+    create_many(&cluster, leader, &db, 0..N, 7000).await;
+    wait_spread(&cluster, leader, &[1, 2, 3], "30 connectors run spread over 3 nodes").await;
+    wait_delivering(&cluster, leader, &db, N, 1).await;
+
+    // SIGKILL a follower that owns connectors: they move to the others.
+    let follower = *[1, 2, 3].iter().find(|n| **n != leader).unwrap();
+    cluster.kill(follower);
+    let survivors: Vec<usize> = [1, 2, 3].into_iter().filter(|n| *n != follower).collect();
+    wait_spread(&cluster, leader, &survivors, "the dead follower's connectors run on the survivors").await;
+    wait_delivering(&cluster, leader, &db, N, 2).await;
+
+    // The operator replaces the dead node with a fourth one: it receives
+    // its share one connector at a time.
+    cluster
+        .client(leader)
+        .remove_node(RemoveNodeRequest { node_id: follower as u64 })
+        .await
+        .expect("remove the dead follower");
+    let fourth = cluster.spawn_node().await;
+    cluster.wait_ready(fourth).await;
+    cluster
+        .client(leader)
+        .add_node(AddNodeRequest { endpoint: cluster.endpoint(fourth), learner_only: false })
+        .await
+        .expect("add the fourth node");
+    let mut live = survivors.clone();
+    live.push(fourth);
+    let done = AtomicBool::new(false);
+    let (most, _) = tokio::join!(most_moving_at_once(&cluster, leader, &done), async {
+        wait_spread(&cluster, leader, &live, "the new node takes its share").await;
+        done.store(true, Ordering::SeqCst);
+    });
+    assert!(most <= 1, "{most} connectors were moving at once while rebalancing");
+    wait_delivering(&cluster, leader, &db, N, 3).await;
+
+    // SIGKILL the leader: its connectors move at once, as before placement.
+    cluster.kill(leader);
+    let rest: Vec<usize> = live.into_iter().filter(|n| *n != leader).collect();
+    let new_leader = cluster.wait_leader(&rest).await;
+    wait_spread(&cluster, new_leader, &rest, "the dead leader's connectors run on the others").await;
+    wait_delivering(&cluster, new_leader, &db, N, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cordon_keeps_new_connectors_off_drain_empties_a_node_and_a_partitioned_owner_loses_its_own() {
+    let (db, _broker, cluster, leader) = start(3).await;
+    create_many(&cluster, leader, &db, 0..9, 7100).await;
+    wait_spread(&cluster, leader, &[1, 2, 3], "9 connectors run spread over 3 nodes").await;
+    let target = *[1, 2, 3].iter().find(|n| **n != leader).unwrap();
+    let others: Vec<usize> = [1, 2, 3].into_iter().filter(|n| *n != target).collect();
+
+    // Cordon: the node keeps its own and takes no new ones.
+    let out = cluster.cli(leader, &["node", "cordon", &target.to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    create_many(&cluster, leader, &db, 9..12, 7100).await;
+    let view = placement::wait_until_all_running(&cluster, leader).await;
+    assert_eq!(counts(&view, &[target])[&(target as u64)], 3, "a cordoned node keeps its connectors");
+    for i in 9..12 {
+        assert_ne!(view[&placement::name(i)].owner_node_id, Some(target as u64), "a new connector went to the cordoned node");
+    }
+
+    // Drain: the CLI waits until the node owns nothing, one move at a time.
+    let done = AtomicBool::new(false);
+    let (most, out) = tokio::join!(most_moving_at_once(&cluster, leader, &done), async {
+        let out = cluster.cli(leader, &["node", "drain", &target.to_string()]).await;
+        done.store(true, Ordering::SeqCst);
+        out
+    });
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(most <= 1, "{most} connectors were moving at once while draining");
+    let view = wait_spread(&cluster, leader, &others, "the drained node's connectors run on the others").await;
+    assert_eq!(counts(&view, &[target])[&(target as u64)], 0);
+    wait_delivering(&cluster, leader, &db, 12, 1).await;
+
+    // Uncordon: it takes its share back.
+    let out = cluster.cli(leader, &["node", "uncordon", &target.to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_spread(&cluster, leader, &[1, 2, 3], "the uncordoned node takes its share back").await;
+
+    // Partition the follower: its connectors move to the majority side.
+    cluster.isolate(target);
+    wait_spread(&cluster, leader, &others, "the partitioned follower's connectors run on the others").await;
+    wait_delivering(&cluster, leader, &db, 12, 2).await;
+    cluster.heal_all();
+    wait_spread(&cluster, leader, &[1, 2, 3], "the healed follower takes its share back").await;
+    wait_delivering(&cluster, leader, &db, 12, 3).await;
+
+    // The status shows per-node connectors and load.
+    let out = cluster.cli(leader, &["cluster", "status"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("placement: spread") && text.contains("CONNECTORS"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_spread_thirty_connectors_and_a_killed_owner_loses_only_its_own() {
+    const N: usize = 30;
+    let (db, _broker, cluster, leader) = start(5).await;
+    create_many(&cluster, leader, &db, 0..N, 7200).await;
+    let before = wait_spread(&cluster, leader, &[1, 2, 3, 4, 5], "30 connectors run spread over 5 nodes").await;
+    let victim = *[1, 2, 3, 4, 5].iter().find(|n| **n != leader).unwrap();
+    cluster.kill(victim);
+    let rest: Vec<usize> = [1, 2, 3, 4, 5].into_iter().filter(|n| *n != victim).collect();
+    let after = wait_spread(&cluster, leader, &rest, "the killed owner's connectors run on the others").await;
+    // Only the victim's connectors moved: the others kept their epoch.
+    for (name, c) in &before {
+        if c.owner_node_id != Some(victim as u64) {
+            assert_eq!(after[name].epoch, c.epoch, "{name} moved although its owner lives");
+        }
+    }
+    wait_delivering(&cluster, leader, &db, N, 1).await;
+}

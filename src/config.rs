@@ -625,6 +625,29 @@ data_dir = "/tmp/x"
     }
 
     #[test]
+    fn placement_settings() {
+        let config = NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap();
+        assert_eq!(config.placement.policy, crate::placement::Policy::Spread);
+        assert_eq!((config.capacity, config.worker), (None, false));
+        let config = NodeConfig::parse(
+            Path::new("node.toml"),
+            &format!("{}\n[placement]\npolicy = \"leader\"", GOOD.replace("id = 1", "id = 1\ncapacity = 4\nlabels = {zone = \"a\"}")),
+        )
+        .unwrap();
+        assert_eq!(config.placement.policy, crate::placement::Policy::Leader);
+        assert_eq!((config.capacity, config.labels.get("zone").map(String::as_str)), (Some(4), Some("a")));
+        for (text, field) in [
+            (GOOD.replace("id = 1", "id = 1\ncapacity = 0"), "node.capacity"),
+            (GOOD.replace("id = 1", "id = 1\nlabels = {\"z one\" = \"a\"}"), "node.labels"),
+            (format!("{GOOD}\n[placement]\npolicy = \"random\""), "placement.policy"),
+            (format!("{GOOD}\n[placement]\nlease_timeout_ms = 10"), "placement.lease_timeout_ms"),
+        ] {
+            let error = NodeConfig::parse(Path::new("node.toml"), &text).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("node.toml: {field}: ")), "{text}: {error}");
+        }
+    }
+
+    #[test]
     fn rest_section() {
         let parse = |extra: &str| NodeConfig::parse(Path::new("node.toml"), &format!("{GOOD}\n[rest]\n{extra}"));
         assert_eq!(NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap().rest, None);

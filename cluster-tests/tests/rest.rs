@@ -115,7 +115,7 @@ async fn kafka_connect_shapes_and_status_codes_with_writes_on_a_follower() {
     assert_eq!(tasks[0]["id"], json!({"connector": "inv", "task": 0}));
     assert_eq!(tasks[0]["config"]["topic.prefix"], "inv");
     assert_eq!(rest.get("/connectors/inv/topics").await.unwrap().json, json!({"inv": {"topics": []}}));
-    assert_eq!(rest.request("PUT", "/connectors/inv/topics/reset", None).await.unwrap().status, 200);
+    assert_eq!(rest.request("PUT", "/connectors/inv/topics/reset", None).await.unwrap().status, 202);
 
     // PUT config: 200 for an existing connector (the masked password sent
     // back keeps the stored one), 201 for a new one.

@@ -160,10 +160,24 @@ pub enum Command {
         name: String,
         incarnation: String,
     },
+    /// The owner records topics it has produced to for the first time
+    /// (Kafka Connect's active topics, `GET /connectors/{name}/topics`),
+    /// after the transaction that wrote to them committed. Added after
+    /// every variant above.
+    RecordTopics {
+        name: String,
+        epoch: u64,
+        topics: Vec<String>,
+    },
+    /// An operator's reset of the active topics (`PUT
+    /// /connectors/{name}/topics/reset`). Added after every variant above.
+    ResetTopics {
+        name: String,
+    },
     /// A node states what placement needs to know of it (its `[node]`
     /// capacity, labels and worker flag); proposed by the node itself at
     /// start. Keeps its cordon and drain marks. Added after every variant
-    /// above, like the three below.
+    /// above, like the two after it.
     RegisterNode {
         node_id: NodeId,
         capacity: Option<u32>,
@@ -233,7 +247,9 @@ impl Command {
             | Command::RecordSchemaHistory { name, .. }
             | Command::RequestSnapshot { name, .. }
             | Command::SetSnapshotState { name, .. }
-            | Command::ResetOffsets { name, .. } => name,
+            | Command::ResetOffsets { name, .. }
+            | Command::RecordTopics { name, .. }
+            | Command::ResetTopics { name } => name,
             Command::RegisterNode { .. } | Command::SetNodeSchedule { .. } | Command::RenewLease { .. } => return None,
         })
     }

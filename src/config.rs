@@ -115,7 +115,7 @@ impl Default for PlacementSection {
 /// `[placement]`, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacementConfig {
-    pub policy: crate::placement::Policy,
+    pub policy: crate::placement::policy::Policy,
     pub lease_timeout: std::time::Duration,
     pub settle: std::time::Duration,
 }
@@ -521,10 +521,10 @@ impl FileConfig {
             return Err(invalid("node.capacity", "must be at least 1 (or absent for no limit)".into()));
         }
         let label_text: Vec<String> = node.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        crate::placement::parse_labels(&label_text.join(",")).map_err(|reason| invalid("node.labels", reason))?;
+        crate::placement::constraints::parse_labels(&label_text.join(",")).map_err(|reason| invalid("node.labels", reason))?;
         let policy = match self.placement.policy.as_str() {
-            "spread" => crate::placement::Policy::Spread,
-            "leader" => crate::placement::Policy::Leader,
+            "spread" => crate::placement::policy::Policy::Spread,
+            "leader" => crate::placement::policy::Policy::Leader,
             other => return Err(invalid("placement.policy", format!("\"{other}\" must be spread or leader"))),
         };
         if self.placement.lease_timeout_ms < 4 * raft.heartbeat_interval_ms {
@@ -627,14 +627,14 @@ data_dir = "/tmp/x"
     #[test]
     fn placement_settings() {
         let config = NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap();
-        assert_eq!(config.placement.policy, crate::placement::Policy::Spread);
+        assert_eq!(config.placement.policy, crate::placement::policy::Policy::Spread);
         assert_eq!((config.capacity, config.worker), (None, false));
         let config = NodeConfig::parse(
             Path::new("node.toml"),
             &format!("{}\n[placement]\npolicy = \"leader\"", GOOD.replace("id = 1", "id = 1\ncapacity = 4\nlabels = {zone = \"a\"}")),
         )
         .unwrap();
-        assert_eq!(config.placement.policy, crate::placement::Policy::Leader);
+        assert_eq!(config.placement.policy, crate::placement::policy::Policy::Leader);
         assert_eq!((config.capacity, config.labels.get("zone").map(String::as_str)), (Some(4), Some("a")));
         for (text, field) in [
             (GOOD.replace("id = 1", "id = 1\ncapacity = 0"), "node.capacity"),

@@ -52,13 +52,7 @@ fn summary(config: &NodeConfig) -> String {
             },
         ),
         ("node.worker", config.worker.to_string()),
-        (
-            "placement.policy",
-            match config.placement.policy {
-                crate::placement::Policy::Spread => "spread".to_string(),
-                crate::placement::Policy::Leader => "leader".to_string(),
-            },
-        ),
+        ("placement.policy", config.placement.policy.as_str().to_string()),
         ("placement.lease_timeout_ms", config.placement.lease_timeout.as_millis().to_string()),
         ("placement.settle_ms", config.placement.settle.as_millis().to_string()),
         (

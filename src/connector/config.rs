@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::spec::{spec_error, SpecError};
-use crate::placement::PlacementConstraints;
+use crate::placement::constraints::PlacementConstraints;
 use crate::sink::kafka::{KafkaSinkConfig, SinkConfigError};
 use crate::source::mysql::config::MySqlSourceConfig;
 

@@ -187,10 +187,7 @@ impl Node {
         let placement = self.placement_view(&membership, &voters).await;
         ClusterView {
             placement,
-            placement_policy: match self.config.placement.policy {
-                crate::placement::Policy::Spread => "spread",
-                crate::placement::Policy::Leader => "leader",
-            },
+            placement_policy: self.config.placement.policy.as_str(),
             cluster_name: self.config.cluster_name.clone(),
             reporting_node_id: self.id,
             leader_id: metrics.current_leader,

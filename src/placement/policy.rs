@@ -61,6 +61,16 @@ pub enum Policy {
     Leader,
 }
 
+impl Policy {
+    /// Its name in `[placement] policy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Spread => "spread",
+            Policy::Leader => "leader",
+        }
+    }
+}
+
 /// A node as placement sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeView {

@@ -129,10 +129,22 @@ async fn cordon_keeps_new_connectors_off_drain_empties_a_node_and_a_partitioned_
     wait_spread(&cluster, leader, &[1, 2, 3], "the healed follower takes its share back").await;
     wait_delivering(&cluster, leader, &db, 12, 3).await;
 
-    // The status shows per-node connectors and load.
+    // The status shows per-node connectors and load; every node's metrics
+    // count each node's connectors, the same everywhere.
     let out = cluster.cli(leader, &["cluster", "status"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("placement: spread") && text.contains("CONNECTORS"), "{text}");
+    for node in [1, 2, 3] {
+        cluster_tests::wait_until(cluster_tests::DEFAULT_DEADLINE, "per-node owned counts in the metrics", || async {
+            let scrape = cluster.scrape(node).await?;
+            let owned: Vec<f64> = [1, 2, 3]
+                .iter()
+                .map(|n| scrape.value("raftcdc_node_owned_connectors", &[("node_id", &n.to_string())]))
+                .collect::<Result<_, _>>()?;
+            if owned.iter().sum::<f64>() == 12.0 && owned.iter().all(|c| *c == 4.0) { Ok(()) } else { Err(format!("{owned:?}")) }
+        })
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

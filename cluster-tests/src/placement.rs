@@ -33,15 +33,23 @@ pub async fn create_many(cluster: &Cluster, node: usize, db: &MariaDb, which: st
     let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
     db.sql(&refs).await;
     for i in which {
-        let table = format!("inventory.t{i:02}");
-        let prefix = format!("p{i:02}");
-        let config = crate::connectors::capturing_config(db, server_id_base + i as u32, &prefix, &[("table.include.list", table.as_str())]);
-        cluster
-            .client(node)
-            .create_connector(CreateConnectorRequest { name: name(i), config: config.into_iter().collect(), paused: false })
-            .await
-            .unwrap_or_else(|e| panic!("create {}: {e}", name(i)));
+        create_one(cluster, node, db, i, server_id_base, &[]).await;
     }
+}
+
+/// Creates connector `cNN` on table `inventory.tNN` (which must exist),
+/// with `extra` properties; does not wait for it to run.
+pub async fn create_one(cluster: &Cluster, node: usize, db: &MariaDb, i: usize, server_id_base: u32, extra: &[(&str, &str)]) {
+    let table = format!("inventory.t{i:02}");
+    let prefix = format!("p{i:02}");
+    let mut properties = vec![("table.include.list", table.as_str())];
+    properties.extend_from_slice(extra);
+    let config = crate::connectors::capturing_config(db, server_id_base + i as u32, &prefix, &properties);
+    cluster
+        .client(node)
+        .create_connector(CreateConnectorRequest { name: name(i), config: config.into_iter().collect(), paused: false })
+        .await
+        .unwrap_or_else(|e| panic!("create {}: {e}", name(i)));
 }
 
 /// Inserts row `id` into every table `t00..`.

@@ -4,14 +4,15 @@
 //! of even; a killed follower owner, a killed leader and a partitioned
 //! follower lose their connectors to the survivors, which deliver under
 //! the new epochs; cordon keeps new connectors off a node, drain empties
-//! it, and a new node receives connectors one at a time.
+//! it, a new node receives connectors one at a time, and node labels,
+//! capacity and connector pins decide where connectors may run.
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cluster_tests::broker::Broker;
 use cluster_tests::cluster::Cluster;
 use cluster_tests::mariadb::MariaDb;
-use cluster_tests::placement::{self, by_name, counts, create_many, state, wait_delivering, wait_spread};
+use cluster_tests::placement::{self, by_name, counts, create_many, create_one, state, wait_delivering, wait_spread};
 use raftcdc::proto::{AddNodeRequest, RemoveNodeRequest};
 
 async fn start(nodes: usize) -> (MariaDb, Broker, Cluster, usize) {
@@ -164,4 +165,43 @@ async fn five_nodes_spread_thirty_connectors_and_a_killed_owner_loses_only_its_o
         }
     }
     wait_delivering(&cluster, leader, &db, N, 1).await;
+}
+
+/// `[node] labels` and `capacity`, and the connector properties
+/// `raftcdc.placement.labels` and `raftcdc.placement.node`, decide where
+/// connectors run, in a real cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_pins_and_capacity_decide_where_connectors_run() {
+    let db = MariaDb::start(&[]).await;
+    let broker = Broker::start().await;
+    let cluster = Cluster::builder()
+        .kafka(broker.bootstrap())
+        .node_settings(1, "labels = {zone = \"a\"}")
+        .node_settings(2, "capacity = 1")
+        .start()
+        .await;
+    cluster.init().await;
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    let tables: Vec<String> = (0..6).map(|i| format!("CREATE TABLE inventory.t{i:02} (id BIGINT PRIMARY KEY, v INT)")).collect();
+    let mut statements = vec!["CREATE DATABASE inventory"];
+    statements.extend(tables.iter().map(String::as_str));
+    db.sql(&statements).await;
+    create_one(&cluster, leader, &db, 0, 7300, &[("raftcdc.placement.labels", "zone=a")]).await;
+    create_one(&cluster, leader, &db, 1, 7300, &[("raftcdc.placement.node", "3")]).await;
+    for i in 2..6 {
+        create_one(&cluster, leader, &db, i, 7300, &[]).await;
+    }
+    let view = placement::wait_until_all_running(&cluster, leader).await;
+    assert_eq!(view["c00"].owner_node_id, Some(1), "the labelled connector runs on the labelled node");
+    assert_eq!(view["c01"].owner_node_id, Some(3), "the pinned connector runs on its node");
+    assert!(counts(&view, &[2])[&2] <= 1, "node 2 has capacity 1: {:?}", counts(&view, &[1, 2, 3]));
+    // A bad placement property is refused at create, naming it.
+    let mut config = cluster_tests::connectors::mysql_config("bad");
+    config.insert("raftcdc.placement.node".into(), "zero".into());
+    let refused = cluster
+        .client(leader)
+        .create_connector(raftcdc::proto::CreateConnectorRequest { name: "bad".into(), config, paused: false })
+        .await
+        .expect_err("a bad placement property is refused at create");
+    assert!(refused.message().contains("raftcdc.placement.node"), "{refused:?}");
 }

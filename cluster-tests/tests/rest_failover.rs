@@ -24,6 +24,16 @@ async fn status_on_a_follower_never_errors_across_an_owner_kill() {
     let owner = first.owner_node_id.expect("an owner") as usize;
     let watcher = cluster.nodes().into_iter().find(|n| *n != owner).unwrap();
     let rest = cluster.rest(watcher);
+    // GET / reports the broker's own cluster id once it has answered.
+    let cluster_id = wait_until(Duration::from_secs(30), "GET / reports the Kafka cluster id", || {
+        let rest = rest.clone();
+        async move {
+            let root = rest.get("/").await.map_err(|e| e.to_string())?;
+            root.json["kafka_cluster_id"].as_str().map(str::to_string).ok_or(root.text)
+        }
+    })
+    .await;
+    assert!(!cluster_id.is_empty() && cluster_id != "raftcdc", "{cluster_id}");
     let old_worker = cluster.rest_url(owner);
     let status = rest.get("/connectors/inv/status").await.unwrap();
     assert_eq!(status.json["tasks"][0]["state"], "RUNNING", "{}", status.text);

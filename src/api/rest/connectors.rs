@@ -35,9 +35,7 @@ pub async fn root(State(state): State<RestState>) -> Response {
         json!({
             "version": KAFKA_CONNECT_VERSION,
             "commit": option_env!("RAFTCDC_COMMIT").unwrap_or("unknown"),
-            // raftcdc does not ask the broker for its id; the raftcdc
-            // cluster's name identifies the worker group instead.
-            "kafka_cluster_id": state.node.config.cluster_name,
+            "kafka_cluster_id": state.kafka_cluster_id(),
             "raftcdc_version": env!("CARGO_PKG_VERSION"),
         }),
     )

@@ -5,7 +5,8 @@
 //! follower lose their connectors to the survivors, which deliver under
 //! the new epochs; cordon keeps new connectors off a node, drain empties
 //! it, a new node receives connectors one at a time, and node labels,
-//! capacity and connector pins decide where connectors may run.
+//! capacity and connector pins decide where connectors may run, and only
+//! learners marked as workers take connectors.
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -204,4 +205,26 @@ async fn labels_pins_and_capacity_decide_where_connectors_run() {
         .await
         .expect_err("a bad placement property is refused at create");
     assert!(refused.message().contains("raftcdc.placement.node"), "{refused:?}");
+}
+
+/// A learner owns connectors only with `[node] worker = true`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_marked_as_worker_takes_its_share_and_a_plain_learner_none() {
+    let db = MariaDb::start(&[]).await;
+    let broker = Broker::start().await;
+    let mut cluster = Cluster::builder().kafka(broker.bootstrap()).node_settings(4, "worker = true").start().await;
+    cluster.init().await;
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    for _ in 0..2 {
+        let learner = cluster.spawn_node().await;
+        cluster.wait_ready(learner).await;
+        cluster
+            .client(leader)
+            .add_node(AddNodeRequest { endpoint: cluster.endpoint(learner), learner_only: true })
+            .await
+            .expect("add a learner");
+    }
+    create_many(&cluster, leader, &db, 0..8, 7400).await;
+    let view = wait_spread(&cluster, leader, &[1, 2, 3, 4], "8 connectors spread over 3 voters and the worker learner").await;
+    assert_eq!(counts(&view, &[5])[&5], 0, "a learner that is not a worker owns nothing");
 }

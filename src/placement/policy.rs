@@ -316,7 +316,8 @@ pub fn plan(input: &PlacementInput) -> Vec<Move> {
         }
     }
     for c in runnable.iter().filter(owned).filter(|c| !c.failed) {
-        if !plan.has_room(c.owner.unwrap_or_default()) && on(c, &|n| n.capacity.is_some_and(|cap| plan.tally[&n.id].count > cap)) {
+        let over_capacity = |n: &NodeView| n.capacity.is_some_and(|cap| plan.tally.get(&n.id).map_or(0, |t| t.count) > cap);
+        if on(c, &over_capacity) {
             if let Some(m) = voluntary(&plan, c, MoveReason::OverCapacity) {
                 return vec![m];
             }
@@ -522,6 +523,18 @@ mod tests {
         // A pin to a node that cannot take it leaves the connector unowned.
         input.connectors.push(ConnectorView { pinned_to: Some(9), ..connector(30, None) });
         assert!(plan(&input).is_empty());
+    }
+
+    #[test]
+    fn a_node_over_its_capacity_gives_connectors_away_one_at_a_time() {
+        let mut input = input((1..=2).map(node).collect(), (0..4).map(|i| connector(i, Some(1))).collect());
+        input.nodes[0].capacity = Some(1);
+        input.nodes[1].capacity = Some(3);
+        let moves = plan(&input);
+        assert_eq!(moves.len(), 1);
+        assert_eq!((moves[0].from, moves[0].to, moves[0].reason), (Some(1), 2, MoveReason::OverCapacity));
+        settle(&mut input);
+        assert_eq!(counts(&input), BTreeMap::from([(1, 1), (2, 3)]));
     }
 
     #[test]

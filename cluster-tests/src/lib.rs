@@ -17,6 +17,8 @@
 //! - [`config`]: the node config files the harness writes.
 //! - [`pki`]: throwaway CAs and certificates for TLS clusters (`openssl`).
 //! - [`connectors`]: valid connector definitions for the tests.
+//! - [`placement`]: many small connectors on one MariaDB, and the views
+//!   placement tests judge by.
 //! - [`broker`], [`mariadb`]: a private Kafka-protocol broker and MariaDB
 //!   server per test.
 //! - [`chaos`]: the chaos suite's workload (writers whose log is the
@@ -49,6 +51,7 @@ pub mod config;
 pub mod connectors;
 pub mod debezium;
 pub mod pki;
+pub mod placement;
 pub mod process;
 pub mod proxy;
 pub mod rest;

@@ -16,6 +16,8 @@
 //!   through the product's fault point (`RAFTCDC_FAULT_FREEZE_AFTER_CLAIM`):
 //!   its late `init_transactions` must not let it commit anything, also
 //!   when it wakes up cut off from its peers.
+//! - **Ten connectors spread over every node** by placement, with the
+//!   owners of random connectors (followers and leaders) killed under load.
 //! - **Five connectors at once**, each with its own table, topic prefix and
 //!   server id, with owners killed while their transactions are open, and
 //!   with connectors restarted one at a time; and, deterministically,
@@ -503,10 +505,14 @@ struct Fleet {
 }
 
 impl Fleet {
-    const SIZE: u32 = 5;
-
+    /// Five connectors.
     async fn start() -> Fleet {
-        let feeds: Vec<Feed> = (1..=Self::SIZE)
+        Self::start_sized(5).await
+    }
+
+    /// `size` connectors.
+    async fn start_sized(size: u32) -> Fleet {
+        let feeds: Vec<Feed> = (1..=size)
             .map(|i| Feed::new(&format!("c{i}"), &format!("p{i}"), &format!("inventory.t{i}"), 6400 + i))
             .collect();
         let rig = Rig::start(&feeds.iter().map(|f| chaos::create_table(&f.table)).collect::<Vec<_>>(), false).await;
@@ -538,7 +544,7 @@ impl Fleet {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        (self.rng % Self::SIZE as u64) as usize
+        (self.rng % self.feeds.len() as u64) as usize
     }
 
     /// Stops the writers and checks every connector's output.
@@ -569,6 +575,30 @@ async fn five_connectors_with_owner_kills_mid_transaction() {
         eprintln!("killing node {owner}, the owner of {}", fleet.feeds[victim].name);
         let progress = fleet.rig.progress_topic(&fleet.feeds[victim]);
         fleet.rig.kill_mid_transaction(&progress, owner, &fleet.feeds).await;
+    }
+    fleet.progress().await;
+    fleet.settle(kills()).await;
+}
+
+/// Ten connectors spread over the three nodes by placement, under load;
+/// each kill SIGKILLs the owner of a random connector, leader or follower,
+/// so every kill moves that node's share (about a third) at once, and the
+/// checker runs for every connector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_spread_connectors_with_random_owner_kills() {
+    let mut fleet = Fleet::start_sized(10).await;
+    let leader = fleet.rig.leader().await;
+    let mut owners = std::collections::BTreeSet::new();
+    for feed in &fleet.feeds {
+        owners.insert(fleet.rig.owner(feed).await.0);
+    }
+    assert!(owners.len() > 1, "placement put all ten connectors on {owners:?} (leader {leader})");
+    for _ in 0..kills() {
+        fleet.progress().await;
+        let victim = fleet.pick();
+        let (owner, _) = fleet.rig.owner(&fleet.feeds[victim]).await;
+        eprintln!("killing node {owner}, the owner of {}", fleet.feeds[victim].name);
+        fleet.rig.kill_and_replace(owner, &fleet.feeds).await;
     }
     fleet.progress().await;
     fleet.settle(kills()).await;

@@ -62,6 +62,17 @@ pub fn cluster_status_json(status: &proto::ClusterStatus) -> Value {
             "probe_ms": m.probe_ms,
             "lag": m.lag,
         })).collect::<Vec<_>>(),
+        "placement_policy": status.placement_policy,
+        "placement": status.placement.iter().map(|p| json!({
+            "node_id": p.node_id,
+            "connectors": p.connectors,
+            "load": p.load,
+            "capacity": p.capacity,
+            "cordoned": p.cordoned,
+            "draining": p.draining,
+            "labels": p.labels,
+            "eligible": p.eligible,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -99,6 +110,35 @@ pub fn cluster_status(format: OutputFormat, status: &proto::ClusterStatus) {
         &["ID", "ADDRESS", "ROLE", "VOTER", "REACHABLE", "CONTACT", "LAG", "LAST LOG", "APPLIED", "MATCHED"],
         &rows,
     );
+    if status.placement.is_empty() {
+        return;
+    }
+    println!();
+    println!("placement: {}", status.placement_policy);
+    let rows: Vec<Vec<String>> = status
+        .placement
+        .iter()
+        .map(|p| {
+            let mut labels: Vec<String> = p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            labels.sort();
+            let schedule = match (p.eligible, p.draining, p.cordoned) {
+                (false, _, _) => "not a worker",
+                (_, true, _) => "draining",
+                (_, _, true) => "cordoned",
+                _ => "schedulable",
+            };
+            vec![
+                p.node_id.to_string(),
+                schedule.into(),
+                p.connectors.len().to_string(),
+                format!("{:.1}", p.load),
+                p.capacity.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                if labels.is_empty() { "-".into() } else { labels.join(",") },
+                p.connectors.join(","),
+            ]
+        })
+        .collect();
+    table(&["NODE", "SCHEDULE", "CONNECTORS", "LOAD", "CAPACITY", "LABELS", "OWNS"], &rows);
 }
 
 fn desired_name(desired: i32) -> &'static str {

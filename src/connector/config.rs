@@ -6,7 +6,8 @@
 //! of the layer that owns it: the MySQL source's (`source::mysql::config`)
 //! for Debezium's and Kafka Connect's connector properties, the Kafka
 //! sink's (`sink::kafka::config`) for `producer.override.*`,
-//! `topic.creation.*` and `delivery.guarantee`. A property is implemented,
+//! `topic.creation.*` and `delivery.guarantee`; placement's
+//! (`placement::constraints`) for the values of `raftcdc.placement.*`. A property is implemented,
 //! accepted with no effect (returned here as a [`PropertyWarning`], which
 //! `connector status` shows), or refused with the reason and what to use
 //! instead. Unknown names are refused, so a typo never falls back to a
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::spec::{spec_error, SpecError};
+use crate::placement::constraints::PlacementConstraints;
 use crate::sink::kafka::{KafkaSinkConfig, SinkConfigError};
 use crate::source::mysql::config::MySqlSourceConfig;
 
@@ -51,6 +53,7 @@ impl ConnectorConfig {
         let source =
             MySqlSourceConfig::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
         KafkaSinkConfig::check_properties(&source.sink_properties).map_err(sink_error)?;
+        PlacementConstraints::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
         Ok(ConnectorConfig {
             source,
             warnings: Self::warnings(props),

@@ -3,7 +3,7 @@
 //!
 //! # Takeover order, and why it gives exactly-once
 //! A task starts only after its node won the connector under a new epoch
-//! (raised through Raft by [`super::assignment`]). Then:
+//! (raised through Raft by [`crate::placement`]). Then:
 //!
 //! 0. **Claim.** The task commits a status write under its epoch through
 //!    Raft. Only a current epoch is accepted and only a real leader can
@@ -56,7 +56,7 @@
 //! `read_committed` consumers. A deposed owner that wakes up is stopped
 //! three ways: its Kafka producer is fenced, its Raft writes are rejected
 //! as `StaleEpoch`, and its supervisor stops it when it sees the newer
-//! epoch or loses leadership. A deposed owner can still commit Kafka
+//! epoch. A deposed owner can still commit Kafka
 //! transactions between its deposition and the new owner's
 //! `init_transactions`; the new owner reads progress only after that call,
 //! so it resumes after them: they are neither lost nor repeated.
@@ -83,7 +83,8 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use crate::metrics::ErrorKind;
-use crate::node::{error_chain, Node, NodeError};
+use crate::error::error_chain;
+use crate::node::{Node, NodeError};
 use crate::raft::command::{Command, CommandError};
 use crate::raft::state::{OffsetRecord, TaskState};
 use crate::connector::ConnectorConfig;

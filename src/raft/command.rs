@@ -10,6 +10,8 @@
 //! [`CommandReply::Rejected`] and leaves the state untouched. That is how a
 //! deposed owner is fenced: its write reaches the log, and every replica
 //! deterministically ignores it.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Properties;
@@ -172,6 +174,40 @@ pub enum Command {
     ResetTopics {
         name: String,
     },
+    /// A node states what placement needs to know of it (its `[node]`
+    /// capacity, labels and worker flag); proposed by the node itself at
+    /// start. Keeps its cordon and drain marks. Added after every variant
+    /// above, like the two after it.
+    RegisterNode {
+        node_id: NodeId,
+        capacity: Option<u32>,
+        labels: BTreeMap<String, String>,
+        worker: bool,
+    },
+    /// An operator's cordon (no new connectors) and drain (give every
+    /// connector away, one at a time) marks of a node.
+    SetNodeSchedule {
+        node_id: NodeId,
+        cordoned: bool,
+        draining: bool,
+    },
+    /// A node renews its lease (the leader watches the renewals arrive,
+    /// see `crate::placement`) and reports the recent events/s of the
+    /// connectors it runs; a report whose epoch is not the connector's
+    /// current one, or whose owner is another node, is ignored.
+    RenewLease {
+        node_id: NodeId,
+        #[serde(default)]
+        loads: Vec<LoadReport>,
+    },
+}
+
+/// One connector's recent traffic, as its owner measured it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub name: String,
+    pub epoch: u64,
+    pub events_per_sec: f64,
 }
 
 impl Command {
@@ -193,9 +229,10 @@ impl Command {
         }
     }
 
-    /// The connector the command is about.
-    pub fn connector(&self) -> &str {
-        match self {
+    /// The connector the command is about; `None` for commands about a
+    /// node.
+    pub fn connector(&self) -> Option<&str> {
+        Some(match self {
             Command::CreateConnector { name, .. }
             | Command::UpdateConnector { name, .. }
             | Command::DeleteConnector { name }
@@ -213,7 +250,8 @@ impl Command {
             | Command::ResetOffsets { name, .. }
             | Command::RecordTopics { name, .. }
             | Command::ResetTopics { name } => name,
-        }
+            Command::RegisterNode { .. } | Command::SetNodeSchedule { .. } | Command::RenewLease { .. } => return None,
+        })
     }
 }
 

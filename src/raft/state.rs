@@ -37,6 +37,14 @@
 //!    and a takeover ignores records of other incarnations, so a connector
 //!    deleted and created again under the same name starts fresh.
 //!
+//! 7. **Placement facts are advisory.** `RegisterNode`, `SetNodeSchedule`
+//!    and `RenewLease` record node capacity, labels, cordon and drain
+//!    marks, lease renewals and connectors' events/s. None of them changes
+//!    an owner or an epoch: only `AssignOwner` (compare-and-set) does, so
+//!    the fencing rules above hold whatever placement decides. A load
+//!    report counts only from the connector's current owner at its
+//!    current epoch.
+//!
 //! Validation of a connector's *config* (the Debezium properties) happens
 //! before proposing, not here: if a later release tightened the validator,
 //! replaying an old log must still reproduce the same state.
@@ -55,6 +63,27 @@ pub struct ClusterState {
     pub connectors: BTreeMap<String, ConnectorRecord>,
     /// The epoch handed out last; epochs are unique cluster-wide.
     pub last_epoch: u64,
+    /// What placement knows of each node (rule 7); absent in states of
+    /// releases before placement.
+    #[serde(default)]
+    pub nodes: BTreeMap<NodeId, NodeRecord>,
+}
+
+/// A node as placement sees it in the replicated state (rule 7).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// `[node] capacity`: most connectors it may own.
+    pub capacity: Option<u32>,
+    /// `[node] labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `[node] worker`: a learner that may own connectors.
+    pub worker: bool,
+    /// No new connectors go to it.
+    pub cordoned: bool,
+    /// Its connectors move away, one at a time.
+    pub draining: bool,
+    /// Lease renewals applied; the leader watches it change.
+    pub lease_renewals: u64,
 }
 
 /// What the operator wants a connector to do.
@@ -141,6 +170,9 @@ pub struct ConnectorRecord {
     /// created or its topics were reset (Kafka Connect's active topics).
     #[serde(default)]
     pub active_topics: BTreeSet<String>,
+    /// Recent events/s its owner reported (rule 7), for placement.
+    #[serde(default)]
+    pub events_per_sec: f64,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -171,6 +203,7 @@ impl ConnectorRecord {
             snapshot: None,
             incremental: None,
             active_topics: BTreeSet::new(),
+            events_per_sec: 0.0,
             created_ms: 0,
             updated_ms: 0,
         }
@@ -347,6 +380,39 @@ impl ClusterState {
     fn apply_inner(&mut self, proposal: &Proposal) -> Result<Option<ConnectorRecord>, CommandError> {
         let now = proposal.at_ms;
         let record = match &proposal.command {
+            Command::RegisterNode {
+                node_id,
+                capacity,
+                labels,
+                worker,
+            } => {
+                let node = self.nodes.entry(*node_id).or_default();
+                node.capacity = *capacity;
+                node.labels = labels.clone();
+                node.worker = *worker;
+                return Ok(None);
+            }
+            Command::SetNodeSchedule {
+                node_id,
+                cordoned,
+                draining,
+            } => {
+                let node = self.nodes.entry(*node_id).or_default();
+                node.cordoned = *cordoned;
+                node.draining = *draining;
+                return Ok(None);
+            }
+            Command::RenewLease { node_id, loads } => {
+                self.nodes.entry(*node_id).or_default().lease_renewals += 1;
+                for load in loads {
+                    if let Some(record) = self.connectors.get_mut(&load.name) {
+                        if record.epoch == load.epoch && record.owner == Some(*node_id) && load.events_per_sec.is_finite() {
+                            record.events_per_sec = load.events_per_sec.max(0.0);
+                        }
+                    }
+                }
+                return Ok(None);
+            }
             Command::CreateConnector {
                 name,
                 config,
@@ -377,6 +443,7 @@ impl ClusterState {
                     snapshot: None,
                     incremental: None,
                     active_topics: BTreeSet::new(),
+                    events_per_sec: 0.0,
                     created_ms: now,
                     updated_ms: now,
                 };

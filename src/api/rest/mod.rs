@@ -96,7 +96,7 @@ async fn lookup_kafka_cluster_id(node: &Node) -> Option<String> {
     match fetch_cluster_id(&sink, Duration::from_secs(5)).await {
         Ok(id) => id,
         Err(error) => {
-            tracing::debug!(error = %crate::node::error_chain(&error), "the Kafka cluster id is not known yet");
+            tracing::debug!(error = %crate::error::error_chain(&error), "the Kafka cluster id is not known yet");
             None
         }
     }
@@ -267,7 +267,7 @@ pub async fn metrics(State(state): State<RestState>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, crate::metrics::exposition::CONTENT_TYPE)],
-        crate::metrics::render(&state.node).await,
+        crate::metrics::render(&state.node.metrics_snapshot().await),
     )
         .into_response()
 }
@@ -323,7 +323,7 @@ pub fn metrics_router(node: Arc<Node>) -> Router {
         (
             StatusCode::OK,
             [(header::CONTENT_TYPE, crate::metrics::exposition::CONTENT_TYPE)],
-            crate::metrics::render(&node).await,
+            crate::metrics::render(&node.metrics_snapshot().await),
         )
             .into_response()
     }

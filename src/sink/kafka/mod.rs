@@ -521,7 +521,7 @@ impl KafkaSink {
             {
                 tracing::warn!(
                     transactional_id = %self.config.transactional_id,
-                    error = %crate::node::error_chain(&abort),
+                    error = %crate::error::error_chain(&abort),
                     "abort after a failed delivery failed; the next open aborts it"
                 );
             }
@@ -530,7 +530,7 @@ impl KafkaSink {
             transactional_id = %self.config.transactional_id,
             fenced = error.is_fenced(),
             transient = error.is_transient(),
-            error = %crate::node::error_chain(error),
+            error = %crate::error::error_chain(error),
             "Kafka delivery failed; this sink is spent"
         );
         self.state = spent(error);
@@ -551,7 +551,7 @@ fn spent(error: &SinkError) -> State {
             SinkError::Fenced { source, .. } => Some(source.clone()),
             _ => None,
         },
-        reason: crate::node::error_chain(error),
+        reason: crate::error::error_chain(error),
     }
 }
 

@@ -291,6 +291,9 @@ const SUPPORTED: &[&str] = &[
     "skipped.operations",
     "snapshot.mode",
     "snapshot.fetch.size",
+    // Placement (read by `crate::placement`, not by the source).
+    "raftcdc.placement.node",
+    "raftcdc.placement.labels",
 ];
 
 struct Props<'a>(&'a BTreeMap<String, String>);

@@ -88,7 +88,7 @@ impl MySqlSource {
                     if began.elapsed() > Duration::from_secs(30) {
                         backoff = Duration::from_millis(200);
                     }
-                    tracing::warn!(error = %crate::node::error_chain(&error), position = error.position(), retry_in_ms = backoff.as_millis() as u64, "source: transient error; reconnecting");
+                    tracing::warn!(error = %crate::error::error_chain(&error), position = error.position(), retry_in_ms = backoff.as_millis() as u64, "source: transient error; reconnecting");
                     if last_sent.is_some() {
                         resume = last_sent;
                     }

@@ -196,6 +196,23 @@ impl MariaDb {
         }
     }
 
+    /// `SIGSTOP`s the server: it keeps its sockets and answers nothing (a
+    /// frozen host). [`MariaDb::thaw`] lets it run again.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// `SIGCONT`s a frozen server.
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: i32) {
+        let child = self.child.as_ref().expect("the server runs");
+        let rc = unsafe { libc::kill(child.id() as i32, signal) };
+        assert_eq!(rc, 0, "kill({signal}) failed: {}", std::io::Error::last_os_error());
+    }
+
     /// Starts the server again on the same datadir and port.
     pub async fn restart(&mut self) {
         self.kill();

@@ -149,6 +149,11 @@ pub struct MySqlSourceConfig {
     pub max_queue_size: usize,
     pub poll_interval: Duration,
     pub connect_timeout: Duration,
+    /// `raftcdc.binlog.read.timeout.ms` (default 6000): the longest the
+    /// binlog stream may go without an event; the server is asked for a
+    /// heartbeat at a third of it, so only a dead link or a frozen server
+    /// is silent that long. Then the source reconnects (a transient error).
+    pub binlog_read_timeout: Duration,
     pub encoding: EncodingOptions,
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
@@ -281,6 +286,7 @@ const SUPPORTED: &[&str] = &[
     "max.queue.size",
     "poll.interval.ms",
     "connect.timeout.ms",
+    "raftcdc.binlog.read.timeout.ms",
     "decimal.handling.mode",
     "time.precision.mode",
     "bigint.unsigned.handling.mode",
@@ -520,6 +526,7 @@ impl MySqlSourceConfig {
             max_queue_size,
             poll_interval: Duration::from_millis(p.number("poll.interval.ms", 500, 1, 3_600_000)?),
             connect_timeout: Duration::from_millis(p.number("connect.timeout.ms", 30_000, 1, 3_600_000)?),
+            binlog_read_timeout: Duration::from_millis(p.number("raftcdc.binlog.read.timeout.ms", 6_000, 300, 3_600_000)?),
             encoding,
             message_key_columns,
             skipped_operations,

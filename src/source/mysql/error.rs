@@ -1,6 +1,8 @@
 //! The source's error model: every failure is either transient or definite.
 //!
-//! - [`TransientError`]: the network, a server restart, a stream that ended.
+//! - [`TransientError`]: the network, a server restart, a stream that ended
+//!   or went silent (no event and no heartbeat within
+//!   `raftcdc.binlog.read.timeout.ms`: a dead link or a frozen server).
 //!   The connector reconnects with backoff and resumes from the last
 //!   committed offset; nothing is lost because nothing past that offset was
 //!   committed.
@@ -39,6 +41,10 @@ pub enum TransientError {
     },
     #[error("the server ended the binlog stream at {position}")]
     StreamEnded { position: String },
+    #[error("no binlog event or heartbeat for {waited_ms} ms at {position} (raftcdc.binlog.read.timeout.ms): the link or the server is dead")]
+    Silent { position: String, waited_ms: u64 },
+    #[error("the server did not answer within {waited_ms} ms while {doing} (connect.timeout.ms + raftcdc.binlog.read.timeout.ms)")]
+    NoAnswer { doing: &'static str, waited_ms: u64 },
     #[error("another replica connected with database.server.id={server_id} and took over the binlog stream")]
     ServerIdTaken {
         server_id: u32,
@@ -185,8 +191,10 @@ impl TransientError {
     /// See [`SourceError::position`].
     pub fn position(&self) -> Option<&str> {
         match self {
-            TransientError::Connection { position, .. } | TransientError::StreamEnded { position } => Some(position),
-            TransientError::Connect { .. } | TransientError::ServerIdTaken { .. } => None,
+            TransientError::Connection { position, .. }
+            | TransientError::StreamEnded { position }
+            | TransientError::Silent { position, .. } => Some(position),
+            TransientError::Connect { .. } | TransientError::ServerIdTaken { .. } | TransientError::NoAnswer { .. } => None,
         }
     }
 }

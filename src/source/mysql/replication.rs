@@ -6,6 +6,15 @@
 //! transactions the loop steps the incremental snapshot, telling the
 //! reader which table's changed rows an open window needs.
 //!
+//! # A dead link is never waited on
+//! The server is asked for a heartbeat (`@master_heartbeat_period`) at a
+//! third of `raftcdc.binlog.read.timeout.ms` (at most every second), so a
+//! healthy idle stream is never silent for the read timeout; a read that
+//! waits longer (a silently dropped TCP link, a frozen server) ends the
+//! stream with a transient error and the loop reconnects with backoff from
+//! the last batch sent. Connecting, the server checks and opening the
+//! stream are bounded by `connect.timeout.ms` plus the read timeout.
+//!
 //! # MariaDB and MySQL
 //! MariaDB: GTID mode through `@mariadb_slave_capability=4` and
 //! `@slave_connect_state` (MySQL's GTID dump command is refused by
@@ -108,27 +117,31 @@ impl MySqlSource {
         snapshot_due: &mut bool,
     ) -> Result<(), SourceError> {
         let config = &self.config;
-        let mut conn = validate::connect(config).await?;
-        let server = validate::validate_server(&mut conn, config).await?;
-        let committed = match start {
-            Some(value) => Some(SourceOffset::from_json(&value, server.mariadb).map_err(DefiniteError::from)?),
-            None => None,
-        };
-        let gone = match &committed {
-            Some(offset) if config.snapshot_mode == SnapshotMode::WhenNeeded && offset.snapshot.is_none() => {
-                snapshot::binlog_gone(&mut conn, config, offset).await?
-            }
-            _ => false,
-        };
-        let plan = snapshot::plan(config.snapshot_mode, committed, *snapshot_due, gone);
-        let stream_from = match plan {
-            Plan::Stream(ref offset) => Some(offset.clone()),
-            Plan::StreamFromCurrent => Some(validate::current_offset(&mut conn, config, &server).await?),
-            _ => None,
-        };
-        // The checks' connection is done with; the snapshot and the binlog
-        // stream open their own.
-        let _ = conn.disconnect().await;
+        let (server, plan, stream_from) = bounded(config, "checking the server", async {
+            let mut conn = validate::connect(config).await?;
+            let server = validate::validate_server(&mut conn, config).await?;
+            let committed = match start {
+                Some(value) => Some(SourceOffset::from_json(&value, server.mariadb).map_err(DefiniteError::from)?),
+                None => None,
+            };
+            let gone = match &committed {
+                Some(offset) if config.snapshot_mode == SnapshotMode::WhenNeeded && offset.snapshot.is_none() => {
+                    snapshot::binlog_gone(&mut conn, config, offset).await?
+                }
+                _ => false,
+            };
+            let plan = snapshot::plan(config.snapshot_mode, committed, *snapshot_due, gone);
+            let stream_from = match plan {
+                Plan::Stream(ref offset) => Some(offset.clone()),
+                Plan::StreamFromCurrent => Some(validate::current_offset(&mut conn, config, &server).await?),
+                _ => None,
+            };
+            // The checks' connection is done with; the snapshot and the
+            // binlog stream open their own.
+            let _ = tokio::time::timeout(config.connect_timeout, conn.disconnect()).await;
+            Ok((server, plan, stream_from))
+        })
+        .await?;
         let offset = match (stream_from, plan) {
             (Some(offset), _) => offset,
             (None, Plan::Idle) => {
@@ -166,54 +179,8 @@ impl MySqlSource {
         // "current" position: nothing after it has been delivered.
         *last_sent = Some(offset.to_json());
 
-        let mut binlog_conn = validate::connect(config).await?;
-        let position = format!("{}:{}", offset.file, offset.pos);
-        let wrap = |e: mysql_async::Error| classify(e, &position, &config.user, config.server_id);
-        let heartbeat_ns = config
-            .heartbeat_interval
-            .unwrap_or(Duration::from_secs(1))
-            .min(Duration::from_secs(1))
-            .as_nanos();
-        binlog_conn
-            .query_drop(format!("SET @master_heartbeat_period={heartbeat_ns}"))
-            .await
-            .map_err(wrap)?;
         let gtid_text = offset.gtids.as_ref().map(|g| g.to_string());
-        let mysql_sids: Vec<mysql_common::packets::Sid<'static>>;
-        let request = if server.mariadb {
-            binlog_conn.query_drop("SET @mariadb_slave_capability=4").await.map_err(wrap)?;
-            match &gtid_text {
-                Some(gtids) if !gtids.is_empty() => {
-                    binlog_conn
-                        .query_drop(format!("SET @slave_connect_state='{gtids}'"))
-                        .await
-                        .map_err(wrap)?;
-                    binlog_conn.query_drop("SET @slave_gtid_strict_mode=0").await.map_err(wrap)?;
-                    binlog_conn.query_drop("SET @slave_gtid_ignore_duplicates=0").await.map_err(wrap)?;
-                    BinlogStreamRequest::new(config.server_id)
-                }
-                _ => BinlogStreamRequest::new(config.server_id)
-                    .with_filename(offset.file.as_bytes())
-                    .with_pos(offset.pos),
-            }
-        } else if let Some(gtids) = gtid_text.as_ref().filter(|g| !g.is_empty()) {
-            mysql_sids = gtids
-                .split(',')
-                .map(|part| part.trim().parse())
-                .collect::<Result<_, _>>()
-                .map_err(|e: std::io::Error| DefiniteError::Parse {
-                    position: format!("gtids {gtids}"),
-                    source: e,
-                })?;
-            BinlogStreamRequest::new(config.server_id)
-                .with_gtid()
-                .with_gtid_set(mysql_sids.clone())
-        } else {
-            BinlogStreamRequest::new(config.server_id)
-                .with_filename(offset.file.as_bytes())
-                .with_pos(offset.pos)
-        };
-        let stream = binlog_conn.get_binlog_stream(request).await.map_err(wrap)?;
+        let stream = bounded(config, "opening the binlog stream", open_stream(config, &server, &offset, gtid_text.as_deref())).await?;
         tracing::info!(file = %offset.file, pos = offset.pos, gtids = ?gtid_text, "source: streaming");
 
         let mut reader = Reader::new(config.clone(), server.clone(), &offset);
@@ -221,11 +188,21 @@ impl MySqlSource {
         // The network read runs in its own task, handing over whatever
         // events are ready (up to a chunk) without waiting for more, so
         // reading and decoding use two cores without adding latency.
-        let (events_tx, mut events_rx) = mpsc::channel::<Vec<Result<Event, mysql_async::Error>>>(8);
+        // A read that waits longer than the read timeout (heartbeats
+        // included) means a dead link or a frozen server: the task says so
+        // and stops, and the loop reconnects.
+        let (events_tx, mut events_rx) = mpsc::channel::<Read>(8);
+        let read_timeout = config.binlog_read_timeout;
         let reader_task = tokio::spawn(async move {
             let mut chunks = stream.ready_chunks(512);
-            while let Some(chunk) = chunks.next().await {
-                if events_tx.send(chunk).await.is_err() {
+            loop {
+                let read = match tokio::time::timeout(read_timeout, chunks.next()).await {
+                    Ok(Some(chunk)) => Read::Events(chunk),
+                    Ok(None) => break,
+                    Err(_) => Read::Silent,
+                };
+                let silent = matches!(read, Read::Silent);
+                if events_tx.send(read).await.is_err() || silent {
                     break;
                 }
             }
@@ -237,12 +214,22 @@ impl MySqlSource {
             let chunk = if incremental.wants_steps(reader.incremental.as_ref()) {
                 tokio::select! {
                     chunk = events_rx.recv() => chunk,
-                    _ = tokio::time::sleep(Duration::from_millis(5)) => Some(Vec::new()),
+                    _ = tokio::time::sleep(Duration::from_millis(5)) => Some(Read::Events(Vec::new())),
                 }
             } else {
                 events_rx.recv().await
             };
-            let Some(chunk) = chunk else { break };
+            let chunk = match chunk {
+                Some(Read::Events(chunk)) => chunk,
+                Some(Read::Silent) => {
+                    return Err(TransientError::Silent {
+                        position: reader.position(),
+                        waited_ms: read_timeout.as_millis() as u64,
+                    }
+                    .into())
+                }
+                None => break,
+            };
             for event in chunk {
                 let event = event.map_err(|e| classify(e, &reader.position(), &config.user, config.server_id))?;
                 if let Some((db, table)) = reader.needs_refinement(&event) {
@@ -288,6 +275,94 @@ impl MySqlSource {
             position: reader.position(),
         }
         .into())
+    }
+}
+
+/// What the network read task hands the loop.
+enum Read {
+    /// Events that were ready (up to a chunk), or an error.
+    Events(Vec<Result<Event, mysql_async::Error>>),
+    /// Nothing, not even a heartbeat, within the read timeout.
+    Silent,
+}
+
+/// The binlog connection, asked for heartbeats and the dump from `offset`
+/// (its GTID state as text in `gtid_text`).
+async fn open_stream(
+    config: &MySqlSourceConfig,
+    server: &validate::ServerInfo,
+    offset: &SourceOffset,
+    gtid_text: Option<&str>,
+) -> Result<mysql_async::BinlogStream, SourceError> {
+    let mut binlog_conn = validate::connect(config).await?;
+    let position = format!("{}:{}", offset.file, offset.pos);
+    let wrap = |e: mysql_async::Error| classify(e, &position, &config.user, config.server_id);
+    // A heartbeat at least every second (idle progress and heartbeat
+    // records are made between events) and three within the read timeout,
+    // so only a dead link is silent for that long.
+    let heartbeat_ns = config
+        .heartbeat_interval
+        .unwrap_or(Duration::from_secs(1))
+        .min(Duration::from_secs(1))
+        .min(config.binlog_read_timeout / 3)
+        .as_nanos();
+    binlog_conn
+        .query_drop(format!("SET @master_heartbeat_period={heartbeat_ns}"))
+        .await
+        .map_err(wrap)?;
+    let mysql_sids: Vec<mysql_common::packets::Sid<'static>>;
+    let request = if server.mariadb {
+        binlog_conn.query_drop("SET @mariadb_slave_capability=4").await.map_err(wrap)?;
+        match &gtid_text {
+            Some(gtids) if !gtids.is_empty() => {
+                binlog_conn
+                    .query_drop(format!("SET @slave_connect_state='{gtids}'"))
+                    .await
+                    .map_err(wrap)?;
+                binlog_conn.query_drop("SET @slave_gtid_strict_mode=0").await.map_err(wrap)?;
+                binlog_conn.query_drop("SET @slave_gtid_ignore_duplicates=0").await.map_err(wrap)?;
+                BinlogStreamRequest::new(config.server_id)
+            }
+            _ => BinlogStreamRequest::new(config.server_id)
+                .with_filename(offset.file.as_bytes())
+                .with_pos(offset.pos),
+        }
+    } else if let Some(gtids) = gtid_text.as_ref().filter(|g| !g.is_empty()) {
+        mysql_sids = gtids
+            .split(',')
+            .map(|part| part.trim().parse())
+            .collect::<Result<_, _>>()
+            .map_err(|e: std::io::Error| DefiniteError::Parse {
+                position: format!("gtids {gtids}"),
+                source: e,
+            })?;
+        BinlogStreamRequest::new(config.server_id)
+            .with_gtid()
+            .with_gtid_set(mysql_sids.clone())
+    } else {
+        BinlogStreamRequest::new(config.server_id)
+            .with_filename(offset.file.as_bytes())
+            .with_pos(offset.pos)
+    };
+    binlog_conn.get_binlog_stream(request).await.map_err(wrap)
+}
+
+/// `work` (connecting, server checks, opening the stream), given up after
+/// `connect.timeout.ms + raftcdc.binlog.read.timeout.ms`: a blackholed link
+/// or a frozen server answers nothing, and no query may wait forever.
+async fn bounded<T>(
+    config: &MySqlSourceConfig,
+    doing: &'static str,
+    work: impl std::future::Future<Output = Result<T, SourceError>>,
+) -> Result<T, SourceError> {
+    let limit = config.connect_timeout + config.binlog_read_timeout;
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(TransientError::NoAnswer {
+            doing,
+            waited_ms: limit.as_millis() as u64,
+        }
+        .into()),
     }
 }
 

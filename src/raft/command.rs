@@ -158,6 +158,15 @@ pub enum Command {
         name: String,
         incarnation: String,
     },
+    /// The owner's measurement of how much binlog the server still holds
+    /// behind the connector's position (status, metrics, the retention
+    /// warning); applied under the owner's epoch. Added after every
+    /// variant above.
+    RecordBinlogRetention {
+        name: String,
+        epoch: u64,
+        retention: super::state::BinlogRetention,
+    },
 }
 
 impl Command {
@@ -196,7 +205,8 @@ impl Command {
             | Command::RecordSchemaHistory { name, .. }
             | Command::RequestSnapshot { name, .. }
             | Command::SetSnapshotState { name, .. }
-            | Command::ResetOffsets { name, .. } => name,
+            | Command::ResetOffsets { name, .. }
+            | Command::RecordBinlogRetention { name, .. } => name,
         }
     }
 }

@@ -11,7 +11,7 @@
 //!    `raise_epoch`). A deleted and re-created
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
-//!    `ReportTaskStatus` and `AppendSchemaHistory`
+//!    `ReportTaskStatus`, `AppendSchemaHistory` and `RecordBinlogRetention`
 //!    are applied only when their epoch equals the connector's current
 //!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
 //!    nothing. An owner that was replaced (by a failover, a restart or an
@@ -115,7 +115,7 @@ pub struct OffsetRecord {
     pub set_by_operator: bool,
 }
 
-pub use crate::source::{IncrementalRequest, IncrementalState, SnapshotProgress};
+pub use crate::source::{BinlogRetention, IncrementalRequest, IncrementalState, SnapshotProgress};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorRecord {
@@ -137,6 +137,10 @@ pub struct ConnectorRecord {
     /// The operator's latest incremental snapshot request.
     #[serde(default)]
     pub incremental: Option<IncrementalRequest>,
+    /// The owner's last binlog retention measurement
+    /// ([`Command::RecordBinlogRetention`]); `measured_ms` is its apply time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binlog_retention: Option<BinlogRetention>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -166,6 +170,7 @@ impl ConnectorRecord {
             schema_history: Vec::new(),
             snapshot: None,
             incremental: None,
+            binlog_retention: None,
             created_ms: 0,
             updated_ms: 0,
         }
@@ -371,6 +376,7 @@ impl ClusterState {
                     schema_history: Vec::new(),
                     snapshot: None,
                     incremental: None,
+                    binlog_retention: None,
                     created_ms: now,
                     updated_ms: now,
                 };
@@ -519,6 +525,14 @@ impl ClusterState {
                 });
                 record
             }
+            Command::RecordBinlogRetention { name, epoch, retention } => {
+                let record = self.owned(name, *epoch)?;
+                record.binlog_retention = Some(BinlogRetention {
+                    measured_ms: now,
+                    ..retention.clone()
+                });
+                record
+            }
             Command::SetSnapshotState { name, state } => {
                 let record = self.existing(name)?;
                 match record.incremental.as_mut() {
@@ -538,6 +552,7 @@ impl ClusterState {
                 | Command::ReportTaskStatus { .. }
                 | Command::AppendSchemaHistory { .. }
                 | Command::RecordSchemaHistory { .. }
+                | Command::RecordBinlogRetention { .. }
         );
         Ok((!owner_write).then(|| record.clone()))
     }
@@ -599,6 +614,18 @@ mod tests {
         }
     }
 
+    /// The owner's retention measurement is recorded under its epoch, at
+    /// the entry's time.
+    #[test]
+    fn binlog_retention_is_recorded_under_the_owners_epoch() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        let retention = BinlogRetention { headroom_bytes: 120, oldest_file: "b.000002".into(), warning: true, ..Default::default() };
+        state.apply(&at(Command::RecordBinlogRetention { name: "c".into(), epoch, retention: retention.clone() }));
+        assert_eq!(state.connectors["c"].binlog_retention, Some(BinlogRetention { measured_ms: 1_000, ..retention }));
+    }
+
     #[test]
     fn stale_epoch_writes_are_rejected_and_change_nothing() {
         let mut state = ClusterState::default();
@@ -618,6 +645,7 @@ mod tests {
                 remedy: None,
             },
             Command::AppendSchemaHistory { name: "c".into(), epoch: old, entry: json!({"ddl": "x"}) },
+            Command::RecordBinlogRetention { name: "c".into(), epoch: old, retention: BinlogRetention::default() },
         ] {
             let reply = state.apply(&at(command));
             assert_eq!(

@@ -154,6 +154,13 @@ pub struct MySqlSourceConfig {
     /// heartbeat at a third of it, so only a dead link or a frozen server
     /// is silent that long. Then the source reconnects (a transient error).
     pub binlog_read_timeout: Duration,
+    /// `raftcdc.binlog.retention.warn.bytes` (default 1 GiB, MariaDB's and
+    /// MySQL's default `max_binlog_size`): the retention headroom under
+    /// which the connector warns (see [`super::retention`]).
+    pub retention_warn_bytes: u64,
+    /// `raftcdc.binlog.retention.check.interval.ms` (default 60000): how
+    /// often the headroom is measured while streaming.
+    pub retention_check_interval: Duration,
     pub encoding: EncodingOptions,
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
@@ -287,6 +294,8 @@ const SUPPORTED: &[&str] = &[
     "poll.interval.ms",
     "connect.timeout.ms",
     "raftcdc.binlog.read.timeout.ms",
+    "raftcdc.binlog.retention.warn.bytes",
+    "raftcdc.binlog.retention.check.interval.ms",
     "decimal.handling.mode",
     "time.precision.mode",
     "bigint.unsigned.handling.mode",
@@ -527,6 +536,13 @@ impl MySqlSourceConfig {
             poll_interval: Duration::from_millis(p.number("poll.interval.ms", 500, 1, 3_600_000)?),
             connect_timeout: Duration::from_millis(p.number("connect.timeout.ms", 30_000, 1, 3_600_000)?),
             binlog_read_timeout: Duration::from_millis(p.number("raftcdc.binlog.read.timeout.ms", 6_000, 300, 3_600_000)?),
+            retention_warn_bytes: p.number("raftcdc.binlog.retention.warn.bytes", 1 << 30, 0, u64::MAX)?,
+            retention_check_interval: Duration::from_millis(p.number(
+                "raftcdc.binlog.retention.check.interval.ms",
+                60_000,
+                100,
+                86_400_000,
+            )?),
             encoding,
             message_key_columns,
             skipped_operations,

@@ -17,6 +17,8 @@
 //!   interleaved with streaming (DBLog watermarks).
 //! - [`column`], [`decode`]: the column model and per-table row decoding.
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
+//! - [`retention`]: how much binlog the server still holds behind the
+//!   connector's position, and the warning before a purge overtakes it.
 //! - [`error`]: transient vs definite errors.
 //! - [`tls`]: `database.ssl.*`, TLS to the server with PEM files.
 pub mod chunk_keys;
@@ -30,6 +32,7 @@ pub mod position;
 pub mod reader;
 pub mod records;
 pub mod replication;
+pub mod retention;
 pub mod snapshot;
 pub mod snapshot_views;
 pub mod table_schema;

@@ -42,7 +42,7 @@ use super::reader::{Reader, Watch};
 use super::snapshot::{self, Plan};
 use super::table_schema::refinements;
 use super::validate;
-use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record};
+use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SourceReport};
 
 /// A running MySQL/MariaDB source.
 pub struct MySqlSource {
@@ -51,6 +51,8 @@ pub struct MySqlSource {
     task_start: bool,
     /// The operator's incremental snapshot request, as Raft has it.
     requests: watch::Receiver<Option<IncrementalRequest>>,
+    /// Where binlog retention measurements go (see [`super::retention`]).
+    reports: Option<mpsc::Sender<SourceReport>>,
 }
 
 impl MySqlSource {
@@ -59,7 +61,15 @@ impl MySqlSource {
             config,
             task_start,
             requests: watch::channel(None).1,
+            reports: None,
         }
+    }
+
+    /// Measures binlog retention while streaming and sends the results
+    /// (and, later, other facts about the server) to `reports`.
+    pub fn with_reports(mut self, reports: mpsc::Sender<SourceReport>) -> MySqlSource {
+        self.reports = Some(reports);
+        self
     }
 
     /// Follows incremental snapshot requests from `requests`.
@@ -183,6 +193,11 @@ impl MySqlSource {
         let stream = bounded(config, "opening the binlog stream", open_stream(config, &server, &offset, gtid_text.as_deref())).await?;
         tracing::info!(file = %offset.file, pos = offset.pos, gtids = ?gtid_text, "source: streaming");
 
+        let (position_tx, position_rx) = watch::channel((offset.file.clone(), offset.pos));
+        let _retention = self
+            .reports
+            .clone()
+            .map(|reports| AbortOnDrop(tokio::spawn(super::retention::follow(config.clone(), position_rx, reports))));
         let mut reader = Reader::new(config.clone(), server.clone(), &offset);
         let mut incremental = Incremental::new(config.clone(), server, self.requests.clone());
         // The network read runs in its own task, handing over whatever
@@ -251,6 +266,14 @@ impl MySqlSource {
             if let Some(watch) = reader.watch.as_mut() {
                 incremental.observe_rows(watch.touched.drain(..));
             }
+            position_tx.send_if_modified(|(file, pos)| {
+                let changed = *file != reader.file || *pos != reader.pos;
+                if changed {
+                    file.clone_from(&reader.file);
+                    *pos = reader.pos;
+                }
+                changed
+            });
             if reader.between_transactions() {
                 let (file, pos) = (reader.file.clone(), reader.pos);
                 let stepped = incremental.step(&mut reader.incremental, &file, pos).await?;

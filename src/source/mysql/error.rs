@@ -84,8 +84,6 @@ pub enum DefiniteError {
         #[source]
         source: mysql_async::Error,
     },
-    #[error("compressed binlog event (type {event_type}) at {position}")]
-    CompressedEvent { event_type: u8, position: String },
     #[error("binlog event {name} (type {event_type}) at {position} cannot be turned into exact change events")]
     UnsupportedEvent {
         event_type: u8,
@@ -152,9 +150,6 @@ impl DefiniteError {
                 "give the server a certificate (ssl_cert, ssl_key), or set database.ssl.mode=preferred or disabled with `raftcdc connector update`".into()
             }
             DefiniteError::BinlogNotAvailable { .. } => "the server purged the binlog past the connector's offset: re-snapshot (snapshot.mode=when_needed), or set a new offset with `raftcdc connector offsets set` while paused and accept the gap".into(),
-            DefiniteError::CompressedEvent { .. } => {
-                "run SET GLOBAL log_bin_compress=OFF; events written while it was ON cannot be read".into()
-            }
             DefiniteError::UnsupportedEvent { remedy, .. } => (*remedy).into(),
             DefiniteError::UnterminatedTransaction { .. } => {
                 "report the server version and the binlog position; the binlog group is not one raftcdc knows how to end".into()
@@ -204,7 +199,6 @@ impl DefiniteError {
     pub fn position(&self) -> Option<&str> {
         match self {
             DefiniteError::BinlogNotAvailable { position, .. }
-            | DefiniteError::CompressedEvent { position, .. }
             | DefiniteError::UnsupportedEvent { position, .. }
             | DefiniteError::UnterminatedTransaction { position, .. }
             | DefiniteError::RolledBackAfterDelivery { position, .. }

@@ -3,7 +3,7 @@
 //!
 //! Every event type is classified (`event_class`): read, skipped as
 //! bookkeeping (it carries nothing a row-based change stream needs), one
-//! of MariaDB's compressed events, or refused with a definite error that
+//! of MariaDB's compressed events (inflated by [`super::compressed`]), or refused with a definite error that
 //! names it and what to change (`refusal`). Nothing falls through a
 //! catch-all: an unread event that carries or ends rows would lose or
 //! invent changes. MySQL-only types (XA_PREPARE 38, PARTIAL_UPDATE_ROWS 39,

@@ -15,7 +15,8 @@
 //!   snapshot read at and the changes each key still needs;
 //!   [`incremental`], ad-hoc snapshots
 //!   interleaved with streaming (DBLog watermarks).
-//! - [`column`], [`decode`]: the column model and per-table row decoding.
+//! - [`column`], [`decode`]: the column model and per-table row decoding;
+//!   [`compressed`], MariaDB's compressed events inflated.
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
 //! - [`retention`]: how much binlog the server still holds behind the
 //!   connector's position, and the warning before a purge overtakes it.
@@ -23,6 +24,7 @@
 //! - [`tls`]: `database.ssl.*`, TLS to the server with PEM files.
 pub mod chunk_keys;
 pub mod column;
+pub mod compressed;
 pub mod config;
 pub mod decode;
 pub mod error;

@@ -24,6 +24,11 @@
 //! transaction metadata already emitted (`transaction_id`, events per
 //! topic), so `total_order`, `data_collection_order` and END continue.
 //!
+//! # Compressed events
+//! MariaDB's compressed query and rows events are inflated into the plain
+//! events they stand for ([`super::compressed`]) and read at their own
+//! positions.
+//!
 //! # What happened, and only that
 //! Every event type is read, skipped as bookkeeping, or refused with a
 //! definite error that names it and the setting to change
@@ -216,26 +221,38 @@ impl Reader {
         .to_json()
     }
 
-    /// Handles one event; returns the batches it completes.
+    /// Handles one event; returns the batches it completes. A MariaDB
+    /// compressed event is read as the plain event it compresses
+    /// ([`super::compressed`]), at the compressed event's position.
     pub(super) fn handle(&mut self, event: &Event) -> Result<Vec<Batch>, SourceError> {
         let header = event.header();
-        let event_type = header.event_type_raw();
         let end_pos = header.log_pos() as u64;
         let start_pos = end_pos.saturating_sub(header.event_size() as u64);
+        match event_class(header.event_type_raw()) {
+            EventClass::Compressed => {
+                let plain = super::compressed::uncompress_mariadb(event).map_err(|source| DefiniteError::Parse {
+                    position: format!("{}:{start_pos}", self.file),
+                    source,
+                })?;
+                self.handle_at(&plain, start_pos, end_pos)
+            }
+            _ => self.handle_at(event, start_pos, end_pos),
+        }
+    }
+
+    /// Handles `event`, which spans `start_pos..end_pos` of the binlog.
+    fn handle_at(&mut self, event: &Event, start_pos: u64, end_pos: u64) -> Result<Vec<Batch>, SourceError> {
+        let header = event.header();
+        let event_type = header.event_type_raw();
         if header.timestamp() > 0 {
             self.ts_sec = header.timestamp() as u64;
         }
         let mut batches = Vec::new();
         match event_class(event_type) {
             EventClass::Read | EventClass::Skipped => {}
-            EventClass::Compressed => {
-                return Err(DefiniteError::CompressedEvent {
-                    event_type,
-                    position: format!("{}:{start_pos}", self.file),
-                }
-                .into())
+            EventClass::Compressed | EventClass::Refused => {
+                return Err(refused(event_type, format!("{}:{start_pos}", self.file)))
             }
-            EventClass::Refused => return Err(refused(event_type, format!("{}:{start_pos}", self.file))),
         }
         match event_type {
             ROTATE_EVENT => {
@@ -909,9 +926,10 @@ mod tests {
         for event_type in [35u8, 36, 41, 161, 163] {
             assert!(new_reader().handle(&event(event_type, 300, &[0; 20])).is_ok(), "type {event_type}");
         }
+        // A compressed event whose block is not one is a definite error.
         assert!(matches!(
             new_reader().handle(&event(169, 300, &[0; 20])),
-            Err(SourceError::Definite(DefiniteError::CompressedEvent { event_type: 169, .. }))
+            Err(SourceError::Definite(DefiniteError::Parse { .. }))
         ));
     }
 

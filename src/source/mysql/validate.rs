@@ -6,7 +6,7 @@
 //! `binlog_row_metadata=FULL` (without it the binlog has no column names
 //! and no signedness, and looking names up in information_schema maps
 //! events from before an ALTER to the wrong columns); settings that write
-//! events raftcdc cannot decode: MariaDB's `log_bin_compress=ON`, MySQL's
+//! events raftcdc cannot decode: MySQL's
 //! `binlog_transaction_compression=ON` and
 //! `binlog_row_value_options=PARTIAL_JSON`; and the
 //! connector user's privileges (`REPLICATION SLAVE`, `REPLICATION CLIENT`
@@ -169,7 +169,7 @@ pub async fn validate_server(
     let rows: Vec<(String, String)> = query(
         conn,
         "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', \
-         'binlog_row_metadata', 'log_bin_compress', 'gtid_mode', 'binlog_checksum', 'server_id', \
+         'binlog_row_metadata', 'gtid_mode', 'binlog_checksum', 'server_id', \
          'binlog_transaction_compression', 'binlog_row_value_options')",
         config,
     )
@@ -189,8 +189,8 @@ pub async fn validate_server(
 
 /// The binlog settings raftcdc needs, from `SHOW GLOBAL VARIABLES`: ones
 /// without which the binlog lacks what exact change events need, and ones
-/// that make the server write events raftcdc cannot decode (MariaDB's
-/// `log_bin_compress`, MySQL's `binlog_transaction_compression` and
+/// that make the server write events raftcdc cannot decode (MySQL's
+/// `binlog_transaction_compression` and
 /// `binlog_row_value_options=PARTIAL_JSON`; the stream refuses those events
 /// too, as sessions can set the MySQL ones for themselves).
 fn check_settings(mariadb: bool, vars: &HashMap<String, String>) -> Result<(), DefiniteError> {
@@ -216,9 +216,6 @@ fn check_settings(mariadb: bool, vars: &HashMap<String, String>) -> Result<(), D
         expected: expected.to_string(),
         actual: get(setting),
     };
-    if mariadb && get("log_bin_compress").eq_ignore_ascii_case("ON") {
-        return Err(refuse("log_bin_compress", "OFF"));
-    }
     if !mariadb && get("binlog_transaction_compression").eq_ignore_ascii_case("ON") {
         return Err(refuse("binlog_transaction_compression", "OFF"));
     }
@@ -365,8 +362,8 @@ mod tests {
         assert_eq!(refused_setting(false, &[("binlog_transaction_compression", "OFF")]), None);
         assert_eq!(refused_setting(false, &[("binlog_row_value_options", "PARTIAL_JSON")]).as_deref(), Some("binlog_row_value_options"));
         assert_eq!(refused_setting(false, &[("binlog_row_value_options", "")]), None);
-        assert_eq!(refused_setting(true, &[("log_bin_compress", "ON")]).as_deref(), Some("log_bin_compress"));
-        assert_eq!(refused_setting(true, &[("log_bin_compress", "OFF")]), None);
+        // MariaDB's compressed events are inflated ([`super::super::compressed`]).
+        assert_eq!(refused_setting(true, &[("log_bin_compress", "ON")]), None);
         assert_eq!(refused_setting(true, &[("binlog_row_metadata", "MINIMAL")]).as_deref(), Some("binlog_row_metadata"));
     }
 

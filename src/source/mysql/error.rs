@@ -91,6 +91,8 @@ pub enum DefiniteError {
         remedy: &'static str,
         position: String,
     },
+    #[error("the TRANSACTION_PAYLOAD at {position} ended without its transaction's commit, or could not be decompressed")]
+    UnterminatedPayload { position: String },
     #[error("transaction {id} has rows but no end (COMMIT, XID or ROLLBACK) before the next transaction at {position}")]
     UnterminatedTransaction { id: String, position: String },
     #[error("transaction {id} rolled back (at {position}) rows of it that were already delivered")]
@@ -151,6 +153,9 @@ impl DefiniteError {
             }
             DefiniteError::BinlogNotAvailable { .. } => "the server purged the binlog past the connector's offset: re-snapshot (snapshot.mode=when_needed), or set a new offset with `raftcdc connector offsets set` while paused and accept the gap".into(),
             DefiniteError::UnsupportedEvent { remedy, .. } => (*remedy).into(),
+            DefiniteError::UnterminatedPayload { .. } => {
+                "report the MySQL version and the binlog position; until then SET GLOBAL binlog_transaction_compression=OFF and set an offset after this transaction with `raftcdc connector offsets set`".into()
+            }
             DefiniteError::UnterminatedTransaction { .. } => {
                 "report the server version and the binlog position; the binlog group is not one raftcdc knows how to end".into()
             }
@@ -201,6 +206,7 @@ impl DefiniteError {
             DefiniteError::BinlogNotAvailable { position, .. }
             | DefiniteError::UnsupportedEvent { position, .. }
             | DefiniteError::UnterminatedTransaction { position, .. }
+            | DefiniteError::UnterminatedPayload { position }
             | DefiniteError::RolledBackAfterDelivery { position, .. }
             | DefiniteError::Decode { position, .. }
             | DefiniteError::Encode { position, .. }

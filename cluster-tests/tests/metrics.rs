@@ -268,8 +268,16 @@ async fn connector_counters_rise_as_rows_are_delivered() {
             }
         })
         .await;
+        let server = format!("{}:{}", db.host, db.port);
+        let s = cluster.scrape(node).await.unwrap();
+        assert_eq!(
+            s.value("raftcdc_source_server_info", &[("connector", "inventory"), ("address", &server), ("server_id", "1")]),
+            Ok(1.0),
+            "node {node}"
+        );
         let status = cluster.cli(node, &["connector", "status", "inventory"]).await;
         let text = String::from_utf8_lossy(&status.stdout);
+        assert!(text.contains(&format!("server:   {server} (server_id 1) read for")), "node {node}:\n{text}");
         assert!(
             text.lines().any(|l| l.starts_with("binlog:") && l.contains("0 files before the connector") && !l.contains("WARNING")),
             "node {node}:\n{text}"

@@ -117,7 +117,8 @@ async fn a_frozen_server_is_noticed_and_the_stream_resumes_exactly() {
 async fn retention_until(reports: &mut mpsc::Receiver<SourceReport>, what: &str, want: impl Fn(&BinlogRetention) -> bool) -> BinlogRetention {
     let mut last = None;
     let found = tokio::time::timeout(DEADLINE, async {
-        while let Some(SourceReport::Retention(r)) = reports.recv().await {
+        while let Some(report) = reports.recv().await {
+            let SourceReport::Retention(r) = report else { continue };
             if want(&r) {
                 return Some(r);
             }

@@ -71,6 +71,11 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             warning: r.warning,
             measured_ms: r.measured_ms,
         }),
+        source_server: record.source_server.as_ref().map(|s| proto::SourceServer {
+            address: s.address.clone(),
+            server_id: s.server_id,
+            since_ms: s.since_ms,
+        }),
     }
 }
 

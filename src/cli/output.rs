@@ -164,6 +164,11 @@ pub fn connector_json(c: &proto::Connector) -> Value {
             "requested_ms": r.requested_ms,
         })),
         "warnings": c.warnings,
+        "source_server": c.source_server.as_ref().map(|s| json!({
+            "address": s.address,
+            "server_id": s.server_id,
+            "since_ms": s.since_ms,
+        })),
         "binlog_retention": c.binlog_retention.as_ref().map(|r| json!({
             "headroom_bytes": r.headroom_bytes,
             "headroom_files": r.headroom_files,
@@ -238,6 +243,18 @@ pub fn connector(format: OutputFormat, c: &proto::Connector) {
     }
     if let Some(snapshot) = &c.snapshot {
         println!("snapshot: {}", snapshot_line(snapshot));
+    }
+    if let Some(server) = &c.source_server {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        println!(
+            "server:   {} (server_id {}) read for {}",
+            server.address,
+            server.server_id,
+            duration_text(((now_ms - server.since_ms).max(0) / 1000) as u64)
+        );
     }
     if let Some(retention) = &c.binlog_retention {
         let now_s = std::time::SystemTime::now()

@@ -338,6 +338,35 @@ fn render_retention(records: &[crate::raft::state::ConnectorRecord], now_ms: i64
             }
         }
     }
+    out.family(
+        "raftcdc_source_server_info",
+        Kind::Gauge,
+        "1 for the database server the connector's owner reads (address as database.hostname names it, server_id).",
+    );
+    for c in records {
+        if let Some(s) = &c.source_server {
+            let server_id = s.server_id.to_string();
+            out.sample(
+                "raftcdc_source_server_info",
+                &[("connector", c.name.as_str()), ("address", s.address.as_str()), ("server_id", server_id.as_str())],
+                1.0,
+            );
+        }
+    }
+    out.family(
+        "raftcdc_source_server_since_timestamp_seconds",
+        Kind::Gauge,
+        "When the connector started reading from its current database server (Unix time): it moves at every failover to another server.",
+    );
+    for c in records {
+        if let Some(s) = &c.source_server {
+            out.sample(
+                "raftcdc_source_server_since_timestamp_seconds",
+                &[("connector", c.name.as_str())],
+                s.since_ms as f64 / 1000.0,
+            );
+        }
+    }
 }
 
 /// A per-connector counter family: name, help, and how to read it.

@@ -368,7 +368,8 @@ fn follow_snapshot_requests(
     (AbortOnDrop(watcher), rx)
 }
 
-/// What the source reports besides batches (binlog retention), proposed
+/// What the source reports besides batches (binlog retention, the server
+/// it reads), proposed
 /// to Raft under the task's epoch; a stale epoch's write is rejected there
 /// (best effort: the next measurement tries again).
 fn forward_source_reports(context: &TaskContext) -> (mpsc::Sender<SourceReport>, AbortOnDrop<()>) {
@@ -378,6 +379,7 @@ fn forward_source_reports(context: &TaskContext) -> (mpsc::Sender<SourceReport>,
     let epoch = context.epoch;
     let forwarder = tokio::spawn(
         async move {
+            let mut last_server = None;
             while let Some(report) = rx.recv().await {
                 let command = match report {
                     SourceReport::Retention(retention) => Command::RecordBinlogRetention {
@@ -385,6 +387,20 @@ fn forward_source_reports(context: &TaskContext) -> (mpsc::Sender<SourceReport>,
                         epoch,
                         retention,
                     },
+                    // Every connection attempt reports its server; Raft
+                    // records it once per server per epoch.
+                    SourceReport::Server { address, server_id } => {
+                        if last_server.as_ref() == Some(&(address.clone(), server_id)) {
+                            continue;
+                        }
+                        last_server = Some((address.clone(), server_id));
+                        Command::RecordSourceServer {
+                            name: name.clone(),
+                            epoch,
+                            address,
+                            server_id,
+                        }
+                    }
                 };
                 if let Err(error) = node.propose(command).await {
                     tracing::debug!(connector = %name, error = %error_chain(&error), "cannot record a source report");

@@ -167,6 +167,17 @@ pub enum Command {
         epoch: u64,
         retention: super::state::BinlogRetention,
     },
+    /// The owner reads from this database server (`host:port` of
+    /// `database.hostname`, its `@@server_id`), recorded at every task
+    /// start and at every switch, under the owner's epoch. `since_ms` is
+    /// the entry's time when the server differs from the recorded one.
+    /// Added after every variant above.
+    RecordSourceServer {
+        name: String,
+        epoch: u64,
+        address: String,
+        server_id: u32,
+    },
 }
 
 impl Command {
@@ -206,7 +217,8 @@ impl Command {
             | Command::RequestSnapshot { name, .. }
             | Command::SetSnapshotState { name, .. }
             | Command::ResetOffsets { name, .. }
-            | Command::RecordBinlogRetention { name, .. } => name,
+            | Command::RecordBinlogRetention { name, .. }
+            | Command::RecordSourceServer { name, .. } => name,
         }
     }
 }

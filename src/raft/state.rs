@@ -11,7 +11,8 @@
 //!    `raise_epoch`). A deleted and re-created
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
-//!    `ReportTaskStatus`, `AppendSchemaHistory` and `RecordBinlogRetention`
+//!    `ReportTaskStatus`, `AppendSchemaHistory`, `RecordBinlogRetention`
+//!    and `RecordSourceServer`
 //!    are applied only when their epoch equals the connector's current
 //!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
 //!    nothing. An owner that was replaced (by a failover, a restart or an
@@ -115,7 +116,7 @@ pub struct OffsetRecord {
     pub set_by_operator: bool,
 }
 
-pub use crate::source::{BinlogRetention, IncrementalRequest, IncrementalState, SnapshotProgress};
+pub use crate::source::{BinlogRetention, IncrementalRequest, IncrementalState, SnapshotProgress, SourceServer};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorRecord {
@@ -141,6 +142,9 @@ pub struct ConnectorRecord {
     /// ([`Command::RecordBinlogRetention`]); `measured_ms` is its apply time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binlog_retention: Option<BinlogRetention>,
+    /// The database server the owner reads ([`Command::RecordSourceServer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_server: Option<SourceServer>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -171,6 +175,7 @@ impl ConnectorRecord {
             snapshot: None,
             incremental: None,
             binlog_retention: None,
+            source_server: None,
             created_ms: 0,
             updated_ms: 0,
         }
@@ -377,6 +382,7 @@ impl ClusterState {
                     snapshot: None,
                     incremental: None,
                     binlog_retention: None,
+                    source_server: None,
                     created_ms: now,
                     updated_ms: now,
                 };
@@ -533,6 +539,21 @@ impl ClusterState {
                 });
                 record
             }
+            Command::RecordSourceServer { name, epoch, address, server_id } => {
+                let record = self.owned(name, *epoch)?;
+                let same = record
+                    .source_server
+                    .as_ref()
+                    .is_some_and(|s| s.address == *address && s.server_id == *server_id);
+                if !same {
+                    record.source_server = Some(SourceServer {
+                        address: address.clone(),
+                        server_id: *server_id,
+                        since_ms: now,
+                    });
+                }
+                record
+            }
             Command::SetSnapshotState { name, state } => {
                 let record = self.existing(name)?;
                 match record.incremental.as_mut() {
@@ -553,6 +574,7 @@ impl ClusterState {
                 | Command::AppendSchemaHistory { .. }
                 | Command::RecordSchemaHistory { .. }
                 | Command::RecordBinlogRetention { .. }
+                | Command::RecordSourceServer { .. }
         );
         Ok((!owner_write).then(|| record.clone()))
     }
@@ -626,6 +648,26 @@ mod tests {
         assert_eq!(state.connectors["c"].binlog_retention, Some(BinlogRetention { measured_ms: 1_000, ..retention }));
     }
 
+    /// The server read is recorded under the owner's epoch; `since_ms`
+    /// moves only when the server changes.
+    #[test]
+    fn the_source_server_is_recorded_with_the_time_it_changed() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        let record = |state: &mut ClusterState, at_ms: i64, address: &str, server_id: u32| {
+            state.apply(&Proposal {
+                at_ms,
+                command: Command::RecordSourceServer { name: "c".into(), epoch, address: address.into(), server_id },
+            });
+            state.connectors["c"].source_server.clone().unwrap()
+        };
+        assert_eq!(record(&mut state, 1_000, "db1:3306", 1).since_ms, 1_000);
+        assert_eq!(record(&mut state, 2_000, "db1:3306", 1).since_ms, 1_000, "the same server");
+        let switched = record(&mut state, 3_000, "db2:3306", 2);
+        assert_eq!((switched.address.as_str(), switched.server_id, switched.since_ms), ("db2:3306", 2, 3_000));
+    }
+
     #[test]
     fn stale_epoch_writes_are_rejected_and_change_nothing() {
         let mut state = ClusterState::default();
@@ -646,6 +688,7 @@ mod tests {
             },
             Command::AppendSchemaHistory { name: "c".into(), epoch: old, entry: json!({"ddl": "x"}) },
             Command::RecordBinlogRetention { name: "c".into(), epoch: old, retention: BinlogRetention::default() },
+            Command::RecordSourceServer { name: "c".into(), epoch: old, address: "db2:3306".into(), server_id: 2 },
         ] {
             let reply = state.apply(&at(command));
             assert_eq!(

@@ -97,6 +97,20 @@ pub struct BinlogRetention {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceReport {
     Retention(BinlogRetention),
+    /// The source (re)started reading from this server (`host:port`).
+    Server { address: String, server_id: u32 },
+}
+
+/// The database server a connector reads from, as the replicated state
+/// records it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SourceServer {
+    /// `host:port`, as `database.hostname` names it.
+    pub address: String,
+    pub server_id: u32,
+    /// Since when it is read (ms since the Unix epoch): the first record
+    /// of this server after another one.
+    pub since_ms: i64,
 }
 
 /// An incremental snapshot request, as the operator made it (the source

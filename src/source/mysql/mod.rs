@@ -5,6 +5,9 @@
 //! - [`validate`]: server checks before streaming (definite errors that say
 //!   what to change), the current binlog position.
 //! - [`position`]: GTID sets of both flavours and the committed offset.
+//! - [`failover`]: several hosts; what must hold before reading from
+//!   another server than the offset's (everything delivered, nothing
+//!   skipped, `log_slave_updates`).
 //! - [`replication`]: the binlog stream and its loop; [`reader`], each
 //!   event → batches with exact offsets (transactions, splits, rollbacks);
 //!   [`events`], what each event type and logged statement means.
@@ -29,6 +32,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod events;
+pub mod failover;
 pub mod incremental;
 pub mod position;
 pub mod reader;

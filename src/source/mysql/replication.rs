@@ -15,6 +15,13 @@
 //! the last batch sent. Connecting, the server checks and opening the
 //! stream are bounded by `connect.timeout.ms` plus the read timeout.
 //!
+//! # Several servers
+//! `database.hostname` may list several servers. Each connection attempt
+//! tries them in turn, the one read last first, and reads from the first
+//! that passes the checks; one that is not the offset's server must also
+//! pass the failover rule ([`super::failover`]). The server chosen is
+//! reported to the task, which records it through Raft.
+//!
 //! # MariaDB and MySQL
 //! MariaDB: GTID mode through `@mariadb_slave_capability=4` and
 //! `@slave_connect_state` (MySQL's GTID dump command is refused by
@@ -24,6 +31,7 @@
 //! GTID dump request with the executed GTID set (`with_gtid`), or
 //! file/position when `gtid_mode` is off.
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,12 +44,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::config::{MySqlSourceConfig, SnapshotMode};
 use super::error::{classify, DefiniteError, SourceError, TransientError};
+use super::failover;
 use super::incremental::Incremental;
 use super::position::SourceOffset;
 use super::reader::{Reader, Watch};
 use super::snapshot::{self, Plan};
 use super::table_schema::refinements;
-use super::validate;
+use super::validate::{self, ServerInfo};
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SourceReport};
 
 /// A running MySQL/MariaDB source.
@@ -51,8 +60,10 @@ pub struct MySqlSource {
     task_start: bool,
     /// The operator's incremental snapshot request, as Raft has it.
     requests: watch::Receiver<Option<IncrementalRequest>>,
-    /// Where binlog retention measurements go (see [`super::retention`]).
+    /// Where binlog retention measurements and the server read go.
     reports: Option<mpsc::Sender<SourceReport>>,
+    /// The index in `database.hostname` of the server read last.
+    current: AtomicUsize,
 }
 
 impl MySqlSource {
@@ -62,6 +73,7 @@ impl MySqlSource {
             task_start,
             requests: watch::channel(None).1,
             reports: None,
+            current: AtomicUsize::new(0),
         }
     }
 
@@ -118,6 +130,55 @@ impl MySqlSource {
         }
     }
 
+    /// The server to read from: the configured hosts in turn, the one
+    /// read last first, until one passes [`check_server`]. With one host
+    /// its error is returned as it is; with several, a definite refusal of
+    /// every host returns the first refusal, and anything else (some host
+    /// down) is a transient error listing why each host was passed over.
+    async fn choose_server(
+        &self,
+        start: Option<Value>,
+        snapshot_due: bool,
+    ) -> Result<(Arc<MySqlSourceConfig>, ServerInfo, Plan, Option<SourceOffset>), SourceError> {
+        let hosts = &self.config.hosts;
+        let last = self.current.load(Ordering::Relaxed).min(hosts.len() - 1);
+        let order = std::iter::once(last).chain((0..hosts.len()).filter(|i| *i != last));
+        let mut reasons = Vec::new();
+        let mut refusal = None;
+        let mut transient = false;
+        for index in order {
+            let config = Arc::new(self.config.for_host(&hosts[index]));
+            let address = format!("{}:{}", config.hostname, config.port);
+            match bounded(&config, "checking the server", check_server(&config, start.clone(), snapshot_due)).await {
+                Ok((server, plan, from)) => {
+                    if index != last {
+                        tracing::warn!(server = %address, server_id = server.server_id, "source: switched to this server");
+                    }
+                    self.current.store(index, Ordering::Relaxed);
+                    if let Some(reports) = &self.reports {
+                        let _ = reports.send(SourceReport::Server { address, server_id: server.server_id }).await;
+                    }
+                    return Ok((config, server, plan, from));
+                }
+                Err(error) if hosts.len() == 1 => return Err(error),
+                Err(error) => {
+                    tracing::warn!(server = %address, error = %crate::node::error_chain(&error), "source: this server cannot be read now; trying the next");
+                    reasons.push(format!("{address}: {}", crate::node::error_chain(&error)));
+                    match error {
+                        SourceError::Transient(_) => transient = true,
+                        SourceError::Definite(_) => {
+                            refusal.get_or_insert(error);
+                        }
+                    }
+                }
+            }
+        }
+        match refusal {
+            Some(error) if !transient => Err(error),
+            _ => Err(TransientError::NoServer { tried: reasons.join("; ") }.into()),
+        }
+    }
+
     /// One connection's worth of streaming.
     async fn stream_once(
         &self,
@@ -126,32 +187,8 @@ impl MySqlSource {
         last_sent: &mut Option<Value>,
         snapshot_due: &mut bool,
     ) -> Result<(), SourceError> {
-        let config = &self.config;
-        let (server, plan, stream_from) = bounded(config, "checking the server", async {
-            let mut conn = validate::connect(config).await?;
-            let server = validate::validate_server(&mut conn, config).await?;
-            let committed = match start {
-                Some(value) => Some(SourceOffset::from_json(&value, server.mariadb).map_err(DefiniteError::from)?),
-                None => None,
-            };
-            let gone = match &committed {
-                Some(offset) if config.snapshot_mode == SnapshotMode::WhenNeeded && offset.snapshot.is_none() => {
-                    snapshot::binlog_gone(&mut conn, config, offset).await?
-                }
-                _ => false,
-            };
-            let plan = snapshot::plan(config.snapshot_mode, committed, *snapshot_due, gone);
-            let stream_from = match plan {
-                Plan::Stream(ref offset) => Some(offset.clone()),
-                Plan::StreamFromCurrent => Some(validate::current_offset(&mut conn, config, &server).await?),
-                _ => None,
-            };
-            // The checks' connection is done with; the snapshot and the
-            // binlog stream open their own.
-            let _ = tokio::time::timeout(config.connect_timeout, conn.disconnect()).await;
-            Ok((server, plan, stream_from))
-        })
-        .await?;
+        let (config, server, plan, stream_from) = self.choose_server(start, *snapshot_due).await?;
+        let config = &config;
         let offset = match (stream_from, plan) {
             (Some(offset), _) => offset,
             (None, Plan::Idle) => {
@@ -299,6 +336,49 @@ impl MySqlSource {
         }
         .into())
     }
+}
+
+/// The server checks and the plan on one server: what it is, whether it
+/// may serve the offset ([`super::failover`]), and where to start.
+async fn check_server(
+    config: &MySqlSourceConfig,
+    start: Option<Value>,
+    snapshot_due: bool,
+) -> Result<(ServerInfo, Plan, Option<SourceOffset>), SourceError> {
+    let mut conn = validate::connect(config).await?;
+    let server = validate::validate_server(&mut conn, config).await?;
+    let candidate = failover::read_candidate(&mut conn, config, &server).await?;
+    failover::check_logs_replicated(server.mariadb, &candidate)?;
+    let committed = match start {
+        Some(value) => Some(SourceOffset::from_json(&value, server.mariadb).map_err(DefiniteError::from)?),
+        None => None,
+    };
+    if let Some(offset) = committed.as_ref().filter(|o| o.server_id != 0 && o.server_id != server.server_id) {
+        failover::check_switch(offset.server_id, offset.gtids.as_ref(), &candidate)?;
+        tracing::warn!(
+            from_server_id = offset.server_id,
+            to_server_id = server.server_id,
+            server = %candidate.address,
+            gtids = %offset.gtids.as_ref().map(ToString::to_string).unwrap_or_default(),
+            "source: reading from another server than the offset's; it has every delivered transaction and none that would be skipped"
+        );
+    }
+    let gone = match &committed {
+        Some(offset) if config.snapshot_mode == SnapshotMode::WhenNeeded && offset.snapshot.is_none() => {
+            snapshot::binlog_gone(&mut conn, config, offset).await?
+        }
+        _ => false,
+    };
+    let plan = snapshot::plan(config.snapshot_mode, committed, snapshot_due, gone);
+    let stream_from = match plan {
+        Plan::Stream(ref offset) => Some(offset.clone()),
+        Plan::StreamFromCurrent => Some(validate::current_offset(&mut conn, config, &server).await?),
+        _ => None,
+    };
+    // The checks' connection is done with; the snapshot and the binlog
+    // stream open their own.
+    let _ = tokio::time::timeout(config.connect_timeout, conn.disconnect()).await;
+    Ok((server, plan, stream_from))
 }
 
 /// What the network read task hands the loop.

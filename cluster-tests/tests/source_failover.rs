@@ -98,10 +98,13 @@ async fn the_source_follows_a_promoted_replica_exactly_once() {
     let (mut events, _) = source.running.collect(30, data).await;
 
     replica.wait_caught_up(&primary).await;
+    let killed = std::time::Instant::now();
     primary.kill();
     replica.promote().await;
     insert(&replica, 31..=60).await;
     assert_eq!(server_read(&mut source.reports, 2).await, address(&replica));
+    // A figure for the report, never asserted on.
+    eprintln!("reading the promoted replica {} ms after the primary was killed", killed.elapsed().as_millis());
     events.extend(source.running.collect(30, data).await.0);
     assert_eq!(ids(&events), (1..=60).collect::<Vec<_>>());
 }

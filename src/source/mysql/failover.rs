@@ -101,10 +101,17 @@ pub async fn read_candidate(
         candidate.replicated = !slave_pos.trim().is_empty();
         candidate.log_slave_updates = log_slave_updates == 1;
     } else {
-        let rows: Vec<(String, u8)> = validate::query(conn, "SELECT @@gtid_executed, @@log_slave_updates", config).await?;
-        let (executed, log_slave_updates) = rows.into_iter().next().unwrap_or_default();
-        candidate.executed = Some(MySqlGtidSet::parse(&executed).map_err(DefiniteError::from)?);
-        candidate.log_slave_updates = log_slave_updates == 1;
+        let executed: Vec<String> = validate::query(conn, "SELECT @@gtid_executed", config).await?;
+        candidate.executed = Some(MySqlGtidSet::parse(&executed.concat()).map_err(DefiniteError::from)?);
+        // `log_replica_updates` since 8.0.26; the old name before (and as
+        // an alias while it lasts): whichever the server has.
+        let vars: Vec<(String, String)> = validate::query(
+            conn,
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_replica_updates', 'log_slave_updates')",
+            config,
+        )
+        .await?;
+        candidate.log_slave_updates = vars.iter().any(|(_, v)| v.eq_ignore_ascii_case("ON") || v == "1");
     }
     Ok(candidate)
 }

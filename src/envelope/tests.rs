@@ -296,7 +296,7 @@ fn floating_point() {
     let f = r#"{"type":"float","optional":true,"field":"c"}"#;
     let d = r#"{"type":"double","optional":true,"field":"c"}"#;
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(1.1),
@@ -304,7 +304,7 @@ fn floating_point() {
         f,
     );
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(3.402_823_5e38),
@@ -312,7 +312,7 @@ fn floating_point() {
         f,
     );
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(-0.0),
@@ -1274,5 +1274,30 @@ fn encode_benchmark() {
             n as f64 / secs,
             bytes as f64 / secs / 1e6
         );
+    }
+}
+
+/// MariaDB 10.11's own text for each address (`SELECT CAST(x AS INET6)`).
+#[test]
+fn inet6_is_written_as_mariadb_prints_it() {
+    let cases = [
+        ("::1.2.3.4", "::1.2.3.4"),
+        ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+        ("::1", "::1"),
+        ("::", "::"),
+        ("2001:db8::ff00:42:8329", "2001:db8::ff00:42:8329"),
+        ("1:0:0:1:0:0:0:1", "1:0:0:1::1"),
+        ("::0.0.1.2", "::102"),
+        ("2001:0:0:1::", "2001:0:0:1::"),
+        ("::ffff:0:1.2.3.4", "::ffff:0:102:304"),
+        ("1:0:1:1:1:1:1:1", "1::1:1:1:1:1:1"),
+        ("1:0:0:1:0:0:1:1", "1::1:0:0:1:1"),
+        ("::ffff:0.0.0.0", "::ffff:0.0.0.0"),
+        ("0:0:0:0:0:1:0:0", "::1:0:0"),
+        ("ABCD::00FF", "abcd::ff"),
+    ];
+    for (input, mariadb) in cases {
+        let address: std::net::Ipv6Addr = input.parse().unwrap();
+        assert_eq!(super::value::inet6_text(&address.octets()), mariadb, "{input}");
     }
 }

@@ -158,6 +158,20 @@ pub enum Command {
         name: String,
         incarnation: String,
     },
+    /// The owner records topics it has produced to for the first time
+    /// (Kafka Connect's active topics, `GET /connectors/{name}/topics`),
+    /// after the transaction that wrote to them committed. Added after
+    /// every variant above.
+    RecordTopics {
+        name: String,
+        epoch: u64,
+        topics: Vec<String>,
+    },
+    /// An operator's reset of the active topics (`PUT
+    /// /connectors/{name}/topics/reset`). Added after every variant above.
+    ResetTopics {
+        name: String,
+    },
     /// The owner's measurement of how much binlog the server still holds
     /// behind the connector's position (status, metrics, the retention
     /// warning); applied under the owner's epoch. Added after every
@@ -217,6 +231,8 @@ impl Command {
             | Command::RequestSnapshot { name, .. }
             | Command::SetSnapshotState { name, .. }
             | Command::ResetOffsets { name, .. }
+            | Command::RecordTopics { name, .. }
+            | Command::ResetTopics { name }
             | Command::RecordBinlogRetention { name, .. }
             | Command::RecordSourceServer { name, .. } => name,
         }

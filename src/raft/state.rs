@@ -11,9 +11,9 @@
 //!    `raise_epoch`). A deleted and re-created
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
-//!    `ReportTaskStatus`, `AppendSchemaHistory`, `RecordBinlogRetention`
-//!    and `RecordSourceServer`
-//!    are applied only when their epoch equals the connector's current
+//!    `ReportTaskStatus`, `AppendSchemaHistory`, `RecordSchemaHistory`,
+//!    `RecordTopics`, `RecordBinlogRetention` and `RecordSourceServer` are
+//!    applied only when their epoch equals the connector's current
 //!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
 //!    nothing. An owner that was replaced (by a failover, a restart or an
 //!    operator) can still reach the log, but can no longer change anything.
@@ -41,7 +41,7 @@
 //! Validation of a connector's *config* (the Debezium properties) happens
 //! before proposing, not here: if a later release tightened the validator,
 //! replaying an old log must still reproduce the same state.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -138,6 +138,10 @@ pub struct ConnectorRecord {
     /// The operator's latest incremental snapshot request.
     #[serde(default)]
     pub incremental: Option<IncrementalRequest>,
+    /// The topics this connector has produced records to since it was
+    /// created or its topics were reset (Kafka Connect's active topics).
+    #[serde(default)]
+    pub active_topics: BTreeSet<String>,
     /// The owner's last binlog retention measurement
     /// ([`Command::RecordBinlogRetention`]); `measured_ms` is its apply time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +178,7 @@ impl ConnectorRecord {
             schema_history: Vec::new(),
             snapshot: None,
             incremental: None,
+            active_topics: BTreeSet::new(),
             binlog_retention: None,
             source_server: None,
             created_ms: 0,
@@ -381,6 +386,7 @@ impl ClusterState {
                     schema_history: Vec::new(),
                     snapshot: None,
                     incremental: None,
+                    active_topics: BTreeSet::new(),
                     binlog_retention: None,
                     source_server: None,
                     created_ms: now,
@@ -531,6 +537,16 @@ impl ClusterState {
                 });
                 record
             }
+            Command::RecordTopics { name, epoch, topics } => {
+                let record = self.owned(name, *epoch)?;
+                record.active_topics.extend(topics.iter().cloned());
+                record
+            }
+            Command::ResetTopics { name } => {
+                let record = self.existing(name)?;
+                record.active_topics.clear();
+                record
+            }
             Command::RecordBinlogRetention { name, epoch, retention } => {
                 let record = self.owned(name, *epoch)?;
                 record.binlog_retention = Some(BinlogRetention {
@@ -573,6 +589,7 @@ impl ClusterState {
                 | Command::ReportTaskStatus { .. }
                 | Command::AppendSchemaHistory { .. }
                 | Command::RecordSchemaHistory { .. }
+                | Command::RecordTopics { .. }
                 | Command::RecordBinlogRetention { .. }
                 | Command::RecordSourceServer { .. }
         );

@@ -717,10 +717,12 @@ mod property_tests {
             "node.listen" | "node.advertise" => &["node.listen", "node.advertise"],
             "node.peer_listen" | "node.peer_advertise" => &["node.peer_listen", "node.peer_advertise"],
             "rest.listen" | "rest.advertise" => &["rest.listen", "rest.advertise"],
+            // The lease timeout is checked against the heartbeat interval.
             f if f.starts_with("raft.") && f.contains("election_timeout") || f == "raft.heartbeat_interval_ms" => &[
                 "raft.heartbeat_interval_ms",
                 "raft.election_timeout_min_ms",
                 "raft.election_timeout_max_ms",
+                "placement.lease_timeout_ms",
             ],
             _ => &[],
         }

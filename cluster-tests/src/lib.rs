@@ -12,6 +12,8 @@
 //! - [`cluster`]: [`Cluster`], one test cluster and every action on it.
 //! - [`process`]: the node processes, their logs and signals.
 //! - [`proxy`]: per-node TCP proxies that cut links between nodes.
+//! - [`blackhole`]: a TCP forwarder to a database that can silently stop
+//!   forwarding (a dead link).
 //! - [`subnet`]: a private loopback subnet and ports per cluster, so tests
 //!   run in parallel without colliding.
 //! - [`config`]: the node config files the harness writes.
@@ -43,6 +45,7 @@
 //! `RAFTCDC_KEEP_TEST_DIR` keeps a failed test's directory (configs, data,
 //! full logs) instead of deleting it.
 pub mod bench;
+pub mod blackhole;
 pub mod broker;
 pub mod chaos;
 pub mod cluster;

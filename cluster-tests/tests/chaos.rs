@@ -11,7 +11,8 @@
 //!   `SIGSTOP` (also with a Kafka transaction provably open and the
 //!   committed progress inside a split source transaction, checked while
 //!   the owner is frozen), a network partition, the whole cluster, the
-//!   broker and MariaDB restarting.
+//!   broker and MariaDB restarting; a **database failover** to a promoted
+//!   GTID replica, followed by an owner kill.
 //! - **A zombie frozen between its Raft claim and `init_transactions`**,
 //!   through the product's fault point (`RAFTCDC_FAULT_FREEZE_AFTER_CLAIM`):
 //!   its late `init_transactions` must not let it commit anything, also
@@ -491,6 +492,61 @@ async fn restarting_mariadb() {
     writer.progress(BETWEEN_FAULTS).await;
     log.extend(writer.stop().await);
     feed.settle(&rig, &feed.streamed(&log), &log).await;
+}
+
+/// Database failover under load: a primary and a GTID replica, both in
+/// `database.hostname`; transactions larger than `max.batch.size` on the
+/// primary, then the primary is killed, the replica promoted and the
+/// writers moved to it; then the owner node is killed too, so a new owner
+/// resumes on the new server from an offset read there. The checker sees
+/// every change exactly once, in order per key, with complete transaction
+/// metadata; the connector's status names the replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_failover_to_a_promoted_replica() {
+    let primary = MariaDb::start(&[]).await;
+    let replica = MariaDb::start(&["--server-id=2", "--log-slave-updates"]).await;
+    replica.replicate_from(&primary).await;
+    primary.sql(&["CREATE DATABASE inventory", chaos::CREATE_TABLE]).await;
+    let broker = Broker::start().await;
+    let cluster = Cluster::builder().kafka(broker.bootstrap()).start().await;
+    cluster.init().await;
+    cluster.wait_leader(&cluster.nodes()).await;
+    let mut rig = Rig { db: primary, broker, cluster };
+    let feed = Feed::classic();
+    let hosts = format!("{}:{},{}:{}", rig.db.host, rig.db.port, replica.host, replica.port);
+    feed.create(
+        &rig,
+        &[
+            ("database.hostname", &hosts),
+            ("max.batch.size", "8"),
+            ("raftcdc.binlog.read.timeout.ms", "2000"),
+            ("connect.timeout.ms", "3000"),
+        ],
+    )
+    .await;
+    let writer = large_transactions(chaos::TABLE).start(&rig.db, 30);
+    writer.progress(BETWEEN_FAULTS).await;
+    let mut log = writer.stop().await;
+
+    replica.wait_caught_up(&rig.db).await;
+    rig.db.kill();
+    replica.promote().await;
+    let writer = Workload { first_id: 50_000_000, ..large_transactions(chaos::TABLE) }.start(&replica, 31);
+    writer.progress(BETWEEN_FAULTS / 2).await;
+    let leader = rig.leader().await;
+    let replica_address = format!("{}:{}", replica.host, replica.port);
+    rig.cluster
+        .wait_connector(&[leader], &feed.name, "reads the promoted replica", |_, c| match &c.source_server {
+            Some(s) if s.address == replica_address && s.server_id == 2 => Ok(()),
+            other => Err(format!("{other:?}")),
+        })
+        .await;
+    let (owner, _) = rig.owner(&feed).await;
+    rig.kill_and_replace(owner, std::slice::from_ref(&feed)).await;
+    writer.progress(BETWEEN_FAULTS / 2).await;
+    log.extend(writer.stop().await);
+    feed.settle(&rig, &feed.streamed(&log), &log).await;
+    drop(replica);
 }
 
 /// Five connectors side by side, each with its own table, topic prefix,

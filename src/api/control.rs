@@ -62,6 +62,20 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             requested_ms: r.requested_ms,
         }),
         warnings: ConnectorConfig::warnings(&record.config).iter().map(ToString::to_string).collect(),
+        binlog_retention: record.binlog_retention.as_ref().map(|r| proto::BinlogRetention {
+            headroom_bytes: r.headroom_bytes,
+            headroom_files: r.headroom_files,
+            oldest_file: r.oldest_file.clone(),
+            oldest_event_ts: r.oldest_event_ts,
+            expire_seconds: r.expire_seconds,
+            warning: r.warning,
+            measured_ms: r.measured_ms,
+        }),
+        source_server: record.source_server.as_ref().map(|s| proto::SourceServer {
+            address: s.address.clone(),
+            server_id: s.server_id,
+            since_ms: s.since_ms,
+        }),
     }
 }
 

@@ -14,7 +14,8 @@
 //! - **Read at scrape time** (never stale, nothing to keep in sync): Raft
 //!   state from openraft's metrics, and per-connector epoch, owner, state,
 //!   offset age and snapshot progress from the replicated state, so every
-//!   node answers the same for them.
+//!   node answers the same for them; so is the binlog retention headroom
+//!   the owner last measured ([`crate::source::mysql::retention`]).
 //!
 //! # Why it is correct
 //! - Counters only rise while the process lives (Prometheus handles the
@@ -241,6 +242,8 @@ pub struct ConnectorView {
     pub state: TaskState,
     pub offset_committed_ms: Option<i64>,
     pub snapshot: Option<SnapshotProgress>,
+    pub binlog_retention: Option<crate::raft::state::BinlogRetention>,
+    pub source_server: Option<crate::raft::state::SourceServer>,
 }
 
 impl ConnectorView {
@@ -252,6 +255,8 @@ impl ConnectorView {
             state: record.effective_task_state(),
             offset_committed_ms: record.offset.as_ref().map(|o| o.committed_ms),
             snapshot: record.snapshot.clone(),
+            binlog_retention: record.binlog_retention.clone(),
+            source_server: record.source_server.clone(),
         }
     }
 }
@@ -377,6 +382,76 @@ fn render_node(node: &MetricsSnapshot, out: &mut Exposition) {
     }
 }
 
+/// The binlog retention headroom the owners last measured (from the
+/// replicated state; absent until a measurement was committed).
+fn render_retention(records: &[ConnectorView], now_ms: i64, out: &mut Exposition) {
+    type Read = fn(&crate::raft::state::BinlogRetention, i64) -> Option<f64>;
+    let families: [(&str, &str, Read); 5] = [
+        (
+            "raftcdc_source_binlog_headroom_bytes",
+            "Binlog bytes the database still holds before the connector's position (from the start of its oldest binlog file).",
+            |r, _| Some(r.headroom_bytes as f64),
+        ),
+        (
+            "raftcdc_source_binlog_headroom_files",
+            "Whole binlog files the database still holds before the connector's file.",
+            |r, _| Some(r.headroom_files as f64),
+        ),
+        (
+            "raftcdc_source_binlog_oldest_event_age_seconds",
+            "Age of the first event of the oldest binlog file the database holds; absent when it could not be read.",
+            |r, now_ms| r.oldest_event_ts.map(|ts| ((now_ms / 1000) - ts as i64).max(0) as f64),
+        ),
+        (
+            "raftcdc_source_binlog_expire_seconds",
+            "The database's binlog_expire_logs_seconds (or expire_logs_days in seconds); 0 when it does not purge by age.",
+            |r, _| Some(r.expire_seconds as f64),
+        ),
+        (
+            "raftcdc_source_binlog_retention_warning",
+            "1 when the headroom is under raftcdc.binlog.retention.warn.bytes and the connector reads a binlog file the database no longer writes: a purge can overtake it.",
+            |r, _| Some(f64::from(u8::from(r.warning))),
+        ),
+    ];
+    for (name, help, read) in families {
+        out.family(name, Kind::Gauge, help);
+        for c in records {
+            if let Some(value) = c.binlog_retention.as_ref().and_then(|r| read(r, now_ms)) {
+                out.sample(name, &[("connector", c.name.as_str())], value);
+            }
+        }
+    }
+    out.family(
+        "raftcdc_source_server_info",
+        Kind::Gauge,
+        "1 for the database server the connector's owner reads (address as database.hostname names it, server_id).",
+    );
+    for c in records {
+        if let Some(s) = &c.source_server {
+            let server_id = s.server_id.to_string();
+            out.sample(
+                "raftcdc_source_server_info",
+                &[("connector", c.name.as_str()), ("address", s.address.as_str()), ("server_id", server_id.as_str())],
+                1.0,
+            );
+        }
+    }
+    out.family(
+        "raftcdc_source_server_since_timestamp_seconds",
+        Kind::Gauge,
+        "When the connector started reading from its current database server (Unix time): it moves at every failover to another server.",
+    );
+    for c in records {
+        if let Some(s) = &c.source_server {
+            out.sample(
+                "raftcdc_source_server_since_timestamp_seconds",
+                &[("connector", c.name.as_str())],
+                s.since_ms as f64 / 1000.0,
+            );
+        }
+    }
+}
+
 /// A per-connector counter family: name, help, and how to read it.
 type CounterFamily = (&'static str, &'static str, fn(&ConnectorMetrics) -> u64);
 
@@ -477,6 +552,7 @@ fn render_connectors(node: &MetricsSnapshot, out: &mut Exposition) {
             );
         }
     }
+    render_retention(records, now, out);
 
     // This node's own work.
     let counters: [CounterFamily; 3] = [

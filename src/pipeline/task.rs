@@ -91,7 +91,7 @@ use crate::connector::ConnectorConfig;
 use crate::sink::kafka::{KafkaSink, Progress, SinkError};
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
-use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress};
+use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress, SourceReport};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -297,7 +297,10 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
     let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
     let (_request_watcher, requests) = follow_snapshot_requests(context);
-    let source = MySqlSource::new(source_config.clone(), first_attempt).with_snapshot_requests(requests);
+    let (reports, _report_forwarder) = forward_source_reports(context);
+    let source = MySqlSource::new(source_config.clone(), first_attempt)
+        .with_snapshot_requests(requests)
+        .with_reports(reports);
     let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }.in_current_span()));
 
     let mut committer = OffsetCommitter::start(context);
@@ -364,6 +367,50 @@ fn follow_snapshot_requests(
         }
     });
     (AbortOnDrop(watcher), rx)
+}
+
+/// What the source reports besides batches (binlog retention, the server
+/// it reads), proposed
+/// to Raft under the task's epoch; a stale epoch's write is rejected there
+/// (best effort: the next measurement tries again).
+fn forward_source_reports(context: &TaskContext) -> (mpsc::Sender<SourceReport>, AbortOnDrop<()>) {
+    let (tx, mut rx) = mpsc::channel::<SourceReport>(16);
+    let node = context.node.clone();
+    let name = context.name.clone();
+    let epoch = context.epoch;
+    let forwarder = tokio::spawn(
+        async move {
+            let mut last_server = None;
+            while let Some(report) = rx.recv().await {
+                let command = match report {
+                    SourceReport::Retention(retention) => Command::RecordBinlogRetention {
+                        name: name.clone(),
+                        epoch,
+                        retention,
+                    },
+                    // Every connection attempt reports its server; Raft
+                    // records it once per server per epoch.
+                    SourceReport::Server { address, server_id } => {
+                        if last_server.as_ref() == Some(&(address.clone(), server_id)) {
+                            continue;
+                        }
+                        last_server = Some((address.clone(), server_id));
+                        Command::RecordSourceServer {
+                            name: name.clone(),
+                            epoch,
+                            address,
+                            server_id,
+                        }
+                    }
+                };
+                if let Err(error) = node.propose(command).await {
+                    tracing::debug!(connector = %name, error = %error_chain(&error), "cannot record a source report");
+                }
+            }
+        }
+        .in_current_span(),
+    );
+    (tx, AbortOnDrop(forwarder))
 }
 
 /// Resolves once the supervisor asks the task to stop (the watch guard is

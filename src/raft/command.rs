@@ -200,6 +200,26 @@ pub enum Command {
         #[serde(default)]
         loads: Vec<LoadReport>,
     },
+    /// The owner's measurement of how much binlog the server still holds
+    /// behind the connector's position (status, metrics, the retention
+    /// warning); applied under the owner's epoch. Added after every
+    /// variant above.
+    RecordBinlogRetention {
+        name: String,
+        epoch: u64,
+        retention: super::state::BinlogRetention,
+    },
+    /// The owner reads from this database server (`host:port` of
+    /// `database.hostname`, its `@@server_id`), recorded at every task
+    /// start and at every switch, under the owner's epoch. `since_ms` is
+    /// the entry's time when the server differs from the recorded one.
+    /// Added after every variant above.
+    RecordSourceServer {
+        name: String,
+        epoch: u64,
+        address: String,
+        server_id: u32,
+    },
 }
 
 /// One connector's recent traffic, as its owner measured it.
@@ -249,7 +269,9 @@ impl Command {
             | Command::SetSnapshotState { name, .. }
             | Command::ResetOffsets { name, .. }
             | Command::RecordTopics { name, .. }
-            | Command::ResetTopics { name } => name,
+            | Command::ResetTopics { name }
+            | Command::RecordBinlogRetention { name, .. }
+            | Command::RecordSourceServer { name, .. } => name,
             Command::RegisterNode { .. } | Command::SetNodeSchedule { .. } | Command::RenewLease { .. } => return None,
         })
     }

@@ -11,8 +11,9 @@
 //!    `raise_epoch`). A deleted and re-created
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
-//!    `ReportTaskStatus`, `AppendSchemaHistory`, `RecordSchemaHistory`
-//!    and `RecordTopics` are applied only when their epoch equals the connector's current
+//!    `ReportTaskStatus`, `AppendSchemaHistory`, `RecordSchemaHistory`,
+//!    `RecordTopics`, `RecordBinlogRetention` and `RecordSourceServer` are
+//!    applied only when their epoch equals the connector's current
 //!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
 //!    nothing. An owner that was replaced (by a failover, a restart or an
 //!    operator) can still reach the log, but can no longer change anything.
@@ -144,7 +145,7 @@ pub struct OffsetRecord {
     pub set_by_operator: bool,
 }
 
-pub use crate::source::{IncrementalRequest, IncrementalState, SnapshotProgress};
+pub use crate::source::{BinlogRetention, IncrementalRequest, IncrementalState, SnapshotProgress, SourceServer};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorRecord {
@@ -173,6 +174,13 @@ pub struct ConnectorRecord {
     /// Recent events/s its owner reported (rule 7), for placement.
     #[serde(default)]
     pub events_per_sec: f64,
+    /// The owner's last binlog retention measurement
+    /// ([`Command::RecordBinlogRetention`]); `measured_ms` is its apply time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binlog_retention: Option<BinlogRetention>,
+    /// The database server the owner reads ([`Command::RecordSourceServer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_server: Option<SourceServer>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -204,6 +212,8 @@ impl ConnectorRecord {
             incremental: None,
             active_topics: BTreeSet::new(),
             events_per_sec: 0.0,
+            binlog_retention: None,
+            source_server: None,
             created_ms: 0,
             updated_ms: 0,
         }
@@ -444,6 +454,8 @@ impl ClusterState {
                     incremental: None,
                     active_topics: BTreeSet::new(),
                     events_per_sec: 0.0,
+                    binlog_retention: None,
+                    source_server: None,
                     created_ms: now,
                     updated_ms: now,
                 };
@@ -602,6 +614,29 @@ impl ClusterState {
                 record.active_topics.clear();
                 record
             }
+            Command::RecordBinlogRetention { name, epoch, retention } => {
+                let record = self.owned(name, *epoch)?;
+                record.binlog_retention = Some(BinlogRetention {
+                    measured_ms: now,
+                    ..retention.clone()
+                });
+                record
+            }
+            Command::RecordSourceServer { name, epoch, address, server_id } => {
+                let record = self.owned(name, *epoch)?;
+                let same = record
+                    .source_server
+                    .as_ref()
+                    .is_some_and(|s| s.address == *address && s.server_id == *server_id);
+                if !same {
+                    record.source_server = Some(SourceServer {
+                        address: address.clone(),
+                        server_id: *server_id,
+                        since_ms: now,
+                    });
+                }
+                record
+            }
             Command::SetSnapshotState { name, state } => {
                 let record = self.existing(name)?;
                 match record.incremental.as_mut() {
@@ -622,6 +657,8 @@ impl ClusterState {
                 | Command::AppendSchemaHistory { .. }
                 | Command::RecordSchemaHistory { .. }
                 | Command::RecordTopics { .. }
+                | Command::RecordBinlogRetention { .. }
+                | Command::RecordSourceServer { .. }
         );
         Ok((!owner_write).then(|| record.clone()))
     }
@@ -683,6 +720,38 @@ mod tests {
         }
     }
 
+    /// The owner's retention measurement is recorded under its epoch, at
+    /// the entry's time.
+    #[test]
+    fn binlog_retention_is_recorded_under_the_owners_epoch() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        let retention = BinlogRetention { headroom_bytes: 120, oldest_file: "b.000002".into(), warning: true, ..Default::default() };
+        state.apply(&at(Command::RecordBinlogRetention { name: "c".into(), epoch, retention: retention.clone() }));
+        assert_eq!(state.connectors["c"].binlog_retention, Some(BinlogRetention { measured_ms: 1_000, ..retention }));
+    }
+
+    /// The server read is recorded under the owner's epoch; `since_ms`
+    /// moves only when the server changes.
+    #[test]
+    fn the_source_server_is_recorded_with_the_time_it_changed() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        let record = |state: &mut ClusterState, at_ms: i64, address: &str, server_id: u32| {
+            state.apply(&Proposal {
+                at_ms,
+                command: Command::RecordSourceServer { name: "c".into(), epoch, address: address.into(), server_id },
+            });
+            state.connectors["c"].source_server.clone().unwrap()
+        };
+        assert_eq!(record(&mut state, 1_000, "db1:3306", 1).since_ms, 1_000);
+        assert_eq!(record(&mut state, 2_000, "db1:3306", 1).since_ms, 1_000, "the same server");
+        let switched = record(&mut state, 3_000, "db2:3306", 2);
+        assert_eq!((switched.address.as_str(), switched.server_id, switched.since_ms), ("db2:3306", 2, 3_000));
+    }
+
     #[test]
     fn stale_epoch_writes_are_rejected_and_change_nothing() {
         let mut state = ClusterState::default();
@@ -702,6 +771,8 @@ mod tests {
                 remedy: None,
             },
             Command::AppendSchemaHistory { name: "c".into(), epoch: old, entry: json!({"ddl": "x"}) },
+            Command::RecordBinlogRetention { name: "c".into(), epoch: old, retention: BinlogRetention::default() },
+            Command::RecordSourceServer { name: "c".into(), epoch: old, address: "db2:3306".into(), server_id: 2 },
         ] {
             let reply = state.apply(&at(command));
             assert_eq!(

@@ -129,8 +129,15 @@ pub struct MySqlSourceConfig {
     /// Which Debezium connector class the config names; it decides
     /// `source.connector` (`mysql` or `mariadb`) and the schema names.
     pub class: Connector,
+    /// The server connections go to: the first of [`Self::hosts`], or the
+    /// one the source chose ([`Self::for_host`]).
     pub hostname: String,
     pub port: u16,
+    /// `database.hostname` as a list: `host[:port],host[:port]...` (a
+    /// host without a port uses `database.port`). The source reads from the
+    /// first that is up and can serve its position (see
+    /// [`super::failover`]).
+    pub hosts: Vec<(String, u16)>,
     pub user: String,
     pub password: Secret,
     /// `database.ssl.*`: the TLS mode and PEM files (see [`super::tls`]).
@@ -149,6 +156,18 @@ pub struct MySqlSourceConfig {
     pub max_queue_size: usize,
     pub poll_interval: Duration,
     pub connect_timeout: Duration,
+    /// `raftcdc.binlog.read.timeout.ms` (default 6000): the longest the
+    /// binlog stream may go without an event; the server is asked for a
+    /// heartbeat at a third of it, so only a dead link or a frozen server
+    /// is silent that long. Then the source reconnects (a transient error).
+    pub binlog_read_timeout: Duration,
+    /// `raftcdc.binlog.retention.warn.bytes` (default 1 GiB, MariaDB's and
+    /// MySQL's default `max_binlog_size`): the retention headroom under
+    /// which the connector warns (see [`super::retention`]).
+    pub retention_warn_bytes: u64,
+    /// `raftcdc.binlog.retention.check.interval.ms` (default 60000): how
+    /// often the headroom is measured while streaming.
+    pub retention_check_interval: Duration,
     pub encoding: EncodingOptions,
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
@@ -281,6 +300,9 @@ const SUPPORTED: &[&str] = &[
     "max.queue.size",
     "poll.interval.ms",
     "connect.timeout.ms",
+    "raftcdc.binlog.read.timeout.ms",
+    "raftcdc.binlog.retention.warn.bytes",
+    "raftcdc.binlog.retention.check.interval.ms",
     "decimal.handling.mode",
     "time.precision.mode",
     "bigint.unsigned.handling.mode",
@@ -360,6 +382,26 @@ impl Props<'_> {
             (None, None) => Ok(Filter::All),
         }
     }
+}
+
+/// `database.hostname`: `host[:port]` items separated by commas.
+fn parse_hosts(value: &str, default_port: u16) -> Result<Vec<(String, u16)>, ConfigError> {
+    let mut hosts = Vec::new();
+    for item in value.split(',').map(str::trim) {
+        let bad = |why: &str| error("database.hostname", format!("\"{item}\" {why}; use host[:port],host[:port]..."));
+        let (host, port) = match item.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| bad("has no valid port"))?),
+            None => (item, default_port),
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) || host.contains(':') {
+            return Err(bad("is not a host name or address"));
+        }
+        if hosts.iter().any(|(h, p)| h == host && *p == port) {
+            return Err(bad("is listed twice"));
+        }
+        hosts.push((host.to_string(), port));
+    }
+    Ok(hosts)
 }
 
 impl std::str::FromStr for SnapshotMode {
@@ -498,10 +540,13 @@ impl MySqlSourceConfig {
             .filter(|(k, _)| SINK_PREFIXES.iter().any(|entry| matches_entry(k, entry)))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let port = p.number("database.port", 3306, 1, u16::MAX)?;
+        let hosts = parse_hosts(p.required("database.hostname")?, port)?;
         Ok(MySqlSourceConfig {
             class,
-            hostname: p.required("database.hostname")?.to_string(),
-            port: p.number("database.port", 3306, 1, u16::MAX)?,
+            hostname: hosts[0].0.clone(),
+            port: hosts[0].1,
+            hosts,
             user: p.required("database.user")?.to_string(),
             password: Secret::new(props.get("database.password").cloned().unwrap_or_default()),
             tls: DatabaseTls::from_properties(props)?,
@@ -523,6 +568,14 @@ impl MySqlSourceConfig {
             max_queue_size,
             poll_interval: Duration::from_millis(p.number("poll.interval.ms", 500, 1, 3_600_000)?),
             connect_timeout: Duration::from_millis(p.number("connect.timeout.ms", 30_000, 1, 3_600_000)?),
+            binlog_read_timeout: Duration::from_millis(p.number("raftcdc.binlog.read.timeout.ms", 6_000, 300, 3_600_000)?),
+            retention_warn_bytes: p.number("raftcdc.binlog.retention.warn.bytes", 1 << 30, 0, u64::MAX)?,
+            retention_check_interval: Duration::from_millis(p.number(
+                "raftcdc.binlog.retention.check.interval.ms",
+                60_000,
+                100,
+                86_400_000,
+            )?),
             encoding,
             message_key_columns,
             skipped_operations,
@@ -530,6 +583,15 @@ impl MySqlSourceConfig {
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,
         })
+    }
+
+    /// This config, connecting to `host` (one of [`Self::hosts`]).
+    pub fn for_host(&self, host: &(String, u16)) -> MySqlSourceConfig {
+        MySqlSourceConfig {
+            hostname: host.0.clone(),
+            port: host.1,
+            ..self.clone()
+        }
     }
 
     /// Topic of a captured table.
@@ -593,6 +655,20 @@ pub(crate) mod tests {
         assert_eq!(c.heartbeat_topic(), "__debezium-heartbeat.dbserver1");
         assert_eq!(c.transaction_topic(), "dbserver1.transaction");
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn several_hosts_with_or_without_ports() {
+        let c = with(&[("database.hostname", "db1:3307, db2"), ("database.port", "3310")]).unwrap();
+        assert_eq!(c.hosts, [("db1".to_string(), 3307), ("db2".to_string(), 3310)]);
+        assert_eq!((c.hostname.as_str(), c.port), ("db1", 3307));
+        let second = c.for_host(&c.hosts[1]);
+        assert_eq!((second.hostname.as_str(), second.port), ("db2", 3310));
+        assert_eq!(with(&[]).unwrap().hosts, [("db".to_string(), 3306)]);
+        for bad in ["db1,", "db1:x", "db1:0", "db1,db1:3306", "a b"] {
+            let err = with(&[("database.hostname", bad)]).unwrap_err();
+            assert_eq!(err.property, "database.hostname", "{bad}: {err}");
+        }
     }
 
     #[test]

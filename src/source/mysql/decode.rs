@@ -1590,7 +1590,7 @@ fn push_json_escaped(out: &mut String, s: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mysql_common::binlog::consts::BinlogVersion;
     use mysql_common::binlog::events::{
@@ -2026,7 +2026,7 @@ mod tests {
         ]
     }
 
-    fn rows_event_body(ncols: usize, images: usize, present: &[bool], v2: bool, rows: &[u8]) -> Vec<u8> {
+    pub(crate) fn rows_event_body(ncols: usize, images: usize, present: &[bool], v2: bool, rows: &[u8]) -> Vec<u8> {
         let mut b = vec![42, 0, 0, 0, 0, 0, 0, 0];
         if v2 {
             b.extend_from_slice(&[2, 0]);

@@ -1,19 +1,15 @@
 //! The MySQL connector's configuration, from Debezium's property names.
 //!
-//! [`MySqlSourceConfig::from_properties`] is the single place properties
-//! are interpreted. Every property is in exactly one of three classes:
-//!
-//! - **supported**: parsed and validated here (errors name the property);
-//! - **accepted but unused**: Kafka Connect framework settings that mean
-//!   nothing here, such as `schema.history.internal.*` (raftcdc keeps schema
-//!   history in the replicated state, not in a Kafka topic); they are
-//!   listed, so pasting a working Kafka Connect payload just works;
-//! - **known but unsupported**: Debezium features raftcdc does not
-//!   implement; they are refused with a message saying so, never ignored.
-//!
-//! Anything else is an unknown property and is refused too, so a typo can
-//! never silently fall back to a default. Secrets never leave this module
-//! unredacted: [`Secret`] prints as `********`.
+//! [`MySqlSourceConfig::from_properties`] is the single place the source's
+//! properties are interpreted. Which properties exist, and whether each is
+//! implemented, accepted with no effect, or refused, is the connector
+//! front door's catalog (`connector::catalog`), which has answered every
+//! key before this runs; here the source reads the properties the catalog
+//! says it implements, checks their values (errors name the property), and
+//! keeps the sink's properties (`sink_properties`) for the sink layer.
+//! Properties that accept only the value raftcdc writes (e.g.
+//! `snapshot.query.mode=select_all`) are in [`FIXED_VALUES`]. Secrets never
+//! leave this module unredacted: [`Secret`] prints as `********`.
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -21,7 +17,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::tls::DatabaseTls;
-use crate::connector::properties::matches_entry;
+use crate::connector::catalog;
 use crate::connector::Properties;
 use crate::envelope::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions, TimePrecisionMode,
@@ -178,119 +174,38 @@ fn error(property: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Kafka Connect settings that mean nothing to raftcdc, and why.
-const ACCEPTED_UNUSED: &[(&str, &str)] = &[
-    ("name", "the connector name is the payload's `name`"),
-    ("tasks.max", "a MySQL connector always runs one task"),
-    ("schema.history.internal.", "schema history lives in the replicated Raft state"),
-    ("database.history.", "schema history lives in the replicated Raft state"),
-    ("errors.log.", "errors are reported in the connector status and the node log"),
-    ("key.converter", "output is always Kafka Connect's JsonConverter format"),
-    ("value.converter", "output is always Kafka Connect's JsonConverter format"),
-    (
-        "database.ssl.truststore.password",
-        "database.ssl.truststore is a PEM file, which has no store password",
-    ),
-    (
-        "database.ssl.keystore.password",
-        "database.ssl.keystore is a PEM file with an unencrypted key, which has no store password",
-    ),
-    (
-        "snapshot.locking.mode",
-        "MariaDB snapshots take no lock; MySQL snapshots hold FLUSH TABLES WITH READ LOCK only while the view opens",
-    ),
-];
-
-/// Debezium features raftcdc refuses rather than silently ignores.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("transforms", "single message transforms are not supported"),
-    ("predicates", "single message transforms are not supported"),
-    ("converters", "custom converters are not supported"),
-    ("column.mask.", "column masking is not supported"),
-    ("column.truncate.", "column truncation is not supported"),
-    ("column.propagate.source.type", "source type propagation is not supported"),
-    ("datatype.propagate.source.type", "source type propagation is not supported"),
-    ("signal.", "signalling tables are not needed: use `raftcdc connector snapshot`"),
-    ("incremental.snapshot.", "use `raftcdc connector snapshot`"),
-    ("gtid.source.", "GTID source filtering is not supported"),
-    ("database.initial.statements", "initial statements are not supported"),
-    ("topic.naming.strategy", "only Debezium's default topic naming is supported"),
-    ("topic.delimiter", "only Debezium's default topic naming (`.`) is supported"),
-    ("schema.name.adjustment.mode", "schema name adjustment is not supported"),
-    ("field.name.adjustment.mode", "field name adjustment is not supported"),
-    ("include.schema.comments", "schema comments are not supported"),
-    ("notification.", "notifications are not supported"),
-    ("custom.metric.tags", "custom metric tags are not supported"),
-    ("binlog.buffer.size", "not needed: raftcdc never re-reads a transaction from a buffer"),
-    ("event.deserialization.failure.handling.mode", "decode failures always stop the connector"),
-    ("event.processing.failure.handling.mode", "processing failures always stop the connector"),
-    ("inconsistent.schema.handling.mode", "schemas come from the binlog's own row metadata"),
-    ("enable.time.adjuster", "not supported"),
-    ("snapshot.select.statement.overrides", "not supported"),
-    ("snapshot.include.collection.list", "not supported"),
-    ("snapshot.new.tables", "not supported"),
-];
-
-/// Properties for the Kafka sink, passed through.
-const SINK_PREFIXES: &[&str] = &["producer.override.", "topic.creation.", "delivery.guarantee", "kafka."];
-
-/// Every property name (or prefix) the validator knows, in any of its
-/// classes: supported, accepted and unused, refused, or the sink's. For
-/// tests that feed it arbitrary payloads.
-#[cfg(test)]
-pub(crate) fn known_property_names() -> impl Iterator<Item = &'static str> {
-    SUPPORTED
-        .iter()
-        .copied()
-        .chain(ACCEPTED_UNUSED.iter().chain(UNSUPPORTED).map(|(name, _)| *name))
-        .chain(SINK_PREFIXES.iter().copied())
-}
-
-/// Every supported property name, for the REST API's plugin config
-/// definitions (`GET /connector-plugins/{class}/config`).
+/// Every property name the catalog implements in this layer (whole names,
+/// not prefixes), for the REST API's plugin config definitions
+/// (`GET /connector-plugins/{class}/config`).
 pub fn supported_property_names() -> impl Iterator<Item = &'static str> {
-    SUPPORTED.iter().copied()
+    catalog::CATALOG
+        .iter()
+        .filter(|e| !e.is_prefix() && e.answer == catalog::Answer::Implemented(catalog::Layer::Source))
+        .map(|e| e.name)
 }
 
-/// Every supported property.
-const SUPPORTED: &[&str] = &[
-    "connector.class",
-    "database.hostname",
-    "database.port",
-    "database.user",
-    "database.password",
-    "database.server.id",
-    super::tls::SSL_MODE,
-    super::tls::TRUSTSTORE,
-    super::tls::KEYSTORE,
-    "topic.prefix",
-    "database.include.list",
-    "database.exclude.list",
-    "table.include.list",
-    "table.exclude.list",
-    "column.include.list",
-    "column.exclude.list",
-    "tombstones.on.delete",
-    "include.schema.changes",
-    "include.query",
-    "provide.transaction.metadata",
-    "heartbeat.interval.ms",
-    "topic.heartbeat.prefix",
-    "topic.transaction",
-    "max.batch.size",
-    "max.queue.size",
-    "poll.interval.ms",
-    "connect.timeout.ms",
-    "decimal.handling.mode",
-    "time.precision.mode",
-    "bigint.unsigned.handling.mode",
-    "binary.handling.mode",
-    "key.converter.schemas.enable",
-    "value.converter.schemas.enable",
-    "message.key.columns",
-    "skipped.operations",
-    "snapshot.mode",
-    "snapshot.fetch.size",
+/// Properties whose only accepted value is the one raftcdc writes (the
+/// default in Debezium or Kafka Connect); any other value would change the
+/// output in a way raftcdc cannot. Each with the accepted value and what
+/// to do instead.
+const FIXED_VALUES: &[(&str, &str, &str)] = &[
+    ("table.ignore.builtin", "true", "raftcdc never captures the system schemas"),
+    ("source.struct.version", "v2", "raftcdc writes Debezium's v2 source block"),
+    ("snapshot.query.mode", "select_all", "custom snapshot queries are Java classes; raftcdc reads every row"),
+    (
+        "event.processing.failure.handling.mode",
+        "fail",
+        "an event raftcdc cannot process stops the connector with a definite error",
+    ),
+    (
+        "event.deserialization.failure.handling.mode",
+        "fail",
+        "an event raftcdc cannot decode stops the connector with a definite error",
+    ),
+    ("key.converter.decimal.format", "BASE64", "use decimal.handling.mode=double or string"),
+    ("value.converter.decimal.format", "BASE64", "use decimal.handling.mode=double or string"),
+    ("key.converter.replace.null.with.default", "true", "raftcdc always writes JsonConverter's default"),
+    ("value.converter.replace.null.with.default", "true", "raftcdc always writes JsonConverter's default"),
 ];
 
 struct Props<'a>(&'a BTreeMap<String, String>);
@@ -380,31 +295,11 @@ impl std::str::FromStr for SnapshotMode {
 }
 
 impl MySqlSourceConfig {
-    /// The properties of `props` that are accepted but have no effect, with
-    /// the reason for each.
-    pub fn without_effect(props: &BTreeMap<String, String>) -> impl Iterator<Item = (&str, &'static str)> {
-        props.keys().filter_map(|key| {
-            ACCEPTED_UNUSED
-                .iter()
-                .find(|(entry, _)| matches_entry(key, entry))
-                .map(|(_, why)| (key.as_str(), *why))
-        })
-    }
-
-    /// Interprets a connector's Debezium properties.
+    /// Interprets a connector's Debezium properties. The connector front
+    /// door has already answered every key with the catalog
+    /// ([`catalog::check`]: nothing refused or unknown is left); this reads
+    /// the ones the source implements and checks their values.
     pub fn from_properties(props: &BTreeMap<String, String>) -> Result<MySqlSourceConfig, ConfigError> {
-        for key in props.keys() {
-            if SUPPORTED.contains(&key.as_str())
-                || ACCEPTED_UNUSED.iter().any(|(entry, _)| matches_entry(key, entry))
-                || SINK_PREFIXES.iter().any(|entry| matches_entry(key, entry))
-            {
-                continue;
-            }
-            if let Some((_, why)) = UNSUPPORTED.iter().find(|(entry, _)| matches_entry(key, entry)) {
-                return Err(error(key, format!("is not supported by raftcdc: {why}")));
-            }
-            return Err(error(key, "unknown property"));
-        }
         let p = Props(props);
         let class_name = p.required("connector.class")?;
         let class = Connector::from_connector_class(class_name).ok_or_else(|| {
@@ -420,9 +315,12 @@ impl MySqlSourceConfig {
                 }
             }
         }
-        if let Some(tasks) = p.get("tasks.max") {
-            if tasks != "1" {
-                return Err(error("tasks.max", format!("\"{tasks}\": a MySQL connector runs exactly one task")));
+        p.number::<u32>("tasks.max", 1, 1, u32::MAX)?;
+        for (key, accepted, instead) in FIXED_VALUES {
+            if let Some(v) = p.get(key) {
+                if !v.eq_ignore_ascii_case(accepted) {
+                    return Err(error(key, format!("\"{v}\": only {accepted} is supported ({instead})")));
+                }
             }
         }
         let topic_prefix = p.required("topic.prefix")?.to_string();
@@ -492,7 +390,7 @@ impl MySqlSourceConfig {
         }
         let sink_properties = props
             .iter()
-            .filter(|(k, _)| SINK_PREFIXES.iter().any(|entry| matches_entry(k, entry)))
+            .filter(|(k, _)| catalog::is_implemented_by(k, catalog::Layer::Sink))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Ok(MySqlSourceConfig {
@@ -514,7 +412,11 @@ impl MySqlSourceConfig {
             include_query: p.boolean("include.query", false)?,
             provide_transaction_metadata: p.boolean("provide.transaction.metadata", false)?,
             heartbeat_interval: (heartbeat_ms > 0).then(|| Duration::from_millis(heartbeat_ms)),
-            heartbeat_topic_prefix: p.get("topic.heartbeat.prefix").unwrap_or("__debezium-heartbeat").to_string(),
+            heartbeat_topic_prefix: p
+                .get("topic.heartbeat.prefix")
+                .or_else(|| p.get("heartbeat.topics.prefix"))
+                .unwrap_or("__debezium-heartbeat")
+                .to_string(),
             transaction_topic_suffix: p.get("topic.transaction").unwrap_or("transaction").to_string(),
             max_batch_size,
             max_queue_size,
@@ -605,10 +507,10 @@ pub(crate) mod tests {
     #[test]
     fn errors_name_the_property() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("bogus.property", "1")], "config.bogus.property: unknown property"),
-            (&[("transforms", "unwrap")], "config.transforms: is not supported"),
             (&[("database.ssl.mode", "sometimes")], "config.database.ssl.mode: \"sometimes\" is not an SSL mode"),
-            (&[("database.ssl.keystore.type", "JKS")], "config.database.ssl.keystore.type: unknown property"),
+            (&[("tasks.max", "0")], "config.tasks.max"),
+            (&[("snapshot.query.mode", "custom")], "config.snapshot.query.mode: \"custom\": only select_all"),
+            (&[("table.ignore.builtin", "false")], "config.table.ignore.builtin"),
             (&[("decimal.handling.mode", "exact")], "config.decimal.handling.mode"),
             (&[("time.precision.mode", "nanos")], "config.time.precision.mode"),
             (&[("tombstones.on.delete", "yes")], "config.tombstones.on.delete"),
@@ -692,7 +594,11 @@ mod property_tests {
 
         #[test]
         fn any_value_of_a_known_property_is_refused_by_name(
-            key in proptest::sample::select(SUPPORTED.iter().chain(SINK_PREFIXES).copied().collect::<Vec<_>>()),
+            key in proptest::sample::select(
+                supported_property_names()
+                    .chain(catalog::CATALOG.iter().filter(|e| e.answer == catalog::Answer::Implemented(catalog::Layer::Sink)).map(|e| e.name))
+                    .collect::<Vec<_>>()
+            ),
             value in value(),
         ) {
             let mut props = base();
@@ -711,7 +617,10 @@ mod property_tests {
         #[test]
         fn arbitrary_maps_never_panic(
             props in proptest::collection::btree_map(
-                prop_oneof![proptest::sample::select(SUPPORTED).prop_map(str::to_string), any::<String>()],
+                prop_oneof![
+                    proptest::sample::select(supported_property_names().collect::<Vec<_>>()).prop_map(str::to_string),
+                    any::<String>()
+                ],
                 value(),
                 0..8,
             ),

@@ -353,7 +353,16 @@ pub fn lookup(key: &str) -> Option<&'static Entry> {
 /// about the `<name>.type` key it brings along.
 pub fn check(props: &BTreeMap<String, String>) -> Result<(), Refusal> {
     let mut unknown = None;
-    for key in props.keys() {
+    for (key, value) in props {
+        if is_config_provider_reference(value) {
+            // The value itself is never echoed: it often names a secret.
+            return Err(Refusal {
+                property: key.clone(),
+                reason: "is a Kafka Connect config provider reference (${provider:path:key}), which raftcdc does not \
+                         resolve; put the value itself in the config (secrets are redacted wherever configs are shown)"
+                    .into(),
+            });
+        }
         match lookup(key).map(|e| e.answer) {
             Some(Answer::Refused { why, instead }) => {
                 return Err(Refusal {
@@ -374,6 +383,25 @@ pub fn check(props: &BTreeMap<String, String>) -> Result<(), Refusal> {
         }),
         None => Ok(()),
     }
+}
+
+/// Whether a value holds a Kafka Connect `ConfigProvider` reference such
+/// as `${file:/secrets/mysql.properties:password}`: Kafka Connect replaces
+/// it before the connector sees it; raftcdc would use it literally, so it
+/// is refused at create instead of failing later.
+fn is_config_provider_reference(value: &str) -> bool {
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let inner = &rest[start + 2..];
+        let Some(end) = inner.find('}') else { return false };
+        if let Some((provider, _)) = inner[..end].split_once(':') {
+            if !provider.is_empty() && provider.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+                return true;
+            }
+        }
+        rest = &inner[end..];
+    }
+    false
 }
 
 /// The properties of `props` accepted with no effect, and why.
@@ -405,7 +433,9 @@ pub fn render_markdown() -> String {
          - **refused**: honouring it would change the output in a way raftcdc\n\
            cannot; create fails naming the property, with the reason and what to\n\
            use instead.\n\n\
-         Any other name is refused as unknown. A name ending in `.*` covers every\n\
+         Values that are Kafka Connect config provider references\n\
+         (`${file:...}`, `${secrets:...}`) are refused: raftcdc does not resolve\n\
+         them. Any other name is refused as unknown. A name ending in `.*` covers every\n\
          property under it; a whole name wins over such a prefix, and a longer\n\
          prefix over a shorter one.\n\n\
          | Property | Status | Default | Meaning | Why / instead |\n\
@@ -474,6 +504,19 @@ mod tests {
         assert_eq!(e.property, "aaa.bogus");
         assert!(e.reason.starts_with("unknown property"));
         assert_eq!(check(&props(&["database.server.name"])).unwrap_err().reason, "is not supported by raftcdc: renamed in Debezium 2.0; instead: topic.prefix");
+    }
+
+    #[test]
+    fn config_provider_references_are_refused_without_echoing_them() {
+        let mut p = props(&["database.hostname"]);
+        p.insert("database.password".into(), "${file:/secrets/mysql.properties:password}".into());
+        let e = check(&p).unwrap_err();
+        assert_eq!(e.property, "database.password");
+        assert!(!e.reason.contains("/secrets"), "{}", e.reason);
+        assert!(is_config_provider_reference("jdbc:${secrets:ns/name:key}"));
+        assert!(!is_config_provider_reference("pa${ss"));
+        assert!(!is_config_provider_reference("${}:x}"));
+        assert!(!is_config_provider_reference("a ${b c:d}"));
     }
 
     #[test]

@@ -54,12 +54,14 @@
 pub(crate) mod json;
 mod records;
 pub(crate) mod schema;
+mod topic_naming;
 mod value;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use records::{ConnectorEncoder, TableChange, TableChangeKind};
+pub use topic_naming::{TopicNaming, TopicNamingStrategy};
 pub(crate) use value::epoch_days;
 
 use crate::source::mysql::column::{ColumnSchema, Row};
@@ -211,6 +213,9 @@ pub struct EncodingOptions {
     pub key_schemas_enable: bool,
     /// `value.converter.schemas.enable`: wrap values likewise.
     pub value_schemas_enable: bool,
+    /// `topic.naming.strategy` and `topic.delimiter`: topic and record
+    /// schema names.
+    pub topic_naming: TopicNaming,
 }
 
 impl Default for EncodingOptions {
@@ -222,6 +227,7 @@ impl Default for EncodingOptions {
             binary: BinaryHandlingMode::Bytes,
             key_schemas_enable: true,
             value_schemas_enable: true,
+            topic_naming: TopicNaming::default(),
         }
     }
 }
@@ -390,9 +396,10 @@ pub fn sanitize_topic_name(name: &str) -> String {
     }
 }
 
-/// The data-change topic of a table: `<prefix>.<db>.<table>`, sanitized.
+/// The data-change topic of a table under Debezium's default naming:
+/// `<prefix>.<db>.<table>`, sanitized (see [`TopicNaming`] for the others).
 pub fn data_change_topic(topic_prefix: &str, db: &str, table: &str) -> String {
-    sanitize_topic_name(&format!("{topic_prefix}.{db}.{table}"))
+    TopicNaming::default().data_change_topic(topic_prefix, db, table)
 }
 
 /// One field of a row struct: its pre-escaped `"name":` and its plan.
@@ -443,7 +450,7 @@ impl TableEncoder {
         key_columns: Option<&[usize]>,
         options: EncodingOptions,
     ) -> Result<TableEncoder, EncodeError> {
-        let topic = data_change_topic(topic_prefix, db, table);
+        let topic = options.topic_naming.data_change_topic(topic_prefix, db, table);
         let key_indices: Vec<usize> = match key_columns {
             Some(indices) => indices.to_vec(),
             None => columns

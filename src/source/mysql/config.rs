@@ -21,6 +21,7 @@ use crate::connector::catalog;
 use crate::connector::Properties;
 use crate::envelope::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions, TimePrecisionMode,
+    TopicNaming,
 };
 
 /// A secret string: `Debug` and `Display` never show it.
@@ -352,6 +353,8 @@ impl MySqlSourceConfig {
             binary: p.parsed("binary.handling.mode", BinaryHandlingMode::Bytes)?,
             key_schemas_enable: p.boolean("key.converter.schemas.enable", true)?,
             value_schemas_enable: p.boolean("value.converter.schemas.enable", true)?,
+            topic_naming: TopicNaming::parse(p.get("topic.naming.strategy"), p.get("topic.delimiter"))
+                .map_err(|(property, reason)| error(property, reason))?,
         };
         let mut message_key_columns = Vec::new();
         if let Some(spec) = p.get("message.key.columns") {
@@ -433,15 +436,15 @@ impl MySqlSourceConfig {
 
     /// Topic of a captured table.
     pub fn table_topic(&self, db: &str, table: &str) -> String {
-        crate::envelope::data_change_topic(&self.topic_prefix, db, table)
+        self.encoding.topic_naming.data_change_topic(&self.topic_prefix, db, table)
     }
 
     pub fn transaction_topic(&self) -> String {
-        format!("{}.{}", self.topic_prefix, self.transaction_topic_suffix)
+        self.encoding.topic_naming.transaction_topic(&self.topic_prefix, &self.transaction_topic_suffix)
     }
 
     pub fn heartbeat_topic(&self) -> String {
-        format!("{}.{}", self.heartbeat_topic_prefix, self.topic_prefix)
+        self.encoding.topic_naming.heartbeat_topic(&self.heartbeat_topic_prefix, &self.topic_prefix)
     }
 
     /// Key columns configured with `message.key.columns` for a table.
@@ -492,6 +495,19 @@ pub(crate) mod tests {
         assert_eq!(c.heartbeat_topic(), "__debezium-heartbeat.dbserver1");
         assert_eq!(c.transaction_topic(), "dbserver1.transaction");
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn topic_naming_strategy_and_delimiter() {
+        let c = with(&[("topic.delimiter", "_")]).unwrap();
+        assert_eq!(c.table_topic("inventory", "customers"), "dbserver1_inventory_customers");
+        assert_eq!(c.heartbeat_topic(), "__debezium-heartbeat_dbserver1");
+        assert_eq!(c.transaction_topic(), "dbserver1_transaction");
+        let c = with(&[("topic.naming.strategy", "io.debezium.schema.SchemaTopicNamingStrategy")]).unwrap();
+        assert_eq!(c.table_topic("inventory", "customers"), "dbserver1.customers");
+        for (key, value) in [("topic.naming.strategy", "io.debezium.schema.DefaultRegexTopicNamingStrategy"), ("topic.delimiter", "/")] {
+            assert_eq!(with(&[(key, value)]).unwrap_err().property, key);
+        }
     }
 
     #[test]

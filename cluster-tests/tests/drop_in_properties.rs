@@ -1,0 +1,73 @@
+//! Debezium properties a pasted connector config carries, end to end with
+//! every real part (a private MariaDB, the Kafka-protocol broker, a
+//! one-node raftcdc cluster): what each one changes shows in the records
+//! `read_committed` consumers get.
+use std::time::Duration;
+
+use cluster_tests::broker::{Broker, Consumed};
+use cluster_tests::cluster::Cluster;
+use cluster_tests::connectors;
+use cluster_tests::mariadb::MariaDb;
+use cluster_tests::wait::wait_until;
+use serde_json::{json, Value};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn json_of(bytes: &Option<Vec<u8>>) -> Value {
+    bytes.as_ref().map_or(Value::Null, |b| serde_json::from_slice(b).expect("JSON"))
+}
+
+/// Waits until `topic` holds at least `count` committed records.
+async fn records(broker: &Broker, topic: &str, count: usize) -> Vec<Consumed> {
+    wait_until(DEADLINE, &format!("{count} records on {topic}"), || async {
+        let got = broker.read_committed(topic).await;
+        if got.len() >= count {
+            Ok(got)
+        } else {
+            Err(format!("{} so far", got.len()))
+        }
+    })
+    .await
+}
+
+async fn one_node(broker: &Broker) -> (Cluster, usize) {
+    let cluster = Cluster::builder().nodes(1).kafka(broker.bootstrap()).start().await;
+    cluster.init().await;
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    (cluster, leader)
+}
+
+/// `topic.delimiter` joins every topic name Debezium joins (data change,
+/// transaction, and the record schema names, which are the topic's);
+/// `SchemaTopicNamingStrategy` leaves the database out on MySQL/MariaDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_delimiter_and_naming_strategy_name_the_topics() {
+    let db = MariaDb::start(&[]).await;
+    db.sql(&["CREATE DATABASE inventory", "CREATE TABLE inventory.t (id INT PRIMARY KEY, v INT)"]).await;
+    let broker = Broker::start().await;
+    let (cluster, node) = one_node(&broker).await;
+    connectors::create_capturing(&cluster, node, &db, "delimited", 6201, "dbserver1", &[
+        ("topic.delimiter", "_"),
+        ("provide.transaction.metadata", "true"),
+        ("value.converter.schemas.enable", "true"),
+    ])
+    .await;
+    connectors::create_capturing(&cluster, node, &db, "by-schema", 6202, "schemanamed", &[(
+        "topic.naming.strategy",
+        "io.debezium.schema.SchemaTopicNamingStrategy",
+    )])
+    .await;
+    db.sql(&["INSERT INTO inventory.t VALUES (1, 10)"]).await;
+
+    let delimited = records(&broker, "dbserver1_inventory_t", 1).await;
+    let value = json_of(&delimited[0].value);
+    assert_eq!(value["schema"]["name"], "dbserver1_inventory_t.Envelope");
+    assert_eq!(value["schema"]["fields"][0]["name"], "dbserver1_inventory_t.Value");
+    assert_eq!(value["payload"]["after"], json!({"id": 1, "v": 10}));
+    let transactions = records(&broker, "dbserver1_transaction", 2).await;
+    assert_eq!(json_of(&transactions[0].value)["payload"]["status"], "BEGIN");
+
+    let by_schema = records(&broker, "schemanamed.t", 1).await;
+    assert_eq!(json_of(&by_schema[0].value)["after"], json!({"id": 1, "v": 10}));
+    assert_eq!(json_of(&by_schema[0].key), json!({"id": 1}));
+}

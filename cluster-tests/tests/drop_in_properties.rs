@@ -71,3 +71,32 @@ async fn topic_delimiter_and_naming_strategy_name_the_topics() {
     assert_eq!(json_of(&by_schema[0].value)["after"], json!({"id": 1, "v": 10}));
     assert_eq!(json_of(&by_schema[0].key), json!({"id": 1}));
 }
+
+/// `skip.messages.without.change` with `column.exclude.list`: an update of
+/// only an excluded column emits nothing; one of a captured column does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_without_a_captured_change_are_skipped() {
+    let db = MariaDb::start(&[]).await;
+    db.sql(&["CREATE DATABASE inventory", "CREATE TABLE inventory.t (id INT PRIMARY KEY, v INT, noise INT)"]).await;
+    let broker = Broker::start().await;
+    let (cluster, node) = one_node(&broker).await;
+    connectors::create_streaming(&cluster, node, &db, "skipping", 6203, &[
+        ("skip.messages.without.change", "true"),
+        ("column.exclude.list", "inventory\\.t\\.noise"),
+    ])
+    .await;
+    db.sql(&[
+        "INSERT INTO inventory.t VALUES (1, 10, 0)",
+        "UPDATE inventory.t SET noise = 1 WHERE id = 1",
+        "UPDATE inventory.t SET v = 11, noise = 2 WHERE id = 1",
+        "INSERT INTO inventory.t VALUES (2, 20, 0)",
+    ])
+    .await;
+    let got = records(&broker, "dbserver1.inventory.t", 3).await;
+    let values: Vec<Value> = got.iter().map(|r| json_of(&r.value)).collect();
+    let ops: Vec<&str> = values.iter().map(|v| v["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["c", "u", "c"], "{values:?}");
+    assert_eq!(values[1]["before"], json!({"id": 1, "v": 10}));
+    assert_eq!(values[1]["after"], json!({"id": 1, "v": 11}));
+    assert_eq!(values[2]["after"], json!({"id": 2, "v": 20}));
+}

@@ -204,7 +204,7 @@ pub const CATALOG: &[Entry] = &[
     source("table.ignore.builtin", "true", "Ignore system tables; only true is accepted (raftcdc never captures mysql, sys, information_schema, performance_schema)."),
     no_effect("schema.include.list", "", "Schemas to capture (connectors with schemas).", "MySQL has no schemas inside databases (Debezium ignores it too); use database.include.list"),
     no_effect("schema.exclude.list", "", "Schemas not to capture (connectors with schemas).", "MySQL has no schemas inside databases (Debezium ignores it too); use database.exclude.list"),
-    refused("skip.messages.without.change", "false", "Skip updates that change no included column.", "updates are always emitted", "filter unchanged updates in the consumer"),
+    source("skip.messages.without.change", "false", "Emit no update whose captured columns (after column.include.list/column.exclude.list) are unchanged."),
     refused("column.truncate.", "", "column.truncate.to.<N>.chars: truncate matching string columns.", "column truncation is not implemented, and ignoring it would publish whole values", "truncate in a view or in the consumer"),
     refused("column.mask.", "", "column.mask.with.<N>.chars, column.mask.hash[.v2].<ALG>.with.salt.<SALT>: mask matching columns.", "column masking is not implemented, and ignoring it would publish the values unmasked", "leave the columns out with column.exclude.list"),
     refused("column.propagate.source.type", "", "Add __debezium.source.column.* schema parameters for matching columns.", "source type propagation is not implemented", "remove it"),

@@ -150,6 +150,9 @@ pub struct MySqlSourceConfig {
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
     pub skipped_operations: SkippedOperations,
+    /// `skip.messages.without.change`: drop updates that change no
+    /// captured column.
+    pub skip_messages_without_change: bool,
     pub snapshot_mode: SnapshotMode,
     /// Rows per snapshot chunk (`snapshot.fetch.size`, default 10000): one
     /// chunk is one read, one batch and one committed cursor step.
@@ -428,6 +431,7 @@ impl MySqlSourceConfig {
             encoding,
             message_key_columns,
             skipped_operations,
+            skip_messages_without_change: p.boolean("skip.messages.without.change", false)?,
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,

@@ -100,3 +100,34 @@ async fn updates_without_a_captured_change_are_skipped() {
     assert_eq!(values[1]["after"], json!({"id": 1, "v": 11}));
     assert_eq!(values[2]["after"], json!({"id": 2, "v": 20}));
 }
+
+/// Column mappers on a real stream: a masked name, a hashed email (SHA-1,
+/// v1: the JDK's value for this salt and address, cut to VARCHAR(10)), a
+/// truncated note; the key is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn masked_hashed_and_truncated_columns() {
+    let db = MariaDb::start(&[]).await;
+    db.sql(&[
+        "CREATE DATABASE inventory",
+        "CREATE TABLE inventory.people (id INT PRIMARY KEY, name VARCHAR(50), email VARCHAR(10), note TEXT)",
+    ])
+    .await;
+    let broker = Broker::start().await;
+    let (cluster, node) = one_node(&broker).await;
+    connectors::create_streaming(&cluster, node, &db, "masking", 6204, &[
+        ("column.mask.with.4.chars", "inventory\\.people\\.(id|name)"),
+        ("column.mask.hash.SHA-1.with.salt.salt", "inventory\\.people\\.email"),
+        ("column.truncate.to.5.chars", "inventory\\.people\\.note"),
+    ])
+    .await;
+    db.sql(&["INSERT INTO inventory.people VALUES (1, 'Alice', 'alice@exa', 'a long note')"]).await;
+    let got = records(&broker, "dbserver1.inventory.people", 1).await;
+    assert_eq!(json_of(&got[0].key), json!({"id": 1}));
+    let after = &json_of(&got[0].value)["after"];
+    assert_eq!(after["id"], 1);
+    assert_eq!(after["name"], "****");
+    assert_eq!(after["note"], "a lon");
+    // The JDK's SHA-1 over "salt" and the Java serialization of the
+    // string, in hex, cut to the column's 10 characters.
+    assert_eq!(after["email"], "aed40acd34");
+}

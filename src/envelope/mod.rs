@@ -51,6 +51,7 @@
 //! A tombstone is the data-change key with a null (absent) value; there is
 //! nothing to encode for it.
 
+mod column_mappers;
 pub(crate) mod json;
 mod records;
 pub(crate) mod schema;
@@ -61,6 +62,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use records::{ConnectorEncoder, TableChange, TableChangeKind};
+pub use column_mappers::{is_column_mapper_property, ColumnMapper, ColumnMappers, HashAlgorithm};
 pub use topic_naming::{TopicNaming, TopicNamingStrategy};
 pub(crate) use value::epoch_days;
 
@@ -216,6 +218,8 @@ pub struct EncodingOptions {
     /// `topic.naming.strategy` and `topic.delimiter`: topic and record
     /// schema names.
     pub topic_naming: TopicNaming,
+    /// `column.truncate.*` and `column.mask.*`.
+    pub column_mappers: ColumnMappers,
 }
 
 impl Default for EncodingOptions {
@@ -228,6 +232,7 @@ impl Default for EncodingOptions {
             key_schemas_enable: true,
             value_schemas_enable: true,
             topic_naming: TopicNaming::default(),
+            column_mappers: ColumnMappers::default(),
         }
     }
 }
@@ -469,8 +474,18 @@ impl TableEncoder {
 
         let mut value_schema_fields = Vec::with_capacity(columns.len());
         let mut value_fields = Vec::with_capacity(columns.len());
+        // Keys are never mapped (Debezium applies column mappers to values).
+        let mut unmapped = Vec::with_capacity(columns.len());
         for (i, column) in columns.iter().enumerate() {
-            let (schema, plan) = plan_column(column, &options);
+            let (mut schema, mut plan) = plan_column(column, &options);
+            unmapped.push((schema.clone(), plan.clone()));
+            if let Some(mapper) = options.column_mappers.mapper_for(db, table, &column.name) {
+                let (parameter, mapping) = mapper.bind(&column.column_type, &plan.kind);
+                if let Some((key, value)) = parameter {
+                    schema = schema.param(key, value);
+                }
+                plan.mapping = mapping;
+            }
             value_schema_fields.push((column.name.clone(), schema));
             value_fields.push(Field {
                 index: i,
@@ -481,11 +496,11 @@ impl TableEncoder {
         let mut key_schema_fields = Vec::with_capacity(key_indices.len());
         let mut key_fields = Vec::with_capacity(key_indices.len());
         for (n, &i) in key_indices.iter().enumerate() {
-            key_schema_fields.push(value_schema_fields[i].clone());
+            key_schema_fields.push((columns[i].name.clone(), unmapped[i].0.clone()));
             key_fields.push(Field {
                 index: i,
                 name_json: field_name_json(&columns[i].name, n == 0),
-                plan: value_fields[i].plan.clone(),
+                plan: unmapped[i].1.clone(),
             });
         }
 

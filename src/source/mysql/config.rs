@@ -21,7 +21,7 @@ use crate::connector::catalog;
 use crate::connector::Properties;
 use crate::envelope::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions, TimePrecisionMode,
-    TopicNaming,
+    is_column_mapper_property, ColumnMappers, TopicNaming,
 };
 
 /// A secret string: `Debug` and `Display` never show it.
@@ -358,6 +358,10 @@ impl MySqlSourceConfig {
             value_schemas_enable: p.boolean("value.converter.schemas.enable", true)?,
             topic_naming: TopicNaming::parse(p.get("topic.naming.strategy"), p.get("topic.delimiter"))
                 .map_err(|(property, reason)| error(property, reason))?,
+            column_mappers: ColumnMappers::from_properties(
+                props.iter().filter(|(k, _)| is_column_mapper_property(k)).map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map_err(|(property, reason)| error(&property, reason))?,
         };
         let mut message_key_columns = Vec::new();
         if let Some(spec) = p.get("message.key.columns") {

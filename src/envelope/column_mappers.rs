@@ -112,6 +112,9 @@ impl PartialEq for ColumnMappers {
 
 impl Eq for ColumnMappers {}
 
+/// A parsed rule with the property it came from, before ordering.
+type PendingRule = (Vec<Regex>, ColumnMapper, String, String);
+
 /// Whether `key` is a column mapper property this module reads.
 pub fn is_column_mapper_property(key: &str) -> bool {
     key.starts_with("column.truncate.") || key.starts_with("column.mask.")
@@ -122,7 +125,7 @@ impl ColumnMappers {
     /// properties (others are ignored); a malformed name, algorithm or
     /// regex is `Err((property, reason))`.
     pub fn from_properties<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<ColumnMappers, (String, String)> {
-        let mut by_kind: [Vec<(Vec<Regex>, ColumnMapper, String, String)>; 4] = Default::default();
+        let mut by_kind: [Vec<PendingRule>; 4] = Default::default();
         for (key, value) in props {
             if !is_column_mapper_property(key) {
                 continue;

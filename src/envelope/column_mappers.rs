@@ -46,6 +46,10 @@ pub enum ColumnMapper {
     Mask(String),
     /// `column.mask.hash[.v2].<ALGORITHM>.with.salt.<SALT>`.
     Hash { algorithm: HashAlgorithm, salt: Vec<u8>, v2: bool },
+    /// `column.propagate.source.type` (matched against `db.table.column`)
+    /// or `datatype.propagate.source.type` (against `db.table.TYPE`): the
+    /// `__debezium.source.column.*` schema parameters, values unchanged.
+    PropagateSourceType,
 }
 
 /// The hash algorithms of `column.mask.hash.*`.
@@ -99,7 +103,9 @@ impl HashAlgorithm {
 /// A connector's column mapper rules, in Debezium's order.
 #[derive(Debug, Clone, Default)]
 pub struct ColumnMappers {
-    rules: Vec<(Vec<Regex>, ColumnMapper)>,
+    /// Patterns, mapper, and whether the patterns match `db.table.TYPE`
+    /// (`datatype.propagate.source.type`) rather than `db.table.column`.
+    rules: Vec<(Vec<Regex>, ColumnMapper, bool)>,
     /// The properties the rules came from (for equality).
     source: Vec<(String, String)>,
 }
@@ -113,19 +119,27 @@ impl PartialEq for ColumnMappers {
 impl Eq for ColumnMappers {}
 
 /// A parsed rule with the property it came from, before ordering.
-type PendingRule = (Vec<Regex>, ColumnMapper, String, String);
+type PendingRule = (Vec<Regex>, ColumnMapper, String, String, bool);
 
 /// Whether `key` is a column mapper property this module reads.
 pub fn is_column_mapper_property(key: &str) -> bool {
-    key.starts_with("column.truncate.") || key.starts_with("column.mask.")
+    key.starts_with("column.truncate.")
+        || key.starts_with("column.mask.")
+        || key == COLUMN_PROPAGATE
+        || key == DATATYPE_PROPAGATE
 }
+
+const COLUMN_PROPAGATE: &str = "column.propagate.source.type";
+const DATATYPE_PROPAGATE: &str = "datatype.propagate.source.type";
 
 impl ColumnMappers {
     /// Builds the rules from `column.truncate.*` and `column.mask.*`
     /// properties (others are ignored); a malformed name, algorithm or
     /// regex is `Err((property, reason))`.
     pub fn from_properties<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<ColumnMappers, (String, String)> {
-        let mut by_kind: [Vec<PendingRule>; 4] = Default::default();
+        // Debezium's order: truncate, mask with chars, propagate by column,
+        // propagate by data type, hash v1, hash v2.
+        let mut by_kind: [Vec<PendingRule>; 6] = Default::default();
         for (key, value) in props {
             if !is_column_mapper_property(key) {
                 continue;
@@ -141,6 +155,10 @@ impl ColumnMappers {
                     .filter(|n| *n <= 1_000_000)
                     .ok_or_else(|| bad("must be column.mask.with.<N>.chars with N an integer from 0 to 1000000"))?;
                 (1, ColumnMapper::Mask("*".repeat(n)))
+            } else if key == COLUMN_PROPAGATE {
+                (2, ColumnMapper::PropagateSourceType)
+            } else if key == DATATYPE_PROPAGATE {
+                (3, ColumnMapper::PropagateSourceType)
             } else if let Some(rest) = key.strip_prefix("column.mask.hash.") {
                 let (v2, rest) = match rest.strip_prefix("v2.") {
                     Some(rest) => (true, rest),
@@ -155,35 +173,41 @@ impl ColumnMappers {
                         "\"{algorithm}\" is not a supported hash algorithm; use MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512, SHA-512/224 or SHA-512/256"
                     ))
                 })?;
-                (if v2 { 3 } else { 2 }, ColumnMapper::Hash { algorithm, salt: salt.as_bytes().to_vec(), v2 })
+                (if v2 { 5 } else { 4 }, ColumnMapper::Hash { algorithm, salt: salt.as_bytes().to_vec(), v2 })
             } else {
                 return Err(bad("is not a column mapper: use column.truncate.to.<N>.chars, column.mask.with.<N>.chars or column.mask.hash[.v2].<ALGORITHM>.with.salt.<SALT>"));
             };
             let mut patterns = Vec::new();
             for pattern in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let regex = Regex::new(&format!("^(?:{pattern})$"))
+                // Debezium's Predicates.includes: anchored, case-insensitive.
+                let regex = Regex::new(&format!("(?i)^(?:{pattern})$"))
                     .map_err(|e| bad(&format!("\"{pattern}\" is not a valid regular expression: {e}")))?;
                 patterns.push(regex);
             }
-            by_kind[kind].push((patterns, mapper, key.to_string(), value.to_string()));
+            by_kind[kind].push((patterns, mapper, key.to_string(), value.to_string(), kind == 3));
         }
         let mut mappers = ColumnMappers::default();
         for kind in by_kind {
-            for (patterns, mapper, key, value) in kind {
-                mappers.rules.push((patterns, mapper));
+            for (patterns, mapper, key, value, by_type) in kind {
+                mappers.rules.push((patterns, mapper, by_type));
                 mappers.source.push((key, value));
             }
         }
         Ok(mappers)
     }
 
-    /// The mapper of column `db.table.column`, if any.
-    pub fn mapper_for(&self, db: &str, table: &str, column: &str) -> Option<&ColumnMapper> {
+    /// The mapper of column `db.table.column` of type `type_name` (as
+    /// [`ColumnType::type_name`] gives it), if any.
+    pub fn mapper_for(&self, db: &str, table: &str, column: &str, type_name: &str) -> Option<&ColumnMapper> {
         let id = format!("{db}.{table}.{column}");
+        let typed = format!("{db}.{table}.{type_name}");
         self.rules
             .iter()
-            .find(|(patterns, _)| patterns.iter().any(|p| p.is_match(&id)))
-            .map(|(_, mapper)| mapper)
+            .find(|(patterns, _, by_type)| {
+                let subject = if *by_type { &typed } else { &id };
+                patterns.iter().any(|p| p.is_match(subject))
+            })
+            .map(|(_, mapper, _)| mapper)
     }
 }
 
@@ -201,7 +225,7 @@ impl ColumnMapper {
     /// The schema parameter Debezium adds, and the value mapping for a
     /// column of `column_type` written as `kind` (`None`: values pass
     /// through unchanged).
-    pub(crate) fn bind(&self, column_type: &ColumnType, kind: &FieldKind) -> (Option<(&'static str, String)>, Option<ValueMapping>) {
+    pub(crate) fn bind(&self, column_type: &ColumnType, kind: &FieldKind) -> (Vec<(&'static str, String)>, Option<ValueMapping>) {
         let character = matches!(
             column_type,
             ColumnType::Char { .. } | ColumnType::VarChar { .. } | ColumnType::Text { .. } | ColumnType::Enum { .. } | ColumnType::Set { .. }
@@ -209,7 +233,7 @@ impl ColumnMapper {
         match self {
             ColumnMapper::Truncate(n) => {
                 if column_type.length().is_some_and(|len| len as usize <= *n) {
-                    return (None, None);
+                    return (Vec::new(), None);
                 }
                 let truncatable = matches!(
                     kind,
@@ -222,11 +246,12 @@ impl ColumnMapper {
                         | FieldKind::Uuid
                         | FieldKind::Binary(_)
                 );
-                (Some(("truncateLength", n.to_string())), truncatable.then_some(ValueMapping::Truncate(*n)))
+                (vec![("truncateLength", n.to_string())], truncatable.then_some(ValueMapping::Truncate(*n)))
             }
-            ColumnMapper::Mask(mask) => (Some(("masked", "true".into())), character.then(|| ValueMapping::Mask(mask.clone()))),
+            ColumnMapper::Mask(mask) => (vec![("masked", "true".into())], character.then(|| ValueMapping::Mask(mask.clone()))),
+            ColumnMapper::PropagateSourceType => (Vec::new(), None),
             ColumnMapper::Hash { algorithm, salt, v2 } => (
-                Some(("masked", "true".into())),
+                vec![("masked", "true".into())],
                 character.then(|| ValueMapping::Hash {
                     algorithm: *algorithm,
                     salt: salt.clone(),
@@ -236,6 +261,28 @@ impl ColumnMapper {
             ),
         }
     }
+}
+
+/// Debezium's `PropagateSourceMetadataToSchemaParameter`: the type name
+/// upper-cased, the length and scale when the column has them, the comment
+/// when it is not empty, and the column name.
+pub(crate) fn source_type_parameters(
+    column_type: &ColumnType,
+    comment: Option<&str>,
+    name: &str,
+) -> Vec<(&'static str, String)> {
+    let mut parameters = vec![("__debezium.source.column.type", column_type.type_name().to_uppercase())];
+    if let Some(length) = column_type.length() {
+        parameters.push(("__debezium.source.column.length", length.to_string()));
+    }
+    if let Some(scale) = column_type.scale() {
+        parameters.push(("__debezium.source.column.scale", scale.to_string()));
+    }
+    if let Some(comment) = comment.filter(|c| !c.is_empty()) {
+        parameters.push(("__debezium.source.column.comment", comment.to_string()));
+    }
+    parameters.push(("__debezium.source.column.name", name.to_string()));
+    parameters
 }
 
 /// Java's `String.substring(0, n)` in UTF-16 units (a cut inside a
@@ -343,11 +390,19 @@ mod tests {
             ("column.mask.hash.v2.md5.with.salt.s2", "db\\.t\\..*"),
         ])
         .unwrap();
-        assert_eq!(m.mapper_for("db", "t", "a"), Some(&ColumnMapper::Mask("***".into())));
-        assert_eq!(m.mapper_for("db", "t", "b"), Some(&ColumnMapper::Truncate(2)));
-        assert!(matches!(m.mapper_for("db", "t", "c"), Some(ColumnMapper::Hash { v2: false, .. })));
-        assert!(matches!(m.mapper_for("db", "t", "d"), Some(ColumnMapper::Hash { v2: true, algorithm: HashAlgorithm::Md5, .. })));
-        assert_eq!(m.mapper_for("db", "u", "a"), None);
+        assert_eq!(m.mapper_for("db", "t", "a", "INT"), Some(&ColumnMapper::Mask("***".into())));
+        assert_eq!(m.mapper_for("db", "t", "b", "INT"), Some(&ColumnMapper::Truncate(2)));
+        assert!(matches!(m.mapper_for("db", "t", "c", "INT"), Some(ColumnMapper::Hash { v2: false, .. })));
+        assert!(matches!(m.mapper_for("DB", "T", "D", "INT"), Some(ColumnMapper::Hash { v2: true, algorithm: HashAlgorithm::Md5, .. })));
+        assert_eq!(m.mapper_for("db", "u", "a", "INT"), None);
+        // Propagation comes before hashing; by data type matches db.table.TYPE.
+        let m = ColumnMappers::from_properties([
+            ("column.mask.hash.SHA-256.with.salt.s1", ".*"),
+            ("datatype.propagate.source.type", ".+\\.varchar"),
+        ])
+        .unwrap();
+        assert_eq!(m.mapper_for("db", "t", "a", "VARCHAR"), Some(&ColumnMapper::PropagateSourceType));
+        assert!(matches!(m.mapper_for("db", "t", "a", "INT"), Some(ColumnMapper::Hash { .. })));
         for key in ["column.mask.hash.SHA3-999.with.salt.x", "column.mask.with.x.chars", "column.truncate.to.-1.chars", "column.mask.other"] {
             assert_eq!(ColumnMappers::from_properties([(key, "db.t.c")]).unwrap_err().0, key);
         }

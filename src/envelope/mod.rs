@@ -479,9 +479,15 @@ impl TableEncoder {
         for (i, column) in columns.iter().enumerate() {
             let (mut schema, mut plan) = plan_column(column, &options);
             unmapped.push((schema.clone(), plan.clone()));
-            if let Some(mapper) = options.column_mappers.mapper_for(db, table, &column.name) {
-                let (parameter, mapping) = mapper.bind(&column.column_type, &plan.kind);
-                if let Some((key, value)) = parameter {
+            if let Some(mapper) = options.column_mappers.mapper_for(db, table, &column.name, &column.type_name()) {
+                let (parameters, mapping) = match mapper {
+                    ColumnMapper::PropagateSourceType => (
+                        column_mappers::source_type_parameters(&column.column_type, column.comment.as_deref(), &column.name),
+                        None,
+                    ),
+                    other => other.bind(&column.column_type, &plan.kind),
+                };
+                for (key, value) in parameters {
                     schema = schema.param(key, value);
                 }
                 plan.mapping = mapping;

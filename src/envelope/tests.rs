@@ -1353,3 +1353,40 @@ fn column_mappers_change_values_not_keys() {
     let value: serde_json::Value = serde_json::from_slice(&encoder.value(Op::Create, None, Some(&null_email), &source(), 1, None).expect("value")).unwrap();
     assert_eq!(value["payload"]["after"]["email"], serde_json::Value::Null);
 }
+
+/// `column.propagate.source.type` / `datatype.propagate.source.type`: the
+/// `__debezium.source.column.*` parameters after the type's own, in
+/// Debezium's order (type, length, scale, comment, name).
+#[test]
+fn source_type_parameters() {
+    let mut price = col("p", 0, ColumnType::Decimal { precision: 10, scale: 2, unsigned: false }, true);
+    price.comment = Some("price".into());
+    let columns = vec![
+        price,
+        col("name", 1, ColumnType::VarChar { collation: 45, max_bytes: 1020 }, true),
+        col("n", 2, ColumnType::Int { unsigned: true }, true),
+    ];
+    let mappers = ColumnMappers::from_properties([
+        ("column.propagate.source.type", "shop\\.t\\.p"),
+        ("datatype.propagate.source.type", ".+\\.varchar,.+\\.INT UNSIGNED"),
+    ])
+    .expect("mappers");
+    let options = EncodingOptions { column_mappers: mappers, ..opts() };
+    let encoder = TableEncoder::new("srv", "shop", "t", &columns, None, options).expect("encoder");
+    let row = vec![V::Decimal("1.50".into()), V::Text("x".into()), V::UInt(3)];
+    let value: serde_json::Value = serde_json::from_slice(&encoder.value(Op::Create, None, Some(&row), &source(), 1, None).expect("value")).unwrap();
+    let parameters: Vec<String> =
+        value["schema"]["fields"][1]["fields"].as_array().unwrap().iter().map(|f| f["parameters"].to_string()).collect();
+    assert_eq!(
+        parameters,
+        [
+            r#"{"__debezium.source.column.comment":"price","__debezium.source.column.length":"10","__debezium.source.column.name":"p","__debezium.source.column.scale":"2","__debezium.source.column.type":"DECIMAL","connect.decimal.precision":"10","scale":"2"}"#,
+            r#"{"__debezium.source.column.length":"255","__debezium.source.column.name":"name","__debezium.source.column.type":"VARCHAR"}"#,
+            r#"{"__debezium.source.column.name":"n","__debezium.source.column.type":"INT UNSIGNED"}"#,
+        ]
+    );
+    // The order as written (serde_json sorts keys above).
+    let text = String::from_utf8(encoder.value(Op::Create, None, Some(&row), &source(), 1, None).unwrap()).unwrap();
+    assert!(text.contains(r#""parameters":{"scale":"2","connect.decimal.precision":"10","__debezium.source.column.type":"DECIMAL","__debezium.source.column.length":"10","__debezium.source.column.scale":"2","__debezium.source.column.comment":"price","__debezium.source.column.name":"p"}"#), "{text}");
+    assert_eq!(value["payload"]["after"]["p"], "AJY=");
+}

@@ -194,6 +194,11 @@ pub fn supported_property_names() -> impl Iterator<Item = &'static str> {
 /// to do instead.
 const FIXED_VALUES: &[(&str, &str, &str)] = &[
     ("table.ignore.builtin", "true", "raftcdc never captures the system schemas"),
+    (
+        "include.schema.comments",
+        "false",
+        "raftcdc does not read column comments; schemas come from the binlog's table metadata",
+    ),
     ("source.struct.version", "v2", "raftcdc writes Debezium's v2 source block"),
     ("snapshot.query.mode", "select_all", "custom snapshot queries are Java classes; raftcdc reads every row"),
     (

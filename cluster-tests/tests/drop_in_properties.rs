@@ -7,7 +7,7 @@ use std::time::Duration;
 use cluster_tests::broker::{Broker, Consumed};
 use cluster_tests::cluster::Cluster;
 use cluster_tests::connectors;
-use cluster_tests::mariadb::MariaDb;
+use cluster_tests::mariadb::{MariaDb, CDC_USER};
 use cluster_tests::wait::wait_until;
 use serde_json::{json, Value};
 
@@ -130,4 +130,51 @@ async fn masked_hashed_and_truncated_columns() {
     // The JDK's SHA-1 over "salt" and the Java serialization of the
     // string, in hex, cut to the column's 10 characters.
     assert_eq!(after["email"], "aed40acd34");
+}
+
+/// `database.initial.statements` run, in order and in one session, on the
+/// connections raftcdc opens for queries (here they write a row the
+/// connector then captures, once, whether by the snapshot or the stream;
+/// `;;` is a literal `;`); a statement the server refuses stops the
+/// connector with a definite error naming the property.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_statements_run_on_query_connections() {
+    let db = MariaDb::start(&[]).await;
+    db.sql(&[
+        "CREATE DATABASE inventory",
+        "CREATE TABLE inventory.conn_log (v VARCHAR(20) PRIMARY KEY)",
+        &format!("GRANT INSERT ON inventory.conn_log TO '{CDC_USER}'@'%'"),
+    ])
+    .await;
+    let broker = Broker::start().await;
+    let (cluster, node) = one_node(&broker).await;
+    connectors::create_streaming(&cluster, node, &db, "initial", 6205, &[
+        ("snapshot.mode", "initial"),
+        (
+            "database.initial.statements",
+            "SET @opened = 'opened'; INSERT IGNORE INTO inventory.conn_log VALUES (@opened);INSERT IGNORE INTO inventory.conn_log VALUES ('a;;b')",
+        ),
+    ])
+    .await;
+    let got = records(&broker, "dbserver1.inventory.conn_log", 2).await;
+    let mut rows: Vec<Value> = got.iter().map(|r| json_of(&r.value)["after"].clone()).collect();
+    rows.sort_by_key(|r| r.to_string());
+    assert_eq!(rows, [json!({"v": "a;b"}), json!({"v": "opened"})]);
+
+    let config = connectors::capturing_config(&db, 6206, "refused", &[("database.initial.statements", "SET SESSION no_such_variable = 1")]);
+    cluster
+        .client(node)
+        .create_connector(raftcdc::proto::CreateConnectorRequest { name: "refused".into(), config: config.into_iter().collect(), paused: false })
+        .await
+        .expect("created: the statement is only run against the server");
+    cluster
+        .wait_connector(&[node], "refused", "failed on its initial statement", |_, c| {
+            let task = c.task.as_ref().ok_or("no task")?;
+            if task.state == "FAILED" && task.error.contains("database.initial.statements") {
+                Ok(())
+            } else {
+                Err(format!("{} {}", task.state, task.error))
+            }
+        })
+        .await;
 }

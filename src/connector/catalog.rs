@@ -240,7 +240,7 @@ pub const CATALOG: &[Entry] = &[
     refused("converters", "", "Custom converters (and their <name>.type settings).", JAVA_CLASS, "decimal.handling.mode, time.precision.mode, bigint.unsigned.handling.mode, binary.handling.mode"),
     no_effect("custom.metric.tags", "", "Extra tags on the connector's JMX metrics.", "raftcdc's Prometheus metrics are labelled by connector name"),
     no_effect("custom.sanitize.pattern", "", "Pattern for sanitizing metric tag values.", "raftcdc's Prometheus metrics are labelled by connector name"),
-    refused("database.initial.statements", "", "SQL statements run on every JDBC connection.", "initial statements are not run yet, and session settings they make could change values read", "set the session defaults on the server or for the user"),
+    source("database.initial.statements", "", "SQL statements (;-separated, ;; for a literal ;) run on every connection raftcdc opens for queries and snapshots, not on the binlog reader's."),
     no_effect("database.query.timeout.ms", "600000", "JDBC query timeout.", JDBC),
     source("database.ssl.mode", "disabled", "disabled, preferred, required, verify_ca or verify_identity (raftcdc's default is disabled; Debezium's is preferred)."),
     source("database.ssl.truststore", "", "PEM bundle of CA certificates (Debezium: a Java trust store)."),

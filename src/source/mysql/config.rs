@@ -150,6 +150,9 @@ pub struct MySqlSourceConfig {
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
     pub skipped_operations: SkippedOperations,
+    /// `database.initial.statements`, split: run on every connection
+    /// raftcdc opens for queries (not on the binlog stream's).
+    pub initial_statements: Vec<String>,
     /// `skip.messages.without.change`: drop updates that change no
     /// captured column.
     pub skip_messages_without_change: bool,
@@ -281,6 +284,34 @@ impl Props<'_> {
             (None, None) => Ok(Filter::All),
         }
     }
+}
+
+/// Debezium's split of `database.initial.statements`: `;` separates
+/// statements, `;;` is a literal `;`, and each statement is trimmed (empty
+/// ones dropped).
+fn split_statements(text: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != ';' {
+            current.push(c);
+        } else if chars.peek() == Some(&';') {
+            chars.next();
+            current.push(';');
+        } else {
+            let statement = current.trim();
+            if !statement.is_empty() {
+                statements.push(statement.to_string());
+            }
+            current.clear();
+        }
+    }
+    let statement = current.trim();
+    if !statement.is_empty() {
+        statements.push(statement.to_string());
+    }
+    statements
 }
 
 impl std::str::FromStr for SnapshotMode {
@@ -441,6 +472,7 @@ impl MySqlSourceConfig {
             message_key_columns,
             skipped_operations,
             skip_messages_without_change: p.boolean("skip.messages.without.change", false)?,
+            initial_statements: p.get("database.initial.statements").map(split_statements).unwrap_or_default(),
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,
@@ -521,6 +553,13 @@ pub(crate) mod tests {
         for (key, value) in [("topic.naming.strategy", "io.debezium.schema.DefaultRegexTopicNamingStrategy"), ("topic.delimiter", "/")] {
             assert_eq!(with(&[(key, value)]).unwrap_err().property, key);
         }
+    }
+
+    #[test]
+    fn initial_statements_split_as_debezium_does() {
+        assert_eq!(split_statements("SET a=1; SET b='x;;y' ;;; ;SET c=2;"), ["SET a=1", "SET b='x;y' ;", "SET c=2"]);
+        assert_eq!(split_statements(";;"), [";"]);
+        assert!(split_statements(" ; ").is_empty());
     }
 
     #[test]

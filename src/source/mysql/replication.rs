@@ -108,7 +108,7 @@ impl MySqlSource {
         snapshot_due: &mut bool,
     ) -> Result<(), SourceError> {
         let config = &self.config;
-        let mut conn = validate::connect(config).await?;
+        let mut conn = validate::connect_for_queries(config).await?;
         let server = validate::validate_server(&mut conn, config).await?;
         let committed = match start {
             Some(value) => Some(SourceOffset::from_json(&value, server.mariadb).map_err(DefiniteError::from)?),
@@ -247,7 +247,7 @@ impl MySqlSource {
                 let event = event.map_err(|e| classify(e, &reader.position(), &config.user, config.server_id))?;
                 if let Some((db, table)) = reader.needs_refinement(&event) {
                     if schema_conn.is_none() {
-                        schema_conn = Some(validate::connect(config).await?);
+                        schema_conn = Some(validate::connect_for_queries(config).await?);
                     }
                     let conn = schema_conn.as_mut().expect("just connected");
                     let refined = refinements(conn, &db, &table).await?;

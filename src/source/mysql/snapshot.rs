@@ -219,7 +219,7 @@ pub async fn run(
     out: &mpsc::Sender<Batch>,
     last_sent: &mut Option<serde_json::Value>,
 ) -> Result<Option<SourceOffset>, SourceError> {
-    let mut conn = validate::connect(config).await?;
+    let mut conn = validate::connect_for_queries(config).await?;
     let view = open_view(&mut conn, config, server).await?;
     let builder = RecordBuilder::new(config.clone());
     let (base, mut cursor, fresh) = match resume {
@@ -305,7 +305,7 @@ pub async fn schema_history_batch(
     server: &ServerInfo,
     offset: &SourceOffset,
 ) -> Result<Batch, SourceError> {
-    let mut conn = validate::connect(config).await?;
+    let mut conn = validate::connect_for_queries(config).await?;
     let tables = captured_tables(&mut conn, config).await?;
     let mut snapshot = Snapshotter {
         conn,

@@ -178,3 +178,29 @@ async fn initial_statements_run_on_query_connections() {
         })
         .await;
 }
+
+/// `heartbeat.action.query` runs with every heartbeat: its writes to a
+/// captured table stream like any other change (Debezium's use: keep the
+/// offset of a quiet database moving).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_action_query_runs_with_each_heartbeat() {
+    let db = MariaDb::start(&[]).await;
+    db.sql(&[
+        "CREATE DATABASE inventory",
+        "CREATE TABLE inventory.beats (id INT AUTO_INCREMENT PRIMARY KEY)",
+        &format!("GRANT INSERT ON inventory.beats TO '{CDC_USER}'@'%'"),
+    ])
+    .await;
+    let broker = Broker::start().await;
+    let (cluster, node) = one_node(&broker).await;
+    connectors::create_streaming(&cluster, node, &db, "beating", 6207, &[
+        ("heartbeat.interval.ms", "200"),
+        ("heartbeat.action.query", "INSERT INTO inventory.beats VALUES ()"),
+    ])
+    .await;
+    let beats = records(&broker, "dbserver1.inventory.beats", 2).await;
+    assert_eq!(json_of(&beats[0].value)["op"], "c");
+    assert_eq!(json_of(&beats[1].value)["after"]["id"], json_of(&beats[0].value)["after"]["id"].as_i64().unwrap() + 1);
+    let heartbeats = records(&broker, "__debezium-heartbeat.dbserver1", 1).await;
+    assert_eq!(json_of(&heartbeats[0].key), json!({"serverName": "dbserver1"}));
+}

@@ -252,7 +252,7 @@ pub const CATALOG: &[Entry] = &[
     no_effect("enable.time.adjuster", "true", "Convert two-digit years to four digits.", "the server stores YEAR values with four digits, and the binlog carries them so"),
     no_effect("event.converting.failure.handling.mode", "warn", "What to do when a column value cannot be converted.", "raftcdc's conversions cannot fail per value; an undecodable row stops the connector"),
     source("event.processing.failure.handling.mode", "fail", "What to do with an event that fails processing; only fail is accepted."),
-    refused("heartbeat.action.query", "", "Query run on the source at each heartbeat.", "the query is not run yet, and its writes would show in the stream", "run it from a scheduler outside raftcdc"),
+    source("heartbeat.action.query", "", "A statement run on the source with every heartbeat (needs heartbeat.interval.ms); a refused statement stops the connector."),
     source("heartbeat.interval.ms", "0", "Interval of heartbeat records (0: none)."),
     source("heartbeat.topics.prefix", "__debezium-heartbeat", "Old name of topic.heartbeat.prefix (used when that is not set)."),
     no_effect("incremental.snapshot.allow.schema.changes", "false", "Detect schema changes during an incremental snapshot.", "every row decodes with the schema the binlog gives it, so chunks survive schema changes"),

@@ -150,6 +150,8 @@ pub struct MySqlSourceConfig {
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
     pub skipped_operations: SkippedOperations,
+    /// `heartbeat.action.query`: run with every heartbeat.
+    pub heartbeat_action_query: Option<String>,
     /// `database.initial.statements`, split: run on every connection
     /// raftcdc opens for queries (not on the binlog stream's).
     pub initial_statements: Vec<String>,
@@ -473,6 +475,7 @@ impl MySqlSourceConfig {
             skipped_operations,
             skip_messages_without_change: p.boolean("skip.messages.without.change", false)?,
             initial_statements: p.get("database.initial.statements").map(split_statements).unwrap_or_default(),
+            heartbeat_action_query: p.get("heartbeat.action.query").map(str::to_string),
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,

@@ -254,6 +254,9 @@ impl MySqlSource {
                     reader.refined.insert((db, table), refined);
                 }
                 for batch in reader.handle(&event)? {
+                    if config.heartbeat_action_query.is_some() && is_heartbeat(&batch, config) {
+                        heartbeat_action(config, &mut schema_conn).await?;
+                    }
                     let offset = batch.offset.clone();
                     if out.send(batch).await.is_err() {
                         return Ok(());
@@ -288,6 +291,39 @@ impl MySqlSource {
             position: reader.position(),
         }
         .into())
+    }
+}
+
+/// Whether `batch` is the heartbeat record alone.
+fn is_heartbeat(batch: &Batch, config: &MySqlSourceConfig) -> bool {
+    matches!(batch.records.as_slice(), [record] if record.topic == config.heartbeat_topic())
+}
+
+/// Runs `heartbeat.action.query` on the connection for queries (opened,
+/// with `database.initial.statements`, if there is none), as Debezium runs
+/// it with each heartbeat. A statement the server refuses stops the
+/// connector (as in Debezium); a lost connection is transient.
+async fn heartbeat_action(config: &MySqlSourceConfig, conn: &mut Option<mysql_async::Conn>) -> Result<(), SourceError> {
+    let Some(query) = config.heartbeat_action_query.as_deref() else { return Ok(()) };
+    if conn.is_none() {
+        *conn = Some(validate::connect_for_queries(config).await?);
+    }
+    let result = conn.as_mut().expect("just connected").query_drop(query).await;
+    match result {
+        Ok(()) => Ok(()),
+        Err(error @ mysql_async::Error::Server(_)) => Err(DefiniteError::Query {
+            query: "heartbeat.action.query".into(),
+            source: error,
+        }
+        .into()),
+        Err(other) => {
+            *conn = None;
+            Err(TransientError::Connection {
+                position: "heartbeat.action.query".into(),
+                source: other,
+            }
+            .into())
+        }
     }
 }
 

@@ -204,3 +204,37 @@ async fn heartbeat_action_query_runs_with_each_heartbeat() {
     let heartbeats = records(&broker, "__debezium-heartbeat.dbserver1", 1).await;
     assert_eq!(json_of(&heartbeats[0].key), json!({"serverName": "dbserver1"}));
 }
+
+/// `errors.max.retries` bounds the retries of a transient source error (a
+/// database that refuses connections); the connector then fails, saying
+/// so. The delays come from `errors.retry.delay.*`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_source_errors_stop_after_errors_max_retries() {
+    let db = MariaDb::start(&[]).await;
+    let broker = Broker::start().await;
+    let (cluster, node) = one_node(&broker).await;
+    // A port nothing listens on: every connection attempt is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = closed.to_string();
+    let config = connectors::capturing_config(&db, 6208, "retrying", &[
+        ("database.port", closed.as_str()),
+        ("errors.max.retries", "2"),
+        ("errors.retry.delay.initial.ms", "50"),
+        ("errors.retry.delay.max.ms", "100"),
+    ]);
+    cluster
+        .client(node)
+        .create_connector(raftcdc::proto::CreateConnectorRequest { name: "retrying".into(), config: config.into_iter().collect(), paused: false })
+        .await
+        .expect("create");
+    cluster
+        .wait_connector(&[node], "retrying", "failed after its retries", |_, c| {
+            let task = c.task.as_ref().ok_or("no task")?;
+            if task.state == "FAILED" && task.error.contains("gave up after 2 retries (errors.max.retries=2)") {
+                Ok(())
+            } else {
+                Err(format!("{} {}", task.state, task.error))
+            }
+        })
+        .await;
+}

@@ -139,7 +139,6 @@ const fn refused(
 const JDBC: &str = "raftcdc speaks the MySQL protocol itself; there is no JDBC driver to configure";
 const HISTORY: &str = "schema history lives in the replicated Raft state, not in a Kafka topic or file";
 const JAVA_CLASS: &str = "it names a Java class, and raftcdc runs no Java code";
-const RETRIES: &str = "transient errors are retried until they pass, backing off from 250 ms to 15 s";
 const SNAPSHOT_MODE_VALUE: &str = "it is read only with a snapshot.mode that raftcdc refuses (custom, configuration_based)";
 const SIGNALS: &str = "signal tables and Kafka signal topics are not read";
 const SIGNALS_INSTEAD: &str = "`raftcdc connector snapshot` (incremental snapshots, replicated through Raft)";
@@ -168,12 +167,12 @@ pub const CATALOG: &[Entry] = &[
     no_effect("header.converter.", "", "Header converter settings.", "raftcdc writes no record headers"),
     no_effect("config.action.reload", "restart", "What Kafka Connect does when externalised config values change.", "configs are stored in Raft and change only with `connector update`"),
     no_effect("errors.tolerance", "none", "Kafka Connect: tolerate converter and transform failures.", "raftcdc's JSON conversion has no per-record failures to tolerate"),
-    no_effect("errors.retry.timeout", "0", "Kafka Connect: how long to retry a failed conversion or transform.", RETRIES),
+    no_effect("errors.retry.timeout", "0", "Kafka Connect: how long to retry a failed conversion or transform.", "raftcdc's JSON conversion has no per-record failures to retry"),
     no_effect("errors.log.", "", "Kafka Connect: log conversion and transform failures (errors.log.enable, errors.log.include.messages).", "errors are reported in the connector status and the node log"),
     no_effect("errors.deadletterqueue.", "", "Kafka Connect's dead letter queue.", "dead letter queues exist for sink connectors only"),
-    no_effect("errors.max.retries", "-1", "Debezium: how often to retry a retriable error before failing.", RETRIES),
-    no_effect("errors.retry.delay.initial.ms", "300", "Debezium: first delay before retrying a retriable error.", RETRIES),
-    no_effect("errors.retry.delay.max.ms", "10000", "Debezium (and Kafka Connect): longest delay between retries.", RETRIES),
+    source("errors.max.retries", "-1", "Retries of a transient source error (database connection, server restart) before the connector fails: -1 without limit, 0 none."),
+    source("errors.retry.delay.initial.ms", "300", "First delay before retrying a transient source error, doubling up to errors.retry.delay.max.ms."),
+    source("errors.retry.delay.max.ms", "10000", "Longest delay between retries of a transient source error."),
     no_effect("exactly.once.support", "requested", "KIP-618: whether the connector must support exactly-once delivery.", "delivery is always exactly-once unless delivery.guarantee says otherwise"),
     no_effect("transaction.boundary", "poll", "KIP-618: where Kafka transactions begin and end.", "raftcdc's Kafka transactions follow source transactions and max.batch.size"),
     no_effect("transaction.boundary.interval.ms", "", "KIP-618: interval for transaction.boundary=interval.", "raftcdc's Kafka transactions follow source transactions and max.batch.size"),
@@ -302,7 +301,7 @@ pub const CATALOG: &[Entry] = &[
     no_effect("connection.validation.timeout.ms", "60000", "Timeout of the connection check at start.", "the connection check uses connect.timeout.ms"),
     no_effect("custom.retriable.exception", "", "Regex of exception messages to retry.", "raftcdc classifies errors itself as transient or definite"),
     no_effect("executor.shutdown.timeout.ms", "4000", "Wait for executors at shutdown.", "raftcdc's tasks stop at the next batch boundary"),
-    no_effect("retriable.restart.connector.wait.ms", "10000", "Wait before restarting after a retriable error.", RETRIES),
+    no_effect("retriable.restart.connector.wait.ms", "10000", "Wait before restarting after a retriable error.", "the delay is errors.retry.delay.initial.ms, doubling up to errors.retry.delay.max.ms"),
     no_effect("log.position.check.enable", "true", "Check at start that the offset's binlog still exists.", "raftcdc always checks; snapshot.mode=when_needed decides what follows"),
     no_effect("offset.activity.monitor.interval.ms", "", "Offset activity monitoring.", "offsets are committed with every batch and shown in connector status"),
     no_effect("query.fetch.size", "0", "JDBC fetch size.", JDBC),

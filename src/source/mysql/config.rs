@@ -120,6 +120,29 @@ impl Filters {
     }
 }
 
+/// Retries of transient source errors (`errors.max.retries`,
+/// `errors.retry.delay.initial.ms`, `errors.retry.delay.max.ms`, with
+/// Debezium's defaults): the delay starts at `initial_delay` and doubles up
+/// to `max_delay`; the count and the delay start over once a connection
+/// has lasted 30 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// `None`: retry without limit (Debezium's `-1`, the default).
+    pub max_retries: Option<u64>,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: None,
+            initial_delay: Duration::from_millis(300),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
 /// The validated connector configuration.
 #[derive(Debug, Clone)]
 pub struct MySqlSourceConfig {
@@ -150,6 +173,8 @@ pub struct MySqlSourceConfig {
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
     pub skipped_operations: SkippedOperations,
+    /// How transient source errors are retried.
+    pub retry: RetryPolicy,
     /// `heartbeat.action.query`: run with every heartbeat.
     pub heartbeat_action_query: Option<String>,
     /// `database.initial.statements`, split: run on every connection
@@ -286,6 +311,24 @@ impl Props<'_> {
             (None, None) => Ok(Filter::All),
         }
     }
+}
+
+fn retry_policy(p: &Props<'_>) -> Result<RetryPolicy, ConfigError> {
+    let default = RetryPolicy::default();
+    let max_retries: i64 = p.number("errors.max.retries", -1, -1, i64::MAX)?;
+    let initial_ms: u64 = p.number("errors.retry.delay.initial.ms", default.initial_delay.as_millis() as u64, 1, 3_600_000)?;
+    let max_ms: u64 = p.number("errors.retry.delay.max.ms", default.max_delay.as_millis() as u64, 1, 3_600_000)?;
+    if max_ms < initial_ms {
+        return Err(error(
+            "errors.retry.delay.max.ms",
+            format!("{max_ms} must be at least errors.retry.delay.initial.ms ({initial_ms})"),
+        ));
+    }
+    Ok(RetryPolicy {
+        max_retries: u64::try_from(max_retries).ok(),
+        initial_delay: Duration::from_millis(initial_ms),
+        max_delay: Duration::from_millis(max_ms),
+    })
 }
 
 /// Debezium's split of `database.initial.statements`: `;` separates
@@ -476,6 +519,7 @@ impl MySqlSourceConfig {
             skip_messages_without_change: p.boolean("skip.messages.without.change", false)?,
             initial_statements: p.get("database.initial.statements").map(split_statements).unwrap_or_default(),
             heartbeat_action_query: p.get("heartbeat.action.query").map(str::to_string),
+            retry: retry_policy(&p)?,
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,
@@ -644,6 +688,7 @@ mod property_tests {
     fn partner(key: &str) -> Option<&'static str> {
         Some(match key {
             "max.batch.size" => "max.queue.size",
+            "errors.retry.delay.initial.ms" => "errors.retry.delay.max.ms",
             "database.include.list" => "database.exclude.list",
             "table.include.list" => "table.exclude.list",
             "column.include.list" => "column.exclude.list",

@@ -65,7 +65,10 @@ impl MySqlSource {
     /// last batch sent; a definite error is returned.
     pub async fn run(&self, start: Option<Value>, out: mpsc::Sender<Batch>) -> Result<(), SourceError> {
         let mut resume = start;
-        let mut backoff = Duration::from_millis(200);
+        // errors.max.retries, errors.retry.delay.initial.ms/max.ms.
+        let retry = self.config.retry;
+        let mut backoff = retry.initial_delay;
+        let mut retries: u64 = 0;
         let mut snapshot_due = self.task_start;
         let mut resnapshotted = false;
         loop {
@@ -86,14 +89,19 @@ impl MySqlSource {
                         return Ok(());
                     }
                     if began.elapsed() > Duration::from_secs(30) {
-                        backoff = Duration::from_millis(200);
+                        backoff = retry.initial_delay;
+                        retries = 0;
                     }
+                    if retry.max_retries.is_some_and(|max| retries >= max) {
+                        return Err(DefiniteError::RetriesExhausted { retries, source: error }.into());
+                    }
+                    retries += 1;
                     tracing::warn!(error = %crate::node::error_chain(&error), position = error.position(), retry_in_ms = backoff.as_millis() as u64, "source: transient error; reconnecting");
                     if last_sent.is_some() {
                         resume = last_sent;
                     }
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    backoff = (backoff * 2).min(retry.max_delay);
                 }
             }
         }

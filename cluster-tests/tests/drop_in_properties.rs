@@ -238,3 +238,33 @@ async fn transient_source_errors_stop_after_errors_max_retries() {
         })
         .await;
 }
+
+/// `snapshot.include.collection.list`: the initial snapshot reads the rows
+/// of the listed tables only; the others are captured from the stream on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_reads_only_the_included_collections() {
+    let db = MariaDb::start(&[]).await;
+    db.sql(&[
+        "CREATE DATABASE inventory",
+        "CREATE TABLE inventory.a (id INT PRIMARY KEY)",
+        "CREATE TABLE inventory.b (id INT PRIMARY KEY)",
+        "INSERT INTO inventory.a VALUES (1), (2)",
+        "INSERT INTO inventory.b VALUES (1), (2)",
+    ])
+    .await;
+    let broker = Broker::start().await;
+    let (cluster, node) = one_node(&broker).await;
+    connectors::create_streaming(&cluster, node, &db, "partial", 6209, &[
+        ("snapshot.mode", "initial"),
+        ("snapshot.include.collection.list", "inventory\\.a"),
+    ])
+    .await;
+    db.sql(&["INSERT INTO inventory.b VALUES (3)", "INSERT INTO inventory.a VALUES (3)"]).await;
+    let a: Vec<Value> = records(&broker, "dbserver1.inventory.a", 3).await.iter().map(|r| json_of(&r.value)).collect();
+    let ops: Vec<&str> = a.iter().map(|v| v["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["r", "r", "c"]);
+    let b: Vec<Value> = records(&broker, "dbserver1.inventory.b", 1).await.iter().map(|r| json_of(&r.value)).collect();
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert_eq!(b[0]["op"], "c");
+    assert_eq!(b[0]["after"], json!({"id": 3}));
+}

@@ -266,7 +266,7 @@ pub const CATALOG: &[Entry] = &[
     source("skipped.operations", "t", "Operations not to emit: c, u, d, t or none."),
     no_effect("snapshot.delay.ms", "0", "Wait before a snapshot starts.", "a snapshot starts when the connector's owner is elected; its output is the same"),
     source("snapshot.fetch.size", "10000", "Rows per snapshot chunk (one read, one batch, one committed cursor step)."),
-    refused("snapshot.include.collection.list", "", "Tables to include in the initial snapshot.", "not implemented, and ignoring it would snapshot other tables", "table.include.list, or `raftcdc connector snapshot` for chosen tables"),
+    source("snapshot.include.collection.list", "", "Anchored regexes of db.table: the captured tables whose rows the initial snapshot reads (default: all); every captured table's schema is still recorded and its changes streamed."),
     no_effect("snapshot.lock.timeout.ms", "10000", "How long to wait for snapshot locks.", "MariaDB snapshots take no lock; MySQL holds FLUSH TABLES WITH READ LOCK only while the view opens"),
     no_effect("snapshot.locking.mode", "minimal", "Locks held during the snapshot.", "MariaDB snapshots take no lock; MySQL holds FLUSH TABLES WITH READ LOCK only while the view opens"),
     no_effect("snapshot.locking.mode.custom.name", "", "Custom locking implementation.", JAVA_CLASS),

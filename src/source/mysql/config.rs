@@ -173,6 +173,9 @@ pub struct MySqlSourceConfig {
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
     pub skipped_operations: SkippedOperations,
+    /// `snapshot.include.collection.list`: the captured tables whose rows
+    /// the initial snapshot reads (`db.table` regexes; default all).
+    pub snapshot_tables: Filter,
     /// How transient source errors are retried.
     pub retry: RetryPolicy,
     /// `heartbeat.action.query`: run with every heartbeat.
@@ -520,6 +523,7 @@ impl MySqlSourceConfig {
             initial_statements: p.get("database.initial.statements").map(split_statements).unwrap_or_default(),
             heartbeat_action_query: p.get("heartbeat.action.query").map(str::to_string),
             retry: retry_policy(&p)?,
+            snapshot_tables: p.regex_list("snapshot.include.collection.list")?.map_or(Filter::All, Filter::Include),
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,

@@ -222,6 +222,7 @@ pub async fn run(
     let mut conn = validate::connect_for_queries(config).await?;
     let view = open_view(&mut conn, config, server).await?;
     let builder = RecordBuilder::new(config.clone());
+    let mut captured = Vec::new();
     let (base, mut cursor, fresh) = match resume {
         Some(mut offset) => {
             let mut cursor = offset.snapshot.take().expect("a resumed snapshot has a cursor");
@@ -248,8 +249,13 @@ pub async fn run(
         }
         None => {
             let tables = captured_tables(&mut conn, config).await?;
-            tracing::info!(tables = tables.len(), position = %format!("{}:{}", view.file, view.pos), "snapshot: starting");
-            (view, SnapshotCursor::new(tables), true)
+            // snapshot.include.collection.list: rows of these tables only;
+            // the schema of every captured table is still recorded.
+            let rows_of: Vec<(String, String)> =
+                tables.iter().filter(|(db, table)| config.snapshot_tables.allows(&format!("{db}.{table}"))).cloned().collect();
+            tracing::info!(tables = tables.len(), with_rows = rows_of.len(), position = %format!("{}:{}", view.file, view.pos), "snapshot: starting");
+            captured = tables;
+            (view, SnapshotCursor::new(rows_of), true)
         }
     };
     let mut snapshot = Snapshotter {
@@ -264,8 +270,7 @@ pub async fn run(
         view_pending: !fresh,
     };
     if fresh {
-        let tables = cursor.tables.clone();
-        let batch = snapshot.schema_batch(&tables, Some(&cursor)).await?;
+        let batch = snapshot.schema_batch(&captured, Some(&cursor)).await?;
         if !send(out, batch, last_sent).await {
             return Ok(None);
         }

@@ -173,6 +173,9 @@ pub struct MySqlSourceConfig {
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
     pub skipped_operations: SkippedOperations,
+    /// `snapshot.select.statement.overrides`: `db.table` → the SELECT the
+    /// initial snapshot reads it with.
+    pub snapshot_select_overrides: BTreeMap<String, String>,
     /// `snapshot.include.collection.list`: the captured tables whose rows
     /// the initial snapshot reads (`db.table` regexes; default all).
     pub snapshot_tables: Filter,
@@ -314,6 +317,24 @@ impl Props<'_> {
             (None, None) => Ok(Filter::All),
         }
     }
+}
+
+/// Debezium's `snapshot.select.statement.overrides=db.t1,db.t2` with one
+/// `snapshot.select.statement.overrides.<db>.<table>` statement for each
+/// listed table (a listed table without its statement is refused).
+fn select_overrides(p: &Props<'_>) -> Result<BTreeMap<String, String>, ConfigError> {
+    const LIST: &str = "snapshot.select.statement.overrides";
+    let mut overrides = BTreeMap::new();
+    let Some(list) = p.get(LIST) else { return Ok(overrides) };
+    for table in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if table.split('.').count() != 2 || table.split('.').any(str::is_empty) {
+            return Err(error(LIST, format!("\"{table}\" is not of the form db.table")));
+        }
+        let key = format!("{LIST}.{table}");
+        let statement = p.get(&key).ok_or_else(|| error(&key, format!("is required: {LIST} lists {table}")))?;
+        overrides.insert(table.to_string(), statement.to_string());
+    }
+    Ok(overrides)
 }
 
 fn retry_policy(p: &Props<'_>) -> Result<RetryPolicy, ConfigError> {
@@ -524,6 +545,7 @@ impl MySqlSourceConfig {
             heartbeat_action_query: p.get("heartbeat.action.query").map(str::to_string),
             retry: retry_policy(&p)?,
             snapshot_tables: p.regex_list("snapshot.include.collection.list")?.map_or(Filter::All, Filter::Include),
+            snapshot_select_overrides: select_overrides(&p)?,
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,
@@ -541,6 +563,11 @@ impl MySqlSourceConfig {
 
     pub fn heartbeat_topic(&self) -> String {
         self.encoding.topic_naming.heartbeat_topic(&self.heartbeat_topic_prefix, &self.topic_prefix)
+    }
+
+    /// The `snapshot.select.statement.overrides` statement of a table.
+    pub fn snapshot_select_override(&self, db: &str, table: &str) -> Option<&str> {
+        self.snapshot_select_overrides.get(&format!("{db}.{table}")).map(String::as_str)
     }
 
     /// Key columns configured with `message.key.columns` for a table.
@@ -724,8 +751,10 @@ mod property_tests {
             let mut props = base();
             props.insert(key.to_string(), value.clone());
             if let Err(e) = MySqlSourceConfig::from_properties(&props) {
+                // A list may name the property it lacks beneath itself
+                // (snapshot.select.statement.overrides.<db>.<table>).
                 prop_assert!(
-                    e.property == key || partner(key) == Some(e.property.as_str()),
+                    e.property == key || partner(key) == Some(e.property.as_str()) || e.property.starts_with(&format!("{key}.")),
                     "{key} = {value:?}: {e}"
                 );
                 let prefix = format!("config.{}: ", e.property);
@@ -750,7 +779,9 @@ mod property_tests {
             const REQUIRED: &[&str] =
                 &["connector.class", "database.hostname", "database.user", "database.server.id", "topic.prefix"];
             if let Err(e) = MySqlSourceConfig::from_properties(&props) {
-                prop_assert!(props.contains_key(&e.property) || REQUIRED.contains(&e.property.as_str()), "{e}");
+                // (or one a present list needs: snapshot.select.statement.overrides.<db>.<table>)
+                let needed_by_a_list = props.keys().any(|k| e.property.starts_with(&format!("{k}.")));
+                prop_assert!(props.contains_key(&e.property) || REQUIRED.contains(&e.property.as_str()) || needed_by_a_list, "{e}");
             }
         }
     }

@@ -578,7 +578,10 @@ impl Snapshotter<'_> {
         })?;
         let columns = output.decoder.columns();
         let key = chunk_key(&mut self.conn, &db, &table, columns).await?;
-        let select = select_all(&output);
+        let select = match self.encoder.config.snapshot_select_override(&db, &table) {
+            Some(statement) => select_from_override(&output, statement),
+            None => select_all(&output),
+        };
         let key_names: Vec<String> = key.iter().map(|&i| columns[i].name.clone()).collect();
         let had_key_columns = self.encoder.config.key_columns_for(&db, &table).is_some();
         if !key.is_empty()
@@ -725,6 +728,21 @@ pub(super) fn select_all(output: &TableOutput) -> String {
         output.decoder.columns().iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
         quote_identifier(db),
         quote_identifier(table)
+    )
+}
+
+/// `snapshot.select.statement.overrides`: every column of the table, in
+/// order, from the user's statement as a derived table. The snapshot
+/// chunks it by the table's key like the table itself (the statement's
+/// rows, read at the same consistent view, in key ranges), so a resumed
+/// snapshot stays exact; the statement must return the table's columns
+/// by name (e.g. `SELECT * FROM db.t WHERE ...`), or the server refuses
+/// the read and the connector stops naming it.
+pub(super) fn select_from_override(output: &TableOutput, statement: &str) -> String {
+    format!(
+        "SELECT {} FROM ({}) AS `snapshot_select_override`",
+        output.decoder.columns().iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
+        statement.trim().trim_end_matches(';')
     )
 }
 

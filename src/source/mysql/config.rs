@@ -164,6 +164,8 @@ pub struct MySqlSourceConfig {
     pub provide_transaction_metadata: bool,
     pub heartbeat_interval: Option<Duration>,
     pub heartbeat_topic_prefix: String,
+    /// `topic.heartbeat.name`: the whole heartbeat topic name, if set.
+    pub heartbeat_topic_name: Option<String>,
     pub transaction_topic_suffix: String,
     pub max_batch_size: usize,
     pub max_queue_size: usize,
@@ -230,6 +232,8 @@ pub fn supported_property_names() -> impl Iterator<Item = &'static str> {
 /// to do instead.
 const FIXED_VALUES: &[(&str, &str, &str)] = &[
     ("table.ignore.builtin", "true", "raftcdc never captures the system schemas"),
+    ("schema.name.adjustment.mode", "none", "raftcdc writes schema names as Debezium does by default"),
+    ("field.name.adjustment.mode", "none", "raftcdc writes field names as Debezium does by default"),
     (
         "include.schema.comments",
         "false",
@@ -532,6 +536,7 @@ impl MySqlSourceConfig {
                 .or_else(|| p.get("heartbeat.topics.prefix"))
                 .unwrap_or("__debezium-heartbeat")
                 .to_string(),
+            heartbeat_topic_name: p.get("topic.heartbeat.name").map(str::to_string),
             transaction_topic_suffix: p.get("topic.transaction").unwrap_or("transaction").to_string(),
             max_batch_size,
             max_queue_size,
@@ -562,7 +567,10 @@ impl MySqlSourceConfig {
     }
 
     pub fn heartbeat_topic(&self) -> String {
-        self.encoding.topic_naming.heartbeat_topic(&self.heartbeat_topic_prefix, &self.topic_prefix)
+        match &self.heartbeat_topic_name {
+            Some(name) => name.clone(),
+            None => self.encoding.topic_naming.heartbeat_topic(&self.heartbeat_topic_prefix, &self.topic_prefix),
+        }
     }
 
     /// The `snapshot.select.statement.overrides` statement of a table.
@@ -628,6 +636,9 @@ pub(crate) mod tests {
         assert_eq!(c.transaction_topic(), "dbserver1_transaction");
         let c = with(&[("topic.naming.strategy", "io.debezium.schema.SchemaTopicNamingStrategy")]).unwrap();
         assert_eq!(c.table_topic("inventory", "customers"), "dbserver1.customers");
+        assert_eq!(with(&[("topic.heartbeat.name", "heartbeats")]).unwrap().heartbeat_topic(), "heartbeats");
+        assert_eq!(with(&[("schema.name.adjustment.mode", "avro")]).unwrap_err().property, "schema.name.adjustment.mode");
+        assert!(with(&[("field.name.adjustment.mode", "none")]).is_ok());
         for (key, value) in [("topic.naming.strategy", "io.debezium.schema.DefaultRegexTopicNamingStrategy"), ("topic.delimiter", "/")] {
             assert_eq!(with(&[(key, value)]).unwrap_err().property, key);
         }

@@ -557,6 +557,32 @@ impl Cluster {
         self.process(node).rss_kib()
     }
 
+    /// Node `node`'s peak RSS in KiB since it started or the last
+    /// [`Self::reset_peak_rss`].
+    pub fn peak_rss_kib(&self, node: usize) -> Option<u64> {
+        self.process(node).peak_rss_kib()
+    }
+
+    /// Starts a new peak RSS measurement on every running node.
+    pub fn reset_peak_rss(&self) {
+        for node in self.nodes() {
+            self.process(node).reset_peak_rss();
+        }
+    }
+
+    /// One line with every node's peak RSS since the last reset.
+    pub fn peak_rss_line(&self) -> String {
+        let peaks: Vec<String> = self
+            .nodes()
+            .into_iter()
+            .map(|n| match self.peak_rss_kib(n) {
+                Some(kib) => format!("node {n} {:.0} MiB", kib as f64 / 1024.0),
+                None => format!("node {n} down"),
+            })
+            .collect();
+        format!("peak RSS: {}", peaks.join(", "))
+    }
+
     // ----- partitions ---------------------------------------------------
 
     /// Blackholes all traffic between nodes `a` and `b`.

@@ -25,6 +25,8 @@
 //! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
 //! - [`bench`]: the benchmark binaries' command-line flags.
+//! - [`debezium`]: Debezium's MySQL connector, run beside raftcdc in the
+//!   benchmarks.
 //!
 //! Typical use:
 //!
@@ -45,6 +47,7 @@ pub mod cluster;
 pub mod mariadb;
 pub mod config;
 pub mod connectors;
+pub mod debezium;
 pub mod pki;
 pub mod process;
 pub mod proxy;

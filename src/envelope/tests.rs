@@ -296,7 +296,7 @@ fn floating_point() {
     let f = r#"{"type":"float","optional":true,"field":"c"}"#;
     let d = r#"{"type":"double","optional":true,"field":"c"}"#;
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(1.1),
@@ -304,7 +304,7 @@ fn floating_point() {
         f,
     );
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(3.402_823_5e38),
@@ -312,7 +312,7 @@ fn floating_point() {
         f,
     );
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(-0.0),
@@ -1389,4 +1389,29 @@ fn source_type_parameters() {
     let text = String::from_utf8(encoder.value(Op::Create, None, Some(&row), &source(), 1, None).unwrap()).unwrap();
     assert!(text.contains(r#""parameters":{"scale":"2","connect.decimal.precision":"10","__debezium.source.column.type":"DECIMAL","__debezium.source.column.length":"10","__debezium.source.column.scale":"2","__debezium.source.column.comment":"price","__debezium.source.column.name":"p"}"#), "{text}");
     assert_eq!(value["payload"]["after"]["p"], "AJY=");
+}
+
+/// MariaDB 10.11's own text for each address (`SELECT CAST(x AS INET6)`).
+#[test]
+fn inet6_is_written_as_mariadb_prints_it() {
+    let cases = [
+        ("::1.2.3.4", "::1.2.3.4"),
+        ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+        ("::1", "::1"),
+        ("::", "::"),
+        ("2001:db8::ff00:42:8329", "2001:db8::ff00:42:8329"),
+        ("1:0:0:1:0:0:0:1", "1:0:0:1::1"),
+        ("::0.0.1.2", "::102"),
+        ("2001:0:0:1::", "2001:0:0:1::"),
+        ("::ffff:0:1.2.3.4", "::ffff:0:102:304"),
+        ("1:0:1:1:1:1:1:1", "1::1:1:1:1:1:1"),
+        ("1:0:0:1:0:0:1:1", "1::1:0:0:1:1"),
+        ("::ffff:0.0.0.0", "::ffff:0.0.0.0"),
+        ("0:0:0:0:0:1:0:0", "::1:0:0"),
+        ("ABCD::00FF", "abcd::ff"),
+    ];
+    for (input, mariadb) in cases {
+        let address: std::net::Ipv6Addr = input.parse().unwrap();
+        assert_eq!(super::value::inet6_text(&address.octets()), mariadb, "{input}");
+    }
 }

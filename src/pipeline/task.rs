@@ -75,7 +75,7 @@
 //! `FAILED` and a remedy. Transient ones (broker or database unreachable)
 //! restart the whole sequence above after a backoff, which re-fences and
 //! re-reads progress, so the resume point is always exact.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -463,12 +463,32 @@ async fn deliver(
     let began = Instant::now();
     sink.deliver(&records, &progress).await?;
     context.node.registry.connector(&context.name).delivered(&records, &progress.offset, began.elapsed(), sink.last_commit_duration());
+    let new_topics = unrecorded_topics(context, &records).await;
     committer
         .commit(Commit {
             offset: progress.offset,
             snapshot,
+            new_topics,
         })
         .await
+}
+
+/// The topics `records` were written to that the connector's replicated
+/// active topics do not list (read from this node's applied state).
+async fn unrecorded_topics(context: &TaskContext, records: &[Record]) -> Vec<String> {
+    let mut topics: Vec<&str> = Vec::new();
+    for record in records {
+        if topics.last() != Some(&record.topic.as_str()) && !topics.contains(&record.topic.as_str()) {
+            topics.push(&record.topic);
+        }
+    }
+    context
+        .node
+        .read_connector(&context.name, |c| {
+            topics.iter().filter(|t| !c.active_topics.contains(**t)).map(|t| t.to_string()).collect()
+        })
+        .await
+        .unwrap_or_default()
 }
 
 /// Writes a batch's schema history entries to Raft under the task's epoch,
@@ -505,6 +525,9 @@ fn resume_point(kafka: Option<Progress>, raft: Option<OffsetRecord>) -> Option<s
 struct Commit {
     offset: serde_json::Value,
     snapshot: Option<SnapshotProgress>,
+    /// Topics this delivery wrote to that the connector's active topics
+    /// did not list yet.
+    new_topics: Vec<String>,
 }
 
 impl Commit {
@@ -515,6 +538,7 @@ impl Commit {
         if later.snapshot.is_some() {
             self.snapshot = later.snapshot;
         }
+        self.new_topics.extend(later.new_topics);
     }
 }
 
@@ -531,6 +555,15 @@ impl Commit {
 /// ([`Commit::absorb`]), so a slow Raft costs fewer proposals, not a
 /// longer queue; the queue is bounded, so a Raft that cannot commit at
 /// all stops delivery instead of growing memory.
+///
+/// It also records the connector's active topics (Kafka Connect's
+/// `GET /connectors/{name}/topics`): topics a committed delivery wrote to
+/// that the replicated list lacks ([`unrecorded_topics`]) are proposed
+/// (`RecordTopics`) before that delivery's offset. A failed proposal is
+/// retried with the next commit; it never holds up delivery. Recording is
+/// idempotent, so a topic proposed twice while the first proposal is in
+/// flight costs one spare entry, and a topic written again after an
+/// operator's reset is simply listed again.
 struct OffsetCommitter {
     queue: Option<mpsc::Sender<Commit>>,
     worker: AbortOnDrop<TaskError>,
@@ -544,9 +577,27 @@ impl OffsetCommitter {
         let epoch = context.epoch;
         let worker = tokio::spawn(
             async move {
+                let mut unrecorded = BTreeSet::new();
                 while let Some(mut commit) = commits.recv().await {
                     while let Ok(later) = commits.try_recv() {
                         commit.absorb(later);
+                    }
+                    unrecorded.extend(std::mem::take(&mut commit.new_topics));
+                    if !unrecorded.is_empty() {
+                        let command = Command::RecordTopics {
+                            name: name.clone(),
+                            epoch,
+                            topics: unrecorded.iter().cloned().collect(),
+                        };
+                        match node.propose(command).await {
+                            Ok(_) => unrecorded.clear(),
+                            Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
+                                return TaskError::Deposed(format!("Raft rejected epoch {epoch} (current {current})"));
+                            }
+                            Err(error) => {
+                                tracing::warn!(connector = %name, error = %error_chain(&error), "recording active topics failed; retried with the next commit");
+                            }
+                        }
                     }
                     let command = Command::CommitOffset {
                         name: name.clone(),
@@ -624,10 +675,11 @@ mod tests {
     /// Folded commits keep the newest offset and snapshot progress.
     #[test]
     fn absorbed_commits_keep_the_latest_offset_and_progress() {
-        let mut commit = Commit { offset: json!({"pos": 1}), snapshot: Some(progress(10)) };
-        commit.absorb(Commit { offset: json!({"pos": 2}), snapshot: None });
+        let mut commit = Commit { offset: json!({"pos": 1}), snapshot: Some(progress(10)), new_topics: vec!["a".into()] };
+        commit.absorb(Commit { offset: json!({"pos": 2}), snapshot: None, new_topics: vec!["b".into()] });
+        assert_eq!(commit.new_topics, ["a", "b"]);
         assert_eq!(commit.snapshot, Some(progress(10)), "no progress in a later commit keeps the earlier one");
-        commit.absorb(Commit { offset: json!({"pos": 3}), snapshot: Some(progress(20)) });
+        commit.absorb(Commit { offset: json!({"pos": 3}), snapshot: Some(progress(20)), new_topics: Vec::new() });
         assert_eq!(commit.offset, json!({"pos": 3}));
         assert_eq!(commit.snapshot, Some(progress(20)));
     }

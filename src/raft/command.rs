@@ -158,6 +158,20 @@ pub enum Command {
         name: String,
         incarnation: String,
     },
+    /// The owner records topics it has produced to for the first time
+    /// (Kafka Connect's active topics, `GET /connectors/{name}/topics`),
+    /// after the transaction that wrote to them committed. Added after
+    /// every variant above.
+    RecordTopics {
+        name: String,
+        epoch: u64,
+        topics: Vec<String>,
+    },
+    /// An operator's reset of the active topics (`PUT
+    /// /connectors/{name}/topics/reset`). Added after every variant above.
+    ResetTopics {
+        name: String,
+    },
 }
 
 impl Command {
@@ -196,7 +210,9 @@ impl Command {
             | Command::RecordSchemaHistory { name, .. }
             | Command::RequestSnapshot { name, .. }
             | Command::SetSnapshotState { name, .. }
-            | Command::ResetOffsets { name, .. } => name,
+            | Command::ResetOffsets { name, .. }
+            | Command::RecordTopics { name, .. }
+            | Command::ResetTopics { name } => name,
         }
     }
 }

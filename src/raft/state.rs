@@ -11,8 +11,8 @@
 //!    `raise_epoch`). A deleted and re-created
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
-//!    `ReportTaskStatus` and `AppendSchemaHistory`
-//!    are applied only when their epoch equals the connector's current
+//!    `ReportTaskStatus`, `AppendSchemaHistory`, `RecordSchemaHistory`
+//!    and `RecordTopics` are applied only when their epoch equals the connector's current
 //!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
 //!    nothing. An owner that was replaced (by a failover, a restart or an
 //!    operator) can still reach the log, but can no longer change anything.
@@ -40,7 +40,7 @@
 //! Validation of a connector's *config* (the Debezium properties) happens
 //! before proposing, not here: if a later release tightened the validator,
 //! replaying an old log must still reproduce the same state.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +137,10 @@ pub struct ConnectorRecord {
     /// The operator's latest incremental snapshot request.
     #[serde(default)]
     pub incremental: Option<IncrementalRequest>,
+    /// The topics this connector has produced records to since it was
+    /// created or its topics were reset (Kafka Connect's active topics).
+    #[serde(default)]
+    pub active_topics: BTreeSet<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -166,6 +170,7 @@ impl ConnectorRecord {
             schema_history: Vec::new(),
             snapshot: None,
             incremental: None,
+            active_topics: BTreeSet::new(),
             created_ms: 0,
             updated_ms: 0,
         }
@@ -371,6 +376,7 @@ impl ClusterState {
                     schema_history: Vec::new(),
                     snapshot: None,
                     incremental: None,
+                    active_topics: BTreeSet::new(),
                     created_ms: now,
                     updated_ms: now,
                 };
@@ -519,6 +525,16 @@ impl ClusterState {
                 });
                 record
             }
+            Command::RecordTopics { name, epoch, topics } => {
+                let record = self.owned(name, *epoch)?;
+                record.active_topics.extend(topics.iter().cloned());
+                record
+            }
+            Command::ResetTopics { name } => {
+                let record = self.existing(name)?;
+                record.active_topics.clear();
+                record
+            }
             Command::SetSnapshotState { name, state } => {
                 let record = self.existing(name)?;
                 match record.incremental.as_mut() {
@@ -538,6 +554,7 @@ impl ClusterState {
                 | Command::ReportTaskStatus { .. }
                 | Command::AppendSchemaHistory { .. }
                 | Command::RecordSchemaHistory { .. }
+                | Command::RecordTopics { .. }
         );
         Ok((!owner_write).then(|| record.clone()))
     }

@@ -6,6 +6,7 @@
 //! - [`error`]: fenced / transient / definite, and how librdkafka errors map.
 //! - [`progress`]: the progress record and how the resume point is read.
 //! - `topics`: topic creation on first use.
+//! - `cluster_id`: the Kafka cluster's id, for the REST API's `GET /`.
 //! - `context`: librdkafka logs → tracing.
 //!
 //! # Why delivery is exactly once
@@ -75,6 +76,7 @@
 //! acknowledgement, then writes the progress record and waits for it, so
 //! progress never runs ahead of the data, but a failure between the two
 //! repeats the batch on resume.
+mod cluster_id;
 pub mod config;
 mod context;
 pub mod error;
@@ -89,6 +91,7 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 
+pub use cluster_id::fetch_cluster_id;
 pub use config::{DeliveryGuarantee, KafkaSinkConfig, SinkConfigError};
 pub use error::{ErrorClass, SinkError};
 pub use progress::Progress;

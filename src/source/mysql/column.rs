@@ -262,8 +262,11 @@ pub enum ColumnType {
         scale: u8,
         unsigned: bool,
     },
+    /// `FLOAT`; `scaled` when declared `FLOAT(M,D)` (only from DDL:
+    /// the binlog stores both alike).
     Float {
         unsigned: bool,
+        scaled: bool,
     },
     Double {
         unsigned: bool,
@@ -343,7 +346,7 @@ impl ColumnType {
             | ColumnType::Int { unsigned }
             | ColumnType::BigInt { unsigned }
             | ColumnType::Decimal { unsigned, .. }
-            | ColumnType::Float { unsigned }
+            | ColumnType::Float { unsigned, .. }
             | ColumnType::Double { unsigned } => unsigned,
             _ => false,
         }

@@ -685,7 +685,8 @@ impl Reader {
             query: Some(sql),
             server_id: self.server.server_id,
         };
-        if let Some((db, table)) = truncated_table(schema, sql) {
+        let truncated = truncated_table(schema, sql);
+        if let Some((db, table)) = truncated.clone() {
             if let Some(output) = self.by_name.get(&(db, table)).cloned() {
                 self.builder
                     .truncate_record(&output, &event, &mut txn.meta, &mut txn.records)
@@ -695,7 +696,9 @@ impl Reader {
                     })?;
             }
         }
-        if self.config.include_schema_changes && !is_transaction_noise(sql) {
+        // A TRUNCATE is a data event (`op: t`) for Debezium, never a
+        // schema change record.
+        if self.config.include_schema_changes && !is_transaction_noise(sql) && truncated.is_none() {
             txn.records.push(self.builder.schema_change_record(schema, sql, &event));
         }
         Ok(())

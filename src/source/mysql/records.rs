@@ -2,7 +2,10 @@
 //! connector event for event:
 //!
 //! - insert → `c`; update → `u`; delete → `d` followed by a tombstone
-//!   (null value, same key) when `tombstones.on.delete=true`;
+//!   (null value, same key, null on a keyless table as Debezium writes
+//!   it) when `tombstones.on.delete=true`;
+//! - `TRUNCATE` → one `t` record (null key) when `skipped.operations`
+//!   allows it, and never a schema change record;
 //! - an update that changes the key becomes `d` (old key) + tombstone +
 //!   `c` (new key), with Debezium's `__debezium.newkey` /
 //!   `__debezium.oldkey` headers, so log compaction keeps the right rows;
@@ -262,7 +265,9 @@ impl RecordBuilder {
             (Some(before), None) if !skipped.delete => {
                 let key = output.encoder.key(&before)?;
                 self.data(output, event, Op::Delete, Some(&before), None, key.clone(), meta, out, Vec::new())?;
-                if self.config.tombstones_on_delete && key.is_some() {
+                // Debezium follows every delete with a tombstone, also on a
+                // table without a key (both then have a null key).
+                if self.config.tombstones_on_delete {
                     out.push(Record {
                         topic: output.encoder.topic().to_string(),
                         key,

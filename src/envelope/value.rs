@@ -60,6 +60,7 @@
 //! `replace.null.with.default=true` (its default): a null in a field whose
 //! schema has a default is written as the default.
 
+use super::column_mappers::{hash_hex, truncate_utf16, ValueMapping};
 use super::json::{write_base64, write_escaped, write_f32, write_f64, write_hex, write_i64, write_str};
 use super::schema::{ConnectSchema, SchemaType};
 use super::{
@@ -110,6 +111,8 @@ pub(crate) struct FieldPlan {
     pub default: Option<Vec<u8>>,
     /// What Debezium writes for a null in a required column without default.
     pub fallback: Option<Vec<u8>>,
+    /// A column mapper applied after conversion (value fields only).
+    pub mapping: Option<ValueMapping>,
 }
 
 /// Debezium's escaping of ENUM/SET members (`escapeOption`): commas
@@ -304,6 +307,7 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
         optional,
         default: None,
         fallback,
+        mapping: None,
     };
     if let Some(default) = column.default.as_ref().filter(|d| !d.is_null()) {
         let mut encoded = Vec::new();
@@ -381,8 +385,48 @@ enum Converted {
 }
 
 impl FieldPlan {
-    /// Writes the JSON for `value` (a null, default, fallback or value).
+    /// Writes the JSON for `value` (a null, default, fallback or value),
+    /// through the column's mapper if it has one.
     pub(crate) fn write(&self, out: &mut Vec<u8>, value: &ColumnValue) -> Result<(), EncodeError> {
+        let Some(mapping) = &self.mapping else {
+            return self.write_converted(out, value);
+        };
+        match mapping {
+            // Debezium's mask replaces every value, null included.
+            ValueMapping::Mask(mask) => {
+                write_str(out, mask);
+                Ok(())
+            }
+            ValueMapping::Truncate(n) => {
+                if let (FieldKind::Binary(BinaryHandlingMode::Bytes), ColumnValue::Bytes(b)) = (&self.kind, value) {
+                    write_binary(out, BinaryHandlingMode::Bytes, &b[..b.len().min(*n)]);
+                    return Ok(());
+                }
+                self.write_mapped_string(out, value, |s| truncate_utf16(s, *n).to_owned())
+            }
+            ValueMapping::Hash { algorithm, salt, v2, cut_to } => {
+                self.write_mapped_string(out, value, |s| hash_hex(*algorithm, salt, *v2, s, *cut_to))
+            }
+        }
+    }
+
+    /// Writes `value` converted, then, if that is a (non-null) string,
+    /// `map` of it instead.
+    fn write_mapped_string(&self, out: &mut Vec<u8>, value: &ColumnValue, map: impl FnOnce(&str) -> String) -> Result<(), EncodeError> {
+        if value.is_null() {
+            return self.write_converted(out, value);
+        }
+        let mut converted = Vec::new();
+        self.write_converted(&mut converted, value)?;
+        match serde_json::from_slice::<String>(&converted) {
+            Ok(s) => write_str(out, &map(&s)),
+            Err(_) => out.extend_from_slice(&converted),
+        }
+        Ok(())
+    }
+
+    /// Writes the JSON for `value` as Debezium's converter gives it.
+    fn write_converted(&self, out: &mut Vec<u8>, value: &ColumnValue) -> Result<(), EncodeError> {
         let mark = out.len();
         match self.convert(out, value)? {
             Converted::Written => Ok(()),

@@ -46,14 +46,19 @@ pub async fn list(
     ))
 }
 
+/// A property's Kafka `ConfigKeyInfo`, with its default and documentation
+/// from the property catalog.
 fn definition(name: &str) -> Value {
+    let entry = crate::connector::catalog::lookup(name);
+    let default = entry.map(|e| e.default).filter(|d| !d.is_empty());
+    let documentation = entry.map_or("", |e| e.doc);
     json!({
         "name": name,
         "type": if is_secret(name) { "PASSWORD" } else { "STRING" },
         "required": matches!(name, "connector.class" | "database.hostname" | "database.user" | "database.server.id" | "topic.prefix"),
-        "default_value": null,
+        "default_value": default,
         "importance": "MEDIUM",
-        "documentation": "",
+        "documentation": documentation,
         "group": null,
         "width": "NONE",
         "display_name": name,

@@ -137,6 +137,12 @@ pub enum DefiniteError {
         #[source]
         source: mysql_async::Error,
     },
+    #[error("gave up after {retries} retries (errors.max.retries={retries})")]
+    RetriesExhausted {
+        retries: u64,
+        #[source]
+        source: TransientError,
+    },
 }
 
 impl DefiniteError {
@@ -189,6 +195,7 @@ impl DefiniteError {
                 "report this as a bug with the column's type; meanwhile exclude the column with column.exclude.list".into()
             }
             DefiniteError::Query { .. } => "check the server and the connector user's privileges".into(),
+            DefiniteError::RetriesExhausted { .. } => "make the database reachable, then `raftcdc connector restart`; or raise errors.max.retries (-1: retry without limit) with `raftcdc connector update`".into(),
         }
     }
 }

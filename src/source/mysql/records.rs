@@ -14,7 +14,10 @@
 //!   transaction's first event, every event carries its `transaction`
 //!   block, and an `END` record with per-table counts follows the last;
 //! - `column.include.list`/`exclude.list` project columns away before
-//!   encoding; `message.key.columns` overrides the key.
+//!   encoding; `message.key.columns` overrides the key;
+//! - with `skip.messages.without.change`, an update whose projected row
+//!   is the same before and after (only excluded columns changed) emits
+//!   nothing, as Debezium compares the value structs before anything else.
 //!
 //! Every data record carries its source position in the
 //! `raftcdc.source.position` header (`{"file","pos","row","gtid"}`).
@@ -235,6 +238,9 @@ impl RecordBuilder {
                 self.data(output, event, Op::Create, None, Some(&after), key, meta, out, Vec::new())?;
             }
             (Some(before), Some(after)) if !skipped.update => {
+                if self.config.skip_messages_without_change && before == after {
+                    return Ok(());
+                }
                 let old_key = output.encoder.key(&before)?;
                 let new_key = output.encoder.key(&after)?;
                 if output.encoder.has_key() && old_key != new_key {

@@ -96,7 +96,10 @@ impl MySqlSource {
     /// last batch sent; a definite error is returned.
     pub async fn run(&self, start: Option<Value>, out: mpsc::Sender<Batch>) -> Result<(), SourceError> {
         let mut resume = start;
-        let mut backoff = Duration::from_millis(200);
+        // errors.max.retries, errors.retry.delay.initial.ms/max.ms.
+        let retry = self.config.retry;
+        let mut backoff = retry.initial_delay;
+        let mut retries: u64 = 0;
         let mut snapshot_due = self.task_start;
         let mut resnapshotted = false;
         loop {
@@ -117,14 +120,19 @@ impl MySqlSource {
                         return Ok(());
                     }
                     if began.elapsed() > Duration::from_secs(30) {
-                        backoff = Duration::from_millis(200);
+                        backoff = retry.initial_delay;
+                        retries = 0;
                     }
+                    if retry.max_retries.is_some_and(|max| retries >= max) {
+                        return Err(DefiniteError::RetriesExhausted { retries, source: error }.into());
+                    }
+                    retries += 1;
                     tracing::warn!(error = %crate::error::error_chain(&error), position = error.position(), retry_in_ms = backoff.as_millis() as u64, "source: transient error; reconnecting");
                     if last_sent.is_some() {
                         resume = last_sent;
                     }
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    backoff = (backoff * 2).min(retry.max_delay);
                 }
             }
         }
@@ -286,13 +294,16 @@ impl MySqlSource {
                 let event = event.map_err(|e| classify(e, &reader.position(), &config.user, config.server_id))?;
                 if let Some((db, table)) = reader.needs_refinement(&event) {
                     if schema_conn.is_none() {
-                        schema_conn = Some(validate::connect(config).await?);
+                        schema_conn = Some(validate::connect_for_queries(config).await?);
                     }
                     let conn = schema_conn.as_mut().expect("just connected");
                     let refined = refinements(conn, &db, &table).await?;
                     reader.refined.insert((db, table), refined);
                 }
                 for batch in reader.handle(&event)? {
+                    if config.heartbeat_action_query.is_some() && is_heartbeat(&batch, config) {
+                        heartbeat_action(config, &mut schema_conn).await?;
+                    }
                     let offset = batch.offset.clone();
                     if out.send(batch).await.is_err() {
                         return Ok(());
@@ -345,7 +356,7 @@ async fn check_server(
     start: Option<Value>,
     snapshot_due: bool,
 ) -> Result<(ServerInfo, Plan, Option<SourceOffset>), SourceError> {
-    let mut conn = validate::connect(config).await?;
+    let mut conn = validate::connect_for_queries(config).await?;
     let server = validate::validate_server(&mut conn, config).await?;
     let candidate = failover::read_candidate(&mut conn, config, &server).await?;
     failover::check_logs_replicated(server.mariadb, &candidate)?;
@@ -466,6 +477,39 @@ async fn bounded<T>(
             waited_ms: limit.as_millis() as u64,
         }
         .into()),
+    }
+}
+
+/// Whether `batch` is the heartbeat record alone.
+fn is_heartbeat(batch: &Batch, config: &MySqlSourceConfig) -> bool {
+    matches!(batch.records.as_slice(), [record] if record.topic == config.heartbeat_topic())
+}
+
+/// Runs `heartbeat.action.query` on the connection for queries (opened,
+/// with `database.initial.statements`, if there is none), as Debezium runs
+/// it with each heartbeat. A statement the server refuses stops the
+/// connector (as in Debezium); a lost connection is transient.
+async fn heartbeat_action(config: &MySqlSourceConfig, conn: &mut Option<mysql_async::Conn>) -> Result<(), SourceError> {
+    let Some(query) = config.heartbeat_action_query.as_deref() else { return Ok(()) };
+    if conn.is_none() {
+        *conn = Some(validate::connect_for_queries(config).await?);
+    }
+    let result = conn.as_mut().expect("just connected").query_drop(query).await;
+    match result {
+        Ok(()) => Ok(()),
+        Err(error @ mysql_async::Error::Server(_)) => Err(DefiniteError::Query {
+            query: "heartbeat.action.query".into(),
+            source: error,
+        }
+        .into()),
+        Err(other) => {
+            *conn = None;
+            Err(TransientError::Connection {
+                position: "heartbeat.action.query".into(),
+                source: other,
+            }
+            .into())
+        }
     }
 }
 

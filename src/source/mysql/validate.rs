@@ -60,6 +60,32 @@ pub async fn connect(config: &MySqlSourceConfig) -> Result<mysql_async::Conn, So
     }
 }
 
+/// [`connect`], then `database.initial.statements` in order: the
+/// connection for queries (schema reads, snapshots, validation), as
+/// Debezium runs them on every JDBC connection and never on the binlog
+/// reader's. A statement the server refuses is a definite error naming
+/// the property; a lost connection is transient.
+pub async fn connect_for_queries(config: &MySqlSourceConfig) -> Result<mysql_async::Conn, SourceError> {
+    let mut conn = connect(config).await?;
+    for (i, statement) in config.initial_statements.iter().enumerate() {
+        if let Err(error) = conn.query_drop(statement).await {
+            return Err(match error {
+                mysql_async::Error::Server(_) => DefiniteError::Query {
+                    query: format!("database.initial.statements (statement {})", i + 1),
+                    source: error,
+                }
+                .into(),
+                other => TransientError::Connection {
+                    position: "database.initial.statements".into(),
+                    source: other,
+                }
+                .into(),
+            });
+        }
+    }
+    Ok(conn)
+}
+
 /// A name the server's certificate presents, from rustls' name-mismatch
 /// error (`DnsName("db.example")`, `IpAddress(10.0.0.5)`); a wildcard
 /// becomes a name it covers.

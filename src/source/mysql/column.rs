@@ -18,7 +18,7 @@
 //! which is the property that matters: a schema read from
 //! `information_schema` describes the table as of *now* and silently
 //! mis-decodes events written before an `ALTER TABLE` (see
-//! `/work/shared/MARIADB.md`). Hence the decoder refuses table maps without
+//! `docs/test-services.md`). Hence the decoder refuses table maps without
 //! column names instead of guessing.
 //!
 //! # What the binlog alone cannot tell apart

@@ -165,18 +165,9 @@ pub fn validation(config: &BTreeMap<String, String>) -> Value {
 mod tests {
     use super::*;
 
+    /// The source's smallest valid config, changed by `pairs` (`-` removes).
     fn config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        let mut config: BTreeMap<String, String> = [
-            ("connector.class", MYSQL_CONNECTOR_CLASS),
-            ("database.hostname", "db"),
-            ("database.user", "cdc"),
-            ("database.password", "hunter2"),
-            ("database.server.id", "5401"),
-            ("topic.prefix", "dbserver1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let mut config = crate::source::mysql::config::tests::base();
         for (k, v) in pairs {
             match v {
                 &"-" => config.remove(*k),

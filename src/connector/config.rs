@@ -6,7 +6,8 @@
 //! of the layer that owns it: the MySQL source's (`source::mysql::config`)
 //! for Debezium's and Kafka Connect's connector properties, the Kafka
 //! sink's (`sink::kafka::config`) for `producer.override.*`,
-//! `topic.creation.*` and `delivery.guarantee`. A property is implemented,
+//! `topic.creation.*` and `delivery.guarantee`, the transform layer's
+//! (`transform::config`) for `transforms*` and `predicates*`. A property is implemented,
 //! accepted with no effect (returned here as a [`PropertyWarning`], which
 //! `connector status` shows), or refused with the reason and what to use
 //! instead. Unknown names are refused, so a typo never falls back to a
@@ -17,6 +18,7 @@ use std::fmt;
 use super::spec::{spec_error, SpecError};
 use crate::sink::kafka::{KafkaSinkConfig, SinkConfigError};
 use crate::source::mysql::config::MySqlSourceConfig;
+use crate::transform::{OutputFormat, TransformConfigError, TransformsConfig};
 
 /// A connector's configuration, validated as a whole.
 #[derive(Debug, Clone)]
@@ -24,6 +26,8 @@ pub struct ConnectorConfig {
     /// The MySQL/MariaDB source; it carries the sink's properties
     /// (`source.sink_properties`), already checked.
     pub source: MySqlSourceConfig,
+    /// The `transforms` chain and its `predicates` (empty without).
+    pub transforms: TransformsConfig,
     /// Properties accepted with no effect, and why.
     pub warnings: Vec<PropertyWarning>,
 }
@@ -51,8 +55,10 @@ impl ConnectorConfig {
         let source =
             MySqlSourceConfig::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
         KafkaSinkConfig::check_properties(&source.sink_properties).map_err(sink_error)?;
+        let transforms = TransformsConfig::parse(props).map_err(transform_error)?;
         Ok(ConnectorConfig {
             source,
+            transforms,
             warnings: Self::warnings(props),
         })
     }
@@ -72,6 +78,22 @@ impl ConnectorConfig {
     /// bootstrap servers, and the connector's (already checked) properties.
     pub fn sink(&self, cluster: &str, connector: &str, bootstrap_servers: &str) -> Result<KafkaSinkConfig, SinkConfigError> {
         KafkaSinkConfig::from_properties(cluster, connector, bootstrap_servers, &self.source.sink_properties)
+    }
+}
+
+fn transform_error(e: TransformConfigError) -> SpecError {
+    spec_error(format!("config.{}", e.property), e.reason)
+}
+
+impl ConnectorConfig {
+    /// How records leave the transform chain: the user's converter
+    /// settings (with transforms, the source itself always encodes with
+    /// schemas, which the chain reads back).
+    pub fn output_format(&self) -> OutputFormat {
+        OutputFormat {
+            key_schemas_enable: self.source.encoding.key_schemas_enable,
+            value_schemas_enable: self.source.encoding.value_schemas_enable,
+        }
     }
 }
 
@@ -103,6 +125,22 @@ mod tests {
             let error = ConnectorConfig::parse(&props).unwrap_err();
             assert_eq!(error.field, format!("config.{key}"), "{error}");
         }
+    }
+
+    /// Transforms are validated with the rest, naming the property.
+    #[test]
+    fn transforms_are_checked_with_the_rest() {
+        let mut props = base();
+        props.insert("transforms".into(), "unwrap".into());
+        props.insert("transforms.unwrap.type".into(), "io.debezium.transforms.ExtractNewRecordState".into());
+        assert_eq!(ConnectorConfig::parse(&props).unwrap().transforms.transforms.len(), 1);
+        props.insert("transforms.unwrap.delete.tombstone.handling.mode".into(), "keep".into());
+        let error = ConnectorConfig::parse(&props).unwrap_err();
+        assert_eq!(error.field, "config.transforms.unwrap.delete.tombstone.handling.mode", "{error}");
+        props.remove("transforms.unwrap.delete.tombstone.handling.mode");
+        props.insert("predicates.p.type".into(), "RecordIsTombstone".into());
+        let error = ConnectorConfig::parse(&props).unwrap_err();
+        assert_eq!(error.field, "config.predicates.p.type", "{error}");
     }
 
     #[test]

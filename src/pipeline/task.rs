@@ -69,6 +69,14 @@
 //! slow or unreachable broker stops the binlog reader instead of growing
 //! memory.
 //!
+//! # Transforms
+//! A connector's `transforms` chain runs here, in the owner, on each
+//! delivery's records before they are produced in the Kafka transaction
+//! (see [`crate::transform`]): the progress record is never transformed, a
+//! dropped record still advances the offset (the progress record of its
+//! delivery carries it), and a new owner re-reading a batch transforms it
+//! the same way.
+//!
 //! # Errors
 //! Definite errors (bad config, a purged binlog, wrong server settings, a
 //! broker refusing the producer's config) stop the task with status
@@ -91,6 +99,7 @@ use crate::sink::kafka::{KafkaSink, Progress, SinkError};
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress};
+use crate::transform::TransformChain;
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -255,7 +264,16 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         error: e.to_string(),
         remedy: "set [kafka] bootstrap_servers in this node's config file and restart it".into(),
     })?;
-    let source_config = Arc::new(config.source);
+    // With transforms, the source encodes with schemas (the chain reads
+    // them back into Connect records) and the chain writes the user's
+    // converter format.
+    let mut chain = (!config.transforms.is_empty()).then(|| TransformChain::new(&config.transforms, config.output_format()));
+    let mut source_config = config.source;
+    if chain.is_some() {
+        source_config.encoding.key_schemas_enable = true;
+        source_config.encoding.value_schemas_enable = true;
+    }
+    let source_config = Arc::new(source_config);
 
     // 0. Prove through Raft that this epoch is current before touching
     // Kafka, so a node that only *believes* it owns the connector (a stale
@@ -309,7 +327,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
                 Some(batch) => pending.add(batch),
                 None => {
                     // The source ended: deliver what it produced, then report why.
-                    if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
+                    if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer, &mut chain).await {
                         break Err(error);
                     }
                     break match (&mut source_task.0).await {
@@ -327,7 +345,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
             deposed = committer.deposed() => break Err(deposed),
         }
         if pending.full(source_config.max_batch_size) || (pending.has_work() && pending.time_left(deadline).is_zero()) {
-            if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
+            if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer, &mut chain).await {
                 break Err(error);
             }
         }
@@ -445,9 +463,13 @@ async fn deliver(
     sink: &mut KafkaSink,
     pending: &mut Pending,
     committer: &mut OffsetCommitter,
+    chain: &mut Option<TransformChain>,
 ) -> Result<(), TaskError> {
     let Some(offset) = pending.offset.take() else { return Ok(()) };
-    let records = std::mem::take(&mut pending.records);
+    let mut records = std::mem::take(&mut pending.records);
+    if let Some(transforms) = chain.take() {
+        records = transform(transforms, records, chain).await?;
+    }
     let schema_history = std::mem::take(&mut pending.schema_history);
     let snapshot = pending.snapshot.take();
     pending.since = None;
@@ -469,6 +491,27 @@ async fn deliver(
             snapshot,
         })
         .await
+}
+
+/// Runs the transform chain over a delivery's records on the blocking
+/// pool (it is CPU work proportional to the batch) and puts the chain
+/// back. A record the chain cannot transform stops the connector.
+async fn transform(
+    mut transforms: TransformChain,
+    records: Vec<Record>,
+    slot: &mut Option<TransformChain>,
+) -> Result<Vec<Record>, TaskError> {
+    let (transforms, result) = tokio::task::spawn_blocking(move || {
+        let result = transforms.apply(records);
+        (transforms, result)
+    })
+    .await
+    .map_err(|join| TaskError::Transient(format!("the transform chain failed: {join}")))?;
+    *slot = Some(transforms);
+    result.map_err(|e| TaskError::Definite {
+        error: error_chain(&e),
+        remedy: "fix or remove the transform with `raftcdc connector update`".into(),
+    })
 }
 
 /// Writes a batch's schema history entries to Raft under the task's epoch,

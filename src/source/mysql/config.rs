@@ -203,8 +203,6 @@ const ACCEPTED_UNUSED: &[(&str, &str)] = &[
 
 /// Debezium features raftcdc refuses rather than silently ignores.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("transforms", "single message transforms are not supported"),
-    ("predicates", "single message transforms are not supported"),
     ("converters", "custom converters are not supported"),
     ("column.mask.", "column masking is not supported"),
     ("column.truncate.", "column truncation is not supported"),
@@ -231,6 +229,11 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("snapshot.new.tables", "not supported"),
 ];
 
+/// `transforms`, `predicates` and their `.`-prefixed options belong to the
+/// transform layer (`crate::transform::config`), which the connector front
+/// door calls; the source passes them by.
+const TRANSFORM_PREFIXES: &[&str] = &["transforms", "transforms.", "predicates", "predicates."];
+
 /// Properties for the Kafka sink, passed through.
 const SINK_PREFIXES: &[&str] = &["producer.override.", "topic.creation.", "delivery.guarantee", "kafka."];
 
@@ -244,6 +247,7 @@ pub(crate) fn known_property_names() -> impl Iterator<Item = &'static str> {
         .copied()
         .chain(ACCEPTED_UNUSED.iter().chain(UNSUPPORTED).map(|(name, _)| *name))
         .chain(SINK_PREFIXES.iter().copied())
+        .chain(TRANSFORM_PREFIXES.iter().copied())
 }
 
 /// Every supported property name, for the REST API's plugin config
@@ -397,6 +401,7 @@ impl MySqlSourceConfig {
             if SUPPORTED.contains(&key.as_str())
                 || ACCEPTED_UNUSED.iter().any(|(entry, _)| matches_entry(key, entry))
                 || SINK_PREFIXES.iter().any(|entry| matches_entry(key, entry))
+                || TRANSFORM_PREFIXES.iter().any(|entry| matches_entry(key, entry))
             {
                 continue;
             }
@@ -606,7 +611,7 @@ pub(crate) mod tests {
     fn errors_name_the_property() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("bogus.property", "1")], "config.bogus.property: unknown property"),
-            (&[("transforms", "unwrap")], "config.transforms: is not supported"),
+            (&[("converters", "c")], "config.converters: is not supported"),
             (&[("database.ssl.mode", "sometimes")], "config.database.ssl.mode: \"sometimes\" is not an SSL mode"),
             (&[("database.ssl.keystore.type", "JKS")], "config.database.ssl.keystore.type: unknown property"),
             (&[("decimal.handling.mode", "exact")], "config.decimal.handling.mode"),

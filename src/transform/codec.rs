@@ -137,6 +137,7 @@ impl<'a> Reader<'a> {
             b't' => self.expect(b"true").map(|_| Json::Bool(true)),
             b'f' => self.expect(b"false").map(|_| Json::Bool(false)),
             b'"' => self.string().map(Json::Str),
+            b'-' | b'0'..=b'9' => self.number().map(Json::Num),
             b'[' => {
                 self.i += 1;
                 let mut items = Vec::new();
@@ -182,15 +183,83 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            b'-' | b'0'..=b'9' => {
-                let start = self.i;
-                while self.i < self.s.len() && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
-                    self.i += 1;
-                }
-                std::str::from_utf8(&self.s[start..self.i]).map(Json::Num).map_err(|_| bad("number"))
-            }
             _ => Err(bad(&format!("unexpected byte at {}", self.i))),
         }
+    }
+
+    fn number(&mut self) -> Result<&'a str, TransformError> {
+        self.ws();
+        let start = self.i;
+        while self.i < self.s.len() && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+            self.i += 1;
+        }
+        std::str::from_utf8(&self.s[start..self.i]).map_err(|_| bad("number"))
+    }
+
+    /// Reads a payload straight into a Connect value, guided by its
+    /// schema (`JsonConverter.convertToConnect`), without a tree.
+    pub(crate) fn value_for(&mut self, schema: &ConnectSchema) -> Result<Value, TransformError> {
+        self.ws();
+        let Some(&c) = self.s.get(self.i) else { return Err(bad("unexpected end")) };
+        if c == b'n' {
+            self.expect(b"null")?;
+            return Ok(Value::Null);
+        }
+        Ok(match &schema.kind {
+            SchemaType::Boolean => match c {
+                b't' => self.expect(b"true").map(|_| Value::Boolean(true))?,
+                _ => self.expect(b"false").map(|_| Value::Boolean(false))?,
+            },
+            SchemaType::Int8 | SchemaType::Int16 | SchemaType::Int32 | SchemaType::Int64 => {
+                let n = self.number()?;
+                Value::Int(n.parse().map_err(|_| bad(&format!("{n} is not an integer")))?)
+            }
+            SchemaType::Float32 if c == b'"' => Value::Float32(java_special(&self.string()?)? as f32),
+            SchemaType::Float64 if c == b'"' => Value::Float64(java_special(&self.string()?)?),
+            SchemaType::Float32 => Value::Float32(self.number()?.parse().map_err(|_| bad("float"))?),
+            SchemaType::Float64 => Value::Float64(self.number()?.parse().map_err(|_| bad("double"))?),
+            SchemaType::String => Value::String(self.string()?.into_owned()),
+            SchemaType::Bytes => Value::Bytes(base64_decode(&self.string()?).ok_or_else(|| bad("invalid base64"))?),
+            SchemaType::Array(_) | SchemaType::Map(..) => return value_from_json(schema, self.value()?),
+            SchemaType::Struct(fields) => {
+                self.expect(b"{")?;
+                let mut values = vec![Value::Null; fields.len()];
+                let mut next = 0;
+                self.ws();
+                if self.s.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Value::Struct(values));
+                }
+                loop {
+                    self.ws();
+                    let key = self.string()?;
+                    self.expect(b":")?;
+                    let index = if fields.get(next).is_some_and(|(n, _)| *n == *key) {
+                        Some(next)
+                    } else {
+                        fields.iter().position(|(n, _)| *n == *key)
+                    };
+                    match index {
+                        Some(i) => {
+                            values[i] = self.value_for(&fields[i].1)?;
+                            next = i + 1;
+                        }
+                        None => {
+                            self.value()?;
+                        }
+                    }
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Value::Struct(values));
+                        }
+                        _ => return Err(bad("expected , or }")),
+                    }
+                }
+            }
+        })
     }
 
     fn string(&mut self) -> Result<Cow<'a, str>, TransformError> {
@@ -527,14 +596,19 @@ pub(crate) fn write_data(data: &Data, schemas_enable: bool, schema_json: impl Fn
     if data.schema.is_none() && data.value.is_null() {
         return None;
     }
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::new();
     if schemas_enable {
+        let json = data.schema.as_ref().map(schema_json);
+        out.reserve(json.as_ref().map_or(0, |j| j.len()) + 512);
         out.extend_from_slice(b"{\"schema\":");
-        match &data.schema {
-            Some(schema) => out.extend_from_slice(&schema_json(schema)),
+        match json {
+            Some(json) => out.extend_from_slice(&json),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"payload\":");
+    }
+    if !schemas_enable {
+        out.reserve(512);
     }
     write_value(&mut out, data.schema.as_deref(), &data.value);
     if schemas_enable {
@@ -626,11 +700,10 @@ impl SchemaCache {
         };
         let body = bytes.get(payload_at..bytes.len().saturating_sub(1)).ok_or_else(|| bad("truncated record"))?;
         let mut reader = Reader::new(body);
-        let json = reader.value()?;
+        let value = reader.value_for(&schema)?;
         if !reader.at_end() {
             return Err(bad("trailing bytes after the payload"));
         }
-        let value = value_from_json(&schema, json)?;
         Ok(Data::new(schema, value))
     }
 }
@@ -672,13 +745,16 @@ pub(crate) fn encode(cache: &mut SchemaCache, record: ConnectRecord, format: Out
     let value = write_data(&record.value, format.value_schemas_enable, |s| cache.json(s));
     let headers = record
         .headers
-        .iter()
+        .into_iter()
         .map(|h| {
-            let mut bytes = header_bytes(h);
-            if !format.key_schemas_enable && h.schema.is_none() && KEY_HEADERS.contains(&h.key.as_str()) {
+            let mut bytes = match (h.schema.is_none(), h.value) {
+                (true, Value::Bytes(raw)) => raw,
+                (_, value) => header_bytes(&Header { key: String::new(), schema: h.schema, value }),
+            };
+            if !format.key_schemas_enable && KEY_HEADERS.contains(&h.key.as_str()) {
                 bytes = strip_envelope(&bytes).unwrap_or(bytes);
             }
-            (h.key.clone(), bytes)
+            (h.key, bytes)
         })
         .collect();
     Record {

@@ -30,6 +30,8 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
+pub use super::fields::InsertFields;
+
 /// A transform or predicate property that is refused, naming it (without
 /// the `config.` prefix the front door adds).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,6 +107,41 @@ pub enum TransformKind {
     /// `org.apache.kafka.connect.transforms.Filter`: drops every record it
     /// applies to (so it is used with a predicate).
     Filter,
+    /// Kafka's field and header transforms ([`FieldOp`]) on the key or
+    /// the value.
+    Field(Side, FieldOp),
+}
+
+/// Which part of the record a `$Key`/`$Value` transform works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Key,
+    Value,
+}
+
+/// Kafka's struct and header transforms, with their options.
+#[derive(Debug, Clone)]
+pub enum FieldOp {
+    /// `ReplaceField`: `exclude`, `include`, `renames` (`old:new`).
+    Replace { exclude: Vec<String>, include: Vec<String>, renames: Vec<(String, String)> },
+    /// `InsertField`.
+    Insert(InsertFields),
+    /// `MaskField`: `fields`, `replacement`.
+    Mask { fields: Vec<String>, replacement: Option<String> },
+    /// `ValueToKey`: `fields`.
+    ValueToKey(Vec<String>),
+    /// `ExtractField`: `field`.
+    Extract(String),
+    /// `HoistField`: `field`.
+    Hoist(String),
+    /// `Flatten`: `delimiter`.
+    Flatten(String),
+    /// `SetSchemaMetadata`: `schema.name`, `schema.version`.
+    SetSchemaMetadata { name: Option<String>, version: Option<i32> },
+    /// `InsertHeader`: `header`, `value.literal`.
+    InsertHeader { header: String, value: String },
+    /// `DropHeaders`: `headers`.
+    DropHeaders(Vec<String>),
 }
 
 /// A whole-string regex and a Java-style replacement (`$1`, `${name}`),
@@ -317,6 +354,23 @@ pub const TRANSFORM_CLASSES: &[&str] = &[
     "io.debezium.transforms.ExtractNewRecordState",
     "org.apache.kafka.connect.transforms.RegexRouter",
     "org.apache.kafka.connect.transforms.Filter",
+    "org.apache.kafka.connect.transforms.ReplaceField$Key",
+    "org.apache.kafka.connect.transforms.ReplaceField$Value",
+    "org.apache.kafka.connect.transforms.InsertField$Key",
+    "org.apache.kafka.connect.transforms.InsertField$Value",
+    "org.apache.kafka.connect.transforms.MaskField$Key",
+    "org.apache.kafka.connect.transforms.MaskField$Value",
+    "org.apache.kafka.connect.transforms.ValueToKey",
+    "org.apache.kafka.connect.transforms.ExtractField$Key",
+    "org.apache.kafka.connect.transforms.ExtractField$Value",
+    "org.apache.kafka.connect.transforms.HoistField$Key",
+    "org.apache.kafka.connect.transforms.HoistField$Value",
+    "org.apache.kafka.connect.transforms.Flatten$Key",
+    "org.apache.kafka.connect.transforms.Flatten$Value",
+    "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key",
+    "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
+    "org.apache.kafka.connect.transforms.InsertHeader",
+    "org.apache.kafka.connect.transforms.DropHeaders",
 ];
 
 /// Every predicate class raftcdc implements.
@@ -488,11 +542,118 @@ fn parse_transform<'a>(alias: &str, mut map: BTreeMap<&'a str, &'a str>) -> Resu
                 TransformKind::RegexRouter(RegexRoute { regex, replacement })
             }
             "Filter" => TransformKind::Filter,
-            _ => unreachable!("every transform class is handled"),
+            simple => {
+                let (base, side) = match simple.split_once('$') {
+                    Some((base, "Key")) => (base, Side::Key),
+                    Some((base, _)) => (base, Side::Value),
+                    None => (simple, Side::Value),
+                };
+                TransformKind::Field(side, parse_field_op(base, &mut o)?)
+            }
         },
     };
     o.finish()?;
     Ok(kind)
+}
+
+/// A required list option (at least one entry).
+fn required_list(o: &mut Options<'_>, option: &str) -> Result<Vec<String>, TransformConfigError> {
+    let list = o.list(option);
+    if list.is_empty() {
+        return Err(error(o.property(option), format!("is required by {}: a comma-separated list", o.class)));
+    }
+    Ok(list)
+}
+
+/// An `InsertField` field option: `name`, `name?` (optional, the
+/// default) or `name!` (required).
+fn insert_field(o: &mut Options<'_>, option: &str) -> Option<(String, bool)> {
+    let text = o.take(option)?.trim();
+    if let Some(name) = text.strip_suffix('!') {
+        Some((name.to_owned(), false))
+    } else {
+        Some((text.strip_suffix('?').unwrap_or(text).to_owned(), true))
+    }
+}
+
+fn parse_field_op(base: &str, o: &mut Options<'_>) -> Result<FieldOp, TransformConfigError> {
+    // Accepted everywhere Kafka 3.8+ has it: JsonConverter writes a
+    // field's default for a null either way.
+    o.boolean("replace.null.with.default", true)?;
+    Ok(match base {
+        "ReplaceField" => {
+            let mut exclude = o.list("exclude");
+            exclude.extend(o.list("blacklist"));
+            let mut include = o.list("include");
+            include.extend(o.list("whitelist"));
+            let property = o.property("renames");
+            let renames = o
+                .list("renames")
+                .into_iter()
+                .map(|pair| match pair.split_once(':') {
+                    Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => Ok((from.trim().to_owned(), to.trim().to_owned())),
+                    _ => Err(error(&property, format!("{pair:?} is not old:new"))),
+                })
+                .collect::<Result<_, _>>()?;
+            FieldOp::Replace { exclude, include, renames }
+        }
+        "InsertField" => {
+            if o.take("offset.field").is_some() {
+                return Err(error(o.property("offset.field"), "only records a sink connector reads have a Kafka offset; a source record has none"));
+            }
+            let fields = InsertFields {
+                topic: insert_field(o, "topic.field"),
+                partition: insert_field(o, "partition.field"),
+                timestamp: insert_field(o, "timestamp.field"),
+                static_field: insert_field(o, "static.field"),
+                static_value: o.take("static.value").map(str::to_owned),
+            };
+            for (option, field) in [("partition.field", &fields.partition), ("timestamp.field", &fields.timestamp)] {
+                if matches!(field, Some((_, false))) {
+                    return Err(error(o.property(option), "cannot be required (`!`): a source record has no partition and Debezium sets no record timestamp"));
+                }
+            }
+            if matches!(fields.static_field, Some((_, false))) && fields.static_value.is_none() {
+                return Err(error(o.property("static.value"), "is required when static.field is required (`!`)"));
+            }
+            if fields.static_value.is_some() && fields.static_field.is_none() {
+                return Err(error(o.property("static.value"), "needs static.field"));
+            }
+            FieldOp::Insert(fields)
+        }
+        "MaskField" => FieldOp::Mask {
+            fields: required_list(o, "fields")?,
+            replacement: o.take("replacement").map(str::to_owned),
+        },
+        "ValueToKey" => FieldOp::ValueToKey(required_list(o, "fields")?),
+        "ExtractField" => {
+            if let Some(v) = o.take("field.syntax.version") {
+                if !v.trim().eq_ignore_ascii_case("v1") {
+                    return Err(error(o.property("field.syntax.version"), format!("{v:?}: only V1 (plain field names) is supported")));
+                }
+            }
+            FieldOp::Extract(o.required("field")?.trim().to_owned())
+        }
+        "HoistField" => FieldOp::Hoist(o.required("field")?.trim().to_owned()),
+        "Flatten" => FieldOp::Flatten(o.string("delimiter", ".")),
+        "SetSchemaMetadata" => {
+            let name = o.take("schema.name").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            let version = match o.take("schema.version") {
+                Some(v) => Some(v.trim().parse::<i32>().map_err(|_| error(o.property("schema.version"), format!("{v:?} is not an integer")))?),
+                None => None,
+            };
+            if name.is_none() && version.is_none() {
+                return Err(error(o.property("schema.name"), "SetSchemaMetadata needs schema.name or schema.version"));
+            }
+            FieldOp::SetSchemaMetadata { name, version }
+        }
+        "InsertHeader" => FieldOp::InsertHeader {
+            header: o.required("header")?.trim().to_owned(),
+            value: o.required("value.literal")?.to_owned(),
+        },
+        "DropHeaders" => FieldOp::DropHeaders(required_list(o, "headers")?),
+        other => unreachable!("unhandled transform class {other}"),
+    })
 }
 
 fn parse_unwrap(o: &mut Options<'_>) -> Result<UnwrapConfig, TransformConfigError> {

@@ -8,7 +8,10 @@
 //! - `record`: the structured [`ConnectRecord`] transforms operate on;
 //! - `codec`: between the encoder's bytes and that record (and back, with
 //!   the user's `schemas.enable`);
-//! - `unwrap`: Debezium's `ExtractNewRecordState`; this file: the chain,
+//! - `unwrap`: Debezium's `ExtractNewRecordState`;
+//! - `fields`: Kafka's `ReplaceField`, `InsertField`, `MaskField`,
+//!   `ValueToKey`, `ExtractField`, `HoistField`, `Flatten`,
+//!   `SetSchemaMetadata`, `InsertHeader`, `DropHeaders`; this file: the chain,
 //!   `RegexRouter`, `Filter` and the predicates.
 //!
 //! # Where the chain runs, and why exactly-once is unchanged
@@ -39,6 +42,7 @@
 //! the connector, as Kafka Connect's default `errors.tolerance=none` does.
 mod codec;
 pub mod config;
+mod fields;
 pub(crate) mod record;
 mod unwrap;
 
@@ -66,6 +70,7 @@ pub enum TransformError {
 
 enum Step {
     Unwrap(unwrap::Unwrap),
+    Field(fields::FieldTransform),
     RegexRouter(RegexRoute),
     Filter,
 }
@@ -74,6 +79,7 @@ impl Step {
     fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, String> {
         match self {
             Step::Unwrap(unwrap) => unwrap.apply(record),
+            Step::Field(transform) => transform.apply(record),
             Step::RegexRouter(route) => {
                 if let Some(topic) = route.apply(&record.topic) {
                     record.topic = topic;
@@ -106,6 +112,7 @@ impl TransformChain {
                     TransformKind::ExtractNewRecordState(c) => Step::Unwrap(unwrap::Unwrap::new(c.clone())),
                     TransformKind::RegexRouter(route) => Step::RegexRouter(route.clone()),
                     TransformKind::Filter => Step::Filter,
+                    TransformKind::Field(side, op) => Step::Field(fields::FieldTransform::new(*side, op.clone())),
                 };
                 (t.alias.clone(), t.predicate, step)
             })

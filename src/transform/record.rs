@@ -86,21 +86,6 @@ impl Data {
     pub fn is_null(&self) -> bool {
         self.value.is_null()
     }
-
-    /// The struct fields and values, if this is a non-null struct.
-    pub fn as_struct(&self) -> Option<(&Fields, &[Value])> {
-        match (self.schema.as_deref().map(|s| &s.kind), &self.value) {
-            (Some(SchemaType::Struct(fields)), Value::Struct(values)) => Some((fields, values)),
-            _ => None,
-        }
-    }
-
-    /// A member of a struct value by name (null if absent).
-    pub fn field(&self, name: &str) -> Option<(&ConnectSchema, &Value)> {
-        let (fields, values) = self.as_struct()?;
-        let index = fields.iter().position(|(n, _)| n == name)?;
-        Some((&fields[index].1, values.get(index).unwrap_or(&Value::Null)))
-    }
 }
 
 /// A Connect header: key, optional schema, value.

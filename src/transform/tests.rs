@@ -439,3 +439,100 @@ fn regex_router_and_filter_with_predicates() {
     assert_eq!(out.last().unwrap().topic, "__debezium-heartbeat.srv");
     assert!(out[..out.len() - 1].iter().all(|r| r.topic == "all"));
 }
+
+/// Create and delete of (1,'a') through unwrap then `more`, schemas off.
+fn unwrapped_then(more: &[(&str, &str)], schemas_on: bool) -> Vec<Record> {
+    let mut config = vec![("transforms", "u,t"), UNWRAP];
+    config.extend_from_slice(more);
+    let e = simple();
+    let mut input = event(&e, Op::Create, None, Some(&row(1, Some("a"))), None);
+    input.extend(event(&e, Op::Delete, Some(&row(1, Some("a"))), None, None));
+    chain(&config, schemas_on).apply(input).unwrap()
+}
+
+#[test]
+fn replace_field_excludes_includes_and_renames() {
+    let out = unwrapped_then(
+        &[("transforms.t.type", "org.apache.kafka.connect.transforms.ReplaceField$Value"), ("transforms.t.exclude", "name"), ("transforms.t.renames", "id:key_id")],
+        true,
+    );
+    assert_eq!(
+        text(&out[0].value),
+        r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"key_id"}],"optional":true,"name":"srv.shop.t.Value"},"payload":{"key_id":1}}"#
+    );
+    // The delete's null value (tombstone mode) stays null, without schema.
+    assert_eq!(text(&out[1].value), "<null>");
+    let out = unwrapped_then(&[("transforms.t.type", "ReplaceField$Key"), ("transforms.t.include", "nothing")], false);
+    assert_eq!(text(&out[0].key), "{}");
+}
+
+#[test]
+fn insert_field_topic_and_static() {
+    let out = unwrapped_then(
+        &[
+            ("transforms.t.type", "org.apache.kafka.connect.transforms.InsertField$Value"),
+            ("transforms.t.topic.field", "topic!"),
+            ("transforms.t.static.field", "origin"),
+            ("transforms.t.static.value", "mariadb"),
+            ("transforms.t.timestamp.field", "ts"),
+        ],
+        true,
+    );
+    assert_eq!(
+        text(&out[0].value),
+        format!(
+            r#"{{"schema":{{"type":"struct","fields":[{ROW_SCHEMA_FIELDS},{{"type":"string","optional":false,"field":"topic"}},{{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"ts"}},{{"type":"string","optional":true,"field":"origin"}}],"optional":true,"name":"srv.shop.t.Value"}},"payload":{{"id":1,"name":"a","topic":"srv.shop.t","ts":null,"origin":"mariadb"}}}}"#
+        )
+    );
+    // A null value passes unchanged.
+    assert!(text(&out[1].value).ends_with(r#""payload":null}"#));
+}
+
+#[test]
+fn value_to_key_extract_hoist_mask() {
+    let out = unwrapped_then(&[("transforms.t.type", "ValueToKey"), ("transforms.t.fields", "name,id")], true);
+    assert_eq!(
+        text(&out[0].key),
+        r#"{"schema":{"type":"struct","fields":[{"type":"string","optional":true,"field":"name"},{"type":"int32","optional":false,"field":"id"}],"optional":false},"payload":{"name":"a","id":1}}"#
+    );
+    let out = unwrapped_then(&[("transforms.t.type", "ExtractField$Key"), ("transforms.t.field", "id")], true);
+    assert_eq!(text(&out[0].key), r#"{"schema":{"type":"int32","optional":false},"payload":1}"#);
+    let out = unwrapped_then(&[("transforms.t.type", "ExtractField$Value"), ("transforms.t.field", "name")], false);
+    assert_eq!(text(&out[0].value), r#""a""#);
+    let out = unwrapped_then(&[("transforms.t.type", "HoistField$Key"), ("transforms.t.field", "k")], false);
+    assert_eq!(text(&out[0].key), r#"{"k":{"id":1}}"#);
+    let out = unwrapped_then(&[("transforms.t.type", "MaskField$Value"), ("transforms.t.fields", "name,id")], false);
+    assert_eq!(text(&out[0].value), r#"{"id":0,"name":""}"#);
+    let out = unwrapped_then(&[("transforms.t.type", "MaskField$Value"), ("transforms.t.fields", "name"), ("transforms.t.replacement", "***")], false);
+    assert_eq!(text(&out[0].value), r#"{"id":1,"name":"***"}"#);
+}
+
+#[test]
+fn flatten_schema_metadata_and_headers() {
+    let config = [
+        ("transforms", "flat,meta,hdr,drop"),
+        ("transforms.flat.type", "org.apache.kafka.connect.transforms.Flatten$Value"),
+        ("transforms.flat.delimiter", "_"),
+        ("transforms.meta.type", "SetSchemaMetadata$Value"),
+        ("transforms.meta.schema.name", "flat.Row"),
+        ("transforms.meta.schema.version", "3"),
+        ("transforms.hdr.type", "InsertHeader"),
+        ("transforms.hdr.header", "origin"),
+        ("transforms.hdr.value.literal", "raftcdc"),
+        ("transforms.drop.type", "DropHeaders"),
+        ("transforms.drop.headers", "raftcdc.source.position"),
+    ];
+    let e = simple();
+    let input = event(&e, Op::Create, None, Some(&row(1, Some("a"))), None);
+    let out = chain(&config, true).apply(input).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(out[0].value.as_ref().unwrap()).unwrap();
+    let names: Vec<&str> = value["schema"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(&names[..6], ["before_id", "before_name", "after_id", "after_name", "source_version", "source_connector"]);
+    // Fields of an optional struct become optional.
+    assert_eq!(value["schema"]["fields"][0]["optional"], true);
+    assert_eq!(value["schema"]["name"], "flat.Row");
+    assert_eq!(value["schema"]["version"], 3);
+    assert_eq!(value["payload"]["after_name"], "a");
+    assert_eq!(value["payload"]["before_id"], serde_json::Value::Null);
+    assert_eq!(out[0].headers, [("origin".to_string(), b"raftcdc".to_vec())]);
+}

@@ -44,23 +44,14 @@ enum DeleteAction {
     Rewrite,
 }
 
-/// Which output schema of an envelope schema.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Shape {
-    /// `after`/`before` as they are.
-    Row,
-    /// With `__deleted` and the added fields.
-    Extended,
-}
-
 pub(super) struct Unwrap {
     config: UnwrapConfig,
     keep_tombstones: bool,
     deletes: DeleteAction,
     rewrite: bool,
-    /// (envelope schema, shape) → (the envelope schema, kept alive, and
-    /// the output schema).
-    schemas: HashMap<(usize, Shape), (SchemaRef, SchemaRef)>,
+    /// Envelope schema (by pointer) → (the schema, kept alive so the
+    /// pointer is not reused, and its plan).
+    plans: HashMap<usize, (SchemaRef, Arc<Plan>)>,
 }
 
 impl Unwrap {
@@ -83,7 +74,7 @@ impl Unwrap {
             keep_tombstones,
             deletes,
             rewrite,
-            schemas: HashMap::new(),
+            plans: HashMap::new(),
         }
     }
 
@@ -105,31 +96,29 @@ impl Unwrap {
         if !envelope {
             return Ok(Some(record));
         }
-        let original = record.value.clone();
-        let envelope_schema = original.schema.clone().ok_or("an envelope without a schema")?;
-        let (after_schema, after) = original.field("after").ok_or("the envelope has no `after` field")?;
-        let (_, before) = original.field("before").ok_or("the envelope has no `before` field")?;
+        let envelope_schema = record.value.schema.clone().ok_or("an envelope without a schema")?;
+        let plan = self.plan(&envelope_schema)?;
+        let Value::Struct(mut members) = std::mem::replace(&mut record.value.value, Value::Null) else {
+            return Err("the envelope is not a struct".into());
+        };
+        let after = std::mem::replace(&mut members[plan.after], Value::Null);
+        let before = std::mem::replace(&mut members[plan.before], Value::Null);
         if after.is_null() && before.is_null() {
             return Ok(None);
         }
         let deleted = after.is_null();
         let row = if deleted { before } else { after };
+        record.value = Data::null();
         if deleted {
             match self.deletes {
                 DeleteAction::Drop => return Ok(None),
-                DeleteAction::Tombstone => {
-                    record.value = Data::null();
-                }
-                DeleteAction::NullValue => {
-                    let schema = self.schema(&envelope_schema, Shape::Row, || after_schema.clone());
-                    record.value = Data::new(schema, Value::Null);
-                }
+                DeleteAction::Tombstone => {}
+                DeleteAction::NullValue => record.value = Data::new(plan.row.clone(), Value::Null),
                 DeleteAction::Rewrite => {}
             }
         }
         if let Some(field) = &self.config.route_by_field {
-            let index = struct_fields(after_schema).iter().position(|(n, _)| n == field);
-            let value = match (index, row) {
+            let value = match (plan.route_by, &row) {
                 (Some(i), Value::Struct(values)) => values.get(i),
                 _ => None,
             };
@@ -140,26 +129,18 @@ impl Unwrap {
                 None => return Err(format!("route.by.field `{field}` is not a field of the row")),
             }
         }
-        let produce_row = !deleted || self.deletes == DeleteAction::Rewrite;
-        if produce_row {
-            let rewrite = self.rewrite;
-            let add_fields = std::mem::take(&mut self.config.add_fields);
-            let schema = self.schema(&envelope_schema, Shape::Extended, || {
-                extended_schema(after_schema, rewrite, &add_fields, envelope_schema.as_ref())
-            });
-            self.config.add_fields = add_fields;
-            let Value::Struct(mut values) = row.clone() else {
+        if !deleted || self.deletes == DeleteAction::Rewrite {
+            let Value::Struct(mut values) = row else {
                 return Err("the row is not a struct".into());
             };
+            values.reserve(plan.added.len() + 1);
             if self.rewrite {
                 values.push(Value::String(if deleted { "true" } else { "false" }.into()));
             }
-            for reference in &self.config.add_fields {
-                if let Some((_, value)) = lookup(reference, &original) {
-                    values.push(value);
-                }
+            for path in &plan.added {
+                values.push(path.read(&members));
             }
-            record.value = Data::new(schema, Value::Struct(values));
+            record.value = Data::new(plan.extended.clone(), Value::Struct(values));
         }
         if let Some(header) = &self.config.drop_fields_header {
             if record.value.schema.is_some() && !record.value.is_null() {
@@ -169,87 +150,112 @@ impl Unwrap {
         Ok(Some(record))
     }
 
-    fn schema(&mut self, envelope: &SchemaRef, shape: Shape, build: impl FnOnce() -> ConnectSchema) -> SchemaRef {
-        let key = (Arc::as_ptr(envelope) as usize, shape);
-        if let Some((_, schema)) = self.schemas.get(&key) {
-            return schema.clone();
+    /// The plan for an envelope schema (cached per schema object).
+    fn plan(&mut self, envelope: &SchemaRef) -> Result<Arc<Plan>, String> {
+        let key = Arc::as_ptr(envelope) as usize;
+        if let Some((_, plan)) = self.plans.get(&key) {
+            return Ok(plan.clone());
         }
-        if self.schemas.len() >= 1024 {
-            self.schemas.clear();
+        if self.plans.len() >= 1024 {
+            self.plans.clear();
         }
-        let schema = Arc::new(build());
-        self.schemas.insert(key, (envelope.clone(), schema.clone()));
-        schema
+        let fields = struct_fields(envelope);
+        let index = |name: &str| fields.iter().position(|(n, _)| n == name).ok_or(format!("the envelope has no `{name}` field"));
+        let (after, before) = (index("after")?, index("before")?);
+        let row_schema = &fields[after].1;
+        let envelope_data = Data::new(envelope.clone(), Value::Null);
+        let mut added = Vec::new();
+        let mut extended_fields = struct_fields(row_schema).to_vec();
+        if self.rewrite {
+            extended_fields.push((DELETED_FIELD.to_owned(), ConnectSchema::new(SchemaType::String).optional(true)));
+        }
+        for reference in &self.config.add_fields {
+            if let Some((schema, path)) = resolve(reference, &envelope_data) {
+                extended_fields.push((reference.new_name.clone(), schema));
+                added.push(path);
+            }
+        }
+        let plan = Arc::new(Plan {
+            after,
+            before,
+            row: Arc::new(row_schema.clone()),
+            extended: Arc::new(copy_basics(row_schema, SchemaType::Struct(extended_fields))),
+            added,
+            route_by: self
+                .config
+                .route_by_field
+                .as_ref()
+                .and_then(|f| struct_fields(row_schema).iter().position(|(n, _)| n == f)),
+        });
+        self.plans.insert(key, (envelope.clone(), plan.clone()));
+        Ok(plan)
     }
 }
 
-/// The row schema plus `__deleted` (rewrite modes) and the added fields.
-fn extended_schema(row: &ConnectSchema, rewrite: bool, add_fields: &[FieldReference], envelope: &ConnectSchema) -> ConnectSchema {
-    let mut fields = struct_fields(row).to_vec();
-    if rewrite {
-        fields.push((DELETED_FIELD.to_owned(), ConnectSchema::new(SchemaType::String).optional(true)));
-    }
-    let envelope_data = Data::new(Arc::new(envelope.clone()), Value::Null);
-    for reference in add_fields {
-        if let Some(schema) = reference_schema(reference, &envelope_data) {
-            fields.push((reference.new_name.clone(), schema));
-        }
-    }
-    copy_basics(row, SchemaType::Struct(fields))
+/// What unwrap does with one envelope schema, worked out once.
+struct Plan {
+    after: usize,
+    before: usize,
+    /// The row schema (`after`'s).
+    row: SchemaRef,
+    /// The row schema plus `__deleted` and the added fields.
+    extended: SchemaRef,
+    /// Where each added field's value is.
+    added: Vec<Path>,
+    /// The index of `route.by.field` in the row.
+    route_by: Option<usize>,
 }
 
-/// The schema of a referenced field: an optional copy of its basics
-/// (`FieldReference.getSchema`), or `None` if the event has no such field.
-fn reference_schema(reference: &FieldReference, envelope: &Data) -> Option<ConnectSchema> {
-    let schema = envelope.schema.as_deref()?;
-    let top = struct_fields(schema);
-    let in_parent = reference.parent.as_ref().and_then(|parent| {
-        let (_, parent_schema) = top.iter().find(|(n, _)| n == parent)?;
-        struct_fields(parent_schema).iter().find(|(n, _)| *n == reference.field).map(|(_, s)| s)
-    });
-    let found = match &reference.parent {
-        None => top.iter().find(|(n, _)| *n == reference.field).map(|(_, s)| s),
-        Some(_) => in_parent.or_else(|| top.iter().find(|(n, _)| *n == reference.field).map(|(_, s)| s)),
-    }?;
-    Some(copy_basics(found, found.kind.clone()).optional(true))
+/// Where a referenced field lives in the envelope.
+#[derive(Debug, Clone, Copy)]
+enum Path {
+    Top(usize),
+    /// `parent.child`. `snapshot_default` marks `source.snapshot`:
+    /// Debezium leaves it unset outside snapshots (`getWithoutDefault`
+    /// gives null) and the encoder writes its default, `"false"`, so that
+    /// value read back means unset.
+    Nested { parent: usize, child: usize, snapshot_default: bool },
 }
 
-/// The referenced field's schema and value (without defaults), or `None`
-/// if the event has no such field.
-fn lookup(reference: &FieldReference, envelope: &Data) -> Option<(ConnectSchema, Value)> {
-    let schema = reference_schema(reference, envelope)?;
-    let (fields, values) = envelope.as_struct()?;
-    let top_value = |name: &str| fields.iter().position(|(n, _)| n == name).map(|i| values[i].clone());
-    let value = match &reference.parent {
-        None => top_value(&reference.field).unwrap_or(Value::Null),
-        Some(parent) => {
-            let parent_index = fields.iter().position(|(n, _)| n == parent);
-            match parent_index.map(|i| (&fields[i].1, &values[i])) {
-                Some((parent_schema, Value::Struct(members))) => {
-                    match struct_fields(parent_schema).iter().position(|(n, _)| *n == reference.field) {
-                        Some(i) => without_default(parent, &reference.field, &struct_fields(parent_schema)[i].1, members[i].clone()),
-                        None => top_value(&reference.field).unwrap_or(Value::Null),
+impl Path {
+    fn read(&self, members: &[Value]) -> Value {
+        match *self {
+            Path::Top(i) => members[i].clone(),
+            Path::Nested { parent, child, snapshot_default } => match &members[parent] {
+                Value::Struct(values) => {
+                    let value = values.get(child).cloned().unwrap_or(Value::Null);
+                    if snapshot_default && value.as_str() == Some("false") {
+                        Value::Null
+                    } else {
+                        value
                     }
                 }
                 _ => Value::Null,
-            }
-        }
-    };
-    Some((schema, value))
-}
-
-/// `Struct.getWithoutDefault`: Debezium leaves `source.snapshot` unset
-/// outside snapshots, and the encoder writes the schema default for it,
-/// so the default read back here means "unset".
-fn without_default(parent: &str, field: &str, schema: &ConnectSchema, value: Value) -> Value {
-    if parent == "source" && field == "snapshot" {
-        if let (Some(default), Value::String(s)) = (&schema.default, &value) {
-            if default.len() == s.len() + 2 && default[1..default.len() - 1] == *s.as_bytes() {
-                return Value::Null;
-            }
+            },
         }
     }
-    value
+}
+
+/// The schema of a referenced field (an optional copy of its basics,
+/// `FieldReference.getSchema`) and where it is, or `None` if the event
+/// has no such field.
+fn resolve(reference: &FieldReference, envelope: &Data) -> Option<(ConnectSchema, Path)> {
+    let top = struct_fields(envelope.schema.as_deref()?);
+    let top_field = || top.iter().position(|(n, _)| *n == reference.field).map(|i| (&top[i].1, Path::Top(i)));
+    let found = match &reference.parent {
+        None => top_field(),
+        Some(parent) => {
+            let nested = top.iter().position(|(n, _)| n == parent).and_then(|p| {
+                let children = struct_fields(&top[p].1);
+                children.iter().position(|(n, _)| *n == reference.field).map(|c| {
+                    let snapshot_default = parent == "source" && reference.field == "snapshot" && children[c].1.default.is_some();
+                    (&children[c].1, Path::Nested { parent: p, child: c, snapshot_default })
+                })
+            });
+            nested.or_else(top_field)
+        }
+    }?;
+    Some((copy_basics(found.0, found.0.kind.clone()).optional(true), found.1))
 }
 
 /// `makeHeaders`: one header per reference found in the event.
@@ -263,11 +269,12 @@ fn make_headers(references: &[FieldReference], envelope: Option<&Data>) -> Vec<H
                 }
             }
             Some(envelope) => {
-                if let Some((schema, value)) = lookup(reference, envelope) {
+                let Value::Struct(members) = &envelope.value else { continue };
+                if let Some((schema, path)) = resolve(reference, envelope) {
                     out.push(Header {
                         key: reference.new_name.clone(),
                         schema: Some(Arc::new(schema)),
-                        value,
+                        value: path.read(members),
                     });
                 }
             }

@@ -95,6 +95,8 @@ impl<'a> Json<'a> {
 
 /// A JSON reader over bytes.
 pub(crate) struct Reader<'a> {
+    /// The input, validated as UTF-8 once.
+    text: &'a str,
     s: &'a [u8],
     i: usize,
 }
@@ -104,8 +106,10 @@ fn bad(what: &str) -> TransformError {
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(s: &'a [u8]) -> Reader<'a> {
-        Reader { s, i: 0 }
+    /// A reader over `s`, which must be UTF-8 (JSON text is).
+    pub(crate) fn new(s: &'a [u8]) -> Result<Reader<'a>, TransformError> {
+        let text = std::str::from_utf8(s).map_err(|_| bad("invalid UTF-8"))?;
+        Ok(Reader { text, s, i: 0 })
     }
 
     fn ws(&mut self) {
@@ -193,7 +197,7 @@ impl<'a> Reader<'a> {
         while self.i < self.s.len() && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
             self.i += 1;
         }
-        std::str::from_utf8(&self.s[start..self.i]).map_err(|_| bad("number"))
+        self.text.get(start..self.i).ok_or_else(|| bad("number"))
     }
 
     /// Reads a payload straight into a Connect value, guided by its
@@ -223,11 +227,14 @@ impl<'a> Reader<'a> {
             SchemaType::Array(_) | SchemaType::Map(..) => return value_from_json(schema, self.value()?),
             SchemaType::Struct(fields) => {
                 self.expect(b"{")?;
-                let mut values = vec![Value::Null; fields.len()];
+                // Members come in schema order (the encoder writes them
+                // so): push them; fill by index only if one is out of order.
+                let mut values: Vec<Value> = Vec::with_capacity(fields.len());
                 let mut next = 0;
                 self.ws();
                 if self.s.get(self.i) == Some(&b'}') {
                     self.i += 1;
+                    values.resize(fields.len(), Value::Null);
                     return Ok(Value::Struct(values));
                 }
                 loop {
@@ -241,7 +248,15 @@ impl<'a> Reader<'a> {
                     };
                     match index {
                         Some(i) => {
-                            values[i] = self.value_for(&fields[i].1)?;
+                            let value = self.value_for(&fields[i].1)?;
+                            if i == values.len() {
+                                values.push(value);
+                            } else {
+                                if values.len() < fields.len() {
+                                    values.resize(fields.len(), Value::Null);
+                                }
+                                values[i] = value;
+                            }
                             next = i + 1;
                         }
                         None => {
@@ -253,6 +268,7 @@ impl<'a> Reader<'a> {
                         Some(b',') => self.i += 1,
                         Some(b'}') => {
                             self.i += 1;
+                            values.resize(fields.len(), Value::Null);
                             return Ok(Value::Struct(values));
                         }
                         _ => return Err(bad("expected , or }")),
@@ -271,7 +287,8 @@ impl<'a> Reader<'a> {
         while self.i < self.s.len() {
             match self.s[self.i] {
                 b'"' => {
-                    let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| bad("invalid UTF-8"))?;
+                    // Quotes are ASCII, so both ends are character boundaries.
+                    let text = self.text.get(start..self.i).ok_or_else(|| bad("invalid UTF-8"))?;
                     self.i += 1;
                     return Ok(Cow::Borrowed(text));
                 }
@@ -678,7 +695,7 @@ impl SchemaCache {
         let (schema, payload_at) = match known {
             Some((len, schema)) => (schema, HEAD.len() + len + MID.len()),
             None => {
-                let mut reader = Reader::new(rest);
+                let mut reader = Reader::new(rest)?;
                 let json = reader.value()?;
                 let end = reader.i;
                 if !rest[end..].starts_with(MID) {
@@ -699,7 +716,7 @@ impl SchemaCache {
             }
         };
         let body = bytes.get(payload_at..bytes.len().saturating_sub(1)).ok_or_else(|| bad("truncated record"))?;
-        let mut reader = Reader::new(body);
+        let mut reader = Reader::new(body)?;
         let value = reader.value_for(&schema)?;
         if !reader.at_end() {
             return Err(bad("trailing bytes after the payload"));
@@ -768,7 +785,7 @@ pub(crate) fn encode(cache: &mut SchemaCache, record: ConnectRecord, format: Out
 /// The payload of `{"schema":..,"payload":P}`, as bytes.
 fn strip_envelope(bytes: &[u8]) -> Option<Vec<u8>> {
     let rest = bytes.strip_prefix(b"{\"schema\":")?;
-    let mut reader = Reader::new(rest);
+    let mut reader = Reader::new(rest).ok()?;
     reader.value().ok()?;
     let after = rest.get(reader.i..)?.strip_prefix(b",\"payload\":")?;
     Some(after.get(..after.len().checked_sub(1)?)?.to_vec())

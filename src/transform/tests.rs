@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::envelope::{Connector, ConnectorEncoder, EncodingOptions, Op, Snapshot, SourceInfo, TableEncoder, TransactionInfo};
+use crate::envelope::{
+    Connector, ConnectorEncoder, EncodingOptions, Op, Snapshot, SourceInfo, TableChange, TableChangeKind, TableEncoder, TransactionInfo,
+};
 use crate::source::mysql::column::{BlobSize, ColumnSchema, ColumnType, ColumnValue as V, Row};
 
 fn col(name: &str, position: usize, column_type: ColumnType, nullable: bool) -> ColumnSchema {
@@ -202,6 +204,27 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         topic: "srv".into(),
                         key: Some(c.schema_change_key("shop")),
                         value: Some(c.schema_change_value(&source(Snapshot::False), TS, Some("shop"), None, Some("DROP TABLE x"), &[])),
+                        headers: vec![],
+                    },
+                    Record {
+                        topic: "srv".into(),
+                        key: Some(c.schema_change_key("shop")),
+                        value: Some(c.schema_change_value(
+                            &source(Snapshot::False),
+                            TS,
+                            Some("shop"),
+                            None,
+                            Some("CREATE TABLE t (...)"),
+                            &[TableChange {
+                                kind: TableChangeKind::Create,
+                                db: "shop",
+                                table: "t",
+                                columns: &wide_columns(),
+                                primary_key: &[0],
+                                default_charset: Some("utf8mb4"),
+                                comment: Some("a \"table\""),
+                            }],
+                        )),
                         headers: vec![],
                     },
                 ]

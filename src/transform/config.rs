@@ -263,11 +263,18 @@ impl<'a> Options<'a> {
         self.take(option).unwrap_or(default).to_owned()
     }
 
+    /// An option the class requires. A missing one is reported on the
+    /// transform's `type` (a property the config has), naming the option.
     fn required(&mut self, option: &str) -> Result<&'a str, TransformConfigError> {
         match self.take(option) {
             Some(v) if !v.trim().is_empty() => Ok(v),
-            _ => Err(error(self.property(option), format!("is required by {}", self.class))),
+            Some(_) => Err(error(self.property(option), format!("must not be empty for {}", self.class))),
+            None => Err(self.missing(option)),
         }
+    }
+
+    fn missing(&self, option: &str) -> TransformConfigError {
+        error(self.property("type"), format!("{} needs {}", self.class, self.property(option)))
     }
 
     fn boolean(&mut self, option: &str, default: bool) -> Result<bool, TransformConfigError> {
@@ -501,7 +508,10 @@ fn class_of<'a>(
 ) -> Result<&'static str, TransformConfigError> {
     let property = format!("{prefix}type");
     let Some(class) = map.remove("type").map(str::trim).filter(|c| !c.is_empty()) else {
-        return Err(error(property, format!("is required: the {what} class")));
+        // Reported on the list that names the alias (a property the
+        // config has).
+        let (list, alias) = prefix.trim_end_matches('.').split_once('.').unwrap_or((prefix, ""));
+        return Err(error(list, format!("\"{alias}\" has no {property} (the {what} class)")));
     };
     if let Some((_, why)) = REFUSED_CLASSES.iter().find(|(c, _)| *c == class) {
         return Err(error(property, format!("{class}: {why}")));
@@ -558,9 +568,13 @@ fn parse_transform<'a>(alias: &str, mut map: BTreeMap<&'a str, &'a str>) -> Resu
 
 /// A required list option (at least one entry).
 fn required_list(o: &mut Options<'_>, option: &str) -> Result<Vec<String>, TransformConfigError> {
+    let present = o.map.contains_key(option);
     let list = o.list(option);
     if list.is_empty() {
-        return Err(error(o.property(option), format!("is required by {}: a comma-separated list", o.class)));
+        if present {
+            return Err(error(o.property(option), format!("must list at least one name for {}", o.class)));
+        }
+        return Err(o.missing(option));
     }
     Ok(list)
 }
@@ -614,7 +628,7 @@ fn parse_field_op(base: &str, o: &mut Options<'_>) -> Result<FieldOp, TransformC
                 }
             }
             if matches!(fields.static_field, Some((_, false))) && fields.static_value.is_none() {
-                return Err(error(o.property("static.value"), "is required when static.field is required (`!`)"));
+                return Err(error(o.property("static.field"), format!("is required (`!`), so {} is needed", o.property("static.value"))));
             }
             if fields.static_value.is_some() && fields.static_field.is_none() {
                 return Err(error(o.property("static.value"), "needs static.field"));
@@ -643,7 +657,7 @@ fn parse_field_op(base: &str, o: &mut Options<'_>) -> Result<FieldOp, TransformC
                 None => None,
             };
             if name.is_none() && version.is_none() {
-                return Err(error(o.property("schema.name"), "SetSchemaMetadata needs schema.name or schema.version"));
+                return Err(error(o.property("type"), format!("SetSchemaMetadata needs {} or {}", o.property("schema.name"), o.property("schema.version"))));
             }
             FieldOp::SetSchemaMetadata { name, version }
         }
@@ -772,7 +786,7 @@ mod tests {
     fn errors_name_the_property() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("transforms", "a,a")], "config.transforms: duplicate alias \"a\""),
-            (&[("transforms", "a")], "config.transforms.a.type: is required"),
+            (&[("transforms", "a")], "config.transforms: \"a\" has no transforms.a.type (the transform class)"),
             (&[("transforms", "a"), ("transforms.a.type", "NoSuch")], "config.transforms.a.type: unknown transform class \"NoSuch\""),
             (&[("transforms", "a"), ("transforms.b.type", "Filter")], "config.transforms.b.type: is not an option of a transform listed"),
             (
@@ -784,7 +798,7 @@ mod tests {
                 "config.transforms.a.no.such: unknown option for io.debezium.transforms.ExtractNewRecordState",
             ),
             (&[("transforms", "a"), ("transforms.a.type", "RegexRouter"), ("transforms.a.regex", "(")], "config.transforms.a.regex: invalid regular expression"),
-            (&[("transforms", "a"), ("transforms.a.type", "RegexRouter"), ("transforms.a.regex", "x")], "config.transforms.a.replacement: is required"),
+            (&[("transforms", "a"), ("transforms.a.type", "RegexRouter"), ("transforms.a.regex", "x")], "config.transforms.a.type: org.apache.kafka.connect.transforms.RegexRouter needs transforms.a.replacement"),
             (&[("transforms", "a"), ("transforms.a.type", "Filter"), ("transforms.a.predicate", "p")], "config.transforms.a.predicate: \"p\" is not listed in `predicates`"),
             (&[("transforms", "a"), ("transforms.a.type", "Filter"), ("transforms.a.negate", "true")], "config.transforms.a.negate: needs transforms.a.predicate"),
             (
@@ -792,7 +806,7 @@ mod tests {
                 "config.transforms.a.type: io.debezium.transforms.Filter: scripted filters (Groovy/JavaScript) are not supported; use org.apache.kafka.connect.transforms.Filter",
             ),
             (&[("transforms", "a"), ("transforms.a.type", "io.debezium.transforms.ContentBasedRouter")], "RegexRouter or ByLogicalTableRouter"),
-            (&[("predicates", "p"), ("predicates.p.type", "HasHeaderKey")], "config.predicates.p.name: is required"),
+            (&[("predicates", "p"), ("predicates.p.type", "HasHeaderKey")], "config.predicates.p.type: org.apache.kafka.connect.transforms.predicates.HasHeaderKey needs predicates.p.name"),
             (&[("predicates", "p"), ("predicates.p.type", "RecordIsTombstone"), ("predicates.p.x", "1")], "config.predicates.p.x: unknown option"),
         ];
         for (pairs, want) in cases {

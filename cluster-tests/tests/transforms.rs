@@ -10,6 +10,8 @@
 //! - Golden output of that chain on real events (insert, update, key
 //!   change, delete), schemas on and off, as Debezium and Kafka document
 //!   it.
+//! - A record the chain cannot transform fails the connector with a
+//!   definite error naming the transform.
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cluster_tests::broker::Broker;
@@ -182,4 +184,35 @@ async fn unwrap_and_route_golden_output_on_real_events() {
         })
         .collect();
     assert_eq!(on, want_on);
+}
+
+/// A record the chain cannot transform (here `route.by.field` names a
+/// number) stops the connector with a definite error that names the
+/// transform and a remedy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_the_chain_cannot_transform_fails_the_connector() {
+    let db = MariaDb::start(&[]).await;
+    db.sql(&["CREATE DATABASE inventory", "CREATE TABLE inventory.items (id INT PRIMARY KEY, name VARCHAR(20))"]).await;
+    let broker = Broker::start().await;
+    let cluster = Cluster::builder().nodes(1).kafka(broker.bootstrap()).start().await;
+    cluster.init().await;
+    let node = cluster.wait_leader(&cluster.nodes()).await;
+    let extra = [
+        ("table.include.list", "inventory.items"),
+        ("transforms", "unwrap"),
+        ("transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState"),
+        ("transforms.unwrap.route.by.field", "id"),
+    ];
+    connectors::create_capturing(&cluster, node, &db, "broken", 6321, "dbserver1", &extra).await;
+    db.sql(&["INSERT INTO inventory.items VALUES (1, 'pen')"]).await;
+    let view = cluster
+        .wait_connector(&[node], "broken", "failed", |_, c| match &c.task {
+            Some(t) if t.state == "FAILED" => Ok(()),
+            other => Err(format!("task {other:?}")),
+        })
+        .await
+        .remove(0);
+    let task = view.task.unwrap();
+    assert!(task.error.contains("transform `unwrap`") && task.error.contains("route.by.field `id` is not a string field"), "{}", task.error);
+    assert!(task.remedy.contains("connector update"), "{}", task.remedy);
 }

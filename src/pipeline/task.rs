@@ -70,12 +70,14 @@
 //! memory.
 //!
 //! # Transforms
-//! A connector's `transforms` chain runs here, in the owner, on each
-//! delivery's records before they are produced in the Kafka transaction
-//! (see [`crate::transform`]): the progress record is never transformed, a
-//! dropped record still advances the offset (the progress record of its
-//! delivery carries it), and a new owner re-reading a batch transforms it
-//! the same way.
+//! A connector's `transforms` chain runs here, in the owner, on every
+//! batch between the source and the delivery loop, on its own thread and in
+//! order (see [`crate::transform`]), so the records are transformed before
+//! they are produced in the Kafka transaction (a second bounded channel of
+//! the same size holds the transformed batches): the progress record is never
+//! transformed, a dropped record still advances the offset (its batch keeps
+//! the offset, and the progress record of its delivery carries it), and a
+//! new owner re-reading a batch transforms it the same way.
 //!
 //! # Errors
 //! Definite errors (bad config, a purged binlog, wrong server settings, a
@@ -267,7 +269,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     // With transforms, the source encodes with schemas (the chain reads
     // them back into Connect records) and the chain writes the user's
     // converter format.
-    let mut chain = (!config.transforms.is_empty()).then(|| TransformChain::new(&config.transforms, config.output_format()));
+    let chain = (!config.transforms.is_empty()).then(|| TransformChain::new(&config.transforms, config.output_format()));
     let mut source_config = config.source;
     if chain.is_some() {
         source_config.encoding.key_schemas_enable = true;
@@ -312,7 +314,17 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
 
     // 5. Stream.
     let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
-    let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
+    let (tx, source_rx) = mpsc::channel::<Batch>(capacity);
+    // With transforms, batches pass through the chain on its own thread
+    // on their way here, so transforming one batch overlaps the Kafka
+    // transaction of the one before.
+    let (mut rx, transform_failure) = match chain {
+        Some(chain) => {
+            let (rx, failure) = transform_batches(chain, source_rx, capacity);
+            (rx, Some(failure))
+        }
+        None => (source_rx, None),
+    };
     let (_request_watcher, requests) = follow_snapshot_requests(context);
     let source = MySqlSource::new(source_config.clone(), first_attempt).with_snapshot_requests(requests);
     let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }.in_current_span()));
@@ -326,9 +338,16 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
             batch = rx.recv() => match batch {
                 Some(batch) => pending.add(batch),
                 None => {
-                    // The source ended: deliver what it produced, then report why.
-                    if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer, &mut chain).await {
+                    // The source (or the transform chain) ended: deliver
+                    // what it produced, then report why.
+                    if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
                         break Err(error);
+                    }
+                    if let Some(error) = transform_failure.as_ref().and_then(|f| f.lock().ok().and_then(|mut e| e.take())) {
+                        break Err(TaskError::Definite {
+                            error,
+                            remedy: "fix or remove the transform with `raftcdc connector update`".into(),
+                        });
                     }
                     break match (&mut source_task.0).await {
                         Ok(Ok(())) => Err(TaskError::Transient("the source stopped".into())),
@@ -345,7 +364,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
             deposed = committer.deposed() => break Err(deposed),
         }
         if pending.full(source_config.max_batch_size) || (pending.has_work() && pending.time_left(deadline).is_zero()) {
-            if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer, &mut chain).await {
+            if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
                 break Err(error);
             }
         }
@@ -463,13 +482,9 @@ async fn deliver(
     sink: &mut KafkaSink,
     pending: &mut Pending,
     committer: &mut OffsetCommitter,
-    chain: &mut Option<TransformChain>,
 ) -> Result<(), TaskError> {
     let Some(offset) = pending.offset.take() else { return Ok(()) };
-    let mut records = std::mem::take(&mut pending.records);
-    if let Some(transforms) = chain.take() {
-        records = transform(transforms, records, chain).await?;
-    }
+    let records = std::mem::take(&mut pending.records);
     let schema_history = std::mem::take(&mut pending.schema_history);
     let snapshot = pending.snapshot.take();
     pending.since = None;
@@ -493,25 +508,42 @@ async fn deliver(
         .await
 }
 
-/// Runs the transform chain over a delivery's records on the blocking
-/// pool (it is CPU work proportional to the batch) and puts the chain
-/// back. A record the chain cannot transform stops the connector.
-async fn transform(
-    mut transforms: TransformChain,
-    records: Vec<Record>,
-    slot: &mut Option<TransformChain>,
-) -> Result<Vec<Record>, TaskError> {
-    let (transforms, result) = tokio::task::spawn_blocking(move || {
-        let result = transforms.apply(records);
-        (transforms, result)
-    })
-    .await
-    .map_err(|join| TaskError::Transient(format!("the transform chain failed: {join}")))?;
-    *slot = Some(transforms);
-    result.map_err(|e| TaskError::Definite {
-        error: error_chain(&e),
-        remedy: "fix or remove the transform with `raftcdc connector update`".into(),
-    })
+/// Runs the transform chain over every batch from the source, in order,
+/// on a blocking-pool thread (it is CPU work), and hands the transformed
+/// batches on. A batch keeps its offset whatever the chain drops. The
+/// thread ends when the source's channel closes (the attempt dropped the
+/// source) or nobody reads its output; a record the chain cannot
+/// transform ends it too, with the error left in the returned slot (the
+/// output then closes, and the delivery loop reports it).
+fn transform_batches(
+    mut chain: TransformChain,
+    mut input: mpsc::Receiver<Batch>,
+    capacity: usize,
+) -> (mpsc::Receiver<Batch>, Arc<std::sync::Mutex<Option<String>>>) {
+    let (tx, rx) = mpsc::channel::<Batch>(capacity);
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let slot = failure.clone();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        while let Some(mut batch) = input.blocking_recv() {
+            match chain.apply(std::mem::take(&mut batch.records)) {
+                Ok(records) => {
+                    batch.records = records;
+                    if tx.blocking_send(batch).is_err() {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(error_chain(&error));
+                    }
+                    return;
+                }
+            }
+        }
+    });
+    (rx, failure)
 }
 
 /// Writes a batch's schema history entries to Raft under the task's epoch,

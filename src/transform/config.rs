@@ -110,6 +110,45 @@ pub enum TransformKind {
     /// Kafka's field and header transforms ([`FieldOp`]) on the key or
     /// the value.
     Field(Side, FieldOp),
+    /// `org.apache.kafka.connect.transforms.Cast$Key`/`$Value` (`spec`).
+    Cast(Side, CastSpec),
+}
+
+/// `Cast`'s target types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CastTarget {
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Boolean,
+    String,
+}
+
+impl CastTarget {
+    fn parse(text: &str) -> Option<CastTarget> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "int8" => CastTarget::Int8,
+            "int16" => CastTarget::Int16,
+            "int32" => CastTarget::Int32,
+            "int64" => CastTarget::Int64,
+            "float32" => CastTarget::Float32,
+            "float64" => CastTarget::Float64,
+            "boolean" => CastTarget::Boolean,
+            "string" => CastTarget::String,
+            _ => return None,
+        })
+    }
+}
+
+/// `Cast`'s `spec`: one type for the whole key/value, or `field:type`
+/// pairs.
+#[derive(Debug, Clone)]
+pub enum CastSpec {
+    Whole(CastTarget),
+    Fields(Vec<(String, CastTarget)>),
 }
 
 /// Which part of the record a `$Key`/`$Value` transform works on.
@@ -376,6 +415,8 @@ pub const TRANSFORM_CLASSES: &[&str] = &[
     "org.apache.kafka.connect.transforms.Flatten$Value",
     "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key",
     "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
+    "org.apache.kafka.connect.transforms.Cast$Key",
+    "org.apache.kafka.connect.transforms.Cast$Value",
     "org.apache.kafka.connect.transforms.InsertHeader",
     "org.apache.kafka.connect.transforms.DropHeaders",
 ];
@@ -558,7 +599,11 @@ fn parse_transform<'a>(alias: &str, mut map: BTreeMap<&'a str, &'a str>) -> Resu
                     Some((base, _)) => (base, Side::Value),
                     None => (simple, Side::Value),
                 };
-                TransformKind::Field(side, parse_field_op(base, &mut o)?)
+                if base == "Cast" {
+                    TransformKind::Cast(side, parse_cast(&mut o)?)
+                } else {
+                    TransformKind::Field(side, parse_field_op(base, &mut o)?)
+                }
             }
         },
     };
@@ -668,6 +713,25 @@ fn parse_field_op(base: &str, o: &mut Options<'_>) -> Result<FieldOp, TransformC
         "DropHeaders" => FieldOp::DropHeaders(required_list(o, "headers")?),
         other => unreachable!("unhandled transform class {other}"),
     })
+}
+
+fn parse_cast(o: &mut Options<'_>) -> Result<CastSpec, TransformConfigError> {
+    o.boolean("replace.null.with.default", true)?;
+    let property = o.property("spec");
+    let spec = required_list(o, "spec")?;
+    let bad_type = |t: &str| error(&property, format!("{t:?} is not a cast type (int8, int16, int32, int64, float32, float64, boolean, string)"));
+    if spec.len() == 1 && !spec[0].contains(':') {
+        return CastTarget::parse(&spec[0]).map(CastSpec::Whole).ok_or_else(|| bad_type(&spec[0]));
+    }
+    spec.iter()
+        .map(|pair| match pair.split_once(':') {
+            Some((field, t)) if !field.trim().is_empty() => {
+                CastTarget::parse(t).map(|target| (field.trim().to_owned(), target)).ok_or_else(|| bad_type(t))
+            }
+            _ => Err(error(&property, format!("{pair:?} is not field:type"))),
+        })
+        .collect::<Result<_, _>>()
+        .map(CastSpec::Fields)
 }
 
 fn parse_unwrap(o: &mut Options<'_>) -> Result<UnwrapConfig, TransformConfigError> {

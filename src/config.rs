@@ -27,7 +27,14 @@
 //! [rest]
 //! listen = "0.0.0.0:8083"   # optional; absent = no Kafka Connect REST API
 //! advertise = "http://10.0.0.1:8083"
+//!
+//! [placement]
+//! policy = "spread"         # or "leader": the leader owns every connector
 //! ```
+//!
+//! `[node]` may also carry `capacity` (most connectors it owns), `labels`
+//! (`{zone = "a"}`, matched by `raftcdc.placement.labels`) and `worker`
+//! (a learner that may own connectors); see [`crate::placement`].
 //!
 //! `[rest]` serves Kafka Connect's REST API, the web console (`/ui`) and
 //! `/metrics` on one listener ([`crate::api::rest`]). It uses the control
@@ -73,6 +80,44 @@ pub struct FileConfig {
     /// Kafka Connect's REST API and the web console.
     #[serde(default)]
     pub rest: RestSection,
+    /// How the leader places connectors on nodes (see [`crate::placement`]).
+    #[serde(default)]
+    pub placement: PlacementSection,
+}
+
+/// How the leader places connectors. Set it the same on every node: the
+/// leader's settings decide, and leadership moves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlacementSection {
+    /// `spread` (default): connectors spread over every node by load;
+    /// `leader`: the Raft leader owns every connector.
+    pub policy: String,
+    /// A node whose lease the leader has not seen renewed for this long is
+    /// gone: its connectors move. Nodes renew every quarter of it.
+    pub lease_timeout_ms: u64,
+    /// A node (new, or back after it was gone) receives voluntary moves
+    /// only after it has been alive this long: a flapping node gets no
+    /// connectors back.
+    pub settle_ms: u64,
+}
+
+impl Default for PlacementSection {
+    fn default() -> Self {
+        PlacementSection {
+            policy: "spread".into(),
+            lease_timeout_ms: 1200,
+            settle_ms: 5000,
+        }
+    }
+}
+
+/// `[placement]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacementConfig {
+    pub policy: crate::placement::policy::Policy,
+    pub lease_timeout: std::time::Duration,
+    pub settle: std::time::Duration,
 }
 
 /// Kafka Connect's REST API, the web console at `/ui` and `/metrics`, on
@@ -151,6 +196,17 @@ pub struct NodeSection {
     /// Directory for the Raft log, snapshots and node state. Created if
     /// missing.
     pub data_dir: PathBuf,
+    /// Most connectors this node may own. Default: no limit.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    /// Labels connectors can ask for (`raftcdc.placement.labels`), e.g.
+    /// `{zone = "a"}`.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Whether this node may own connectors while it is a learner (voters
+    /// always may). Default false.
+    #[serde(default)]
+    pub worker: bool,
 }
 
 fn default_cluster_name() -> String {
@@ -215,6 +271,14 @@ pub struct NodeConfig {
     pub rest: Option<RestConfig>,
     /// `[tls.*]` and `[auth]`, with their files loaded.
     pub security: Security,
+    /// `[node] capacity`.
+    pub capacity: Option<u32>,
+    /// `[node] labels`.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `[node] worker`.
+    pub worker: bool,
+    /// `[placement]`.
+    pub placement: PlacementConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -453,8 +517,33 @@ impl FileConfig {
         if raft.install_snapshot_timeout_ms == 0 {
             return Err(invalid("raft.install_snapshot_timeout_ms", "must be at least 1".into()));
         }
+        if node.capacity == Some(0) {
+            return Err(invalid("node.capacity", "must be at least 1 (or absent for no limit)".into()));
+        }
+        let label_text: Vec<String> = node.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        crate::placement::constraints::parse_labels(&label_text.join(",")).map_err(|reason| invalid("node.labels", reason))?;
+        let policy = match self.placement.policy.as_str() {
+            "spread" => crate::placement::policy::Policy::Spread,
+            "leader" => crate::placement::policy::Policy::Leader,
+            other => return Err(invalid("placement.policy", format!("\"{other}\" must be spread or leader"))),
+        };
+        if self.placement.lease_timeout_ms < 4 * raft.heartbeat_interval_ms {
+            return Err(invalid(
+                "placement.lease_timeout_ms",
+                format!("{} must be at least 4 x raft.heartbeat_interval_ms ({})", self.placement.lease_timeout_ms, raft.heartbeat_interval_ms),
+            ));
+        }
+        let placement = PlacementConfig {
+            policy,
+            lease_timeout: std::time::Duration::from_millis(self.placement.lease_timeout_ms),
+            settle: std::time::Duration::from_millis(self.placement.settle_ms),
+        };
         let security = self.tls.load(self.auth, path)?;
         Ok(NodeConfig {
+            capacity: node.capacity,
+            labels: node.labels,
+            worker: node.worker,
+            placement,
             id: node.id,
             cluster_name: node.cluster_name,
             listen,
@@ -536,6 +625,29 @@ data_dir = "/tmp/x"
     }
 
     #[test]
+    fn placement_settings() {
+        let config = NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap();
+        assert_eq!(config.placement.policy, crate::placement::policy::Policy::Spread);
+        assert_eq!((config.capacity, config.worker), (None, false));
+        let config = NodeConfig::parse(
+            Path::new("node.toml"),
+            &format!("{}\n[placement]\npolicy = \"leader\"", GOOD.replace("id = 1", "id = 1\ncapacity = 4\nlabels = {zone = \"a\"}")),
+        )
+        .unwrap();
+        assert_eq!(config.placement.policy, crate::placement::policy::Policy::Leader);
+        assert_eq!((config.capacity, config.labels.get("zone").map(String::as_str)), (Some(4), Some("a")));
+        for (text, field) in [
+            (GOOD.replace("id = 1", "id = 1\ncapacity = 0"), "node.capacity"),
+            (GOOD.replace("id = 1", "id = 1\nlabels = {\"z one\" = \"a\"}"), "node.labels"),
+            (format!("{GOOD}\n[placement]\npolicy = \"random\""), "placement.policy"),
+            (format!("{GOOD}\n[placement]\nlease_timeout_ms = 10"), "placement.lease_timeout_ms"),
+        ] {
+            let error = NodeConfig::parse(Path::new("node.toml"), &text).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("node.toml: {field}: ")), "{text}: {error}");
+        }
+    }
+
+    #[test]
     fn rest_section() {
         let parse = |extra: &str| NodeConfig::parse(Path::new("node.toml"), &format!("{GOOD}\n[rest]\n{extra}"));
         assert_eq!(NodeConfig::parse(Path::new("node.toml"), GOOD).unwrap().rest, None);
@@ -605,10 +717,12 @@ mod property_tests {
             "node.listen" | "node.advertise" => &["node.listen", "node.advertise"],
             "node.peer_listen" | "node.peer_advertise" => &["node.peer_listen", "node.peer_advertise"],
             "rest.listen" | "rest.advertise" => &["rest.listen", "rest.advertise"],
+            // The lease timeout is checked against the heartbeat interval.
             f if f.starts_with("raft.") && f.contains("election_timeout") || f == "raft.heartbeat_interval_ms" => &[
                 "raft.heartbeat_interval_ms",
                 "raft.election_timeout_min_ms",
                 "raft.election_timeout_max_ms",
+                "placement.lease_timeout_ms",
             ],
             _ => &[],
         }

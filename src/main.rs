@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use raftcdc::cli::{self, Cli, LogFormat, TopCommand};
 use raftcdc::config::NodeConfig;
-use raftcdc::node::{error_chain, Node};
+use raftcdc::error::error_chain;
+use raftcdc::node::Node;
 use tracing_subscriber::EnvFilter;
 
 /// Cross-thread frees (source task → rdkafka threads) are cheap in
@@ -56,7 +57,8 @@ async fn serve(config_path: std::path::PathBuf) -> ExitCode {
     };
     // `[metrics] listen` and `[rest] listen` are served with the gRPC
     // listeners by `api::serve` (all bound before anything is served).
-    let tasks = raftcdc::pipeline::spawn(node.clone());
+    let mut tasks = raftcdc::pipeline::spawn(node.clone());
+    tasks.extend(raftcdc::placement::spawn(node.clone()));
     let result = raftcdc::api::serve(node.clone(), shutdown_signal()).await;
     for task in tasks {
         task.abort();
@@ -100,6 +102,7 @@ async fn main() -> ExitCode {
             };
         }
         TopCommand::Cluster { client, command } => (client.output, cli::run_cluster(client, command).await),
+        TopCommand::Node { client, command } => (client.output, cli::run_node(client, command).await),
         TopCommand::Connector { client, command } => (client.output, cli::run_connector(client, command).await),
         TopCommand::Tail(args) => (cli::OutputFormat::Table, cli::tail::run(args).await),
     };

@@ -1,5 +1,10 @@
 //! What the benchmark binaries (`src/bin/bench_*.rs`) share: their
-//! `--name N` flags.
+//! `--name N` and `--name` flags.
+
+/// Whether `--name` is on the command line.
+pub fn switch(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
 
 /// The value of `--name N` on the command line, or `default` when the flag
 /// is absent or its value is not a number.

@@ -30,6 +30,7 @@
 //!   [`ClusterBuilder::security`] the nodes get TLS and a token, and the
 //!   harness's own client and CLI calls carry the matching CA, client
 //!   certificate and token ([`Credentials`]), so every helper works the same.
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -68,6 +69,7 @@ pub struct ClusterBuilder {
     kafka: Option<String>,
     security: Security,
     fault_points: bool,
+    node_settings: BTreeMap<usize, String>,
 }
 
 /// The product's fault point that freezes a node between a task's Raft
@@ -82,6 +84,7 @@ impl Default for ClusterBuilder {
             kafka: None,
             security: Security::default(),
             fault_points: false,
+            node_settings: BTreeMap::new(),
         }
     }
 }
@@ -184,6 +187,13 @@ pub struct ClusterPki {
 }
 
 impl ClusterBuilder {
+    /// Extra `[node]` lines of node `node`'s config file (placement
+    /// settings such as `capacity = 2` or `labels = {zone = "a"}`).
+    pub fn node_settings(mut self, node: usize, toml: &str) -> Self {
+        self.node_settings.insert(node, toml.to_owned());
+        self
+    }
+
     /// Number of nodes started (and put in the initial membership by
     /// [`Cluster::init`]); 3 by default.
     pub fn nodes(mut self, size: usize) -> Self {
@@ -263,6 +273,7 @@ impl ClusterBuilder {
             kafka: self.kafka,
             initial_size: self.size,
             fault_points: self.fault_points,
+            node_settings: self.node_settings,
             security,
             pki,
             credentials,
@@ -298,6 +309,7 @@ pub struct Cluster {
     kafka: Option<String>,
     initial_size: usize,
     fault_points: bool,
+    node_settings: BTreeMap<usize, String>,
     security: Security,
     pki: Option<ClusterPki>,
     credentials: Credentials,
@@ -473,6 +485,7 @@ impl Cluster {
             // HTTPS with [tls.control]'s certificate when that is set.
             rest_listen: Some((ip, ports[3]).into()),
             security,
+            node_settings: self.node_settings.get(&node).cloned(),
         };
         let config_path = self.dir.path().join(format!("node{node}.toml"));
         std::fs::create_dir_all(&config.data_dir).expect("create the node's data directory");
@@ -555,6 +568,32 @@ impl Cluster {
     /// Node `i`'s resident set size in KiB while it runs.
     pub fn rss_kib(&self, node: usize) -> Option<u64> {
         self.process(node).rss_kib()
+    }
+
+    /// Node `node`'s peak RSS in KiB since it started or the last
+    /// [`Self::reset_peak_rss`].
+    pub fn peak_rss_kib(&self, node: usize) -> Option<u64> {
+        self.process(node).peak_rss_kib()
+    }
+
+    /// Starts a new peak RSS measurement on every running node.
+    pub fn reset_peak_rss(&self) {
+        for node in self.nodes() {
+            self.process(node).reset_peak_rss();
+        }
+    }
+
+    /// One line with every node's peak RSS since the last reset.
+    pub fn peak_rss_line(&self) -> String {
+        let peaks: Vec<String> = self
+            .nodes()
+            .into_iter()
+            .map(|n| match self.peak_rss_kib(n) {
+                Some(kib) => format!("node {n} {:.0} MiB", kib as f64 / 1024.0),
+                None => format!("node {n} down"),
+            })
+            .collect();
+        format!("peak RSS: {}", peaks.join(", "))
     }
 
     // ----- partitions ---------------------------------------------------

@@ -57,6 +57,8 @@ pub struct NodeConfig {
     pub rest_listen: Option<SocketAddr>,
     /// TLS and token files.
     pub security: SecurityFiles,
+    /// Extra `[node]` lines (placement settings), as written.
+    pub node_settings: Option<String>,
 }
 
 impl NodeConfig {
@@ -78,6 +80,9 @@ impl NodeConfig {
         ];
         for (key, value) in fields {
             let _ = writeln!(toml, "{key} = {value}");
+        }
+        if let Some(extra) = &self.node_settings {
+            let _ = writeln!(toml, "{extra}");
         }
         let raft = [
             ("snapshot_logs_since_last", self.raft.snapshot_logs_since_last),

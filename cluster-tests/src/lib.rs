@@ -12,11 +12,15 @@
 //! - [`cluster`]: [`Cluster`], one test cluster and every action on it.
 //! - [`process`]: the node processes, their logs and signals.
 //! - [`proxy`]: per-node TCP proxies that cut links between nodes.
+//! - [`blackhole`]: a TCP forwarder to a database that can silently stop
+//!   forwarding (a dead link).
 //! - [`subnet`]: a private loopback subnet and ports per cluster, so tests
 //!   run in parallel without colliding.
 //! - [`config`]: the node config files the harness writes.
 //! - [`pki`]: throwaway CAs and certificates for TLS clusters (`openssl`).
 //! - [`connectors`]: valid connector definitions for the tests.
+//! - [`placement`]: many small connectors on one MariaDB, and the views
+//!   placement tests judge by.
 //! - [`broker`], [`mariadb`]: a private Kafka-protocol broker and MariaDB
 //!   server per test.
 //! - [`chaos`]: the chaos suite's workload (writers whose log is the
@@ -25,6 +29,8 @@
 //! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
 //! - [`bench`]: the benchmark binaries' command-line flags.
+//! - [`debezium`]: Debezium's MySQL connector, run beside raftcdc in the
+//!   benchmarks.
 //!
 //! Typical use:
 //!
@@ -39,13 +45,16 @@
 //! `RAFTCDC_KEEP_TEST_DIR` keeps a failed test's directory (configs, data,
 //! full logs) instead of deleting it.
 pub mod bench;
+pub mod blackhole;
 pub mod broker;
 pub mod chaos;
 pub mod cluster;
 pub mod mariadb;
 pub mod config;
 pub mod connectors;
+pub mod debezium;
 pub mod pki;
+pub mod placement;
 pub mod process;
 pub mod proxy;
 pub mod rest;

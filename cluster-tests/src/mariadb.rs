@@ -196,6 +196,71 @@ impl MariaDb {
         }
     }
 
+    /// Makes this server a GTID replica of `primary` (`MASTER_USE_GTID=
+    /// slave_pos`), from the primary's current position, as a replica built
+    /// from a backup of it would be: its own binlog and GTID state are
+    /// reset first, so it holds only what it replicates. Start it with
+    /// `--server-id=<another>` and `--log-slave-updates` to read from it.
+    pub async fn replicate_from(&self, primary: &MariaDb) {
+        let pos = primary.gtid_binlog_pos().await;
+        self.sql(&[
+            "STOP SLAVE",
+            "RESET MASTER",
+            &format!("SET GLOBAL gtid_slave_pos = '{pos}'"),
+            &format!(
+                "CHANGE MASTER TO MASTER_HOST='{}', MASTER_PORT={}, MASTER_USER='{CDC_USER}', MASTER_PASSWORD='{CDC_PASSWORD}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
+                primary.host, primary.port
+            ),
+            "START SLAVE",
+        ])
+        .await;
+    }
+
+    /// `@@gtid_binlog_pos`.
+    pub async fn gtid_binlog_pos(&self) -> String {
+        let mut conn = self.conn().await;
+        let pos: Option<String> = conn.query_first("SELECT @@gtid_binlog_pos").await.expect("gtid_binlog_pos");
+        let _ = conn.disconnect().await;
+        pos.unwrap_or_default()
+    }
+
+    /// Waits until this replica applied everything `primary` has written.
+    pub async fn wait_caught_up(&self, primary: &MariaDb) {
+        let target = primary.gtid_binlog_pos().await;
+        let mut conn = self.conn().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let pos: Option<String> = conn.query_first("SELECT @@gtid_slave_pos").await.expect("gtid_slave_pos");
+            if pos.as_deref() == Some(target.as_str()) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the replica is at {pos:?}, the primary at {target}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Promotes a replica: replication stopped and forgotten, writable.
+    pub async fn promote(&self) {
+        self.sql(&["STOP SLAVE", "RESET SLAVE ALL"]).await;
+    }
+
+    /// `SIGSTOP`s the server: it keeps its sockets and answers nothing (a
+    /// frozen host). [`MariaDb::thaw`] lets it run again.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// `SIGCONT`s a frozen server.
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: i32) {
+        let child = self.child.as_ref().expect("the server runs");
+        let rc = unsafe { libc::kill(child.id() as i32, signal) };
+        assert_eq!(rc, 0, "kill({signal}) failed: {}", std::io::Error::last_os_error());
+    }
+
     /// Starts the server again on the same datadir and port.
     pub async fn restart(&mut self) {
         self.kill();

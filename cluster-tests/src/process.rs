@@ -190,11 +190,28 @@ impl NodeProcess {
 
     /// Resident set size in KiB (`VmRSS` from `/proc/<pid>/status`).
     pub fn rss_kib(&mut self) -> Option<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The node's peak resident set size since it started or since the
+    /// last [`Self::reset_peak_rss`], in KiB.
+    pub fn peak_rss_kib(&mut self) -> Option<u64> {
+        self.status_kib("VmHWM:")
+    }
+
+    /// Starts a new peak RSS measurement (`/proc/<pid>/clear_refs`, `5`).
+    pub fn reset_peak_rss(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        }
+    }
+
+    fn status_kib(&mut self, field: &str) -> Option<u64> {
         let pid = self.pid()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 

@@ -11,11 +11,14 @@
 //!   `SIGSTOP` (also with a Kafka transaction provably open and the
 //!   committed progress inside a split source transaction, checked while
 //!   the owner is frozen), a network partition, the whole cluster, the
-//!   broker and MariaDB restarting.
+//!   broker and MariaDB restarting; a **database failover** to a promoted
+//!   GTID replica, followed by an owner kill.
 //! - **A zombie frozen between its Raft claim and `init_transactions`**,
 //!   through the product's fault point (`RAFTCDC_FAULT_FREEZE_AFTER_CLAIM`):
 //!   its late `init_transactions` must not let it commit anything, also
 //!   when it wakes up cut off from its peers.
+//! - **Ten connectors spread over every node** by placement, with the
+//!   owners of random connectors (followers and leaders) killed under load.
 //! - **Five connectors at once**, each with its own table, topic prefix and
 //!   server id, with owners killed while their transactions are open, and
 //!   with connectors restarted one at a time; and, deterministically,
@@ -491,6 +494,61 @@ async fn restarting_mariadb() {
     feed.settle(&rig, &feed.streamed(&log), &log).await;
 }
 
+/// Database failover under load: a primary and a GTID replica, both in
+/// `database.hostname`; transactions larger than `max.batch.size` on the
+/// primary, then the primary is killed, the replica promoted and the
+/// writers moved to it; then the owner node is killed too, so a new owner
+/// resumes on the new server from an offset read there. The checker sees
+/// every change exactly once, in order per key, with complete transaction
+/// metadata; the connector's status names the replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_failover_to_a_promoted_replica() {
+    let primary = MariaDb::start(&[]).await;
+    let replica = MariaDb::start(&["--server-id=2", "--log-slave-updates"]).await;
+    replica.replicate_from(&primary).await;
+    primary.sql(&["CREATE DATABASE inventory", chaos::CREATE_TABLE]).await;
+    let broker = Broker::start().await;
+    let cluster = Cluster::builder().kafka(broker.bootstrap()).start().await;
+    cluster.init().await;
+    cluster.wait_leader(&cluster.nodes()).await;
+    let mut rig = Rig { db: primary, broker, cluster };
+    let feed = Feed::classic();
+    let hosts = format!("{}:{},{}:{}", rig.db.host, rig.db.port, replica.host, replica.port);
+    feed.create(
+        &rig,
+        &[
+            ("database.hostname", &hosts),
+            ("max.batch.size", "8"),
+            ("raftcdc.binlog.read.timeout.ms", "2000"),
+            ("connect.timeout.ms", "3000"),
+        ],
+    )
+    .await;
+    let writer = large_transactions(chaos::TABLE).start(&rig.db, 30);
+    writer.progress(BETWEEN_FAULTS).await;
+    let mut log = writer.stop().await;
+
+    replica.wait_caught_up(&rig.db).await;
+    rig.db.kill();
+    replica.promote().await;
+    let writer = Workload { first_id: 50_000_000, ..large_transactions(chaos::TABLE) }.start(&replica, 31);
+    writer.progress(BETWEEN_FAULTS / 2).await;
+    let leader = rig.leader().await;
+    let replica_address = format!("{}:{}", replica.host, replica.port);
+    rig.cluster
+        .wait_connector(&[leader], &feed.name, "reads the promoted replica", |_, c| match &c.source_server {
+            Some(s) if s.address == replica_address && s.server_id == 2 => Ok(()),
+            other => Err(format!("{other:?}")),
+        })
+        .await;
+    let (owner, _) = rig.owner(&feed).await;
+    rig.kill_and_replace(owner, std::slice::from_ref(&feed)).await;
+    writer.progress(BETWEEN_FAULTS / 2).await;
+    log.extend(writer.stop().await);
+    feed.settle(&rig, &feed.streamed(&log), &log).await;
+    drop(replica);
+}
+
 /// Five connectors side by side, each with its own table, topic prefix,
 /// server id and writer, all with transactions larger than their
 /// `max.batch.size` (so their Kafka transactions, each holding a progress
@@ -503,10 +561,14 @@ struct Fleet {
 }
 
 impl Fleet {
-    const SIZE: u32 = 5;
-
+    /// Five connectors.
     async fn start() -> Fleet {
-        let feeds: Vec<Feed> = (1..=Self::SIZE)
+        Self::start_sized(5).await
+    }
+
+    /// `size` connectors.
+    async fn start_sized(size: u32) -> Fleet {
+        let feeds: Vec<Feed> = (1..=size)
             .map(|i| Feed::new(&format!("c{i}"), &format!("p{i}"), &format!("inventory.t{i}"), 6400 + i))
             .collect();
         let rig = Rig::start(&feeds.iter().map(|f| chaos::create_table(&f.table)).collect::<Vec<_>>(), false).await;
@@ -538,7 +600,7 @@ impl Fleet {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        (self.rng % Self::SIZE as u64) as usize
+        (self.rng % self.feeds.len() as u64) as usize
     }
 
     /// Stops the writers and checks every connector's output.
@@ -569,6 +631,30 @@ async fn five_connectors_with_owner_kills_mid_transaction() {
         eprintln!("killing node {owner}, the owner of {}", fleet.feeds[victim].name);
         let progress = fleet.rig.progress_topic(&fleet.feeds[victim]);
         fleet.rig.kill_mid_transaction(&progress, owner, &fleet.feeds).await;
+    }
+    fleet.progress().await;
+    fleet.settle(kills()).await;
+}
+
+/// Ten connectors spread over the three nodes by placement, under load;
+/// each kill SIGKILLs the owner of a random connector, leader or follower,
+/// so every kill moves that node's share (about a third) at once, and the
+/// checker runs for every connector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_spread_connectors_with_random_owner_kills() {
+    let mut fleet = Fleet::start_sized(10).await;
+    let leader = fleet.rig.leader().await;
+    let mut owners = std::collections::BTreeSet::new();
+    for feed in &fleet.feeds {
+        owners.insert(fleet.rig.owner(feed).await.0);
+    }
+    assert!(owners.len() > 1, "placement put all ten connectors on {owners:?} (leader {leader})");
+    for _ in 0..kills() {
+        fleet.progress().await;
+        let victim = fleet.pick();
+        let (owner, _) = fleet.rig.owner(&fleet.feeds[victim]).await;
+        eprintln!("killing node {owner}, the owner of {}", fleet.feeds[victim].name);
+        fleet.rig.kill_and_replace(owner, &fleet.feeds).await;
     }
     fleet.progress().await;
     fleet.settle(kills()).await;

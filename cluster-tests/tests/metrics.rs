@@ -248,4 +248,39 @@ async fn connector_counters_rise_as_rows_are_delivered() {
         })
         .await;
     }
+
+    // Binlog retention, measured by the owner as it starts streaming and
+    // replicated: every node's metrics and `connector status` show it, with
+    // no warning (the connector reads the file the server writes).
+    for node in cluster.nodes() {
+        let description = format!("node {node} shows the binlog retention headroom");
+        wait_until(DEFAULT_DEADLINE, &description, || async {
+            let s = cluster.scrape(node).await?;
+            let bytes = connector_value(&s, "raftcdc_source_binlog_headroom_bytes")?;
+            let files = connector_value(&s, "raftcdc_source_binlog_headroom_files")?;
+            let age = connector_value(&s, "raftcdc_source_binlog_oldest_event_age_seconds")?;
+            let expire = connector_value(&s, "raftcdc_source_binlog_expire_seconds")?;
+            let warning = connector_value(&s, "raftcdc_source_binlog_retention_warning")?;
+            if bytes > 0.0 && files == 0.0 && age >= 0.0 && expire == 0.0 && warning == 0.0 {
+                Ok(())
+            } else {
+                Err(format!("headroom {bytes} B in {files} files, oldest {age} s, expire {expire}, warning {warning}"))
+            }
+        })
+        .await;
+        let server = format!("{}:{}", db.host, db.port);
+        let s = cluster.scrape(node).await.unwrap();
+        assert_eq!(
+            s.value("raftcdc_source_server_info", &[("connector", "inventory"), ("address", &server), ("server_id", "1")]),
+            Ok(1.0),
+            "node {node}"
+        );
+        let status = cluster.cli(node, &["connector", "status", "inventory"]).await;
+        let text = String::from_utf8_lossy(&status.stdout);
+        assert!(text.contains(&format!("server:   {server} (server_id 1) read for")), "node {node}:\n{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with("binlog:") && l.contains("0 files before the connector") && !l.contains("WARNING")),
+            "node {node}:\n{text}"
+        );
+    }
 }

@@ -126,8 +126,8 @@ async fn json_and_mariadb_types() {
     let (events, _) = source.collect(2, data).await;
     let first = &events[0].value["after"];
     assert_eq!(serde_json::from_str::<Value>(first["j"].as_str().unwrap()).unwrap(), json!({"a": [1, 2.5, "x"], "b": null}));
-    // Debezium's MariaDB connector has no INET6 converter: the 16 bytes.
-    assert_eq!(first["ip"], json!("IAENuAAAAAAAAAAAAAAAAQ=="));
+    // Debezium has no INET6 mapping; raftcdc writes MariaDB's text.
+    assert_eq!(first["ip"], json!("2001:db8::1"));
     assert_eq!(first["u"], json!("123e4567-e89b-12d3-a456-426614174000"));
     // MySqlGeometry.fromBytes: SRID 0 is written as null.
     assert_eq!(first["g"]["srid"], Value::Null);
@@ -221,7 +221,7 @@ async fn transactions_ddl_truncate_and_rotation() {
         "INSERT INTO orders2 VALUES (6, 'w')",
         "TRUNCATE TABLE orders2",
     ]).await;
-    let (events, batches) = source.collect(10, |t| !t.ends_with(".transaction")).await;
+    let (events, batches) = source.collect(9, |t| !t.ends_with(".transaction")).await;
     let data_events: Vec<&Event> = events.iter().filter(|e| data(&e.topic)).collect();
     assert_eq!(data_events[0].value["after"], json!({"id": 3, "qty": 30, "note": "x"}));
     assert_eq!(data_events[1].value["after"], json!({"id": 4, "note": "y"}));
@@ -234,8 +234,11 @@ async fn transactions_ddl_truncate_and_rotation() {
         .filter(|e| e.topic == "dbserver1")
         .map(|e| e.value["ddl"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ddl.len(), 5, "{ddl:?}");
+    // TRUNCATE is the `t` record, not a schema change (as Debezium), but
+    // it stays in the schema history.
+    assert_eq!(ddl.len(), 4, "{ddl:?}");
     assert!(ddl[0].starts_with("ALTER TABLE orders ADD"));
+    assert!(!ddl.iter().any(|d| d.starts_with("TRUNCATE")), "{ddl:?}");
     let history: usize = batches.iter().map(|b| b.schema_history.len()).sum();
     assert_eq!(history, 5);
     let files: Vec<String> = batches.iter().filter_map(|b| b.offset["file"].as_str().map(str::to_string)).collect();

@@ -24,6 +24,16 @@ async fn status_on_a_follower_never_errors_across_an_owner_kill() {
     let owner = first.owner_node_id.expect("an owner") as usize;
     let watcher = cluster.nodes().into_iter().find(|n| *n != owner).unwrap();
     let rest = cluster.rest(watcher);
+    // GET / reports the broker's own cluster id once it has answered.
+    let cluster_id = wait_until(Duration::from_secs(30), "GET / reports the Kafka cluster id", || {
+        let rest = rest.clone();
+        async move {
+            let root = rest.get("/").await.map_err(|e| e.to_string())?;
+            root.json["kafka_cluster_id"].as_str().map(str::to_string).ok_or(root.text)
+        }
+    })
+    .await;
+    assert!(!cluster_id.is_empty() && cluster_id != "raftcdc", "{cluster_id}");
     let old_worker = cluster.rest_url(owner);
     let status = rest.get("/connectors/inv/status").await.unwrap();
     assert_eq!(status.json["tasks"][0]["state"], "RUNNING", "{}", status.text);
@@ -79,4 +89,24 @@ async fn status_on_a_follower_never_errors_across_an_owner_kill() {
         assert!(state == "RUNNING" || state == "UNASSIGNED", "unexpected state {state} in {compact:?}");
     }
     eprintln!("status sequence seen on node {watcher}: {compact:?}");
+
+    // Active topics: the new owner records the table's topic once its
+    // records are committed; a reset (202) empties the list until the
+    // connector writes to the topic again.
+    let has_table_topic = |rest: &cluster_tests::rest::RestClient| {
+        let rest = rest.clone();
+        async move {
+            let a = rest.get("/connectors/inv/topics").await.map_err(|e| e.to_string())?;
+            let topics = a.json["inv"]["topics"].as_array().cloned().unwrap_or_default();
+            if topics.iter().any(|t| t == "dbserver1.inventory.t") { Ok(topics) } else { Err(a.text) }
+        }
+    };
+    db.sql(&["INSERT INTO inventory.t VALUES (1001)"]).await;
+    wait_until(Duration::from_secs(30), "the table's topic is listed", || has_table_topic(&rest)).await;
+    assert_eq!(rest.request("PUT", "/connectors/inv/topics/reset", None).await.unwrap().status, 202);
+    let after_reset = rest.get("/connectors/inv/topics").await.unwrap();
+    assert_eq!(after_reset.json, serde_json::json!({"inv": {"topics": []}}), "reset empties the list");
+    db.sql(&["INSERT INTO inventory.t VALUES (1002)"]).await;
+    let topics = wait_until(Duration::from_secs(30), "the topic is listed again", || has_table_topic(&rest)).await;
+    assert_eq!(topics, [serde_json::json!("dbserver1.inventory.t")], "only topics written since the reset");
 }

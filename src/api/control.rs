@@ -62,6 +62,20 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             requested_ms: r.requested_ms,
         }),
         warnings: ConnectorConfig::warnings(&record.config).iter().map(ToString::to_string).collect(),
+        binlog_retention: record.binlog_retention.as_ref().map(|r| proto::BinlogRetention {
+            headroom_bytes: r.headroom_bytes,
+            headroom_files: r.headroom_files,
+            oldest_file: r.oldest_file.clone(),
+            oldest_event_ts: r.oldest_event_ts,
+            expire_seconds: r.expire_seconds,
+            warning: r.warning,
+            measured_ms: r.measured_ms,
+        }),
+        source_server: record.source_server.as_ref().map(|s| proto::SourceServer {
+            address: s.address.clone(),
+            server_id: s.server_id,
+            since_ms: s.since_ms,
+        }),
     }
 }
 
@@ -150,7 +164,7 @@ fn parse_offset_json(text: &str) -> Result<serde_json::Value, NodeError> {
 impl ControlService {
     /// Proposes a command that must answer with the connector.
     async fn write(&self, command: Command) -> Result<Response<proto::Connector>, Status> {
-        let name = command.connector().to_string();
+        let name = command.connector().unwrap_or_default().to_string();
         let record = match self.node.propose(command).await? {
             Some(record) => record,
             None => self.node.connector(&name).await?,
@@ -158,8 +172,34 @@ impl ControlService {
         Ok(Response::new(connector_to_proto(&record)))
     }
 
+    /// Checks that `node_id` is a member (the error names `field`).
+    fn member(&self, field: &str, node_id: u64) -> Result<(), NodeError> {
+        let metrics = self.node.metrics();
+        if metrics.membership_config.membership().get_node(&node_id).is_none() {
+            return Err(NodeError::Invalid {
+                field: field.into(),
+                reason: format!("node {node_id} is not a member of the cluster"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets a node's cordon and drain marks.
+    async fn schedule(&self, node_id: u64, cordoned: bool, draining: bool) -> Result<Response<proto::ClusterStatus>, Status> {
+        required_node_id("node_id", node_id)?;
+        self.member("node_id", node_id)?;
+        self.node
+            .propose(Command::SetNodeSchedule {
+                node_id,
+                cordoned,
+                draining,
+            })
+            .await?;
+        Ok(self.cluster_status().await)
+    }
+
     async fn cluster_status(&self) -> Response<proto::ClusterStatus> {
-        Response::new(self.node.cluster_status().await)
+        Response::new(self.node.cluster_status().await.into())
     }
 }
 
@@ -169,14 +209,20 @@ impl Control for ControlService {
         &self,
         request: Request<proto::InitClusterRequest>,
     ) -> Result<Response<proto::ClusterStatus>, Status> {
-        self.node.init_cluster(&request.into_inner().member_endpoints).await?;
+        let mut members = Vec::new();
+        for endpoint in request.into_inner().member_endpoints {
+            let identity = super::cluster::identity_at(&self.node.config, &endpoint).await?;
+            members.push((endpoint, identity));
+        }
+        self.node.init_cluster(members).await?;
         Ok(self.cluster_status().await)
     }
 
     async fn add_node(&self, request: Request<proto::AddNodeRequest>) -> Result<Response<proto::ClusterStatus>, Status> {
         let request = request.into_inner();
         required_endpoint(&request.endpoint)?;
-        self.node.add_node(&request.endpoint, request.learner_only).await?;
+        let identity = super::cluster::identity_at(&self.node.config, &request.endpoint).await?;
+        self.node.add_node(&request.endpoint, identity, request.learner_only).await?;
         Ok(self.cluster_status().await)
     }
 
@@ -207,11 +253,40 @@ impl Control for ControlService {
         Ok(self.cluster_status().await)
     }
 
+    async fn cordon_node(&self, request: Request<proto::NodeRef>) -> Result<Response<proto::ClusterStatus>, Status> {
+        self.schedule(request.into_inner().node_id, true, false).await
+    }
+
+    async fn uncordon_node(&self, request: Request<proto::NodeRef>) -> Result<Response<proto::ClusterStatus>, Status> {
+        self.schedule(request.into_inner().node_id, false, false).await
+    }
+
+    async fn drain_node(&self, request: Request<proto::NodeRef>) -> Result<Response<proto::ClusterStatus>, Status> {
+        self.schedule(request.into_inner().node_id, true, true).await
+    }
+
+    async fn move_connector(&self, request: Request<proto::MoveConnectorRequest>) -> Result<Response<proto::Connector>, Status> {
+        let request = request.into_inner();
+        required_name(&request.name)?;
+        required_node_id("to_node_id", request.to_node_id)?;
+        self.member("to_node_id", request.to_node_id)?;
+        let record = self.node.connector(&request.name).await?;
+        if record.owner == Some(request.to_node_id) {
+            return Ok(Response::new(connector_to_proto(&record)));
+        }
+        self.write(Command::AssignOwner {
+            name: request.name,
+            node_id: request.to_node_id,
+            expected_epoch: record.epoch,
+        })
+        .await
+    }
+
     async fn get_node_info(
         &self,
         _request: Request<proto::GetNodeInfoRequest>,
     ) -> Result<Response<proto::NodeInfo>, Status> {
-        Ok(Response::new(self.node.info().await))
+        Ok(Response::new(self.node.info().await.into()))
     }
 
     async fn create_connector(

@@ -7,6 +7,8 @@
 //! - [`status`]: the one place errors become `tonic::Status`.
 //! - [`auth`]: the control API's bearer-token check (health is exempt).
 //! - [`client`]: dialling a control endpoint (TLS, token, timeouts).
+//! - [`cluster`]: the node's status views as protobuf, and other nodes'
+//!   identities read from their control endpoints.
 //! - [`rest`]: Kafka Connect's REST API, the web console and `/metrics`
 //!   over HTTP (axum), on `[rest] listen`; `/metrics` alone on
 //!   `[metrics] listen`. All listeners are bound before any is served.
@@ -27,6 +29,7 @@ use crate::proto::{control_server::ControlServer, raft_peer_server::RaftPeerServ
 
 pub mod auth;
 pub mod client;
+pub mod cluster;
 pub mod control;
 pub mod peer;
 pub mod rest;

@@ -13,7 +13,8 @@
 use tonic::{Code, Status};
 
 use super::ApiError;
-use crate::node::{error_chain, NodeError};
+use crate::error::error_chain;
+use crate::node::NodeError;
 use crate::raft::command::CommandError;
 use crate::raft::network::ForwardError;
 

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::config::NodeConfig;
-use crate::node::error_chain;
+use crate::error::error_chain;
 
 /// Loads and validates `path` as `serve` does. On success returns the
 /// resolved settings, one `key = value` per line (defaults filled in); on
@@ -42,6 +42,19 @@ fn summary(config: &NodeConfig) -> String {
             optional(config.peer_source_addr.map(|ip| ip.to_string())),
         ),
         ("node.data_dir", config.data_dir.display().to_string()),
+        ("node.capacity", optional(config.capacity.map(|c| c.to_string()))),
+        (
+            "node.labels",
+            if config.labels.is_empty() {
+                "(not set)".to_string()
+            } else {
+                config.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+            },
+        ),
+        ("node.worker", config.worker.to_string()),
+        ("placement.policy", config.placement.policy.as_str().to_string()),
+        ("placement.lease_timeout_ms", config.placement.lease_timeout.as_millis().to_string()),
+        ("placement.settle_ms", config.placement.settle.as_millis().to_string()),
         (
             "kafka.bootstrap_servers",
             optional(config.kafka_bootstrap_servers.clone()),
@@ -74,6 +87,7 @@ mod tests {
         assert!(report.contains("node.id = 2\n"), "{report}");
         assert!(report.contains("node.peer_advertise = 127.0.0.1:7101\n"), "{report}");
         assert!(report.contains("kafka.bootstrap_servers = (not set)\n"), "{report}");
+        assert!(report.contains("placement.policy = spread\n"), "{report}");
         assert!(!dir.path().join("var").exists());
 
         std::fs::write(&path, good.replace("id = 2", "id = 0")).unwrap();

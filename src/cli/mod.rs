@@ -66,6 +66,13 @@ pub enum TopCommand {
         #[command(subcommand)]
         command: ClusterCommand,
     },
+    /// Placement controls of one node: cordon, uncordon, drain.
+    Node {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: NodeCommand,
+    },
     /// Connectors.
     Connector {
         #[command(flatten)]
@@ -161,7 +168,31 @@ pub enum ClusterCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum NodeCommand {
+    /// Take no new connectors on the node (the ones it owns stay).
+    Cordon { node_id: u64 },
+    /// Clear the node's cordon and drain marks.
+    Uncordon { node_id: u64 },
+    /// Cordon the node and move its connectors away one at a time; waits
+    /// until it owns none.
+    Drain {
+        node_id: u64,
+        /// Give up waiting after this many seconds (the drain goes on).
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum ConnectorCommand {
+    /// Move the connector to another node now (a new epoch; the placement
+    /// policy may balance it again later unless it is pinned).
+    Move {
+        name: String,
+        /// The node to move it to.
+        #[arg(long)]
+        to: u64,
+    },
     /// Create a connector from a Debezium REST payload file
     /// (`{"name": ..., "config": {...}}`); `-` reads stdin.
     Create {
@@ -405,9 +436,52 @@ pub async fn run_cluster(args: ClientArgs, command: ClusterCommand) -> Result<()
     Ok(())
 }
 
+/// Runs a node subcommand; a drain waits until the node owns no
+/// connector, printing each move it sees.
+pub async fn run_node(args: ClientArgs, command: NodeCommand) -> Result<(), CliError> {
+    let status = match command {
+        NodeCommand::Cordon { node_id } => call!(&args, |c| c.cordon_node(proto::NodeRef { node_id }))?,
+        NodeCommand::Uncordon { node_id } => call!(&args, |c| c.uncordon_node(proto::NodeRef { node_id }))?,
+        NodeCommand::Drain { node_id, timeout_secs } => {
+            let mut status = call!(&args, |c| c.drain_node(proto::NodeRef { node_id }))?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);
+            let mut last = None;
+            loop {
+                let owned = status
+                    .placement
+                    .iter()
+                    .find(|p| p.node_id == node_id)
+                    .map_or(0, |p| p.connectors.len());
+                if last != Some(owned) {
+                    eprintln!("node {node_id}: {owned} connector(s) left");
+                    last = Some(owned);
+                }
+                if owned == 0 {
+                    break status;
+                }
+                if std::time::Instant::now() > deadline {
+                    return Err(CliError::Input {
+                        field: "--timeout-secs".into(),
+                        reason: format!("node {node_id} still owns {owned} connector(s); the drain goes on (is there an eligible node with room?)"),
+                    });
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                status = call!(&args, |c| c.get_cluster_status(proto::GetClusterStatusRequest {}))?;
+            }
+        }
+    };
+    output::cluster_status(args.output, &status);
+    Ok(())
+}
+
 pub async fn run_connector(args: ClientArgs, command: ConnectorCommand) -> Result<(), CliError> {
     let by_name = |name: &String| proto::ConnectorRef { name: name.clone() };
     match command {
+        ConnectorCommand::Move { name, to } => {
+            let request = proto::MoveConnectorRequest { name, to_node_id: to };
+            let connector = call!(&args, |c| c.move_connector(request.clone()))?;
+            output::connector(args.output, &connector);
+        }
         ConnectorCommand::Create { file, paused } => {
             let spec = read_spec(&file)?;
             let request = proto::CreateConnectorRequest {

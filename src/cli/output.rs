@@ -62,6 +62,17 @@ pub fn cluster_status_json(status: &proto::ClusterStatus) -> Value {
             "probe_ms": m.probe_ms,
             "lag": m.lag,
         })).collect::<Vec<_>>(),
+        "placement_policy": status.placement_policy,
+        "placement": status.placement.iter().map(|p| json!({
+            "node_id": p.node_id,
+            "connectors": p.connectors,
+            "load": p.load,
+            "capacity": p.capacity,
+            "cordoned": p.cordoned,
+            "draining": p.draining,
+            "labels": p.labels,
+            "eligible": p.eligible,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -99,6 +110,35 @@ pub fn cluster_status(format: OutputFormat, status: &proto::ClusterStatus) {
         &["ID", "ADDRESS", "ROLE", "VOTER", "REACHABLE", "CONTACT", "LAG", "LAST LOG", "APPLIED", "MATCHED"],
         &rows,
     );
+    if status.placement.is_empty() {
+        return;
+    }
+    println!();
+    println!("placement: {}", status.placement_policy);
+    let rows: Vec<Vec<String>> = status
+        .placement
+        .iter()
+        .map(|p| {
+            let mut labels: Vec<String> = p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            labels.sort();
+            let schedule = match (p.eligible, p.draining, p.cordoned) {
+                (false, _, _) => "not a worker",
+                (_, true, _) => "draining",
+                (_, _, true) => "cordoned",
+                _ => "schedulable",
+            };
+            vec![
+                p.node_id.to_string(),
+                schedule.into(),
+                p.connectors.len().to_string(),
+                format!("{:.1}", p.load),
+                p.capacity.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                if labels.is_empty() { "-".into() } else { labels.join(",") },
+                p.connectors.join(","),
+            ]
+        })
+        .collect();
+    table(&["NODE", "SCHEDULE", "CONNECTORS", "LOAD", "CAPACITY", "LABELS", "OWNS"], &rows);
 }
 
 fn desired_name(desired: i32) -> &'static str {
@@ -164,7 +204,45 @@ pub fn connector_json(c: &proto::Connector) -> Value {
             "requested_ms": r.requested_ms,
         })),
         "warnings": c.warnings,
+        "source_server": c.source_server.as_ref().map(|s| json!({
+            "address": s.address,
+            "server_id": s.server_id,
+            "since_ms": s.since_ms,
+        })),
+        "binlog_retention": c.binlog_retention.as_ref().map(|r| json!({
+            "headroom_bytes": r.headroom_bytes,
+            "headroom_files": r.headroom_files,
+            "oldest_file": r.oldest_file,
+            "oldest_event_ts": r.oldest_event_ts,
+            "expire_seconds": r.expire_seconds,
+            "warning": r.warning,
+            "measured_ms": r.measured_ms,
+        })),
     })
+}
+
+/// `12.0 MiB in 3 files before the connector (oldest mysql-bin.000004, first event 2.0 h ago; expire after 7.0 d)`
+pub fn retention_line(r: &proto::BinlogRetention, now_s: u64) -> String {
+    let mib = r.headroom_bytes as f64 / (1024.0 * 1024.0);
+    let age = match r.oldest_event_ts {
+        Some(ts) => format!(", first event {} ago", duration_text(now_s.saturating_sub(ts))),
+        None => String::new(),
+    };
+    let expire = match r.expire_seconds {
+        0 => "no purge by age".to_string(),
+        s => format!("expire after {}", duration_text(s)),
+    };
+    let warning = if r.warning { "  WARNING: a purge can overtake the connector" } else { "" };
+    format!("{mib:.1} MiB in {} files before the connector (oldest {}{age}; {expire}){warning}", r.headroom_files, r.oldest_file)
+}
+
+fn duration_text(seconds: u64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7_200 => format!("{:.1} min", s as f64 / 60.0),
+        s if s < 172_800 => format!("{:.1} h", s as f64 / 3_600.0),
+        s => format!("{:.1} d", s as f64 / 86_400.0),
+    }
 }
 
 /// `[#########-----------]  45%  12,000 rows  table 2/4 db.t`
@@ -205,6 +283,25 @@ pub fn connector(format: OutputFormat, c: &proto::Connector) {
     }
     if let Some(snapshot) = &c.snapshot {
         println!("snapshot: {}", snapshot_line(snapshot));
+    }
+    if let Some(server) = &c.source_server {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        println!(
+            "server:   {} (server_id {}) read for {}",
+            server.address,
+            server.server_id,
+            duration_text(((now_ms - server.since_ms).max(0) / 1000) as u64)
+        );
+    }
+    if let Some(retention) = &c.binlog_retention {
+        let now_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        println!("binlog:   {}", retention_line(retention, now_s));
     }
     if let Some(request) = &c.incremental_snapshot {
         let filter = request.filter.as_deref().map(|f| format!(" where {f}")).unwrap_or_default();
@@ -271,6 +368,30 @@ pub fn error(format: OutputFormat, code: &str, message: &str) {
     eprintln!("error: {code}: {message}");
     if format == OutputFormat::Json {
         print_json(&json!({ "error": { "code": code, "message": message } }));
+    }
+}
+
+#[cfg(test)]
+mod retention_line_tests {
+    use super::*;
+
+    #[test]
+    fn headroom_age_expiry_and_warning() {
+        let r = proto::BinlogRetention {
+            headroom_bytes: 3 * 1024 * 1024,
+            headroom_files: 2,
+            oldest_file: "mysql-bin.000004".into(),
+            oldest_event_ts: Some(1_000),
+            expire_seconds: 7 * 86_400,
+            warning: true,
+            measured_ms: 0,
+        };
+        assert_eq!(
+            retention_line(&r, 8_200),
+            "3.0 MiB in 2 files before the connector (oldest mysql-bin.000004, first event 2.0 h ago; expire after 7.0 d)  WARNING: a purge can overtake the connector"
+        );
+        let r = proto::BinlogRetention { oldest_event_ts: None, expire_seconds: 0, warning: false, ..r };
+        assert!(retention_line(&r, 0).ends_with("(oldest mysql-bin.000004; no purge by age)"));
     }
 }
 

@@ -480,7 +480,7 @@ impl TlsSection {
 mod tests {
     use super::*;
     use crate::config::NodeConfig;
-    use crate::node::error_chain;
+    use crate::error::error_chain;
 
     use crate::config::tests::GOOD as NODE;
 

@@ -2,20 +2,20 @@
 //! configurations out, built together, or the first error naming its
 //! property.
 //!
-//! Every property a payload can carry has one answer, given by the tables
-//! of the layer that owns it: the MySQL source's (`source::mysql::config`)
-//! for Debezium's and Kafka Connect's connector properties, the Kafka
-//! sink's (`sink::kafka::config`) for `producer.override.*`,
-//! `topic.creation.*` and `delivery.guarantee`, the transform layer's
-//! (`transform::config`) for `transforms*` and `predicates*`. A property is implemented,
-//! accepted with no effect (returned here as a [`PropertyWarning`], which
-//! `connector status` shows), or refused with the reason and what to use
-//! instead. Unknown names are refused, so a typo never falls back to a
-//! default.
+//! The steps, in order: the catalog ([`super::catalog`]) answers every key
+//! (refused and unknown names fail here, with the reason and what to use
+//! instead); the source reads what it implements
+//! (`source::mysql::config`), the sink checks its keys
+//! (`sink::kafka::config`), placement reads `raftcdc.placement.*`
+//! (`placement::constraints`), and the transform layer parses
+//! `transforms*`/`predicates*` (`transform::config`).
+//! Accepted properties with no effect come back as [`PropertyWarning`]s,
+//! which `connector status` shows.
 use std::collections::BTreeMap;
 use std::fmt;
 
 use super::spec::{spec_error, SpecError};
+use crate::placement::constraints::PlacementConstraints;
 use crate::sink::kafka::{KafkaSinkConfig, SinkConfigError};
 use crate::source::mysql::config::MySqlSourceConfig;
 use crate::transform::{OutputFormat, TransformConfigError, TransformsConfig};
@@ -52,9 +52,11 @@ impl ConnectorConfig {
         if let Some(key) = props.keys().find(|k| k.trim().is_empty()) {
             return Err(spec_error("config", format!("property name {key:?} is empty")));
         }
+        super::catalog::check(props).map_err(|r| spec_error(format!("config.{}", r.property), r.reason))?;
         let source =
             MySqlSourceConfig::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
         KafkaSinkConfig::check_properties(&source.sink_properties).map_err(sink_error)?;
+        PlacementConstraints::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
         let transforms = TransformsConfig::parse(props).map_err(transform_error)?;
         Ok(ConnectorConfig {
             source,
@@ -66,7 +68,7 @@ impl ConnectorConfig {
     /// The properties of `props` accepted with no effect (cheap: no
     /// validation; for showing a stored config's warnings).
     pub fn warnings(props: &BTreeMap<String, String>) -> Vec<PropertyWarning> {
-        MySqlSourceConfig::without_effect(props)
+        super::catalog::warnings(props)
             .map(|(property, reason)| PropertyWarning {
                 property: property.to_string(),
                 reason: reason.to_string(),
@@ -141,6 +143,22 @@ mod tests {
         props.insert("predicates.p.type".into(), "RecordIsTombstone".into());
         let error = ConnectorConfig::parse(&props).unwrap_err();
         assert_eq!(error.field, "config.predicates.p.type", "{error}");
+    }
+
+    #[test]
+    fn refused_and_unknown_properties_name_themselves() {
+        for (key, value, reason) in [
+            ("bogus.property", "1", "unknown property"),
+            ("database.ssl.keystore.type", "JKS", "is not supported by raftcdc: "),
+            ("signal.data.collection", "db.signals", "is not supported by raftcdc: "),
+        ] {
+            let mut props = base();
+            props.insert(key.into(), value.into());
+            let error = ConnectorConfig::parse(&props).unwrap_err();
+            assert_eq!(error.field, format!("config.{key}"), "{error}");
+            assert!(error.reason.starts_with(reason), "{error}");
+            assert!(!error.to_string().contains("hunter2"));
+        }
     }
 
     #[test]

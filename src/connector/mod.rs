@@ -3,6 +3,11 @@
 //!
 //! - [`properties`]: the property map every layer holds ([`Properties`],
 //!   whose `Debug` masks secrets), the secret rule, and prefix matching.
+//! - [`catalog`]: every property a Debezium MySQL or Kafka Connect
+//!   connector config can carry and raftcdc's answer to it (implemented,
+//!   accepted with no effect, refused); the validator, the status
+//!   warnings, the REST plugin definitions and `docs/properties.md` all
+//!   read it.
 //! - `spec`: Debezium's Kafka Connect REST payload, name and config,
 //!   validated ([`ConnectorSpec`]).
 //! - `config`: [`ConnectorConfig::parse`], which builds the source and sink
@@ -18,6 +23,7 @@
 //! could have seen: what is left for the task are facts of the node it runs
 //! on (its Kafka bootstrap servers, the TLS files on its disk) and of the
 //! outside world (the database and the broker).
+pub mod catalog;
 pub mod properties;
 
 mod config;

@@ -157,7 +157,9 @@ mod property_tests {
     /// Property names: every one the validator knows (prefixes as they are,
     /// and with a property under them), and arbitrary strings.
     fn key() -> impl Strategy<Value = String> {
-        let known: Vec<String> = crate::source::mysql::config::known_property_names()
+        let known: Vec<String> = super::super::catalog::CATALOG
+            .iter()
+            .map(|e| e.name)
             .flat_map(|name| match name.ends_with('.') {
                 true => vec![name.to_string(), format!("{name}linger.ms"), format!("{name}sasl.password")],
                 false => vec![name.to_string()],

@@ -51,15 +51,19 @@
 //! A tombstone is the data-change key with a null (absent) value; there is
 //! nothing to encode for it.
 
+mod column_mappers;
 pub(crate) mod json;
 mod records;
 pub(crate) mod schema;
+mod topic_naming;
 mod value;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use records::{ConnectorEncoder, TableChange, TableChangeKind};
+pub use column_mappers::{is_column_mapper_property, ColumnMapper, ColumnMappers, HashAlgorithm};
+pub use topic_naming::{TopicNaming, TopicNamingStrategy};
 pub(crate) use value::epoch_days;
 
 use crate::source::mysql::column::{ColumnSchema, Row};
@@ -211,6 +215,11 @@ pub struct EncodingOptions {
     pub key_schemas_enable: bool,
     /// `value.converter.schemas.enable`: wrap values likewise.
     pub value_schemas_enable: bool,
+    /// `topic.naming.strategy` and `topic.delimiter`: topic and record
+    /// schema names.
+    pub topic_naming: TopicNaming,
+    /// `column.truncate.*` and `column.mask.*`.
+    pub column_mappers: ColumnMappers,
 }
 
 impl Default for EncodingOptions {
@@ -222,6 +231,8 @@ impl Default for EncodingOptions {
             binary: BinaryHandlingMode::Bytes,
             key_schemas_enable: true,
             value_schemas_enable: true,
+            topic_naming: TopicNaming::default(),
+            column_mappers: ColumnMappers::default(),
         }
     }
 }
@@ -390,9 +401,10 @@ pub fn sanitize_topic_name(name: &str) -> String {
     }
 }
 
-/// The data-change topic of a table: `<prefix>.<db>.<table>`, sanitized.
+/// The data-change topic of a table under Debezium's default naming:
+/// `<prefix>.<db>.<table>`, sanitized (see [`TopicNaming`] for the others).
 pub fn data_change_topic(topic_prefix: &str, db: &str, table: &str) -> String {
-    sanitize_topic_name(&format!("{topic_prefix}.{db}.{table}"))
+    TopicNaming::default().data_change_topic(topic_prefix, db, table)
 }
 
 /// One field of a row struct: its pre-escaped `"name":` and its plan.
@@ -443,7 +455,7 @@ impl TableEncoder {
         key_columns: Option<&[usize]>,
         options: EncodingOptions,
     ) -> Result<TableEncoder, EncodeError> {
-        let topic = data_change_topic(topic_prefix, db, table);
+        let topic = options.topic_naming.data_change_topic(topic_prefix, db, table);
         let key_indices: Vec<usize> = match key_columns {
             Some(indices) => indices.to_vec(),
             None => columns
@@ -462,8 +474,24 @@ impl TableEncoder {
 
         let mut value_schema_fields = Vec::with_capacity(columns.len());
         let mut value_fields = Vec::with_capacity(columns.len());
+        // Keys are never mapped (Debezium applies column mappers to values).
+        let mut unmapped = Vec::with_capacity(columns.len());
         for (i, column) in columns.iter().enumerate() {
-            let (schema, plan) = plan_column(column, &options);
+            let (mut schema, mut plan) = plan_column(column, &options);
+            unmapped.push((schema.clone(), plan.clone()));
+            if let Some(mapper) = options.column_mappers.mapper_for(db, table, &column.name, &column.type_name()) {
+                let (parameters, mapping) = match mapper {
+                    ColumnMapper::PropagateSourceType => (
+                        column_mappers::source_type_parameters(&column.column_type, column.comment.as_deref(), &column.name),
+                        None,
+                    ),
+                    other => other.bind(&column.column_type, &plan.kind),
+                };
+                for (key, value) in parameters {
+                    schema = schema.param(key, value);
+                }
+                plan.mapping = mapping;
+            }
             value_schema_fields.push((column.name.clone(), schema));
             value_fields.push(Field {
                 index: i,
@@ -474,11 +502,11 @@ impl TableEncoder {
         let mut key_schema_fields = Vec::with_capacity(key_indices.len());
         let mut key_fields = Vec::with_capacity(key_indices.len());
         for (n, &i) in key_indices.iter().enumerate() {
-            key_schema_fields.push(value_schema_fields[i].clone());
+            key_schema_fields.push((columns[i].name.clone(), unmapped[i].0.clone()));
             key_fields.push(Field {
                 index: i,
                 name_json: field_name_json(&columns[i].name, n == 0),
-                plan: value_fields[i].plan.clone(),
+                plan: unmapped[i].1.clone(),
             });
         }
 

@@ -113,13 +113,13 @@ impl ConnectorEncoder {
     /// `<prefix>.<topic.transaction>` (Debezium default suffix:
     /// `transaction`).
     pub fn transaction_topic(&self, suffix: &str) -> String {
-        format!("{}.{suffix}", self.prefix)
+        self.options.topic_naming.transaction_topic(&self.prefix, suffix)
     }
 
     /// `<topic.heartbeat.prefix>.<prefix>` (Debezium default heartbeat
     /// prefix: `__debezium-heartbeat`).
     pub fn heartbeat_topic(&self, heartbeat_prefix: &str) -> String {
-        format!("{heartbeat_prefix}.{}", self.prefix)
+        self.options.topic_naming.heartbeat_topic(heartbeat_prefix, &self.prefix)
     }
 
     fn key(&self, schema: &[u8], payload: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {

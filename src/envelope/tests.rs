@@ -296,7 +296,7 @@ fn floating_point() {
     let f = r#"{"type":"float","optional":true,"field":"c"}"#;
     let d = r#"{"type":"double","optional":true,"field":"c"}"#;
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(1.1),
@@ -304,7 +304,7 @@ fn floating_point() {
         f,
     );
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(3.402_823_5e38),
@@ -312,7 +312,7 @@ fn floating_point() {
         f,
     );
     case(
-        ColumnType::Float { unsigned: false },
+        ColumnType::Float { unsigned: false, scaled: false },
         true,
         &opts(),
         V::Float(-0.0),
@@ -1274,5 +1274,144 @@ fn encode_benchmark() {
             n as f64 / secs,
             bytes as f64 / secs / 1e6
         );
+    }
+}
+
+/// Debezium's column mappers: values are masked, hashed or truncated, the
+/// field schemas carry `masked`/`truncateLength`, keys are untouched, and
+/// a null stays null when hashed but is masked by a mask.
+#[test]
+fn column_mappers_change_values_not_keys() {
+    let varchar = |chars: u32| ColumnType::VarChar { collation: 45, max_bytes: chars * 4 };
+    let mut id = col("id", 0, ColumnType::Int { unsigned: false }, false);
+    id.in_primary_key = true;
+    let columns = vec![
+        id,
+        col("name", 1, varchar(255), true),
+        col("email", 2, varchar(10), true),
+        col("note", 3, ColumnType::Text { collation: 45, size: BlobSize::Long }, true),
+        col("code", 4, varchar(3), true),
+        col("raw", 5, ColumnType::VarBinary { max_len: 100 }, true),
+        col("nothing", 6, varchar(20), true),
+        col("tag", 7, varchar(20), true),
+    ];
+    let mappers = ColumnMappers::from_properties([
+        ("column.mask.with.3.chars", "shop\\.t\\.(id|name|nothing)"),
+        ("column.mask.hash.SHA-1.with.salt.salt", "shop\\.t\\.email"),
+        ("column.mask.hash.v2.SHA-256.with.salt.salt", "shop\\.t\\.tag"),
+        ("column.truncate.to.4.chars", "shop\\.t\\.(note|code|raw)"),
+    ])
+    .expect("mappers");
+    let options = EncodingOptions { column_mappers: mappers, ..opts() };
+    let encoder = TableEncoder::new("srv", "shop", "t", &columns, None, options).expect("encoder");
+    let row = vec![
+        V::Int(7),
+        V::Text("Alice".into()),
+        V::Text("alice@example.com".into()),
+        V::Text("h\u{e9}llo world".into()),
+        V::Text("abc".into()),
+        V::Bytes(vec![1, 2, 3, 4, 5]),
+        V::Null,
+        V::Text("alice@example.com".into()),
+    ];
+    let key = utf8(encoder.key(&row).expect("key").expect("has key"));
+    assert!(key.ends_with(r#""payload":{"id":7}}"#), "{key}");
+    let value: serde_json::Value = serde_json::from_slice(&encoder.value(Op::Create, None, Some(&row), &source(), 1, None).expect("value")).unwrap();
+    assert_eq!(
+        value["payload"]["after"],
+        serde_json::json!({
+            "id": 7,
+            "name": "***",
+            // SHA-1 v1 (JDK golden in column_mappers), cut to VARCHAR(10).
+            "email": "337e27dfb0",
+            "note": "h\u{e9}ll",
+            "code": "abc",
+            "raw": "AQIDBA==",
+            "nothing": "***",
+            // SHA-256 of "salt" + UTF-8, as the JDK computes it, cut to
+            // VARCHAR(20).
+            "tag": "109f0b7ded1d94140eda",
+        })
+    );
+    let fields: Vec<String> = value["schema"]["fields"][1]["fields"].as_array().unwrap().iter().map(|f| f.to_string()).collect();
+    assert_eq!(
+        fields,
+        [
+            r#"{"field":"id","optional":false,"parameters":{"masked":"true"},"type":"int32"}"#,
+            r#"{"field":"name","optional":true,"parameters":{"masked":"true"},"type":"string"}"#,
+            r#"{"field":"email","optional":true,"parameters":{"masked":"true"},"type":"string"}"#,
+            r#"{"field":"note","optional":true,"parameters":{"truncateLength":"4"},"type":"string"}"#,
+            r#"{"field":"code","optional":true,"type":"string"}"#,
+            r#"{"field":"raw","optional":true,"parameters":{"truncateLength":"4"},"type":"bytes"}"#,
+            r#"{"field":"nothing","optional":true,"parameters":{"masked":"true"},"type":"string"}"#,
+            r#"{"field":"tag","optional":true,"parameters":{"masked":"true"},"type":"string"}"#,
+        ]
+    );
+    // A hashed null stays null.
+    let mut null_email = row.clone();
+    null_email[2] = V::Null;
+    let value: serde_json::Value = serde_json::from_slice(&encoder.value(Op::Create, None, Some(&null_email), &source(), 1, None).expect("value")).unwrap();
+    assert_eq!(value["payload"]["after"]["email"], serde_json::Value::Null);
+}
+
+/// `column.propagate.source.type` / `datatype.propagate.source.type`: the
+/// `__debezium.source.column.*` parameters after the type's own, in
+/// Debezium's order (type, length, scale, comment, name).
+#[test]
+fn source_type_parameters() {
+    let mut price = col("p", 0, ColumnType::Decimal { precision: 10, scale: 2, unsigned: false }, true);
+    price.comment = Some("price".into());
+    let columns = vec![
+        price,
+        col("name", 1, ColumnType::VarChar { collation: 45, max_bytes: 1020 }, true),
+        col("n", 2, ColumnType::Int { unsigned: true }, true),
+    ];
+    let mappers = ColumnMappers::from_properties([
+        ("column.propagate.source.type", "shop\\.t\\.p"),
+        ("datatype.propagate.source.type", ".+\\.varchar,.+\\.INT UNSIGNED"),
+    ])
+    .expect("mappers");
+    let options = EncodingOptions { column_mappers: mappers, ..opts() };
+    let encoder = TableEncoder::new("srv", "shop", "t", &columns, None, options).expect("encoder");
+    let row = vec![V::Decimal("1.50".into()), V::Text("x".into()), V::UInt(3)];
+    let value: serde_json::Value = serde_json::from_slice(&encoder.value(Op::Create, None, Some(&row), &source(), 1, None).expect("value")).unwrap();
+    let parameters: Vec<String> =
+        value["schema"]["fields"][1]["fields"].as_array().unwrap().iter().map(|f| f["parameters"].to_string()).collect();
+    assert_eq!(
+        parameters,
+        [
+            r#"{"__debezium.source.column.comment":"price","__debezium.source.column.length":"10","__debezium.source.column.name":"p","__debezium.source.column.scale":"2","__debezium.source.column.type":"DECIMAL","connect.decimal.precision":"10","scale":"2"}"#,
+            r#"{"__debezium.source.column.length":"255","__debezium.source.column.name":"name","__debezium.source.column.type":"VARCHAR"}"#,
+            r#"{"__debezium.source.column.name":"n","__debezium.source.column.type":"INT UNSIGNED"}"#,
+        ]
+    );
+    // The order as written (serde_json sorts keys above).
+    let text = String::from_utf8(encoder.value(Op::Create, None, Some(&row), &source(), 1, None).unwrap()).unwrap();
+    assert!(text.contains(r#""parameters":{"scale":"2","connect.decimal.precision":"10","__debezium.source.column.type":"DECIMAL","__debezium.source.column.length":"10","__debezium.source.column.scale":"2","__debezium.source.column.comment":"price","__debezium.source.column.name":"p"}"#), "{text}");
+    assert_eq!(value["payload"]["after"]["p"], "AJY=");
+}
+
+/// MariaDB 10.11's own text for each address (`SELECT CAST(x AS INET6)`).
+#[test]
+fn inet6_is_written_as_mariadb_prints_it() {
+    let cases = [
+        ("::1.2.3.4", "::1.2.3.4"),
+        ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+        ("::1", "::1"),
+        ("::", "::"),
+        ("2001:db8::ff00:42:8329", "2001:db8::ff00:42:8329"),
+        ("1:0:0:1:0:0:0:1", "1:0:0:1::1"),
+        ("::0.0.1.2", "::102"),
+        ("2001:0:0:1::", "2001:0:0:1::"),
+        ("::ffff:0:1.2.3.4", "::ffff:0:102:304"),
+        ("1:0:1:1:1:1:1:1", "1::1:1:1:1:1:1"),
+        ("1:0:0:1:0:0:1:1", "1::1:0:0:1:1"),
+        ("::ffff:0.0.0.0", "::ffff:0.0.0.0"),
+        ("0:0:0:0:0:1:0:0", "::1:0:0"),
+        ("ABCD::00FF", "abcd::ff"),
+    ];
+    for (input, mariadb) in cases {
+        let address: std::net::Ipv6Addr = input.parse().unwrap();
+        assert_eq!(super::value::inet6_text(&address.octets()), mariadb, "{input}");
     }
 }

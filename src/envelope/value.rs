@@ -19,6 +19,7 @@
 //! | BOOLEAN | boolean | DDL only |
 //! | DECIMAL | Decimal bytes / double / string | `decimal.handling.mode`, `SpecialValueDecimal` |
 //! | FLOAT | float32; DOUBLE: float64 | `schemaBuilder` (FLOAT with no scale, length ≤ 24) |
+//! | FLOAT(M,D) | float64, the stored float widened | `schemaBuilder` (a scaled FLOAT is `Types.FLOAT`) |
 //! | BIT(1) | boolean; BIT(n) `io.debezium.data.Bits` little-endian bytes | `JdbcValueConverters.convertBits` |
 //! | CHAR, VARCHAR, TEXT, ENUM, SET, JSON | string (+ `Enum`/`EnumSet`/`Json` names) | |
 //! | BINARY, VARBINARY, BLOB | bytes / base64 / base64-url-safe / hex string, BINARY(n) zero-padded | `binary.handling.mode`, DBZ-254 |
@@ -29,6 +30,7 @@
 //! | YEAR | int32 `io.debezium.time.Year` | `convertYearToInt` |
 //! | GEOMETRY…/POINT | struct `io.debezium.data.geometry.Geometry` / `Point` | `BinlogGeometry` |
 //! | UUID (MariaDB connector) | string `io.debezium.data.Uuid` | `MariaDbValueConverters` |
+//! | INET6 (MariaDB) | string, the address as MariaDB prints it | none: Debezium's DDL parser refuses the type |
 //!
 //! Special values, as Debezium emits them while streaming:
 //! - zero dates (`year`, `month` or `day` 0) and the zero TIMESTAMP are
@@ -58,6 +60,7 @@
 //! `replace.null.with.default=true` (its default): a null in a field whose
 //! schema has a default is written as the default.
 
+use super::column_mappers::{hash_hex, truncate_utf16, ValueMapping};
 use super::json::{write_base64, write_escaped, write_f32, write_f64, write_hex, write_i64, write_str};
 use super::schema::{ConnectSchema, SchemaType};
 use super::{
@@ -92,6 +95,8 @@ pub(crate) enum FieldKind {
     Set(Vec<String>),
     Json,
     Uuid,
+    /// MariaDB `INET6` as its text form ([`inet6_text`]).
+    Inet6,
     Geometry,
     Point,
 }
@@ -106,6 +111,8 @@ pub(crate) struct FieldPlan {
     pub default: Option<Vec<u8>>,
     /// What Debezium writes for a null in a required column without default.
     pub fallback: Option<Vec<u8>>,
+    /// A column mapper applied after conversion (value fields only).
+    pub mapping: Option<ValueMapping>,
 }
 
 /// Debezium's escaping of ENUM/SET members (`escapeOption`): commas
@@ -158,6 +165,10 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
                 )
             }
         },
+        // `BinlogValueConverters.schemaBuilder`: a FLOAT with a declared
+        // scale is Types.FLOAT, which `JdbcValueConverters` maps to
+        // float64; the stored float is widened (1234.567 → 1234.5670166015625).
+        ColumnType::Float { scaled: true, .. } => (prim(S::Float64), FieldKind::Float64, Some(b"0.0".to_vec())),
         ColumnType::Float { .. } => (prim(S::Float32), FieldKind::Float32, Some(b"0.0".to_vec())),
         ColumnType::Double { .. } => (prim(S::Float64), FieldKind::Float64, Some(b"0.0".to_vec())),
         ColumnType::Bit { bits } if *bits <= 1 => (prim(S::Boolean), FieldKind::Bit1, Some(b"false".to_vec())),
@@ -171,9 +182,10 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
         ColumnType::Char { .. } | ColumnType::VarChar { .. } | ColumnType::Text { .. } => {
             (prim(S::String), FieldKind::Text, Some(b"\"\"".to_vec()))
         }
-        ColumnType::Binary { .. } | ColumnType::VarBinary { .. } | ColumnType::Blob { .. } | ColumnType::Inet6 => {
-            binary_field(options.binary)
-        }
+        ColumnType::Binary { .. } | ColumnType::VarBinary { .. } | ColumnType::Blob { .. } => binary_field(options.binary),
+        // Debezium has no INET6 mapping (its DDL parser refuses the type):
+        // raftcdc writes the address as MariaDB prints it.
+        ColumnType::Inet6 => (prim(S::String), FieldKind::Inet6, Some(b"\"::\"".to_vec())),
         // Only a DDL-aware schema layer produces `Uuid`, and only MariaDB has
         // the type, whose connector maps it so.
         ColumnType::Uuid => (
@@ -295,6 +307,7 @@ pub(crate) fn plan_column(column: &ColumnSchema, options: &EncodingOptions) -> (
         optional,
         default: None,
         fallback,
+        mapping: None,
     };
     if let Some(default) = column.default.as_ref().filter(|d| !d.is_null()) {
         let mut encoded = Vec::new();
@@ -325,6 +338,43 @@ fn binary_field(mode: BinaryHandlingMode) -> (ConnectSchema, FieldKind, Option<V
     )
 }
 
+/// An `INET6` value as MariaDB prints it (`Inet6::to_string`): lower-case
+/// hex words without leading zeros, the first longest run of zero words
+/// (even a single one) written `::`, and the IPv4-compatible
+/// (`::1.2.3.4`) and IPv4-mapped (`::ffff:1.2.3.4`) forms in dotted quad.
+pub(crate) fn inet6_text(raw: &[u8; 16]) -> String {
+    use std::fmt::Write;
+    let words: Vec<u16> = raw.chunks(2).map(|w| u16::from_be_bytes([w[0], w[1]])).collect();
+    let (mut gap_pos, mut gap_len) = (usize::MAX, 0);
+    let mut i = 0;
+    while i < 8 {
+        let run = words[i..].iter().take_while(|w| **w == 0).count();
+        if run > gap_len {
+            (gap_pos, gap_len) = (i, run);
+        }
+        i += run.max(1);
+    }
+    if gap_pos == 0 && (gap_len == 6 || (gap_len == 5 && words[5] == 0xffff)) {
+        let prefix = if gap_len == 6 { "::" } else { "::ffff:" };
+        return format!("{prefix}{}.{}.{}.{}", raw[12], raw[13], raw[14], raw[15]);
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < 8 {
+        if i == gap_pos {
+            out.push_str("::");
+            i += gap_len;
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with(':') {
+            out.push(':');
+        }
+        let _ = write!(out, "{:x}", words[i]);
+        i += 1;
+    }
+    out
+}
+
 /// Outcome of converting one value.
 enum Converted {
     Written,
@@ -335,8 +385,48 @@ enum Converted {
 }
 
 impl FieldPlan {
-    /// Writes the JSON for `value` (a null, default, fallback or value).
+    /// Writes the JSON for `value` (a null, default, fallback or value),
+    /// through the column's mapper if it has one.
     pub(crate) fn write(&self, out: &mut Vec<u8>, value: &ColumnValue) -> Result<(), EncodeError> {
+        let Some(mapping) = &self.mapping else {
+            return self.write_converted(out, value);
+        };
+        match mapping {
+            // Debezium's mask replaces every value, null included.
+            ValueMapping::Mask(mask) => {
+                write_str(out, mask);
+                Ok(())
+            }
+            ValueMapping::Truncate(n) => {
+                if let (FieldKind::Binary(BinaryHandlingMode::Bytes), ColumnValue::Bytes(b)) = (&self.kind, value) {
+                    write_binary(out, BinaryHandlingMode::Bytes, &b[..b.len().min(*n)]);
+                    return Ok(());
+                }
+                self.write_mapped_string(out, value, |s| truncate_utf16(s, *n).to_owned())
+            }
+            ValueMapping::Hash { algorithm, salt, v2, cut_to } => {
+                self.write_mapped_string(out, value, |s| hash_hex(*algorithm, salt, *v2, s, *cut_to))
+            }
+        }
+    }
+
+    /// Writes `value` converted, then, if that is a (non-null) string,
+    /// `map` of it instead.
+    fn write_mapped_string(&self, out: &mut Vec<u8>, value: &ColumnValue, map: impl FnOnce(&str) -> String) -> Result<(), EncodeError> {
+        if value.is_null() {
+            return self.write_converted(out, value);
+        }
+        let mut converted = Vec::new();
+        self.write_converted(&mut converted, value)?;
+        match serde_json::from_slice::<String>(&converted) {
+            Ok(s) => write_str(out, &map(&s)),
+            Err(_) => out.extend_from_slice(&converted),
+        }
+        Ok(())
+    }
+
+    /// Writes the JSON for `value` as Debezium's converter gives it.
+    fn write_converted(&self, out: &mut Vec<u8>, value: &ColumnValue) -> Result<(), EncodeError> {
         let mark = out.len();
         match self.convert(out, value)? {
             Converted::Written => Ok(()),
@@ -557,6 +647,14 @@ impl FieldPlan {
                         }
                     }
                 }
+                out.push(b'"');
+            }
+            (FieldKind::Inet6, V::Bytes(b)) => {
+                let mut raw = [0u8; 16];
+                let tail = &b[b.len().saturating_sub(16)..];
+                raw[16 - tail.len()..].copy_from_slice(tail);
+                out.push(b'"');
+                out.extend_from_slice(inet6_text(&raw).as_bytes());
                 out.push(b'"');
             }
             (FieldKind::Uuid, V::Bytes(b)) => {

@@ -14,7 +14,8 @@
 //! - **Read at scrape time** (never stale, nothing to keep in sync): Raft
 //!   state from openraft's metrics, and per-connector epoch, owner, state,
 //!   offset age and snapshot progress from the replicated state, so every
-//!   node answers the same for them.
+//!   node answers the same for them; so is the binlog retention headroom
+//!   the owner last measured ([`crate::source::mysql::retention`]).
 //!
 //! # Why it is correct
 //! - Counters only rise while the process lives (Prometheus handles the
@@ -35,8 +36,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::ServerState;
 
-use crate::node::Node;
-use crate::raft::state::TaskState;
+use crate::placement::policy::MoveReason;
+use crate::raft::state::{ConnectorRecord, SnapshotProgress, TaskState};
+use crate::raft::{typ, NodeId};
 use crate::source::mysql::records::POSITION_HEADER;
 use crate::source::Record;
 
@@ -78,6 +80,9 @@ pub struct Registry {
     /// Raft snapshots built or installed since the process started (shared
     /// with the state machine, which counts them).
     snapshots: Arc<AtomicU64>,
+    /// Placement moves this node proposed as leader, by reason (indexed as
+    /// `MoveReason::ALL`).
+    moves: [Counter; 6],
 }
 
 /// One connector's cells on this node.
@@ -119,6 +124,7 @@ impl Registry {
         Registry {
             connectors: Mutex::default(),
             snapshots,
+            moves: Default::default(),
         }
     }
 
@@ -126,6 +132,17 @@ impl Registry {
     pub fn connector(&self, name: &str) -> Arc<ConnectorMetrics> {
         let mut connectors = self.connectors.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         connectors.entry(name.to_string()).or_default().clone()
+    }
+
+    /// Source rows delivered so far, per connector (for load reports).
+    pub fn source_rows(&self) -> BTreeMap<String, u64> {
+        self.connectors().into_iter().map(|(name, m)| (name, m.rows.get())).collect()
+    }
+
+    /// Counts one placement move the leader made on this node.
+    pub fn moved(&self, reason: MoveReason) {
+        let index = MoveReason::ALL.iter().position(|r| *r == reason).unwrap_or(0);
+        self.moves[index].add(1);
     }
 
     fn connectors(&self) -> BTreeMap<String, Arc<ConnectorMetrics>> {
@@ -199,17 +216,62 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The scrape answer of `node`.
-pub async fn render(node: &Node) -> String {
+/// Everything one scrape renders, read once by the node
+/// ([`crate::node::Node::metrics_snapshot`]): metrics depend on this
+/// struct, not on the node, so the layers do not import each other.
+pub struct MetricsSnapshot {
+    pub node_id: NodeId,
+    pub cluster_name: String,
+    /// openraft's metrics, one copy.
+    pub raft: typ::RaftMetrics,
+    /// Committed index as this node can tell.
+    pub committed_index: Option<u64>,
+    /// The replicated state's connectors (the same on every node).
+    pub connectors: Vec<ConnectorView>,
+    /// Members of the cluster.
+    pub members: Vec<NodeId>,
+    /// This node's own work.
+    pub registry: Arc<Registry>,
+}
+
+/// The part of a connector's record the metrics show.
+pub struct ConnectorView {
+    pub name: String,
+    pub epoch: u64,
+    pub owner: Option<NodeId>,
+    pub state: TaskState,
+    pub offset_committed_ms: Option<i64>,
+    pub snapshot: Option<SnapshotProgress>,
+    pub binlog_retention: Option<crate::raft::state::BinlogRetention>,
+    pub source_server: Option<crate::raft::state::SourceServer>,
+}
+
+impl ConnectorView {
+    pub fn of(record: &ConnectorRecord) -> ConnectorView {
+        ConnectorView {
+            name: record.name.clone(),
+            epoch: record.epoch,
+            owner: record.owner,
+            state: record.effective_task_state(),
+            offset_committed_ms: record.offset.as_ref().map(|o| o.committed_ms),
+            snapshot: record.snapshot.clone(),
+            binlog_retention: record.binlog_retention.clone(),
+            source_server: record.source_server.clone(),
+        }
+    }
+}
+
+/// The scrape answer for `snapshot`.
+pub fn render(snapshot: &MetricsSnapshot) -> String {
     let mut out = Exposition::default();
-    render_node(node, &mut out);
-    render_connectors(node, &mut out).await;
+    render_node(snapshot, &mut out);
+    render_connectors(snapshot, &mut out);
     out.finish()
 }
 
-fn render_node(node: &Node, out: &mut Exposition) {
-    let m = node.metrics();
-    let id = node.id.to_string();
+fn render_node(node: &MetricsSnapshot, out: &mut Exposition) {
+    let m = &node.raft;
+    let id = node.node_id.to_string();
     out.family(
         "raftcdc_node_info",
         Kind::Gauge,
@@ -219,7 +281,7 @@ fn render_node(node: &Node, out: &mut Exposition) {
         "raftcdc_node_info",
         &[
             ("node_id", id.as_str()),
-            ("cluster", node.config.cluster_name.as_str()),
+            ("cluster", node.cluster_name.as_str()),
             ("version", env!("CARGO_PKG_VERSION")),
         ],
         1.0,
@@ -227,7 +289,7 @@ fn render_node(node: &Node, out: &mut Exposition) {
     let last_log = m.last_log_index;
     let applied = m.last_applied.map(|l| l.index);
     let purged = m.purged.map(|l| l.index);
-    let committed = node.committed_index(&m);
+    let committed = node.committed_index;
     let gauges: [(&str, &str, Option<f64>); 10] = [
         ("raftcdc_raft_term", "Current Raft term.", Some(m.current_term as f64)),
         (
@@ -296,19 +358,111 @@ fn render_node(node: &Node, out: &mut Exposition) {
         &[],
         node.registry.snapshots.load(Ordering::Relaxed) as f64,
     );
+    out.family(
+        "raftcdc_placement_moves_total",
+        Kind::Counter,
+        "Connector moves this node proposed while it led, by reason (unowned, drain, over_capacity, constraint, balance, leader).",
+    );
+    for (reason, counter) in MoveReason::ALL.iter().zip(&node.registry.moves) {
+        out.sample("raftcdc_placement_moves_total", &[("reason", reason.as_str())], counter.get() as f64);
+    }
+    out.family(
+        "raftcdc_node_owned_connectors",
+        Kind::Gauge,
+        "Connectors each node owns, from the replicated state (the same on every node).",
+    );
+    let mut owned: BTreeMap<NodeId, u64> = node.members.iter().map(|id| (*id, 0)).collect();
+    for c in &node.connectors {
+        if let Some(owner) = c.owner {
+            *owned.entry(owner).or_default() += 1;
+        }
+    }
+    for (id, count) in owned {
+        out.sample("raftcdc_node_owned_connectors", &[("node_id", id.to_string().as_str())], count as f64);
+    }
+}
+
+/// The binlog retention headroom the owners last measured (from the
+/// replicated state; absent until a measurement was committed).
+fn render_retention(records: &[ConnectorView], now_ms: i64, out: &mut Exposition) {
+    type Read = fn(&crate::raft::state::BinlogRetention, i64) -> Option<f64>;
+    let families: [(&str, &str, Read); 5] = [
+        (
+            "raftcdc_source_binlog_headroom_bytes",
+            "Binlog bytes the database still holds before the connector's position (from the start of its oldest binlog file).",
+            |r, _| Some(r.headroom_bytes as f64),
+        ),
+        (
+            "raftcdc_source_binlog_headroom_files",
+            "Whole binlog files the database still holds before the connector's file.",
+            |r, _| Some(r.headroom_files as f64),
+        ),
+        (
+            "raftcdc_source_binlog_oldest_event_age_seconds",
+            "Age of the first event of the oldest binlog file the database holds; absent when it could not be read.",
+            |r, now_ms| r.oldest_event_ts.map(|ts| ((now_ms / 1000) - ts as i64).max(0) as f64),
+        ),
+        (
+            "raftcdc_source_binlog_expire_seconds",
+            "The database's binlog_expire_logs_seconds (or expire_logs_days in seconds); 0 when it does not purge by age.",
+            |r, _| Some(r.expire_seconds as f64),
+        ),
+        (
+            "raftcdc_source_binlog_retention_warning",
+            "1 when the headroom is under raftcdc.binlog.retention.warn.bytes and the connector reads a binlog file the database no longer writes: a purge can overtake it.",
+            |r, _| Some(f64::from(u8::from(r.warning))),
+        ),
+    ];
+    for (name, help, read) in families {
+        out.family(name, Kind::Gauge, help);
+        for c in records {
+            if let Some(value) = c.binlog_retention.as_ref().and_then(|r| read(r, now_ms)) {
+                out.sample(name, &[("connector", c.name.as_str())], value);
+            }
+        }
+    }
+    out.family(
+        "raftcdc_source_server_info",
+        Kind::Gauge,
+        "1 for the database server the connector's owner reads (address as database.hostname names it, server_id).",
+    );
+    for c in records {
+        if let Some(s) = &c.source_server {
+            let server_id = s.server_id.to_string();
+            out.sample(
+                "raftcdc_source_server_info",
+                &[("connector", c.name.as_str()), ("address", s.address.as_str()), ("server_id", server_id.as_str())],
+                1.0,
+            );
+        }
+    }
+    out.family(
+        "raftcdc_source_server_since_timestamp_seconds",
+        Kind::Gauge,
+        "When the connector started reading from its current database server (Unix time): it moves at every failover to another server.",
+    );
+    for c in records {
+        if let Some(s) = &c.source_server {
+            out.sample(
+                "raftcdc_source_server_since_timestamp_seconds",
+                &[("connector", c.name.as_str())],
+                s.since_ms as f64 / 1000.0,
+            );
+        }
+    }
 }
 
 /// A per-connector counter family: name, help, and how to read it.
 type CounterFamily = (&'static str, &'static str, fn(&ConnectorMetrics) -> u64);
 
-async fn render_connectors(node: &Node, out: &mut Exposition) {
-    let records = node.connectors().await;
+fn render_connectors(node: &MetricsSnapshot, out: &mut Exposition) {
+    let records = &node.connectors;
     let local = node.registry.connectors();
     let now = now_ms() as i64;
 
     // From the replicated state: the same on every node.
     out.family("raftcdc_connector_epoch", Kind::Gauge, "The connector's current epoch.");
-    for c in &records {
+    for c in records {
         out.sample(
             "raftcdc_connector_epoch",
             &[("connector", c.name.as_str())],
@@ -320,7 +474,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
         Kind::Gauge,
         "Node id of the connector's owner; 0 when unassigned.",
     );
-    for c in &records {
+    for c in records {
         out.sample(
             "raftcdc_connector_owner_node_id",
             &[("connector", c.name.as_str())],
@@ -332,8 +486,8 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
         Kind::Gauge,
         "1 for the connector's current state (UNASSIGNED, STARTING, RUNNING, PAUSED, FAILED, STOPPED), 0 for the others.",
     );
-    for c in &records {
-        let current = c.effective_task_state();
+    for c in records {
+        let current = c.state;
         for state in [
             TaskState::Unassigned,
             TaskState::Starting,
@@ -355,9 +509,9 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
         Kind::Gauge,
         "Time since the connector's source offset was last committed to Raft.",
     );
-    for c in &records {
-        if let Some(offset) = &c.offset {
-            let age = (now - offset.committed_ms).max(0) as f64 / 1000.0;
+    for c in records {
+        if let Some(committed_ms) = c.offset_committed_ms {
+            let age = (now - committed_ms).max(0) as f64 / 1000.0;
             out.sample(
                 "raftcdc_connector_offset_age_seconds",
                 &[("connector", c.name.as_str())],
@@ -370,7 +524,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
         Kind::Gauge,
         "Snapshot progress (kind: initial or incremental), tables done / tables total (1 when completed); absent without a snapshot.",
     );
-    for c in &records {
+    for c in records {
         if let Some(s) = &c.snapshot {
             let ratio = match (s.completed, s.tables_total) {
                 (true, _) => 1.0,
@@ -389,7 +543,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
         Kind::Gauge,
         "Rows the snapshot (kind: initial or incremental) has read so far; absent without a snapshot.",
     );
-    for c in &records {
+    for c in records {
         if let Some(s) = &c.snapshot {
             out.sample(
                 "raftcdc_connector_snapshot_rows",
@@ -398,6 +552,7 @@ async fn render_connectors(node: &Node, out: &mut Exposition) {
             );
         }
     }
+    render_retention(records, now, out);
 
     // This node's own work.
     let counters: [CounterFamily; 3] = [

@@ -1,15 +1,13 @@
 //! Connector ownership: who runs each connector, and running it.
 //!
-//! - [`assignment`]: on the leader, gives every runnable connector to the
-//!   leader under a new epoch (placement policy: the leader streams).
 //! - [`supervisor`]: on every node, starts the task of each connector this
 //!   node owns at its current epoch and stops tasks it no longer owns.
 //! - [`task`]: one connector's task under one epoch.
 //! - [`fault`]: freeze points the chaos suite arms; inert in production.
 //!
 //! # Fencing, end to end
-//! A task carries the epoch it was started under. It stops when its node
-//! sees a newer epoch or loses leadership, and every write it makes carries
+//! Owners are chosen by [`crate::placement`]. A task carries the epoch it
+//! was started under. It stops when its node sees a newer epoch, and every write it makes carries
 //! its epoch, which the state machine rejects once stale
 //! ([`crate::raft::state`]). A task on a frozen or partitioned node that
 //! wakes up late can therefore still *try* to write, but nothing it writes
@@ -18,15 +16,11 @@ use std::sync::Arc;
 
 use crate::node::Node;
 
-pub mod assignment;
 pub mod fault;
 pub mod supervisor;
 pub mod task;
 
-/// Starts the node's background tasks.
+/// Starts the node's supervisor.
 pub fn spawn(node: Arc<Node>) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![
-        tokio::spawn(assignment::run(node.clone())),
-        tokio::spawn(supervisor::run(node)),
-    ]
+    vec![tokio::spawn(supervisor::run(node))]
 }

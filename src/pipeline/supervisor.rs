@@ -1,9 +1,16 @@
 //! The supervisor: runs exactly the tasks this node should run.
 //!
 //! After every applied entry or Raft metrics change it computes the wanted
-//! set — connectors owned by this node, desired running, while this node
-//! leads (the placement policy) — keyed by name and epoch, and reconciles
-//! the running tasks with it.
+//! set — connectors owned by this node, desired running, whether or not
+//! this node leads (placement, in [`crate::placement`], decides owners) —
+//! keyed by name and epoch, and reconciles the running tasks with it.
+//!
+//! A task that ended by itself under a still-current epoch stays down
+//! until the epoch changes: a definitive failure stays FAILED on this node
+//! (placement does not move failed connectors around), and transient
+//! failures are retried with backoff inside the task, in place. Each
+//! connector is its own task, so one failing connector never stops the
+//! others on the node.
 //!
 //! # Stopping without stalling
 //! A task whose epoch is no longer wanted is told to stop, and its
@@ -67,10 +74,9 @@ async fn reconcile(
     stopping: &mut HashMap<String, Running>,
     ended: &mpsc::UnboundedSender<()>,
 ) {
-    let leads = node.is_leader();
     let wanted: HashMap<String, Wanted> = node
         .select_connectors(|c| {
-            (leads && c.owner == Some(node.id) && c.desired == DesiredState::Running).then(|| {
+            (c.owner == Some(node.id) && c.desired == DesiredState::Running).then(|| {
                 let wanted = Wanted {
                     epoch: c.epoch,
                     incarnation: c.incarnation.clone(),

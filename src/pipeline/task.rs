@@ -3,7 +3,7 @@
 //!
 //! # Takeover order, and why it gives exactly-once
 //! A task starts only after its node won the connector under a new epoch
-//! (raised through Raft by [`super::assignment`]). Then:
+//! (raised through Raft by [`crate::placement`]). Then:
 //!
 //! 0. **Claim.** The task commits a status write under its epoch through
 //!    Raft. Only a current epoch is accepted and only a real leader can
@@ -56,7 +56,7 @@
 //! `read_committed` consumers. A deposed owner that wakes up is stopped
 //! three ways: its Kafka producer is fenced, its Raft writes are rejected
 //! as `StaleEpoch`, and its supervisor stops it when it sees the newer
-//! epoch or loses leadership. A deposed owner can still commit Kafka
+//! epoch. A deposed owner can still commit Kafka
 //! transactions between its deposition and the new owner's
 //! `init_transactions`; the new owner reads progress only after that call,
 //! so it resumes after them: they are neither lost nor repeated.
@@ -85,7 +85,7 @@
 //! `FAILED` and a remedy. Transient ones (broker or database unreachable)
 //! restart the whole sequence above after a backoff, which re-fences and
 //! re-reads progress, so the resume point is always exact.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -93,14 +93,15 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use crate::metrics::ErrorKind;
-use crate::node::{error_chain, Node, NodeError};
+use crate::error::error_chain;
+use crate::node::{Node, NodeError};
 use crate::raft::command::{Command, CommandError};
 use crate::raft::state::{OffsetRecord, TaskState};
 use crate::connector::ConnectorConfig;
 use crate::sink::kafka::{KafkaSink, Progress, SinkError};
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
-use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress};
+use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress, SourceReport};
 use crate::transform::TransformChain;
 
 pub struct TaskContext {
@@ -154,7 +155,7 @@ impl From<SinkError> for TaskError {
         } else {
             TaskError::Definite {
                 error: text,
-                remedy: "check the connector's producer.override.* and topic.creation.* settings and the broker".into(),
+                remedy: error.remedy(),
             }
         }
     }
@@ -326,7 +327,10 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         None => (source_rx, None),
     };
     let (_request_watcher, requests) = follow_snapshot_requests(context);
-    let source = MySqlSource::new(source_config.clone(), first_attempt).with_snapshot_requests(requests);
+    let (reports, _report_forwarder) = forward_source_reports(context);
+    let source = MySqlSource::new(source_config.clone(), first_attempt)
+        .with_snapshot_requests(requests)
+        .with_reports(reports);
     let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }.in_current_span()));
 
     let mut committer = OffsetCommitter::start(context);
@@ -400,6 +404,50 @@ fn follow_snapshot_requests(
         }
     });
     (AbortOnDrop(watcher), rx)
+}
+
+/// What the source reports besides batches (binlog retention, the server
+/// it reads), proposed
+/// to Raft under the task's epoch; a stale epoch's write is rejected there
+/// (best effort: the next measurement tries again).
+fn forward_source_reports(context: &TaskContext) -> (mpsc::Sender<SourceReport>, AbortOnDrop<()>) {
+    let (tx, mut rx) = mpsc::channel::<SourceReport>(16);
+    let node = context.node.clone();
+    let name = context.name.clone();
+    let epoch = context.epoch;
+    let forwarder = tokio::spawn(
+        async move {
+            let mut last_server = None;
+            while let Some(report) = rx.recv().await {
+                let command = match report {
+                    SourceReport::Retention(retention) => Command::RecordBinlogRetention {
+                        name: name.clone(),
+                        epoch,
+                        retention,
+                    },
+                    // Every connection attempt reports its server; Raft
+                    // records it once per server per epoch.
+                    SourceReport::Server { address, server_id } => {
+                        if last_server.as_ref() == Some(&(address.clone(), server_id)) {
+                            continue;
+                        }
+                        last_server = Some((address.clone(), server_id));
+                        Command::RecordSourceServer {
+                            name: name.clone(),
+                            epoch,
+                            address,
+                            server_id,
+                        }
+                    }
+                };
+                if let Err(error) = node.propose(command).await {
+                    tracing::debug!(connector = %name, error = %error_chain(&error), "cannot record a source report");
+                }
+            }
+        }
+        .in_current_span(),
+    );
+    (tx, AbortOnDrop(forwarder))
 }
 
 /// Resolves once the supervisor asks the task to stop (the watch guard is
@@ -500,10 +548,12 @@ async fn deliver(
     let began = Instant::now();
     sink.deliver(&records, &progress).await?;
     context.node.registry.connector(&context.name).delivered(&records, &progress.offset, began.elapsed(), sink.last_commit_duration());
+    let new_topics = unrecorded_topics(context, &records).await;
     committer
         .commit(Commit {
             offset: progress.offset,
             snapshot,
+            new_topics,
         })
         .await
 }
@@ -546,6 +596,24 @@ fn transform_batches(
     (rx, failure)
 }
 
+/// The topics `records` were written to that the connector's replicated
+/// active topics do not list (read from this node's applied state).
+async fn unrecorded_topics(context: &TaskContext, records: &[Record]) -> Vec<String> {
+    let mut topics: Vec<&str> = Vec::new();
+    for record in records {
+        if topics.last() != Some(&record.topic.as_str()) && !topics.contains(&record.topic.as_str()) {
+            topics.push(&record.topic);
+        }
+    }
+    context
+        .node
+        .read_connector(&context.name, |c| {
+            topics.iter().filter(|t| !c.active_topics.contains(**t)).map(|t| t.to_string()).collect()
+        })
+        .await
+        .unwrap_or_default()
+}
+
 /// Writes a batch's schema history entries to Raft under the task's epoch,
 /// before the batch goes to Kafka (see the module docs).
 async fn record_history(context: &TaskContext, entries: Vec<serde_json::Value>) -> Result<(), TaskError> {
@@ -580,6 +648,9 @@ fn resume_point(kafka: Option<Progress>, raft: Option<OffsetRecord>) -> Option<s
 struct Commit {
     offset: serde_json::Value,
     snapshot: Option<SnapshotProgress>,
+    /// Topics this delivery wrote to that the connector's active topics
+    /// did not list yet.
+    new_topics: Vec<String>,
 }
 
 impl Commit {
@@ -590,6 +661,7 @@ impl Commit {
         if later.snapshot.is_some() {
             self.snapshot = later.snapshot;
         }
+        self.new_topics.extend(later.new_topics);
     }
 }
 
@@ -606,6 +678,15 @@ impl Commit {
 /// ([`Commit::absorb`]), so a slow Raft costs fewer proposals, not a
 /// longer queue; the queue is bounded, so a Raft that cannot commit at
 /// all stops delivery instead of growing memory.
+///
+/// It also records the connector's active topics (Kafka Connect's
+/// `GET /connectors/{name}/topics`): topics a committed delivery wrote to
+/// that the replicated list lacks ([`unrecorded_topics`]) are proposed
+/// (`RecordTopics`) before that delivery's offset. A failed proposal is
+/// retried with the next commit; it never holds up delivery. Recording is
+/// idempotent, so a topic proposed twice while the first proposal is in
+/// flight costs one spare entry, and a topic written again after an
+/// operator's reset is simply listed again.
 struct OffsetCommitter {
     queue: Option<mpsc::Sender<Commit>>,
     worker: AbortOnDrop<TaskError>,
@@ -619,9 +700,27 @@ impl OffsetCommitter {
         let epoch = context.epoch;
         let worker = tokio::spawn(
             async move {
+                let mut unrecorded = BTreeSet::new();
                 while let Some(mut commit) = commits.recv().await {
                     while let Ok(later) = commits.try_recv() {
                         commit.absorb(later);
+                    }
+                    unrecorded.extend(std::mem::take(&mut commit.new_topics));
+                    if !unrecorded.is_empty() {
+                        let command = Command::RecordTopics {
+                            name: name.clone(),
+                            epoch,
+                            topics: unrecorded.iter().cloned().collect(),
+                        };
+                        match node.propose(command).await {
+                            Ok(_) => unrecorded.clear(),
+                            Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
+                                return TaskError::Deposed(format!("Raft rejected epoch {epoch} (current {current})"));
+                            }
+                            Err(error) => {
+                                tracing::warn!(connector = %name, error = %error_chain(&error), "recording active topics failed; retried with the next commit");
+                            }
+                        }
                     }
                     let command = Command::CommitOffset {
                         name: name.clone(),
@@ -699,10 +798,11 @@ mod tests {
     /// Folded commits keep the newest offset and snapshot progress.
     #[test]
     fn absorbed_commits_keep_the_latest_offset_and_progress() {
-        let mut commit = Commit { offset: json!({"pos": 1}), snapshot: Some(progress(10)) };
-        commit.absorb(Commit { offset: json!({"pos": 2}), snapshot: None });
+        let mut commit = Commit { offset: json!({"pos": 1}), snapshot: Some(progress(10)), new_topics: vec!["a".into()] };
+        commit.absorb(Commit { offset: json!({"pos": 2}), snapshot: None, new_topics: vec!["b".into()] });
+        assert_eq!(commit.new_topics, ["a", "b"]);
         assert_eq!(commit.snapshot, Some(progress(10)), "no progress in a later commit keeps the earlier one");
-        commit.absorb(Commit { offset: json!({"pos": 3}), snapshot: Some(progress(20)) });
+        commit.absorb(Commit { offset: json!({"pos": 3}), snapshot: Some(progress(20)), new_topics: Vec::new() });
         assert_eq!(commit.offset, json!({"pos": 3}));
         assert_eq!(commit.snapshot, Some(progress(20)));
     }

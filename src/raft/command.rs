@@ -10,6 +10,8 @@
 //! [`CommandReply::Rejected`] and leaves the state untouched. That is how a
 //! deposed owner is fenced: its write reaches the log, and every replica
 //! deterministically ignores it.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Properties;
@@ -158,6 +160,74 @@ pub enum Command {
         name: String,
         incarnation: String,
     },
+    /// The owner records topics it has produced to for the first time
+    /// (Kafka Connect's active topics, `GET /connectors/{name}/topics`),
+    /// after the transaction that wrote to them committed. Added after
+    /// every variant above.
+    RecordTopics {
+        name: String,
+        epoch: u64,
+        topics: Vec<String>,
+    },
+    /// An operator's reset of the active topics (`PUT
+    /// /connectors/{name}/topics/reset`). Added after every variant above.
+    ResetTopics {
+        name: String,
+    },
+    /// A node states what placement needs to know of it (its `[node]`
+    /// capacity, labels and worker flag); proposed by the node itself at
+    /// start. Keeps its cordon and drain marks. Added after every variant
+    /// above, like the two after it.
+    RegisterNode {
+        node_id: NodeId,
+        capacity: Option<u32>,
+        labels: BTreeMap<String, String>,
+        worker: bool,
+    },
+    /// An operator's cordon (no new connectors) and drain (give every
+    /// connector away, one at a time) marks of a node.
+    SetNodeSchedule {
+        node_id: NodeId,
+        cordoned: bool,
+        draining: bool,
+    },
+    /// A node renews its lease (the leader watches the renewals arrive,
+    /// see `crate::placement`) and reports the recent events/s of the
+    /// connectors it runs; a report whose epoch is not the connector's
+    /// current one, or whose owner is another node, is ignored.
+    RenewLease {
+        node_id: NodeId,
+        #[serde(default)]
+        loads: Vec<LoadReport>,
+    },
+    /// The owner's measurement of how much binlog the server still holds
+    /// behind the connector's position (status, metrics, the retention
+    /// warning); applied under the owner's epoch. Added after every
+    /// variant above.
+    RecordBinlogRetention {
+        name: String,
+        epoch: u64,
+        retention: super::state::BinlogRetention,
+    },
+    /// The owner reads from this database server (`host:port` of
+    /// `database.hostname`, its `@@server_id`), recorded at every task
+    /// start and at every switch, under the owner's epoch. `since_ms` is
+    /// the entry's time when the server differs from the recorded one.
+    /// Added after every variant above.
+    RecordSourceServer {
+        name: String,
+        epoch: u64,
+        address: String,
+        server_id: u32,
+    },
+}
+
+/// One connector's recent traffic, as its owner measured it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub name: String,
+    pub epoch: u64,
+    pub events_per_sec: f64,
 }
 
 impl Command {
@@ -179,9 +249,10 @@ impl Command {
         }
     }
 
-    /// The connector the command is about.
-    pub fn connector(&self) -> &str {
-        match self {
+    /// The connector the command is about; `None` for commands about a
+    /// node.
+    pub fn connector(&self) -> Option<&str> {
+        Some(match self {
             Command::CreateConnector { name, .. }
             | Command::UpdateConnector { name, .. }
             | Command::DeleteConnector { name }
@@ -196,8 +267,13 @@ impl Command {
             | Command::RecordSchemaHistory { name, .. }
             | Command::RequestSnapshot { name, .. }
             | Command::SetSnapshotState { name, .. }
-            | Command::ResetOffsets { name, .. } => name,
-        }
+            | Command::ResetOffsets { name, .. }
+            | Command::RecordTopics { name, .. }
+            | Command::ResetTopics { name }
+            | Command::RecordBinlogRetention { name, .. }
+            | Command::RecordSourceServer { name, .. } => name,
+            Command::RegisterNode { .. } | Command::SetNodeSchedule { .. } | Command::RenewLease { .. } => return None,
+        })
     }
 }
 

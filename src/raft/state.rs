@@ -11,8 +11,9 @@
 //!    `raise_epoch`). A deleted and re-created
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
-//!    `ReportTaskStatus` and `AppendSchemaHistory`
-//!    are applied only when their epoch equals the connector's current
+//!    `ReportTaskStatus`, `AppendSchemaHistory`, `RecordSchemaHistory`,
+//!    `RecordTopics`, `RecordBinlogRetention` and `RecordSourceServer` are
+//!    applied only when their epoch equals the connector's current
 //!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
 //!    nothing. An owner that was replaced (by a failover, a restart or an
 //!    operator) can still reach the log, but can no longer change anything.
@@ -37,10 +38,18 @@
 //!    and a takeover ignores records of other incarnations, so a connector
 //!    deleted and created again under the same name starts fresh.
 //!
+//! 7. **Placement facts are advisory.** `RegisterNode`, `SetNodeSchedule`
+//!    and `RenewLease` record node capacity, labels, cordon and drain
+//!    marks, lease renewals and connectors' events/s. None of them changes
+//!    an owner or an epoch: only `AssignOwner` (compare-and-set) does, so
+//!    the fencing rules above hold whatever placement decides. A load
+//!    report counts only from the connector's current owner at its
+//!    current epoch.
+//!
 //! Validation of a connector's *config* (the Debezium properties) happens
 //! before proposing, not here: if a later release tightened the validator,
 //! replaying an old log must still reproduce the same state.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +64,27 @@ pub struct ClusterState {
     pub connectors: BTreeMap<String, ConnectorRecord>,
     /// The epoch handed out last; epochs are unique cluster-wide.
     pub last_epoch: u64,
+    /// What placement knows of each node (rule 7); absent in states of
+    /// releases before placement.
+    #[serde(default)]
+    pub nodes: BTreeMap<NodeId, NodeRecord>,
+}
+
+/// A node as placement sees it in the replicated state (rule 7).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// `[node] capacity`: most connectors it may own.
+    pub capacity: Option<u32>,
+    /// `[node] labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `[node] worker`: a learner that may own connectors.
+    pub worker: bool,
+    /// No new connectors go to it.
+    pub cordoned: bool,
+    /// Its connectors move away, one at a time.
+    pub draining: bool,
+    /// Lease renewals applied; the leader watches it change.
+    pub lease_renewals: u64,
 }
 
 /// What the operator wants a connector to do.
@@ -115,7 +145,7 @@ pub struct OffsetRecord {
     pub set_by_operator: bool,
 }
 
-pub use crate::source::{IncrementalRequest, IncrementalState, SnapshotProgress};
+pub use crate::source::{BinlogRetention, IncrementalRequest, IncrementalState, SnapshotProgress, SourceServer};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorRecord {
@@ -137,6 +167,20 @@ pub struct ConnectorRecord {
     /// The operator's latest incremental snapshot request.
     #[serde(default)]
     pub incremental: Option<IncrementalRequest>,
+    /// The topics this connector has produced records to since it was
+    /// created or its topics were reset (Kafka Connect's active topics).
+    #[serde(default)]
+    pub active_topics: BTreeSet<String>,
+    /// Recent events/s its owner reported (rule 7), for placement.
+    #[serde(default)]
+    pub events_per_sec: f64,
+    /// The owner's last binlog retention measurement
+    /// ([`Command::RecordBinlogRetention`]); `measured_ms` is its apply time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binlog_retention: Option<BinlogRetention>,
+    /// The database server the owner reads ([`Command::RecordSourceServer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_server: Option<SourceServer>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -166,6 +210,10 @@ impl ConnectorRecord {
             schema_history: Vec::new(),
             snapshot: None,
             incremental: None,
+            active_topics: BTreeSet::new(),
+            events_per_sec: 0.0,
+            binlog_retention: None,
+            source_server: None,
             created_ms: 0,
             updated_ms: 0,
         }
@@ -342,6 +390,39 @@ impl ClusterState {
     fn apply_inner(&mut self, proposal: &Proposal) -> Result<Option<ConnectorRecord>, CommandError> {
         let now = proposal.at_ms;
         let record = match &proposal.command {
+            Command::RegisterNode {
+                node_id,
+                capacity,
+                labels,
+                worker,
+            } => {
+                let node = self.nodes.entry(*node_id).or_default();
+                node.capacity = *capacity;
+                node.labels = labels.clone();
+                node.worker = *worker;
+                return Ok(None);
+            }
+            Command::SetNodeSchedule {
+                node_id,
+                cordoned,
+                draining,
+            } => {
+                let node = self.nodes.entry(*node_id).or_default();
+                node.cordoned = *cordoned;
+                node.draining = *draining;
+                return Ok(None);
+            }
+            Command::RenewLease { node_id, loads } => {
+                self.nodes.entry(*node_id).or_default().lease_renewals += 1;
+                for load in loads {
+                    if let Some(record) = self.connectors.get_mut(&load.name) {
+                        if record.epoch == load.epoch && record.owner == Some(*node_id) && load.events_per_sec.is_finite() {
+                            record.events_per_sec = load.events_per_sec.max(0.0);
+                        }
+                    }
+                }
+                return Ok(None);
+            }
             Command::CreateConnector {
                 name,
                 config,
@@ -371,6 +452,10 @@ impl ClusterState {
                     schema_history: Vec::new(),
                     snapshot: None,
                     incremental: None,
+                    active_topics: BTreeSet::new(),
+                    events_per_sec: 0.0,
+                    binlog_retention: None,
+                    source_server: None,
                     created_ms: now,
                     updated_ms: now,
                 };
@@ -519,6 +604,39 @@ impl ClusterState {
                 });
                 record
             }
+            Command::RecordTopics { name, epoch, topics } => {
+                let record = self.owned(name, *epoch)?;
+                record.active_topics.extend(topics.iter().cloned());
+                record
+            }
+            Command::ResetTopics { name } => {
+                let record = self.existing(name)?;
+                record.active_topics.clear();
+                record
+            }
+            Command::RecordBinlogRetention { name, epoch, retention } => {
+                let record = self.owned(name, *epoch)?;
+                record.binlog_retention = Some(BinlogRetention {
+                    measured_ms: now,
+                    ..retention.clone()
+                });
+                record
+            }
+            Command::RecordSourceServer { name, epoch, address, server_id } => {
+                let record = self.owned(name, *epoch)?;
+                let same = record
+                    .source_server
+                    .as_ref()
+                    .is_some_and(|s| s.address == *address && s.server_id == *server_id);
+                if !same {
+                    record.source_server = Some(SourceServer {
+                        address: address.clone(),
+                        server_id: *server_id,
+                        since_ms: now,
+                    });
+                }
+                record
+            }
             Command::SetSnapshotState { name, state } => {
                 let record = self.existing(name)?;
                 match record.incremental.as_mut() {
@@ -538,6 +656,9 @@ impl ClusterState {
                 | Command::ReportTaskStatus { .. }
                 | Command::AppendSchemaHistory { .. }
                 | Command::RecordSchemaHistory { .. }
+                | Command::RecordTopics { .. }
+                | Command::RecordBinlogRetention { .. }
+                | Command::RecordSourceServer { .. }
         );
         Ok((!owner_write).then(|| record.clone()))
     }
@@ -599,6 +720,38 @@ mod tests {
         }
     }
 
+    /// The owner's retention measurement is recorded under its epoch, at
+    /// the entry's time.
+    #[test]
+    fn binlog_retention_is_recorded_under_the_owners_epoch() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        let retention = BinlogRetention { headroom_bytes: 120, oldest_file: "b.000002".into(), warning: true, ..Default::default() };
+        state.apply(&at(Command::RecordBinlogRetention { name: "c".into(), epoch, retention: retention.clone() }));
+        assert_eq!(state.connectors["c"].binlog_retention, Some(BinlogRetention { measured_ms: 1_000, ..retention }));
+    }
+
+    /// The server read is recorded under the owner's epoch; `since_ms`
+    /// moves only when the server changes.
+    #[test]
+    fn the_source_server_is_recorded_with_the_time_it_changed() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        let record = |state: &mut ClusterState, at_ms: i64, address: &str, server_id: u32| {
+            state.apply(&Proposal {
+                at_ms,
+                command: Command::RecordSourceServer { name: "c".into(), epoch, address: address.into(), server_id },
+            });
+            state.connectors["c"].source_server.clone().unwrap()
+        };
+        assert_eq!(record(&mut state, 1_000, "db1:3306", 1).since_ms, 1_000);
+        assert_eq!(record(&mut state, 2_000, "db1:3306", 1).since_ms, 1_000, "the same server");
+        let switched = record(&mut state, 3_000, "db2:3306", 2);
+        assert_eq!((switched.address.as_str(), switched.server_id, switched.since_ms), ("db2:3306", 2, 3_000));
+    }
+
     #[test]
     fn stale_epoch_writes_are_rejected_and_change_nothing() {
         let mut state = ClusterState::default();
@@ -618,6 +771,8 @@ mod tests {
                 remedy: None,
             },
             Command::AppendSchemaHistory { name: "c".into(), epoch: old, entry: json!({"ddl": "x"}) },
+            Command::RecordBinlogRetention { name: "c".into(), epoch: old, retention: BinlogRetention::default() },
+            Command::RecordSourceServer { name: "c".into(), epoch: old, address: "db2:3306".into(), server_id: 2 },
         ] {
             let reply = state.apply(&at(command));
             assert_eq!(

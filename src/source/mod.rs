@@ -66,6 +66,53 @@ pub struct SnapshotProgress {
     pub incremental: bool,
 }
 
+/// How much binlog the server still holds behind the connector's position,
+/// as the owner last measured it ([`mysql::retention`]); connector status
+/// and metrics show it, and it warns before a purge overtakes the
+/// connector.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BinlogRetention {
+    /// Bytes from the start of the oldest binlog file the server has to the
+    /// connector's position.
+    pub headroom_bytes: u64,
+    /// Whole binlog files before the connector's file.
+    pub headroom_files: u64,
+    /// The oldest binlog file the server has.
+    pub oldest_file: String,
+    /// The time of that file's first event (Unix seconds), if it could be read.
+    pub oldest_event_ts: Option<u64>,
+    /// `binlog_expire_logs_seconds` (or `expire_logs_days` in seconds);
+    /// 0 when the server never purges by age.
+    pub expire_seconds: u64,
+    /// The headroom is under `raftcdc.binlog.retention.warn.bytes` and the
+    /// connector reads a file the server no longer writes, so the next purge
+    /// can take it.
+    pub warning: bool,
+    /// When it was measured (ms since the Unix epoch, on the owner).
+    pub measured_ms: i64,
+}
+
+/// What a running source tells its task besides batches, for the
+/// replicated state (status and metrics).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceReport {
+    Retention(BinlogRetention),
+    /// The source (re)started reading from this server (`host:port`).
+    Server { address: String, server_id: u32 },
+}
+
+/// The database server a connector reads from, as the replicated state
+/// records it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SourceServer {
+    /// `host:port`, as `database.hostname` names it.
+    pub address: String,
+    pub server_id: u32,
+    /// Since when it is read (ms since the Unix epoch): the first record
+    /// of this server after another one.
+    pub since_ms: i64,
+}
+
 /// An incremental snapshot request, as the operator made it (the source
 /// keeps its own progress in the committed offset).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -39,7 +39,7 @@ fn wide_columns() -> Vec<ColumnSchema> {
         col("id", 0, ColumnType::BigInt { unsigned: false }, false),
         col("tiny", 1, ColumnType::TinyInt { unsigned: false }, true),
         col("price", 2, ColumnType::Decimal { precision: 10, scale: 2, unsigned: false }, true),
-        col("f", 3, ColumnType::Float { unsigned: false }, true),
+        col("f", 3, ColumnType::Float { unsigned: false, scaled: false }, true),
         col("d", 4, ColumnType::Double { unsigned: false }, false),
         col("bits", 5, ColumnType::Bit { bits: 10 }, true),
         col("flag", 6, ColumnType::Bit { bits: 1 }, true),

@@ -22,6 +22,9 @@
 //!    Raft), rows/s, beside the sink's own limit for records of the
 //!    snapshot's size, measured again right after it.
 //!
+//! After each section it prints every node's peak RSS during that section
+//! (`VmHWM`, reset through `/proc/<pid>/clear_refs` when it starts).
+//!
 //! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--rounds R] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency]`
 //! (build the node first: `cargo build --release --bin raftcdc` and set
 //! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
@@ -162,6 +165,7 @@ async fn main() {
     let offset = serde_json::json!({"file": file, "pos": pos, "gtids": gtid});
     let target = seq_of(&end_gtid);
     if run("throughput") {
+        cluster.reset_peak_rss();
         // Rounds alternate the connector and the broker's own limit, each
         // round a new connector streaming the same binlog range into its own
         // topic: the broker's speed drifts, and alternating lets each ratio
@@ -231,10 +235,12 @@ async fn main() {
             (rows * rounds) as f64 / limit_total,
             100.0 * limit_total / e2e_total
         );
+        println!("throughput {}", cluster.peak_rss_line());
     }
 
     // ---- 4. initial snapshot ---------------------------------------------
     if run("snapshot") {
+        cluster.reset_peak_rss();
         let mut config = db.connector_config(6304, "snap");
         for (k, v) in [
             ("snapshot.mode", "initial"),
@@ -268,7 +274,7 @@ async fn main() {
         }
         let took = started.elapsed().as_secs_f64();
         println!("initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s)", rows as f64 / took);
-        println!("  (Debezium on this machine, no Kafka at all: ~35,000 rows/s)");
+        println!("snapshot {}", cluster.peak_rss_line());
         client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
         let limit = sink_limit(&mut broker, "snap.bench.t", rows).await;
         println!("snapshot / sink limit: {:.0}%", 100.0 * rows as f64 / took / limit);
@@ -278,6 +284,7 @@ async fn main() {
     }
 
     // ---- 3. commit-to-visible latency at 5,000 rows/s ------------------
+    cluster.reset_peak_rss();
     let mut config = db.connector_config(6302, "lat");
     for (k, v) in [
         ("snapshot.mode", "no_data"),
@@ -353,6 +360,7 @@ async fn main() {
         latencies.last().copied().unwrap_or(f64::NAN),
         latencies.len()
     );
+    println!("latency {}", cluster.peak_rss_line());
 
     // ---- 2. failover ---------------------------------------------------
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -403,9 +411,5 @@ async fn main() {
         seconds.last().copied().unwrap_or(f64::NAN),
         seconds.len()
     );
-    for node in cluster.nodes() {
-        if let Some(kib) = cluster.rss_kib(node) {
-            println!("node {node} RSS: {:.1} MiB", kib as f64 / 1024.0);
-        }
-    }
+    println!("latency and failover {}", cluster.peak_rss_line());
 }

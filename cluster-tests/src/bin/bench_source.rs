@@ -14,14 +14,22 @@
 //!    each batch as the owner runs it, beside the same stream without
 //!    transforms (printed as the chain's cost in throughput);
 //! 4. raftcdc's initial snapshot of the same table (`initial_only`,
-//!    chunked key-order SELECTs) into the same JSON, rows/s, beside
-//!    Debezium's snapshot figure on this machine (also without Kafka).
+//!    chunked key-order SELECTs) into the same JSON, rows/s.
 //!
-//! Usage: `cargo run --release -p cluster-tests --bin raftcdc-bench-source -- [--rows N]`
+//! With `--with-debezium`, Debezium 3.6.3's MySQL connector (embedded
+//! engine, JSON with schemas, no Kafka: see `cluster_tests::debezium`)
+//! then does the same two things on the same server in the same run:
+//! stream the same binlog files from their start, and snapshot the same
+//! table; the benchmark prints both sides, their ratio and each side's
+//! peak RSS. The server then reports itself as MySQL 5.7.19, which
+//! Debezium needs to accept MariaDB 10.11; raftcdc reads it the same way.
+//!
+//! Usage: `cargo run --release -p cluster-tests --bin raftcdc-bench-source -- [--rows N] [--with-debezium]`
 use std::sync::Arc;
 use std::time::Instant;
 
-use cluster_tests::bench::flag;
+use cluster_tests::bench::{flag, switch};
+use cluster_tests::debezium;
 use cluster_tests::mariadb::MariaDb;
 use mysql_async::prelude::Queryable;
 use raftcdc::connector::ConnectorConfig;
@@ -49,8 +57,10 @@ fn rss_mib() -> f64 {
 #[tokio::main]
 async fn main() {
     let rows = flag("--rows", 1_000_000);
+    let with_debezium = switch("--with-debezium");
+    let dbz = with_debezium.then(|| debezium::find().unwrap_or_else(|e| panic!("--with-debezium: {e}")));
 
-    let db = MariaDb::start(&[]).await;
+    let db = MariaDb::start(if with_debezium { &[debezium::AS_MYSQL] } else { &[] }).await;
     let mut conn = db.conn().await;
     conn.query_drop("CREATE DATABASE bench").await.unwrap();
     conn.query_drop(
@@ -119,6 +129,7 @@ async fn main() {
     // raftcdc: binlog -> encoded Debezium JSON, with the Connect schema in
     // every message (JsonConverter's default) and payload-only; then the
     // same through the unwrap + route chain, in the same run.
+    let mut streamed = 0.0;
     let mut plain_rates = std::collections::HashMap::new();
     for (schemas, transforms) in [("true", false), ("false", false), ("true", true), ("false", true)] {
         let mut props = db.connector_config(7777, "bench");
@@ -182,6 +193,9 @@ async fn main() {
         let _ = task.await;
         let rate = events as f64 / secs;
         let label = if transforms { "unwrap+route" } else { "no transforms" };
+        if schemas == "true" && !transforms {
+            streamed = rate;
+        }
         println!(
             "raftcdc   binlog -> JSON, {label:13} (schemas.enable={schemas:5}): {:>9.0} events/s  {:>7.1} MB/s of JSON  {:>7.1} MB/s of binlog  ({events} events, {secs:.2}s, {:.0} B/event)",
             rate,
@@ -223,9 +237,34 @@ async fn main() {
     let secs = started.elapsed().as_secs_f64();
     drop(rx);
     let _ = task.await;
+    let snapshotted = snapshot_rows as f64 / secs;
     println!(
-        "raftcdc   snapshot SELECT -> JSON (schemas.enable=true ): {:>9.0} rows/s  ({snapshot_rows} rows, {secs:.2}s; Debezium here, also without Kafka: ~35,000 rows/s)",
-        snapshot_rows as f64 / secs
+        "raftcdc   snapshot SELECT -> JSON (schemas.enable=true ): {snapshotted:>9.0} rows/s  ({snapshot_rows} rows, {secs:.2}s)"
     );
-    println!("peak RSS of this process (source + encoder): {:.0} MiB", rss_mib());
+    let raftcdc_rss = rss_mib();
+    println!("peak RSS of this process (source + encoder): {raftcdc_rss:.0} MiB");
+
+    let Some(dbz) = dbz else { return };
+    let stream = dbz
+        .run(&db, "bench.t", debezium::Start::StreamFrom { file: first_file.clone() }, rows as u64)
+        .await
+        .unwrap_or_else(|e| panic!("Debezium streaming: {e}"));
+    println!(
+        "debezium  binlog -> JSON (schemas.enable=true ): {:>9.0} events/s  ({} events, {:.2}s, peak RSS {:.0} MiB)",
+        stream.records_per_second, stream.records, stream.seconds, stream.peak_rss_mib
+    );
+    let snap = dbz
+        .run(&db, "bench.t", debezium::Start::Snapshot, rows as u64)
+        .await
+        .unwrap_or_else(|e| panic!("Debezium snapshot: {e}"));
+    println!(
+        "debezium  snapshot SELECT -> JSON (schemas.enable=true ): {:>9.0} rows/s  ({} rows, {:.2}s, peak RSS {:.0} MiB)",
+        snap.records_per_second, snap.records, snap.seconds, snap.peak_rss_mib
+    );
+    println!(
+        "ratio raftcdc/debezium, same server, same run: streaming {:.1}x, snapshot {:.1}x; peak RSS {raftcdc_rss:.0} MiB vs {:.0} MiB",
+        streamed / stream.records_per_second,
+        snapshotted / snap.records_per_second,
+        stream.peak_rss_mib.max(snap.peak_rss_mib)
+    );
 }

@@ -35,9 +35,7 @@ pub async fn root(State(state): State<RestState>) -> Response {
         json!({
             "version": KAFKA_CONNECT_VERSION,
             "commit": option_env!("RAFTCDC_COMMIT").unwrap_or("unknown"),
-            // raftcdc does not ask the broker for its id; the raftcdc
-            // cluster's name identifies the worker group instead.
-            "kafka_cluster_id": state.node.config.cluster_name,
+            "kafka_cluster_id": state.kafka_cluster_id(),
             "raftcdc_version": env!("CARGO_PKG_VERSION"),
         }),
     )
@@ -265,18 +263,19 @@ pub async fn restart_task(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /connectors/{name}/topics`. raftcdc does not track the topics a
-/// connector has written to, so the set is empty (as Kafka's is after a
-/// reset or with `topic.tracking.enable=false`).
+/// `GET /connectors/{name}/topics`: the topics the connector has written
+/// records to since it was created or its topics were reset, as the
+/// owner recorded them through Raft after each commit.
 pub async fn topics(State(state): State<RestState>, Path(name): Path<String>) -> Result<Response, RestError> {
     let record = record(&state, &name).await?;
-    Ok(answer(StatusCode::OK, json!({ record.name: {"topics": []} })))
+    Ok(answer(StatusCode::OK, json!({ record.name: {"topics": record.active_topics} })))
 }
 
-/// `PUT /connectors/{name}/topics/reset`.
+/// `PUT /connectors/{name}/topics/reset`: 202, as Kafka answers.
 pub async fn reset_topics(State(state): State<RestState>, Path(name): Path<String>) -> Result<Response, RestError> {
     record(&state, &name).await?;
-    Ok(StatusCode::OK.into_response())
+    state.propose(Command::ResetTopics { name }).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 /// `POST /connectors/{name}/restart[?includeTasks=&onlyFailed=]`.

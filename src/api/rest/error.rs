@@ -14,7 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::node::{error_chain, NodeError};
+use crate::error::error_chain;
+use crate::node::NodeError;
 use crate::raft::command::CommandError;
 use crate::raft::network::ForwardError;
 

@@ -22,7 +22,7 @@
 //! - With `[auth] token_file` set, every route except `/metrics` and the
 //!   console's static page requires `Authorization: Bearer <token>`,
 //!   compared in constant time (the control API's [`Token`]).
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,11 +37,13 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use crate::config::security::Token;
+use crate::connector::ConnectorConfig;
 use crate::node::{Node, NodeError};
 use crate::raft::command::Command;
 use crate::raft::network;
 use crate::raft::state::ConnectorRecord;
 use crate::raft::NodeId;
+use crate::sink::kafka::{fetch_cluster_id, KafkaSinkConfig};
 
 pub mod connectors;
 pub mod console;
@@ -72,6 +74,32 @@ pub struct RestState {
     worker_ids: Arc<Mutex<HashMap<NodeId, String>>>,
     /// Recent task state changes, for the console.
     changes: console::StateChanges,
+    /// The Kafka cluster's id, once a broker reported it.
+    kafka_cluster_id: Arc<std::sync::OnceLock<String>>,
+    /// Whether a lookup of it is under way.
+    cluster_id_lookup: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Asks the brokers in `[kafka] bootstrap_servers` for the cluster id,
+/// with the connection settings (TLS, SASL) of the first connector whose
+/// config has them, or none.
+async fn lookup_kafka_cluster_id(node: &Node) -> Option<String> {
+    let bootstrap = node.config.kafka_bootstrap_servers.clone()?;
+    let cluster = &node.config.cluster_name;
+    let sinks = node
+        .select_connectors(|c| ConnectorConfig::parse(&c.config).ok()?.sink(cluster, &c.name, &bootstrap).ok())
+        .await;
+    let sink = match sinks.into_iter().find(|s| !s.connection_overrides().is_empty()) {
+        Some(sink) => sink,
+        None => KafkaSinkConfig::from_properties(cluster, "rest", &bootstrap, &BTreeMap::new()).ok()?,
+    };
+    match fetch_cluster_id(&sink, Duration::from_secs(5)).await {
+        Ok(id) => id,
+        Err(error) => {
+            tracing::debug!(error = %crate::error::error_chain(&error), "the Kafka cluster id is not known yet");
+            None
+        }
+    }
 }
 
 impl RestState {
@@ -82,7 +110,28 @@ impl RestState {
             node,
             token,
             worker_ids: Arc::default(),
+            kafka_cluster_id: Arc::default(),
+            cluster_id_lookup: Arc::default(),
         }
+    }
+
+    /// The Kafka cluster's id once a broker reported it; until then
+    /// `None`, and a lookup starts in the background (one at a time), so
+    /// `GET /`, which health checks poll, never waits for Kafka.
+    pub fn kafka_cluster_id(&self) -> Option<String> {
+        if let Some(id) = self.kafka_cluster_id.get() {
+            return Some(id.clone());
+        }
+        if !self.cluster_id_lookup.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let (node, known, busy) = (self.node.clone(), self.kafka_cluster_id.clone(), self.cluster_id_lookup.clone());
+            tokio::spawn(async move {
+                if let Some(id) = lookup_kafka_cluster_id(&node).await {
+                    let _ = known.set(id);
+                }
+                busy.store(false, std::sync::atomic::Ordering::Release);
+            });
+        }
+        None
     }
 
     /// Proposes `command` through the leader (forwarded from a follower),
@@ -218,7 +267,7 @@ pub async fn metrics(State(state): State<RestState>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, crate::metrics::exposition::CONTENT_TYPE)],
-        crate::metrics::render(&state.node).await,
+        crate::metrics::render(&state.node.metrics_snapshot().await),
     )
         .into_response()
 }
@@ -274,7 +323,7 @@ pub fn metrics_router(node: Arc<Node>) -> Router {
         (
             StatusCode::OK,
             [(header::CONTENT_TYPE, crate::metrics::exposition::CONTENT_TYPE)],
-            crate::metrics::render(&node).await,
+            crate::metrics::render(&node.metrics_snapshot().await),
         )
             .into_response()
     }

@@ -5,10 +5,11 @@
 //! validation answer is Kafka Connect's `ConfigInfos`
 //! (`{name, error_count, groups, configs: [{definition, value}]}`) built
 //! from the same validator `POST /connectors` and gRPC create use
-//! ([`ConnectorSpec::new`], which stops at the first refused property):
-//! every given property gets a `configs` entry, and the refused one (even
-//! if it was missing) carries the reason in `value.errors`. Secret values
-//! are never echoed.
+//! ([`ConnectorSpec::new`]): every given property gets a `configs` entry,
+//! and every refused one (even if it was missing) carries the reason in
+//! `value.errors`. The validator stops at the first refused property, so
+//! [`refusals`] sets that property aside and validates the rest again
+//! until the rest passes. Secret values are never echoed.
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -50,14 +51,19 @@ pub async fn list(
     Ok(answer(StatusCode::OK, Value::Array(plugins)))
 }
 
+/// A property's Kafka `ConfigKeyInfo`, with its default and documentation
+/// from the property catalog.
 fn definition(name: &str) -> Value {
+    let entry = crate::connector::catalog::lookup(name);
+    let default = entry.map(|e| e.default).filter(|d| !d.is_empty());
+    let documentation = entry.map_or("", |e| e.doc);
     json!({
         "name": name,
         "type": if is_secret(name) { "PASSWORD" } else { "STRING" },
         "required": matches!(name, "connector.class" | "database.hostname" | "database.user" | "database.server.id" | "topic.prefix"),
-        "default_value": null,
+        "default_value": default,
         "importance": "MEDIUM",
-        "documentation": "",
+        "documentation": documentation,
         "group": null,
         "width": "NONE",
         "display_name": name,
@@ -99,39 +105,105 @@ pub async fn validate(Path(class): Path<String>, body: Result<Bytes, BytesReject
     Ok(answer(StatusCode::OK, validation(&config)))
 }
 
+/// Stand-ins for the required properties, so that one that is missing or
+/// refused does not hide the refusals of the others.
+const REQUIRED_STAND_INS: &[(&str, &str)] = &[
+    ("connector.class", MYSQL_CONNECTOR_CLASS),
+    ("database.hostname", "validate"),
+    ("database.user", "validate"),
+    ("database.server.id", "1"),
+    ("topic.prefix", "validate"),
+];
+
+/// Every property the validator refuses in `config`, with the reason:
+/// validates, sets the refused property aside (a required one is replaced
+/// by a stand-in, anything else removed), and validates the rest again,
+/// until it passes or refuses a property already reported (a refusal that
+/// names the property it conflicts with, say).
+pub fn refusals(config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut rest = config.clone();
+    let mut refused = BTreeMap::new();
+    // The spec's name is not under test here: validate with a valid one.
+    while let Err(e) = ConnectorSpec::new("validate".into(), rest.clone()) {
+        let property = e.field.strip_prefix("config.").unwrap_or(&e.field).to_string();
+        if refused.contains_key(&property) || property == "config" {
+            break;
+        }
+        refused.insert(property.clone(), e.reason);
+        match REQUIRED_STAND_INS.iter().find(|(name, _)| *name == property) {
+            Some((_, stand_in)) => rest.insert(property, stand_in.to_string()),
+            None => rest.remove(&property),
+        };
+    }
+    refused
+}
+
 /// Kafka's `ConfigInfos` for `config`.
 pub fn validation(config: &BTreeMap<String, String>) -> Value {
-    // The spec's name is not under test here: validate with a valid one.
-    let refused = ConnectorSpec::new("validate".into(), config.clone()).err();
-    let refused_property = refused
-        .as_ref()
-        .map(|e| e.field.strip_prefix("config.").unwrap_or(&e.field).to_string());
+    let refused = refusals(config);
     let mut configs: Vec<Value> = config
         .iter()
         .map(|(key, value)| {
             let shown = if is_secret(key) { REDACTED } else { value.as_str() };
-            let errors: Vec<String> = match (&refused, &refused_property) {
-                (Some(e), Some(p)) if p == key => vec![e.reason.clone()],
-                _ => Vec::new(),
-            };
+            let errors: Vec<&String> = refused.get(key).into_iter().collect();
             json!({
                 "definition": definition(key),
                 "value": {"name": key, "value": shown, "recommended_values": [], "errors": errors, "visible": true},
             })
         })
         .collect();
-    if let (Some(e), Some(p)) = (&refused, &refused_property) {
-        if !config.contains_key(p) {
-            configs.push(json!({
-                "definition": definition(p),
-                "value": {"name": p, "value": null, "recommended_values": [], "errors": [e.reason], "visible": true},
-            }));
-        }
+    for (property, reason) in refused.iter().filter(|(p, _)| !config.contains_key(*p)) {
+        configs.push(json!({
+            "definition": definition(property),
+            "value": {"name": property, "value": null, "recommended_values": [], "errors": [reason], "visible": true},
+        }));
     }
     json!({
         "name": MYSQL_CONNECTOR_CLASS,
-        "error_count": usize::from(refused.is_some()),
+        "error_count": refused.len(),
         "groups": ["Common"],
         "configs": configs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut config: BTreeMap<String, String> = [
+            ("connector.class", MYSQL_CONNECTOR_CLASS),
+            ("database.hostname", "db"),
+            ("database.user", "cdc"),
+            ("database.password", "hunter2"),
+            ("database.server.id", "5401"),
+            ("topic.prefix", "dbserver1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            match v {
+                &"-" => config.remove(*k),
+                v => config.insert(k.to_string(), v.to_string()),
+            };
+        }
+        config
+    }
+
+    #[test]
+    fn every_refused_property_is_reported_not_only_the_first() {
+        assert!(refusals(&config(&[])).is_empty());
+        let refused = refusals(&config(&[
+            ("database.port", "not-a-port"),
+            ("topic.prefix", "-"),
+            ("tombstones.on.delete", "yes"),
+            ("no.such.property", "1"),
+        ]));
+        let names: Vec<&str> = refused.keys().map(String::as_str).collect();
+        assert_eq!(names, ["database.port", "no.such.property", "tombstones.on.delete", "topic.prefix"], "{refused:?}");
+        let answer = validation(&config(&[("database.port", "0"), ("tombstones.on.delete", "yes")]));
+        assert_eq!(answer["error_count"], 2);
+        assert!(!answer.to_string().contains("hunter2"));
+    }
 }

@@ -122,6 +122,33 @@ impl SinkError {
         !self.is_fenced() && !self.is_transient()
     }
 
+    /// What an operator can do about a definite error.
+    pub fn remedy(&self) -> String {
+        use RDKafkaErrorCode as C;
+        let code = match self {
+            SinkError::Definite { source, .. } => source.rdkafka_error_code(),
+            _ => None,
+        };
+        match code {
+            Some(C::MessageSizeTooLarge | C::MessageBatchTooLarge | C::InvalidMessageSize) => {
+                "a record is larger than the producer or the broker accepts: raise producer.override.message.max.bytes \
+                 (librdkafka's limit, 1000000 bytes by default) and, to match, the topic's max.message.bytes \
+                 (topic.creation.default.max.message.bytes for new topics) and the broker's message.max.bytes; \
+                 then `raftcdc connector update`, which resumes from the last committed record"
+                    .into()
+            }
+            Some(
+                C::TopicAuthorizationFailed
+                | C::ClusterAuthorizationFailed
+                | C::TransactionalIdAuthorizationFailed
+                | C::GroupAuthorizationFailed,
+            ) => "grant the connector's Kafka principal WRITE and DESCRIBE on its topics, CREATE for new topics, and \
+                  WRITE and DESCRIBE on its transactional.id (raftcdc-<cluster>-<connector>)"
+                .into(),
+            _ => "check the connector's producer.override.* and topic.creation.* settings and the broker".into(),
+        }
+    }
+
     /// Builds the error for a failed librdkafka call, classified by
     /// [`classify`]. `fatal` is the producer's fatal error code, if it has
     /// one (`Client::fatal_error`).

@@ -6,6 +6,7 @@
 //! - [`error`]: fenced / transient / definite, and how librdkafka errors map.
 //! - [`progress`]: the progress record and how the resume point is read.
 //! - `topics`: topic creation on first use.
+//! - `cluster_id`: the Kafka cluster's id, for the REST API's `GET /`.
 //! - `context`: librdkafka logs → tracing.
 //!
 //! # Why delivery is exactly once
@@ -75,6 +76,7 @@
 //! acknowledgement, then writes the progress record and waits for it, so
 //! progress never runs ahead of the data, but a failure between the two
 //! repeats the batch on resume.
+mod cluster_id;
 pub mod config;
 mod context;
 pub mod error;
@@ -89,6 +91,7 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 
+pub use cluster_id::fetch_cluster_id;
 pub use config::{DeliveryGuarantee, KafkaSinkConfig, SinkConfigError};
 pub use error::{ErrorClass, SinkError};
 pub use progress::Progress;
@@ -518,7 +521,7 @@ impl KafkaSink {
             {
                 tracing::warn!(
                     transactional_id = %self.config.transactional_id,
-                    error = %crate::node::error_chain(&abort),
+                    error = %crate::error::error_chain(&abort),
                     "abort after a failed delivery failed; the next open aborts it"
                 );
             }
@@ -527,7 +530,7 @@ impl KafkaSink {
             transactional_id = %self.config.transactional_id,
             fenced = error.is_fenced(),
             transient = error.is_transient(),
-            error = %crate::node::error_chain(error),
+            error = %crate::error::error_chain(error),
             "Kafka delivery failed; this sink is spent"
         );
         self.state = spent(error);
@@ -548,7 +551,7 @@ fn spent(error: &SinkError) -> State {
             SinkError::Fenced { source, .. } => Some(source.clone()),
             _ => None,
         },
-        reason: crate::node::error_chain(error),
+        reason: crate::error::error_chain(error),
     }
 }
 

@@ -18,7 +18,7 @@
 //! which is the property that matters: a schema read from
 //! `information_schema` describes the table as of *now* and silently
 //! mis-decodes events written before an `ALTER TABLE` (see
-//! `/work/shared/MARIADB.md`). Hence the decoder refuses table maps without
+//! `docs/test-services.md`). Hence the decoder refuses table maps without
 //! column names instead of guessing.
 //!
 //! # What the binlog alone cannot tell apart
@@ -262,8 +262,11 @@ pub enum ColumnType {
         scale: u8,
         unsigned: bool,
     },
+    /// `FLOAT`; `scaled` when declared `FLOAT(M,D)` (only from DDL:
+    /// the binlog stores both alike).
     Float {
         unsigned: bool,
+        scaled: bool,
     },
     Double {
         unsigned: bool,
@@ -343,7 +346,7 @@ impl ColumnType {
             | ColumnType::Int { unsigned }
             | ColumnType::BigInt { unsigned }
             | ColumnType::Decimal { unsigned, .. }
-            | ColumnType::Float { unsigned }
+            | ColumnType::Float { unsigned, .. }
             | ColumnType::Double { unsigned } => unsigned,
             _ => false,
         }

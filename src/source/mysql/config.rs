@@ -1,19 +1,15 @@
 //! The MySQL connector's configuration, from Debezium's property names.
 //!
-//! [`MySqlSourceConfig::from_properties`] is the single place properties
-//! are interpreted. Every property is in exactly one of three classes:
-//!
-//! - **supported**: parsed and validated here (errors name the property);
-//! - **accepted but unused**: Kafka Connect framework settings that mean
-//!   nothing here, such as `schema.history.internal.*` (raftcdc keeps schema
-//!   history in the replicated state, not in a Kafka topic); they are
-//!   listed, so pasting a working Kafka Connect payload just works;
-//! - **known but unsupported**: Debezium features raftcdc does not
-//!   implement; they are refused with a message saying so, never ignored.
-//!
-//! Anything else is an unknown property and is refused too, so a typo can
-//! never silently fall back to a default. Secrets never leave this module
-//! unredacted: [`Secret`] prints as `********`.
+//! [`MySqlSourceConfig::from_properties`] is the single place the source's
+//! properties are interpreted. Which properties exist, and whether each is
+//! implemented, accepted with no effect, or refused, is the connector
+//! front door's catalog (`connector::catalog`), which has answered every
+//! key before this runs; here the source reads the properties the catalog
+//! says it implements, checks their values (errors name the property), and
+//! keeps the sink's properties (`sink_properties`) for the sink layer.
+//! Properties that accept only the value raftcdc writes (e.g.
+//! `snapshot.query.mode=select_all`) are in [`FIXED_VALUES`]. Secrets never
+//! leave this module unredacted: [`Secret`] prints as `********`.
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -21,10 +17,11 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::tls::DatabaseTls;
-use crate::connector::properties::matches_entry;
+use crate::connector::catalog;
 use crate::connector::Properties;
 use crate::envelope::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions, TimePrecisionMode,
+    is_column_mapper_property, ColumnMappers, TopicNaming,
 };
 
 /// A secret string: `Debug` and `Display` never show it.
@@ -123,14 +120,44 @@ impl Filters {
     }
 }
 
+/// Retries of transient source errors (`errors.max.retries`,
+/// `errors.retry.delay.initial.ms`, `errors.retry.delay.max.ms`, with
+/// Debezium's defaults): the delay starts at `initial_delay` and doubles up
+/// to `max_delay`; the count and the delay start over once a connection
+/// has lasted 30 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// `None`: retry without limit (Debezium's `-1`, the default).
+    pub max_retries: Option<u64>,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: None,
+            initial_delay: Duration::from_millis(300),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
 /// The validated connector configuration.
 #[derive(Debug, Clone)]
 pub struct MySqlSourceConfig {
     /// Which Debezium connector class the config names; it decides
     /// `source.connector` (`mysql` or `mariadb`) and the schema names.
     pub class: Connector,
+    /// The server connections go to: the first of [`Self::hosts`], or the
+    /// one the source chose ([`Self::for_host`]).
     pub hostname: String,
     pub port: u16,
+    /// `database.hostname` as a list: `host[:port],host[:port]...` (a
+    /// host without a port uses `database.port`). The source reads from the
+    /// first that is up and can serve its position (see
+    /// [`super::failover`]).
+    pub hosts: Vec<(String, u16)>,
     pub user: String,
     pub password: Secret,
     /// `database.ssl.*`: the TLS mode and PEM files (see [`super::tls`]).
@@ -144,15 +171,45 @@ pub struct MySqlSourceConfig {
     pub provide_transaction_metadata: bool,
     pub heartbeat_interval: Option<Duration>,
     pub heartbeat_topic_prefix: String,
+    /// `topic.heartbeat.name`: the whole heartbeat topic name, if set.
+    pub heartbeat_topic_name: Option<String>,
     pub transaction_topic_suffix: String,
     pub max_batch_size: usize,
     pub max_queue_size: usize,
     pub poll_interval: Duration,
     pub connect_timeout: Duration,
+    /// `raftcdc.binlog.read.timeout.ms` (default 6000): the longest the
+    /// binlog stream may go without an event; the server is asked for a
+    /// heartbeat at a third of it, so only a dead link or a frozen server
+    /// is silent that long. Then the source reconnects (a transient error).
+    pub binlog_read_timeout: Duration,
+    /// `raftcdc.binlog.retention.warn.bytes` (default 1 GiB, MariaDB's and
+    /// MySQL's default `max_binlog_size`): the retention headroom under
+    /// which the connector warns (see [`super::retention`]).
+    pub retention_warn_bytes: u64,
+    /// `raftcdc.binlog.retention.check.interval.ms` (default 60000): how
+    /// often the headroom is measured while streaming.
+    pub retention_check_interval: Duration,
     pub encoding: EncodingOptions,
     /// `message.key.columns`: `db.table` regex → key column names.
     pub message_key_columns: Vec<(Regex, Vec<String>)>,
     pub skipped_operations: SkippedOperations,
+    /// `snapshot.select.statement.overrides`: `db.table` → the SELECT the
+    /// initial snapshot reads it with.
+    pub snapshot_select_overrides: BTreeMap<String, String>,
+    /// `snapshot.include.collection.list`: the captured tables whose rows
+    /// the initial snapshot reads (`db.table` regexes; default all).
+    pub snapshot_tables: Filter,
+    /// How transient source errors are retried.
+    pub retry: RetryPolicy,
+    /// `heartbeat.action.query`: run with every heartbeat.
+    pub heartbeat_action_query: Option<String>,
+    /// `database.initial.statements`, split: run on every connection
+    /// raftcdc opens for queries (not on the binlog stream's).
+    pub initial_statements: Vec<String>,
+    /// `skip.messages.without.change`: drop updates that change no
+    /// captured column.
+    pub skip_messages_without_change: bool,
     pub snapshot_mode: SnapshotMode,
     /// Rows per snapshot chunk (`snapshot.fetch.size`, default 10000): one
     /// chunk is one read, one batch and one committed cursor step.
@@ -178,123 +235,45 @@ fn error(property: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Kafka Connect settings that mean nothing to raftcdc, and why.
-const ACCEPTED_UNUSED: &[(&str, &str)] = &[
-    ("name", "the connector name is the payload's `name`"),
-    ("tasks.max", "a MySQL connector always runs one task"),
-    ("schema.history.internal.", "schema history lives in the replicated Raft state"),
-    ("database.history.", "schema history lives in the replicated Raft state"),
-    ("errors.log.", "errors are reported in the connector status and the node log"),
-    ("key.converter", "output is always Kafka Connect's JsonConverter format"),
-    ("value.converter", "output is always Kafka Connect's JsonConverter format"),
-    (
-        "database.ssl.truststore.password",
-        "database.ssl.truststore is a PEM file, which has no store password",
-    ),
-    (
-        "database.ssl.keystore.password",
-        "database.ssl.keystore is a PEM file with an unencrypted key, which has no store password",
-    ),
-    (
-        "snapshot.locking.mode",
-        "MariaDB snapshots take no lock; MySQL snapshots hold FLUSH TABLES WITH READ LOCK only while the view opens",
-    ),
-];
-
-/// Debezium features raftcdc refuses rather than silently ignores.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("converters", "custom converters are not supported"),
-    ("column.mask.", "column masking is not supported"),
-    ("column.truncate.", "column truncation is not supported"),
-    ("column.propagate.source.type", "source type propagation is not supported"),
-    ("datatype.propagate.source.type", "source type propagation is not supported"),
-    ("signal.", "signalling tables are not needed: use `raftcdc connector snapshot`"),
-    ("incremental.snapshot.", "use `raftcdc connector snapshot`"),
-    ("gtid.source.", "GTID source filtering is not supported"),
-    ("database.initial.statements", "initial statements are not supported"),
-    ("topic.naming.strategy", "only Debezium's default topic naming is supported"),
-    ("topic.delimiter", "only Debezium's default topic naming (`.`) is supported"),
-    ("schema.name.adjustment.mode", "schema name adjustment is not supported"),
-    ("field.name.adjustment.mode", "field name adjustment is not supported"),
-    ("include.schema.comments", "schema comments are not supported"),
-    ("notification.", "notifications are not supported"),
-    ("custom.metric.tags", "custom metric tags are not supported"),
-    ("binlog.buffer.size", "not needed: raftcdc never re-reads a transaction from a buffer"),
-    ("event.deserialization.failure.handling.mode", "decode failures always stop the connector"),
-    ("event.processing.failure.handling.mode", "processing failures always stop the connector"),
-    ("inconsistent.schema.handling.mode", "schemas come from the binlog's own row metadata"),
-    ("enable.time.adjuster", "not supported"),
-    ("snapshot.select.statement.overrides", "not supported"),
-    ("snapshot.include.collection.list", "not supported"),
-    ("snapshot.new.tables", "not supported"),
-];
-
-/// `transforms`, `predicates` and their `.`-prefixed options belong to the
-/// transform layer (`crate::transform::config`), which the connector front
-/// door calls; the source passes them by.
-const TRANSFORM_PREFIXES: &[&str] = &["transforms", "transforms.", "predicates", "predicates."];
-
-/// Properties for the Kafka sink, passed through.
-const SINK_PREFIXES: &[&str] = &["producer.override.", "topic.creation.", "delivery.guarantee", "kafka."];
-
-/// Every property name (or prefix) the validator knows, in any of its
-/// classes: supported, accepted and unused, refused, or the sink's. For
-/// tests that feed it arbitrary payloads.
-#[cfg(test)]
-pub(crate) fn known_property_names() -> impl Iterator<Item = &'static str> {
-    SUPPORTED
-        .iter()
-        .copied()
-        .chain(ACCEPTED_UNUSED.iter().chain(UNSUPPORTED).map(|(name, _)| *name))
-        .chain(SINK_PREFIXES.iter().copied())
-        .chain(TRANSFORM_PREFIXES.iter().copied())
-}
-
-/// Every supported property name, for the REST API's plugin config
-/// definitions (`GET /connector-plugins/{class}/config`).
+/// Every property name the catalog implements in this layer (whole names,
+/// not prefixes), for the REST API's plugin config definitions
+/// (`GET /connector-plugins/{class}/config`).
 pub fn supported_property_names() -> impl Iterator<Item = &'static str> {
-    SUPPORTED.iter().copied()
+    catalog::CATALOG
+        .iter()
+        .filter(|e| !e.is_prefix() && e.answer == catalog::Answer::Implemented(catalog::Layer::Source))
+        .map(|e| e.name)
 }
 
-/// Every supported property.
-const SUPPORTED: &[&str] = &[
-    "connector.class",
-    "database.hostname",
-    "database.port",
-    "database.user",
-    "database.password",
-    "database.server.id",
-    super::tls::SSL_MODE,
-    super::tls::TRUSTSTORE,
-    super::tls::KEYSTORE,
-    "topic.prefix",
-    "database.include.list",
-    "database.exclude.list",
-    "table.include.list",
-    "table.exclude.list",
-    "column.include.list",
-    "column.exclude.list",
-    "tombstones.on.delete",
-    "include.schema.changes",
-    "include.query",
-    "provide.transaction.metadata",
-    "heartbeat.interval.ms",
-    "topic.heartbeat.prefix",
-    "topic.transaction",
-    "max.batch.size",
-    "max.queue.size",
-    "poll.interval.ms",
-    "connect.timeout.ms",
-    "decimal.handling.mode",
-    "time.precision.mode",
-    "bigint.unsigned.handling.mode",
-    "binary.handling.mode",
-    "key.converter.schemas.enable",
-    "value.converter.schemas.enable",
-    "message.key.columns",
-    "skipped.operations",
-    "snapshot.mode",
-    "snapshot.fetch.size",
+/// Properties whose only accepted value is the one raftcdc writes (the
+/// default in Debezium or Kafka Connect); any other value would change the
+/// output in a way raftcdc cannot. Each with the accepted value and what
+/// to do instead.
+const FIXED_VALUES: &[(&str, &str, &str)] = &[
+    ("table.ignore.builtin", "true", "raftcdc never captures the system schemas"),
+    ("schema.name.adjustment.mode", "none", "raftcdc writes schema names as Debezium does by default"),
+    ("field.name.adjustment.mode", "none", "raftcdc writes field names as Debezium does by default"),
+    (
+        "include.schema.comments",
+        "false",
+        "raftcdc does not read column comments; schemas come from the binlog's table metadata",
+    ),
+    ("source.struct.version", "v2", "raftcdc writes Debezium's v2 source block"),
+    ("snapshot.query.mode", "select_all", "custom snapshot queries are Java classes; raftcdc reads every row"),
+    (
+        "event.processing.failure.handling.mode",
+        "fail",
+        "an event raftcdc cannot process stops the connector with a definite error",
+    ),
+    (
+        "event.deserialization.failure.handling.mode",
+        "fail",
+        "an event raftcdc cannot decode stops the connector with a definite error",
+    ),
+    ("key.converter.decimal.format", "BASE64", "use decimal.handling.mode=double or string"),
+    ("value.converter.decimal.format", "BASE64", "use decimal.handling.mode=double or string"),
+    ("key.converter.replace.null.with.default", "true", "raftcdc always writes JsonConverter's default"),
+    ("value.converter.replace.null.with.default", "true", "raftcdc always writes JsonConverter's default"),
 ];
 
 struct Props<'a>(&'a BTreeMap<String, String>);
@@ -363,6 +342,90 @@ impl Props<'_> {
     }
 }
 
+/// `database.hostname`: `host[:port]` items separated by commas.
+fn parse_hosts(value: &str, default_port: u16) -> Result<Vec<(String, u16)>, ConfigError> {
+    let mut hosts = Vec::new();
+    for item in value.split(',').map(str::trim) {
+        let bad = |why: &str| error("database.hostname", format!("\"{item}\" {why}; use host[:port],host[:port]..."));
+        let (host, port) = match item.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| bad("has no valid port"))?),
+            None => (item, default_port),
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) || host.contains(':') {
+            return Err(bad("is not a host name or address"));
+        }
+        if hosts.iter().any(|(h, p)| h == host && *p == port) {
+            return Err(bad("is listed twice"));
+        }
+        hosts.push((host.to_string(), port));
+    }
+    Ok(hosts)
+}
+
+/// Debezium's `snapshot.select.statement.overrides=db.t1,db.t2` with one
+/// `snapshot.select.statement.overrides.<db>.<table>` statement for each
+/// listed table (a listed table without its statement is refused).
+fn select_overrides(p: &Props<'_>) -> Result<BTreeMap<String, String>, ConfigError> {
+    const LIST: &str = "snapshot.select.statement.overrides";
+    let mut overrides = BTreeMap::new();
+    let Some(list) = p.get(LIST) else { return Ok(overrides) };
+    for table in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if table.split('.').count() != 2 || table.split('.').any(str::is_empty) {
+            return Err(error(LIST, format!("\"{table}\" is not of the form db.table")));
+        }
+        let key = format!("{LIST}.{table}");
+        let statement = p.get(&key).ok_or_else(|| error(&key, format!("is required: {LIST} lists {table}")))?;
+        overrides.insert(table.to_string(), statement.to_string());
+    }
+    Ok(overrides)
+}
+
+fn retry_policy(p: &Props<'_>) -> Result<RetryPolicy, ConfigError> {
+    let default = RetryPolicy::default();
+    let max_retries: i64 = p.number("errors.max.retries", -1, -1, i64::MAX)?;
+    let initial_ms: u64 = p.number("errors.retry.delay.initial.ms", default.initial_delay.as_millis() as u64, 1, 3_600_000)?;
+    let max_ms: u64 = p.number("errors.retry.delay.max.ms", default.max_delay.as_millis() as u64, 1, 3_600_000)?;
+    if max_ms < initial_ms {
+        return Err(error(
+            "errors.retry.delay.max.ms",
+            format!("{max_ms} must be at least errors.retry.delay.initial.ms ({initial_ms})"),
+        ));
+    }
+    Ok(RetryPolicy {
+        max_retries: u64::try_from(max_retries).ok(),
+        initial_delay: Duration::from_millis(initial_ms),
+        max_delay: Duration::from_millis(max_ms),
+    })
+}
+
+/// Debezium's split of `database.initial.statements`: `;` separates
+/// statements, `;;` is a literal `;`, and each statement is trimmed (empty
+/// ones dropped).
+fn split_statements(text: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != ';' {
+            current.push(c);
+        } else if chars.peek() == Some(&';') {
+            chars.next();
+            current.push(';');
+        } else {
+            let statement = current.trim();
+            if !statement.is_empty() {
+                statements.push(statement.to_string());
+            }
+            current.clear();
+        }
+    }
+    let statement = current.trim();
+    if !statement.is_empty() {
+        statements.push(statement.to_string());
+    }
+    statements
+}
+
 impl std::str::FromStr for SnapshotMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -384,32 +447,11 @@ impl std::str::FromStr for SnapshotMode {
 }
 
 impl MySqlSourceConfig {
-    /// The properties of `props` that are accepted but have no effect, with
-    /// the reason for each.
-    pub fn without_effect(props: &BTreeMap<String, String>) -> impl Iterator<Item = (&str, &'static str)> {
-        props.keys().filter_map(|key| {
-            ACCEPTED_UNUSED
-                .iter()
-                .find(|(entry, _)| matches_entry(key, entry))
-                .map(|(_, why)| (key.as_str(), *why))
-        })
-    }
-
-    /// Interprets a connector's Debezium properties.
+    /// Interprets a connector's Debezium properties. The connector front
+    /// door has already answered every key with the catalog
+    /// ([`catalog::check`]: nothing refused or unknown is left); this reads
+    /// the ones the source implements and checks their values.
     pub fn from_properties(props: &BTreeMap<String, String>) -> Result<MySqlSourceConfig, ConfigError> {
-        for key in props.keys() {
-            if SUPPORTED.contains(&key.as_str())
-                || ACCEPTED_UNUSED.iter().any(|(entry, _)| matches_entry(key, entry))
-                || SINK_PREFIXES.iter().any(|entry| matches_entry(key, entry))
-                || TRANSFORM_PREFIXES.iter().any(|entry| matches_entry(key, entry))
-            {
-                continue;
-            }
-            if let Some((_, why)) = UNSUPPORTED.iter().find(|(entry, _)| matches_entry(key, entry)) {
-                return Err(error(key, format!("is not supported by raftcdc: {why}")));
-            }
-            return Err(error(key, "unknown property"));
-        }
         let p = Props(props);
         let class_name = p.required("connector.class")?;
         let class = Connector::from_connector_class(class_name).ok_or_else(|| {
@@ -425,9 +467,12 @@ impl MySqlSourceConfig {
                 }
             }
         }
-        if let Some(tasks) = p.get("tasks.max") {
-            if tasks != "1" {
-                return Err(error("tasks.max", format!("\"{tasks}\": a MySQL connector runs exactly one task")));
+        p.number::<u32>("tasks.max", 1, 1, u32::MAX)?;
+        for (key, accepted, instead) in FIXED_VALUES {
+            if let Some(v) = p.get(key) {
+                if !v.eq_ignore_ascii_case(accepted) {
+                    return Err(error(key, format!("\"{v}\": only {accepted} is supported ({instead})")));
+                }
             }
         }
         let topic_prefix = p.required("topic.prefix")?.to_string();
@@ -459,6 +504,12 @@ impl MySqlSourceConfig {
             binary: p.parsed("binary.handling.mode", BinaryHandlingMode::Bytes)?,
             key_schemas_enable: p.boolean("key.converter.schemas.enable", true)?,
             value_schemas_enable: p.boolean("value.converter.schemas.enable", true)?,
+            topic_naming: TopicNaming::parse(p.get("topic.naming.strategy"), p.get("topic.delimiter"))
+                .map_err(|(property, reason)| error(property, reason))?,
+            column_mappers: ColumnMappers::from_properties(
+                props.iter().filter(|(k, _)| is_column_mapper_property(k)).map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map_err(|(property, reason)| error(&property, reason))?,
         };
         let mut message_key_columns = Vec::new();
         if let Some(spec) = p.get("message.key.columns") {
@@ -497,13 +548,16 @@ impl MySqlSourceConfig {
         }
         let sink_properties = props
             .iter()
-            .filter(|(k, _)| SINK_PREFIXES.iter().any(|entry| matches_entry(k, entry)))
+            .filter(|(k, _)| catalog::is_implemented_by(k, catalog::Layer::Sink))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let port = p.number("database.port", 3306, 1, u16::MAX)?;
+        let hosts = parse_hosts(p.required("database.hostname")?, port)?;
         Ok(MySqlSourceConfig {
             class,
-            hostname: p.required("database.hostname")?.to_string(),
-            port: p.number("database.port", 3306, 1, u16::MAX)?,
+            hostname: hosts[0].0.clone(),
+            port: hosts[0].1,
+            hosts,
             user: p.required("database.user")?.to_string(),
             password: Secret::new(props.get("database.password").cloned().unwrap_or_default()),
             tls: DatabaseTls::from_properties(props)?,
@@ -519,32 +573,68 @@ impl MySqlSourceConfig {
             include_query: p.boolean("include.query", false)?,
             provide_transaction_metadata: p.boolean("provide.transaction.metadata", false)?,
             heartbeat_interval: (heartbeat_ms > 0).then(|| Duration::from_millis(heartbeat_ms)),
-            heartbeat_topic_prefix: p.get("topic.heartbeat.prefix").unwrap_or("__debezium-heartbeat").to_string(),
+            heartbeat_topic_prefix: p
+                .get("topic.heartbeat.prefix")
+                .or_else(|| p.get("heartbeat.topics.prefix"))
+                .unwrap_or("__debezium-heartbeat")
+                .to_string(),
+            heartbeat_topic_name: p.get("topic.heartbeat.name").map(str::to_string),
             transaction_topic_suffix: p.get("topic.transaction").unwrap_or("transaction").to_string(),
             max_batch_size,
             max_queue_size,
             poll_interval: Duration::from_millis(p.number("poll.interval.ms", 500, 1, 3_600_000)?),
             connect_timeout: Duration::from_millis(p.number("connect.timeout.ms", 30_000, 1, 3_600_000)?),
+            binlog_read_timeout: Duration::from_millis(p.number("raftcdc.binlog.read.timeout.ms", 6_000, 300, 3_600_000)?),
+            retention_warn_bytes: p.number("raftcdc.binlog.retention.warn.bytes", 1 << 30, 0, u64::MAX)?,
+            retention_check_interval: Duration::from_millis(p.number(
+                "raftcdc.binlog.retention.check.interval.ms",
+                60_000,
+                100,
+                86_400_000,
+            )?),
             encoding,
             message_key_columns,
             skipped_operations,
+            skip_messages_without_change: p.boolean("skip.messages.without.change", false)?,
+            initial_statements: p.get("database.initial.statements").map(split_statements).unwrap_or_default(),
+            heartbeat_action_query: p.get("heartbeat.action.query").map(str::to_string),
+            retry: retry_policy(&p)?,
+            snapshot_tables: p.regex_list("snapshot.include.collection.list")?.map_or(Filter::All, Filter::Include),
+            snapshot_select_overrides: select_overrides(&p)?,
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,
         })
     }
 
+    /// This config, connecting to `host` (one of [`Self::hosts`]).
+    pub fn for_host(&self, host: &(String, u16)) -> MySqlSourceConfig {
+        MySqlSourceConfig {
+            hostname: host.0.clone(),
+            port: host.1,
+            ..self.clone()
+        }
+    }
+
     /// Topic of a captured table.
     pub fn table_topic(&self, db: &str, table: &str) -> String {
-        crate::envelope::data_change_topic(&self.topic_prefix, db, table)
+        self.encoding.topic_naming.data_change_topic(&self.topic_prefix, db, table)
     }
 
     pub fn transaction_topic(&self) -> String {
-        format!("{}.{}", self.topic_prefix, self.transaction_topic_suffix)
+        self.encoding.topic_naming.transaction_topic(&self.topic_prefix, &self.transaction_topic_suffix)
     }
 
     pub fn heartbeat_topic(&self) -> String {
-        format!("{}.{}", self.heartbeat_topic_prefix, self.topic_prefix)
+        match &self.heartbeat_topic_name {
+            Some(name) => name.clone(),
+            None => self.encoding.topic_naming.heartbeat_topic(&self.heartbeat_topic_prefix, &self.topic_prefix),
+        }
+    }
+
+    /// The `snapshot.select.statement.overrides` statement of a table.
+    pub fn snapshot_select_override(&self, db: &str, table: &str) -> Option<&str> {
+        self.snapshot_select_overrides.get(&format!("{db}.{table}")).map(String::as_str)
     }
 
     /// Key columns configured with `message.key.columns` for a table.
@@ -598,6 +688,43 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn several_hosts_with_or_without_ports() {
+        let c = with(&[("database.hostname", "db1:3307, db2"), ("database.port", "3310")]).unwrap();
+        assert_eq!(c.hosts, [("db1".to_string(), 3307), ("db2".to_string(), 3310)]);
+        assert_eq!((c.hostname.as_str(), c.port), ("db1", 3307));
+        let second = c.for_host(&c.hosts[1]);
+        assert_eq!((second.hostname.as_str(), second.port), ("db2", 3310));
+        assert_eq!(with(&[]).unwrap().hosts, [("db".to_string(), 3306)]);
+        for bad in ["db1,", "db1:x", "db1:0", "db1,db1:3306", "a b"] {
+            let err = with(&[("database.hostname", bad)]).unwrap_err();
+            assert_eq!(err.property, "database.hostname", "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn topic_naming_strategy_and_delimiter() {
+        let c = with(&[("topic.delimiter", "_")]).unwrap();
+        assert_eq!(c.table_topic("inventory", "customers"), "dbserver1_inventory_customers");
+        assert_eq!(c.heartbeat_topic(), "__debezium-heartbeat_dbserver1");
+        assert_eq!(c.transaction_topic(), "dbserver1_transaction");
+        let c = with(&[("topic.naming.strategy", "io.debezium.schema.SchemaTopicNamingStrategy")]).unwrap();
+        assert_eq!(c.table_topic("inventory", "customers"), "dbserver1.customers");
+        assert_eq!(with(&[("topic.heartbeat.name", "heartbeats")]).unwrap().heartbeat_topic(), "heartbeats");
+        assert_eq!(with(&[("schema.name.adjustment.mode", "avro")]).unwrap_err().property, "schema.name.adjustment.mode");
+        assert!(with(&[("field.name.adjustment.mode", "none")]).is_ok());
+        for (key, value) in [("topic.naming.strategy", "io.debezium.schema.DefaultRegexTopicNamingStrategy"), ("topic.delimiter", "/")] {
+            assert_eq!(with(&[(key, value)]).unwrap_err().property, key);
+        }
+    }
+
+    #[test]
+    fn initial_statements_split_as_debezium_does() {
+        assert_eq!(split_statements("SET a=1; SET b='x;;y' ;;; ;SET c=2;"), ["SET a=1", "SET b='x;y' ;", "SET c=2"]);
+        assert_eq!(split_statements(";;"), [";"]);
+        assert!(split_statements(" ; ").is_empty());
+    }
+
+    #[test]
     fn filters_are_anchored_regexes() {
         let c = with(&[("table.include.list", "inventory\\.cust.*, other.t1")]).unwrap();
         assert!(c.filters.captures_table("inventory", "customers"));
@@ -610,10 +737,10 @@ pub(crate) mod tests {
     #[test]
     fn errors_name_the_property() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("bogus.property", "1")], "config.bogus.property: unknown property"),
-            (&[("converters", "c")], "config.converters: is not supported"),
             (&[("database.ssl.mode", "sometimes")], "config.database.ssl.mode: \"sometimes\" is not an SSL mode"),
-            (&[("database.ssl.keystore.type", "JKS")], "config.database.ssl.keystore.type: unknown property"),
+            (&[("tasks.max", "0")], "config.tasks.max"),
+            (&[("snapshot.query.mode", "custom")], "config.snapshot.query.mode: \"custom\": only select_all"),
+            (&[("table.ignore.builtin", "false")], "config.table.ignore.builtin"),
             (&[("decimal.handling.mode", "exact")], "config.decimal.handling.mode"),
             (&[("time.precision.mode", "nanos")], "config.time.precision.mode"),
             (&[("tombstones.on.delete", "yes")], "config.tombstones.on.delete"),
@@ -676,6 +803,7 @@ mod property_tests {
     fn partner(key: &str) -> Option<&'static str> {
         Some(match key {
             "max.batch.size" => "max.queue.size",
+            "errors.retry.delay.initial.ms" => "errors.retry.delay.max.ms",
             "database.include.list" => "database.exclude.list",
             "table.include.list" => "table.exclude.list",
             "column.include.list" => "column.exclude.list",
@@ -697,14 +825,20 @@ mod property_tests {
 
         #[test]
         fn any_value_of_a_known_property_is_refused_by_name(
-            key in proptest::sample::select(SUPPORTED.iter().chain(SINK_PREFIXES).copied().collect::<Vec<_>>()),
+            key in proptest::sample::select(
+                supported_property_names()
+                    .chain(catalog::CATALOG.iter().filter(|e| e.answer == catalog::Answer::Implemented(catalog::Layer::Sink)).map(|e| e.name))
+                    .collect::<Vec<_>>()
+            ),
             value in value(),
         ) {
             let mut props = base();
             props.insert(key.to_string(), value.clone());
             if let Err(e) = MySqlSourceConfig::from_properties(&props) {
+                // A list may name the property it lacks beneath itself
+                // (snapshot.select.statement.overrides.<db>.<table>).
                 prop_assert!(
-                    e.property == key || partner(key) == Some(e.property.as_str()),
+                    e.property == key || partner(key) == Some(e.property.as_str()) || e.property.starts_with(&format!("{key}.")),
                     "{key} = {value:?}: {e}"
                 );
                 let prefix = format!("config.{}: ", e.property);
@@ -716,7 +850,10 @@ mod property_tests {
         #[test]
         fn arbitrary_maps_never_panic(
             props in proptest::collection::btree_map(
-                prop_oneof![proptest::sample::select(SUPPORTED).prop_map(str::to_string), any::<String>()],
+                prop_oneof![
+                    proptest::sample::select(supported_property_names().collect::<Vec<_>>()).prop_map(str::to_string),
+                    any::<String>()
+                ],
                 value(),
                 0..8,
             ),
@@ -726,7 +863,9 @@ mod property_tests {
             const REQUIRED: &[&str] =
                 &["connector.class", "database.hostname", "database.user", "database.server.id", "topic.prefix"];
             if let Err(e) = MySqlSourceConfig::from_properties(&props) {
-                prop_assert!(props.contains_key(&e.property) || REQUIRED.contains(&e.property.as_str()), "{e}");
+                // (or one a present list needs: snapshot.select.statement.overrides.<db>.<table>)
+                let needed_by_a_list = props.keys().any(|k| e.property.starts_with(&format!("{k}.")));
+                prop_assert!(props.contains_key(&e.property) || REQUIRED.contains(&e.property.as_str()) || needed_by_a_list, "{e}");
             }
         }
     }

@@ -724,7 +724,7 @@ impl TableDecoder {
                 T_INT24 => (ColumnType::MediumInt { unsigned }, Plan::Int24 { unsigned }),
                 T_LONG => (ColumnType::Int { unsigned }, Plan::Long { unsigned }),
                 T_LONGLONG => (ColumnType::BigInt { unsigned }, Plan::LongLong { unsigned }),
-                T_FLOAT => (ColumnType::Float { unsigned }, Plan::Float),
+                T_FLOAT => (ColumnType::Float { unsigned, scaled: false }, Plan::Float),
                 T_DOUBLE => (ColumnType::Double { unsigned }, Plan::Double),
                 T_NEWDECIMAL => {
                     let (precision, scale) = (meta[0], meta[1]);
@@ -928,7 +928,8 @@ impl TableDecoder {
     }
 
     /// Refines a column's type with what only the DDL knows (MariaDB's
-    /// `UUID` and `INET6` over `BINARY(16)`, its `JSON` over `LONGTEXT`).
+    /// `UUID` and `INET6` over `BINARY(16)`, its `JSON` over `LONGTEXT`, a
+    /// `FLOAT(M,D)`'s scale).
     /// Only refinements that keep the binlog representation are accepted,
     /// so the decode plan is unchanged and a wrong refinement can never
     /// misread bytes; anything else is ignored and `false` returned.
@@ -937,6 +938,7 @@ impl TableDecoder {
         let compatible = match (&column.column_type, &refined) {
             (ColumnType::Binary { len: 16 }, ColumnType::Uuid | ColumnType::Inet6) => true,
             (ColumnType::Text { collation, .. }, ColumnType::JsonText { collation: c }) => collation == c,
+            (ColumnType::Float { unsigned, .. }, ColumnType::Float { unsigned: u, .. }) => unsigned == u,
             _ => false,
         };
         if compatible {
@@ -1588,7 +1590,7 @@ fn push_json_escaped(out: &mut String, s: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mysql_common::binlog::consts::BinlogVersion;
     use mysql_common::binlog::events::{
@@ -2024,7 +2026,7 @@ mod tests {
         ]
     }
 
-    fn rows_event_body(ncols: usize, images: usize, present: &[bool], v2: bool, rows: &[u8]) -> Vec<u8> {
+    pub(crate) fn rows_event_body(ncols: usize, images: usize, present: &[bool], v2: bool, rows: &[u8]) -> Vec<u8> {
         let mut b = vec![42, 0, 0, 0, 0, 0, 0, 0];
         if v2 {
             b.extend_from_slice(&[2, 0]);

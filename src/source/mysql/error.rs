@@ -1,6 +1,8 @@
 //! The source's error model: every failure is either transient or definite.
 //!
-//! - [`TransientError`]: the network, a server restart, a stream that ended.
+//! - [`TransientError`]: the network, a server restart, a stream that ended
+//!   or went silent (no event and no heartbeat within
+//!   `raftcdc.binlog.read.timeout.ms`: a dead link or a frozen server).
 //!   The connector reconnects with backoff and resumes from the last
 //!   committed offset; nothing is lost because nothing past that offset was
 //!   committed.
@@ -39,6 +41,12 @@ pub enum TransientError {
     },
     #[error("the server ended the binlog stream at {position}")]
     StreamEnded { position: String },
+    #[error("no server of database.hostname can be read now: {tried}")]
+    NoServer { tried: String },
+    #[error("no binlog event or heartbeat for {waited_ms} ms at {position} (raftcdc.binlog.read.timeout.ms): the link or the server is dead")]
+    Silent { position: String, waited_ms: u64 },
+    #[error("the server did not answer within {waited_ms} ms while {doing} (connect.timeout.ms + raftcdc.binlog.read.timeout.ms)")]
+    NoAnswer { doing: &'static str, waited_ms: u64 },
     #[error("another replica connected with database.server.id={server_id} and took over the binlog stream")]
     ServerIdTaken {
         server_id: u32,
@@ -78,8 +86,6 @@ pub enum DefiniteError {
         #[source]
         source: mysql_async::Error,
     },
-    #[error("compressed binlog event (type {event_type}) at {position}")]
-    CompressedEvent { event_type: u8, position: String },
     #[error("binlog event {name} (type {event_type}) at {position} cannot be turned into exact change events")]
     UnsupportedEvent {
         event_type: u8,
@@ -87,6 +93,14 @@ pub enum DefiniteError {
         remedy: &'static str,
         position: String,
     },
+    #[error("{server} lacks transactions raftcdc delivered: {missing}")]
+    MissingTransactions { server: String, missing: String },
+    #[error("{server} has transactions outside the delivered history that raftcdc would skip: {errant}")]
+    ErrantTransactions { server: String, errant: String },
+    #[error("the offset has no GTIDs (read from server_id {from}), so it cannot resume on {server} (server_id {to})")]
+    SwitchWithoutGtids { server: String, from: u32, to: u32 },
+    #[error("the TRANSACTION_PAYLOAD at {position} ended without its transaction's commit, or could not be decompressed")]
+    UnterminatedPayload { position: String },
     #[error("transaction {id} has rows but no end (COMMIT, XID or ROLLBACK) before the next transaction at {position}")]
     UnterminatedTransaction { id: String, position: String },
     #[error("transaction {id} rolled back (at {position}) rows of it that were already delivered")]
@@ -123,6 +137,12 @@ pub enum DefiniteError {
         #[source]
         source: mysql_async::Error,
     },
+    #[error("gave up after {retries} retries (errors.max.retries={retries})")]
+    RetriesExhausted {
+        retries: u64,
+        #[source]
+        source: TransientError,
+    },
 }
 
 impl DefiniteError {
@@ -146,10 +166,19 @@ impl DefiniteError {
                 "give the server a certificate (ssl_cert, ssl_key), or set database.ssl.mode=preferred or disabled with `raftcdc connector update`".into()
             }
             DefiniteError::BinlogNotAvailable { .. } => "the server purged the binlog past the connector's offset: re-snapshot (snapshot.mode=when_needed), or set a new offset with `raftcdc connector offsets set` while paused and accept the gap".into(),
-            DefiniteError::CompressedEvent { .. } => {
-                "run SET GLOBAL log_bin_compress=OFF; events written while it was ON cannot be read".into()
-            }
             DefiniteError::UnsupportedEvent { remedy, .. } => (*remedy).into(),
+            DefiniteError::MissingTransactions { .. } => {
+                "this server is behind the one the connector read from: let it catch up (or point database.hostname at a server that has these transactions), then `raftcdc connector restart`; never move the offset back, consumers already have these changes".into()
+            }
+            DefiniteError::ErrantTransactions { .. } => {
+                "these transactions were written on this server outside the replicated history (a write on a replica): check them and replay them on the primary if they matter, or remove them from the replica's binlog (rebuild it from the primary); with gtid_strict_mode=ON replicas refuse such writes. Then `raftcdc connector restart`".into()
+            }
+            DefiniteError::SwitchWithoutGtids { .. } => {
+                "enable GTIDs (gtid_mode=ON, enforce_gtid_consistency=ON) so the position means the same on every server, or set an offset for this server with `raftcdc connector offsets set`".into()
+            }
+            DefiniteError::UnterminatedPayload { .. } => {
+                "report the MySQL version and the binlog position; until then SET GLOBAL binlog_transaction_compression=OFF and set an offset after this transaction with `raftcdc connector offsets set`".into()
+            }
             DefiniteError::UnterminatedTransaction { .. } => {
                 "report the server version and the binlog position; the binlog group is not one raftcdc knows how to end".into()
             }
@@ -166,6 +195,7 @@ impl DefiniteError {
                 "report this as a bug with the column's type; meanwhile exclude the column with column.exclude.list".into()
             }
             DefiniteError::Query { .. } => "check the server and the connector user's privileges".into(),
+            DefiniteError::RetriesExhausted { .. } => "make the database reachable, then `raftcdc connector restart`; or raise errors.max.retries (-1: retry without limit) with `raftcdc connector update`".into(),
         }
     }
 }
@@ -185,8 +215,13 @@ impl TransientError {
     /// See [`SourceError::position`].
     pub fn position(&self) -> Option<&str> {
         match self {
-            TransientError::Connection { position, .. } | TransientError::StreamEnded { position } => Some(position),
-            TransientError::Connect { .. } | TransientError::ServerIdTaken { .. } => None,
+            TransientError::Connection { position, .. }
+            | TransientError::StreamEnded { position }
+            | TransientError::Silent { position, .. } => Some(position),
+            TransientError::Connect { .. }
+            | TransientError::ServerIdTaken { .. }
+            | TransientError::NoAnswer { .. }
+            | TransientError::NoServer { .. } => None,
         }
     }
 }
@@ -196,9 +231,9 @@ impl DefiniteError {
     pub fn position(&self) -> Option<&str> {
         match self {
             DefiniteError::BinlogNotAvailable { position, .. }
-            | DefiniteError::CompressedEvent { position, .. }
             | DefiniteError::UnsupportedEvent { position, .. }
             | DefiniteError::UnterminatedTransaction { position, .. }
+            | DefiniteError::UnterminatedPayload { position }
             | DefiniteError::RolledBackAfterDelivery { position, .. }
             | DefiniteError::Decode { position, .. }
             | DefiniteError::Encode { position, .. }

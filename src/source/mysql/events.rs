@@ -3,11 +3,11 @@
 //!
 //! Every event type is classified (`event_class`): read, skipped as
 //! bookkeeping (it carries nothing a row-based change stream needs), one
-//! of MariaDB's compressed events, or refused with a definite error that
+//! of MariaDB's compressed events (inflated by [`super::compressed`]), or refused with a definite error that
 //! names it and what to change (`refusal`). Nothing falls through a
 //! catch-all: an unread event that carries or ends rows would lose or
 //! invent changes. MySQL-only types (XA_PREPARE 38, PARTIAL_UPDATE_ROWS 39,
-//! TRANSACTION_PAYLOAD 40) cannot be produced here (no MySQL server can be
+//! TRANSACTION_PAYLOAD 40, read) cannot be produced here (no MySQL server can be
 //! installed), so the reader's byte-level unit tests build them.
 use super::error::{DefiniteError, SourceError};
 
@@ -22,11 +22,19 @@ pub(super) const MYSQL_ANONYMOUS_GTID_EVENT: u8 = 34;
 pub(super) const MARIADB_ANNOTATE_ROWS_EVENT: u8 = 160;
 pub(super) const MARIADB_GTID_EVENT: u8 = 162;
 pub(super) const XA_PREPARE_EVENT: u8 = 38;
+pub(super) const TRANSACTION_PAYLOAD_EVENT: u8 = 40;
 /// MariaDB GTID event flag: the group is an XA transaction's prepare.
 pub(super) const MARIADB_FL_PREPARED_XA: u8 = 64;
 
 pub(super) fn is_rows_event(event_type: u8) -> bool {
     matches!(event_type, 23..=25 | 30..=32)
+}
+
+/// Whether an event type can be inside a MySQL TRANSACTION_PAYLOAD: the
+/// events of one transaction (BEGIN and other statements, table maps, rows,
+/// the rows query, XID); a GTID, rotation or another payload cannot.
+pub(super) fn is_payload_content(event_type: u8) -> bool {
+    matches!(event_type, QUERY_EVENT | XID_EVENT | TABLE_MAP_EVENT | 29) || is_rows_event(event_type)
 }
 
 /// What the reader does with an event type. Every type is named here: one
@@ -48,7 +56,8 @@ pub(super) fn event_class(event_type: u8) -> EventClass {
     use EventClass::*;
     match event_type {
         QUERY_EVENT | ROTATE_EVENT | FORMAT_DESCRIPTION_EVENT | XID_EVENT | TABLE_MAP_EVENT | HEARTBEAT_EVENT
-        | MYSQL_GTID_EVENT | MYSQL_ANONYMOUS_GTID_EVENT | MARIADB_ANNOTATE_ROWS_EVENT | MARIADB_GTID_EVENT => Read,
+        | MYSQL_GTID_EVENT | MYSQL_ANONYMOUS_GTID_EVENT | MARIADB_ANNOTATE_ROWS_EVENT | MARIADB_GTID_EVENT
+        | TRANSACTION_PAYLOAD_EVENT => Read,
         t if is_rows_event(t) => Read,
         // STOP; INTVAR, RAND, USER_VAR (context of statements logged as
         // text, which are DDL in row format); IGNORABLE, ROWS_QUERY (MySQL's
@@ -84,7 +93,6 @@ pub(super) fn refusal(event_type: u8) -> (&'static str, &'static str) {
         26 => ("INCIDENT", "the server recorded lost events in the binlog, so changes are missing from it: take a new snapshot (snapshot.mode=when_needed or always) or set a new offset past the incident with `raftcdc connector offsets set`"),
         38 => ("XA_PREPARE", "raftcdc cannot deliver two-phase XA transactions exactly once (their rows are prepared in one binlog group and committed or rolled back in a later one): commit XA transactions with XA COMMIT ... ONE PHASE or use ordinary transactions, then set an offset after this transaction with `raftcdc connector offsets set`"),
         39 => ("PARTIAL_UPDATE_ROWS", "run SET GLOBAL binlog_row_value_options='' (partial JSON updates carry only a diff of the row); events written while it was set cannot be read"),
-        40 => ("TRANSACTION_PAYLOAD", "run SET GLOBAL binlog_transaction_compression=OFF; events written while it was ON cannot be read"),
         42 => ("GTID_TAGGED", "stop using tagged GTIDs (gtid_next=AUTOMATIC:<tag>); raftcdc reads untagged MySQL GTIDs only"),
         _ => ("UNKNOWN", "report the server version and event type; raftcdc does not know this event"),
     }

@@ -306,7 +306,7 @@ impl Incremental {
         pos: u64,
     ) -> Result<Option<(Vec<Record>, SnapshotProgress)>, SourceError> {
         if self.conn.is_none() {
-            let mut conn = validate::connect(&self.config).await?;
+            let mut conn = validate::connect_for_queries(&self.config).await?;
             prepare_session(&mut conn, &self.config).await?;
             self.conn = Some(conn);
         }

@@ -5,6 +5,9 @@
 //! - [`validate`]: server checks before streaming (definite errors that say
 //!   what to change), the current binlog position.
 //! - [`position`]: GTID sets of both flavours and the committed offset.
+//! - [`failover`]: several hosts; what must hold before reading from
+//!   another server than the offset's (everything delivered, nothing
+//!   skipped, `log_slave_updates`).
 //! - [`replication`]: the binlog stream and its loop; [`reader`], each
 //!   event → batches with exact offsets (transactions, splits, rollbacks);
 //!   [`events`], what each event type and logged statement means.
@@ -15,21 +18,27 @@
 //!   snapshot read at and the changes each key still needs;
 //!   [`incremental`], ad-hoc snapshots
 //!   interleaved with streaming (DBLog watermarks).
-//! - [`column`], [`decode`]: the column model and per-table row decoding.
+//! - [`column`], [`decode`]: the column model and per-table row decoding;
+//!   [`compressed`], MariaDB's compressed events inflated.
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
+//! - [`retention`]: how much binlog the server still holds behind the
+//!   connector's position, and the warning before a purge overtakes it.
 //! - [`error`]: transient vs definite errors.
 //! - [`tls`]: `database.ssl.*`, TLS to the server with PEM files.
 pub mod chunk_keys;
 pub mod column;
+pub mod compressed;
 pub mod config;
 pub mod decode;
 pub mod error;
 pub mod events;
+pub mod failover;
 pub mod incremental;
 pub mod position;
 pub mod reader;
 pub mod records;
 pub mod replication;
+pub mod retention;
 pub mod snapshot;
 pub mod snapshot_views;
 pub mod table_schema;

@@ -98,6 +98,11 @@ impl MariaGtidList {
         self.0.get(&domain).map(|(_, seq)| *seq)
     }
 
+    /// `(domain, server, seq)` of the last GTID of each domain.
+    pub fn entries(&self) -> impl Iterator<Item = (u32, u32, u64)> + '_ {
+        self.0.iter().map(|(domain, (server, seq))| (*domain, *server, *seq))
+    }
+
     /// Whether `other` has reached this position in every domain.
     pub fn is_covered_by(&self, other: &MariaGtidList) -> bool {
         self.0.iter().all(|(domain, (_, seq))| other.seq(*domain).is_some_and(|s| s >= *seq))

@@ -24,6 +24,14 @@
 //! transaction metadata already emitted (`transaction_id`, events per
 //! topic), so `total_order`, `data_collection_order` and END continue.
 //!
+//! # Compressed events
+//! MariaDB's compressed query and rows events are inflated into the plain
+//! events they stand for ([`super::compressed`]) and read at their own
+//! positions. MySQL's TRANSACTION_PAYLOAD is followed in the stream by the
+//! events it holds (mysql_async decompresses them); they are read at the
+//! payload's position, so the commit's offset is the payload's end, and a
+//! split offset is the transaction's GTID event before it, as ever.
+//!
 //! # What happened, and only that
 //! Every event type is read, skipped as bookkeeping, or refused with a
 //! definite error that names it and the setting to change
@@ -148,6 +156,8 @@ pub(super) struct Reader {
     /// A resumed initial snapshot's views, until the stream passes them:
     /// changes its rows already show are not emitted again.
     views: Option<ViewFilter>,
+    /// Inside a TRANSACTION_PAYLOAD: its start and end position.
+    payload: Option<(u64, u64)>,
 }
 
 /// See [`Reader::watch`].
@@ -186,6 +196,7 @@ impl Reader {
             resume_transaction: offset.transaction.clone(),
             watch: None,
             views: offset.views.clone().map(|views| ViewFilter::new(views, server.mariadb)),
+            payload: None,
             server,
         }
     }
@@ -216,26 +227,81 @@ impl Reader {
         .to_json()
     }
 
-    /// Handles one event; returns the batches it completes.
+    /// Handles one event; returns the batches it completes. A MariaDB
+    /// compressed event is read as the plain event it compresses
+    /// ([`super::compressed`]), at the compressed event's position.
     pub(super) fn handle(&mut self, event: &Event) -> Result<Vec<Batch>, SourceError> {
         let header = event.header();
         let event_type = header.event_type_raw();
         let end_pos = header.log_pos() as u64;
         let start_pos = end_pos.saturating_sub(header.event_size() as u64);
+        if let Some((payload_start, payload_end)) = self.payload {
+            // Inside a TRANSACTION_PAYLOAD: its events are at its place.
+            if !is_payload_content(event_type) {
+                return Err(DefiniteError::UnterminatedPayload {
+                    position: format!("{}:{payload_start}", self.file),
+                }
+                .into());
+            }
+            let batches = self.handle_at(event, payload_start, payload_end)?;
+            if self.txn.is_none() {
+                self.payload = None;
+            }
+            return Ok(batches);
+        }
+        if event_type == TRANSACTION_PAYLOAD_EVENT {
+            return self.payload_frame(event, start_pos, end_pos);
+        }
+        match event_class(event_type) {
+            EventClass::Compressed => {
+                let plain = super::compressed::uncompress_mariadb(event).map_err(|source| DefiniteError::Parse {
+                    position: format!("{}:{start_pos}", self.file),
+                    source,
+                })?;
+                self.handle_at(&plain, start_pos, end_pos)
+            }
+            _ => self.handle_at(event, start_pos, end_pos),
+        }
+    }
+
+    /// MySQL's TRANSACTION_PAYLOAD (`binlog_transaction_compression=ON`):
+    /// mysql_async's stream hands over the events it holds right after it
+    /// (decompressed), so this checks the frame and reads those events at
+    /// its position until their transaction ends. Its GTID event comes
+    /// before it, outside; a payload that ends without its commit, or that
+    /// cannot be decompressed (mysql_async then yields nothing of it), is a
+    /// definite error at the next event, never skipped.
+    fn payload_frame(&mut self, event: &Event, start_pos: u64, end_pos: u64) -> Result<Vec<Batch>, SourceError> {
+        use mysql_common::binlog::consts::TransactionPayloadCompressionType as Compression;
+        let position = format!("{}:{start_pos}", self.file);
+        let payload: mysql_common::binlog::events::TransactionPayloadEvent<'_> = event
+            .read_event()
+            .map_err(|source| DefiniteError::Parse { position: position.clone(), source })?;
+        match payload.algorithm() {
+            Compression::ZSTD | Compression::NONE => {}
+        }
+        if self.txn.is_none() {
+            // A payload without a GTID event before it (anonymous GTIDs
+            // only have one too): its BEGIN opens the transaction here.
+            self.begin(start_pos, None)?;
+        }
+        self.payload = Some((start_pos, end_pos));
+        Ok(Vec::new())
+    }
+
+    /// Handles `event`, which spans `start_pos..end_pos` of the binlog.
+    fn handle_at(&mut self, event: &Event, start_pos: u64, end_pos: u64) -> Result<Vec<Batch>, SourceError> {
+        let header = event.header();
+        let event_type = header.event_type_raw();
         if header.timestamp() > 0 {
             self.ts_sec = header.timestamp() as u64;
         }
         let mut batches = Vec::new();
         match event_class(event_type) {
             EventClass::Read | EventClass::Skipped => {}
-            EventClass::Compressed => {
-                return Err(DefiniteError::CompressedEvent {
-                    event_type,
-                    position: format!("{}:{start_pos}", self.file),
-                }
-                .into())
+            EventClass::Compressed | EventClass::Refused => {
+                return Err(refused(event_type, format!("{}:{start_pos}", self.file)))
             }
-            EventClass::Refused => return Err(refused(event_type, format!("{}:{start_pos}", self.file))),
         }
         match event_type {
             ROTATE_EVENT => {
@@ -685,7 +751,8 @@ impl Reader {
             query: Some(sql),
             server_id: self.server.server_id,
         };
-        if let Some((db, table)) = truncated_table(schema, sql) {
+        let truncated = truncated_table(schema, sql);
+        if let Some((db, table)) = truncated.clone() {
             if let Some(output) = self.by_name.get(&(db, table)).cloned() {
                 self.builder
                     .truncate_record(&output, &event, &mut txn.meta, &mut txn.records)
@@ -695,7 +762,9 @@ impl Reader {
                     })?;
             }
         }
-        if self.config.include_schema_changes && !is_transaction_noise(sql) {
+        // A TRUNCATE is a data event (`op: t`) for Debezium, never a
+        // schema change record.
+        if self.config.include_schema_changes && !is_transaction_noise(sql) && truncated.is_none() {
             txn.records.push(self.builder.schema_change_record(schema, sql, &event));
         }
         Ok(())
@@ -837,6 +906,7 @@ mod tests {
             resume_transaction: None,
             watch: None,
             views: None,
+            payload: None,
         }
     }
 
@@ -887,7 +957,6 @@ mod tests {
         for (event_type, name, remedy) in [
             (38u8, "XA_PREPARE", "ONE PHASE"),
             (39, "PARTIAL_UPDATE_ROWS", "binlog_row_value_options"),
-            (40, "TRANSACTION_PAYLOAD", "binlog_transaction_compression=OFF"),
             (42, "GTID_TAGGED", "tagged GTIDs"),
             (26, "INCIDENT", "snapshot"),
             (200, "UNKNOWN", "report"),
@@ -909,9 +978,131 @@ mod tests {
         for event_type in [35u8, 36, 41, 161, 163] {
             assert!(new_reader().handle(&event(event_type, 300, &[0; 20])).is_ok(), "type {event_type}");
         }
+        // A compressed event whose block is not one is a definite error.
         assert!(matches!(
             new_reader().handle(&event(169, 300, &[0; 20])),
-            Err(SourceError::Definite(DefiniteError::CompressedEvent { event_type: 169, .. }))
+            Err(SourceError::Definite(DefiniteError::Parse { .. }))
+        ));
+    }
+
+    /// MySQL's documented TRANSACTION_PAYLOAD body: header fields as
+    /// (type, length, value), each a length-encoded integer (1 payload
+    /// size, 2 compression type, 3 uncompressed size), the end mark 0, then
+    /// the payload: the transaction's events, zstd-compressed (type 0) or
+    /// as they are (type 255).
+    fn payload_body(events: &[u8], zstd: bool) -> Vec<u8> {
+        fn lenenc(out: &mut Vec<u8>, n: u64) {
+            match n {
+                0..=250 => out.push(n as u8),
+                251..=0xFFFF => {
+                    out.push(252);
+                    out.extend((n as u16).to_le_bytes());
+                }
+                _ => {
+                    out.push(254);
+                    out.extend(n.to_le_bytes());
+                }
+            }
+        }
+        let payload = if zstd { zstd::encode_all(events, 3).unwrap() } else { events.to_vec() };
+        let mut body = Vec::new();
+        for (field, value) in [(1u64, payload.len() as u64), (2, if zstd { 0 } else { 255 }), (3, events.len() as u64)] {
+            let mut encoded = Vec::new();
+            lenenc(&mut encoded, value);
+            lenenc(&mut body, field);
+            lenenc(&mut body, encoded.len() as u64);
+            body.extend(encoded);
+        }
+        body.push(0);
+        body.extend(payload);
+        body
+    }
+
+    /// The bytes of a v4 event without a checksum, as inside a payload.
+    fn event_bytes(event_type: u8, body: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        bytes.extend(1_700_000_000u32.to_le_bytes());
+        bytes.push(event_type);
+        bytes.extend(1u32.to_le_bytes());
+        bytes.extend(((19 + body.len()) as u32).to_le_bytes());
+        bytes.extend(0u32.to_le_bytes());
+        bytes.extend(0u16.to_le_bytes());
+        bytes.extend(body);
+        bytes
+    }
+
+    /// The events one transaction's payload holds: BEGIN, the map of
+    /// `shop.things (id INT NOT NULL)`, a v2 insert of `id`s, the XID.
+    fn transaction_events(ids: &[i32]) -> Vec<u8> {
+        let mut begin = Vec::new();
+        begin.extend(7u32.to_le_bytes());
+        begin.extend(0u32.to_le_bytes());
+        begin.push(4);
+        begin.extend(0u16.to_le_bytes());
+        begin.extend(0u16.to_le_bytes());
+        begin.extend(b"shop\0BEGIN");
+        let map = super::super::decode::tests::table_map_body("shop", "things", &[(3, vec![], false, "id")], &[(8, vec![1, 0])]);
+        let rows: Vec<u8> = ids.iter().flat_map(|id| [vec![0u8], id.to_le_bytes().to_vec()].concat()).collect();
+        let insert = super::super::decode::tests::rows_event_body(1, 1, &[true], true, &rows);
+        [
+            event_bytes(QUERY_EVENT, &begin),
+            event_bytes(TABLE_MAP_EVENT, &map),
+            event_bytes(30, &insert),
+            event_bytes(XID_EVENT, &9u64.to_le_bytes()),
+        ]
+        .concat()
+    }
+
+    /// What mysql_async's stream does with a payload: the events it holds,
+    /// decompressed, one by one.
+    fn expand(payload: &Event) -> Vec<Event> {
+        use mysql_common::binlog::events::TransactionPayloadEvent;
+        use std::io::Read;
+        let tpe: TransactionPayloadEvent<'_> = payload.read_event().unwrap();
+        let mut bytes = Vec::new();
+        tpe.decompressed().unwrap().read_to_end(&mut bytes).unwrap();
+        let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+        let mut events = Vec::new();
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            events.push(Event::read(&fde, &mut rest).unwrap());
+        }
+        events
+    }
+
+    /// A MySQL 8.0.20+ compressed transaction (built from the documented
+    /// format: no MySQL server can run here) is read like the plain one:
+    /// its rows, committed at the payload's end; uncompressed payloads too.
+    /// A payload whose transaction does not end before the next GTID (as
+    /// when mysql_async cannot decompress it and yields nothing of it) is a
+    /// definite error, not a silent loss.
+    #[test]
+    fn transaction_payloads_are_read_at_their_position() {
+        for zstd in [true, false] {
+            let mut reader = new_reader();
+            reader.handle(&event(MYSQL_ANONYMOUS_GTID_EVENT, 200, &[0; 42])).unwrap();
+            let payload = event(TRANSACTION_PAYLOAD_EVENT, 900, &payload_body(&transaction_events(&[5, 6]), zstd));
+            let mut batches = reader.handle(&payload).unwrap();
+            for inner in expand(&payload) {
+                batches.extend(reader.handle(&inner).unwrap());
+            }
+            let records: Vec<&Record> = batches.iter().flat_map(|b| &b.records).filter(|r| r.topic == "dbserver1.shop.things").collect();
+            let ids: Vec<i64> = records
+                .iter()
+                .map(|r| serde_json::from_slice::<Value>(r.value.as_ref().unwrap()).unwrap()["payload"]["after"]["id"].as_i64().unwrap())
+                .collect();
+            assert_eq!(ids, [5, 6], "zstd {zstd}");
+            let last = batches.last().unwrap();
+            assert!(last.ends_transaction);
+            assert_eq!(last.offset["pos"], 900, "the commit is at the payload's end");
+            assert!(reader.payload.is_none() && reader.txn.is_none());
+        }
+        let mut reader = new_reader();
+        reader.handle(&event(MYSQL_ANONYMOUS_GTID_EVENT, 200, &[0; 42])).unwrap();
+        reader.handle(&event(TRANSACTION_PAYLOAD_EVENT, 900, &payload_body(&transaction_events(&[5]), true))).unwrap();
+        assert!(matches!(
+            reader.handle(&event(MYSQL_ANONYMOUS_GTID_EVENT, 1000, &[0; 42])),
+            Err(SourceError::Definite(DefiniteError::UnterminatedPayload { .. }))
         ));
     }
 

@@ -2,7 +2,10 @@
 //! connector event for event:
 //!
 //! - insert → `c`; update → `u`; delete → `d` followed by a tombstone
-//!   (null value, same key) when `tombstones.on.delete=true`;
+//!   (null value, same key, null on a keyless table as Debezium writes
+//!   it) when `tombstones.on.delete=true`;
+//! - `TRUNCATE` → one `t` record (null key) when `skipped.operations`
+//!   allows it, and never a schema change record;
 //! - an update that changes the key becomes `d` (old key) + tombstone +
 //!   `c` (new key), with Debezium's `__debezium.newkey` /
 //!   `__debezium.oldkey` headers, so log compaction keeps the right rows;
@@ -11,7 +14,10 @@
 //!   transaction's first event, every event carries its `transaction`
 //!   block, and an `END` record with per-table counts follows the last;
 //! - `column.include.list`/`exclude.list` project columns away before
-//!   encoding; `message.key.columns` overrides the key.
+//!   encoding; `message.key.columns` overrides the key;
+//! - with `skip.messages.without.change`, an update whose projected row
+//!   is the same before and after (only excluded columns changed) emits
+//!   nothing, as Debezium compares the value structs before anything else.
 //!
 //! Every data record carries its source position in the
 //! `raftcdc.source.position` header (`{"file","pos","row","gtid"}`).
@@ -232,6 +238,9 @@ impl RecordBuilder {
                 self.data(output, event, Op::Create, None, Some(&after), key, meta, out, Vec::new())?;
             }
             (Some(before), Some(after)) if !skipped.update => {
+                if self.config.skip_messages_without_change && before == after {
+                    return Ok(());
+                }
                 let old_key = output.encoder.key(&before)?;
                 let new_key = output.encoder.key(&after)?;
                 if output.encoder.has_key() && old_key != new_key {
@@ -256,7 +265,9 @@ impl RecordBuilder {
             (Some(before), None) if !skipped.delete => {
                 let key = output.encoder.key(&before)?;
                 self.data(output, event, Op::Delete, Some(&before), None, key.clone(), meta, out, Vec::new())?;
-                if self.config.tombstones_on_delete && key.is_some() {
+                // Debezium follows every delete with a tombstone, also on a
+                // table without a key (both then have a null key).
+                if self.config.tombstones_on_delete {
                     out.push(Record {
                         topic: output.encoder.topic().to_string(),
                         key,

@@ -219,9 +219,10 @@ pub async fn run(
     out: &mpsc::Sender<Batch>,
     last_sent: &mut Option<serde_json::Value>,
 ) -> Result<Option<SourceOffset>, SourceError> {
-    let mut conn = validate::connect(config).await?;
+    let mut conn = validate::connect_for_queries(config).await?;
     let view = open_view(&mut conn, config, server).await?;
     let builder = RecordBuilder::new(config.clone());
+    let mut captured = Vec::new();
     let (base, mut cursor, fresh) = match resume {
         Some(mut offset) => {
             let mut cursor = offset.snapshot.take().expect("a resumed snapshot has a cursor");
@@ -248,8 +249,13 @@ pub async fn run(
         }
         None => {
             let tables = captured_tables(&mut conn, config).await?;
-            tracing::info!(tables = tables.len(), position = %format!("{}:{}", view.file, view.pos), "snapshot: starting");
-            (view, SnapshotCursor::new(tables), true)
+            // snapshot.include.collection.list: rows of these tables only;
+            // the schema of every captured table is still recorded.
+            let rows_of: Vec<(String, String)> =
+                tables.iter().filter(|(db, table)| config.snapshot_tables.allows(&format!("{db}.{table}"))).cloned().collect();
+            tracing::info!(tables = tables.len(), with_rows = rows_of.len(), position = %format!("{}:{}", view.file, view.pos), "snapshot: starting");
+            captured = tables;
+            (view, SnapshotCursor::new(rows_of), true)
         }
     };
     let mut snapshot = Snapshotter {
@@ -264,8 +270,7 @@ pub async fn run(
         view_pending: !fresh,
     };
     if fresh {
-        let tables = cursor.tables.clone();
-        let batch = snapshot.schema_batch(&tables, Some(&cursor)).await?;
+        let batch = snapshot.schema_batch(&captured, Some(&cursor)).await?;
         if !send(out, batch, last_sent).await {
             return Ok(None);
         }
@@ -305,7 +310,7 @@ pub async fn schema_history_batch(
     server: &ServerInfo,
     offset: &SourceOffset,
 ) -> Result<Batch, SourceError> {
-    let mut conn = validate::connect(config).await?;
+    let mut conn = validate::connect_for_queries(config).await?;
     let tables = captured_tables(&mut conn, config).await?;
     let mut snapshot = Snapshotter {
         conn,
@@ -573,7 +578,10 @@ impl Snapshotter<'_> {
         })?;
         let columns = output.decoder.columns();
         let key = chunk_key(&mut self.conn, &db, &table, columns).await?;
-        let select = select_all(&output);
+        let select = match self.encoder.config.snapshot_select_override(&db, &table) {
+            Some(statement) => select_from_override(&output, statement),
+            None => select_all(&output),
+        };
         let key_names: Vec<String> = key.iter().map(|&i| columns[i].name.clone()).collect();
         let had_key_columns = self.encoder.config.key_columns_for(&db, &table).is_some();
         if !key.is_empty()
@@ -720,6 +728,21 @@ pub(super) fn select_all(output: &TableOutput) -> String {
         output.decoder.columns().iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
         quote_identifier(db),
         quote_identifier(table)
+    )
+}
+
+/// `snapshot.select.statement.overrides`: every column of the table, in
+/// order, from the user's statement as a derived table. The snapshot
+/// chunks it by the table's key like the table itself (the statement's
+/// rows, read at the same consistent view, in key ranges), so a resumed
+/// snapshot stays exact; the statement must return the table's columns
+/// by name (e.g. `SELECT * FROM db.t WHERE ...`), or the server refuses
+/// the read and the connector stops naming it.
+pub(super) fn select_from_override(output: &TableOutput, statement: &str) -> String {
+    format!(
+        "SELECT {} FROM ({}) AS `snapshot_select_override`",
+        output.decoder.columns().iter().map(|c| quote_identifier(&c.name)).collect::<Vec<_>>().join(", "),
+        statement.trim().trim_end_matches(';')
     )
 }
 

@@ -424,7 +424,7 @@ mod tests {
         assert!(exactly_ordered(&[column("b", ColumnType::VarBinary { max_len: 16 })], &[0]));
         assert!(!exactly_ordered(&[varchar(45)], &[0])); // utf8mb4_general_ci
         assert!(!exactly_ordered(&[varchar(224)], &[0])); // utf8mb4_unicode_ci
-        assert!(!exactly_ordered(&[column("f", ColumnType::Float { unsigned: false })], &[0]));
+        assert!(!exactly_ordered(&[column("f", ColumnType::Float { unsigned: false, scaled: false })], &[0]));
         let ci = varchar(45);
         assert_eq!(compare_keys(&[&ci], &[ColumnValue::Text("a".into())], &[ColumnValue::Text("B".into())]), None);
     }

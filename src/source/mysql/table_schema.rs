@@ -9,8 +9,9 @@
 //!   (binlog type, metadata bytes, signedness, collation, ENUM/SET members,
 //!   geometry kind) and built by [`TableDecoder::from_columns`], the one
 //!   place either path turns such a description into a column type.
-//! - [`refinements`] / [`refine`]: MariaDB's DDL-only types (`UUID`,
-//!   `INET6`, `JSON`), shared with streaming.
+//! - [`refinements`] / [`refine`]: what only the DDL says (MariaDB's
+//!   `UUID`, `INET6` and `JSON` types, a `FLOAT(M,D)`'s scale), shared
+//!   with streaming.
 //! - [`chunk_key`]: the columns a chunked read follows (primary key, or
 //!   a unique NOT NULL index; never `message.key.columns`).
 //! - [`column_value`]: a value read over the binary protocol → the
@@ -43,6 +44,9 @@ pub enum Refinement {
     Uuid,
     Inet6,
     Json,
+    /// `FLOAT(M,D)`: Debezium declares it `double` (its DDL parser gives
+    /// it a scale, and `JdbcValueConverters` maps a scaled float so).
+    ScaledFloat,
 }
 
 fn quote_literal(s: &str) -> String {
@@ -65,8 +69,10 @@ fn query_error(sql: &str) -> impl Fn(mysql_async::Error) -> SourceError + '_ {
 }
 
 /// Reads the MariaDB types the binlog cannot tell apart from plain ones:
-/// `UUID`/`INET6` (sent as `BINARY(16)`) and `JSON` (sent as `LONGTEXT`,
-/// recognised by its `json_valid` check constraint).
+/// `UUID`/`INET6` (sent as `BINARY(16)`), `JSON` (sent as `LONGTEXT`,
+/// recognised by its `json_valid` check constraint) and `FLOAT(M,D)`
+/// (sent as `FLOAT`; information_schema gives it a `NUMERIC_SCALE`,
+/// plain `FLOAT` none).
 ///
 /// information_schema describes the table *now*, which may be later than
 /// the event being decoded; that is safe because a refinement is applied
@@ -79,7 +85,7 @@ pub async fn refinements(
 ) -> Result<Vec<(String, Refinement)>, SourceError> {
     let columns_sql = format!(
         "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{}' \
-         AND DATA_TYPE IN ('uuid', 'inet6')",
+         AND (DATA_TYPE IN ('uuid', 'inet6') OR (DATA_TYPE = 'float' AND NUMERIC_SCALE IS NOT NULL))",
         quote_literal(db),
         quote_literal(table)
     );
@@ -87,7 +93,11 @@ pub async fn refinements(
     let mut out: Vec<(String, Refinement)> = typed
         .into_iter()
         .map(|(name, data_type)| {
-            let kind = if data_type.eq_ignore_ascii_case("uuid") { Refinement::Uuid } else { Refinement::Inet6 };
+            let kind = match data_type.to_ascii_lowercase().as_str() {
+                "uuid" => Refinement::Uuid,
+                "float" => Refinement::ScaledFloat,
+                _ => Refinement::Inet6,
+            };
             (name, kind)
         })
         .collect();
@@ -116,6 +126,10 @@ pub fn refine(decoder: &mut TableDecoder, refined: &[(String, Refinement)]) {
             Refinement::Inet6 => ColumnType::Inet6,
             Refinement::Json => match decoder.columns()[index].column_type {
                 ColumnType::Text { collation, .. } => ColumnType::JsonText { collation },
+                _ => continue,
+            },
+            Refinement::ScaledFloat => match decoder.columns()[index].column_type {
+                ColumnType::Float { unsigned, .. } => ColumnType::Float { unsigned, scaled: true },
                 _ => continue,
             },
         };

@@ -6,8 +6,7 @@
 //! `binlog_row_metadata=FULL` (without it the binlog has no column names
 //! and no signedness, and looking names up in information_schema maps
 //! events from before an ALTER to the wrong columns); settings that write
-//! events raftcdc cannot decode: MariaDB's `log_bin_compress=ON`, MySQL's
-//! `binlog_transaction_compression=ON` and
+//! events raftcdc cannot decode: MySQL's
 //! `binlog_row_value_options=PARTIAL_JSON`; and the
 //! connector user's privileges (`REPLICATION SLAVE`, `REPLICATION CLIENT`
 //! or MariaDB's `BINLOG MONITOR`, `SELECT`).
@@ -59,6 +58,32 @@ pub async fn connect(config: &MySqlSourceConfig) -> Result<mysql_async::Conn, So
         },
         other => other.map_err(|e| connect_error(config, e, encrypted)),
     }
+}
+
+/// [`connect`], then `database.initial.statements` in order: the
+/// connection for queries (schema reads, snapshots, validation), as
+/// Debezium runs them on every JDBC connection and never on the binlog
+/// reader's. A statement the server refuses is a definite error naming
+/// the property; a lost connection is transient.
+pub async fn connect_for_queries(config: &MySqlSourceConfig) -> Result<mysql_async::Conn, SourceError> {
+    let mut conn = connect(config).await?;
+    for (i, statement) in config.initial_statements.iter().enumerate() {
+        if let Err(error) = conn.query_drop(statement).await {
+            return Err(match error {
+                mysql_async::Error::Server(_) => DefiniteError::Query {
+                    query: format!("database.initial.statements (statement {})", i + 1),
+                    source: error,
+                }
+                .into(),
+                other => TransientError::Connection {
+                    position: "database.initial.statements".into(),
+                    source: other,
+                }
+                .into(),
+            });
+        }
+    }
+    Ok(conn)
 }
 
 /// A name the server's certificate presents, from rustls' name-mismatch
@@ -169,8 +194,8 @@ pub async fn validate_server(
     let rows: Vec<(String, String)> = query(
         conn,
         "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', \
-         'binlog_row_metadata', 'log_bin_compress', 'gtid_mode', 'binlog_checksum', 'server_id', \
-         'binlog_transaction_compression', 'binlog_row_value_options')",
+         'binlog_row_metadata', 'gtid_mode', 'binlog_checksum', 'server_id', \
+         'binlog_row_value_options')",
         config,
     )
     .await?;
@@ -189,10 +214,9 @@ pub async fn validate_server(
 
 /// The binlog settings raftcdc needs, from `SHOW GLOBAL VARIABLES`: ones
 /// without which the binlog lacks what exact change events need, and ones
-/// that make the server write events raftcdc cannot decode (MariaDB's
-/// `log_bin_compress`, MySQL's `binlog_transaction_compression` and
+/// that make the server write events raftcdc cannot decode (MySQL's
 /// `binlog_row_value_options=PARTIAL_JSON`; the stream refuses those events
-/// too, as sessions can set the MySQL ones for themselves).
+/// too, as sessions can set it for themselves).
 fn check_settings(mariadb: bool, vars: &HashMap<String, String>) -> Result<(), DefiniteError> {
     let get = |name: &str| vars.get(name).cloned().unwrap_or_default();
     let require = |setting: &str, expected: &str| -> Result<(), DefiniteError> {
@@ -216,12 +240,6 @@ fn check_settings(mariadb: bool, vars: &HashMap<String, String>) -> Result<(), D
         expected: expected.to_string(),
         actual: get(setting),
     };
-    if mariadb && get("log_bin_compress").eq_ignore_ascii_case("ON") {
-        return Err(refuse("log_bin_compress", "OFF"));
-    }
-    if !mariadb && get("binlog_transaction_compression").eq_ignore_ascii_case("ON") {
-        return Err(refuse("binlog_transaction_compression", "OFF"));
-    }
     if !mariadb && get("binlog_row_value_options").to_ascii_uppercase().contains("PARTIAL_JSON") {
         return Err(refuse("binlog_row_value_options", "''"));
     }
@@ -361,12 +379,12 @@ mod tests {
     #[test]
     fn settings_that_write_undecodable_events_are_refused() {
         assert_eq!(refused_setting(false, &[]), None);
-        assert_eq!(refused_setting(false, &[("binlog_transaction_compression", "ON")]).as_deref(), Some("binlog_transaction_compression"));
-        assert_eq!(refused_setting(false, &[("binlog_transaction_compression", "OFF")]), None);
+        // TRANSACTION_PAYLOAD events are read (the reader's unit tests).
+        assert_eq!(refused_setting(false, &[("binlog_transaction_compression", "ON")]), None);
         assert_eq!(refused_setting(false, &[("binlog_row_value_options", "PARTIAL_JSON")]).as_deref(), Some("binlog_row_value_options"));
         assert_eq!(refused_setting(false, &[("binlog_row_value_options", "")]), None);
-        assert_eq!(refused_setting(true, &[("log_bin_compress", "ON")]).as_deref(), Some("log_bin_compress"));
-        assert_eq!(refused_setting(true, &[("log_bin_compress", "OFF")]), None);
+        // MariaDB's compressed events are inflated ([`super::super::compressed`]).
+        assert_eq!(refused_setting(true, &[("log_bin_compress", "ON")]), None);
         assert_eq!(refused_setting(true, &[("binlog_row_metadata", "MINIMAL")]).as_deref(), Some("binlog_row_metadata"));
     }
 

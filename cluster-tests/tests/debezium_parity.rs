@@ -1,0 +1,141 @@
+//! raftcdc's records compared with Debezium's own, captured once from
+//! Debezium 3.6.3 for the same SQL on the same MariaDB (the golden files in
+//! `cluster-tests/fixtures/debezium/`, made by `scripts/debezium/capture.sh`
+//! as their README says; this test needs no Java).
+//!
+//! Every record is compared in full, keys and values with their schemas,
+//! except the fields that differ between any two runs of anything: the
+//! wall-clock times (`ts_ms`, `ts_us`, `ts_ns`), the binlog coordinates
+//! (`file`, `pos`, `gtid`, `thread`, `server_id`) and `source.version`
+//! (3.6.3.Final there, raftcdc writes the version it follows).
+//!
+//! One known difference is left out and listed in the README's
+//! Limitations: a schema change record's `tableChanges` (Debezium
+//! describes the table, raftcdc writes an empty list) and, with it, its
+//! `source.table`.
+mod source_harness;
+
+use std::path::Path;
+
+use cluster_tests::mariadb::MariaDb;
+use serde_json::Value;
+use source_harness::*;
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/debezium").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The fixture's statements (one per `;`-terminated line group).
+fn statements(sql: &str) -> Vec<String> {
+    sql.split(";\n").map(str::trim).filter(|s| !s.is_empty()).map(|s| s.trim_end_matches(';').to_string()).collect()
+}
+
+/// Removes what differs between any two runs (see the module docs).
+fn normalize(mut record: Value) -> Value {
+    if let Some(payload) = record.pointer_mut("/value/payload").and_then(Value::as_object_mut) {
+        for field in ["ts_ms", "ts_us", "ts_ns"] {
+            payload.remove(field);
+        }
+        if let Some(source) = payload.get_mut("source").and_then(Value::as_object_mut) {
+            for field in ["ts_ms", "ts_us", "ts_ns", "file", "pos", "gtid", "thread", "server_id", "version"] {
+                source.remove(field);
+            }
+        }
+        if payload.contains_key("ddl") {
+            payload.remove("tableChanges");
+            if let Some(source) = payload.get_mut("source").and_then(Value::as_object_mut) {
+                source.remove("table");
+            }
+        }
+    }
+    record
+}
+
+/// Debezium's records of the fixture, in order: those after the marker
+/// table's schema event (the capture's own setup).
+fn golden(name: &str) -> Vec<Value> {
+    let all: Vec<Value> = fixture(name).lines().map(|l| serde_json::from_str(l).expect("golden line")).collect();
+    let start = all
+        .iter()
+        .position(|r| r["value"]["payload"]["ddl"].as_str().is_some_and(|d| d.starts_with("CREATE TABLE `marker`")))
+        .expect("marker table event")
+        + 1;
+    all[start..].iter().cloned().map(normalize).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_match_debeziums_for_floats_keyless_tables_and_truncate() {
+    let want = golden("parity.jsonl");
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE marker (id INT PRIMARY KEY)"]).await;
+    let mut source = streaming(
+        &db,
+        &[
+            ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
+            ("key.converter.schemas.enable", "true"),
+            ("value.converter.schemas.enable", "true"),
+            ("include.schema.changes", "true"),
+            ("skipped.operations", "none"),
+        ],
+    )
+    .await;
+    let mut sql = statements(&fixture("parity.sql"));
+    // The end mark: everything before it has been read once it arrives.
+    sql.push("INSERT INTO marker VALUES (1)".into());
+    exec(&db, &sql.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let mut got = Vec::new();
+    loop {
+        let batch = tokio::time::timeout(DEADLINE, source.rx.recv()).await.expect("records in time").expect("source runs");
+        for record in &batch.records {
+            if record.topic == "dbserver1.inventory.marker" {
+                break;
+            }
+            let parse = |bytes: &Option<Vec<u8>>| bytes.as_ref().map_or(Value::Null, |b| serde_json::from_slice(b).unwrap());
+            got.push(normalize(serde_json::json!({"topic": record.topic, "key": parse(&record.key), "value": parse(&record.value)})));
+        }
+        if batch.records.iter().any(|r| r.topic == "dbserver1.inventory.marker") {
+            break;
+        }
+    }
+    let mut differences = Vec::new();
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        if g != w {
+            differences.push(format!("record {i}:\n  raftcdc:  {g}\n  debezium: {w}"));
+        }
+    }
+    for extra in got.iter().skip(want.len()) {
+        differences.push(format!("raftcdc only: {extra}"));
+    }
+    for missing in want.iter().skip(got.len()) {
+        differences.push(format!("debezium only: {missing}"));
+    }
+    assert!(differences.is_empty(), "{} of {} records differ:\n{}", differences.len(), want.len(), differences.join("\n"));
+    drop(source);
+
+    // The snapshot reads the same columns the same way: each row's
+    // snapshot image and schema equal Debezium's last streamed image of it.
+    let mut snapshot = start(
+        config(
+            &db,
+            &[
+                ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
+                ("snapshot.mode", "initial_only"),
+                ("table.include.list", "inventory.floats"),
+                ("value.converter.schemas.enable", "true"),
+            ],
+        ),
+        None,
+    );
+    let (reads, _) = snapshot.collect(2, |t| t == "dbserver1.inventory.floats").await;
+    for read in reads {
+        let id = &read.value["payload"]["after"]["id"];
+        let last = want
+            .iter()
+            .rev()
+            .find(|w| w["topic"] == "dbserver1.inventory.floats" && w["value"]["payload"]["after"]["id"] == *id)
+            .expect("Debezium streamed the row");
+        assert_eq!(read.value["payload"]["after"], last["value"]["payload"]["after"], "row {id}");
+        assert_eq!(read.value["schema"]["fields"][1], last["value"]["schema"]["fields"][1], "after's schema");
+    }
+}

@@ -18,6 +18,7 @@ pub mod raft;
 pub mod sink;
 pub mod source;
 pub mod storage;
+pub mod transform;
 
 /// Generated gRPC code for `proto/raftcdc/v1`.
 pub mod proto {

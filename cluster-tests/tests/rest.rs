@@ -190,6 +190,11 @@ async fn kafka_connect_shapes_and_status_codes_with_writes_on_a_follower() {
     let plugins = rest.get("/connector-plugins").await.unwrap().json;
     assert_eq!(plugins[0]["class"], MYSQL);
     assert_eq!(plugins[0]["type"], "source");
+    assert_eq!(plugins.as_array().unwrap().len(), 1, "connectors only by default");
+    let all = rest.get("/connector-plugins?connectorsOnly=false").await.unwrap().json;
+    let listed = |class: &str, kind: &str| all.as_array().unwrap().iter().any(|p| p["class"] == class && p["type"] == kind);
+    assert!(listed("io.debezium.transforms.ExtractNewRecordState", "transformation"), "{all}");
+    assert!(listed("org.apache.kafka.connect.transforms.predicates.TopicNameMatches", "predicate"), "{all}");
     let mut config = connectors::rest_payload("v")["config"].clone();
     let valid = rest.send("PUT", &format!("/connector-plugins/{MYSQL}/config/validate"), &config).await.unwrap();
     assert_eq!(valid.status, 200, "{}", valid.text);

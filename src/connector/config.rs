@@ -7,7 +7,8 @@
 //! instead); the source reads what it implements
 //! (`source::mysql::config`), the sink checks its keys
 //! (`sink::kafka::config`), placement reads `raftcdc.placement.*`
-//! (`placement::constraints`), and the transforms' place is marked below.
+//! (`placement::constraints`), and the transform layer parses
+//! `transforms*`/`predicates*` (`transform::config`).
 //! Accepted properties with no effect come back as [`PropertyWarning`]s,
 //! which `connector status` shows.
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use super::spec::{spec_error, SpecError};
 use crate::placement::constraints::PlacementConstraints;
 use crate::sink::kafka::{KafkaSinkConfig, SinkConfigError};
 use crate::source::mysql::config::MySqlSourceConfig;
+use crate::transform::{OutputFormat, TransformConfigError, TransformsConfig};
 
 /// A connector's configuration, validated as a whole.
 #[derive(Debug, Clone)]
@@ -24,6 +26,8 @@ pub struct ConnectorConfig {
     /// The MySQL/MariaDB source; it carries the sink's properties
     /// (`source.sink_properties`), already checked.
     pub source: MySqlSourceConfig,
+    /// The `transforms` chain and its `predicates` (empty without).
+    pub transforms: TransformsConfig,
     /// Properties accepted with no effect, and why.
     pub warnings: Vec<PropertyWarning>,
 }
@@ -53,12 +57,10 @@ impl ConnectorConfig {
             MySqlSourceConfig::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
         KafkaSinkConfig::check_properties(&source.sink_properties).map_err(sink_error)?;
         PlacementConstraints::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
-        // Transforms: `transforms`/`predicates` are refused by the catalog
-        // today. Their config parse goes here, and its result becomes a
-        // field of `ConnectorConfig`, when the catalog marks them
-        // implemented.
+        let transforms = TransformsConfig::parse(props).map_err(transform_error)?;
         Ok(ConnectorConfig {
             source,
+            transforms,
             warnings: Self::warnings(props),
         })
     }
@@ -78,6 +80,22 @@ impl ConnectorConfig {
     /// bootstrap servers, and the connector's (already checked) properties.
     pub fn sink(&self, cluster: &str, connector: &str, bootstrap_servers: &str) -> Result<KafkaSinkConfig, SinkConfigError> {
         KafkaSinkConfig::from_properties(cluster, connector, bootstrap_servers, &self.source.sink_properties)
+    }
+}
+
+fn transform_error(e: TransformConfigError) -> SpecError {
+    spec_error(format!("config.{}", e.property), e.reason)
+}
+
+impl ConnectorConfig {
+    /// How records leave the transform chain: the user's converter
+    /// settings (with transforms, the source itself always encodes with
+    /// schemas, which the chain reads back).
+    pub fn output_format(&self) -> OutputFormat {
+        OutputFormat {
+            key_schemas_enable: self.source.encoding.key_schemas_enable,
+            value_schemas_enable: self.source.encoding.value_schemas_enable,
+        }
     }
 }
 
@@ -111,11 +129,26 @@ mod tests {
         }
     }
 
+    /// Transforms are validated with the rest, naming the property.
+    #[test]
+    fn transforms_are_checked_with_the_rest() {
+        let mut props = base();
+        props.insert("transforms".into(), "unwrap".into());
+        props.insert("transforms.unwrap.type".into(), "io.debezium.transforms.ExtractNewRecordState".into());
+        assert_eq!(ConnectorConfig::parse(&props).unwrap().transforms.transforms.len(), 1);
+        props.insert("transforms.unwrap.delete.tombstone.handling.mode".into(), "keep".into());
+        let error = ConnectorConfig::parse(&props).unwrap_err();
+        assert_eq!(error.field, "config.transforms.unwrap.delete.tombstone.handling.mode", "{error}");
+        props.remove("transforms.unwrap.delete.tombstone.handling.mode");
+        props.insert("predicates.p.type".into(), "RecordIsTombstone".into());
+        let error = ConnectorConfig::parse(&props).unwrap_err();
+        assert_eq!(error.field, "config.predicates.p.type", "{error}");
+    }
+
     #[test]
     fn refused_and_unknown_properties_name_themselves() {
         for (key, value, reason) in [
             ("bogus.property", "1", "unknown property"),
-            ("transforms", "unwrap", "is not supported by raftcdc: "),
             ("database.ssl.keystore.type", "JKS", "is not supported by raftcdc: "),
             ("signal.data.collection", "db.signals", "is not supported by raftcdc: "),
         ] {

@@ -24,6 +24,8 @@ use super::Connector;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SchemaType {
     Boolean,
+    /// Only transforms produce it (`Cast` to `int8`).
+    Int8,
     Int16,
     Int32,
     Int64,
@@ -33,6 +35,8 @@ pub(crate) enum SchemaType {
     Bytes,
     Struct(Vec<(String, ConnectSchema)>),
     Array(Box<ConnectSchema>),
+    /// Keys and values; only transforms produce it.
+    Map(Box<ConnectSchema>, Box<ConnectSchema>),
 }
 
 /// A Kafka Connect schema (the subset Debezium's MySQL connector uses).
@@ -92,6 +96,7 @@ impl ConnectSchema {
         out.extend_from_slice(b"{\"type\":");
         let type_name: &[u8] = match &self.kind {
             SchemaType::Boolean => b"\"boolean\"",
+            SchemaType::Int8 => b"\"int8\"",
             SchemaType::Int16 => b"\"int16\"",
             SchemaType::Int32 => b"\"int32\"",
             SchemaType::Int64 => b"\"int64\"",
@@ -101,6 +106,7 @@ impl ConnectSchema {
             SchemaType::Bytes => b"\"bytes\"",
             SchemaType::Struct(_) => b"\"struct\"",
             SchemaType::Array(_) => b"\"array\"",
+            SchemaType::Map(..) => b"\"map\"",
         };
         out.extend_from_slice(type_name);
         match &self.kind {
@@ -117,6 +123,12 @@ impl ConnectSchema {
             SchemaType::Array(items) => {
                 out.extend_from_slice(b",\"items\":");
                 items.write_json(out, None);
+            }
+            SchemaType::Map(keys, values) => {
+                out.extend_from_slice(b",\"keys\":");
+                keys.write_json(out, None);
+                out.extend_from_slice(b",\"values\":");
+                values.write_json(out, None);
             }
             _ => {}
         }

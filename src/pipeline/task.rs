@@ -69,6 +69,16 @@
 //! slow or unreachable broker stops the binlog reader instead of growing
 //! memory.
 //!
+//! # Transforms
+//! A connector's `transforms` chain runs here, in the owner, on every
+//! batch between the source and the delivery loop, on its own thread and in
+//! order (see [`crate::transform`]), so the records are transformed before
+//! they are produced in the Kafka transaction (a second bounded channel of
+//! the same size holds the transformed batches): the progress record is never
+//! transformed, a dropped record still advances the offset (its batch keeps
+//! the offset, and the progress record of its delivery carries it), and a
+//! new owner re-reading a batch transforms it the same way.
+//!
 //! # Errors
 //! Definite errors (bad config, a purged binlog, wrong server settings, a
 //! broker refusing the producer's config) stop the task with status
@@ -92,6 +102,7 @@ use crate::sink::kafka::{KafkaSink, Progress, SinkError};
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress, SourceReport};
+use crate::transform::TransformChain;
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -256,7 +267,16 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         error: e.to_string(),
         remedy: "set [kafka] bootstrap_servers in this node's config file and restart it".into(),
     })?;
-    let source_config = Arc::new(config.source);
+    // With transforms, the source encodes with schemas (the chain reads
+    // them back into Connect records) and the chain writes the user's
+    // converter format.
+    let chain = (!config.transforms.is_empty()).then(|| TransformChain::new(&config.transforms, config.output_format()));
+    let mut source_config = config.source;
+    if chain.is_some() {
+        source_config.encoding.key_schemas_enable = true;
+        source_config.encoding.value_schemas_enable = true;
+    }
+    let source_config = Arc::new(source_config);
 
     // 0. Prove through Raft that this epoch is current before touching
     // Kafka, so a node that only *believes* it owns the connector (a stale
@@ -295,7 +315,17 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
 
     // 5. Stream.
     let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
-    let (tx, mut rx) = mpsc::channel::<Batch>(capacity);
+    let (tx, source_rx) = mpsc::channel::<Batch>(capacity);
+    // With transforms, batches pass through the chain on its own thread
+    // on their way here, so transforming one batch overlaps the Kafka
+    // transaction of the one before.
+    let (mut rx, transform_failure) = match chain {
+        Some(chain) => {
+            let (rx, failure) = transform_batches(chain, source_rx, capacity);
+            (rx, Some(failure))
+        }
+        None => (source_rx, None),
+    };
     let (_request_watcher, requests) = follow_snapshot_requests(context);
     let (reports, _report_forwarder) = forward_source_reports(context);
     let source = MySqlSource::new(source_config.clone(), first_attempt)
@@ -312,9 +342,16 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
             batch = rx.recv() => match batch {
                 Some(batch) => pending.add(batch),
                 None => {
-                    // The source ended: deliver what it produced, then report why.
+                    // The source (or the transform chain) ended: deliver
+                    // what it produced, then report why.
                     if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
                         break Err(error);
+                    }
+                    if let Some(error) = transform_failure.as_ref().and_then(|f| f.lock().ok().and_then(|mut e| e.take())) {
+                        break Err(TaskError::Definite {
+                            error,
+                            remedy: "fix or remove the transform with `raftcdc connector update`".into(),
+                        });
                     }
                     break match (&mut source_task.0).await {
                         Ok(Ok(())) => Err(TaskError::Transient("the source stopped".into())),
@@ -519,6 +556,44 @@ async fn deliver(
             new_topics,
         })
         .await
+}
+
+/// Runs the transform chain over every batch from the source, in order,
+/// on a blocking-pool thread (it is CPU work), and hands the transformed
+/// batches on. A batch keeps its offset whatever the chain drops. The
+/// thread ends when the source's channel closes (the attempt dropped the
+/// source) or nobody reads its output; a record the chain cannot
+/// transform ends it too, with the error left in the returned slot (the
+/// output then closes, and the delivery loop reports it).
+fn transform_batches(
+    mut chain: TransformChain,
+    mut input: mpsc::Receiver<Batch>,
+    capacity: usize,
+) -> (mpsc::Receiver<Batch>, Arc<std::sync::Mutex<Option<String>>>) {
+    let (tx, rx) = mpsc::channel::<Batch>(capacity);
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let slot = failure.clone();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        while let Some(mut batch) = input.blocking_recv() {
+            match chain.apply(std::mem::take(&mut batch.records)) {
+                Ok(records) => {
+                    batch.records = records;
+                    if tx.blocking_send(batch).is_err() {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(error_chain(&error));
+                    }
+                    return;
+                }
+            }
+        }
+    });
+    (rx, failure)
 }
 
 /// The topics `records` were written to that the connector's replicated

@@ -8,7 +8,12 @@
 //! 2. raftcdc's MySQL source streaming the same events from the first
 //!    binlog file into encoded key/value JSON (schemas enabled, Debezium's
 //!    default), counting records and bytes;
-//! 3. raftcdc's initial snapshot of the same table (`initial_only`,
+//! 3. the same stream through the most common transform chain
+//!    (ExtractNewRecordState with `delete.tombstone.handling.mode=rewrite`
+//!    and `add.fields=op,table,source.ts_ms`, then RegexRouter), run on
+//!    each batch as the owner runs it, beside the same stream without
+//!    transforms (printed as the chain's cost in throughput);
+//! 4. raftcdc's initial snapshot of the same table (`initial_only`,
 //!    chunked key-order SELECTs) into the same JSON, rows/s.
 //!
 //! With `--with-debezium`, Debezium 3.6.3's MySQL connector (embedded
@@ -27,8 +32,10 @@ use cluster_tests::bench::{flag, switch};
 use cluster_tests::debezium;
 use cluster_tests::mariadb::MariaDb;
 use mysql_async::prelude::Queryable;
+use raftcdc::connector::ConnectorConfig;
 use raftcdc::source::mysql::config::MySqlSourceConfig;
 use raftcdc::source::mysql::replication::MySqlSource;
+use raftcdc::transform::TransformChain;
 use serde_json::json;
 
 /// The allocator the raftcdc binary ships with (see src/main.rs).
@@ -120,25 +127,62 @@ async fn main() {
     );
 
     // raftcdc: binlog -> encoded Debezium JSON, with the Connect schema in
-    // every message (JsonConverter's default) and payload-only.
+    // every message (JsonConverter's default) and payload-only; then the
+    // same through the unwrap + route chain, in the same run.
     let mut streamed = 0.0;
-    for schemas in ["true", "false"] {
+    let mut plain_rates = std::collections::HashMap::new();
+    for (schemas, transforms) in [("true", false), ("false", false), ("true", true), ("false", true)] {
         let mut props = db.connector_config(7777, "bench");
         props.insert("max.batch.size".into(), "4096".into());
         props.insert("max.queue.size".into(), "65536".into());
         props.insert("key.converter.schemas.enable".into(), schemas.into());
         props.insert("value.converter.schemas.enable".into(), schemas.into());
-        let config = Arc::new(MySqlSourceConfig::from_properties(&props).unwrap());
+        if transforms {
+            for (k, v) in [
+                ("transforms", "unwrap,route"),
+                ("transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState"),
+                ("transforms.unwrap.delete.tombstone.handling.mode", "rewrite"),
+                ("transforms.unwrap.add.fields", "op,table,source.ts_ms"),
+                ("transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter"),
+                ("transforms.route.regex", "([^.]+)\\.bench\\.(.*)"),
+                ("transforms.route.replacement", "$1_$2"),
+            ] {
+                props.insert(k.into(), v.into());
+            }
+        }
+        // As the owner does: with transforms, the source encodes with
+        // schemas and the chain writes the configured format.
+        let parsed = ConnectorConfig::parse(&props).unwrap();
+        let mut chain = (!parsed.transforms.is_empty()).then(|| TransformChain::new(&parsed.transforms, parsed.output_format()));
+        let mut source = MySqlSourceConfig::from_properties(&props).unwrap();
+        if chain.is_some() {
+            source.encoding.key_schemas_enable = true;
+            source.encoding.value_schemas_enable = true;
+        }
+        let config = Arc::new(source);
         let (tx, mut rx) = tokio::sync::mpsc::channel(16);
         let offset = json!({"file": first_file, "pos": 4});
         let started = Instant::now();
         let task = tokio::spawn(async move { MySqlSource::new(config, true).run(Some(offset), tx).await });
         let mut events = 0usize;
         let mut bytes = 0usize;
+        let mut chain_time = std::time::Duration::ZERO;
+        let mut chain_records = 0usize;
+        let topic = if transforms { "bench_t" } else { "bench.bench.t" };
         while events < rows {
             let Some(batch) = rx.recv().await else { break };
-            for record in &batch.records {
-                if record.topic == "bench.bench.t" {
+            let records = match chain.as_mut() {
+                Some(chain) => {
+                    let began = Instant::now();
+                    chain_records += batch.records.len();
+                    let out = chain.apply(batch.records).expect("the chain applies");
+                    chain_time += began.elapsed();
+                    out
+                }
+                None => batch.records,
+            };
+            for record in &records {
+                if record.topic == topic {
                     events += 1;
                     bytes += record.value.as_ref().map_or(0, Vec::len) + record.key.as_ref().map_or(0, Vec::len);
                 }
@@ -147,16 +191,29 @@ async fn main() {
         let secs = started.elapsed().as_secs_f64();
         drop(rx);
         let _ = task.await;
-        if schemas == "true" {
-            streamed = events as f64 / secs;
+        let rate = events as f64 / secs;
+        let label = if transforms { "unwrap+route" } else { "no transforms" };
+        if schemas == "true" && !transforms {
+            streamed = rate;
         }
         println!(
-            "raftcdc   binlog -> JSON (schemas.enable={schemas:5}): {:>9.0} events/s  {:>7.1} MB/s of JSON  {:>7.1} MB/s of binlog  ({events} events, {secs:.2}s, {:.0} B/event)",
-            events as f64 / secs,
+            "raftcdc   binlog -> JSON, {label:13} (schemas.enable={schemas:5}): {:>9.0} events/s  {:>7.1} MB/s of JSON  {:>7.1} MB/s of binlog  ({events} events, {secs:.2}s, {:.0} B/event)",
+            rate,
             bytes as f64 / 1e6 / secs,
             binlog_bytes as f64 / 1e6 / secs,
             bytes as f64 / events.max(1) as f64
         );
+        if transforms {
+            let plain: f64 = plain_rates[schemas];
+            println!(
+                "          the chain costs {:.1}% of the throughput without transforms (schemas.enable={schemas}); the chain alone: {:.2} µs/record ({:.0} records/s on one thread)",
+                100.0 * (1.0 - rate / plain),
+                chain_time.as_secs_f64() * 1e6 / chain_records.max(1) as f64,
+                chain_records as f64 / chain_time.as_secs_f64().max(1e-9)
+            );
+        } else {
+            plain_rates.insert(schemas, rate);
+        }
     }
 
     // raftcdc: the initial snapshot of the same table (chunked SELECTs in

@@ -33,17 +33,22 @@ fn unknown_class(class: &str) -> RestError {
     RestError::NotFound(format!("Failed to find any class that implements Connector and which name matches {class}"))
 }
 
-/// `GET /connector-plugins[?connectorsOnly=false]`.
+/// `GET /connector-plugins[?connectorsOnly=false]`: with
+/// `connectorsOnly=false`, Kafka Connect also lists the transformations
+/// and predicates, which here are the classes the transform layer
+/// implements.
 pub async fn list(
     State(_state): State<RestState>,
-    Query(_query): Query<BTreeMap<String, String>>,
+    Query(query): Query<BTreeMap<String, String>>,
 ) -> Result<Response, RestError> {
-    // No transforms or predicates are implemented yet, so `connectorsOnly`
-    // changes nothing.
-    Ok(answer(
-        StatusCode::OK,
-        json!([{"class": MYSQL_CONNECTOR_CLASS, "type": "source", "version": DEBEZIUM_VERSION}]),
-    ))
+    let mut plugins = vec![json!({"class": MYSQL_CONNECTOR_CLASS, "type": "source", "version": DEBEZIUM_VERSION})];
+    if query.get("connectorsOnly").is_some_and(|v| v.eq_ignore_ascii_case("false")) {
+        use crate::transform::config::{PREDICATE_CLASSES, TRANSFORM_CLASSES};
+        let entry = |class: &str, kind: &str| json!({"class": class, "type": kind, "version": DEBEZIUM_VERSION});
+        plugins.extend(TRANSFORM_CLASSES.iter().map(|c| entry(c, "transformation")));
+        plugins.extend(PREDICATE_CLASSES.iter().map(|c| entry(c, "predicate")));
+    }
+    Ok(answer(StatusCode::OK, Value::Array(plugins)))
 }
 
 /// A property's Kafka `ConfigKeyInfo`, with its default and documentation

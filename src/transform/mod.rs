@@ -1,0 +1,185 @@
+//! Single message transforms: Kafka Connect's `transforms`/`predicates`
+//! chain, applied by the connector's owner to every record before it joins
+//! the Kafka transaction.
+//!
+//! - `config`: the syntax and every class's options, parsed and refused at
+//!   create ([`TransformsConfig::parse`], called by the connector front
+//!   door);
+//! - `record`: the structured [`ConnectRecord`] transforms operate on;
+//! - `codec`: between the encoder's bytes and that record (and back, with
+//!   the user's `schemas.enable`);
+//! - `unwrap`: Debezium's `ExtractNewRecordState`;
+//! - `fields`: Kafka's `ReplaceField`, `InsertField`, `MaskField`,
+//!   `ValueToKey`, `ExtractField`, `HoistField`, `Flatten`,
+//!   `SetSchemaMetadata`, `InsertHeader`, `DropHeaders`; `cast`: Kafka's
+//!   `Cast`; this file: the chain,
+//!   `RegexRouter`, `Filter` and the predicates.
+//!
+//! # Where the chain runs, and why exactly-once is unchanged
+//! The pipeline task ([`crate::pipeline`]) calls [`TransformChain::apply`]
+//! on a delivery's records after they left the source and before they are
+//! produced in the Kafka transaction that also carries the progress
+//! record. The chain is deterministic (it reads nothing but the record and
+//! its own configuration), so a new owner that re-reads a batch after a
+//! failover produces the same output records; the progress record is
+//! never transformed; a record a transform drops simply is not produced,
+//! while the batch's offset still advances. Order is kept: the chain maps
+//! records one by one, in order. The sink partitions by murmur2 of the
+//! final key bytes (librdkafka's `murmur2_random`, as the Java client), so
+//! a transform that changes the key or topic changes the partition exactly
+//! as on Kafka Connect.
+//!
+//! # Which records pass through
+//! All of them, as on Kafka Connect: data changes, tombstones, schema
+//! changes, transaction metadata and heartbeats. Transforms that expect a
+//! change event leave other records as Kafka's and Debezium's do (unwrap
+//! passes non-envelopes unchanged); predicates are how a chain excludes
+//! them (`TopicNameMatches` with `negate`).
+//!
+//! # Errors
+//! Every configuration problem is refused at create. What is left are
+//! record-level failures (a `route.by.field` that is not a string, a
+//! record that is not what the encoder writes); they are definite and stop
+//! the connector, as Kafka Connect's default `errors.tolerance=none` does.
+mod cast;
+mod codec;
+pub mod config;
+mod fields;
+pub(crate) mod record;
+mod unwrap;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Instant;
+
+pub use codec::OutputFormat;
+pub use config::{is_transform_property, TransformConfigError, TransformsConfig};
+pub(crate) use record::ConnectRecord;
+
+use codec::SchemaCache;
+use config::{PredicateKind, PredicateUse, RegexRoute, TransformKind};
+use crate::source::Record;
+
+/// A record the chain cannot transform: definite, it stops the connector.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error("a record is not the JSON the encoder writes: {0}")]
+    Json(String),
+    #[error("transform `{alias}` failed on a record of topic `{topic}`: {reason}")]
+    Failed { alias: String, topic: String, reason: String },
+}
+
+enum Step {
+    Unwrap(unwrap::Unwrap),
+    Field(fields::FieldTransform),
+    Cast(cast::Cast),
+    RegexRouter(RegexRoute),
+    Filter,
+}
+
+impl Step {
+    fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, String> {
+        match self {
+            Step::Unwrap(unwrap) => unwrap.apply(record),
+            Step::Field(transform) => transform.apply(record),
+            Step::Cast(transform) => transform.apply(record),
+            Step::RegexRouter(route) => {
+                if let Some(topic) = route.apply(&record.topic) {
+                    record.topic = topic;
+                }
+                Ok(Some(record))
+            }
+            Step::Filter => Ok(None),
+        }
+    }
+}
+
+/// The configured chain, ready to run (it keeps schema caches, so one
+/// chain serves one task).
+pub struct TransformChain {
+    steps: Vec<(String, Option<PredicateUse>, Step)>,
+    predicates: Vec<PredicateKind>,
+    cache: SchemaCache,
+    format: OutputFormat,
+}
+
+impl TransformChain {
+    /// The chain for a validated configuration; `format` is the user's
+    /// converter setting the output is written with.
+    pub fn new(config: &TransformsConfig, format: OutputFormat) -> TransformChain {
+        let steps = config
+            .transforms
+            .iter()
+            .map(|t| {
+                let step = match &t.kind {
+                    TransformKind::ExtractNewRecordState(c) => Step::Unwrap(unwrap::Unwrap::new(c.clone())),
+                    TransformKind::RegexRouter(route) => Step::RegexRouter(route.clone()),
+                    TransformKind::Filter => Step::Filter,
+                    TransformKind::Field(side, op) => Step::Field(fields::FieldTransform::new(*side, op.clone())),
+                    TransformKind::Cast(side, spec) => Step::Cast(cast::Cast::new(*side, spec.clone())),
+                };
+                (t.alias.clone(), t.predicate, step)
+            })
+            .collect();
+        TransformChain {
+            steps,
+            predicates: config.predicates.iter().map(|p| p.kind.clone()).collect(),
+            cache: SchemaCache::default(),
+            format,
+        }
+    }
+
+    fn matches(&self, predicate: PredicateUse, record: &ConnectRecord) -> bool {
+        let hit = match &self.predicates[predicate.index] {
+            PredicateKind::TopicNameMatches(regex) => regex
+                .find(&record.topic)
+                .is_some_and(|m| m.start() == 0 && m.end() == record.topic.len()),
+            PredicateKind::RecordIsTombstone => record.is_tombstone(),
+            PredicateKind::HasHeaderKey(name) => record.header(name).is_some(),
+        };
+        hit != predicate.negate
+    }
+
+    /// Runs one record through the chain (`None`: dropped).
+    pub(crate) fn apply_one(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        let mut current = record;
+        for i in 0..self.steps.len() {
+            if let Some(predicate) = self.steps[i].1 {
+                if !self.matches(predicate, &current) {
+                    continue;
+                }
+            }
+            let topic = current.topic.clone();
+            let (alias, _, step) = &mut self.steps[i];
+            match step.apply(current) {
+                Ok(Some(next)) => current = next,
+                Ok(None) => return Ok(None),
+                Err(reason) => {
+                    return Err(TransformError::Failed {
+                        alias: alias.clone(),
+                        topic,
+                        reason,
+                    })
+                }
+            }
+        }
+        Ok(Some(current))
+    }
+
+    /// Transforms a delivery's records in order; dropped records are left
+    /// out.
+    pub fn apply(&mut self, records: Vec<Record>) -> Result<Vec<Record>, TransformError> {
+        let began = Instant::now();
+        let count = records.len();
+        let mut out = Vec::with_capacity(count);
+        for record in records {
+            let model = codec::decode(&mut self.cache, record)?;
+            if let Some(done) = self.apply_one(model)? {
+                out.push(codec::encode(&mut self.cache, done, self.format));
+            }
+        }
+        tracing::trace!(records = count, kept = out.len(), micros = began.elapsed().as_micros() as u64, "transformed");
+        Ok(out)
+    }
+}

@@ -6,7 +6,8 @@
 //! the new epochs; cordon keeps new connectors off a node, drain empties
 //! it, a new node receives connectors one at a time, and node labels,
 //! capacity and connector pins decide where connectors may run, and only
-//! learners marked as workers take connectors.
+//! learners marked as workers take connectors; a connector that failed
+//! definitively stays where it failed.
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -227,4 +228,52 @@ async fn a_learner_marked_as_worker_takes_its_share_and_a_plain_learner_none() {
     create_many(&cluster, leader, &db, 0..8, 7400).await;
     let view = wait_spread(&cluster, leader, &[1, 2, 3, 4], "8 connectors spread over 3 voters and the worker learner").await;
     assert_eq!(counts(&view, &[5])[&5], 0, "a learner that is not a worker owns nothing");
+}
+
+/// Waits until `c03` is FAILED and every other connector RUNNING, as node
+/// `node` sees it; answers c03's owner and epoch.
+async fn failed_beside_running(cluster: &Cluster, node: usize, description: &str) -> (Option<u64>, u64) {
+    cluster_tests::wait::wait_until(Duration::from_secs(60), description, || async {
+        let view = by_name(cluster, node).await?;
+        let broken = &view["c03"];
+        let others_running = view.values().filter(|c| c.name != "c03").all(|c| state(c) == "RUNNING");
+        if state(broken) == "FAILED" && others_running {
+            Ok((broken.owner_node_id, broken.epoch))
+        } else {
+            Err(format!("c03 {}; {:?}", state(broken), counts(&view, &[1, 2, 3])))
+        }
+    })
+    .await
+}
+
+/// A connector that fails definitively (here: access denied) stays FAILED
+/// on its node, under its epoch: new connectors spreading around it and
+/// the death of another node move others, never it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_definitively_failed_connector_stays_on_its_node() {
+    let (db, _broker, mut cluster, leader) = start(3).await;
+    create_many(&cluster, leader, &db, 0..3, 7400).await;
+    db.sql(&["CREATE TABLE inventory.t03 (id BIGINT PRIMARY KEY, v INT)"]).await;
+    create_one(&cluster, leader, &db, 3, 7400, &[("database.password", "wrong")]).await;
+    let (owner, epoch) = failed_beside_running(&cluster, leader, "c03 fails, the others run").await;
+    let owner = owner.expect("the failed connector has an owner");
+
+    // More connectors: the policy spreads them and leaves c03 alone.
+    create_many(&cluster, leader, &db, 4..8, 7400).await;
+    let after = failed_beside_running(&cluster, leader, "the new connectors run").await;
+    assert_eq!(after, (Some(owner), epoch), "c03 stayed on its node under its epoch");
+
+    // Another node dies: its connectors move, c03 does not.
+    let victim = [1, 2, 3].into_iter().find(|n| *n as u64 != owner && *n != leader).expect("a third node");
+    cluster.kill(victim);
+    cluster_tests::wait::wait_until(Duration::from_secs(60), "no connector left on the dead node", || async {
+        let view = by_name(&cluster, leader).await?;
+        match view.values().find(|c| c.owner_node_id == Some(victim as u64)) {
+            Some(c) => Err(format!("{} still on node {victim}", c.name)),
+            None => Ok(()),
+        }
+    })
+    .await;
+    let after = failed_beside_running(&cluster, leader, "the dead node's connectors run elsewhere").await;
+    assert_eq!(after, (Some(owner), epoch), "c03 stayed on its node under its epoch");
 }

@@ -251,7 +251,7 @@ async fn failed_beside_running(cluster: &Cluster, node: usize, description: &str
 /// the death of another node move others, never it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_definitively_failed_connector_stays_on_its_node() {
-    let (db, _broker, mut cluster, leader) = start(3).await;
+    let (db, _broker, cluster, leader) = start(3).await;
     create_many(&cluster, leader, &db, 0..3, 7400).await;
     db.sql(&["CREATE TABLE inventory.t03 (id BIGINT PRIMARY KEY, v INT)"]).await;
     create_one(&cluster, leader, &db, 3, 7400, &[("database.password", "wrong")]).await;

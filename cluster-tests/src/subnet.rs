@@ -4,9 +4,11 @@
 //! `127.0.0.0/8` to the loopback device, so no setup is needed) and node `i`
 //! lives on `127.A.B.i`. This buys three things:
 //!
-//! - **Parallel tests never collide.** Ports are chosen by binding port 0 on
-//!   the node's own IP. Nothing else on the machine binds that IP, so a port
-//!   the kernel reported free stays free until the node binds it, and stays
+//! - **Parallel tests never collide.** Ports are chosen by binding a random
+//!   port below the ephemeral range on the node's own IP ([`free_ports`]).
+//!   Nothing else on the machine binds that IP, and no outgoing connection
+//!   takes such a port, so a port found free stays free until the node
+//!   binds it, and stays
 //!   free while a killed node is down, which lets a node restart on the same
 //!   ports (its addresses are recorded in the Raft membership).
 //! - **A subnet is claimed, not just guessed.** A random `A.B` could in
@@ -98,17 +100,30 @@ impl Subnet {
     }
 }
 
-/// Asks the kernel for `count` distinct free ports on `ip`. The listeners
-/// are held until all ports are chosen, so the ports differ from each other,
-/// and then released for the node to bind.
+/// Listening ports are drawn from below Linux's ephemeral range (which
+/// starts at 32768 by default): a port from that range, once released,
+/// can be taken by any outgoing connection that has `ip` as its source
+/// (seen: a node's REST port taken between the choice and the node's own
+/// bind), while a port below it is only ever taken by a bind.
+const LISTEN_PORTS: std::ops::Range<u16> = 20_000..32_768;
+
+/// `count` distinct free ports on `ip`, from [`LISTEN_PORTS`]. The
+/// listeners are held until all ports are chosen, so the ports differ
+/// from each other, and then released for the node to bind.
 pub fn free_ports(ip: Ipv4Addr, count: usize) -> io::Result<Vec<u16>> {
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind((ip, 0)))
-        .collect::<io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
+    let span = u64::from(LISTEN_PORTS.end - LISTEN_PORTS.start);
+    let mut listeners = Vec::with_capacity(count);
+    let mut attempts = 0;
+    while listeners.len() < count {
+        attempts += 1;
+        let port = LISTEN_PORTS.start + (random_u64() % span) as u16;
+        match TcpListener::bind((ip, port)) {
+            Ok(listener) => listeners.push(listener),
+            Err(e) if attempts > 1000 => return Err(e),
+            Err(_) => {}
+        }
+    }
+    listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect()
 }
 
 /// A random number without a `rand` dependency: std's per-process random

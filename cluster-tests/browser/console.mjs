@@ -59,11 +59,11 @@ async function main() {
   console.log(`moved in ${Date.now() - started} ms`);
 
   await page.click(`#connectors tr[data-connector="${name}"] a`);
-  await page.waitForFunction(n => document.getElementById("c-name").textContent === n, name, { timeout: 5000 });
+  await page.waitForFunction(n => document.getElementById("c-name").textContent === n, name, { timeout: 15000 });
   const config = await page.textContent("#c-config");
   if (config.includes("\"secret\"") || !config.includes("********")) throw new Error("secrets not masked: " + config);
   await page.click('button[data-action="pause"]');
-  await page.waitForFunction(() => document.getElementById("c-state").textContent === "PAUSED", null, { timeout: 5000 });
+  await page.waitForFunction(() => document.getElementById("c-state").textContent === "PAUSED", null, { timeout: 15000 });
   const message = await page.textContent("#message");
   if (message) throw new Error("the page shows an error: " + message);
   if (failed.some(u => !u.startsWith(url.replace(/\/ui$/, "")))) throw new Error("requests outside the node: " + failed);

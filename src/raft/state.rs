@@ -186,25 +186,24 @@ pub struct ConnectorRecord {
 }
 
 
-#[cfg(test)]
 impl ConnectorRecord {
-    /// A connector named `c` for tests: running on node `owner` at
-    /// `epoch`, its task in `state` under that epoch, nothing committed.
-    pub(crate) fn for_tests(config: Properties, owner: NodeId, epoch: u64, state: TaskState) -> ConnectorRecord {
+    /// A connector as `CreateConnector` makes it at `now`: unowned, epoch
+    /// 0, its task unassigned, nothing committed.
+    fn created(name: String, incarnation: String, config: Properties, desired: DesiredState, now: i64) -> ConnectorRecord {
         ConnectorRecord {
-            name: "c".into(),
-            incarnation: String::new(),
+            name,
+            incarnation,
             config,
-            desired: DesiredState::Running,
-            owner: Some(owner),
-            epoch,
+            desired,
+            owner: None,
+            epoch: 0,
             task: TaskRecord {
-                state,
-                node_id: Some(owner),
-                epoch,
+                state: TaskState::Unassigned,
+                node_id: None,
+                epoch: 0,
                 error: None,
                 remedy: None,
-                updated_ms: 0,
+                updated_ms: now,
             },
             offset: None,
             schema_history: Vec::new(),
@@ -214,9 +213,22 @@ impl ConnectorRecord {
             events_per_sec: 0.0,
             binlog_retention: None,
             source_server: None,
-            created_ms: 0,
-            updated_ms: 0,
+            created_ms: now,
+            updated_ms: now,
         }
+    }
+}
+
+#[cfg(test)]
+impl ConnectorRecord {
+    /// A connector named `c` for tests: running on node `owner` at
+    /// `epoch`, its task in `state` under that epoch, nothing committed.
+    pub(crate) fn for_tests(config: Properties, owner: NodeId, epoch: u64, state: TaskState) -> ConnectorRecord {
+        let mut record = ConnectorRecord::created("c".into(), String::new(), config, DesiredState::Running, 0);
+        record.owner = Some(owner);
+        record.epoch = epoch;
+        record.task = TaskRecord { state, node_id: Some(owner), epoch, error: None, remedy: None, updated_ms: 0 };
+        record
     }
 }
 
@@ -433,32 +445,14 @@ impl ClusterState {
                 if self.connectors.contains_key(name) {
                     return Err(CommandError::AlreadyExists { name: name.clone() });
                 }
-                let record = ConnectorRecord {
-                    name: name.clone(),
-                    incarnation: incarnation.clone().unwrap_or_default(),
-                    config: config.clone(),
-                    desired: if *paused { DesiredState::Paused } else { DesiredState::Running },
-                    owner: None,
-                    epoch: 0,
-                    task: TaskRecord {
-                        state: TaskState::Unassigned,
-                        node_id: None,
-                        epoch: 0,
-                        error: None,
-                        remedy: None,
-                        updated_ms: now,
-                    },
-                    offset: None,
-                    schema_history: Vec::new(),
-                    snapshot: None,
-                    incremental: None,
-                    active_topics: BTreeSet::new(),
-                    events_per_sec: 0.0,
-                    binlog_retention: None,
-                    source_server: None,
-                    created_ms: now,
-                    updated_ms: now,
-                };
+                let desired = if *paused { DesiredState::Paused } else { DesiredState::Running };
+                let record = ConnectorRecord::created(
+                    name.clone(),
+                    incarnation.clone().unwrap_or_default(),
+                    config.clone(),
+                    desired,
+                    now,
+                );
                 self.connectors.entry(name.clone()).or_insert(record)
             }
             Command::UpdateConnector { name, config } => {

@@ -266,7 +266,7 @@ pub const CATALOG: &[Entry] = &[
     no_effect("poll.dispatch.interval.ms", "", "How often the queue dispatches.", "batches are handed over as soon as they are full or poll.interval.ms passes"),
     source("provide.transaction.metadata", "false", "BEGIN/END records and the transaction block."),
     no_effect("read.only", "false", "Incremental snapshots without writing to the signal table.", "raftcdc never writes to the source database"),
-    source("signal.data.collection", "", "The signal table (<databaseName>.<tableName>, columns id, type, data): inserted rows are signals, read whether or not the include lists capture it."),
+    source("signal.data.collection", "", "The signal table (db.table, columns id, type, data): inserted rows are signals, read whether or not the include lists capture it."),
     connector("signal.enabled.channels", "source", "Signal channels to read: source and/or kafka."),
     connector("signal.kafka.topic", "<topic.prefix>-signal", "The Kafka signal channel's topic (partition 0 is read); records keyed by topic.prefix are signals."),
     connector("signal.kafka.bootstrap.servers", "", "Brokers of the signal topic; empty: the node's [kafka] bootstrap_servers (with the sink's TLS/SASL settings)."),

@@ -24,6 +24,10 @@
 //!    resumed on a new consistent view records that view in the offset,
 //!    and streaming emits a change only if it is newer than the view its
 //!    row was read at, so no change a snapshot record shows is repeated.
+//! 6. `signals` (rows inserted into the signal table) belong to the batch
+//!    of their transaction; the owner acts on them through Raft before the
+//!    batch is delivered, so resuming before the batch reads them again
+//!    with the same identity ([`crate::signal`]).
 //!
 //! The channel between source and sink is bounded, so a slow or absent
 //! sink pauses reading instead of growing memory.

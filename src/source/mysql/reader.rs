@@ -1098,6 +1098,35 @@ mod tests {
         events
     }
 
+    /// A signal table the include lists do not capture is still read:
+    /// each inserted row becomes a signal in its transaction's batch, with
+    /// its place in the binlog as identity, and no change record.
+    #[test]
+    fn an_uncaptured_signal_table_yields_signals_and_no_records() {
+        let mut props = super::super::config::tests::base();
+        props.insert("table.include.list".into(), "shop.other".into());
+        props.insert("signal.data.collection".into(), "shop.things".into());
+        let mut reader = new_reader();
+        reader.config = Arc::new(MySqlSourceConfig::from_properties(&props).unwrap());
+        reader.builder = RecordBuilder::new(reader.config.clone());
+        let bytes = transaction_events(&[5, 6]);
+        let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+        let mut rest = &bytes[..];
+        let mut batches = Vec::new();
+        while !rest.is_empty() {
+            batches.extend(reader.handle(&Event::read(&fde, &mut rest).unwrap()).unwrap());
+        }
+        assert!(batches.iter().all(|b| b.records.iter().all(|r| r.topic != "dbserver1.shop.things")));
+        let signals: Vec<&crate::signal::ReceivedSignal> = batches.iter().flat_map(|b| &b.signals).collect();
+        let origins: Vec<String> = signals.iter().map(|s| s.origin.describe()).collect();
+        assert_eq!(origins.len(), 2, "{origins:?}");
+        assert!(origins[0].starts_with("source signal \"5\" at binlog.000001:") && origins[0].ends_with("/0/0"), "{origins:?}");
+        assert!(origins[1].starts_with("source signal \"6\"") && origins[1].ends_with("/0/1"), "{origins:?}");
+        // The table has no type column: a warning, not an action.
+        assert!(matches!(signals[0].action, Some(crate::signal::SignalAction::Refused { .. })));
+        assert!(batches.last().unwrap().ends_transaction);
+    }
+
     /// A MySQL 8.0.20+ compressed transaction (built from the documented
     /// format: no MySQL server can run here) is read like the plain one:
     /// its rows, committed at the payload's end; uncompressed payloads too.

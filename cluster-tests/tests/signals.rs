@@ -113,6 +113,14 @@ async fn source_channel_signals_run_pause_resume_and_stop_snapshots() {
         .remove(0);
     assert_eq!(c.task.as_ref().unwrap().state, "RUNNING");
     assert!(c.incremental_snapshot.is_none());
+    // The same warning in the CLI's JSON and in the REST status.
+    let out = cluster.cli(leader, &["connector", "status", "sig", "--output", "json"]).await;
+    assert!(out.status.success(), "{out:?}");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert!(json["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("bad-1")), "{json}");
+    let rest = cluster.rest(leader).get("/connectors/sig/status").await.unwrap().json;
+    assert_eq!(rest["signals"]["applied"], 1, "{rest}");
+    assert!(rest["signals"]["warnings"][0]["reason"].as_str().unwrap().contains("not JSON"), "{rest}");
 
     let execute = r#"{"type":"incremental","data-collections":["inventory\\.ord.*"],
         "additional-conditions":[{"data-collection":"inventory.orders","filter":"id > 500"}]}"#;

@@ -15,6 +15,7 @@ pub mod node;
 pub mod pipeline;
 pub mod placement;
 pub mod raft;
+pub mod signal;
 pub mod sink;
 pub mod source;
 pub mod storage;

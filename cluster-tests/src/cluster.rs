@@ -76,6 +76,10 @@ pub struct ClusterBuilder {
 /// claim and `init_transactions` (`src/pipeline/fault.rs`).
 pub const FREEZE_AFTER_CLAIM: &str = "RAFTCDC_FAULT_FREEZE_AFTER_CLAIM";
 
+/// The product's fault point that freezes a node after a batch's signals
+/// were applied through Raft and before the batch's Kafka transaction.
+pub const FREEZE_AFTER_SIGNAL: &str = "RAFTCDC_FAULT_FREEZE_AFTER_SIGNAL";
+
 impl Default for ClusterBuilder {
     fn default() -> Self {
         ClusterBuilder {
@@ -494,6 +498,7 @@ impl Cluster {
         let mut process = NodeProcess::new(node, config_path, log_path);
         if self.fault_points {
             process.set_env(FREEZE_AFTER_CLAIM, self.fault_file(node, FREEZE_AFTER_CLAIM));
+            process.set_env(FREEZE_AFTER_SIGNAL, self.fault_file(node, FREEZE_AFTER_SIGNAL));
         }
         process.start().unwrap_or_else(|e| panic!("start node {node}: {e}"));
         self.nodes.push(NodeSlot { config, process: Mutex::new(process), _proxy: proxy });
@@ -530,6 +535,14 @@ impl Cluster {
     pub fn arm_freeze_after_claim(&self, node: usize, connector: &str) {
         assert!(self.fault_points, "build the cluster with .fault_points() to arm one");
         std::fs::write(self.fault_file(node, FREEZE_AFTER_CLAIM), connector).expect("write the fault file");
+    }
+
+    /// Arms fault point `point` (such as [`FREEZE_AFTER_SIGNAL`]) of node
+    /// `i` for `connector`; it fires once. Needs a cluster built with
+    /// [`ClusterBuilder::fault_points`].
+    pub fn arm_fault(&self, node: usize, point: &str, connector: &str) {
+        assert!(self.fault_points, "build the cluster with .fault_points() to arm one");
+        std::fs::write(self.fault_file(node, point), connector).expect("write the fault file");
     }
 
     /// Whether node `i`'s process is stopped (frozen by [`Cluster::freeze`]

@@ -201,6 +201,8 @@ async fn incremental_snapshot_chunks_by_the_primary_key_not_the_message_key() {
             filter: None,
             state: IncrementalState::Running,
             requested_ms: 0,
+            patterns: false,
+            conditions: Vec::new(),
         }))
         .unwrap();
     // A change streamed while the snapshot runs, on a row sharing its

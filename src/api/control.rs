@@ -61,7 +61,11 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             },
             requested_ms: r.requested_ms,
         }),
-        warnings: ConnectorConfig::warnings(&record.config).iter().map(ToString::to_string).collect(),
+        warnings: ConnectorConfig::warnings(&record.config)
+            .iter()
+            .map(ToString::to_string)
+            .chain(record.signals.warnings.iter().map(|w| format!("signal: {}: {}", w.signal, w.reason)))
+            .collect(),
         binlog_retention: record.binlog_retention.as_ref().map(|r| proto::BinlogRetention {
             headroom_bytes: r.headroom_bytes,
             headroom_files: r.headroom_files,

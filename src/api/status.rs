@@ -28,7 +28,7 @@ impl From<NodeError> for Status {
             NodeError::Invalid { .. } => Code::InvalidArgument,
             NodeError::Rejected(rejected) => match rejected {
                 CommandError::NotFound { .. } => Code::NotFound,
-                CommandError::AlreadyExists { .. } => Code::AlreadyExists,
+                CommandError::AlreadyExists { .. } | CommandError::SignalRepeated { .. } => Code::AlreadyExists,
                 CommandError::InvalidName { .. } | CommandError::InvalidOffset { .. } => Code::InvalidArgument,
                 CommandError::NotPaused { .. }
                 | CommandError::NotStopped { .. }

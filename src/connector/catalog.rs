@@ -144,8 +144,8 @@ const JDBC: &str = "raftcdc speaks the MySQL protocol itself; there is no JDBC d
 const HISTORY: &str = "schema history lives in the replicated Raft state, not in a Kafka topic or file";
 const JAVA_CLASS: &str = "it names a Java class, and raftcdc runs no Java code";
 const SNAPSHOT_MODE_VALUE: &str = "it is read only with a snapshot.mode that raftcdc refuses (custom, configuration_based)";
-const SIGNALS: &str = "signal tables and Kafka signal topics are not read";
-const SIGNALS_INSTEAD: &str = "`raftcdc connector snapshot` (incremental snapshots, replicated through Raft)";
+const SIGNALS: &str = "only the source (signal table) and kafka signal channels are read";
+const SIGNALS_INSTEAD: &str = "signal.enabled.channels=source,kafka, or `raftcdc connector snapshot`";
 
 /// Every property: Debezium 3.x's MySQL connector documentation (required,
 /// advanced, schema history, signals, notifications, pass-through), the
@@ -266,7 +266,15 @@ pub const CATALOG: &[Entry] = &[
     no_effect("poll.dispatch.interval.ms", "", "How often the queue dispatches.", "batches are handed over as soon as they are full or poll.interval.ms passes"),
     source("provide.transaction.metadata", "false", "BEGIN/END records and the transaction block."),
     no_effect("read.only", "false", "Incremental snapshots without writing to the signal table.", "raftcdc never writes to the source database"),
-    refused("signal.", "", "Signals: signal.data.collection, signal.enabled.channels, signal.kafka.*, signal.consumer.*, signal.poll.interval.ms.", SIGNALS, SIGNALS_INSTEAD),
+    source("signal.data.collection", "", "The signal table (db.table, columns id, type, data): inserted rows are signals, read whether or not the include lists capture it."),
+    connector("signal.enabled.channels", "source", "Signal channels to read: source and/or kafka."),
+    connector("signal.kafka.topic", "<topic.prefix>-signal", "The Kafka signal channel's topic (partition 0 is read); records keyed by topic.prefix are signals."),
+    connector("signal.kafka.bootstrap.servers", "", "Brokers of the signal topic; empty: the node's [kafka] bootstrap_servers (with the sink's TLS/SASL settings)."),
+    connector("signal.kafka.groupId", "kafka-signal", "The signal consumer's group.id (no offsets are committed: the position is kept in the replicated state)."),
+    connector("signal.kafka.poll.timeout.ms", "100", "How long one poll of the signal topic waits for records."),
+    connector("signal.poll.interval.ms", "5000", "How often the Kafka signal channel polls its topic."),
+    connector("signal.consumer.", "", "librdkafka consumer properties for the signal topic (security settings, say); group.id, bootstrap.servers and offset handling are raftcdc's."),
+    refused("signal.", "", "Other signal properties (signal.file, JMX).", SIGNALS, SIGNALS_INSTEAD),
     source("skipped.operations", "t", "Operations not to emit: c, u, d, t or none."),
     no_effect("snapshot.delay.ms", "0", "Wait before a snapshot starts.", "a snapshot starts when the connector's owner is elected; its output is the same"),
     source("snapshot.fetch.size", "10000", "Rows per snapshot chunk (one read, one batch, one committed cursor step)."),

@@ -7,8 +7,9 @@
 //! instead); the source reads what it implements
 //! (`source::mysql::config`), the sink checks its keys
 //! (`sink::kafka::config`), placement reads `raftcdc.placement.*`
-//! (`placement::constraints`), and the transform layer parses
-//! `transforms*`/`predicates*` (`transform::config`).
+//! (`placement::constraints`), the transform layer parses
+//! `transforms*`/`predicates*` (`transform::config`), and the signal layer
+//! reads `signal.*` (`signal::config`).
 //! Accepted properties with no effect come back as [`PropertyWarning`]s,
 //! which `connector status` shows.
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use std::fmt;
 
 use super::spec::{spec_error, SpecError};
 use crate::placement::constraints::PlacementConstraints;
+use crate::signal::SignalConfig;
 use crate::sink::kafka::{KafkaSinkConfig, SinkConfigError};
 use crate::source::mysql::config::MySqlSourceConfig;
 use crate::transform::{OutputFormat, TransformConfigError, TransformsConfig};
@@ -28,6 +30,8 @@ pub struct ConnectorConfig {
     pub source: MySqlSourceConfig,
     /// The `transforms` chain and its `predicates` (empty without).
     pub transforms: TransformsConfig,
+    /// The signal channels (`signal.*`).
+    pub signals: SignalConfig,
     /// Properties accepted with no effect, and why.
     pub warnings: Vec<PropertyWarning>,
 }
@@ -58,9 +62,11 @@ impl ConnectorConfig {
         KafkaSinkConfig::check_properties(&source.sink_properties).map_err(sink_error)?;
         PlacementConstraints::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
         let transforms = TransformsConfig::parse(props).map_err(transform_error)?;
+        let signals = SignalConfig::from_properties(props).map_err(|e| spec_error(format!("config.{}", e.property), e.reason))?;
         Ok(ConnectorConfig {
             source,
             transforms,
+            signals,
             warnings: Self::warnings(props),
         })
     }
@@ -150,7 +156,9 @@ mod tests {
         for (key, value, reason) in [
             ("bogus.property", "1", "unknown property"),
             ("database.ssl.keystore.type", "JKS", "is not supported by raftcdc: "),
-            ("signal.data.collection", "db.signals", "is not supported by raftcdc: "),
+            ("signal.data.collection", "signals", "\"signals\" is not of the form"),
+            ("signal.enabled.channels", "jmx", "the jmx channel is not supported"),
+            ("signal.consumer.enable.auto.commit", "true", "raftcdc sets it"),
         ] {
             let mut props = base();
             props.insert(key.into(), value.into());

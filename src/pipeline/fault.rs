@@ -19,12 +19,17 @@ use std::path::PathBuf;
 pub enum Point {
     /// After the task's Raft claim succeeded, before `init_transactions`.
     AfterClaim,
+    /// After a batch's signals were applied through Raft, before the
+    /// batch's Kafka transaction (an owner that dies here leaves the next
+    /// owner to read the signals again).
+    AfterSignal,
 }
 
 impl Point {
     fn variable(self) -> &'static str {
         match self {
             Point::AfterClaim => "RAFTCDC_FAULT_FREEZE_AFTER_CLAIM",
+            Point::AfterSignal => "RAFTCDC_FAULT_FREEZE_AFTER_SIGNAL",
         }
     }
 }

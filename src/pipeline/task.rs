@@ -69,6 +69,16 @@
 //! slow or unreachable broker stops the binlog reader instead of growing
 //! memory.
 //!
+//! # Signals
+//! Debezium signals ([`crate::signal`]) are acted on through Raft
+//! (`ApplySignal`, under the task's epoch). Signal-table rows come with
+//! the batch of their transaction and are proposed *before* that batch's
+//! Kafka transaction, like schema history: a crash in between makes the
+//! next owner read them again, and the state machine drops the repeat. The
+//! Kafka channel's reader starts at the position the replicated state
+//! records and proposes each signal with its offset, so the action and
+//! the position move in one entry.
+//!
 //! # Transforms
 //! A connector's `transforms` chain runs here, in the owner, on every
 //! batch between the source and the delivery loop, on its own thread and in
@@ -101,6 +111,7 @@ use crate::connector::ConnectorConfig;
 use crate::sink::kafka::{KafkaSink, Progress, SinkError};
 use crate::source::mysql::error::SourceError;
 use crate::source::mysql::replication::MySqlSource;
+use crate::signal::{ReceivedSignal, SignalAction, SignalConfig};
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress, SourceReport};
 use crate::transform::TransformChain;
 
@@ -271,6 +282,8 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     // them back into Connect records) and the chain writes the user's
     // converter format.
     let chain = (!config.transforms.is_empty()).then(|| TransformChain::new(&config.transforms, config.output_format()));
+    let signals = config.signals.clone();
+    let signal_connection = sink_config.connection_overrides().into_iter().collect::<BTreeMap<_, _>>();
     let mut source_config = config.source;
     if chain.is_some() {
         source_config.encoding.key_schemas_enable = true;
@@ -327,6 +340,10 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         None => (source_rx, None),
     };
     let (_request_watcher, requests) = follow_snapshot_requests(context);
+    let _kafka_signals = signals
+        .channels
+        .kafka
+        .then(|| follow_kafka_signals(context, signals.clone(), &bootstrap, signal_connection));
     let (reports, _report_forwarder) = forward_source_reports(context);
     let source = MySqlSource::new(source_config.clone(), first_attempt)
         .with_snapshot_requests(requests)
@@ -404,6 +421,75 @@ fn follow_snapshot_requests(
         }
     });
     (AbortOnDrop(watcher), rx)
+}
+
+/// The Kafka signal channel: reads the signal topic from the position the
+/// replicated state records and applies each signal through Raft, in
+/// order, retrying a proposal that fails until it is applied (or the
+/// epoch is gone). Ends with the attempt; the reader thread ends with it.
+fn follow_kafka_signals(
+    context: &TaskContext,
+    config: SignalConfig,
+    node_bootstrap: &str,
+    connection: BTreeMap<String, String>,
+) -> AbortOnDrop<()> {
+    let node = context.node.clone();
+    let name = context.name.clone();
+    let epoch = context.epoch;
+    let bootstrap = config.kafka_bootstrap_servers.clone().unwrap_or_else(|| node_bootstrap.to_string());
+    // The sink's TLS/SASL settings apply only to the node's own brokers.
+    let connection = if config.kafka_bootstrap_servers.is_some() { BTreeMap::new() } else { connection };
+    let follower = tokio::spawn(
+        async move {
+            let start = match node.read_connector(&name, |c| c.signals.kafka_position).await {
+                Ok(start) => start,
+                Err(_) => return,
+            };
+            let mut signals = crate::signal::kafka::read_signals(config, bootstrap, connection, start);
+            while let Some(signal) = signals.recv().await {
+                let mut backoff = Duration::from_millis(100);
+                loop {
+                    match apply_signal(&node, &name, epoch, &signal).await {
+                        Ok(()) => break,
+                        Err(TaskError::Deposed(_)) => return,
+                        Err(error) => {
+                            tracing::warn!(connector = %name, %error, "kafka signal channel: applying a signal failed; retrying");
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                }
+            }
+        }
+        .in_current_span(),
+    );
+    AbortOnDrop(follower)
+}
+
+/// Acts on one signal through Raft under `epoch` (rule 8 of
+/// [`crate::raft::state`] drops a repeat); a `log` signal is written to
+/// this owner's log once its entry applied and was not a repeat.
+async fn apply_signal(node: &Node, name: &str, epoch: u64, signal: &ReceivedSignal) -> Result<(), TaskError> {
+    let Some(action) = signal.action.clone() else { return Ok(()) };
+    let command = Command::ApplySignal { name: name.to_string(), epoch, origin: signal.origin.clone(), action: action.clone() };
+    let signal_name = signal.origin.describe();
+    match node.propose(command).await {
+        Ok(_) => {
+            match &action {
+                SignalAction::Log { message } => tracing::info!(connector = %name, signal = %signal_name, "{message}"),
+                SignalAction::Refused { reason } => tracing::warn!(connector = %name, signal = %signal_name, %reason, "signal not acted on"),
+                other => tracing::info!(connector = %name, signal = %signal_name, action = other.name(), "signal applied"),
+            }
+            Ok(())
+        }
+        Err(NodeError::Rejected(CommandError::SignalRepeated { .. })) => {
+            tracing::info!(connector = %name, signal = %signal_name, "signal already applied; not acted on again");
+            Ok(())
+        }
+        Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => Err(TaskError::Deposed(format!("epoch {epoch} is now {current}"))),
+        Err(NodeError::Rejected(CommandError::NotFound { .. })) => Err(TaskError::Deposed("the connector was deleted".into())),
+        Err(error) => Err(TaskError::Transient(format!("cannot apply {signal_name} through Raft: {}", error_chain(&error)))),
+    }
 }
 
 /// What the source reports besides batches (binlog retention, the server
@@ -493,6 +579,7 @@ struct Pending {
     offset: Option<serde_json::Value>,
     schema_history: Vec<serde_json::Value>,
     snapshot: Option<SnapshotProgress>,
+    signals: Vec<ReceivedSignal>,
     since: Option<Instant>,
 }
 
@@ -501,6 +588,7 @@ impl Pending {
         self.since.get_or_insert_with(Instant::now);
         self.records.extend(batch.records);
         self.schema_history.extend(batch.schema_history);
+        self.signals.extend(batch.signals);
         self.offset = Some(batch.offset);
         if batch.snapshot.is_some() {
             self.snapshot = batch.snapshot;
@@ -535,6 +623,7 @@ async fn deliver(
     let records = std::mem::take(&mut pending.records);
     let schema_history = std::mem::take(&mut pending.schema_history);
     let snapshot = pending.snapshot.take();
+    let signals = std::mem::take(&mut pending.signals);
     pending.since = None;
     let progress = Progress {
         connector: context.name.clone(),
@@ -544,6 +633,14 @@ async fn deliver(
     };
     if !schema_history.is_empty() {
         record_history(context, schema_history).await?;
+    }
+    // Signals act before their batch is in Kafka (see the module docs); a
+    // transient failure restarts from the committed position, before them.
+    if !signals.is_empty() {
+        for signal in &signals {
+            apply_signal(&context.node, &context.name, context.epoch, signal).await?;
+        }
+        super::fault::reached(super::fault::Point::AfterSignal, &context.name);
     }
     let began = Instant::now();
     sink.deliver(&records, &progress).await?;

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Properties;
+use crate::signal::{SignalAction, SignalOrigin};
 
 use super::state::{ConnectorRecord, DesiredState, IncrementalState, SnapshotProgress, TaskState};
 use super::NodeId;
@@ -220,6 +221,20 @@ pub enum Command {
         address: String,
         server_id: u32,
     },
+    /// The owner acts on a Debezium signal (see [`crate::signal`]), under
+    /// its epoch. `origin` is the signal's identity: a signal the connector
+    /// already applied (rule 8 in [`super::state`]) is a repeat, committed
+    /// but answered with [`CommandError::SignalRepeated`], so an owner that
+    /// died after proposing and before its progress moved past the signal
+    /// cannot make the next owner act on it twice. A signal that cannot be
+    /// acted on (malformed, or nothing to pause) is recorded as a warning,
+    /// never refused. Added after every variant above.
+    ApplySignal {
+        name: String,
+        epoch: u64,
+        origin: SignalOrigin,
+        action: SignalAction,
+    },
 }
 
 /// One connector's recent traffic, as its owner measured it.
@@ -271,7 +286,8 @@ impl Command {
             | Command::RecordTopics { name, .. }
             | Command::ResetTopics { name }
             | Command::RecordBinlogRetention { name, .. }
-            | Command::RecordSourceServer { name, .. } => name,
+            | Command::RecordSourceServer { name, .. }
+            | Command::ApplySignal { name, .. } => name,
             Command::RegisterNode { .. } | Command::SetNodeSchedule { .. } | Command::RenewLease { .. } => return None,
         })
     }
@@ -332,4 +348,6 @@ pub enum CommandError {
     InvalidOffset { reason: String },
     #[error("name: connector \"{name}\" has no incremental snapshot to control (start one with raftcdc connector snapshot {name} --tables ...)")]
     NoSnapshot { name: String },
+    #[error("signal: connector \"{name}\" already applied {signal}; the repeat changes nothing")]
+    SignalRepeated { name: String, signal: String },
 }

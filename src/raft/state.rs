@@ -12,7 +12,8 @@
 //!    connector therefore never reuses an epoch a zombie task may still hold.
 //! 2. **Owner writes carry their epoch.** `CommitOffset`,
 //!    `ReportTaskStatus`, `AppendSchemaHistory`, `RecordSchemaHistory`,
-//!    `RecordTopics`, `RecordBinlogRetention` and `RecordSourceServer` are
+//!    `RecordTopics`, `RecordBinlogRetention`, `RecordSourceServer` and
+//!    `ApplySignal` are
 //!    applied only when their epoch equals the connector's current
 //!    epoch; otherwise they answer [`CommandError::StaleEpoch`] and change
 //!    nothing. An owner that was replaced (by a failover, a restart or an
@@ -46,6 +47,17 @@
 //!    report counts only from the connector's current owner at its
 //!    current epoch.
 //!
+//! 8. **A signal is acted on at most once.** `ApplySignal` carries the
+//!    signal's identity ([`crate::signal::SignalOrigin`]). Source-channel
+//!    signals (a signal table row: its GTID or binlog position, event and
+//!    row, and its `id`) are remembered among the last
+//!    [`SIGNAL_MEMORY`] applied; Kafka-channel signals advance the
+//!    channel's replicated position, and a record below it is a repeat.
+//!    A repeat answers [`CommandError::SignalRepeated`] and changes
+//!    nothing. Owners propose a signal before their progress passes it, so
+//!    a crash makes the next owner propose it again, and this rule makes
+//!    that harmless (see [`crate::signal`]).
+//!
 //! Validation of a connector's *config* (the Debezium properties) happens
 //! before proposing, not here: if a later release tightened the validator,
 //! replaying an old log must still reproduce the same state.
@@ -54,6 +66,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Properties;
+use crate::signal::{SignalAction, SignalOrigin};
 
 use super::command::{Command, CommandError, CommandReply, Proposal};
 use super::NodeId;
@@ -181,6 +194,10 @@ pub struct ConnectorRecord {
     /// The database server the owner reads ([`Command::RecordSourceServer`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_server: Option<SourceServer>,
+    /// What the connector's signal channels have applied (rule 8), and
+    /// the warnings of signals it could not act on.
+    #[serde(default, skip_serializing_if = "SignalState::is_empty")]
+    pub signals: SignalState,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -213,6 +230,7 @@ impl ConnectorRecord {
             events_per_sec: 0.0,
             binlog_retention: None,
             source_server: None,
+            signals: SignalState::default(),
             created_ms: now,
             updated_ms: now,
         }
@@ -229,6 +247,133 @@ impl ConnectorRecord {
         record.epoch = epoch;
         record.task = TaskRecord { state, node_id: Some(owner), epoch, error: None, remedy: None, updated_ms: 0 };
         record
+    }
+}
+
+/// How many source-channel signal identities a connector remembers
+/// (rule 8): far more than one batch's worth of signals, which is what an
+/// owner that dies can leave to be proposed again.
+pub const SIGNAL_MEMORY: usize = 1024;
+
+/// How many signal warnings status shows (the newest).
+pub const SIGNAL_WARNINGS: usize = 20;
+
+/// A connector's signal channels as the replicated state knows them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SignalState {
+    /// Identities of the last [`SIGNAL_MEMORY`] source-channel signals
+    /// applied, oldest first.
+    #[serde(default)]
+    pub source_applied: std::collections::VecDeque<String>,
+    /// The Kafka channel's position: the next offset of partition 0 to
+    /// read (`None`: nothing applied yet; read from the start).
+    #[serde(default)]
+    pub kafka_position: Option<i64>,
+    /// Signals applied (repeats not counted).
+    #[serde(default)]
+    pub applied: u64,
+    /// Signals not acted on, newest last (at most [`SIGNAL_WARNINGS`]).
+    #[serde(default)]
+    pub warnings: Vec<SignalWarning>,
+}
+
+impl SignalState {
+    pub fn is_empty(&self) -> bool {
+        *self == SignalState::default()
+    }
+}
+
+/// A signal that was read but not acted on, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalWarning {
+    /// The signal, as [`SignalOrigin::describe`] names it.
+    pub signal: String,
+    pub reason: String,
+    pub at_ms: i64,
+}
+
+impl ConnectorRecord {
+    /// Rule 8: records `origin` as applied, or answers that it was.
+    fn remember_signal(&mut self, origin: &SignalOrigin) -> Result<(), CommandError> {
+        let repeated = || CommandError::SignalRepeated { name: self.name.clone(), signal: origin.describe() };
+        match origin {
+            SignalOrigin::Source { id, position } => {
+                let identity = format!("{id}@{position}");
+                if self.signals.source_applied.contains(&identity) {
+                    return Err(repeated());
+                }
+                if self.signals.source_applied.len() >= SIGNAL_MEMORY {
+                    self.signals.source_applied.pop_front();
+                }
+                self.signals.source_applied.push_back(identity);
+            }
+            SignalOrigin::Kafka { offset, .. } => {
+                if self.signals.kafka_position.is_some_and(|next| *offset < next) {
+                    return Err(repeated());
+                }
+                self.signals.kafka_position = Some(offset + 1);
+            }
+        }
+        self.signals.applied += 1;
+        Ok(())
+    }
+
+    fn signal_warning(&mut self, origin: &SignalOrigin, reason: String, now: i64) {
+        if self.signals.warnings.len() >= SIGNAL_WARNINGS {
+            self.signals.warnings.remove(0);
+        }
+        self.signals.warnings.push(SignalWarning { signal: origin.describe(), reason, at_ms: now });
+    }
+
+    /// Acts on a signal that is not a repeat. Whatever cannot be done
+    /// becomes a warning: a signal never fails the entry.
+    fn act_on_signal(&mut self, origin: &SignalOrigin, action: &SignalAction, now: i64) {
+        let snapshot_state = |record: &ConnectorRecord| record.incremental.as_ref().map(|r| r.state);
+        match action {
+            SignalAction::ExecuteSnapshot { data_collections, conditions } => {
+                let id = self.incremental.as_ref().map_or(1, |r| r.id + 1);
+                self.incremental = Some(IncrementalRequest {
+                    id,
+                    tables: data_collections.clone(),
+                    filter: None,
+                    state: IncrementalState::Running,
+                    requested_ms: now,
+                    patterns: true,
+                    conditions: conditions.clone(),
+                });
+            }
+            SignalAction::StopSnapshot { data_collections } => match self.incremental.as_mut() {
+                Some(request) if request.state != IncrementalState::Stopped => {
+                    let all = data_collections.is_empty() || request.tables.iter().all(|t| data_collections.contains(t));
+                    if all {
+                        request.state = IncrementalState::Stopped;
+                    } else {
+                        let reason = format!(
+                            "stop-snapshot names only some of the snapshot's data-collections ({}); raftcdc stops a whole incremental snapshot: name all of {} or none",
+                            data_collections.join(", "),
+                            request.tables.join(", ")
+                        );
+                        self.signal_warning(origin, reason, now);
+                    }
+                }
+                _ => self.signal_warning(origin, "stop-snapshot: no incremental snapshot is running".into(), now),
+            },
+            SignalAction::PauseSnapshot => match snapshot_state(self) {
+                Some(IncrementalState::Running) | Some(IncrementalState::Paused) => {
+                    self.incremental.as_mut().expect("checked").state = IncrementalState::Paused;
+                }
+                _ => self.signal_warning(origin, "pause-snapshot: no incremental snapshot is running".into(), now),
+            },
+            SignalAction::ResumeSnapshot => match snapshot_state(self) {
+                Some(IncrementalState::Running) | Some(IncrementalState::Paused) => {
+                    self.incremental.as_mut().expect("checked").state = IncrementalState::Running;
+                }
+                _ => self.signal_warning(origin, "resume-snapshot: no incremental snapshot is paused".into(), now),
+            },
+            // The owner writes it to its log once this entry applied.
+            SignalAction::Log { .. } => {}
+            SignalAction::Refused { reason } => self.signal_warning(origin, reason.clone(), now),
+        }
     }
 }
 
@@ -595,6 +740,8 @@ impl ClusterState {
                     filter: filter.clone(),
                     state: IncrementalState::Running,
                     requested_ms: now,
+                    patterns: false,
+                    conditions: Vec::new(),
                 });
                 record
             }
@@ -631,6 +778,12 @@ impl ClusterState {
                 }
                 record
             }
+            Command::ApplySignal { name, epoch, origin, action } => {
+                let record = self.owned(name, *epoch)?;
+                record.remember_signal(origin)?;
+                record.act_on_signal(origin, action, now);
+                record
+            }
             Command::SetSnapshotState { name, state } => {
                 let record = self.existing(name)?;
                 match record.incremental.as_mut() {
@@ -653,6 +806,7 @@ impl ClusterState {
                 | Command::RecordTopics { .. }
                 | Command::RecordBinlogRetention { .. }
                 | Command::RecordSourceServer { .. }
+                | Command::ApplySignal { .. }
         );
         Ok((!owner_write).then(|| record.clone()))
     }
@@ -965,4 +1119,74 @@ mod tests {
         assert_eq!(record.offset, offset);
         assert!(record.set_by_operator);
     }
+    fn signal(state: &mut ClusterState, epoch: u64, origin: SignalOrigin, action: SignalAction) -> CommandReply {
+        state.apply(&at(Command::ApplySignal { name: "c".into(), epoch, origin, action }))
+    }
+
+    fn source_origin(position: &str) -> SignalOrigin {
+        SignalOrigin::Source { id: "s1".into(), position: position.into() }
+    }
+
+    fn execute() -> SignalAction {
+        SignalAction::ExecuteSnapshot { data_collections: vec!["db\\.t.*".into()], conditions: vec![] }
+    }
+
+    /// Rule 8: a source signal read again by the next owner (same identity)
+    /// requests no second snapshot; a new row does.
+    #[test]
+    fn a_repeated_source_signal_is_acted_on_once() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let first = assign(&mut state, "c", 1);
+        assert!(matches!(signal(&mut state, first, source_origin("0-1-9/0/0"), execute()), CommandReply::Applied { .. }));
+        let request = state.connectors["c"].incremental.clone().unwrap();
+        assert_eq!((request.id, request.patterns, request.state), (1, true, IncrementalState::Running));
+        let second = assign(&mut state, "c", 2);
+        let reply = signal(&mut state, second, source_origin("0-1-9/0/0"), execute());
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::SignalRepeated { .. })), "{reply:?}");
+        assert_eq!(state.connectors["c"].incremental.as_ref().unwrap().id, 1);
+        signal(&mut state, second, source_origin("0-1-12/0/0"), execute());
+        assert_eq!(state.connectors["c"].incremental.as_ref().unwrap().id, 2);
+        assert_eq!(state.connectors["c"].signals.applied, 2);
+        // A deposed owner's proposal is fenced like any owner write.
+        let reply = signal(&mut state, first, source_origin("0-1-13/0/0"), execute());
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::StaleEpoch { .. })));
+    }
+
+    /// Rule 8 for the Kafka channel: the position moves with the action; a
+    /// record below it is a repeat.
+    #[test]
+    fn kafka_signals_advance_the_replicated_position() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        let at_offset = |offset| SignalOrigin::Kafka { topic: "sig".into(), partition: 0, offset };
+        signal(&mut state, epoch, at_offset(3), execute());
+        assert_eq!(state.connectors["c"].signals.kafka_position, Some(4));
+        let reply = signal(&mut state, epoch, at_offset(3), execute());
+        assert!(matches!(reply, CommandReply::Rejected(CommandError::SignalRepeated { .. })));
+        signal(&mut state, epoch, at_offset(7), SignalAction::PauseSnapshot);
+        let record = &state.connectors["c"];
+        assert_eq!((record.signals.kafka_position, record.incremental.as_ref().unwrap().state), (Some(8), IncrementalState::Paused));
+    }
+
+    /// Signals that cannot be acted on are warnings, never failures.
+    #[test]
+    fn signals_that_cannot_act_become_warnings() {
+        let mut state = ClusterState::default();
+        create(&mut state, "c");
+        let epoch = assign(&mut state, "c", 1);
+        signal(&mut state, epoch, source_origin("a/0/0"), SignalAction::ResumeSnapshot);
+        signal(&mut state, epoch, source_origin("a/0/1"), SignalAction::Refused { reason: "bad json".into() });
+        signal(&mut state, epoch, source_origin("a/0/2"), execute());
+        signal(&mut state, epoch, source_origin("a/0/3"), SignalAction::StopSnapshot { data_collections: vec!["other.t".into()] });
+        let record = &state.connectors["c"];
+        let reasons: Vec<&str> = record.signals.warnings.iter().map(|w| w.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(reasons[0].contains("no incremental snapshot is paused") && reasons[1] == "bad json" && reasons[2].contains("only some"));
+        assert_eq!(record.incremental.as_ref().unwrap().state, IncrementalState::Running);
+        signal(&mut state, epoch, source_origin("a/0/4"), SignalAction::StopSnapshot { data_collections: vec![] });
+        assert_eq!(state.connectors["c"].incremental.as_ref().unwrap().state, IncrementalState::Stopped);
+    }
 }
+

@@ -24,6 +24,10 @@
 //!    resumed on a new consistent view records that view in the offset,
 //!    and streaming emits a change only if it is newer than the view its
 //!    row was read at, so no change a snapshot record shows is repeated.
+//! 6. `signals` (rows inserted into the signal table) belong to the batch
+//!    of their transaction; the owner acts on them through Raft before the
+//!    batch is delivered, so resuming before the batch reads them again
+//!    with the same identity ([`crate::signal`]).
 //!
 //! The channel between source and sink is bounded, so a slow or absent
 //! sink pauses reading instead of growing memory.
@@ -50,6 +54,10 @@ pub struct Batch {
     /// Snapshot progress as of this batch (snapshot batches only); it is
     /// committed to the replicated state with the offset, for status.
     pub snapshot: Option<SnapshotProgress>,
+    /// Signals read from the signal table in this batch's transactions;
+    /// the owner acts on them (through Raft) before delivering the batch
+    /// (see [`crate::signal`]).
+    pub signals: Vec<crate::signal::ReceivedSignal>,
 }
 
 /// How far a snapshot got, as connector status shows it.
@@ -120,11 +128,20 @@ pub struct IncrementalRequest {
     /// Rises with every request, so a source can tell a new request from
     /// one it already completed.
     pub id: u64,
-    /// `db.table` names.
+    /// `db.table` names (or, with `patterns`, patterns of them).
     pub tables: Vec<String>,
     pub filter: Option<String>,
     pub state: IncrementalState,
     pub requested_ms: i64,
+    /// `tables` are Debezium `data-collections` patterns, matched whole
+    /// against the captured tables when the snapshot starts (a signal's
+    /// request); requests of `connector snapshot` name tables.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub patterns: bool,
+    /// Per-table conditions (a signal's `additional-conditions`), used
+    /// instead of `filter` for the tables they match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<crate::signal::TableCondition>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -90,7 +90,9 @@ fn node_status(error: &NodeError) -> StatusCode {
             | CommandError::NotPaused { .. }
             | CommandError::NotStopped { .. }
             | CommandError::NoSnapshot { .. } => StatusCode::BAD_REQUEST,
-            CommandError::StaleEpoch { .. } | CommandError::EpochMismatch { .. } => StatusCode::CONFLICT,
+            CommandError::StaleEpoch { .. } | CommandError::EpochMismatch { .. } | CommandError::SignalRepeated { .. } => {
+                StatusCode::CONFLICT
+            }
         },
         NodeError::Precondition { .. } => StatusCode::CONFLICT,
         NodeError::NoLeader { .. }

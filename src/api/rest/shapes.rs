@@ -100,12 +100,22 @@ pub fn status(record: &ConnectorRecord, worker_id: &str) -> Value {
     } else {
         vec![task_status(record, worker_id)]
     };
-    json!({
+    let mut status = json!({
         "name": record.name,
         "connector": {"state": connector_state(record), "worker_id": worker_id},
         "tasks": tasks,
         "type": "source",
-    })
+    });
+    // raftcdc's own: what the signal channels applied, and the signals
+    // they could not act on (only once a signal was read).
+    if !record.signals.is_empty() {
+        status["signals"] = json!({
+            "applied": record.signals.applied,
+            "kafka_position": record.signals.kafka_position,
+            "warnings": record.signals.warnings.iter().map(|w| json!({"signal": w.signal, "reason": w.reason, "at_ms": w.at_ms})).collect::<Vec<_>>(),
+        });
+    }
+    status
 }
 
 /// `GET /connectors/{name}/tasks`: task 0 with the connector's config.

@@ -218,6 +218,11 @@ pub struct MySqlSourceConfig {
     /// `topic.creation.*`, `delivery.guarantee`), kept for the sink layer.
     /// (`Debug` masks secrets such as `producer.override.sasl.password`.)
     pub sink_properties: Properties,
+    /// `signal.data.collection` as `(db, table)`, when the source channel
+    /// is enabled (`signal.enabled.channels`): rows inserted into it are
+    /// signals ([`crate::signal`]), read whether or not the include lists
+    /// capture the table.
+    pub signal_table: Option<(String, String)>,
 }
 
 /// A configuration problem, naming the property.
@@ -446,6 +451,25 @@ impl std::str::FromStr for SnapshotMode {
     }
 }
 
+/// `signal.data.collection` (`db.table`), if the source channel reads it.
+fn signal_table(p: &Props) -> Result<Option<(String, String)>, ConfigError> {
+    let Some(name) = p.get("signal.data.collection").map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    let Some((db, table)) = name.split_once('.').filter(|(d, t)| !d.is_empty() && !t.is_empty() && !t.contains('.')) else {
+        return Err(error(
+            "signal.data.collection",
+            format!("\"{name}\" is not of the form <databaseName>.<tableName>"),
+        ));
+    };
+    let source_channel = p
+        .get("signal.enabled.channels")
+        .map(str::trim)
+        .filter(|channels| !channels.is_empty())
+        .is_none_or(|channels| channels.split(',').any(|c| c.trim() == "source"));
+    Ok(source_channel.then(|| (db.to_string(), table.to_string())))
+}
+
 impl MySqlSourceConfig {
     /// Interprets a connector's Debezium properties. The connector front
     /// door has already answered every key with the catalog
@@ -604,6 +628,7 @@ impl MySqlSourceConfig {
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,
+            signal_table: signal_table(&p)?,
         })
     }
 

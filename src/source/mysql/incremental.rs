@@ -75,6 +75,7 @@ use super::snapshot::{now_sec, prepare_session, select_all, sql_error, RowEncode
 use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
+use crate::signal::{condition_for, whole_match, TableCondition};
 use crate::source::{IncrementalRequest, IncrementalState, Record, SnapshotProgress};
 
 /// Rows per incremental chunk (Debezium's `incremental.snapshot.chunk.size`
@@ -99,6 +100,10 @@ pub struct IncrementalCursor {
     pub rows: u64,
     /// Completed or stopped.
     pub done: bool,
+    /// Per-table conditions of a signal's request (`additional-conditions`):
+    /// the first whose pattern matches a table replaces `filter` for it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<TableCondition>,
 }
 
 impl IncrementalCursor {
@@ -222,22 +227,27 @@ impl Incremental {
         pos: u64,
     ) -> Result<Option<(Vec<Record>, SnapshotProgress)>, SourceError> {
         if let Some(request) = self.new_request(cursor.as_ref()) {
-            let tables = request
-                .tables
-                .iter()
-                .filter_map(|t| t.split_once('.'))
-                .map(|(d, t)| (d.to_string(), t.to_string()))
-                .collect();
-            tracing::info!(id = request.id, tables = ?request.tables, "incremental snapshot: starting");
+            let tables: Vec<(String, String)> = if request.patterns {
+                self.matching_tables(&request.tables).await?
+            } else {
+                request
+                    .tables
+                    .iter()
+                    .filter_map(|t| t.split_once('.'))
+                    .map(|(d, t)| (d.to_string(), t.to_string()))
+                    .collect()
+            };
+            tracing::info!(id = request.id, tables = ?tables, "incremental snapshot: starting");
             let started = IncrementalCursor {
                 id: request.id,
-                tables,
                 filter: request.filter.clone(),
                 table: 0,
                 last_key: None,
                 key_columns: None,
                 rows: 0,
-                done: false,
+                done: tables.is_empty(),
+                conditions: request.conditions.clone(),
+                tables,
             };
             self.window = None;
             let progress = started.progress();
@@ -297,6 +307,44 @@ impl Incremental {
         Some((records, cursor.progress()))
     }
 
+    /// The side connection chunks are read on (opened on first use).
+    async fn connection(&mut self) -> Result<&mut mysql_async::Conn, SourceError> {
+        if self.conn.is_none() {
+            let mut conn = validate::connect_for_queries(&self.config).await?;
+            prepare_session(&mut conn, &self.config).await?;
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut().expect("connected"))
+    }
+
+    /// The captured tables a signal's `data-collections` patterns match
+    /// whole (`db.table`), in the order of the patterns, each once.
+    /// Debezium matches them against the tables it captures; so does this.
+    async fn matching_tables(&mut self, patterns: &[String]) -> Result<Vec<(String, String)>, SourceError> {
+        let sql = "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME";
+        let config = self.config.clone();
+        let conn = self.connection().await?;
+        let all: Vec<(String, String)> = conn.query(sql).await.map_err(sql_error(&config, sql))?;
+        let captured: Vec<&(String, String)> = all.iter().filter(|(d, t)| config.filters.captures_table(d, t)).collect();
+        let mut tables: Vec<(String, String)> = Vec::new();
+        for pattern in patterns {
+            // The signal was checked before it was applied; a pattern that
+            // does not compile matches nothing.
+            let Ok(regex) = whole_match(pattern) else { continue };
+            let before = tables.len();
+            for (db, table) in &captured {
+                let pair = (db.clone(), table.clone());
+                if regex.is_match(&format!("{db}.{table}")) && !tables.contains(&pair) {
+                    tables.push(pair);
+                }
+            }
+            if tables.len() == before {
+                tracing::warn!(%pattern, "incremental snapshot: the data-collection matches no captured table");
+            }
+        }
+        Ok(tables)
+    }
+
     /// Reads the next chunk into a window. Returns a progress batch only
     /// when a table was skipped instead (gone, or without a chunk key).
     async fn open_window(
@@ -305,11 +353,7 @@ impl Incremental {
         file: &str,
         pos: u64,
     ) -> Result<Option<(Vec<Record>, SnapshotProgress)>, SourceError> {
-        if self.conn.is_none() {
-            let mut conn = validate::connect_for_queries(&self.config).await?;
-            prepare_session(&mut conn, &self.config).await?;
-            self.conn = Some(conn);
-        }
+        self.connection().await?;
         let conn = self.conn.as_mut().expect("connected");
         let (db, table) = cursor.tables[cursor.table].clone();
         // Read per chunk: a DDL between chunks changes what the rows are.
@@ -340,7 +384,8 @@ impl Incremental {
         }
         cursor.key_columns = Some(key_names);
         let order: Vec<String> = key.iter().map(|&i| quote_identifier(&columns[i].name)).collect();
-        let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), CHUNK_ROWS, cursor.filter.as_deref());
+        let filter = condition_for(&cursor.conditions, &format!("{db}.{table}")).or(cursor.filter.as_deref());
+        let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), CHUNK_ROWS, filter);
         let rows: Vec<Row> = conn.exec(&sql, params).await.map_err(sql_error(&self.config, &sql))?;
         let (high_file, high_pos, _) = validate::master_status(conn, &self.config).await?;
         let high = (high_file, high_pos);
@@ -413,6 +458,7 @@ mod tests {
             key_columns: Some(vec!["id".into()]),
             rows: 0,
             done: false,
+            conditions: Vec::new(),
         }
     }
 
@@ -500,6 +546,7 @@ mod tests {
             key_columns: None,
             rows: 0,
             done: false,
+            conditions: Vec::new(),
         };
         cursor.advance_table();
         assert_eq!(cursor.progress().current_table, "d.b");

@@ -39,6 +39,7 @@ pub mod reader;
 pub mod records;
 pub mod replication;
 pub mod retention;
+pub mod signal;
 pub mod snapshot;
 pub mod snapshot_views;
 pub mod table_schema;

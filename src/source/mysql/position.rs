@@ -470,6 +470,7 @@ mod tests {
             key_columns: None,
             rows: 0,
             done: true,
+            conditions: Vec::new(),
         });
         let written: Vec<String> = full.to_json().as_object().unwrap().keys().cloned().collect();
         let mut known: Vec<String> = OFFSET_KEYS.iter().map(|k| k.to_string()).collect();

@@ -71,6 +71,7 @@ use super::records::{RecordBuilder, RowEvent, TableOutput, TxnMeta};
 use super::snapshot_views::{TxnGtidRef, TxnStart, ViewFilter};
 use super::table_schema::{refine, Refinement};
 use super::validate::ServerInfo;
+use crate::signal::ReceivedSignal;
 use crate::source::{Batch, Record};
 
 /// The transaction being read.
@@ -96,6 +97,9 @@ struct Txn {
     xa: bool,
     /// Open savepoints, oldest first.
     savepoints: Vec<Savepoint>,
+    /// Signals inserted into the signal table in this transaction, not
+    /// handed over yet.
+    signals: Vec<ReceivedSignal>,
 }
 
 /// What `ROLLBACK TO SAVEPOINT` returns the open transaction to.
@@ -170,7 +174,12 @@ pub(super) struct Watch {
 
 struct TableSlot {
     raw: Vec<u8>,
+    /// Set for captured tables and for the signal table.
     output: Option<Arc<TableOutput>>,
+    /// The include lists capture it: its rows are emitted.
+    captured: bool,
+    /// It is `signal.data.collection`: inserted rows are signals.
+    signal: bool,
 }
 
 impl Reader {
@@ -408,7 +417,9 @@ impl Reader {
                     let raw = event.data();
                     let db = tme.database_name().into_owned();
                     let table = tme.table_name().into_owned();
-                    let output = if self.config.filters.captures_table(&db, &table) {
+                    let captured = self.config.filters.captures_table(&db, &table);
+                    let signal = self.config.signal_table.as_ref().is_some_and(|(d, t)| *d == db && *t == table);
+                    let output = if captured || signal {
                         let mut decoder = TableDecoder::new(&tme).map_err(|source| DefiniteError::Decode {
                             position: format!("{}:{start_pos}", self.file),
                             source,
@@ -420,12 +431,14 @@ impl Reader {
                                 source,
                             }
                         })?);
-                        self.by_name.insert((db, table), output.clone());
+                        if captured {
+                            self.by_name.insert((db, table), output.clone());
+                        }
                         Some(output)
                     } else {
                         None
                     };
-                    self.tables.insert(table_id, TableSlot { raw: raw.to_vec(), output });
+                    self.tables.insert(table_id, TableSlot { raw: raw.to_vec(), output, captured, signal });
                 }
             }
             t if is_rows_event(t) => {
@@ -539,6 +552,7 @@ impl Reader {
             parts_sent: 0,
             xa: false,
             savepoints: Vec::new(),
+            signals: Vec::new(),
         });
         Ok(())
     }
@@ -565,6 +579,7 @@ impl Reader {
         }
         txn.records.clear();
         txn.schema_history.clear();
+        txn.signals.clear();
         txn.meta = TxnMeta::new(false);
         self.invalidate_window();
         Ok(self.commit())
@@ -634,10 +649,10 @@ impl Reader {
             return Ok(());
         };
         let position = format!("{}:{start_pos}", self.file);
-        let output = self
-            .tables
-            .get(&rows.table_id())
-            .and_then(|slot| slot.output.clone());
+        let (output, captured, signal) = match self.tables.get(&rows.table_id()) {
+            Some(slot) => (slot.output.clone(), slot.captured, slot.signal),
+            None => (None, false, false),
+        };
         let txn = self.txn.as_mut().expect("a transaction is open");
         let event_index = txn.rows_events;
         txn.rows_in_event = 0;
@@ -659,6 +674,15 @@ impl Reader {
                 let txn = self.txn.as_mut().expect("a transaction is open");
                 txn.rows_in_event = row_index + 1;
                 if row_index < skip_rows {
+                    continue;
+                }
+                if signal {
+                    if let (None, Some(after)) = (&change.before, &change.after) {
+                        let position = format!("{}/{event_index}/{row_index}", txn.id);
+                        txn.signals.push(super::signal::signal_of_row(after, position));
+                    }
+                }
+                if !captured {
                     continue;
                 }
                 if let Some(filter) = self.views.as_mut() {
@@ -718,6 +742,7 @@ impl Reader {
                         schema_history: std::mem::take(&mut txn.schema_history),
                         ends_transaction: false,
                         snapshot: None,
+                        signals: std::mem::take(&mut txn.signals),
                     });
                 }
             }
@@ -785,7 +810,7 @@ impl Reader {
             self.views = None;
         }
         self.builder.end_transaction(&txn.id, self.ts_sec, &mut txn.meta, &mut txn.records);
-        if txn.records.is_empty() && txn.schema_history.is_empty() {
+        if txn.records.is_empty() && txn.schema_history.is_empty() && txn.signals.is_empty() {
             return self.idle_progress();
         }
         self.last_progress = Instant::now();
@@ -795,6 +820,7 @@ impl Reader {
             schema_history: txn.schema_history,
             ends_transaction: true,
             snapshot: None,
+            signals: txn.signals,
         })
     }
 
@@ -813,6 +839,7 @@ impl Reader {
                     schema_history: Vec::new(),
                     ends_transaction: true,
                     snapshot: None,
+                    signals: Vec::new(),
                 });
             }
         }
@@ -824,6 +851,7 @@ impl Reader {
                 schema_history: Vec::new(),
                 ends_transaction: true,
                 snapshot: None,
+                signals: Vec::new(),
             });
         }
         None
@@ -1068,6 +1096,35 @@ mod tests {
             events.push(Event::read(&fde, &mut rest).unwrap());
         }
         events
+    }
+
+    /// A signal table the include lists do not capture is still read:
+    /// each inserted row becomes a signal in its transaction's batch, with
+    /// its place in the binlog as identity, and no change record.
+    #[test]
+    fn an_uncaptured_signal_table_yields_signals_and_no_records() {
+        let mut props = super::super::config::tests::base();
+        props.insert("table.include.list".into(), "shop.other".into());
+        props.insert("signal.data.collection".into(), "shop.things".into());
+        let mut reader = new_reader();
+        reader.config = Arc::new(MySqlSourceConfig::from_properties(&props).unwrap());
+        reader.builder = RecordBuilder::new(reader.config.clone());
+        let bytes = transaction_events(&[5, 6]);
+        let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+        let mut rest = &bytes[..];
+        let mut batches = Vec::new();
+        while !rest.is_empty() {
+            batches.extend(reader.handle(&Event::read(&fde, &mut rest).unwrap()).unwrap());
+        }
+        assert!(batches.iter().all(|b| b.records.iter().all(|r| r.topic != "dbserver1.shop.things")));
+        let signals: Vec<&crate::signal::ReceivedSignal> = batches.iter().flat_map(|b| &b.signals).collect();
+        let origins: Vec<String> = signals.iter().map(|s| s.origin.describe()).collect();
+        assert_eq!(origins.len(), 2, "{origins:?}");
+        assert!(origins[0].starts_with("source signal \"5\" at binlog.000001:") && origins[0].ends_with("/0/0"), "{origins:?}");
+        assert!(origins[1].starts_with("source signal \"6\"") && origins[1].ends_with("/0/1"), "{origins:?}");
+        // The table has no type column: a warning, not an action.
+        assert!(matches!(signals[0].action, Some(crate::signal::SignalAction::Refused { .. })));
+        assert!(batches.last().unwrap().ends_transaction);
     }
 
     /// A MySQL 8.0.20+ compressed transaction (built from the documented

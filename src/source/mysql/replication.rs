@@ -333,6 +333,7 @@ impl MySqlSource {
                         schema_history: Vec::new(),
                         ends_transaction: true,
                         snapshot: Some(progress),
+                        signals: Vec::new(),
                     };
                     let offset = batch.offset.clone();
                     if out.send(batch).await.is_err() {

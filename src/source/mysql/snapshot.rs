@@ -291,6 +291,7 @@ pub async fn run(
             schema_history: Vec::new(),
             ends_transaction: true,
             snapshot: Some(progress(&cursor, true)),
+            signals: Vec::new(),
         };
         if !send(out, batch, last_sent).await {
             return Ok(None);
@@ -554,6 +555,7 @@ impl Snapshotter<'_> {
             schema_history: history,
             ends_transaction: true,
             snapshot: cursor.map(|c| progress(c, false)),
+            signals: Vec::new(),
         })
     }
 
@@ -637,6 +639,7 @@ impl Snapshotter<'_> {
                 schema_history: Vec::new(),
                 ends_transaction: true,
                 snapshot: Some(progress(cursor, completed)),
+                signals: Vec::new(),
             };
             if completed {
                 cursor.table = cursor.tables.len();
@@ -688,6 +691,7 @@ impl Snapshotter<'_> {
                     schema_history: Vec::new(),
                     ends_transaction: true,
                     snapshot: Some(progress(cursor, completed)),
+                    signals: Vec::new(),
                 };
                 if completed {
                     cursor.table = cursor.tables.len();

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::ClientConfig;
 
 /// Which channels a connector reads (`signal.enabled.channels`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,17 +106,7 @@ impl SignalConfig {
             if let Some((_, why)) = OWN_CONSUMER_KEYS.iter().find(|(k, _)| *k == name) {
                 return Err(error(key, format!("raftcdc sets it: {why}")));
             }
-            // librdkafka checks the name and the value; a one-property
-            // config makes its error about this key alone.
-            let mut probe = ClientConfig::new();
-            probe.set(name, value);
-            if let Err(e) = probe.create_native_config() {
-                let reason = match e {
-                    rdkafka::error::KafkaError::ClientConfig(_, description, _, _) => description,
-                    other => other.to_string(),
-                };
-                return Err(error(key, format!("librdkafka refuses it: {reason}")));
-            }
+            crate::sink::kafka::config::librdkafka_accepts(name, value).map_err(|reason| error(key, reason))?;
             consumer.insert(name.to_string(), value.clone());
         }
         Ok(SignalConfig {

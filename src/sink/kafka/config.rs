@@ -157,6 +157,22 @@ const CONNECTION_KEYS: &[&str] = &["security.protocol", "ssl.", "sasl.", "enable
 
 /// librdkafka caps in-flight requests per connection at 5 with idempotence.
 const MAX_IN_FLIGHT_KEYS: &[&str] = &["max.in.flight", "max.in.flight.requests.per.connection"];
+/// Whether librdkafka accepts one client property (`name` without any
+/// `producer.override.`/`signal.consumer.` prefix): it checks the name and
+/// the value's type and range, and a single-property config makes its
+/// error about this key alone. Its description names the property and,
+/// for a bad value, the value; string properties (where secrets live)
+/// accept any value, so no secret is echoed.
+pub fn librdkafka_accepts(name: &str, value: &str) -> Result<(), String> {
+    let mut probe = ClientConfig::new();
+    probe.set(name, value);
+    match probe.create_native_config() {
+        Ok(_) => Ok(()),
+        Err(rdkafka::error::KafkaError::ClientConfig(_, description, _, _)) => Err(format!("librdkafka refuses it: {description}")),
+        Err(other) => Err(format!("librdkafka refuses it: {other}")),
+    }
+}
+
 /// librdkafka refuses an idempotent producer with retries disabled.
 const RETRIES_KEYS: &[&str] = &["retries", "message.send.max.retries"];
 /// Per-message delivery timeouts, which a transactional producer must keep
@@ -297,20 +313,7 @@ impl KafkaSinkConfig {
                 format!("\"{value}\": the idempotent producer allows 1 to 5 in-flight requests"),
             ));
         }
-        // librdkafka checks the name and the value's type and range; a
-        // single-property config makes the error name this key.
-        let mut probe = ClientConfig::new();
-        probe.set(name, value);
-        match probe.create_native_config() {
-            Ok(_) => {}
-            // librdkafka's own description names the property and, for a
-            // bad value, the value; string properties (where secrets live)
-            // accept any value, so no secret is echoed.
-            Err(rdkafka::error::KafkaError::ClientConfig(_, description, _, _)) => {
-                return Err(error(key, format!("librdkafka refuses it: {description}")))
-            }
-            Err(other) => return Err(error(key, format!("librdkafka refuses it: {other}"))),
-        }
+        librdkafka_accepts(name, value).map_err(|reason| error(key, reason))?;
         self.producer_overrides.insert(name.to_string(), value.to_string());
         Ok(())
     }

@@ -61,7 +61,11 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             },
             requested_ms: r.requested_ms,
         }),
-        warnings: ConnectorConfig::warnings(&record.config).iter().map(ToString::to_string).collect(),
+        warnings: ConnectorConfig::warnings(&record.config)
+            .iter()
+            .map(ToString::to_string)
+            .chain(unmodelled_ddl(&record.schema_history))
+            .collect(),
         binlog_retention: record.binlog_retention.as_ref().map(|r| proto::BinlogRetention {
             headroom_bytes: r.headroom_bytes,
             headroom_files: r.headroom_files,
@@ -440,6 +444,23 @@ impl Control for ControlService {
     }
 }
 
+/// The last DDL statements the table model could not read (schema change
+/// events without `tableChanges`), as status warnings: the schema history
+/// marks them (`unparsed`).
+fn unmodelled_ddl(history: &[serde_json::Value]) -> impl Iterator<Item = String> + '_ {
+    const SHOWN: usize = 5;
+    let unparsed: Vec<&serde_json::Value> = history.iter().filter(|e| e.get("unparsed").is_some()).collect();
+    let skip = unparsed.len().saturating_sub(SHOWN);
+    unparsed.into_iter().skip(skip).map(|e| {
+        let ddl: String = e["ddl"].as_str().unwrap_or_default().chars().take(200).collect();
+        format!(
+            "DDL not in the table model (its schema change event has no tableChanges): {} ({})",
+            ddl,
+            e["unparsed"].as_str().unwrap_or_default()
+        )
+    })
+}
+
 #[cfg(test)]
 mod property_tests {
     //! The handlers' request checks, with arbitrary input: they never panic,
@@ -554,3 +575,4 @@ mod property_tests {
         }
     }
 }
+

@@ -133,3 +133,52 @@ async fn records_match_debeziums_for_floats_keyless_tables_truncate_and_ddl() {
         assert_eq!(read.value["schema"]["fields"][1], last["value"]["schema"]["fields"][1], "after's schema");
     }
 }
+
+/// A DDL statement the parser cannot read (sqlparser's MySQL dialect has
+/// no table options in `ALTER TABLE`) still streams: its schema change
+/// event has no `tableChanges`, rows keep coming, and the table model is
+/// as before, so the next readable DDL describes the table fully.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_ddl_streams_with_empty_table_changes() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE marker (id INT PRIMARY KEY)"]).await;
+    let mut source = streaming(&db, &[("include.schema.changes", "true")]).await;
+    exec(
+        &db,
+        &[
+            "CREATE TABLE t (id INT PRIMARY KEY, a INT)",
+            "ALTER TABLE t COMMENT = 'not for this parser'",
+            "INSERT INTO t VALUES (1, 2)",
+            "ALTER TABLE t ADD COLUMN b INT",
+            "INSERT INTO marker VALUES (1)",
+        ],
+    )
+    .await;
+    let mut got = Vec::new();
+    'read: loop {
+        let batch = tokio::time::timeout(DEADLINE, source.rx.recv()).await.expect("records in time").expect("source runs");
+        for record in &batch.records {
+            if record.topic == "dbserver1.inventory.marker" {
+                break 'read;
+            }
+            let value: Value = record.value.as_ref().map_or(Value::Null, |v| serde_json::from_slice(v).unwrap());
+            got.push((record.topic.clone(), value));
+        }
+    }
+    let ddl = |text: &str| {
+        got.iter()
+            .find(|(topic, v)| topic == "dbserver1" && v["ddl"].as_str().is_some_and(|d| d.starts_with(text)))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no schema change event for {text}: {got:?}"))
+    };
+    let unreadable = ddl("ALTER TABLE t COMMENT");
+    assert_eq!(unreadable["tableChanges"], serde_json::json!([]));
+    assert_eq!(unreadable["source"]["table"], Value::Null);
+    let row = got.iter().find(|(topic, _)| topic == "dbserver1.inventory.t").expect("the row after it streams");
+    assert_eq!(row.1["after"], serde_json::json!({"id": 1, "a": 2}));
+    let next = ddl("ALTER TABLE t ADD");
+    let columns: Vec<&str> =
+        next["tableChanges"][0]["table"]["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(columns, ["id", "a", "b"]);
+    assert_eq!(next["source"]["table"], "t");
+}

@@ -947,6 +947,7 @@ mod tests {
             watch: None,
             views: None,
             payload: None,
+            schema_model: Default::default(),
         }
     }
 

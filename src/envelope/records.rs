@@ -20,7 +20,8 @@ use super::json::{write_i64, write_str};
 use super::schema;
 use super::{write_source, Connector, EncodingOptions, SourceInfo};
 use crate::source::mysql::column::ColumnSchema;
-use crate::source::mysql::ddl::ModelChange;
+use crate::source::mysql::ddl::column_type::quoted;
+use crate::source::mysql::ddl::{ColumnModel, ModelChange, TableModel};
 
 /// The kind of a table change in a schema-change event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -355,91 +356,39 @@ fn write_model_change(out: &mut Vec<u8>, change: &ModelChange) {
     out.extend_from_slice(b"}}");
 }
 
+/// The binlog's view of a table, written as a modelled one.
 fn write_table_change(out: &mut Vec<u8>, change: &TableChange<'_>) {
-    out.extend_from_slice(b"{\"type\":");
-    write_str(out, change.kind.as_str());
-    out.extend_from_slice(b",\"id\":");
-    // TableId.toDoubleQuotedString(): "db"."table".
-    write_str(out, &format!("\"{}\".\"{}\"", change.db, change.table));
-    out.extend_from_slice(b",\"table\":{\"defaultCharsetName\":");
-    opt_str(out, change.default_charset);
-    out.extend_from_slice(b",\"primaryKeyColumnNames\":[");
-    let mut first = true;
-    for &i in change.primary_key {
-        if let Some(column) = change.columns.get(i) {
-            if !first {
-                out.push(b',');
+    let columns = change
+        .columns
+        .iter()
+        .map(|column| {
+            let t = &column.column_type;
+            let type_name = t.type_name();
+            ColumnModel {
+                name: column.name.clone(),
+                jdbc_type: t.jdbc_type(),
+                type_expression: type_name.clone(),
+                type_name,
+                charset: column.charset_name().map(str::to_owned),
+                length: t.length().map(i64::from),
+                scale: t.scale().map(i64::from),
+                optional: column.nullable,
+                auto_incremented: column.auto_increment,
+                generated: column.generated,
+                comment: column.comment.clone(),
+                default_value: None,
+                enum_values: t.enum_values().filter(|v| !v.is_empty()).map(|v| v.iter().map(|v| quoted(v)).collect()),
             }
-            first = false;
-            write_str(out, &column.name);
-        }
-    }
-    out.extend_from_slice(b"],\"columns\":[");
-    for (i, column) in change.columns.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_column(out, column);
-    }
-    out.extend_from_slice(b"],\"comment\":");
-    opt_str(out, change.comment);
-    out.extend_from_slice(b"}}");
-}
-
-fn write_column(out: &mut Vec<u8>, column: &ColumnSchema) {
-    let t = &column.column_type;
-    let opt_i64 = |out: &mut Vec<u8>, v: Option<u32>| match v {
-        Some(v) => write_i64(out, i64::from(v)),
-        None => out.extend_from_slice(b"null"),
+        })
+        .collect();
+    let model = TableModel {
+        columns,
+        primary_key: change.primary_key.iter().filter_map(|&i| change.columns.get(i)).map(|c| c.name.clone()).collect(),
+        default_charset: change.default_charset.map(str::to_owned),
+        comment: change.comment.map(str::to_owned),
     };
-    let type_name = t.type_name();
-    out.extend_from_slice(b"{\"name\":");
-    write_str(out, &column.name);
-    out.extend_from_slice(b",\"jdbcType\":");
-    write_i64(out, i64::from(t.jdbc_type()));
-    out.extend_from_slice(b",\"nativeType\":null,\"typeName\":");
-    write_str(out, &type_name);
-    out.extend_from_slice(b",\"typeExpression\":");
-    write_str(out, &type_name);
-    out.extend_from_slice(b",\"charsetName\":");
-    opt_str(out, column.charset_name());
-    out.extend_from_slice(b",\"length\":");
-    opt_i64(out, t.length());
-    out.extend_from_slice(b",\"scale\":");
-    opt_i64(out, t.scale());
-    out.extend_from_slice(b",\"position\":");
-    write_i64(out, column.position as i64 + 1);
-    out.extend_from_slice(if column.nullable {
-        b",\"optional\":true"
-    } else {
-        b",\"optional\":false"
-    });
-    out.extend_from_slice(if column.auto_increment {
-        b",\"autoIncremented\":true"
-    } else {
-        b",\"autoIncremented\":false"
-    });
-    out.extend_from_slice(if column.generated {
-        b",\"generated\":true"
-    } else {
-        b",\"generated\":false"
-    });
-    out.extend_from_slice(b",\"comment\":");
-    opt_str(out, column.comment.as_deref());
-    out.extend_from_slice(b",\"defaultValueExpression\":null,\"enumValues\":");
-    match t.enum_values() {
-        Some(values) if !values.is_empty() => {
-            out.push(b'[');
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // The DDL literal, quoted as Debezium's parser keeps it.
-                write_str(out, &format!("'{}'", v.replace('\'', "''")));
-            }
-            out.push(b']');
-        }
-        _ => out.extend_from_slice(b"null"),
-    }
-    out.push(b'}');
+    write_model_change(
+        out,
+        &ModelChange { kind: change.kind, db: change.db.to_owned(), table: change.table.to_owned(), model: Some(model) },
+    );
 }

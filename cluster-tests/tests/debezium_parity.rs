@@ -182,3 +182,33 @@ async fn an_unreadable_ddl_streams_with_empty_table_changes() {
     assert_eq!(columns, ["id", "a", "b"]);
     assert_eq!(next["source"]["table"], "t");
 }
+
+/// A new owner describes tables as the old one did: the table model is
+/// rebuilt from the replicated schema history, not from today's
+/// `SHOW CREATE TABLE` (which would print `INTEGER` as `int(11)`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_owner_rebuilds_the_table_model_from_the_schema_history() {
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE marker (id INT PRIMARY KEY)"]).await;
+    let mut first = streaming(&db, &[("include.schema.changes", "true")]).await;
+    exec(&db, &["CREATE TABLE t (id INTEGER PRIMARY KEY)", "INSERT INTO marker VALUES (1)"]).await;
+    let (_, batches) = first.collect(1, |t| t == "dbserver1.inventory.marker").await;
+    let history: Vec<Value> = batches.iter().flat_map(|b| b.schema_history.clone()).collect();
+    assert!(history.iter().any(|e| e["ddl"] == "CREATE TABLE t (id INTEGER PRIMARY KEY)"), "{history:?}");
+    let offset = batches.last().unwrap().offset.clone();
+    drop(first);
+
+    exec(&db, &["ALTER TABLE t ADD COLUMN b INT"]).await;
+    let config = config(&db, &[("include.schema.changes", "true"), ("poll.interval.ms", "50")]);
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let task = tokio::spawn(async move {
+        raftcdc::source::mysql::replication::MySqlSource::new(config, false).with_schema_history(history).run(Some(offset), tx).await
+    });
+    let mut second = Running { rx, task };
+    let (events, _) = second.collect(1, |t| t == "dbserver1").await;
+    let change = &events[0].value["tableChanges"][0];
+    assert_eq!(events[0].value["ddl"], "ALTER TABLE t ADD COLUMN b INT");
+    assert_eq!(change["table"]["columns"][0]["typeName"], "INTEGER", "{change}");
+    assert_eq!(change["table"]["columns"][0]["length"], Value::Null, "{change}");
+    assert_eq!(change["table"]["columns"][1]["name"], "b");
+}

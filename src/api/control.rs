@@ -576,3 +576,20 @@ mod property_tests {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::unmodelled_ddl;
+
+    #[test]
+    fn unreadable_ddl_in_the_history_is_a_status_warning() {
+        let mut history = vec![serde_json::json!({"database": "shop", "ddl": "CREATE TABLE t (id INT)"})];
+        for i in 0..7 {
+            history.push(serde_json::json!({"database": "shop", "ddl": format!("ALTER TABLE t COMMENT = '{i}'"), "unparsed": "f:4: cannot"}));
+        }
+        let warnings: Vec<String> = unmodelled_ddl(&history).collect();
+        assert_eq!(warnings.len(), 5, "the last five");
+        assert!(warnings[4].contains("ALTER TABLE t COMMENT = '6'") && warnings[4].contains("f:4: cannot"), "{warnings:?}");
+        assert!(warnings[0].contains("'2'"));
+    }
+}

@@ -12,7 +12,8 @@
 //! family is `VARCHAR` (12), the BLOB family is `BLOB` (2004), JSON is
 //! `OTHER` (1111); ENUM's length is 1 and SET's is the length of all its
 //! values joined by commas counted as one character each
-//! (`2 * values - 1`); DECIMAL/NUMERIC with only a precision have scale 0.
+//! (`2 * values - 1`); DECIMAL/NUMERIC with only a precision have scale
+//! 0, without one length 10 and scale 0; NVARCHAR's charset is `utf8`.
 use sqlparser::ast::{CharacterLength, DataType, EnumMember, ExactNumberInfo, ObjectName, TypeModifier};
 
 use super::DdlError;
@@ -31,6 +32,8 @@ pub struct DeclaredType {
     pub textual: bool,
     /// `SERIAL`: `BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE`.
     pub serial: bool,
+    /// A national character type: its character set is `utf8`.
+    pub national: bool,
 }
 
 // java.sql.Types
@@ -65,6 +68,7 @@ fn plain(jdbc_type: i32, name: &str) -> DeclaredType {
         enum_values: None,
         textual: false,
         serial: false,
+        national: false,
     }
 }
 
@@ -152,12 +156,12 @@ pub fn declared(data_type: &DataType) -> Result<DeclaredType, DdlError> {
         T::Datetime(p) => sized(TIMESTAMP, "DATETIME", *p),
         T::Timestamp(p, _) => sized(TIMESTAMP_WITH_TIMEZONE, "TIMESTAMP", *p),
         T::Time(p, _) => sized(TIME, "TIME", *p),
-        T::Char(l) => text(CHAR, "CHAR", Some(char_length(l).unwrap_or(1))),
-        T::Character(l) => text(CHAR, "CHARACTER", Some(char_length(l).unwrap_or(1))),
+        T::Char(l) => text(CHAR, "CHAR", char_length(l)),
+        T::Character(l) => text(CHAR, "CHARACTER", char_length(l)),
         T::Varchar(l) => text(VARCHAR, "VARCHAR", char_length(l)),
         T::CharacterVarying(l) => text(VARCHAR, "CHARACTER VARYING", char_length(l)),
         T::CharVarying(l) => text(VARCHAR, "CHAR VARYING", char_length(l)),
-        T::Nvarchar(l) => text(NVARCHAR, "NVARCHAR", char_length(l)),
+        T::Nvarchar(l) => DeclaredType { national: true, ..text(NVARCHAR, "NVARCHAR", char_length(l)) },
         T::TinyText => text(VARCHAR, "TINYTEXT", None),
         T::Text => text(VARCHAR, "TEXT", None),
         T::MediumText => text(VARCHAR, "MEDIUMTEXT", None),

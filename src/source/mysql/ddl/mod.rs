@@ -34,7 +34,10 @@
 //! literal's text without quotes (`CURRENT_TIMESTAMP` is
 //! `1970-01-01 00:00:00`); comments keep their doubled quotes. `MODIFY`
 //! and `CHANGE` replace the whole column. `DROP TABLE a, b` is one event
-//! per table. `CREATE TABLE ... LIKE` copies all but the table comment.
+//! per table, and so is `RENAME TABLE a TO b, c TO d`. `CREATE TABLE ...
+//! LIKE` copies all but the table comment; `CREATE TABLE IF NOT EXISTS` of
+//! a known table makes no event. A table without a primary key takes its
+//! first unique key of NOT NULL columns as one.
 pub mod column_type;
 
 use std::collections::{BTreeMap, HashMap};
@@ -238,6 +241,9 @@ fn column(
             _ => {}
         }
     }
+    if declared.national {
+        charset = charset.or_else(|| Some("utf8".into()));
+    }
     if declared.textual {
         column.charset = charset
             .or_else(|| collation.as_deref().map(charset_of_collation))
@@ -348,8 +354,9 @@ impl SchemaModel {
                 if !captures(&db, &table) {
                     return Ok(one(Vec::new(), Some(table)));
                 }
+                // Debezium writes no event for it.
                 if create.if_not_exists && self.knows(&db, &table) {
-                    return Ok(one(Vec::new(), Some(table)));
+                    return Ok(Vec::new());
                 }
                 let model = self.create(&db, create, default_db)?;
                 self.tables.insert((db.clone(), table.clone()), model.clone());
@@ -382,20 +389,26 @@ impl SchemaModel {
                 Ok(one(changes, Some(name.1)))
             }
             Statement::RenameTable(renames) => {
-                let mut changes = Vec::new();
-                let mut names = Vec::new();
-                for rename in renames {
-                    let old = ident_name(&rename.old_name, default_db)?;
-                    let new = ident_name(&rename.new_name, default_db)?;
-                    names.push(new.1.clone());
-                    // Already renamed (a DDL read again): nothing to do.
-                    let Some(model) = self.tables.remove(&old).or_else(|| self.tables.get(&new).cloned()) else { continue };
-                    if captures(&new.0, &new.1) {
+                // One event per rename, as Debezium writes them.
+                let names = renames
+                    .iter()
+                    .map(|r| Ok((ident_name(&r.old_name, default_db)?, ident_name(&r.new_name, default_db)?)))
+                    .collect::<Result<Vec<_>, DdlError>>()?;
+                let joined = names.iter().map(|(_, new)| new.1.as_str()).collect::<Vec<_>>().join(",");
+                let mut events = Vec::new();
+                for (rename, (old, new)) in renames.iter().zip(names) {
+                    let mut changes = Vec::new();
+                    // Already renamed (a DDL read again): the model is as
+                    // the rename left it.
+                    let model = self.tables.remove(&old).or_else(|| self.tables.get(&new).cloned());
+                    if let (Some(model), true) = (model, captures(&new.0, &new.1)) {
                         self.tables.insert(new.clone(), model.clone());
                         changes.push(ModelChange { kind: TableChangeKind::Alter, db: new.0, table: new.1, model: Some(model) });
                     }
+                    let ddl = if renames.len() == 1 { sql.to_owned() } else { format!("RENAME TABLE {} TO {}", rename.old_name, rename.new_name) };
+                    events.push(DdlEvent { ddl: Some(ddl), changes, source_table: Some(joined.clone()) });
                 }
-                Ok(one(changes, Some(names.join(","))))
+                Ok(events)
             }
             Statement::Drop { object_type: ObjectType::Table, if_exists, names, .. } => {
                 let tables = names.iter().map(|n| ident_name(n, default_db)).collect::<Result<Vec<_>, _>>()?;
@@ -503,6 +516,23 @@ impl SchemaModel {
                 set_primary_key(&mut model, key_columns(&key.columns));
             }
         }
+        // Without a primary key, Debezium takes the first unique key whose
+        // columns are all NOT NULL (`SERIAL` is one).
+        if model.primary_key.is_empty() {
+            let unique_constraints = create.constraints.iter().filter_map(|c| match c {
+                TableConstraint::Unique(unique) => Some(key_columns(&unique.columns)),
+                _ => None,
+            });
+            let unique_columns = create.columns.iter().filter_map(|def| {
+                let unique = matches!(def.data_type, DataType::Custom(ref n, _) if n.to_string().eq_ignore_ascii_case("SERIAL"))
+                    || def.options.iter().any(|o| matches!(o.option, ColumnOption::Unique(_)));
+                unique.then(|| vec![def.name.value.clone()])
+            });
+            let not_null = |names: &Vec<String>| names.iter().all(|n| model.index(n).is_some_and(|i| !model.columns[i].optional));
+            if let Some(key) = unique_columns.chain(unique_constraints).find(not_null) {
+                model.primary_key = key;
+            }
+        }
         Ok(model)
     }
 
@@ -563,6 +593,7 @@ impl SchemaModel {
                             enum_values: None,
                             textual: false,
                             serial: false,
+                            national: false,
                         };
                         column.default_value = default_text(value, &declared);
                     }

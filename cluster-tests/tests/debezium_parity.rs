@@ -132,6 +132,31 @@ async fn records_match_debeziums_for_floats_keyless_tables_truncate_and_ddl() {
         assert_eq!(read.value["payload"]["after"], last["value"]["payload"]["after"], "row {id}");
         assert_eq!(read.value["schema"]["fields"][1], last["value"]["schema"]["fields"][1], "after's schema");
     }
+    drop(snapshot);
+
+    // The snapshot's schema change event describes the table from `SHOW
+    // CREATE TABLE` as Debezium's does (`int(11)`: length 11).
+    let dbz_marker: Value = fixture("parity.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["value"]["payload"]["ddl"].as_str().is_some_and(|d| d.starts_with("CREATE TABLE `marker`")))
+        .expect("Debezium's marker table event");
+    let mut snapshot = start(
+        config(
+            &db,
+            &[
+                ("snapshot.mode", "initial_only"),
+                ("table.include.list", "inventory.marker"),
+                ("include.schema.changes", "true"),
+            ],
+        ),
+        None,
+    );
+    let (events, _) = snapshot.collect(1, |t| t == "dbserver1").await;
+    let marker = &events[0].value;
+    assert_eq!(marker["ddl"], dbz_marker["value"]["payload"]["ddl"]);
+    assert_eq!(marker["tableChanges"], dbz_marker["value"]["payload"]["tableChanges"]);
+    assert_eq!(marker["source"]["table"], "marker");
 }
 
 /// A DDL statement the parser cannot read (sqlparser's MySQL dialect has

@@ -120,3 +120,17 @@ fn comments_are_kept_only_when_asked() {
     let t = m.table("shop", "t").unwrap();
     assert_eq!((t.comment.as_deref(), t.columns[0].comment.as_deref()), (None, None));
 }
+
+#[test]
+fn renames_are_one_event_each_and_create_if_not_exists_of_a_known_table_none() {
+    let mut m = model();
+    m.apply("shop", "CREATE TABLE a (id SERIAL)", &all).unwrap();
+    m.apply("shop", "CREATE TABLE b (id INT)", &all).unwrap();
+    assert_eq!(m.table("shop", "a").unwrap().primary_key, ["id"], "SERIAL stands in for the primary key");
+    assert!(m.apply("shop", "CREATE TABLE IF NOT EXISTS a (x INT)", &all).unwrap().is_empty());
+    let events = m.apply("shop", "RENAME TABLE a TO a2, b TO b2", &all).unwrap();
+    let ddls: Vec<_> = events.iter().map(|e| e.ddl.clone().unwrap()).collect();
+    assert_eq!(ddls, ["RENAME TABLE a TO a2", "RENAME TABLE b TO b2"]);
+    assert!(events.iter().all(|e| e.source_table.as_deref() == Some("a2,b2")));
+    assert!(m.knows("shop", "a2") && m.knows("shop", "b2") && !m.knows("shop", "a"));
+}

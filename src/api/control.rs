@@ -65,6 +65,7 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             .iter()
             .map(ToString::to_string)
             .chain(record.signals.warnings.iter().map(|w| format!("signal: {}: {}", w.signal, w.reason)))
+            .chain(unmodelled_ddl(&record.schema_history))
             .collect(),
         binlog_retention: record.binlog_retention.as_ref().map(|r| proto::BinlogRetention {
             headroom_bytes: r.headroom_bytes,
@@ -444,6 +445,23 @@ impl Control for ControlService {
     }
 }
 
+/// The last DDL statements the table model could not read (schema change
+/// events without `tableChanges`), as status warnings: the schema history
+/// marks them (`unparsed`).
+fn unmodelled_ddl(history: &[serde_json::Value]) -> impl Iterator<Item = String> + '_ {
+    const SHOWN: usize = 5;
+    let unparsed: Vec<&serde_json::Value> = history.iter().filter(|e| e.get("unparsed").is_some()).collect();
+    let skip = unparsed.len().saturating_sub(SHOWN);
+    unparsed.into_iter().skip(skip).map(|e| {
+        let ddl: String = e["ddl"].as_str().unwrap_or_default().chars().take(200).collect();
+        format!(
+            "DDL not in the table model (its schema change event has no tableChanges): {} ({})",
+            ddl,
+            e["unparsed"].as_str().unwrap_or_default()
+        )
+    })
+}
+
 #[cfg(test)]
 mod property_tests {
     //! The handlers' request checks, with arbitrary input: they never panic,
@@ -556,5 +574,23 @@ mod property_tests {
                 refused_naming(NodeError::from(e), &["name", "config", "config."])?;
             }
         }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::unmodelled_ddl;
+
+    #[test]
+    fn unreadable_ddl_in_the_history_is_a_status_warning() {
+        let mut history = vec![serde_json::json!({"database": "shop", "ddl": "CREATE TABLE t (id INT)"})];
+        for i in 0..7 {
+            history.push(serde_json::json!({"database": "shop", "ddl": format!("ALTER TABLE t COMMENT = '{i}'"), "unparsed": "f:4: cannot"}));
+        }
+        let warnings: Vec<String> = unmodelled_ddl(&history).collect();
+        assert_eq!(warnings.len(), 5, "the last five");
+        assert!(warnings[4].contains("ALTER TABLE t COMMENT = '6'") && warnings[4].contains("f:4: cannot"), "{warnings:?}");
+        assert!(warnings[0].contains("'2'"));
     }
 }

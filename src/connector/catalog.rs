@@ -217,7 +217,7 @@ pub const CATALOG: &[Entry] = &[
     source("bigint.unsigned.handling.mode", "long", "long or precise."),
     source("binary.handling.mode", "bytes", "bytes, base64, base64-url-safe or hex."),
     source("include.schema.changes", "true", "Emit schema change events on the <topic.prefix> topic."),
-    source("include.schema.comments", "false", "Read table and column comments into field docs and tableChanges; only false is accepted (raftcdc does not read comments: schemas come from the binlog's table metadata)."),
+    source("include.schema.comments", "false", "Write table and column comments (from the DDL) into schema change events' tableChanges. Data records' field schemas carry no comment docs either way."),
     source("include.query", "false", "Put the SQL statement into source.query (needs binlog_rows_query_log_events)."),
     source("event.deserialization.failure.handling.mode", "fail", "Deprecated; only fail (stop the connector on an undecodable event) is accepted."),
     no_effect("inconsistent.schema.handling.mode", "fail", "What to do with an event of a table missing from the schema history.", "rows decode with the binlog's own table metadata, so no event refers to an unknown table"),

@@ -20,6 +20,8 @@ use super::json::{write_i64, write_str};
 use super::schema;
 use super::{write_source, Connector, EncodingOptions, SourceInfo};
 use crate::source::mysql::column::ColumnSchema;
+use crate::source::mysql::ddl::column_type::quoted;
+use crate::source::mysql::ddl::{ColumnModel, ModelChange, TableModel};
 
 /// The kind of a table change in a schema-change event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,7 +32,8 @@ pub enum TableChangeKind {
 }
 
 impl TableChangeKind {
-    fn as_str(self) -> &'static str {
+    /// Debezium's name of the change (`CREATE`, `ALTER`, `DROP`).
+    pub fn as_str(self) -> &'static str {
         match self {
             TableChangeKind::Create => "CREATE",
             TableChangeKind::Alter => "ALTER",
@@ -39,7 +42,9 @@ impl TableChangeKind {
     }
 }
 
-/// One entry of `tableChanges`, built from the table's columns.
+/// One entry of `tableChanges`, built from the binlog's view of the
+/// table's columns (the source describes tables from their DDL instead:
+/// [`ConnectorEncoder::schema_change_value_modelled`]).
 ///
 /// Column facts the binlog does not carry (display widths, defaults,
 /// comments, auto-increment) come from [`ColumnSchema`]'s optional fields;
@@ -217,6 +222,47 @@ impl ConnectorEncoder {
         ddl: Option<&str>,
         changes: &[TableChange<'_>],
     ) -> Vec<u8> {
+        self.schema_change_value_with(source, ts_ms, database_name, schema_name, ddl, |out| {
+            for (i, change) in changes.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_table_change(out, change);
+            }
+        })
+    }
+
+    /// Schema-change value whose `tableChanges` describe the tables as
+    /// their DDL declares them ([`crate::source::mysql::ddl`]), as
+    /// Debezium's DDL parser does.
+    pub fn schema_change_value_modelled(
+        &self,
+        source: &SourceInfo<'_>,
+        ts_ms: i64,
+        database_name: Option<&str>,
+        schema_name: Option<&str>,
+        ddl: Option<&str>,
+        changes: &[ModelChange],
+    ) -> Vec<u8> {
+        self.schema_change_value_with(source, ts_ms, database_name, schema_name, ddl, |out| {
+            for (i, change) in changes.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_model_change(out, change);
+            }
+        })
+    }
+
+    fn schema_change_value_with(
+        &self,
+        source: &SourceInfo<'_>,
+        ts_ms: i64,
+        database_name: Option<&str>,
+        schema_name: Option<&str>,
+        ddl: Option<&str>,
+        write_changes: impl FnOnce(&mut Vec<u8>),
+    ) -> Vec<u8> {
         self.value(&self.schema_change_value_schema, |out| {
             out.extend_from_slice(b"{\"source\":");
             write_source(out, source);
@@ -229,102 +275,120 @@ impl ConnectorEncoder {
             out.extend_from_slice(b",\"ddl\":");
             opt_str(out, ddl);
             out.extend_from_slice(b",\"tableChanges\":[");
-            for (i, change) in changes.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_table_change(out, change);
-            }
+            write_changes(out);
             out.extend_from_slice(b"]}");
         })
     }
 }
 
-fn write_table_change(out: &mut Vec<u8>, change: &TableChange<'_>) {
+fn write_model_change(out: &mut Vec<u8>, change: &ModelChange) {
+    let opt_i64 = |out: &mut Vec<u8>, v: Option<i64>| match v {
+        Some(v) => write_i64(out, v),
+        None => out.extend_from_slice(b"null"),
+    };
+    let flag = |out: &mut Vec<u8>, name: &[u8], v: bool| {
+        out.extend_from_slice(name);
+        out.extend_from_slice(if v { b"true" } else { b"false" });
+    };
     out.extend_from_slice(b"{\"type\":");
     write_str(out, change.kind.as_str());
     out.extend_from_slice(b",\"id\":");
-    // TableId.toDoubleQuotedString(): "db"."table".
     write_str(out, &format!("\"{}\".\"{}\"", change.db, change.table));
+    let Some(table) = &change.model else {
+        out.extend_from_slice(b",\"table\":null}");
+        return;
+    };
     out.extend_from_slice(b",\"table\":{\"defaultCharsetName\":");
-    opt_str(out, change.default_charset);
+    opt_str(out, table.default_charset.as_deref());
     out.extend_from_slice(b",\"primaryKeyColumnNames\":[");
-    let mut first = true;
-    for &i in change.primary_key {
-        if let Some(column) = change.columns.get(i) {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            write_str(out, &column.name);
-        }
-    }
-    out.extend_from_slice(b"],\"columns\":[");
-    for (i, column) in change.columns.iter().enumerate() {
+    for (i, name) in table.primary_key.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_column(out, column);
+        write_str(out, name);
+    }
+    out.extend_from_slice(b"],\"columns\":[");
+    for (i, column) in table.columns.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"name\":");
+        write_str(out, &column.name);
+        out.extend_from_slice(b",\"jdbcType\":");
+        write_i64(out, i64::from(column.jdbc_type));
+        out.extend_from_slice(b",\"nativeType\":null,\"typeName\":");
+        write_str(out, &column.type_name);
+        out.extend_from_slice(b",\"typeExpression\":");
+        write_str(out, &column.type_expression);
+        out.extend_from_slice(b",\"charsetName\":");
+        opt_str(out, column.charset.as_deref());
+        out.extend_from_slice(b",\"length\":");
+        opt_i64(out, column.length);
+        out.extend_from_slice(b",\"scale\":");
+        opt_i64(out, column.scale);
+        out.extend_from_slice(b",\"position\":");
+        write_i64(out, i as i64 + 1);
+        flag(out, b",\"optional\":", column.optional);
+        flag(out, b",\"autoIncremented\":", column.auto_incremented);
+        flag(out, b",\"generated\":", column.generated);
+        out.extend_from_slice(b",\"comment\":");
+        opt_str(out, column.comment.as_deref());
+        out.extend_from_slice(b",\"defaultValueExpression\":");
+        opt_str(out, column.default_value.as_deref());
+        out.extend_from_slice(b",\"enumValues\":");
+        match &column.enum_values {
+            Some(values) => {
+                out.push(b'[');
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(out, v);
+                }
+                out.push(b']');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
     }
     out.extend_from_slice(b"],\"comment\":");
-    opt_str(out, change.comment);
+    opt_str(out, table.comment.as_deref());
     out.extend_from_slice(b"}}");
 }
 
-fn write_column(out: &mut Vec<u8>, column: &ColumnSchema) {
-    let t = &column.column_type;
-    let opt_i64 = |out: &mut Vec<u8>, v: Option<u32>| match v {
-        Some(v) => write_i64(out, i64::from(v)),
-        None => out.extend_from_slice(b"null"),
-    };
-    let type_name = t.type_name();
-    out.extend_from_slice(b"{\"name\":");
-    write_str(out, &column.name);
-    out.extend_from_slice(b",\"jdbcType\":");
-    write_i64(out, i64::from(t.jdbc_type()));
-    out.extend_from_slice(b",\"nativeType\":null,\"typeName\":");
-    write_str(out, &type_name);
-    out.extend_from_slice(b",\"typeExpression\":");
-    write_str(out, &type_name);
-    out.extend_from_slice(b",\"charsetName\":");
-    opt_str(out, column.charset_name());
-    out.extend_from_slice(b",\"length\":");
-    opt_i64(out, t.length());
-    out.extend_from_slice(b",\"scale\":");
-    opt_i64(out, t.scale());
-    out.extend_from_slice(b",\"position\":");
-    write_i64(out, column.position as i64 + 1);
-    out.extend_from_slice(if column.nullable {
-        b",\"optional\":true"
-    } else {
-        b",\"optional\":false"
-    });
-    out.extend_from_slice(if column.auto_increment {
-        b",\"autoIncremented\":true"
-    } else {
-        b",\"autoIncremented\":false"
-    });
-    out.extend_from_slice(if column.generated {
-        b",\"generated\":true"
-    } else {
-        b",\"generated\":false"
-    });
-    out.extend_from_slice(b",\"comment\":");
-    opt_str(out, column.comment.as_deref());
-    out.extend_from_slice(b",\"defaultValueExpression\":null,\"enumValues\":");
-    match t.enum_values() {
-        Some(values) if !values.is_empty() => {
-            out.push(b'[');
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // The DDL literal, quoted as Debezium's parser keeps it.
-                write_str(out, &format!("'{}'", v.replace('\'', "''")));
+/// The binlog's view of a table, written as a modelled one.
+fn write_table_change(out: &mut Vec<u8>, change: &TableChange<'_>) {
+    let columns = change
+        .columns
+        .iter()
+        .map(|column| {
+            let t = &column.column_type;
+            let type_name = t.type_name();
+            ColumnModel {
+                name: column.name.clone(),
+                jdbc_type: t.jdbc_type(),
+                type_expression: type_name.clone(),
+                type_name,
+                charset: column.charset_name().map(str::to_owned),
+                length: t.length().map(i64::from),
+                scale: t.scale().map(i64::from),
+                optional: column.nullable,
+                auto_incremented: column.auto_increment,
+                generated: column.generated,
+                comment: column.comment.clone(),
+                default_value: None,
+                enum_values: t.enum_values().filter(|v| !v.is_empty()).map(|v| v.iter().map(|v| quoted(v)).collect()),
             }
-            out.push(b']');
-        }
-        _ => out.extend_from_slice(b"null"),
-    }
-    out.push(b'}');
+        })
+        .collect();
+    let model = TableModel {
+        columns,
+        primary_key: change.primary_key.iter().filter_map(|&i| change.columns.get(i)).map(|c| c.name.clone()).collect(),
+        default_charset: change.default_charset.map(str::to_owned),
+        comment: change.comment.map(str::to_owned),
+    };
+    write_model_change(
+        out,
+        &ModelChange { kind: change.kind, db: change.db.to_owned(), table: change.table.to_owned(), model: Some(model) },
+    );
 }

@@ -314,7 +314,10 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         progress = sink.read_progress(&context.name, &context.incarnation) => progress?,
         _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
     };
-    let raft_offset = node.read_connector(&context.name, |c| c.offset.clone()).await.ok().flatten();
+    let (raft_offset, history) = node
+        .read_connector(&context.name, |c| (c.offset.clone(), c.schema_history.clone()))
+        .await
+        .unwrap_or_default();
     let resume = resume_point(progress, raft_offset);
     // 3. Confirm through Raft, now that `init_transactions` is done, that
     // the epoch is still current. An owner whose `init_transactions`
@@ -346,6 +349,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         .then(|| follow_kafka_signals(context, signals.clone(), &bootstrap, signal_connection));
     let (reports, _report_forwarder) = forward_source_reports(context);
     let source = MySqlSource::new(source_config.clone(), first_attempt)
+        .with_schema_history(history)
         .with_snapshot_requests(requests)
         .with_reports(reports);
     let mut source_task = AbortOnDrop(tokio::spawn(async move { source.run(resume, tx).await }.in_current_span()));

@@ -167,6 +167,9 @@ pub struct MySqlSourceConfig {
     pub filters: Filters,
     pub tombstones_on_delete: bool,
     pub include_schema_changes: bool,
+    /// `include.schema.comments`: table and column comments in schema
+    /// change events' `tableChanges`.
+    pub include_schema_comments: bool,
     pub include_query: bool,
     pub provide_transaction_metadata: bool,
     pub heartbeat_interval: Option<Duration>,
@@ -258,11 +261,6 @@ const FIXED_VALUES: &[(&str, &str, &str)] = &[
     ("table.ignore.builtin", "true", "raftcdc never captures the system schemas"),
     ("schema.name.adjustment.mode", "none", "raftcdc writes schema names as Debezium does by default"),
     ("field.name.adjustment.mode", "none", "raftcdc writes field names as Debezium does by default"),
-    (
-        "include.schema.comments",
-        "false",
-        "raftcdc does not read column comments; schemas come from the binlog's table metadata",
-    ),
     ("source.struct.version", "v2", "raftcdc writes Debezium's v2 source block"),
     ("snapshot.query.mode", "select_all", "custom snapshot queries are Java classes; raftcdc reads every row"),
     (
@@ -594,6 +592,7 @@ impl MySqlSourceConfig {
             topic_prefix,
             tombstones_on_delete: p.boolean("tombstones.on.delete", true)?,
             include_schema_changes: p.boolean("include.schema.changes", true)?,
+            include_schema_comments: p.boolean("include.schema.comments", false)?,
             include_query: p.boolean("include.query", false)?,
             provide_transaction_metadata: p.boolean("provide.transaction.metadata", false)?,
             heartbeat_interval: (heartbeat_ms > 0).then(|| Duration::from_millis(heartbeat_ms)),

@@ -29,6 +29,7 @@ pub mod chunk_keys;
 pub mod column;
 pub mod compressed;
 pub mod config;
+pub mod ddl;
 pub mod decode;
 pub mod error;
 pub mod events;

@@ -62,6 +62,7 @@ use mysql_common::binlog::events::{Event, EventData};
 use serde_json::Value;
 
 use super::config::MySqlSourceConfig;
+use super::ddl::{DdlEvent, SchemaModel};
 use super::decode::TableDecoder;
 use super::error::{DefiniteError, SourceError};
 use super::events::*;
@@ -162,6 +163,10 @@ pub(super) struct Reader {
     views: Option<ViewFilter>,
     /// Inside a TRANSACTION_PAYLOAD: its start and end position.
     payload: Option<(u64, u64)>,
+    /// The captured tables as their DDL declares them, for schema change
+    /// events' `tableChanges` ([`super::ddl`]); shared with the source so
+    /// it outlives a reconnect.
+    pub(super) schema_model: Arc<std::sync::Mutex<SchemaModel>>,
 }
 
 /// See [`Reader::watch`].
@@ -186,6 +191,7 @@ impl Reader {
     /// A reader starting at `offset` (a transaction boundary, or inside a
     /// split transaction).
     pub(super) fn new(config: Arc<MySqlSourceConfig>, server: ServerInfo, offset: &SourceOffset) -> Reader {
+        let config_comments = config.include_schema_comments;
         Reader {
             builder: RecordBuilder::new(config.clone()),
             config,
@@ -206,6 +212,7 @@ impl Reader {
             watch: None,
             views: offset.views.clone().map(|views| ViewFilter::new(views, server.mariadb)),
             payload: None,
+            schema_model: Arc::new(std::sync::Mutex::new(SchemaModel::new(config_comments))),
             server,
         }
     }
@@ -754,9 +761,10 @@ impl Reader {
 
     fn ddl(&mut self, schema: &str, sql: &str, thread: u32, start_pos: u64) -> Result<(), SourceError> {
         self.refined.clear();
+        let (events, unparsed) = self.model_ddl(schema, sql, start_pos);
         let txn = self.txn.as_mut().expect("a transaction is open");
         let gtid = txn.gtid.is_some().then_some(txn.id.as_str());
-        let entry = serde_json::json!({
+        let mut entry = serde_json::json!({
             "database": schema,
             "ddl": sql,
             "file": self.file,
@@ -764,6 +772,10 @@ impl Reader {
             "gtid": gtid,
             "ts_sec": self.ts_sec,
         });
+        if let Some(error) = unparsed {
+            // Shown by `connector status` (see `super::ddl`).
+            entry["unparsed"] = Value::String(error);
+        }
         txn.schema_history.push(entry);
         let event = RowEvent {
             txn_id: &txn.id,
@@ -790,9 +802,37 @@ impl Reader {
         // A TRUNCATE is a data event (`op: t`) for Debezium, never a
         // schema change record.
         if self.config.include_schema_changes && !is_transaction_noise(sql) && truncated.is_none() {
-            txn.records.push(self.builder.schema_change_record(schema, sql, &event));
+            for ddl_event in &events {
+                let ddl = ddl_event.ddl.as_deref().unwrap_or(sql);
+                let table = ddl_event.source_table.as_deref();
+                txn.records.push(self.builder.schema_change_record(schema, ddl, &event, table, &ddl_event.changes));
+            }
         }
         Ok(())
+    }
+
+    /// Applies a DDL statement to the table model: its schema change
+    /// events, and why it did not apply, if it did not. A statement the
+    /// parser cannot read is still one event, with no `tableChanges`.
+    fn model_ddl(&self, schema: &str, sql: &str, start_pos: u64) -> (Vec<DdlEvent>, Option<String>) {
+        let filters = &self.config.filters;
+        let captures = |db: &str, table: &str| filters.captures_table(db, table);
+        let applied = self.schema_model.lock().map_err(|_| "the schema model is poisoned".to_string()).and_then(|mut model| {
+            model.apply(schema, sql, &captures).map_err(|e| crate::error::error_chain(&e))
+        });
+        match applied {
+            Ok(events) => (events, None),
+            Err(error) => {
+                // Only statements that may touch captured tables are
+                // worth a warning (grants and the like are not).
+                let concerned = schema.is_empty() || filters.databases.allows(schema);
+                if concerned {
+                    tracing::warn!(position = %format!("{}:{start_pos}", self.file), ddl = %sql, %error, "source: this DDL is not in the table model; its schema change event has no tableChanges");
+                }
+                let unparsed = concerned.then(|| format!("{}:{start_pos}: {error}", self.file));
+                (vec![DdlEvent { ddl: None, changes: Vec::new(), source_table: None }], unparsed)
+            }
+        }
     }
 
     /// Ends the open transaction; returns its last batch, if it has one.
@@ -935,6 +975,7 @@ mod tests {
             watch: None,
             views: None,
             payload: None,
+            schema_model: Default::default(),
         }
     }
 

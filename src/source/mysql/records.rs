@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use super::column::Row;
 use super::config::MySqlSourceConfig;
+use super::ddl::ModelChange;
 use super::decode::{RowChange, TableDecoder};
 use crate::envelope::{ConnectorEncoder, EncodeError, Op, Snapshot, SourceInfo, TableEncoder, TransactionInfo};
 use crate::source::Record;
@@ -379,13 +380,23 @@ impl RecordBuilder {
         self.data(output, event, Op::Truncate, None, None, None, meta, out, Vec::new())
     }
 
-    /// A schema change record on the `<topic.prefix>` topic.
-    pub fn schema_change_record(&self, db: &str, ddl: &str, event: &RowEvent<'_>) -> Record {
-        let source = self.source(None, event, db);
+    /// A schema change record on the `<topic.prefix>` topic: `table` is
+    /// its `source.table`, `changes` its `tableChanges` (see
+    /// [`super::ddl`]).
+    pub fn schema_change_record<'a>(
+        &'a self,
+        db: &'a str,
+        ddl: &str,
+        event: &'a RowEvent<'_>,
+        table: Option<&'a str>,
+        changes: &[ModelChange],
+    ) -> Record {
+        let mut source = self.source(None, event, db);
+        source.table = table;
         Record {
             topic: self.connector.schema_change_topic(),
             key: Some(self.connector.schema_change_key(db)),
-            value: Some(self.connector.schema_change_value(&source, now_ms(), Some(db), None, Some(ddl), &[])),
+            value: Some(self.connector.schema_change_value_modelled(&source, now_ms(), Some(db), None, Some(ddl), changes)),
             headers: vec![Self::position_header(event)],
         }
     }

@@ -43,6 +43,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::config::{MySqlSourceConfig, SnapshotMode};
+use super::ddl::SchemaModel;
 use super::error::{classify, DefiniteError, SourceError, TransientError};
 use super::failover;
 use super::incremental::Incremental;
@@ -64,6 +65,13 @@ pub struct MySqlSource {
     reports: Option<mpsc::Sender<SourceReport>>,
     /// The index in `database.hostname` of the server read last.
     current: AtomicUsize,
+    /// The replicated schema history the task started with, replayed
+    /// into the table model once ([`snapshot::seed_schema_model`]).
+    history: Vec<Value>,
+    /// The table model behind `tableChanges` ([`super::ddl`]), kept across
+    /// reconnects; `None` until prepared.
+    schema_model: Arc<std::sync::Mutex<SchemaModel>>,
+    model_ready: std::sync::atomic::AtomicBool,
 }
 
 impl MySqlSource {
@@ -74,7 +82,17 @@ impl MySqlSource {
             requests: watch::channel(None).1,
             reports: None,
             current: AtomicUsize::new(0),
+            history: Vec::new(),
+            schema_model: Arc::default(),
+            model_ready: Default::default(),
         }
+    }
+
+    /// The connector's replicated schema history, which the table model
+    /// behind `tableChanges` is rebuilt from.
+    pub fn with_schema_history(mut self, history: Vec<Value>) -> MySqlSource {
+        self.history = history;
+        self
     }
 
     /// Measures binlog retention while streaming and sends the results
@@ -243,7 +261,12 @@ impl MySqlSource {
             .reports
             .clone()
             .map(|reports| AbortOnDrop(tokio::spawn(super::retention::follow(config.clone(), position_rx, reports))));
+        if !self.model_ready.load(Ordering::Relaxed) {
+            snapshot::seed_schema_model(config, &self.history, &self.schema_model).await?;
+            self.model_ready.store(true, Ordering::Relaxed);
+        }
         let mut reader = Reader::new(config.clone(), server.clone(), &offset);
+        reader.schema_model = self.schema_model.clone();
         let mut incremental = Incremental::new(config.clone(), server, self.requests.clone());
         // The network read runs in its own task, handing over whatever
         // events are ready (up to a chunk) without waiting for more, so

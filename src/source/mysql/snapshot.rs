@@ -102,6 +102,7 @@ use super::chunk_keys::{chunk_query, cursor_key_matches, display_key};
 pub use super::chunk_keys::KeyValue;
 use super::column::Row as ColumnRow;
 use super::config::{MySqlSourceConfig, SnapshotMode};
+use super::ddl::SchemaModel;
 use super::error::{classify, DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::{RecordBuilder, RowEvent, TableOutput};
@@ -329,6 +330,45 @@ pub async fn schema_history_batch(
     batch
 }
 
+/// Prepares the table model streaming starts with ([`super::ddl`]): the
+/// schema history replayed, then every captured table the history does
+/// not describe read with `SHOW CREATE TABLE`, and the databases' default
+/// character sets for tables created later without one.
+pub async fn seed_schema_model(
+    config: &Arc<MySqlSourceConfig>,
+    history: &[serde_json::Value],
+    model: &std::sync::Mutex<SchemaModel>,
+) -> Result<(), SourceError> {
+    let captures = |db: &str, table: &str| config.filters.captures_table(db, table);
+    let mut seeded = SchemaModel::new(config.include_schema_comments);
+    seeded.replay(history, &captures);
+    let mut conn = validate::connect_for_queries(config).await?;
+    let server: Vec<(String,)> = validate::query(&mut conn, "SELECT @@character_set_server", config).await?;
+    let databases: Vec<(String, String)> =
+        validate::query(&mut conn, "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA", config).await?;
+    seeded.set_charsets(server.into_iter().next().map(|(c,)| c), databases);
+    for (db, table) in captured_tables(&mut conn, config).await? {
+        if seeded.knows(&db, &table) {
+            continue;
+        }
+        let sql = format!("SHOW CREATE TABLE {}.{}", quote_identifier(&db), quote_identifier(&table));
+        let rows: Vec<(String, String)> = match conn.query(&sql).await {
+            Ok(rows) => rows,
+            Err(mysql_async::Error::Server(e)) if e.code == 1146 => continue,
+            Err(e) => return Err(sql_error(config, &sql)(e)),
+        };
+        let Some((_, ddl)) = rows.into_iter().next() else { continue };
+        if let Err(error) = seeded.apply(&db, &ddl, &captures) {
+            tracing::warn!(%db, %table, error = %crate::error::error_chain(&error), "source: this table's DDL is not in the table model; its schema change events will have no tableChanges");
+        }
+    }
+    let _ = conn.disconnect().await;
+    if let Ok(mut shared) = model.lock() {
+        *shared = seeded;
+    }
+    Ok(())
+}
+
 pub(super) fn now_sec() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -542,7 +582,17 @@ impl Snapshotter<'_> {
             }));
             if self.encoder.config.include_schema_changes {
                 let event = self.encoder.event("");
-                records.push(self.encoder.builder.schema_change_record(db, &ddl, &event));
+                // The table as `SHOW CREATE TABLE` declares it (which names
+                // its character set, so no database default is needed).
+                let mut model = SchemaModel::new(self.encoder.config.include_schema_comments);
+                let changes = match model.apply(db, &ddl, &|_: &str, _: &str| true) {
+                    Ok(events) => events.into_iter().flat_map(|e| e.changes).collect(),
+                    Err(error) => {
+                        tracing::warn!(%db, %table, error = %crate::error::error_chain(&error), "snapshot: this table's DDL is not in the table model; its schema change event has no tableChanges");
+                        Vec::new()
+                    }
+                };
+                records.push(self.encoder.builder.schema_change_record(db, &ddl, &event, Some(table), &changes));
             }
         }
         let offset = match cursor {

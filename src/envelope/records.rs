@@ -222,14 +222,7 @@ impl ConnectorEncoder {
         ddl: Option<&str>,
         changes: &[TableChange<'_>],
     ) -> Vec<u8> {
-        self.schema_change_value_with(source, ts_ms, database_name, schema_name, ddl, |out| {
-            for (i, change) in changes.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_table_change(out, change);
-            }
-        })
+        self.schema_change_value_with(source, ts_ms, database_name, schema_name, ddl, |out| write_list(out, changes, write_table_change))
     }
 
     /// Schema-change value whose `tableChanges` describe the tables as
@@ -244,14 +237,7 @@ impl ConnectorEncoder {
         ddl: Option<&str>,
         changes: &[ModelChange],
     ) -> Vec<u8> {
-        self.schema_change_value_with(source, ts_ms, database_name, schema_name, ddl, |out| {
-            for (i, change) in changes.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_model_change(out, change);
-            }
-        })
+        self.schema_change_value_with(source, ts_ms, database_name, schema_name, ddl, |out| write_list(out, changes, write_model_change))
     }
 
     fn schema_change_value_with(
@@ -391,4 +377,14 @@ fn write_table_change(out: &mut Vec<u8>, change: &TableChange<'_>) {
         out,
         &ModelChange { kind: change.kind, db: change.db.to_owned(), table: change.table.to_owned(), model: Some(model) },
     );
+}
+
+/// Writes `items` as the members of a JSON array, comma-separated.
+fn write_list<T>(out: &mut Vec<u8>, items: &[T], write: impl Fn(&mut Vec<u8>, &T)) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
 }

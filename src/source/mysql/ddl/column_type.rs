@@ -59,7 +59,8 @@ const BLOB: i32 = 2004;
 const BOOLEAN: i32 = 16;
 const OTHER: i32 = 1111;
 
-fn plain(jdbc_type: i32, name: &str) -> DeclaredType {
+/// A type with no length, scale or values: its JDBC type and name only.
+pub(super) fn plain(jdbc_type: i32, name: &str) -> DeclaredType {
     DeclaredType {
         jdbc_type,
         type_name: name.to_owned(),

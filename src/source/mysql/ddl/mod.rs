@@ -585,16 +585,7 @@ impl SchemaModel {
                 let column = &mut model.columns[i];
                 match op {
                     AlterColumnOperation::SetDefault { value } => {
-                        let declared = DeclaredType {
-                            jdbc_type: column.jdbc_type,
-                            type_name: column.type_name.clone(),
-                            length: None,
-                            scale: None,
-                            enum_values: None,
-                            textual: false,
-                            serial: false,
-                            national: false,
-                        };
+                        let declared = column_type::plain(column.jdbc_type, &column.type_name);
                         column.default_value = default_text(value, &declared);
                     }
                     AlterColumnOperation::DropDefault => column.default_value = None,

@@ -25,7 +25,29 @@
 //! After each section it prints every node's peak RSS during that section
 //! (`VmHWM`, reset through `/proc/<pid>/clear_refs` when it starts).
 //!
-//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--rounds R] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency]`
+//! With `--with-debezium`, Debezium 3.6.3's MySQL connector runs on the
+//! same server in the same run, on a Kafka Connect 4.3 standalone worker
+//! producing into the same broker (see `cluster_tests::debezium`), after
+//! raftcdc's figure of each section, on an emptied broker as raftcdc's:
+//! after throughput it streams the same loaded rows from the binlog file
+//! they start in (`snapshot.mode=recovery` with a pre-written offset), and
+//! after the snapshot it snapshots the same table (`initial_only`). Its
+//! rate is counted on the broker, from the first record in the topic to
+//! the last (the topic's end offset polled every 20 ms), so it leaves out
+//! the JVM's start, which raftcdc's figures (from the connector's resume or
+//! creation) do not: the ratio is conservative for raftcdc. The worker
+//! runs with Kafka Connect's producer defaults, at-least-once, while
+//! raftcdc's figures are exactly-once Kafka transactions. Both sides write
+//! JSON with the same `schemas.enable` (off, as the bench always ran;
+//! `--schemas` turns it on for both) and the same `max.batch.size` and
+//! `max.queue.size`. It then prints both figures, their ratio, raftcdc's
+//! largest node peak RSS and the worker JVM's `VmHWM`. The server reports
+//! itself as MySQL 5.7.19 in this mode (Debezium refuses MariaDB 10.11);
+//! raftcdc reads it the same way. Without Java or the jars (installed by
+//! `scripts/services.sh`), or with `RAFTCDC_SKIP_DEBEZIUM=1`, it prints
+//! why Debezium is skipped and runs raftcdc's half alone.
+//!
+//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--rounds R] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency[,...]] [--schemas] [--with-debezium]`
 //! (build the node first: `cargo build --release --bin raftcdc` and set
 //! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

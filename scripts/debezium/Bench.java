@@ -2,15 +2,13 @@
 // JsonConverter writes it) on the benchmark's table, for the raftcdc
 // benchmarks that run both sides in the same run.
 //
-// Usage: java -cp '<libs>/*' Bench.java <connector.properties> <topic> <records> [<offset-json>]
+// Usage: java -cp '<libs>/*' Bench.java <connector.properties> <topic> <records>
 //
 // Counts the records on <topic> until <records> have arrived and prints
 // one JSON line: {"records", "seconds" (first record to last),
 // "records_per_second", "peak_rss_mib"} (peak RSS from /proc/self/status).
-// With <offset-json>, the offset file named by offset.storage.file.filename
-// is written first (the engine's FileOffsetBackingStore format: a
-// serialized map of JSON key bytes to JSON value bytes), so the connector
-// starts streaming at that binlog position.
+// To stream from a binlog position, OffsetFile.java writes the offset file
+// named by offset.storage.file.filename before this starts.
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.Json;
@@ -27,14 +25,6 @@ public class Bench {
         try (Reader r = new InputStreamReader(new FileInputStream(args[0]), StandardCharsets.UTF_8)) { props.load(r); }
         String topic = args[1];
         long want = Long.parseLong(args[2]);
-        if (args.length > 3) {
-            String key = "[\"" + props.getProperty("name") + "\",{\"server\":\"" + props.getProperty("topic.prefix") + "\"}]";
-            HashMap<byte[], byte[]> raw = new HashMap<>();
-            raw.put(key.getBytes(StandardCharsets.UTF_8), args[3].getBytes(StandardCharsets.UTF_8));
-            try (ObjectOutputStream os = new ObjectOutputStream(new FileOutputStream(props.getProperty("offset.storage.file.filename")))) {
-                os.writeObject(raw);
-            }
-        }
         AtomicLong seen = new AtomicLong();
         AtomicLong first = new AtomicLong();
         AtomicLong last = new AtomicLong();

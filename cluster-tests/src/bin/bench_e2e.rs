@@ -25,14 +25,37 @@
 //! After each section it prints every node's peak RSS during that section
 //! (`VmHWM`, reset through `/proc/<pid>/clear_refs` when it starts).
 //!
-//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--rounds R] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency]`
+//! With `--with-debezium`, Debezium 3.6.3's MySQL connector runs on the
+//! same server in the same run, on a Kafka Connect 4.3 standalone worker
+//! producing into the same broker (see `cluster_tests::debezium`), after
+//! raftcdc's figure of each section, on an emptied broker as raftcdc's:
+//! after throughput it streams the same loaded rows from the binlog file
+//! they start in (`snapshot.mode=recovery` with a pre-written offset), and
+//! after the snapshot it snapshots the same table (`initial_only`). Its
+//! rate is counted on the broker, from the first record in the topic to
+//! the last (the topic's end offset polled every 20 ms), so it leaves out
+//! the JVM's start, which raftcdc's figures (from the connector's resume or
+//! creation) do not: the ratio is conservative for raftcdc. The worker
+//! runs with Kafka Connect's producer defaults, at-least-once, while
+//! raftcdc's figures are exactly-once Kafka transactions. Both sides write
+//! JSON with the same `schemas.enable` (off, as the bench always ran;
+//! `--schemas` turns it on for both) and the same `max.batch.size` and
+//! `max.queue.size`. It then prints both figures, their ratio, raftcdc's
+//! largest node peak RSS and the worker JVM's `VmHWM`. The server reports
+//! itself as MySQL 5.7.19 in this mode (Debezium refuses MariaDB 10.11);
+//! raftcdc reads it the same way. Without Java or the jars (installed by
+//! `scripts/services.sh`), or with `RAFTCDC_SKIP_DEBEZIUM=1`, it prints
+//! why Debezium is skipped and runs raftcdc's half alone.
+//!
+//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--rounds R] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency[,...]] [--schemas] [--with-debezium]`
 //! (build the node first: `cargo build --release --bin raftcdc` and set
 //! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cluster_tests::bench::flag;
+use cluster_tests::bench::{flag, switch};
 use cluster_tests::broker::Broker;
 use cluster_tests::cluster::Cluster;
+use cluster_tests::debezium::{self, Debezium, IntoKafka};
 use cluster_tests::mariadb::MariaDb;
 use mysql_async::prelude::Queryable;
 use raftcdc::proto::{ConnectorRef, CreateConnectorRequest, SetOffsetsRequest};
@@ -120,6 +143,56 @@ async fn sink_limit(broker: &mut Broker, topic: &str, rows: usize) -> f64 {
     rate
 }
 
+/// One raftcdc figure to set beside Debezium's.
+struct Side {
+    rate: f64,
+    peak_rss_mib: f64,
+}
+
+/// The largest peak RSS of any node since the section started.
+fn max_peak_rss_mib(cluster: &Cluster) -> f64 {
+    cluster.nodes().into_iter().filter_map(|n| cluster.peak_rss_kib(n)).max().unwrap_or(0) as f64 / 1024.0
+}
+
+/// Debezium's connector on a Kafka Connect worker, from `start` until the
+/// broker holds `rows` records of `bench.t`, on an emptied broker, as
+/// raftcdc's figures are taken; prints its figures and empties the broker
+/// again. A failure is printed, not fatal: raftcdc's figures stand.
+async fn debezium_run(
+    dbz: &Debezium,
+    db: &MariaDb,
+    broker: &mut Broker,
+    start: debezium::Start,
+    rows: usize,
+    (schemas_enable, max_batch_size): (bool, usize),
+) -> Option<debezium::Figures> {
+    let what = match start {
+        debezium::Start::Snapshot => "snapshot (initial_only, SELECT -> Kafka)",
+        debezium::Start::StreamFrom { .. } => "streaming (binlog -> Kafka)",
+    };
+    broker.wipe().await;
+    let into = IntoKafka { bootstrap: broker.bootstrap(), schemas_enable, max_batch_size, max_queue_size: 262_144 };
+    let figures = dbz.run_connect(db, "bench.t", start, rows as u64, &into).await;
+    broker.wipe().await;
+    match figures {
+        Ok(f) => {
+            println!(
+                "debezium {what}, at-least-once: {:>9.0} records/s  ({} records on the broker, first to last in {:.2}s; {:.2}s from the JVM's start; peak RSS {:.0} MiB)",
+                f.records_per_second,
+                f.records,
+                f.seconds,
+                f.since_start_seconds.unwrap_or(f64::NAN),
+                f.peak_rss_mib
+            );
+            Some(f)
+        }
+        Err(e) => {
+            println!("debezium {what} failed: {e}");
+            None
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let rows = flag("--rows", 1_000_000);
@@ -128,9 +201,14 @@ async fn main() {
     let rounds = flag("--rounds", 3);
     // Records per Kafka transaction (the connector's max.batch.size).
     let batch = flag("--batch", 8192).to_string();
+    // The JSON converter's schemas.enable, for raftcdc and Debezium alike.
+    let schemas = if switch("--schemas") { "true" } else { "false" };
     let only = std::env::args().skip_while(|a| a != "--only").nth(1);
-    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
-    let db = MariaDb::start(&[]).await;
+    let run = |section: &str| only.as_deref().is_none_or(|o| o.split(',').any(|s| s == section));
+    let dbz = switch("--with-debezium")
+        .then(|| debezium::find().map_err(|why| println!("--with-debezium skipped: {why}; raftcdc's figures follow alone")).ok())
+        .flatten();
+    let db = MariaDb::start(if dbz.is_some() { &[debezium::AS_MYSQL] } else { &[] }).await;
     db.sql(&[
         "CREATE DATABASE bench",
         "CREATE TABLE bench.t (id BIGINT PRIMARY KEY, name VARCHAR(64), email VARCHAR(128), qty INT, price DECIMAL(10,2), \
@@ -164,6 +242,9 @@ async fn main() {
     let mut client = cluster.client(leader);
     let offset = serde_json::json!({"file": file, "pos": pos, "gtids": gtid});
     let target = seq_of(&end_gtid);
+    // Debezium's batch and queue sizes and JSON are raftcdc's.
+    let like_raftcdc = (schemas == "true", batch.parse().unwrap());
+    let mut versus = Vec::new();
     if run("throughput") {
         cluster.reset_peak_rss();
         // Rounds alternate the connector and the broker's own limit, each
@@ -178,8 +259,8 @@ async fn main() {
                 ("snapshot.mode", "no_data"),
                 ("database.include.list", "bench"),
                 ("table.include.list", "bench\\.t"),
-                ("value.converter.schemas.enable", "false"),
-                ("key.converter.schemas.enable", "false"),
+                ("value.converter.schemas.enable", schemas),
+                ("key.converter.schemas.enable", schemas),
                 ("max.batch.size", batch.as_str()),
                 ("max.queue.size", "262144"),
             ] {
@@ -236,6 +317,11 @@ async fn main() {
             100.0 * limit_total / e2e_total
         );
         println!("throughput {}", cluster.peak_rss_line());
+        if let Some(dbz) = &dbz {
+            let start = debezium::Start::StreamFrom { file: file.clone() };
+            let raftcdc = Side { rate: (rows * rounds) as f64 / e2e_total, peak_rss_mib: max_peak_rss_mib(&cluster) };
+            versus.push(("streaming, events/s", raftcdc, debezium_run(dbz, &db, &mut broker, start, rows, like_raftcdc).await));
+        }
     }
 
     // ---- 4. initial snapshot ---------------------------------------------
@@ -246,8 +332,8 @@ async fn main() {
             ("snapshot.mode", "initial"),
             ("database.include.list", "bench"),
             ("table.include.list", "bench\\.t"),
-            ("value.converter.schemas.enable", "false"),
-            ("key.converter.schemas.enable", "false"),
+            ("value.converter.schemas.enable", schemas),
+            ("key.converter.schemas.enable", schemas),
             ("max.batch.size", batch.as_str()),
             ("snapshot.fetch.size", batch.as_str()),
             ("max.queue.size", "262144"),
@@ -275,9 +361,32 @@ async fn main() {
         let took = started.elapsed().as_secs_f64();
         println!("initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s)", rows as f64 / took);
         println!("snapshot {}", cluster.peak_rss_line());
+        let raftcdc = Side { rate: rows as f64 / took, peak_rss_mib: max_peak_rss_mib(&cluster) };
         client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
         let limit = sink_limit(&mut broker, "snap.bench.t", rows).await;
         println!("snapshot / sink limit: {:.0}%", 100.0 * rows as f64 / took / limit);
+        if let Some(dbz) = &dbz {
+            versus.push(("snapshot, rows/s", raftcdc, debezium_run(dbz, &db, &mut broker, debezium::Start::Snapshot, rows, like_raftcdc).await));
+        }
+    }
+    if !versus.is_empty() {
+        println!(
+            "raftcdc (3 nodes, exactly-once transactions) beside Debezium 3.6.3 on a Kafka Connect 4.3 standalone worker \
+             (at-least-once, Kafka Connect's producer defaults), same server, same broker, same run, JSON schemas.enable={schemas}:"
+        );
+        for (what, raftcdc, dbz) in &versus {
+            match dbz {
+                Some(dbz) => println!(
+                    "  {what:20} raftcdc {:>9.0}  debezium {:>9.0}  ratio {:.1}x; peak RSS raftcdc {:.0} MiB (largest node), debezium {:.0} MiB (JVM)",
+                    raftcdc.rate,
+                    dbz.records_per_second,
+                    raftcdc.rate / dbz.records_per_second,
+                    raftcdc.peak_rss_mib,
+                    dbz.peak_rss_mib
+                ),
+                None => println!("  {what:20} raftcdc {:>9.0}  debezium failed (above)", raftcdc.rate),
+            }
+        }
     }
     if !run("latency") && !run("failover") {
         return;

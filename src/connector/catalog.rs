@@ -223,7 +223,7 @@ pub const CATALOG: &[Entry] = &[
     no_effect("inconsistent.schema.handling.mode", "fail", "What to do with an event of a table missing from the schema history.", "rows decode with the binlog's own table metadata, so no event refers to an unknown table"),
     source("max.batch.size", "2048", "Largest batch of events."),
     source("max.queue.size", "8192", "Largest number of queued events; larger than max.batch.size."),
-    no_effect("max.queue.size.in.bytes", "0", "Largest queue volume in bytes.", "the queue is bounded by max.queue.size records"),
+    source("max.queue.size.in.bytes", "33554432", "Largest volume of records, in bytes, queued and pending in the owner (with max.queue.size records); 0 = no byte bound. Debezium's default is 0; raftcdc's is 32 MiB, which keeps an owner's memory flat with wide rows. A record larger than the bound passes alone."),
     source("poll.interval.ms", "500", "How long to wait for new events before a batch."),
     source("connect.timeout.ms", "30000", "How long to wait for a connection."),
     refused("gtid.source.", "", "gtid.source.includes, gtid.source.excludes, gtid.source.filter.dml.events: GTID source filtering.", "GTID source filtering is not implemented, and ignoring it would change which events are emitted", "remove it"),

@@ -3,6 +3,8 @@
 //! - [`supervisor`]: on every node, starts the task of each connector this
 //!   node owns at its current epoch and stops tasks it no longer owns.
 //! - [`task`]: one connector's task under one epoch.
+//! - [`queue`]: the owner's queue from the source to delivery, bounded by
+//!   records and bytes.
 //! - [`fault`]: freeze points the chaos suite arms; inert in production.
 //!
 //! # Fencing, end to end
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use crate::node::Node;
 
 pub mod fault;
+pub mod queue;
 pub mod supervisor;
 pub mod task;
 

@@ -64,10 +64,12 @@
 //! # Batching and memory
 //! Source batches (whole source transactions, or parts of one too large
 //! for `max.batch.size`) are combined into one Kafka transaction until it
-//! holds `max.batch.size` records or `poll.interval.ms` has passed,
-//! whichever comes first. The channel from the source is bounded, so a
-//! slow or unreachable broker stops the binlog reader instead of growing
-//! memory.
+//! holds `max.batch.size` records (or half of `max.queue.size.in.bytes`)
+//! or `poll.interval.ms` has passed, whichever comes first. Between the
+//! source and delivery, [`super::queue`] bounds the queued and pending
+//! batches by `max.queue.size` records and `max.queue.size.in.bytes`
+//! bytes, so a slow or unreachable broker stops the binlog reader instead
+//! of growing memory.
 //!
 //! # Signals
 //! Debezium signals ([`crate::signal`]) are acted on through Raft
@@ -114,6 +116,8 @@ use crate::source::mysql::replication::MySqlSource;
 use crate::signal::{ReceivedSignal, SignalAction, SignalConfig};
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress, SourceReport};
 use crate::transform::TransformChain;
+
+use super::queue::{Held, QueueBounds};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -330,17 +334,26 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     tracing::info!(connector = %context.name, epoch = context.epoch, resume = ?resume, "task starting");
 
     // 5. Stream.
-    let capacity = (source_config.max_queue_size / source_config.max_batch_size).max(2);
-    let (tx, source_rx) = mpsc::channel::<Batch>(capacity);
+    // The source hands over one batch at a time; the gate bounds what is
+    // queued and pending by records and bytes (see [`super::queue`]).
+    let (tx, source_rx) = mpsc::channel::<Batch>(1);
+    let (gated, _gate) = super::queue::gate(
+        source_rx,
+        QueueBounds {
+            records: source_config.max_queue_size,
+            bytes: source_config.max_queue_bytes,
+        },
+    );
+    let max_transaction_bytes = source_config.max_queue_bytes.map_or(usize::MAX, |bytes| bytes / 2);
     // With transforms, batches pass through the chain on its own thread
     // on their way here, so transforming one batch overlaps the Kafka
     // transaction of the one before.
     let (mut rx, transform_failure) = match chain {
         Some(chain) => {
-            let (rx, failure) = transform_batches(chain, source_rx, capacity);
+            let (rx, failure) = transform_batches(chain, gated);
             (rx, Some(failure))
         }
-        None => (source_rx, None),
+        None => (gated, None),
     };
     let (_request_watcher, requests) = follow_snapshot_requests(context);
     let _kafka_signals = signals
@@ -361,7 +374,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         let timer = tokio::time::sleep(pending.time_left(deadline));
         tokio::select! {
             batch = rx.recv() => match batch {
-                Some(batch) => pending.add(batch),
+                Some((batch, held)) => pending.add(batch, held),
                 None => {
                     // The source (or the transform chain) ended: deliver
                     // what it produced, then report why.
@@ -388,7 +401,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
             // The committer ends early only when Raft deposed this epoch.
             deposed = committer.deposed() => break Err(deposed),
         }
-        if pending.full(source_config.max_batch_size) || (pending.has_work() && pending.time_left(deadline).is_zero()) {
+        if pending.full(source_config.max_batch_size, max_transaction_bytes) || (pending.has_work() && pending.time_left(deadline).is_zero()) {
             if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
                 break Err(error);
             }
@@ -585,11 +598,17 @@ struct Pending {
     snapshot: Option<SnapshotProgress>,
     signals: Vec<ReceivedSignal>,
     since: Option<Instant>,
+    /// The queue permits of the batches above: given back when their
+    /// transaction is over (see [`super::queue`]).
+    held: Vec<Held>,
+    bytes: usize,
 }
 
 impl Pending {
-    fn add(&mut self, batch: Batch) {
+    fn add(&mut self, batch: Batch, held: Held) {
         self.since.get_or_insert_with(Instant::now);
+        self.bytes += held.bytes();
+        self.held.push(held);
         self.records.extend(batch.records);
         self.schema_history.extend(batch.schema_history);
         self.signals.extend(batch.signals);
@@ -603,8 +622,11 @@ impl Pending {
         self.offset.is_some()
     }
 
-    fn full(&self, max: usize) -> bool {
-        self.records.len() >= max
+    /// Whether the pending records fill a transaction: `max.batch.size`
+    /// records, or half the queue's byte bound (so the next transaction's
+    /// batches can queue while this one is delivered).
+    fn full(&self, max_records: usize, max_bytes: usize) -> bool {
+        self.records.len() >= max_records || self.bytes >= max_bytes
     }
 
     fn time_left(&self, deadline: Duration) -> Duration {
@@ -629,6 +651,9 @@ async fn deliver(
     let snapshot = pending.snapshot.take();
     let signals = std::mem::take(&mut pending.signals);
     pending.since = None;
+    pending.bytes = 0;
+    // Given back when the transaction is over, whatever its outcome.
+    let _held = std::mem::take(&mut pending.held);
     let progress = Progress {
         connector: context.name.clone(),
         incarnation: Some(context.incarnation.clone()),
@@ -668,20 +693,21 @@ async fn deliver(
 /// output then closes, and the delivery loop reports it).
 fn transform_batches(
     mut chain: TransformChain,
-    mut input: mpsc::Receiver<Batch>,
-    capacity: usize,
-) -> (mpsc::Receiver<Batch>, Arc<std::sync::Mutex<Option<String>>>) {
-    let (tx, rx) = mpsc::channel::<Batch>(capacity);
+    mut input: mpsc::UnboundedReceiver<(Batch, Held)>,
+) -> (mpsc::UnboundedReceiver<(Batch, Held)>, Arc<std::sync::Mutex<Option<String>>>) {
+    // Unbounded: the batches still hold their queue permits (the gate
+    // before the chain bounds them).
+    let (tx, rx) = mpsc::unbounded_channel();
     let failure = Arc::new(std::sync::Mutex::new(None));
     let slot = failure.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        while let Some(mut batch) = input.blocking_recv() {
+        while let Some((mut batch, held)) = input.blocking_recv() {
             match chain.apply(std::mem::take(&mut batch.records)) {
                 Ok(records) => {
                     batch.records = records;
-                    if tx.blocking_send(batch).is_err() {
+                    if tx.send((batch, held)).is_err() {
                         return;
                     }
                 }

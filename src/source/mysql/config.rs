@@ -143,6 +143,13 @@ impl Default for RetryPolicy {
     }
 }
 
+/// `max.queue.size.in.bytes` when unset. Debezium's default is 0 (no
+/// byte bound); raftcdc bounds by bytes unless told not to, which keeps an
+/// owner's memory flat with wide rows (see [`crate::pipeline::queue`]).
+pub const DEFAULT_MAX_QUEUE_BYTES: u64 = 32 * 1024 * 1024;
+/// The largest byte bound (16 TiB: the queue counts in 4 KiB permits).
+const MAX_QUEUE_BYTES: u64 = 1 << 44;
+
 /// The validated connector configuration.
 #[derive(Debug, Clone)]
 pub struct MySqlSourceConfig {
@@ -179,6 +186,10 @@ pub struct MySqlSourceConfig {
     pub transaction_topic_suffix: String,
     pub max_batch_size: usize,
     pub max_queue_size: usize,
+    /// `max.queue.size.in.bytes` (default 32 MiB; 0 = no byte bound, as
+    /// in Debezium): the most bytes of records queued and pending in the
+    /// owner ([`crate::pipeline::queue`]).
+    pub max_queue_bytes: Option<usize>,
     pub poll_interval: Duration,
     pub connect_timeout: Duration,
     /// `raftcdc.binlog.read.timeout.ms` (default 6000): the longest the
@@ -605,6 +616,10 @@ impl MySqlSourceConfig {
             transaction_topic_suffix: p.get("topic.transaction").unwrap_or("transaction").to_string(),
             max_batch_size,
             max_queue_size,
+            max_queue_bytes: match p.number::<u64>("max.queue.size.in.bytes", DEFAULT_MAX_QUEUE_BYTES, 0, MAX_QUEUE_BYTES)? {
+                0 => None,
+                bytes => Some(bytes as usize),
+            },
             poll_interval: Duration::from_millis(p.number("poll.interval.ms", 500, 1, 3_600_000)?),
             connect_timeout: Duration::from_millis(p.number("connect.timeout.ms", 30_000, 1, 3_600_000)?),
             binlog_read_timeout: Duration::from_millis(p.number("raftcdc.binlog.read.timeout.ms", 6_000, 300, 3_600_000)?),

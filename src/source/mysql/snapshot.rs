@@ -666,36 +666,50 @@ impl Snapshotter<'_> {
             let table_ends = rows.len() <= chunk;
             rows.truncate(chunk);
             let last_overall = table_ends && self.rest_is_empty(cursor).await?;
-            let mut records = Vec::with_capacity(rows.len());
             let count = rows.len();
-            for (i, row) in rows.into_iter().enumerate() {
-                let values = row.unwrap();
-                if i + 1 == count {
-                    cursor.last_key = Some(key.iter().map(|&k| KeyValue::from(&values[k])).collect());
+            // A chunk goes out in batches of at most `max.batch.size`
+            // records, each ending at a row whose key is a resume point
+            // (`key > last` continues after it exactly as after a chunk),
+            // so a chunk of wide rows never sits in memory encoded whole.
+            let group = self.encoder.config.max_batch_size.max(1);
+            let mut rows = rows.into_iter().enumerate().peekable();
+            loop {
+                let mut records = Vec::with_capacity(group.min(count));
+                while records.len() < group {
+                    let Some((i, row)) = rows.next() else { break };
+                    let values = row.unwrap();
+                    if i + 1 == count || records.len() + 1 == group {
+                        cursor.last_key = Some(key.iter().map(|&k| KeyValue::from(&values[k])).collect());
+                    }
+                    let last_in_table = table_ends && i + 1 == count;
+                    let marker = marker(cursor, last_in_table, last_overall);
+                    records.push(self.encoder.record(&output, values, marker)?);
+                    cursor.rows += 1;
+                    cursor.table_rows += 1;
                 }
-                let last_in_table = table_ends && i + 1 == count;
-                let marker = marker(cursor, last_in_table, last_overall);
-                records.push(self.encoder.record(&output, values, marker)?);
-                cursor.rows += 1;
-                cursor.table_rows += 1;
-            }
-            if table_ends {
-                next_table(cursor);
-            }
-            let completed = last_overall && count > 0;
-            let batch = Batch {
-                records,
-                offset: self.encoder.offset(cursor, completed).to_json(),
-                schema_history: Vec::new(),
-                ends_transaction: true,
-                snapshot: Some(progress(cursor, completed)),
-                signals: Vec::new(),
-            };
-            if completed {
-                cursor.table = cursor.tables.len();
-            }
-            if (count > 0 || table_ends) && !send(out, batch, last_sent).await {
-                return Ok(false);
+                let chunk_done = rows.peek().is_none();
+                if table_ends && chunk_done {
+                    next_table(cursor);
+                }
+                let completed = last_overall && count > 0 && chunk_done;
+                let sends = !records.is_empty() || (table_ends && chunk_done);
+                let batch = Batch {
+                    records,
+                    offset: self.encoder.offset(cursor, completed).to_json(),
+                    schema_history: Vec::new(),
+                    ends_transaction: true,
+                    snapshot: Some(progress(cursor, completed)),
+                    signals: Vec::new(),
+                };
+                if completed {
+                    cursor.table = cursor.tables.len();
+                }
+                if sends && !send(out, batch, last_sent).await {
+                    return Ok(false);
+                }
+                if chunk_done {
+                    break;
+                }
             }
             if table_ends {
                 return Ok(true);
@@ -730,7 +744,7 @@ impl Snapshotter<'_> {
                 cursor.rows += 1;
                 cursor.table_rows += 1;
             }
-            if table_ends || records.len() >= chunk {
+            if table_ends || records.len() >= chunk.min(config.max_batch_size.max(1)) {
                 if table_ends {
                     next_table(cursor);
                 }

@@ -1,0 +1,160 @@
+//! The owner's queue between the source (and the transform chain) and the
+//! delivery loop, bounded by records (`max.queue.size`) *and* by bytes
+//! (`max.queue.size.in.bytes`), as Debezium's change-event queue is.
+//!
+//! # What is bounded, and why memory stays flat
+//! A batch passes a [`gate`] before the delivery loop sees it: the gate
+//! takes permits for the batch's records and bytes from two semaphores and
+//! waits while the queue is full. The permits travel with the batch
+//! ([`Held`]) and are given back only when the batch's Kafka transaction
+//! is over (delivered or abandoned), so the bound covers every batch
+//! queued *and* every batch pending in the transaction being built. The
+//! channels before the gate hold one batch each. While the gate waits, the
+//! source waits too: a slow broker stops the binlog reader or the
+//! snapshot instead of growing memory.
+//!
+//! A batch larger than the whole bound (one 16 MiB row, or a source
+//! transaction of more records than `max.queue.size`) takes the whole
+//! bound rather than waiting forever: it passes alone.
+//!
+//! # What a batch's size is
+//! The bytes of its records' keys, values, headers and topic names: what
+//! the encoder allocated for it and what the producer copies. The small
+//! fixed overhead per record is not counted, so with tiny records the
+//! record bound is the one that matters.
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use crate::source::{AbortOnDrop, Batch, Record};
+
+/// The queue's two bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueBounds {
+    /// `max.queue.size`: records.
+    pub records: usize,
+    /// `max.queue.size.in.bytes`: bytes; `None` for no byte bound (0).
+    pub bytes: Option<usize>,
+}
+
+/// The permits a queued batch holds until its transaction is over.
+#[derive(Debug)]
+pub struct Held {
+    _records: OwnedSemaphorePermit,
+    _bytes: Option<OwnedSemaphorePermit>,
+    bytes: usize,
+}
+
+impl Held {
+    /// The batch's size in bytes (as counted against the bound).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// The size of a record as the byte bound counts it.
+pub fn record_bytes(record: &Record) -> usize {
+    record.topic.len()
+        + record.key.as_ref().map_or(0, Vec::len)
+        + record.value.as_ref().map_or(0, Vec::len)
+        + record.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+}
+
+/// One permit stands for this many bytes, so a bound of up to 16 TiB fits
+/// in a semaphore's `u32` acquisitions.
+const BYTES_PER_PERMIT: usize = 4096;
+
+/// Starts the gate: batches from `rx` come out of the returned receiver
+/// with their permits, never more than `bounds` at once.
+pub fn gate(mut rx: mpsc::Receiver<Batch>, bounds: QueueBounds) -> (mpsc::UnboundedReceiver<(Batch, Held)>, AbortOnDrop<()>) {
+    let (tx, out) = mpsc::unbounded_channel();
+    let record_limit = bounds.records.clamp(1, u32::MAX as usize);
+    let records = Arc::new(Semaphore::new(record_limit));
+    let byte_limit = bounds.bytes.map(|b| b.div_ceil(BYTES_PER_PERMIT).clamp(1, u32::MAX as usize));
+    let bytes = byte_limit.map(|limit| Arc::new(Semaphore::new(limit)));
+    let task = tokio::spawn(async move {
+        while let Some(batch) = rx.recv().await {
+            let size: usize = batch.records.iter().map(record_bytes).sum();
+            let wanted = batch.records.len().clamp(1, record_limit) as u32;
+            let Ok(record_permit) = records.clone().acquire_many_owned(wanted).await else { return };
+            let byte_permit = match (&bytes, byte_limit) {
+                (Some(semaphore), Some(limit)) => {
+                    let wanted = size.div_ceil(BYTES_PER_PERMIT).clamp(1, limit) as u32;
+                    let Ok(permit) = semaphore.clone().acquire_many_owned(wanted).await else { return };
+                    Some(permit)
+                }
+                _ => None,
+            };
+            let held = Held {
+                _records: record_permit,
+                _bytes: byte_permit,
+                bytes: size,
+            };
+            if tx.send((batch, held)).is_err() {
+                return;
+            }
+        }
+    });
+    (out, AbortOnDrop(task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(records: usize, bytes_each: usize) -> Batch {
+        Batch {
+            records: (0..records)
+                .map(|_| Record {
+                    topic: String::new(),
+                    key: None,
+                    value: Some(vec![0; bytes_each]),
+                    headers: Vec::new(),
+                })
+                .collect(),
+            offset: serde_json::Value::Null,
+            schema_history: Vec::new(),
+            ends_transaction: true,
+            snapshot: None,
+            signals: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn batches_wait_while_the_bytes_are_held_and_an_oversized_one_passes_alone() {
+        let (tx, rx) = mpsc::channel(1);
+        let (mut out, _gate) = gate(rx, QueueBounds { records: 1000, bytes: Some(64 * 1024) });
+        tx.send(batch(2, 16 * 1024)).await.unwrap();
+        tx.send(batch(2, 16 * 1024)).await.unwrap();
+        let (_, first) = out.recv().await.unwrap();
+        let (_, second) = out.recv().await.unwrap();
+        assert_eq!(first.bytes() + second.bytes(), 64 * 1024);
+        // The bound is full: a third batch waits until one is released.
+        tx.send(batch(1, 1024)).await.unwrap();
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(50), out.recv()).await;
+        assert!(waited.is_err(), "a batch passed a full queue");
+        drop(first);
+        let (third, _) = out.recv().await.unwrap();
+        assert_eq!(third.records.len(), 1);
+        drop(second);
+        // Larger than the whole bound: it waits for everything, then passes.
+        tx.send(batch(1, 1024 * 1024)).await.unwrap();
+        let (huge, held) = out.recv().await.unwrap();
+        assert_eq!((huge.records.len(), held.bytes()), (1, 1024 * 1024));
+    }
+
+    #[tokio::test]
+    async fn the_record_bound_holds_without_a_byte_bound() {
+        let (tx, rx) = mpsc::channel(1);
+        let (mut out, _gate) = gate(rx, QueueBounds { records: 3, bytes: None });
+        tx.send(batch(2, 1)).await.unwrap();
+        let (_, first) = out.recv().await.unwrap();
+        tx.send(batch(2, 1)).await.unwrap();
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), out.recv()).await.is_err());
+        drop(first);
+        assert!(out.recv().await.is_some());
+        // More records than the bound: passes alone.
+        tx.send(batch(10, 1)).await.unwrap();
+        assert!(out.recv().await.is_some());
+    }
+}

@@ -13,11 +13,19 @@
 //! Limitations: a schema change record's `tableChanges` (Debezium
 //! describes the table, raftcdc writes an empty list) and, with it, its
 //! `source.table`.
+//!
+//! The transform goldens: Debezium's embedded engine applied a transform
+//! chain (`<name>.properties`, the same file this test parses) to the
+//! events of a fixture; raftcdc's chain is applied to its own source
+//! records of the same SQL and compared in full, with schemas (Debezium's
+//! `JsonConverter` output) and without (the payloads of that output).
 mod source_harness;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use cluster_tests::mariadb::MariaDb;
+use raftcdc::transform::{OutputFormat, TransformChain, TransformsConfig};
 use serde_json::Value;
 use source_harness::*;
 
@@ -32,8 +40,13 @@ fn statements(sql: &str) -> Vec<String> {
 }
 
 /// Removes what differs between any two runs (see the module docs).
-fn normalize(mut record: Value) -> Value {
-    if let Some(payload) = record.pointer_mut("/value/payload").and_then(Value::as_object_mut) {
+fn normalize(record: Value) -> Value {
+    normalize_at(record, "/value/payload")
+}
+
+/// [`normalize`] for a value at `pointer` (`/value` without schemas).
+fn normalize_at(mut record: Value, pointer: &str) -> Value {
+    if let Some(payload) = record.pointer_mut(pointer).and_then(Value::as_object_mut) {
         for field in ["ts_ms", "ts_us", "ts_ns"] {
             payload.remove(field);
         }
@@ -64,13 +77,12 @@ fn golden(name: &str) -> Vec<Value> {
     all[start..].iter().cloned().map(normalize).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_match_debeziums_for_floats_keyless_tables_and_truncate() {
-    let want = golden("parity.jsonl");
-    let db = MariaDb::start(&[]).await;
-    setup(&db, &["CREATE TABLE marker (id INT PRIMARY KEY)"]).await;
+/// raftcdc's source records for a fixture (schemas on, schema changes
+/// included), up to the end mark, on a fresh database.
+async fn source_records(db: &MariaDb, fixture_sql: &str) -> Vec<raftcdc::source::Record> {
+    setup(db, &["CREATE TABLE marker (id INT PRIMARY KEY)"]).await;
     let mut source = streaming(
-        &db,
+        db,
         &[
             ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
             ("key.converter.schemas.enable", "true"),
@@ -80,26 +92,31 @@ async fn records_match_debeziums_for_floats_keyless_tables_and_truncate() {
         ],
     )
     .await;
-    let mut sql = statements(&fixture("parity.sql"));
+    let mut sql = statements(&fixture(fixture_sql));
     // The end mark: everything before it has been read once it arrives.
     sql.push("INSERT INTO marker VALUES (1)".into());
-    exec(&db, &sql.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    exec(db, &sql.iter().map(String::as_str).collect::<Vec<_>>()).await;
     let mut got = Vec::new();
     loop {
         let batch = tokio::time::timeout(DEADLINE, source.rx.recv()).await.expect("records in time").expect("source runs");
-        for record in &batch.records {
+        for record in batch.records {
             if record.topic == "dbserver1.inventory.marker" {
-                break;
+                return got;
             }
-            let parse = |bytes: &Option<Vec<u8>>| bytes.as_ref().map_or(Value::Null, |b| serde_json::from_slice(b).unwrap());
-            got.push(normalize(serde_json::json!({"topic": record.topic, "key": parse(&record.key), "value": parse(&record.value)})));
-        }
-        if batch.records.iter().any(|r| r.topic == "dbserver1.inventory.marker") {
-            break;
+            got.push(record);
         }
     }
+}
+
+fn as_json(record: &raftcdc::source::Record) -> Value {
+    let parse = |bytes: &Option<Vec<u8>>| bytes.as_ref().map_or(Value::Null, |b| serde_json::from_slice(b).unwrap());
+    serde_json::json!({"topic": record.topic, "key": parse(&record.key), "value": parse(&record.value)})
+}
+
+/// Every difference between two record lists, described.
+fn differences(got: &[Value], want: &[Value]) -> Vec<String> {
     let mut differences = Vec::new();
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
         if g != w {
             differences.push(format!("record {i}:\n  raftcdc:  {g}\n  debezium: {w}"));
         }
@@ -110,8 +127,16 @@ async fn records_match_debeziums_for_floats_keyless_tables_and_truncate() {
     for missing in want.iter().skip(got.len()) {
         differences.push(format!("debezium only: {missing}"));
     }
+    differences
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_match_debeziums_for_floats_keyless_tables_and_truncate() {
+    let want = golden("parity.jsonl");
+    let db = MariaDb::start(&[]).await;
+    let got: Vec<Value> = source_records(&db, "parity.sql").await.iter().map(|r| normalize(as_json(r))).collect();
+    let differences = differences(&got, &want);
     assert!(differences.is_empty(), "{} of {} records differ:\n{}", differences.len(), want.len(), differences.join("\n"));
-    drop(source);
 
     // The snapshot reads the same columns the same way: each row's
     // snapshot image and schema equal Debezium's last streamed image of it.
@@ -138,4 +163,81 @@ async fn records_match_debeziums_for_floats_keyless_tables_and_truncate() {
         assert_eq!(read.value["payload"]["after"], last["value"]["payload"]["after"], "row {id}");
         assert_eq!(read.value["schema"]["fields"][1], last["value"]["schema"]["fields"][1], "after's schema");
     }
+}
+
+/// A golden's transform chain: the `transforms*`/`predicates*` lines of
+/// `<name>.properties` (the file `capture.sh` was given with `@`).
+fn chain_properties(name: &str) -> BTreeMap<String, String> {
+    fixture(&format!("{name}.properties"))
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("key=value");
+            (k.trim().to_string(), v.trim().to_string())
+        })
+        .collect()
+}
+
+/// `{schema, payload}` → payload (what `schemas.enable=false` writes).
+fn payload_only(data: &Value) -> Value {
+    match data {
+        Value::Object(o) if o.contains_key("schema") && o.contains_key("payload") => o["payload"].clone(),
+        other => other.clone(),
+    }
+}
+
+/// raftcdc's chain over `records`, compared with Debezium's golden, with
+/// schemas on and off.
+fn compare_chain(name: &str, records: &[raftcdc::source::Record]) {
+    let config = TransformsConfig::parse(&chain_properties(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let want = golden(&format!("{name}.jsonl"));
+    for schemas in [true, false] {
+        let format = OutputFormat { key_schemas_enable: schemas, value_schemas_enable: schemas };
+        let mut chain = TransformChain::new(&config, format);
+        let out = chain.apply(records.to_vec()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got: Vec<Value> = out
+            .iter()
+            .map(|r| if schemas { normalize(as_json(r)) } else { normalize_at(as_json(r), "/value") })
+            .collect();
+        let want: Vec<Value> = if schemas {
+            want.clone()
+        } else {
+            want.iter()
+                .map(|w| serde_json::json!({"topic": w["topic"], "key": payload_only(&w["key"]), "value": payload_only(&w["value"])}))
+                .collect()
+        };
+        let differences = differences(&got, &want);
+        assert!(
+            differences.is_empty(),
+            "{name} (schemas {schemas}): {} of {} records differ:\n{}",
+            differences.len(),
+            want.len(),
+            differences.join("\n")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_event_router_matches_debeziums() {
+    let db = MariaDb::start(&[]).await;
+    let records = source_records(&db, "outbox.sql").await;
+    compare_chain("outbox-expand", &records);
+    compare_chain("outbox-versioned", &records);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logical_table_router_and_header_to_value_match_debeziums() {
+    let db = MariaDb::start(&[]).await;
+    let records = source_records(&db, "routing.sql").await;
+    compare_chain("logical-router", &records);
+    compare_chain("header-to-value", &records);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timezone_and_timestamp_converters_match_debeziums_and_kafkas() {
+    let db = MariaDb::start(&[]).await;
+    let records = source_records(&db, "times.sql").await;
+    compare_chain("timezone-converter", &records);
+    compare_chain("timestamp-converter", &records);
 }

@@ -11,7 +11,9 @@
 //! `MicroTimestamp` `unix` in microseconds). It is written as
 //! `target.type`: `string` (with `format`), `unix` (in `unix.precision`,
 //! truncated), or Connect's `Date` (the day), `Time` (the time of day) or
-//! `Timestamp`, each with a schema that keeps the field's optional flag.
+//! `Timestamp`, each with a schema that keeps the field's optional flag;
+//! the struct around it is copied as Kafka's `copySchemaBasics` copies
+//! (name, version, doc, parameters; required).
 //! Everything is in UTC, as Kafka's converter works. A null stays null
 //! (the field's default first, with `replace.null.with.default`). Other
 //! types fail the record, naming the schema, as Kafka's does.
@@ -448,16 +450,17 @@ impl TimestampConverter {
             return Ok(Some(record));
         }
         let fields = struct_fields(&schema);
-        let Some(index) = fields.iter().position(|(n, _)| *n == field) else {
-            return Err(format!("field `{field}` is not in the {:?} schema", self.side));
-        };
-        let from = Self::source_type(&fields[index].1)?;
+        let index = fields.iter().position(|(n, _)| *n == field);
         let key = Arc::as_ptr(&schema) as usize;
         let new_schema = match self.cache.get(&key) {
             Some((_, new)) => new.clone(),
             None => {
+                // Kafka's `SchemaUtil.copySchemaBasics`: the copy is
+                // required whatever the original's optional flag (as
+                // Debezium 3.6.3's bundled Kafka writes it).
                 let mut copy = (*schema).clone();
-                if let SchemaType::Struct(fields) = &mut copy.kind {
+                copy.optional = false;
+                if let (SchemaType::Struct(fields), Some(index)) = (&mut copy.kind, index) {
                     let optional = fields[index].1.optional;
                     fields[index].1 = target_schema(self.config.target, optional);
                 }
@@ -469,6 +472,12 @@ impl TimestampConverter {
                 new
             }
         };
+        // A struct without the field gets the copied schema only.
+        let Some(index) = index else {
+            data.schema = Some(new_schema);
+            return Ok(Some(record));
+        };
+        let from = Self::source_type(&fields[index].1)?;
         let Value::Struct(values) = &mut data.value else { return Err("the value is not a struct".into()) };
         let mut current = std::mem::replace(&mut values[index], Value::Null);
         if current.is_null() && self.config.replace_null_with_default {

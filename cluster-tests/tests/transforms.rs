@@ -263,7 +263,7 @@ fn outbox_writer(db: &MariaDb, stop: Arc<AtomicBool>, committed: Arc<AtomicU64>)
                 ));
                 batch.push((n, kind, aggregate));
             }
-            if txn % 2 == 0 {
+            if txn.is_multiple_of(2) {
                 let ids: Vec<String> = batch.iter().map(|(n, _, _)| format!("'e{n}'")).collect();
                 sql.push(format!("DELETE FROM inventory.outbox WHERE id IN ({})", ids.join(", ")));
             }

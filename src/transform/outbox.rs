@@ -360,3 +360,58 @@ fn value_schema_name(row_schema: Option<&str>, routed: &str) -> String {
         None => routed.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::config::TransformsConfig;
+
+    fn refused(class: &str, options: &[(&str, &str)]) -> String {
+        let mut props: BTreeMap<String, String> = BTreeMap::new();
+        props.insert("transforms".into(), "t".into());
+        props.insert("transforms.t.type".into(), class.into());
+        for (k, v) in options {
+            props.insert(format!("transforms.t.{k}"), v.to_string());
+        }
+        TransformsConfig::parse(&props).map(|_| String::new()).unwrap_or_else(|e| e.to_string())
+    }
+
+    /// (class, options, what the error contains; empty: accepted).
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+    #[test]
+    fn the_new_transforms_refuse_bad_options_naming_the_property() {
+        let outbox = "io.debezium.transforms.outbox.EventRouter";
+        let cases: &[Case] = &[
+            (outbox, &[], ""),
+            (outbox, &[("table.op.invalid.behavior", "ignore")], "config.transforms.t.table.op.invalid.behavior: \"ignore\" is not one of warn, error, fatal"),
+            (outbox, &[("table.fields.additional.placement", "kind:partition")], "config.transforms.t.table.fields.additional.placement: \"kind:partition\": partition placement is not supported"),
+            (outbox, &[("table.fields.additional.placement", "kind")], "is not column:placement"),
+            (outbox, &[("route.topic.regex", "(")], "config.transforms.t.route.topic.regex: invalid regular expression"),
+            (outbox, &[("table.json.payload.null.behavior", "keep")], "config.transforms.t.table.json.payload.null.behavior"),
+            (outbox, &[("table.field.event.payload.id", "x")], "config.transforms.t.table.field.event.payload.id: unknown option"),
+            ("io.debezium.transforms.ByLogicalTableRouter", &[("topic.regex", "x")], "needs transforms.t.topic.replacement"),
+            ("io.debezium.transforms.ByLogicalTableRouter", &[("topic.regex", "x"), ("topic.replacement", "y"), ("key.field.regex", "z")], "config.transforms.t.key.field.replacement: must be non-empty"),
+            ("io.debezium.transforms.ByLogicalTableRouter", &[("topic.regex", "x"), ("topic.replacement", "y"), ("schema.name.adjustment.mode", "avro")], "config.transforms.t.schema.name.adjustment.mode"),
+            ("io.debezium.transforms.HeaderToValue", &[("headers", "a,b"), ("fields", "a"), ("operation", "copy")], "config.transforms.t.fields: must have as many entries"),
+            ("io.debezium.transforms.HeaderToValue", &[("headers", "a"), ("fields", "a"), ("operation", "swap")], "config.transforms.t.operation"),
+            ("io.debezium.transforms.TimezoneConverter", &[("converted.timezone", "Asia/Kolkata")], "config.transforms.t.converted.timezone: \"Asia/Kolkata\": give a UTC offset"),
+            ("io.debezium.transforms.TimezoneConverter", &[("converted.timezone", "+05:30"), ("include.list", "a:b"), ("exclude.list", "c:d")], "config.transforms.t.exclude.list: Both include and exclude"),
+            ("io.debezium.transforms.TimezoneConverter", &[("converted.timezone", "+05:30"), ("include.list", "a:b:c")], "a rule with three parts starts with source: or topic:"),
+            ("TimestampConverter$Value", &[("target.type", "string")], "config.transforms.t.format: TimestampConverter requires format"),
+            ("TimestampConverter$Value", &[("target.type", "Instant")], "config.transforms.t.target.type"),
+            ("TimestampConverter$Key", &[("target.type", "unix"), ("unix.precision", "days")], "config.transforms.t.unix.precision"),
+            ("TimestampConverter$Value", &[("target.type", "string"), ("format", "yyyy-ww")], "pattern letter 'w' is not supported"),
+            ("TimestampRouter", &[("timestamp.format", "yyyy'")], "config.transforms.t.timestamp.format"),
+        ];
+        for (class, options, want) in cases {
+            let got = refused(class, options);
+            if want.is_empty() {
+                assert_eq!(got, "", "{class} {options:?}");
+            } else {
+                assert!(got.contains(want), "{class} {options:?}: {got}");
+            }
+        }
+    }
+}

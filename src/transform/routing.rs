@@ -183,3 +183,53 @@ pub(super) fn route_by_timestamp(config: &TimestampRouteConfig, record: &mut Con
     record.topic = config.format.replace("${topic}", &record.topic).replace("${timestamp}", &stamp);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::record::Header;
+
+    fn key(topic: &str) -> ConnectRecord {
+        let schema = ConnectSchema::structure(vec![("id".into(), ConnectSchema::new(SchemaType::Int32))]).named(format!("{topic}.Key"), None);
+        ConnectRecord {
+            topic: topic.into(),
+            key: Data::new(Arc::new(schema), Value::Struct(vec![Value::Int(7)])),
+            value: Data::null(),
+            headers: vec![Header::string("h", "v")],
+            timestamp: Some(1_704_164_645_678),
+        }
+    }
+
+    fn route(pattern: &str, replacement: &str) -> RegexRoute {
+        RegexRoute { regex: regex::Regex::new(&format!("^(?:{pattern})$")).unwrap(), replacement: replacement.into() }
+    }
+
+    #[test]
+    fn logical_table_router_keys_with_and_without_uniqueness() {
+        let mut router = LogicalTableRouter::new(LogicalTableConfig {
+            topic: route("(.*)_shard(.*)", "${1}_all"),
+            key_enforce_uniqueness: false,
+            key_field_name: "__dbz__physicalTableIdentifier".into(),
+            key_field: None,
+        });
+        let out = router.apply(key("db.t_shard1")).unwrap().unwrap();
+        assert_eq!(out.topic, "db.t_all");
+        assert_eq!(out.key.schema.as_ref().unwrap().name.as_deref(), Some("db.t_all.Key"));
+        assert_eq!(out.key.value, Value::Struct(vec![Value::Int(7)]), "no identifier without uniqueness");
+        let unchanged = router.apply(key("db.other")).unwrap().unwrap();
+        assert_eq!(unchanged, key("db.other"));
+        let mut unique = LogicalTableRouter::new(LogicalTableConfig { key_enforce_uniqueness: true, ..router.config.clone() });
+        let out = unique.apply(key("db.t_shard2")).unwrap().unwrap();
+        assert_eq!(out.key.value, Value::Struct(vec![Value::Int(7), Value::String("db.t_shard2".into())]));
+    }
+
+    #[test]
+    fn timestamp_router_formats_the_record_timestamp() {
+        let config = TimestampRouteConfig { format: "${topic}-${timestamp}".into(), timestamp: JavaDateFormat::parse("yyyyMMdd").unwrap() };
+        let mut record = key("orders");
+        route_by_timestamp(&config, &mut record).unwrap();
+        assert_eq!(record.topic, "orders-20240102");
+        record.timestamp = None;
+        assert!(route_by_timestamp(&config, &mut record).unwrap_err().contains("Timestamp missing"));
+    }
+}

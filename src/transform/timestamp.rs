@@ -32,6 +32,10 @@ use super::record::{struct_fields, ConnectRecord, Data, SchemaRef, Value};
 use crate::envelope::schema::{ConnectSchema, SchemaType};
 
 const DAY_MS: i64 = 86_400_000;
+/// A two-digit year (`yy`) is read into 1947..=2046. Java reads it into
+/// the 100 years around the current date; a fixed window keeps the
+/// transform deterministic.
+const TWO_DIGIT_YEARS_END: i64 = 2046;
 const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
@@ -232,7 +236,7 @@ impl JavaDateFormat {
                     }
                     let v: i64 = text[start..at].parse().map_err(|_| fail())?;
                     match c {
-                        'y' if *n <= 2 && at - start == 2 => year = 2000 + v - if 2000 + v > 2026 + 20 { 100 } else { 0 },
+                        'y' if *n <= 2 && at - start == 2 => year = if 2000 + v > TWO_DIGIT_YEARS_END { 1900 + v } else { 2000 + v },
                         'y' => year = v,
                         'M' => month = v,
                         'd' => day = v,

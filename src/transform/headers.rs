@@ -137,3 +137,54 @@ impl HeaderToValue {
         Ok(Some(record))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::record::{struct_fields, Data};
+
+    fn record() -> ConnectRecord {
+        let source = ConnectSchema::structure(vec![("x".into(), ConnectSchema::new(SchemaType::Int32))]).named("Source", None).optional(true);
+        let schema = ConnectSchema::structure(vec![("id".into(), ConnectSchema::new(SchemaType::Int32)), ("source".into(), source)]).named("V", None).optional(true);
+        ConnectRecord {
+            topic: "t".into(),
+            key: Data::null(),
+            value: Data::new(Arc::new(schema), Value::Struct(vec![Value::Int(1), Value::Struct(vec![Value::Int(2)])])),
+            headers: vec![Header::string("h1", "one"), Header::string("h2", "two"), Header::raw("raw".into(), b"x".to_vec())],
+            timestamp: None,
+        }
+    }
+
+    fn config(headers: &[&str], fields: &[&str], remove: bool) -> HeaderToValueConfig {
+        HeaderToValueConfig {
+            pairs: headers.iter().zip(fields).map(|(h, f)| (h.to_string(), f.split('.').map(str::to_owned).collect())).collect(),
+            remove,
+        }
+    }
+
+    #[test]
+    fn headers_become_top_level_and_nested_fields() {
+        let mut transform = HeaderToValue::new(config(&["h1", "h2", "absent"], &["first", "source.second", "never"], true));
+        let out = transform.apply(record()).unwrap().unwrap();
+        let schema = out.value.schema.as_ref().unwrap();
+        assert!(!schema.optional, "copySchemaBasics makes the copy required");
+        let names: Vec<&str> = struct_fields(schema).iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["id", "source", "first"]);
+        let nested: Vec<&str> = struct_fields(&struct_fields(schema)[1].1).iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(nested, ["x", "second"]);
+        assert_eq!(
+            out.value.value,
+            Value::Struct(vec![Value::Int(1), Value::Struct(vec![Value::Int(2), Value::String("two".into())]), Value::String("one".into())])
+        );
+        let keys: Vec<&str> = out.headers.iter().map(|h| h.key.as_str()).collect();
+        assert_eq!(keys, ["raw"], "moved headers are removed");
+
+        let mut copy = HeaderToValue::new(config(&["h1"], &["first"], false));
+        assert_eq!(copy.apply(record()).unwrap().unwrap().headers.len(), 3, "copied headers stay");
+        let mut schemaless = HeaderToValue::new(config(&["raw"], &["raw"], false));
+        assert!(schemaless.apply(record()).unwrap_err().contains("has no schema"));
+        let mut tombstone = record();
+        tombstone.value = Data::null();
+        assert!(HeaderToValue::new(config(&["h1"], &["first"], false)).apply(tombstone).is_err());
+    }
+}

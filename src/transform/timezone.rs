@@ -296,7 +296,72 @@ fn zoned_time(text: &str, to: i64) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::envelope::schema::{ConnectSchema, SchemaType};
+    use crate::transform::config::{TransformKind, TransformsConfig};
+    use crate::transform::record::Data;
+
+    fn converter(options: &[(&str, &str)]) -> TimezoneConverter {
+        let mut props: std::collections::BTreeMap<String, String> =
+            [("transforms", "tz"), ("transforms.tz.type", "io.debezium.transforms.TimezoneConverter"), ("transforms.tz.converted.timezone", "+01:00")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        for (k, v) in options {
+            props.insert(format!("transforms.tz.{k}"), v.to_string());
+        }
+        match TransformsConfig::parse(&props).unwrap().transforms.remove(0).kind {
+            TransformKind::TimezoneConverter(c) => TimezoneConverter::new(c),
+            _ => unreachable!(),
+        }
+    }
+
+    /// A change event of `table` whose rows have two `io.debezium.time.Timestamp`
+    /// fields `a` and `b` (both 3 600 000) and whose source has `ts` (the same).
+    fn event(table: &str) -> ConnectRecord {
+        let ts = || ConnectSchema::new(SchemaType::Int64).named("io.debezium.time.Timestamp", Some(1)).optional(true);
+        let row = ConnectSchema::structure(vec![("a".into(), ts()), ("b".into(), ts())]).optional(true);
+        let source = ConnectSchema::structure(vec![("table".into(), ConnectSchema::new(SchemaType::String)), ("ts".into(), ts())]);
+        let envelope = ConnectSchema::structure(vec![("before".into(), row.clone()), ("after".into(), row), ("source".into(), source)]).named("t.Envelope", None);
+        let hour = || Value::Int(3_600_000);
+        ConnectRecord {
+            topic: format!("srv.db.{table}"),
+            key: Data::null(),
+            value: Data::new(
+                Arc::new(envelope),
+                Value::Struct(vec![Value::Null, Value::Struct(vec![hour(), hour()]), Value::Struct(vec![Value::String(table.into()), hour()])]),
+            ),
+            headers: Vec::new(),
+            timestamp: None,
+        }
+    }
+
+    /// (after.a, after.b, source.ts) once converted.
+    fn converted(tz: &mut TimezoneConverter, table: &str) -> (i64, i64, i64) {
+        let out = tz.apply(event(table)).unwrap().unwrap();
+        let Value::Struct(members) = out.value.value else { panic!() };
+        let int = |v: &Value| if let Value::Int(i) = v { *i } else { panic!() };
+        match (&members[1], &members[2]) {
+            (Value::Struct(after), Value::Struct(source)) => (int(&after[0]), int(&after[1]), int(&source[1])),
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn include_and_exclude_lists_pick_events_and_fields() {
+        let (h, moved) = (3_600_000, 0);
+        assert_eq!(converted(&mut converter(&[]), "t"), (moved, moved, h), "all row fields, not source");
+        let mut include = converter(&[("include.list", "source:t:a,source:t:source.ts")]);
+        assert_eq!(converted(&mut include, "t"), (moved, h, moved), "a row field and a source field");
+        assert_eq!(converted(&mut include, "u"), (h, h, h), "other tables are left alone");
+        let mut exclude = converter(&[("exclude.list", "topic:srv.db.t:b")]);
+        assert_eq!(converted(&mut exclude, "t"), (moved, h, h));
+        assert_eq!(converted(&mut exclude, "u"), (moved, moved, h));
+        let mut whole = converter(&[("exclude.list", "source:t")]);
+        assert_eq!(converted(&mut whole, "t"), (h, h, h));
+    }
 
     #[test]
     fn zoned_strings_move_to_the_offset() {

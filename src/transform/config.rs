@@ -297,7 +297,7 @@ pub struct UnwrapConfig {
 /// whatever is left is unknown.
 pub(super) struct Options<'a> {
     prefix: String,
-    pub(super) class: &'a str,
+    class: &'a str,
     map: BTreeMap<&'a str, &'a str>,
 }
 

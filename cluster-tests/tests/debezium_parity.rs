@@ -226,6 +226,16 @@ async fn outbox_event_router_matches_debeziums() {
     compare_chain("outbox-versioned", &records);
 }
 
+/// `TimestampRouter` needs a record timestamp: the outbox router's, from
+/// a column (Debezium's other records have none, which is why the chain
+/// keeps it off the schema change records with a predicate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamp_router_after_the_outbox_router_matches_debeziums() {
+    let db = MariaDb::start(&[]).await;
+    let records = source_records(&db, "outbox-dated.sql").await;
+    compare_chain("timestamp-router", &records);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logical_table_router_and_header_to_value_match_debeziums() {
     let db = MariaDb::start(&[]).await;

@@ -10,13 +10,22 @@
 //! (3.6.3.Final there, raftcdc writes the version it follows).
 //!
 //! Schema change records are compared in full too: `tableChanges` (the
-//! table model, `src/source/mysql/ddl/`) and `source.table`. The capture
-//! ran with `include.schema.comments=true`, so comments are compared.
+//! table model, `src/source/mysql/ddl/`) and `source.table`. The parity
+//! capture ran with `include.schema.comments=true`, so comments are
+//! compared.
+//!
+//! The transform goldens: Debezium's embedded engine applied a transform
+//! chain (`<name>.properties`, the same file this test parses) to the
+//! events of a fixture; raftcdc's chain is applied to its own source
+//! records of the same SQL and compared in full, with schemas (Debezium's
+//! `JsonConverter` output) and without (the payloads of that output).
 mod source_harness;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use cluster_tests::mariadb::MariaDb;
+use raftcdc::transform::{OutputFormat, TransformChain, TransformsConfig};
 use serde_json::Value;
 use source_harness::*;
 
@@ -31,8 +40,13 @@ fn statements(sql: &str) -> Vec<String> {
 }
 
 /// Removes what differs between any two runs (see the module docs).
-fn normalize(mut record: Value) -> Value {
-    if let Some(payload) = record.pointer_mut("/value/payload").and_then(Value::as_object_mut) {
+fn normalize(record: Value) -> Value {
+    normalize_at(record, "/value/payload")
+}
+
+/// [`normalize`] for a value at `pointer` (`/value` without schemas).
+fn normalize_at(mut record: Value, pointer: &str) -> Value {
+    if let Some(payload) = record.pointer_mut(pointer).and_then(Value::as_object_mut) {
         for field in ["ts_ms", "ts_us", "ts_ns"] {
             payload.remove(field);
         }
@@ -57,43 +71,45 @@ fn golden(name: &str) -> Vec<Value> {
     all[start..].iter().cloned().map(normalize).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_match_debeziums_for_floats_keyless_tables_truncate_and_ddl() {
-    let want = golden("parity.jsonl");
-    let db = MariaDb::start(&[]).await;
-    setup(&db, &["CREATE TABLE marker (id INT PRIMARY KEY)"]).await;
-    let mut source = streaming(
-        &db,
-        &[
-            ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
-            ("key.converter.schemas.enable", "true"),
-            ("value.converter.schemas.enable", "true"),
-            ("include.schema.changes", "true"),
-            ("skipped.operations", "none"),
-            ("include.schema.comments", "true"),
-        ],
-    )
-    .await;
-    let mut sql = statements(&fixture("parity.sql"));
+/// raftcdc's source records for a fixture (schemas on, schema changes
+/// included, plus `extra` properties as the capture had them), up to the
+/// end mark, on a fresh database.
+async fn source_records(db: &MariaDb, fixture_sql: &str, extra: &[(&str, &str)]) -> Vec<raftcdc::source::Record> {
+    setup(db, &["CREATE TABLE marker (id INT PRIMARY KEY)"]).await;
+    let mut properties = vec![
+        ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
+        ("key.converter.schemas.enable", "true"),
+        ("value.converter.schemas.enable", "true"),
+        ("include.schema.changes", "true"),
+        ("skipped.operations", "none"),
+    ];
+    properties.extend_from_slice(extra);
+    let mut source = streaming(db, &properties).await;
+    let mut sql = statements(&fixture(fixture_sql));
     // The end mark: everything before it has been read once it arrives.
     sql.push("INSERT INTO marker VALUES (1)".into());
-    exec(&db, &sql.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    exec(db, &sql.iter().map(String::as_str).collect::<Vec<_>>()).await;
     let mut got = Vec::new();
     loop {
         let batch = tokio::time::timeout(DEADLINE, source.rx.recv()).await.expect("records in time").expect("source runs");
-        for record in &batch.records {
+        for record in batch.records {
             if record.topic == "dbserver1.inventory.marker" {
-                break;
+                return got;
             }
-            let parse = |bytes: &Option<Vec<u8>>| bytes.as_ref().map_or(Value::Null, |b| serde_json::from_slice(b).unwrap());
-            got.push(normalize(serde_json::json!({"topic": record.topic, "key": parse(&record.key), "value": parse(&record.value)})));
-        }
-        if batch.records.iter().any(|r| r.topic == "dbserver1.inventory.marker") {
-            break;
+            got.push(record);
         }
     }
+}
+
+fn as_json(record: &raftcdc::source::Record) -> Value {
+    let parse = |bytes: &Option<Vec<u8>>| bytes.as_ref().map_or(Value::Null, |b| serde_json::from_slice(b).unwrap());
+    serde_json::json!({"topic": record.topic, "key": parse(&record.key), "value": parse(&record.value)})
+}
+
+/// Every difference between two record lists, described.
+fn differences(got: &[Value], want: &[Value]) -> Vec<String> {
     let mut differences = Vec::new();
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
         if g != w {
             differences.push(format!("record {i}:\n  raftcdc:  {g}\n  debezium: {w}"));
         }
@@ -104,8 +120,16 @@ async fn records_match_debeziums_for_floats_keyless_tables_truncate_and_ddl() {
     for missing in want.iter().skip(got.len()) {
         differences.push(format!("debezium only: {missing}"));
     }
+    differences
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_match_debeziums_for_floats_keyless_tables_truncate_and_ddl() {
+    let want = golden("parity.jsonl");
+    let db = MariaDb::start(&[]).await;
+    let got: Vec<Value> = source_records(&db, "parity.sql", &[("include.schema.comments", "true")]).await.iter().map(|r| normalize(as_json(r))).collect();
+    let differences = differences(&got, &want);
     assert!(differences.is_empty(), "{} of {} records differ:\n{}", differences.len(), want.len(), differences.join("\n"));
-    drop(source);
 
     // The snapshot reads the same columns the same way: each row's
     // snapshot image and schema equal Debezium's last streamed image of it.
@@ -236,4 +260,91 @@ async fn a_new_owner_rebuilds_the_table_model_from_the_schema_history() {
     assert_eq!(change["table"]["columns"][0]["typeName"], "INTEGER", "{change}");
     assert_eq!(change["table"]["columns"][0]["length"], Value::Null, "{change}");
     assert_eq!(change["table"]["columns"][1]["name"], "b");
+}
+
+/// A golden's transform chain: the `transforms*`/`predicates*` lines of
+/// `<name>.properties` (the file `capture.sh` was given with `@`).
+fn chain_properties(name: &str) -> BTreeMap<String, String> {
+    fixture(&format!("{name}.properties"))
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("key=value");
+            (k.trim().to_string(), v.trim().to_string())
+        })
+        .collect()
+}
+
+/// `{schema, payload}` → payload (what `schemas.enable=false` writes).
+fn payload_only(data: &Value) -> Value {
+    match data {
+        Value::Object(o) if o.contains_key("schema") && o.contains_key("payload") => o["payload"].clone(),
+        other => other.clone(),
+    }
+}
+
+/// raftcdc's chain over `records`, compared with Debezium's golden, with
+/// schemas on and off.
+fn compare_chain(name: &str, records: &[raftcdc::source::Record]) {
+    let config = TransformsConfig::parse(&chain_properties(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let want = golden(&format!("{name}.jsonl"));
+    for schemas in [true, false] {
+        let format = OutputFormat { key_schemas_enable: schemas, value_schemas_enable: schemas };
+        let mut chain = TransformChain::new(&config, format);
+        let out = chain.apply(records.to_vec()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got: Vec<Value> = out
+            .iter()
+            .map(|r| if schemas { normalize(as_json(r)) } else { normalize_at(as_json(r), "/value") })
+            .collect();
+        let want: Vec<Value> = if schemas {
+            want.clone()
+        } else {
+            want.iter()
+                .map(|w| serde_json::json!({"topic": w["topic"], "key": payload_only(&w["key"]), "value": payload_only(&w["value"])}))
+                .collect()
+        };
+        let differences = differences(&got, &want);
+        assert!(
+            differences.is_empty(),
+            "{name} (schemas {schemas}): {} of {} records differ:\n{}",
+            differences.len(),
+            want.len(),
+            differences.join("\n")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_event_router_matches_debeziums() {
+    let db = MariaDb::start(&[]).await;
+    let records = source_records(&db, "outbox.sql", &[]).await;
+    compare_chain("outbox-expand", &records);
+    compare_chain("outbox-versioned", &records);
+}
+
+/// `TimestampRouter` needs a record timestamp: the outbox router's, from
+/// a column (Debezium's other records have none, which is why the chain
+/// keeps it off the schema change records with a predicate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamp_router_after_the_outbox_router_matches_debeziums() {
+    let db = MariaDb::start(&[]).await;
+    let records = source_records(&db, "outbox-dated.sql", &[]).await;
+    compare_chain("timestamp-router", &records);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logical_table_router_and_header_to_value_match_debeziums() {
+    let db = MariaDb::start(&[]).await;
+    let records = source_records(&db, "routing.sql", &[]).await;
+    compare_chain("logical-router", &records);
+    compare_chain("header-to-value", &records);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timezone_and_timestamp_converters_match_debeziums_and_kafkas() {
+    let db = MariaDb::start(&[]).await;
+    let records = source_records(&db, "times.sql", &[]).await;
+    compare_chain("timezone-converter", &records);
+    compare_chain("timestamp-converter", &records);
 }

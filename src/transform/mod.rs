@@ -45,6 +45,12 @@ mod cast;
 mod codec;
 pub mod config;
 mod fields;
+mod headers;
+mod json_payload;
+mod outbox;
+mod routing;
+mod timestamp;
+mod timezone;
 pub(crate) mod record;
 mod unwrap;
 
@@ -74,6 +80,12 @@ enum Step {
     Unwrap(unwrap::Unwrap),
     Field(fields::FieldTransform),
     Cast(cast::Cast),
+    EventRouter(outbox::EventRouter),
+    LogicalTableRouter(routing::LogicalTableRouter),
+    TimestampRouter(routing::TimestampRouteConfig),
+    TimestampConverter(timestamp::TimestampConverter),
+    HeaderToValue(headers::HeaderToValue),
+    TimezoneConverter(timezone::TimezoneConverter),
     RegexRouter(RegexRoute),
     Filter,
 }
@@ -84,6 +96,15 @@ impl Step {
             Step::Unwrap(unwrap) => unwrap.apply(record),
             Step::Field(transform) => transform.apply(record),
             Step::Cast(transform) => transform.apply(record),
+            Step::EventRouter(transform) => transform.apply(record),
+            Step::LogicalTableRouter(transform) => transform.apply(record),
+            Step::TimestampRouter(config) => {
+                routing::route_by_timestamp(config, &mut record)?;
+                Ok(Some(record))
+            }
+            Step::TimestampConverter(transform) => transform.apply(record),
+            Step::HeaderToValue(transform) => transform.apply(record),
+            Step::TimezoneConverter(transform) => transform.apply(record),
             Step::RegexRouter(route) => {
                 if let Some(topic) = route.apply(&record.topic) {
                     record.topic = topic;
@@ -118,6 +139,12 @@ impl TransformChain {
                     TransformKind::Filter => Step::Filter,
                     TransformKind::Field(side, op) => Step::Field(fields::FieldTransform::new(*side, op.clone())),
                     TransformKind::Cast(side, spec) => Step::Cast(cast::Cast::new(*side, spec.clone())),
+                    TransformKind::EventRouter(c) => Step::EventRouter(outbox::EventRouter::new(c.clone())),
+                    TransformKind::LogicalTableRouter(c) => Step::LogicalTableRouter(routing::LogicalTableRouter::new(c.clone())),
+                    TransformKind::TimestampRouter(c) => Step::TimestampRouter(c.clone()),
+                    TransformKind::TimestampConverter(side, c) => Step::TimestampConverter(timestamp::TimestampConverter::new(*side, c.clone())),
+                    TransformKind::HeaderToValue(c) => Step::HeaderToValue(headers::HeaderToValue::new(c.clone())),
+                    TransformKind::TimezoneConverter(c) => Step::TimezoneConverter(timezone::TimezoneConverter::new(c.clone())),
                 };
                 (t.alias.clone(), t.predicate, step)
             })

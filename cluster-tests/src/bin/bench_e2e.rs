@@ -4,9 +4,11 @@
 //! 1. throughput: N rows (default 1,000,000; 9 mixed columns, 1,000-row
 //!    transactions) loaded first, then streamed by a connector resumed at
 //!    the position before the load, timed until its committed offset
-//!    reaches the end; beside it, the sink's own limit in the same run:
+//!    reaches the end; beside it, the sink's own limits in the same run:
 //!    the same number of same-sized records produced into the same broker
-//!    by a plain idempotent producer; R rounds (default 3) alternate the
+//!    by a plain idempotent producer, and by a plain transactional
+//!    producer committing every `--batch` records (raftcdc's transaction
+//!    shape: what exactly-once costs the broker); R rounds (default 3) alternate the
 //!    two, each round a new connector over the same binlog range, and the
 //!    ratio is printed per round and over all rounds. Every one of these
 //!    measurements starts on an empty broker (`Broker::wipe`): noida-db
@@ -19,7 +21,7 @@
 //! 4. initial snapshot: the same N loaded rows read by a new connector
 //!    with `snapshot.mode=initial`, from its creation until its status
 //!    says the snapshot completed (every chunk committed in Kafka and
-//!    Raft), rows/s, beside the sink's own limit for records of the
+//!    Raft), rows/s, beside the sink's own two limits for records of the
 //!    snapshot's size, measured again right after it.
 //!
 //! After each section it prints every node's peak RSS during that section
@@ -61,7 +63,7 @@ use mysql_async::prelude::Queryable;
 use raftcdc::proto::{ConnectorRef, CreateConnectorRequest, SetOffsetsRequest};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 fn now_us() -> i64 {
@@ -101,46 +103,71 @@ async fn committed_gtid_seq(cluster: &Cluster, node: usize, name: &str) -> (u64,
     }
 }
 
-/// The sink's own limit, measured now: as many records as `topic` got, of
-/// its average size, produced by a plain idempotent producer (no
-/// transactions, no source) into the same broker, emptied first, as it
-/// was for the measurement this is compared with. Prints and returns
-/// records/s, and leaves the broker empty again.
-async fn sink_limit(broker: &mut Broker, topic: &str, rows: usize) -> f64 {
+/// The sink's own limits, measured now: as many records as `topic` got,
+/// of its average size, produced into the same broker (emptied first, as
+/// it was for the measurement this is compared with) by a plain producer
+/// with no source: once idempotent without transactions (the broker's
+/// limit), once in transactions of `per_transaction` records as raftcdc
+/// commits them (the broker's limit for exactly-once delivery of that
+/// shape). Prints both and returns them in records/s; leaves the broker
+/// empty again.
+async fn sink_limits(broker: &mut Broker, topic: &str, rows: usize, per_transaction: usize) -> (f64, f64) {
     let sample = broker.read_committed(topic).await;
     let sizes: Vec<usize> = sample.iter().take(1000).filter_map(|r| r.value.as_ref().map(Vec::len)).collect();
     drop(sample);
     let size = sizes.iter().sum::<usize>() / sizes.len().max(1);
+    let plain = producer_limit(broker, topic, rows, size, None).await;
+    println!("sink's own limit (idempotent producer, {size} B records): {plain:>9.0} records/s");
+    let transactional = producer_limit(broker, topic, rows, size, Some(per_transaction)).await;
+    println!("sink's transactional limit (transactions of {per_transaction} records, {size} B records): {transactional:>9.0} records/s");
+    (plain, transactional)
+}
+
+/// One run of [`sink_limits`]: records/s of a plain producer, in
+/// transactions of `per_transaction` records if set.
+async fn producer_limit(broker: &mut Broker, topic: &str, rows: usize, size: usize, per_transaction: Option<usize>) -> f64 {
     let payload = vec![b'x'; size.max(1)];
     broker.wipe().await;
-    let producer: FutureProducer = ClientConfig::new()
+    let baseline = format!("bench-baseline-{}", topic.replace('.', "-"));
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", broker.bootstrap())
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
-        .set("queue.buffering.max.messages", "1000000")
-        .create()
-        .unwrap();
-    let baseline = format!("bench-baseline-{}", topic.replace('.', "-"));
+        .set("queue.buffering.max.messages", "1000000");
+    if per_transaction.is_some() {
+        config.set("transactional.id", format!("{baseline}-txn"));
+    }
+    let producer: FutureProducer = config.create().unwrap();
+    let transactions = per_transaction.map(|n| n.max(1));
+    let timeout = Duration::from_secs(30);
+    if transactions.is_some() {
+        // The bench drives one producer at a time: blocking here only
+        // blocks the driver.
+        tokio::task::block_in_place(|| producer.init_transactions(timeout)).unwrap();
+    }
     let started = Instant::now();
-    let mut pending = Vec::with_capacity(10_000);
+    let flush_every = transactions.unwrap_or(10_000);
+    let mut pending = Vec::with_capacity(flush_every.min(rows));
     for i in 0..rows {
+        if transactions.is_some() && pending.is_empty() {
+            producer.begin_transaction().unwrap();
+        }
         let key = i.to_string();
         pending.push(producer.send_result(FutureRecord::to(&baseline).key(&key).payload(&payload)).unwrap());
-        if pending.len() == 10_000 {
+        if pending.len() == flush_every || i + 1 == rows {
+            if transactions.is_some() {
+                tokio::task::block_in_place(|| producer.commit_transaction(timeout)).unwrap();
+            }
             for delivery in pending.drain(..) {
                 delivery.await.unwrap().unwrap();
             }
         }
     }
-    for delivery in pending.drain(..) {
-        delivery.await.unwrap().unwrap();
-    }
-    let plain = started.elapsed().as_secs_f64();
+    let took = started.elapsed().as_secs_f64();
     drop(producer);
     broker.wipe().await;
-    let rate = rows as f64 / plain;
-    println!("sink's own limit (idempotent producer, {size} B records): {rate:>9.0} records/s  ({plain:.2}s)");
-    rate
+    rows as f64 / took
 }
 
 /// One raftcdc figure to set beside Debezium's.
@@ -200,7 +227,8 @@ async fn main() {
     // Alternations of the throughput run and the broker's own limit.
     let rounds = flag("--rounds", 3);
     // Records per Kafka transaction (the connector's max.batch.size).
-    let batch = flag("--batch", 8192).to_string();
+    let per_transaction = flag("--batch", 8192);
+    let batch = per_transaction.to_string();
     // The JSON converter's schemas.enable, for raftcdc and Debezium alike.
     let schemas = if switch("--schemas") { "true" } else { "false" };
     let only = std::env::args().skip_while(|a| a != "--only").nth(1);
@@ -251,7 +279,7 @@ async fn main() {
         // round a new connector streaming the same binlog range into its own
         // topic: the broker's speed drifts, and alternating lets each ratio
         // compare neighbours.
-        let (mut e2e_total, mut limit_total) = (0.0, 0.0);
+        let (mut e2e_total, mut limit_total, mut transactional_total) = (0.0, 0.0, 0.0);
         for round in 1..=rounds {
             let name = format!("bench{round}");
             let mut config = db.connector_config(6300 + round as u32 * 10, &name);
@@ -305,16 +333,23 @@ async fn main() {
                 "round {round}: end to end (binlog -> committed Kafka, exactly-once): {:>9.0} events/s  ({rows} events in {e2e:.2}s)",
                 rows as f64 / e2e
             );
-            let limit = sink_limit(&mut broker, &format!("{name}.bench.t"), rows).await;
-            println!("round {round}: end to end / sink limit: {:.0}%", 100.0 * rows as f64 / e2e / limit);
+            let (limit, transactional) = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction).await;
+            println!(
+                "round {round}: end to end / sink limit: {:.0}%; end to end / transactional limit: {:.0}%",
+                100.0 * rows as f64 / e2e / limit,
+                100.0 * rows as f64 / e2e / transactional
+            );
             e2e_total += e2e;
             limit_total += rows as f64 / limit;
+            transactional_total += rows as f64 / transactional;
         }
         println!(
-            "all {rounds} rounds: end to end {:.0} events/s, sink limit {:.0} records/s, end to end / sink limit: {:.0}%",
+            "all {rounds} rounds: end to end {:.0} events/s, sink limit {:.0} records/s, transactional limit {:.0} records/s; end to end / sink limit: {:.0}%, end to end / transactional limit: {:.0}%",
             (rows * rounds) as f64 / e2e_total,
             (rows * rounds) as f64 / limit_total,
-            100.0 * limit_total / e2e_total
+            (rows * rounds) as f64 / transactional_total,
+            100.0 * limit_total / e2e_total,
+            100.0 * transactional_total / e2e_total
         );
         println!("throughput {}", cluster.peak_rss_line());
         if let Some(dbz) = &dbz {
@@ -363,8 +398,12 @@ async fn main() {
         println!("snapshot {}", cluster.peak_rss_line());
         let raftcdc = Side { rate: rows as f64 / took, peak_rss_mib: max_peak_rss_mib(&cluster) };
         client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
-        let limit = sink_limit(&mut broker, "snap.bench.t", rows).await;
-        println!("snapshot / sink limit: {:.0}%", 100.0 * rows as f64 / took / limit);
+        let (limit, transactional) = sink_limits(&mut broker, "snap.bench.t", rows, per_transaction).await;
+        println!(
+            "snapshot / sink limit: {:.0}%; snapshot / transactional limit: {:.0}%",
+            100.0 * rows as f64 / took / limit,
+            100.0 * rows as f64 / took / transactional
+        );
         if let Some(dbz) = &dbz {
             versus.push(("snapshot, rows/s", raftcdc, debezium_run(dbz, &db, &mut broker, debezium::Start::Snapshot, rows, like_raftcdc).await));
         }

@@ -37,6 +37,9 @@ pub struct QueueBounds {
     pub bytes: Option<usize>,
 }
 
+/// Batches past the gate, each with its permits.
+pub type Gated = mpsc::UnboundedReceiver<(Batch, Held)>;
+
 /// The permits a queued batch holds until its transaction is over.
 #[derive(Debug)]
 pub struct Held {
@@ -66,7 +69,7 @@ const BYTES_PER_PERMIT: usize = 4096;
 
 /// Starts the gate: batches from `rx` come out of the returned receiver
 /// with their permits, never more than `bounds` at once.
-pub fn gate(mut rx: mpsc::Receiver<Batch>, bounds: QueueBounds) -> (mpsc::UnboundedReceiver<(Batch, Held)>, AbortOnDrop<()>) {
+pub fn gate(mut rx: mpsc::Receiver<Batch>, bounds: QueueBounds) -> (Gated, AbortOnDrop<()>) {
     let (tx, out) = mpsc::unbounded_channel();
     let record_limit = bounds.records.clamp(1, u32::MAX as usize);
     let records = Arc::new(Semaphore::new(record_limit));

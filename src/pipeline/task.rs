@@ -117,7 +117,7 @@ use crate::signal::{ReceivedSignal, SignalAction, SignalConfig};
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress, SourceReport};
 use crate::transform::TransformChain;
 
-use super::queue::{Held, QueueBounds};
+use super::queue::{Gated, Held, QueueBounds};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -693,8 +693,8 @@ async fn deliver(
 /// output then closes, and the delivery loop reports it).
 fn transform_batches(
     mut chain: TransformChain,
-    mut input: mpsc::UnboundedReceiver<(Batch, Held)>,
-) -> (mpsc::UnboundedReceiver<(Batch, Held)>, Arc<std::sync::Mutex<Option<String>>>) {
+    mut input: Gated,
+) -> (Gated, Arc<std::sync::Mutex<Option<String>>>) {
     // Unbounded: the batches still hold their queue permits (the gate
     // before the chain bounds them).
     let (tx, rx) = mpsc::unbounded_channel();

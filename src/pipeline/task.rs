@@ -503,9 +503,7 @@ async fn apply_signal(node: &Node, name: &str, epoch: u64, signal: &ReceivedSign
             tracing::info!(connector = %name, signal = %signal_name, "signal already applied; not acted on again");
             Ok(())
         }
-        Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => Err(TaskError::Deposed(format!("epoch {epoch} is now {current}"))),
-        Err(NodeError::Rejected(CommandError::NotFound { .. })) => Err(TaskError::Deposed("the connector was deleted".into())),
-        Err(error) => Err(TaskError::Transient(format!("cannot apply {signal_name} through Raft: {}", error_chain(&error)))),
+        Err(error) => Err(owner_write_error(epoch, error, &format!("apply {signal_name}"))),
     }
 }
 
@@ -572,11 +570,18 @@ async fn claim(context: &TaskContext) -> Result<(), TaskError> {
 async fn propose_as_owner(context: &TaskContext, command: Command, what: &str) -> Result<(), TaskError> {
     match context.node.propose(command).await {
         Ok(_) => Ok(()),
-        Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
-            Err(TaskError::Deposed(format!("epoch {} is now {current}", context.epoch)))
-        }
-        Err(NodeError::Rejected(CommandError::NotFound { .. })) => Err(TaskError::Deposed("the connector was deleted".into())),
-        Err(error) => Err(TaskError::Transient(format!("cannot {what} through Raft: {}", error_chain(&error)))),
+        Err(error) => Err(owner_write_error(context.epoch, error, what)),
+    }
+}
+
+/// What a failed owner write under `epoch` means for the task: a stale
+/// epoch or a deleted connector means deposed, anything else is transient
+/// (`what` says what could not be done).
+fn owner_write_error(epoch: u64, error: NodeError, what: &str) -> TaskError {
+    match error {
+        NodeError::Rejected(CommandError::StaleEpoch { current, .. }) => TaskError::Deposed(format!("epoch {epoch} is now {current}")),
+        NodeError::Rejected(CommandError::NotFound { .. }) => TaskError::Deposed("the connector was deleted".into()),
+        error => TaskError::Transient(format!("cannot {what} through Raft: {}", error_chain(&error))),
     }
 }
 
@@ -601,13 +606,11 @@ struct Pending {
     /// The queue permits of the batches above: given back when their
     /// transaction is over (see [`super::queue`]).
     held: Vec<Held>,
-    bytes: usize,
 }
 
 impl Pending {
     fn add(&mut self, batch: Batch, held: Held) {
         self.since.get_or_insert_with(Instant::now);
-        self.bytes += held.bytes();
         self.held.push(held);
         self.records.extend(batch.records);
         self.schema_history.extend(batch.schema_history);
@@ -626,7 +629,7 @@ impl Pending {
     /// records, or half the queue's byte bound (so the next transaction's
     /// batches can queue while this one is delivered).
     fn full(&self, max_records: usize, max_bytes: usize) -> bool {
-        self.records.len() >= max_records || self.bytes >= max_bytes
+        self.records.len() >= max_records || self.held.iter().map(Held::bytes).sum::<usize>() >= max_bytes
     }
 
     fn time_left(&self, deadline: Duration) -> Duration {
@@ -651,7 +654,6 @@ async fn deliver(
     let snapshot = pending.snapshot.take();
     let signals = std::mem::take(&mut pending.signals);
     pending.since = None;
-    pending.bytes = 0;
     // Given back when the transaction is over, whatever its outcome.
     let _held = std::mem::take(&mut pending.held);
     let progress = Progress {

@@ -69,7 +69,7 @@ pub struct MySqlSource {
     /// into the table model once ([`snapshot::seed_schema_model`]).
     history: Vec<Value>,
     /// The table model behind `tableChanges` ([`super::ddl`]), kept across
-    /// reconnects; `None` until prepared.
+    /// reconnects; seeded once, before the first stream (`model_ready`).
     schema_model: Arc<std::sync::Mutex<SchemaModel>>,
     model_ready: std::sync::atomic::AtomicBool,
 }

@@ -487,6 +487,24 @@ impl RowEncoder<'_> {
         offset
     }
 
+    /// A batch of rows that ends at `cursor`, committing the cursor as
+    /// its offset; once the snapshot is `completed`, the cursor moves past
+    /// the last table.
+    fn chunk_batch(&self, cursor: &mut SnapshotCursor, records: Vec<Record>, completed: bool) -> Batch {
+        let batch = Batch {
+            records,
+            offset: self.offset(cursor, completed).to_json(),
+            schema_history: Vec::new(),
+            ends_transaction: true,
+            snapshot: Some(progress(cursor, completed)),
+            signals: Vec::new(),
+        };
+        if completed {
+            cursor.table = cursor.tables.len();
+        }
+        batch
+    }
+
     fn event<'e>(&'e self, txn_id: &'e str) -> RowEvent<'e> {
         RowEvent {
             txn_id,
@@ -693,17 +711,7 @@ impl Snapshotter<'_> {
                 }
                 let completed = last_overall && count > 0 && chunk_done;
                 let sends = !records.is_empty() || (table_ends && chunk_done);
-                let batch = Batch {
-                    records,
-                    offset: self.encoder.offset(cursor, completed).to_json(),
-                    schema_history: Vec::new(),
-                    ends_transaction: true,
-                    snapshot: Some(progress(cursor, completed)),
-                    signals: Vec::new(),
-                };
-                if completed {
-                    cursor.table = cursor.tables.len();
-                }
+                let batch = self.encoder.chunk_batch(cursor, records, completed);
                 if sends && !send(out, batch, last_sent).await {
                     return Ok(false);
                 }
@@ -749,17 +757,7 @@ impl Snapshotter<'_> {
                     next_table(cursor);
                 }
                 let completed = table_ends && rest_empty && cursor.table_rows > 0;
-                let batch = Batch {
-                    records: std::mem::take(&mut records),
-                    offset: encoder.offset(cursor, completed).to_json(),
-                    schema_history: Vec::new(),
-                    ends_transaction: true,
-                    snapshot: Some(progress(cursor, completed)),
-                    signals: Vec::new(),
-                };
-                if completed {
-                    cursor.table = cursor.tables.len();
-                }
+                let batch = encoder.chunk_batch(cursor, std::mem::take(&mut records), completed);
                 // Hand chunks over as they fill: memory stays one chunk.
                 if !send(out, batch, last_sent).await {
                     return Ok(false);

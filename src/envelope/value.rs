@@ -54,7 +54,9 @@
 //!   [`EncodeError::Unconvertible`];
 //! - impossible calendar dates (`2021-02-30`) fail the connector in Debezium
 //!   (`event.processing.failure.handling.mode=fail`); here they are
-//!   [`EncodeError::InvalidTemporal`].
+//!   [`EncodeError::InvalidTemporal`], and the source fails or skips their
+//!   rows event as that property says
+//!   ([`crate::source::mysql::event_failure`]).
 //!
 //! `null` handling follows `JsonConverter` with
 //! `replace.null.with.default=true` (its default): a null in a field whose

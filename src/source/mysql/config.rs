@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use super::event_failure::{self, EventFailureMode};
 use super::tls::DatabaseTls;
 use crate::connector::catalog;
 use crate::connector::Properties;
@@ -237,6 +238,10 @@ pub struct MySqlSourceConfig {
     /// signals ([`crate::signal`]), read whether or not the include lists
     /// capture the table.
     pub signal_table: Option<(String, String)>,
+    /// `event.processing.failure.handling.mode` (or its deprecated alias
+    /// `event.deserialization.failure.handling.mode`): what a rows event
+    /// that cannot be processed does ([`super::event_failure`]).
+    pub event_failure_mode: EventFailureMode,
 }
 
 /// A configuration problem, naming the property.
@@ -274,16 +279,6 @@ const FIXED_VALUES: &[(&str, &str, &str)] = &[
     ("field.name.adjustment.mode", "none", "raftcdc writes field names as Debezium does by default"),
     ("source.struct.version", "v2", "raftcdc writes Debezium's v2 source block"),
     ("snapshot.query.mode", "select_all", "custom snapshot queries are Java classes; raftcdc reads every row"),
-    (
-        "event.processing.failure.handling.mode",
-        "fail",
-        "an event raftcdc cannot process stops the connector with a definite error",
-    ),
-    (
-        "event.deserialization.failure.handling.mode",
-        "fail",
-        "an event raftcdc cannot decode stops the connector with a definite error",
-    ),
     ("key.converter.decimal.format", "BASE64", "use decimal.handling.mode=double or string"),
     ("value.converter.decimal.format", "BASE64", "use decimal.handling.mode=double or string"),
     ("key.converter.replace.null.with.default", "true", "raftcdc always writes JsonConverter's default"),
@@ -643,6 +638,11 @@ impl MySqlSourceConfig {
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
             sink_properties,
             signal_table: signal_table(&p)?,
+            event_failure_mode: EventFailureMode::from_properties(
+                p.get(event_failure::PROPERTY),
+                p.get(event_failure::DEPRECATED_PROPERTY),
+            )
+            .map_err(|(property, reason)| error(property, reason))?,
         })
     }
 

@@ -8,7 +8,9 @@
 //!   committed.
 //! - [`DefiniteError`]: retrying cannot help (the binlog at the offset was
 //!   purged, a server setting is wrong, a privilege is missing, an event
-//!   cannot be decoded). The connector stops, and its status carries the
+//!   cannot be decoded: [`DefiniteError::RowsEvent`], unless
+//!   `event.processing.failure.handling.mode` skips it, see
+//!   [`super::event_failure`]). The connector stops, and its status carries the
 //!   error and a remedy ([`DefiniteError::remedy`]) until an operator acts.
 //!
 //! Errors carry the binlog position where one is known, and never the
@@ -117,6 +119,13 @@ pub enum DefiniteError {
         #[source]
         source: crate::envelope::EncodeError,
     },
+    #[error("the rows event at {position} for table {table} cannot be processed (event.processing.failure.handling.mode=fail)")]
+    RowsEvent {
+        position: String,
+        table: String,
+        #[source]
+        source: RowsEventError,
+    },
     #[error("cannot parse the binlog at {position}")]
     Parse {
         position: String,
@@ -188,6 +197,9 @@ impl DefiniteError {
             DefiniteError::Decode { .. } | DefiniteError::Parse { .. } | DefiniteError::Encode { .. } => {
                 "check binlog_row_metadata=FULL and binlog_row_image=FULL; report the event position if they are set".into()
             }
+            DefiniteError::RowsEvent { .. } => {
+                "the event's rows cannot be delivered as Debezium represents them. Correct the data at the source for the future (e.g. an impossible date stored under ALLOW_INVALID_DATES); to skip this event and go on, set event.processing.failure.handling.mode=warn (its rows are then not delivered, and connector status counts it) with `raftcdc connector update`. If binlog_row_metadata=FULL and binlog_row_image=FULL and the data is valid, report the event position".into()
+            }
             DefiniteError::InvalidOffset(_) => {
                 "pause the connector and fix its offset with `raftcdc connector offsets set`".into()
             }
@@ -237,10 +249,24 @@ impl DefiniteError {
             | DefiniteError::RolledBackAfterDelivery { position, .. }
             | DefiniteError::Decode { position, .. }
             | DefiniteError::Encode { position, .. }
+            | DefiniteError::RowsEvent { position, .. }
             | DefiniteError::Parse { position, .. } => Some(position),
             _ => None,
         }
     }
+}
+
+/// Why a rows event cannot be processed (see [`super::event_failure`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RowsEventError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Encode(#[from] crate::envelope::EncodeError),
+    #[error("no table map describes table id {table_id}, so its schema is unknown (was the offset set inside a transaction?)")]
+    UnknownTable { table_id: u64 },
+    #[error("{reason}")]
+    UnreadableTable { reason: String },
 }
 
 /// MariaDB/MySQL server error codes the source tells apart.

@@ -23,7 +23,9 @@
 //! - [`records`]: decoded rows → Kafka records via [`crate::envelope`].
 //! - [`retention`]: how much binlog the server still holds behind the
 //!   connector's position, and the warning before a purge overtakes it.
-//! - [`error`]: transient vs definite errors.
+//! - [`error`]: transient vs definite errors; [`event_failure`], what a
+//!   rows event that cannot be processed does (fail, warn, skip) and the
+//!   skipped events the offset counts.
 //! - [`tls`]: `database.ssl.*`, TLS to the server with PEM files.
 pub mod chunk_keys;
 pub mod column;
@@ -32,6 +34,7 @@ pub mod config;
 pub mod ddl;
 pub mod decode;
 pub mod error;
+pub mod event_failure;
 pub mod events;
 pub mod failover;
 pub mod incremental;

@@ -29,6 +29,10 @@
 //!   resumed on new consistent views, until the stream has passed them
 //!   (see [`super::snapshot_views`]). Offsets without it stream every
 //!   change, as before.
+//! - `skipped_events`, once a rows event was skipped under
+//!   `event.processing.failure.handling.mode=warn|skip`: how many were
+//!   skipped up to this offset, and the last one (see
+//!   [`super::event_failure`]).
 //!
 //! # Why resuming is exact
 //! The offset is only ever produced by the streaming loop *after* the
@@ -42,6 +46,7 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
+use super::event_failure::SkippedEvents;
 use super::incremental::IncrementalCursor;
 use super::snapshot::SnapshotCursor;
 use super::snapshot_views::SnapshotViews;
@@ -231,6 +236,7 @@ pub const OFFSET_KEYS: &[&str] = &[
     "snapshot_views",
     "transaction_id",
     "transaction_data_collection_order",
+    "skipped_events",
 ];
 
 /// Checks an operator's offset (`offsets set`) before it is proposed: a
@@ -290,6 +296,10 @@ pub struct SourceOffset {
     /// After a resumed initial snapshot, until the stream has passed them:
     /// the views its rows were read at (see [`super::snapshot_views`]).
     pub views: Option<SnapshotViews>,
+    /// The rows events skipped so far under
+    /// `event.processing.failure.handling.mode=warn|skip`, counted up to
+    /// this offset (see [`super::event_failure`]).
+    pub skipped: Option<SkippedEvents>,
 }
 
 /// How much transaction metadata the delivered part of a split
@@ -317,6 +327,7 @@ impl SourceOffset {
             incremental: None,
             transaction: None,
             views: None,
+            skipped: None,
         }
     }
 
@@ -348,6 +359,9 @@ impl SourceOffset {
             object["transaction_id"] = Value::String(progress.id.clone());
             object["transaction_data_collection_order"] =
                 serde_json::to_value(&progress.collections).unwrap_or(Value::Null);
+        }
+        if let Some(skipped) = &self.skipped {
+            object["skipped_events"] = serde_json::to_value(skipped).unwrap_or(Value::Null);
         }
         object
     }
@@ -384,6 +398,7 @@ impl SourceOffset {
         let snapshot = cursor(object, "snapshot_cursor")?;
         let incremental = cursor(object, "incremental_snapshot")?;
         let views = cursor(object, "snapshot_views")?;
+        let skipped = cursor(object, "skipped_events")?;
         let transaction = match text("transaction_id") {
             Some(id) => Some(TxnProgress {
                 id,
@@ -403,6 +418,7 @@ impl SourceOffset {
             incremental,
             transaction,
             views,
+            skipped,
         })
     }
 }
@@ -447,6 +463,7 @@ mod tests {
             snapshot: None,
             incremental: None,
             views: None,
+            skipped: None,
             transaction: Some(TxnProgress {
                 id: "0-1-21".into(),
                 collections: [("dbserver1.inventory.a".to_string(), 12), ("dbserver1.inventory.b".to_string(), 5)].into(),
@@ -461,6 +478,8 @@ mod tests {
         let mut full = offset.clone();
         full.snapshot = Some(SnapshotCursor::new(vec![("d".into(), "t".into())]));
         full.views = Some(SnapshotViews { tables: vec![], views: vec![] });
+        full.skipped = Some(SkippedEvents { count: 1, last: None });
+        assert_eq!(SourceOffset::from_json(&full.to_json(), true).unwrap().skipped, full.skipped);
         full.incremental = Some(IncrementalCursor {
             id: 1,
             tables: vec![],

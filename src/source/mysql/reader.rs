@@ -64,7 +64,9 @@ use serde_json::Value;
 use super::config::MySqlSourceConfig;
 use super::ddl::{DdlEvent, SchemaModel};
 use super::decode::TableDecoder;
-use super::error::{DefiniteError, SourceError};
+use super::decode::DecodeError;
+use super::error::{DefiniteError, RowsEventError, SourceError};
+use super::event_failure::{EventFailureMode, SkippedEvent, SkippedEvents};
 use super::events::*;
 use super::incremental::{row_identity, IncrementalCursor};
 use super::position::{GtidState, SourceOffset, TxnProgress};
@@ -101,6 +103,26 @@ struct Txn {
     /// Signals inserted into the signal table in this transaction, not
     /// handed over yet.
     signals: Vec<ReceivedSignal>,
+    /// Rows events of it skipped ([`super::event_failure`]): its commit
+    /// then hands over a batch, so the offset with the count is committed.
+    skipped_events: u64,
+}
+
+/// Where a rows event sits, for [`Reader::table_rows`].
+struct RowsContext {
+    event_index: u64,
+    start_pos: u64,
+    captured: bool,
+    signal: bool,
+    server_id: u32,
+}
+
+/// A split point found inside a rows event: the batch ends after the
+/// first `records` records and `signals` signals of the transaction.
+struct PendingSplit {
+    records: usize,
+    signals: usize,
+    offset: Value,
 }
 
 /// What `ROLLBACK TO SAVEPOINT` returns the open transaction to.
@@ -167,6 +189,9 @@ pub(super) struct Reader {
     /// events' `tableChanges` ([`super::ddl`]); shared with the source so
     /// it outlives a reconnect.
     pub(super) schema_model: Arc<std::sync::Mutex<SchemaModel>>,
+    /// The rows events skipped up to here, carried in every offset
+    /// ([`super::event_failure`]).
+    skipped: SkippedEvents,
 }
 
 /// See [`Reader::watch`].
@@ -185,6 +210,9 @@ struct TableSlot {
     captured: bool,
     /// It is `signal.data.collection`: inserted rows are signals.
     signal: bool,
+    /// Its table map could not be read, and the failure mode skips its
+    /// rows events: `db.table` and why.
+    unreadable: Option<(String, String)>,
 }
 
 impl Reader {
@@ -213,6 +241,7 @@ impl Reader {
             views: offset.views.clone().map(|views| ViewFilter::new(views, server.mariadb)),
             payload: None,
             schema_model: Arc::new(std::sync::Mutex::new(SchemaModel::new(config_comments))),
+            skipped: offset.skipped.clone().unwrap_or_default(),
             server,
         }
     }
@@ -239,8 +268,14 @@ impl Reader {
             incremental: self.incremental.clone(),
             transaction: None,
             views: self.views.as_ref().map(|f| f.views().clone()),
+            skipped: self.skipped_so_far(),
         }
         .to_json()
+    }
+
+    /// The skipped events an offset carries (none until one was skipped).
+    fn skipped_so_far(&self) -> Option<SkippedEvents> {
+        (self.skipped.count > 0).then(|| self.skipped.clone())
     }
 
     /// Handles one event; returns the batches it completes. A MariaDB
@@ -426,26 +461,25 @@ impl Reader {
                     let table = tme.table_name().into_owned();
                     let captured = self.config.filters.captures_table(&db, &table);
                     let signal = self.config.signal_table.as_ref().is_some_and(|(d, t)| *d == db && *t == table);
+                    let mut unreadable = None;
                     let output = if captured || signal {
-                        let mut decoder = TableDecoder::new(&tme).map_err(|source| DefiniteError::Decode {
-                            position: format!("{}:{start_pos}", self.file),
-                            source,
-                        })?;
-                        self.refine(&mut decoder);
-                        let output = Arc::new(self.builder.table(decoder).map_err(|source| {
-                            DefiniteError::Encode {
-                                position: format!("{}:{start_pos}", self.file),
-                                source,
+                        match self.table_output(&tme, start_pos)? {
+                            Ok(output) => {
+                                let output = Arc::new(output);
+                                if captured {
+                                    self.by_name.insert((db, table), output.clone());
+                                }
+                                Some(output)
                             }
-                        })?);
-                        if captured {
-                            self.by_name.insert((db, table), output.clone());
+                            Err(reason) => {
+                                unreadable = Some((format!("{db}.{table}"), reason));
+                                None
+                            }
                         }
-                        Some(output)
                     } else {
                         None
                     };
-                    self.tables.insert(table_id, TableSlot { raw: raw.to_vec(), output, captured, signal });
+                    self.tables.insert(table_id, TableSlot { raw: raw.to_vec(), output, captured, signal, unreadable });
                 }
             }
             t if is_rows_event(t) => {
@@ -470,6 +504,40 @@ impl Reader {
             batches.extend(self.idle_progress());
         }
         Ok(batches)
+    }
+
+    /// A captured (or signal) table's decoder and encoder from its table
+    /// map. A map that cannot be read stops the source, unless the failure
+    /// mode skips events ([`super::event_failure`]): then the reason, and
+    /// the table's rows events are skipped one by one. A map without
+    /// column names (`binlog_row_metadata` not `FULL`) is a server setting
+    /// to fix and always stops the source.
+    fn table_output(&self, tme: &mysql_common::binlog::events::TableMapEvent<'_>, start_pos: u64) -> Result<Result<TableOutput, String>, SourceError> {
+        let position = format!("{}:{start_pos}", self.file);
+        let skips = self.config.event_failure_mode != EventFailureMode::Fail;
+        let mut decoder = match TableDecoder::new(tme) {
+            Ok(decoder) => decoder,
+            Err(source) if !skips || matches!(source, DecodeError::MissingFullMetadata { .. }) => {
+                return Err(DefiniteError::Decode { position, source }.into())
+            }
+            Err(source) => return Ok(Err(self.unreadable_map(&position, tme, &source))),
+        };
+        self.refine(&mut decoder);
+        match self.builder.table(decoder) {
+            Ok(output) => Ok(Ok(output)),
+            Err(source) if !skips => Err(DefiniteError::Encode { position, source }.into()),
+            Err(source) => Ok(Err(self.unreadable_map(&position, tme, &source))),
+        }
+    }
+
+    /// Logs a table map that cannot be read (in warn mode) and says why.
+    fn unreadable_map(&self, position: &str, tme: &mysql_common::binlog::events::TableMapEvent<'_>, error: &dyn std::error::Error) -> String {
+        let reason = format!("its table map cannot be read: {}", crate::error::error_chain(error));
+        let table = format!("{}.{}", tme.database_name(), tme.table_name());
+        if self.config.event_failure_mode == EventFailureMode::Warn {
+            tracing::warn!(%position, %table, %reason, "source: this table's rows events will be skipped (event.processing.failure.handling.mode=warn)");
+        }
+        reason
     }
 
     /// For a new table map of a captured MariaDB table whose DDL-only
@@ -560,6 +628,7 @@ impl Reader {
             xa: false,
             savepoints: Vec::new(),
             signals: Vec::new(),
+            skipped_events: 0,
         });
         Ok(())
     }
@@ -650,112 +719,208 @@ impl Reader {
     }
 
     /// Decodes a rows event into records, splitting the transaction into
-    /// batches when it outgrows `max.batch.size`.
+    /// batches when it outgrows `max.batch.size`. An event that cannot be
+    /// processed leaves the transaction as it was, and stops the source or
+    /// is skipped as `event.processing.failure.handling.mode` says
+    /// ([`Self::event_failed`]).
     fn rows(&mut self, event: &Event, start_pos: u64, batches: &mut Vec<Batch>) -> Result<(), SourceError> {
         let Some(EventData::RowsEvent(rows)) = self.read(event)? else {
             return Ok(());
         };
-        let position = format!("{}:{start_pos}", self.file);
-        let (output, captured, signal) = match self.tables.get(&rows.table_id()) {
-            Some(slot) => (slot.output.clone(), slot.captured, slot.signal),
-            None => (None, false, false),
-        };
+        let table_id = rows.table_id();
+        let slot = self
+            .tables
+            .get(&table_id)
+            .map(|slot| (slot.output.clone(), slot.captured, slot.signal, slot.unreadable.clone()));
         let txn = self.txn.as_mut().expect("a transaction is open");
         let event_index = txn.rows_events;
         txn.rows_in_event = 0;
+        let failure = match slot {
+            None => Some((format!("table id {table_id}"), RowsEventError::UnknownTable { table_id })),
+            Some((_, _, _, Some((table, reason)))) => Some((table, RowsEventError::UnreadableTable { reason })),
+            Some((None, ..)) => None,
+            Some((Some(output), captured, signal, None)) => {
+                let context = RowsContext { event_index, start_pos, captured, signal, server_id: event.header().server_id() };
+                self.table_rows(&output, &rows, &context, batches)?
+                    .err()
+                    .map(|error| (format!("{}.{}", output.decoder.db(), output.decoder.table()), error))
+            }
+        };
+        if let Some((table, error)) = failure {
+            self.event_failed(start_pos, event_index, table, error)?;
+        }
+        let txn = self.txn.as_mut().expect("a transaction is open");
+        txn.rows_events += 1;
+        Ok(())
+    }
+
+    /// The rows of one rows event of a captured (or signal) table: its
+    /// records and signals into the open transaction, and the split batches
+    /// they complete into `batches`. The split batches are handed over only
+    /// once every row of the event was encoded, so an event that fails
+    /// (inner error) leaves nothing of it behind: not in the transaction,
+    /// not in a batch. The outer error stops the source whatever the mode.
+    fn table_rows(
+        &mut self,
+        output: &TableOutput,
+        rows: &mysql_common::binlog::events::RowsEventData<'_>,
+        context: &RowsContext,
+        batches: &mut Vec<Batch>,
+    ) -> Result<Result<(), RowsEventError>, SourceError> {
+        let position = format!("{}:{}", self.file, context.start_pos);
+        let changes = match output.decoder.decode(rows) {
+            Ok(changes) => changes,
+            // A server setting to change, never one event's problem.
+            Err(source @ DecodeError::PartialJson { .. }) => return Err(DefiniteError::Decode { position, source }.into()),
+            Err(error) => return Ok(Err(error.into())),
+        };
+        let event_index = context.event_index;
+        let txn = self.txn.as_mut().expect("a transaction is open");
         let skip_rows = match txn.skip {
             (events, _) if event_index < events => u64::MAX,
             (events, rows) if event_index == events => rows,
             _ => 0,
         };
-        if let Some(output) = output {
-            let changes = output
-                .decoder
-                .decode(&rows)
-                .map_err(|source| DefiniteError::Decode { position: position.clone(), source })?;
-            if let Some(watch) = self.watch.as_mut().filter(|w| w.db == output.decoder.db() && w.table == output.decoder.table()) {
-                watch.note(&output.decoder, &changes);
+        // Where the transaction stood before this event, to leave it so if
+        // a row fails.
+        let marks = (txn.records.len(), txn.signals.len(), txn.parts_sent, txn.meta.clone());
+        let mut watch_mark = None;
+        if let Some(watch) = self.watch.as_mut().filter(|w| w.db == output.decoder.db() && w.table == output.decoder.table()) {
+            watch_mark = Some(watch.touched.len());
+            watch.note(&output.decoder, &changes);
+        }
+        // Split points found while encoding, handed over at the end.
+        let mut splits: Vec<PendingSplit> = Vec::new();
+        let mut part_start = 0;
+        let mut failed = None;
+        for (row_index, change) in changes.into_iter().enumerate() {
+            let row_index = row_index as u64;
+            txn.rows_in_event = row_index + 1;
+            if row_index < skip_rows {
+                continue;
             }
-            for (row_index, change) in changes.into_iter().enumerate() {
-                let row_index = row_index as u64;
-                let txn = self.txn.as_mut().expect("a transaction is open");
-                txn.rows_in_event = row_index + 1;
-                if row_index < skip_rows {
-                    continue;
+            if context.signal {
+                if let (None, Some(after)) = (&change.before, &change.after) {
+                    let position = format!("{}/{event_index}/{row_index}", txn.id);
+                    txn.signals.push(super::signal::signal_of_row(after, position));
                 }
-                if signal {
-                    if let (None, Some(after)) = (&change.before, &change.after) {
-                        let position = format!("{}/{event_index}/{row_index}", txn.id);
-                        txn.signals.push(super::signal::signal_of_row(after, position));
-                    }
-                }
-                if !captured {
-                    continue;
-                }
-                if let Some(filter) = self.views.as_mut() {
-                    let start = TxnStart {
-                        file: &txn.start_file,
-                        pos: txn.start_pos,
-                        gtid: txn.gtid.as_ref().map(|gtid| match gtid {
-                            TxnGtid::MariaDb { domain, seq, .. } => TxnGtidRef::MariaDb { domain: *domain, seq: *seq },
-                            TxnGtid::MySql { uuid, gno } => TxnGtidRef::MySql { uuid, gno: *gno },
-                        }),
-                    };
-                    if !filter.emits(&output.decoder, &change, &start) {
-                        continue;
-                    }
-                }
-                let event = RowEvent {
-                    txn_id: &txn.id,
-                    file: &self.file,
+            }
+            if !context.captured {
+                continue;
+            }
+            if let Some(filter) = self.views.as_mut() {
+                let start = TxnStart {
+                    file: &txn.start_file,
                     pos: txn.start_pos,
-                    row: row_index,
-                    // With a GTID, the id is its text.
-                    gtid: txn.gtid.is_some().then_some(txn.id.as_str()),
-                    ts_sec: self.ts_sec,
-                    thread: txn.thread,
-                    query: txn.query.as_deref(),
-                    server_id: event.header().server_id(),
+                    gtid: txn.gtid.as_ref().map(|gtid| match gtid {
+                        TxnGtid::MariaDb { domain, seq, .. } => TxnGtidRef::MariaDb { domain: *domain, seq: *seq },
+                        TxnGtid::MySql { uuid, gno } => TxnGtidRef::MySql { uuid, gno: *gno },
+                    }),
                 };
-                self.builder
-                    .row_records(&output, &event, change, &mut txn.meta, &mut txn.records)
-                    .map_err(|source| DefiniteError::Encode { position: position.clone(), source })?;
-                if txn.records.len() >= self.config.max_batch_size {
-                    if txn.xa {
-                        // Its end may be an XA_PREPARE (refused): a part
-                        // handed over now could never be taken back.
-                        return Err(refused(XA_PREPARE_EVENT, position));
-                    }
-                    txn.parts_sent += 1;
-                    let offset = SourceOffset {
-                        file: txn.start_file.clone(),
-                        pos: txn.start_pos,
-                        gtids: self.gtids.clone(),
-                        event: event_index,
-                        row: row_index + 1,
-                        server_id: self.server.server_id,
-                        ts_sec: self.ts_sec,
-                        snapshot: None,
-                        incremental: self.incremental.clone(),
-                        views: self.views.as_ref().map(|f| f.views().clone()),
-                        transaction: Some(TxnProgress {
-                            id: txn.id.clone(),
-                            collections: txn.meta.collections(),
-                        }),
-                    };
-                    batches.push(Batch {
-                        records: std::mem::take(&mut txn.records),
-                        offset: offset.to_json(),
-                        schema_history: std::mem::take(&mut txn.schema_history),
-                        ends_transaction: false,
-                        snapshot: None,
-                        signals: std::mem::take(&mut txn.signals),
-                    });
+                if !filter.emits(&output.decoder, &change, &start) {
+                    continue;
                 }
+            }
+            let event = RowEvent {
+                txn_id: &txn.id,
+                file: &self.file,
+                pos: txn.start_pos,
+                row: row_index,
+                // With a GTID, the id is its text.
+                gtid: txn.gtid.is_some().then_some(txn.id.as_str()),
+                ts_sec: self.ts_sec,
+                thread: txn.thread,
+                query: txn.query.as_deref(),
+                server_id: context.server_id,
+            };
+            if let Err(error) = self.builder.row_records(output, &event, change, &mut txn.meta, &mut txn.records) {
+                failed = Some(error);
+                break;
+            }
+            if txn.records.len() - part_start >= self.config.max_batch_size {
+                if txn.xa {
+                    // Its end may be an XA_PREPARE (refused): a part
+                    // handed over now could never be taken back.
+                    return Err(refused(XA_PREPARE_EVENT, position));
+                }
+                txn.parts_sent += 1;
+                let offset = SourceOffset {
+                    file: txn.start_file.clone(),
+                    pos: txn.start_pos,
+                    gtids: self.gtids.clone(),
+                    event: event_index,
+                    row: row_index + 1,
+                    server_id: self.server.server_id,
+                    ts_sec: self.ts_sec,
+                    snapshot: None,
+                    incremental: self.incremental.clone(),
+                    views: self.views.as_ref().map(|f| f.views().clone()),
+                    transaction: Some(TxnProgress {
+                        id: txn.id.clone(),
+                        collections: txn.meta.collections(),
+                    }),
+                    skipped: (self.skipped.count > 0).then(|| self.skipped.clone()),
+                };
+                part_start = txn.records.len();
+                splits.push(PendingSplit { records: part_start, signals: txn.signals.len(), offset: offset.to_json() });
             }
         }
+        if let Some(error) = failed {
+            let (records, signals, parts_sent, meta) = marks;
+            txn.records.truncate(records);
+            txn.signals.truncate(signals);
+            txn.parts_sent = parts_sent;
+            txn.meta = meta;
+            if let (Some(mark), Some(watch)) = (watch_mark, self.watch.as_mut()) {
+                watch.touched.truncate(mark);
+            }
+            return Ok(Err(error.into()));
+        }
+        let (mut records_taken, mut signals_taken) = (0, 0);
+        for split in splits {
+            batches.push(Batch {
+                records: txn.records.drain(..split.records - records_taken).collect(),
+                offset: split.offset,
+                schema_history: std::mem::take(&mut txn.schema_history),
+                ends_transaction: false,
+                snapshot: None,
+                signals: txn.signals.drain(..split.signals - signals_taken).collect(),
+            });
+            (records_taken, signals_taken) = (split.records, split.signals);
+        }
+        Ok(Ok(()))
+    }
+
+    /// A rows event at `start_pos` (the `event_index`th of its transaction)
+    /// of `table` cannot be processed: a definite error naming its position,
+    /// GTID and table (`fail`), or it is skipped and counted (`warn` logs
+    /// it). An event before the resume point was skipped and counted by the
+    /// run that committed the resume offset (a run that failed on it could
+    /// not have), so it is passed over without counting it again.
+    fn event_failed(&mut self, start_pos: u64, event_index: u64, table: String, error: RowsEventError) -> Result<(), SourceError> {
         let txn = self.txn.as_mut().expect("a transaction is open");
-        txn.rows_events += 1;
+        let gtid = txn.gtid.is_some().then(|| txn.id.clone());
+        let position = match &gtid {
+            Some(gtid) => format!("{}:{start_pos} (GTID {gtid})", self.file),
+            None => format!("{}:{start_pos}", self.file),
+        };
+        let reason = crate::error::error_chain(&error);
+        if event_index < txn.skip.0 {
+            // Only a run that skipped it can have committed an offset past it.
+            tracing::debug!(%position, %table, %reason, "source: a rows event before the resume point cannot be processed; skipped and counted before");
+            return Ok(());
+        }
+        let mode = self.config.event_failure_mode;
+        if mode == EventFailureMode::Fail {
+            return Err(DefiniteError::RowsEvent { position, table, source: error }.into());
+        }
+        if mode == EventFailureMode::Warn {
+            tracing::warn!(%position, %table, %reason, "source: a rows event cannot be processed; skipped, its rows are not delivered (event.processing.failure.handling.mode=warn)");
+        } else {
+            tracing::debug!(%position, %table, %reason, "source: a rows event cannot be processed; skipped (event.processing.failure.handling.mode=skip)");
+        }
+        txn.skipped_events += 1;
+        self.skipped.add(SkippedEvent { file: self.file.clone(), pos: start_pos, gtid, table, reason });
         Ok(())
     }
 
@@ -850,7 +1015,7 @@ impl Reader {
             self.views = None;
         }
         self.builder.end_transaction(&txn.id, self.ts_sec, &mut txn.meta, &mut txn.records);
-        if txn.records.is_empty() && txn.schema_history.is_empty() && txn.signals.is_empty() {
+        if txn.records.is_empty() && txn.schema_history.is_empty() && txn.signals.is_empty() && txn.skipped_events == 0 {
             return self.idle_progress();
         }
         self.last_progress = Instant::now();
@@ -976,6 +1141,7 @@ mod tests {
             views: None,
             payload: None,
             schema_model: Default::default(),
+            skipped: SkippedEvents::default(),
         }
     }
 

@@ -66,6 +66,7 @@ pub fn connector_to_proto(record: &ConnectorRecord) -> proto::Connector {
             .map(ToString::to_string)
             .chain(record.signals.warnings.iter().map(|w| format!("signal: {}: {}", w.signal, w.reason)))
             .chain(unmodelled_ddl(&record.schema_history))
+            .chain(skipped_events(record))
             .collect(),
         binlog_retention: record.binlog_retention.as_ref().map(|r| proto::BinlogRetention {
             headroom_bytes: r.headroom_bytes,
@@ -443,6 +444,14 @@ impl Control for ControlService {
             name: request.name,
         }))
     }
+}
+
+/// The rows events skipped under `event.processing.failure.handling.mode`
+/// (warn or skip), as one status warning: the committed offset counts them
+/// (see [`crate::source::mysql::event_failure`]).
+fn skipped_events(record: &ConnectorRecord) -> Option<String> {
+    let offset = &record.offset.as_ref()?.offset;
+    crate::source::mysql::event_failure::skipped_in_offset(offset)?.status_warning()
 }
 
 /// The last DDL statements the table model could not read (schema change

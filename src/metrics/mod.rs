@@ -15,7 +15,9 @@
 //!   state from openraft's metrics, and per-connector epoch, owner, state,
 //!   offset age and snapshot progress from the replicated state, so every
 //!   node answers the same for them; so is the binlog retention headroom
-//!   the owner last measured ([`crate::source::mysql::retention`]).
+//!   the owner last measured ([`crate::source::mysql::retention`]), and the
+//!   rows events skipped by `event.processing.failure.handling.mode`, which
+//!   the committed offset counts ([`crate::source::mysql::event_failure`]).
 //!
 //! # Why it is correct
 //! - Counters only rise while the process lives (Prometheus handles the
@@ -244,6 +246,9 @@ pub struct ConnectorView {
     pub snapshot: Option<SnapshotProgress>,
     pub binlog_retention: Option<crate::raft::state::BinlogRetention>,
     pub source_server: Option<crate::raft::state::SourceServer>,
+    /// Rows events skipped under `event.processing.failure.handling.mode`,
+    /// as the committed offset counts them.
+    pub skipped_events: u64,
 }
 
 impl ConnectorView {
@@ -257,6 +262,11 @@ impl ConnectorView {
             snapshot: record.snapshot.clone(),
             binlog_retention: record.binlog_retention.clone(),
             source_server: record.source_server.clone(),
+            skipped_events: record
+                .offset
+                .as_ref()
+                .and_then(|o| crate::source::mysql::event_failure::skipped_in_offset(&o.offset))
+                .map_or(0, |s| s.count),
         }
     }
 }
@@ -551,6 +561,18 @@ fn render_connectors(node: &MetricsSnapshot, out: &mut Exposition) {
                 s.rows_read as f64,
             );
         }
+    }
+    out.family(
+        "raftcdc_source_skipped_events_total",
+        Kind::Counter,
+        "Binlog rows events skipped because they could not be processed (event.processing.failure.handling.mode=warn or skip), as the committed offset counts them: each once, whichever node read it.",
+    );
+    for c in records {
+        out.sample(
+            "raftcdc_source_skipped_events_total",
+            &[("connector", c.name.as_str())],
+            c.skipped_events as f64,
+        );
     }
     render_retention(records, now, out);
 

@@ -270,6 +270,10 @@ async fn status_counts_skipped_events_across_an_owner_kill() {
         .await
         .remove(0);
     assert!(skip_warning(&c).unwrap().contains("2021-02-31"), "{:?}", c.warnings);
+    // The new owner read the event itself (warn: its log names it).
+    let successor = c.owner_node_id.expect("owned") as usize;
+    let log = std::fs::read_to_string(cluster.log_path(successor)).unwrap_or_default();
+    assert!(log.contains("a rows event cannot be processed; skipped") && log.contains("2021-02-31"), "not in node {successor}'s log");
     wait_until(Duration::from_secs(60), "every other row exactly once", || async {
         let ids = committed_ids(&broker).await;
         if ids == [1, 3, 4, 7, 8] { Ok(()) } else { Err(format!("{ids:?}")) }

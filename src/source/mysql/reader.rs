@@ -46,6 +46,14 @@
 //! reaches into a part already handed over (a split transaction) is a
 //! definite error, never silent.
 //!
+//! # Rows events that cannot be processed
+//! A rows event is taken whole or not at all: its rows are encoded into the
+//! open transaction, and the split batches inside it are handed over, only
+//! once every row of it was encoded. One that cannot be processed (see
+//! [`super::event_failure`]) leaves the transaction as it was and stops the
+//! source, or is skipped and counted in every later offset, as
+//! `event.processing.failure.handling.mode` says.
+//!
 //! # Schemas come from the binlog itself
 //! Rows are decoded with the TABLE_MAP event that precedes them in the same
 //! transaction; with `binlog_row_metadata=FULL` it carries the column

@@ -602,4 +602,23 @@ mod tests {
         assert!(warnings[4].contains("ALTER TABLE t COMMENT = '6'") && warnings[4].contains("f:4: cannot"), "{warnings:?}");
         assert!(warnings[0].contains("'2'"));
     }
+
+    /// The skipped rows events the committed offset counts are one status
+    /// warning; none without them.
+    #[test]
+    fn skipped_events_in_the_offset_are_a_status_warning() {
+        use crate::raft::state::{ConnectorRecord, OffsetRecord, TaskState};
+        let mut record = ConnectorRecord::for_tests(Default::default(), 1, 1, TaskState::Running);
+        assert!(super::connector_to_proto(&record).warnings.is_empty());
+        let offset = serde_json::json!({"file": "mysql-bin.000002", "pos": 4, "skipped_events": {"count": 3,
+            "last": {"file": "mysql-bin.000002", "pos": 1234, "gtid": "0-1-9", "table": "inventory.t", "reason": "column `d`: invalid date/time 2021-02-30"}}});
+        record.offset = Some(OffsetRecord { offset, epoch: 1, committed_ms: 0, set_by_operator: false });
+        let warnings = super::connector_to_proto(&record).warnings;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("event.processing.failure.handling.mode: 3 binlog rows events skipped")
+                && warnings[0].contains("last at mysql-bin.000002:1234 (GTID 0-1-9), table inventory.t: column `d`"),
+            "{warnings:?}"
+        );
+    }
 }

@@ -188,6 +188,24 @@ mod tests {
         assert_eq!(mode(None, Some("nope")).unwrap_err().0, DEPRECATED_PROPERTY);
     }
 
+    /// At create: the connector config names the property it refuses.
+    #[test]
+    fn connector_configs_are_refused_naming_the_property() {
+        use crate::connector::ConnectorConfig;
+        let config = |pairs: &[(&str, &str)]| {
+            let mut props = crate::source::mysql::config::tests::base();
+            props.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            ConnectorConfig::parse(&props)
+        };
+        assert_eq!(config(&[(PROPERTY, "warn")]).unwrap().source.event_failure_mode, EventFailureMode::Warn);
+        assert_eq!(config(&[(DEPRECATED_PROPERTY, "skip")]).unwrap().source.event_failure_mode, EventFailureMode::Skip);
+        assert_eq!(config(&[]).unwrap().source.event_failure_mode, EventFailureMode::Fail);
+        let error = config(&[(PROPERTY, "drop")]).unwrap_err().to_string();
+        assert!(error.contains(PROPERTY) && error.contains("\"drop\""), "{error}");
+        let error = config(&[(PROPERTY, "warn"), (DEPRECATED_PROPERTY, "fail")]).unwrap_err().to_string();
+        assert!(error.contains(PROPERTY) && error.contains(DEPRECATED_PROPERTY), "{error}");
+    }
+
     #[test]
     fn skipped_events_round_trip_through_the_offset_and_read_in_status() {
         let mut skipped = SkippedEvents::default();

@@ -21,7 +21,8 @@
 //! each change after the view arrives exactly once, after the snapshot.
 //!
 //! # Chunks, and what is committed
-//! Tables are read one after another in chunk-key order (the primary key,
+//! Tables are read one after another (several at once: see below), each
+//! in chunk-key order (the primary key,
 //! or else a unique index whose columns are all NOT NULL; see
 //! [`super::table_schema::chunk_key`]), `snapshot.fetch.size` rows at
 //! a time: `WHERE key > last ORDER BY key LIMIT n+1` (the extra row only
@@ -36,6 +37,19 @@
 //! agree: a chunk is either in Kafka's committed output together with the
 //! cursor that follows it, or neither is. Memory is bounded by the chunk
 //! size and the pipeline's bounded queue, not by the table size.
+//!
+//! # Parallel tables (`snapshot.max.threads`)
+//! With `snapshot.max.threads` = 1 (the default) everything here is as
+//! described: one connection, one table after another, and the cursor
+//! and output of earlier versions byte for byte. With more, up to that
+//! many tables are read at once over as many connections that all share
+//! one view `P0` (or, on a resume, one new view), and one merge emits
+//! their chunks as batches whose cursor holds every table in flight
+//! ([`super::snapshot_cursor`]); a resumed view records the start in each
+//! of them. The argument (one view for every row a run reads, so the
+//! single-view reasoning above and below holds unchanged) is in
+//! [`super::snapshot_parallel`]. A cursor a parallel run left with
+//! tables in flight is resumed by that path whatever the setting is now.
 //!
 //! # Resuming on another node
 //! A new owner (or the same one after a transient error) resumes from the

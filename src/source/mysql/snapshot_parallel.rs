@@ -111,9 +111,10 @@ pub(super) async fn open_shared_view(
         conns.push(conn);
     }
     if server.mariadb {
-        for _ in 0..LOCK_FREE_TRIES {
+        for attempt in 1..=LOCK_FREE_TRIES {
             let positions = start_views(&mut conns, config, server.mariadb).await?;
             if positions.iter().all(|p| *p == positions[0]) {
+                tracing::info!(connections, attempt, "snapshot: the connections share one view, without a lock");
                 let (file, pos) = positions[0].clone();
                 let view = validate::offset_at(&mut conns[0], config, server, file, pos, None).await?;
                 return Ok((conns, view));
@@ -140,6 +141,7 @@ pub(super) async fn open_shared_view(
         }
         Err(error) => return Err(error),
     }
+    tracing::info!(connections, "snapshot: opening the connections' views under the global read lock");
     let opened = async {
         let positions = start_views(&mut conns, config, server.mariadb).await?;
         if server.mariadb {

@@ -4,6 +4,10 @@
 //! - snapshot chunks follow the primary key (or a unique NOT NULL key),
 //!   never `message.key.columns`, so rows sharing a message key or having
 //!   a NULL one are all read, once, in initial and incremental snapshots;
+//! - a parallel snapshot (`snapshot.max.threads`) resumed on a new view
+//!   from a cursor with several tables in flight (with 4 threads, and
+//!   with the setting back at 1) continues each table after its own key
+//!   and streams a change between the views only for keys read before;
 //! - resuming in the middle of a split transaction gives the transaction
 //!   metadata an uninterrupted run gives;
 //! - rolled-back work that the binlog holds anyway (`ROLLBACK` groups,
@@ -632,6 +636,20 @@ fn read_up_to(cursor: &Value, index: u64) -> i64 {
 /// after the resume exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_snapshot_resumed_with_tables_in_flight_is_exact_per_table() {
+    parallel_resume("4").await;
+}
+
+/// The same, resumed after `snapshot.max.threads` was set back to 1: the
+/// tables the cursor has in flight still continue after their own keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_cursor_resumed_with_one_thread_is_exact_per_table() {
+    parallel_resume("1").await;
+}
+
+/// A parallel snapshot of three keyed tables and a keyless one, resumed
+/// with `snapshot.max.threads=resume_threads` from a committed cursor
+/// with two keyed tables in flight; see the tests above.
+async fn parallel_resume(resume_threads: &str) {
     // Enough chunks per table that the readers' chunks interleave.
     const ROWS: i64 = 400;
     let tables = ["a", "b", "c", "k"];
@@ -687,6 +705,12 @@ async fn parallel_snapshot_resumed_with_tables_in_flight_is_exact_per_table() {
     }
 
     // View P1: each table continues after its own cursor.
+    let cfg = config(&db, &[
+        ("snapshot.mode", "initial"),
+        ("snapshot.fetch.size", "4"),
+        ("snapshot.max.threads", resume_threads),
+        ("poll.interval.ms", "50"),
+    ]);
     let mut second = start(cfg, Some(resume));
     let (events, _) = until_snapshot_completes(&mut second, false).await;
     for (i, table) in tables.iter().enumerate() {

@@ -4,6 +4,10 @@
 //! - snapshot chunks follow the primary key (or a unique NOT NULL key),
 //!   never `message.key.columns`, so rows sharing a message key or having
 //!   a NULL one are all read, once, in initial and incremental snapshots;
+//! - a parallel snapshot (`snapshot.max.threads`) resumed on a new view
+//!   from a cursor with several tables in flight (with 4 threads, and
+//!   with the setting back at 1) continues each table after its own key
+//!   and streams a change between the views only for keys read before;
 //! - resuming in the middle of a split transaction gives the transaction
 //!   metadata an uninterrupted run gives;
 //! - rolled-back work that the binlog holds anyway (`ROLLBACK` groups,
@@ -603,4 +607,126 @@ async fn snapshot_resumed_on_new_views_streams_only_changes_after_each_keys_view
         ]),
         "streamed changes after the resumed snapshot"
     );
+}
+
+/// Where a committed cursor leaves table `index` (0 `a`, 1 `b`, ...):
+/// keys up to the answer were read at the earlier view (`i64::MAX`: all,
+/// the table is finished; 0: none, or a keyless table, read again).
+fn read_up_to(cursor: &Value, index: u64) -> i64 {
+    let key = |v: &Value| v.as_array().and_then(|k| k.first()).and_then(|k| k["int"].as_i64()).unwrap_or(0);
+    let lowest = cursor["table"].as_u64().unwrap();
+    if index < lowest {
+        return i64::MAX;
+    }
+    if index == lowest {
+        return key(&cursor["last_key"]);
+    }
+    let ahead = cursor["ahead"].as_array().cloned().unwrap_or_default();
+    match ahead.iter().find(|t| t["table"] == json!(index)) {
+        Some(t) if t["done"] == json!(true) => i64::MAX,
+        Some(t) => key(&t["last_key"]),
+        None => 0,
+    }
+}
+
+/// `snapshot.max.threads=4` resumed on a new view from a cursor with
+/// several tables in flight (and a keyless one): per table, the rows
+/// above its own cursor are read at the new view, a change between the
+/// views is streamed only for keys read at the first, and every change
+/// after the resume exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_snapshot_resumed_with_tables_in_flight_is_exact_per_table() {
+    parallel_resume("4").await;
+}
+
+/// The same, resumed after `snapshot.max.threads` was set back to 1: the
+/// tables the cursor has in flight still continue after their own keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_cursor_resumed_with_one_thread_is_exact_per_table() {
+    parallel_resume("1").await;
+}
+
+/// A parallel snapshot of three keyed tables and a keyless one, resumed
+/// with `snapshot.max.threads=resume_threads` from a committed cursor
+/// with two keyed tables in flight; see the tests above.
+async fn parallel_resume(resume_threads: &str) {
+    // Enough chunks per table that the readers' chunks interleave.
+    const ROWS: i64 = 400;
+    let tables = ["a", "b", "c", "k"];
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &[
+        "CREATE TABLE a (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE b (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE c (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE k (id INT, v INT)",
+    ])
+    .await;
+    for table in tables {
+        exec(&db, &[&format!("INSERT INTO {table} SELECT seq, 0 FROM seq_1_to_{ROWS}")]).await;
+    }
+    let cfg = config(&db, &[
+        ("snapshot.mode", "initial"),
+        ("snapshot.fetch.size", "4"),
+        ("snapshot.max.threads", "4"),
+        ("poll.interval.ms", "50"),
+    ]);
+
+    // View P0, to the end; then a committed point with the lowest table
+    // and another one both in flight.
+    let mut first = start(cfg.clone(), None);
+    let (events, batches) = until_snapshot_completes(&mut first, false).await;
+    drop(first);
+    for table in tables {
+        assert_read_once(&reads(&events, &format!("dbserver1.inventory.{table}")), &once(1..=ROWS), table);
+    }
+    let resume = batches
+        .iter()
+        .map(|b| &b.offset)
+        .find(|o| {
+            let cursor = &o["snapshot_cursor"];
+            cursor["last_key"].is_array()
+                && cursor["ahead"].as_array().is_some_and(|a| a.iter().any(|t| t["done"] != json!(true) && t["last_key"].is_array()))
+        })
+        .expect("a committed cursor with two keyed tables in flight")
+        .clone();
+    let cursor = resume["snapshot_cursor"].clone();
+    let bounds: Vec<i64> = (0..tables.len() as u64).map(|i| read_up_to(&cursor, i)).collect();
+    eprintln!("resuming from {cursor}: read at P0 up to {bounds:?}");
+
+    // Between P0 and P1: the first and last key of every table.
+    let mut expected = Vec::new();
+    for (i, table) in tables.iter().enumerate() {
+        for id in [1, ROWS] {
+            exec(&db, &[&format!("UPDATE {table} SET v = 1 WHERE id = {id}")]).await;
+            if id <= bounds[i] {
+                expected.push((table.to_string(), "u".to_string(), id.to_string()));
+            }
+        }
+    }
+
+    // View P1: each table continues after its own cursor.
+    let cfg = config(&db, &[
+        ("snapshot.mode", "initial"),
+        ("snapshot.fetch.size", "4"),
+        ("snapshot.max.threads", resume_threads),
+        ("poll.interval.ms", "50"),
+    ]);
+    let mut second = start(cfg, Some(resume));
+    let (events, _) = until_snapshot_completes(&mut second, false).await;
+    for (i, table) in tables.iter().enumerate() {
+        let above: Vec<i64> = (1..=ROWS).filter(|&id| id > bounds[i]).collect();
+        assert_read_once(&reads(&events, &format!("dbserver1.inventory.{table}")), &once(above), &format!("{table} after the resume"));
+        for (key, v) in read_values(&events, table) {
+            let id: i64 = key.parse().unwrap();
+            assert_eq!(v, i64::from(id == 1 || id == ROWS), "{table} {id} is read at P1");
+        }
+    }
+    exec(&db, &["UPDATE b SET v = 3 WHERE id = 2", "INSERT INTO a VALUES (1000, 3)"]).await;
+    expected.extend(expect(&[("b", "u", "2"), ("a", "c", "1000")]));
+    let mut streamed = Vec::new();
+    while !streamed.iter().any(|c: &(String, String, String)| c.2 == "1000") {
+        let (events, _) = second.collect(1, data).await;
+        streamed.extend(events.iter().filter(|e| e.value["op"] != "r").map(change_of));
+    }
+    assert_eq!(streamed, expected, "streamed changes after the parallel resume (cursor {cursor})");
 }

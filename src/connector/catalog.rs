@@ -143,6 +143,7 @@ const fn refused(
 const JDBC: &str = "raftcdc speaks the MySQL protocol itself; there is no JDBC driver to configure";
 const HISTORY: &str = "schema history lives in the replicated Raft state, not in a Kafka topic or file";
 const JAVA_CLASS: &str = "it names a Java class, and raftcdc runs no Java code";
+const SNAPSHOT_LOCKS: &str = "MariaDB snapshots take no lock (with snapshot.max.threads > 1, FLUSH TABLES WITH READ LOCK briefly if the connections' views keep differing under load); MySQL holds FLUSH TABLES WITH READ LOCK only while the view opens";
 const SNAPSHOT_MODE_VALUE: &str = "it is read only with a snapshot.mode that raftcdc refuses (custom, configuration_based)";
 const SIGNALS: &str = "only the source (signal table) and kafka signal channels are read";
 const SIGNALS_INSTEAD: &str = "signal.enabled.channels=source,kafka, or `raftcdc connector snapshot`";
@@ -279,13 +280,13 @@ pub const CATALOG: &[Entry] = &[
     no_effect("snapshot.delay.ms", "0", "Wait before a snapshot starts.", "a snapshot starts when the connector's owner is elected; its output is the same"),
     source("snapshot.fetch.size", "10000", "Rows per snapshot chunk (one read, one batch, one committed cursor step)."),
     source("snapshot.include.collection.list", "", "Anchored regexes of db.table: the captured tables whose rows the initial snapshot reads (default: all); every captured table's schema is still recorded and its changes streamed."),
-    no_effect("snapshot.lock.timeout.ms", "10000", "How long to wait for snapshot locks.", "MariaDB snapshots take no lock; MySQL holds FLUSH TABLES WITH READ LOCK only while the view opens"),
-    no_effect("snapshot.locking.mode", "minimal", "Locks held during the snapshot.", "MariaDB snapshots take no lock; MySQL holds FLUSH TABLES WITH READ LOCK only while the view opens"),
+    no_effect("snapshot.lock.timeout.ms", "10000", "How long to wait for snapshot locks.", SNAPSHOT_LOCKS),
+    no_effect("snapshot.locking.mode", "minimal", "Locks held during the snapshot.", SNAPSHOT_LOCKS),
     no_effect("snapshot.locking.mode.custom.name", "", "Custom locking implementation.", JAVA_CLASS),
-    no_effect("snapshot.max.threads", "1", "Tables read in parallel by the initial snapshot.", "tables are read one at a time; each topic gets the same records"),
-    no_effect("snapshot.max.threads.multiplier", "1", "Threads per table in a parallel snapshot.", "tables are read one at a time; each topic gets the same records"),
-    no_effect("legacy.snapshot.max.threads", "", "Old parallel snapshot implementation switch.", "tables are read one at a time; each topic gets the same records"),
-    no_effect("internal.legacy.snapshot.max.threads", "", "Internal parallel snapshot switch.", "tables are read one at a time; each topic gets the same records"),
+    source("snapshot.max.threads", "1", "Tables the initial snapshot reads at the same time (an integer from 1 to 256), each over its own database connection, all in one consistent view; records of one table stay in key order, tables interleave."),
+    no_effect("snapshot.max.threads.multiplier", "1", "Chunks per table read in parallel.", "each table is read by one connection in chunk-key order (its cursor keeps one last key per table, and its records stay in key order); snapshot.max.threads reads tables in parallel"),
+    no_effect("legacy.snapshot.max.threads", "", "Old parallel snapshot implementation switch.", "raftcdc has one parallel snapshot, set by snapshot.max.threads"),
+    no_effect("internal.legacy.snapshot.max.threads", "", "Internal parallel snapshot switch.", "raftcdc has one parallel snapshot, set by snapshot.max.threads"),
     source("snapshot.mode", "initial", "initial, initial_only, no_data (schema_only), when_needed, always, recovery (schema_only_recovery) or never."),
     no_effect("snapshot.mode.configuration.based.", "", "Settings of snapshot.mode=configuration_based.", SNAPSHOT_MODE_VALUE),
     no_effect("snapshot.mode.custom.name", "", "Custom snapshotter name.", SNAPSHOT_MODE_VALUE),

@@ -17,7 +17,10 @@
 //!    shared machine moves much less), and the chain alone on one batch
 //!    held in cache;
 //! 4. raftcdc's initial snapshot of the same table (`initial_only`,
-//!    chunked key-order SELECTs) into the same JSON, rows/s.
+//!    chunked key-order SELECTs) into the same JSON, rows/s;
+//! 5. the same rows split over four tables, snapshotted with
+//!    `snapshot.max.threads=1` and `=4` one after the other: rows/s of
+//!    each and their ratio.
 //!
 //! With `--with-debezium`, Debezium 3.6.3's MySQL connector (embedded
 //! engine, JSON with schemas, no Kafka: see `cluster_tests::debezium`)
@@ -65,6 +68,36 @@ fn rss_mib() -> f64 {
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// Tables of the parallel snapshot figure.
+const PARALLEL_TABLES: usize = 4;
+
+/// raftcdc's initial snapshot of `bench.s0..` with `snapshot.max.threads`
+/// = `threads`, no Kafka: rows/s, rows, seconds.
+async fn parallel_snapshot(db: &MariaDb, threads: usize, server_id: u32) -> (f64, usize, f64) {
+    let mut props = db.connector_config(server_id, "par");
+    props.insert("snapshot.mode".into(), "initial_only".into());
+    props.insert("snapshot.fetch.size".into(), "8192".into());
+    props.insert("snapshot.max.threads".into(), threads.to_string());
+    props.insert("max.batch.size".into(), "8192".into());
+    props.insert("max.queue.size".into(), "65536".into());
+    props.insert("table.include.list".into(), "bench\\.s[0-9]+".into());
+    let config = Arc::new(MySqlSourceConfig::from_properties(&props).unwrap());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let started = Instant::now();
+    let task = tokio::spawn(async move { MySqlSource::new(config, true).run(None, tx).await });
+    let mut rows = 0usize;
+    while let Some(batch) = rx.recv().await {
+        rows += batch.records.iter().filter(|r| r.topic.starts_with("par.bench.s")).count();
+        if batch.snapshot.as_ref().is_some_and(|s| s.completed) {
+            break;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    drop(rx);
+    let _ = task.await;
+    (rows as f64 / secs, rows, secs)
 }
 
 #[tokio::main]
@@ -293,6 +326,26 @@ async fn main() {
     );
     let raftcdc_rss = rss_mib();
     println!("peak RSS of this process (source + encoder): {raftcdc_rss:.0} MiB");
+
+    // The parallel snapshot: the same rows split over four tables, read
+    // with snapshot.max.threads=1 and =4 in the same run.
+    for i in 0..PARALLEL_TABLES {
+        conn.query_drop(format!("CREATE TABLE bench.s{i} LIKE bench.t")).await.unwrap();
+        conn.query_drop(format!("INSERT INTO bench.s{i} SELECT * FROM bench.t WHERE id % {PARALLEL_TABLES} = {i}")).await.unwrap();
+    }
+    let mut rates = Vec::new();
+    for threads in [1, PARALLEL_TABLES] {
+        let (rate, count, secs) = parallel_snapshot(&db, threads, 7779 + threads as u32).await;
+        println!(
+            "raftcdc   snapshot of {PARALLEL_TABLES} tables, snapshot.max.threads={threads}: {rate:>9.0} rows/s  ({count} rows, {secs:.2}s)"
+        );
+        rates.push(rate);
+    }
+    println!(
+        "ratio snapshot.max.threads={PARALLEL_TABLES} / 1, same tables, same run: {:.2}x ({} cores on this machine, the server on them too)",
+        rates[1] / rates[0],
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
 
     let Some(dbz) = dbz else { return };
     let stream = dbz

@@ -150,6 +150,9 @@ impl Default for RetryPolicy {
 pub const DEFAULT_MAX_QUEUE_BYTES: u64 = 32 * 1024 * 1024;
 /// The largest byte bound (16 TiB: the queue counts in 4 KiB permits).
 const MAX_QUEUE_BYTES: u64 = 1 << 44;
+/// Upper bound of `snapshot.max.threads`: each thread is one database
+/// connection held for the whole snapshot.
+const MAX_SNAPSHOT_THREADS: usize = 256;
 
 /// The validated connector configuration.
 #[derive(Debug, Clone)]
@@ -229,6 +232,10 @@ pub struct MySqlSourceConfig {
     /// Rows per snapshot chunk (`snapshot.fetch.size`, default 10000): one
     /// chunk is one read, one batch and one committed cursor step.
     pub snapshot_fetch_size: usize,
+    /// Tables the initial snapshot reads at the same time, each over its
+    /// own connection in one consistent view (`snapshot.max.threads`,
+    /// default 1; see [`super::snapshot_parallel`]).
+    pub snapshot_max_threads: usize,
     /// Properties raftcdc's Kafka sink interprets (`producer.override.*`,
     /// `topic.creation.*`, `delivery.guarantee`), kept for the sink layer.
     /// (`Debug` masks secrets such as `producer.override.sasl.password`.)
@@ -636,6 +643,7 @@ impl MySqlSourceConfig {
             snapshot_select_overrides: select_overrides(&p)?,
             snapshot_mode: p.parsed("snapshot.mode", SnapshotMode::Initial)?,
             snapshot_fetch_size: p.number("snapshot.fetch.size", 10_000, 1, 1_000_000)?,
+            snapshot_max_threads: p.number("snapshot.max.threads", 1, 1, MAX_SNAPSHOT_THREADS)?,
             sink_properties,
             signal_table: signal_table(&p)?,
             event_failure_mode: EventFailureMode::from_properties(
@@ -720,6 +728,8 @@ pub(crate) mod tests {
         assert!(c.tombstones_on_delete && c.include_schema_changes && !c.provide_transaction_metadata);
         assert!(c.skipped_operations.truncate && !c.skipped_operations.delete);
         assert_eq!(c.snapshot_mode, SnapshotMode::Initial);
+        assert_eq!(c.snapshot_max_threads, 1);
+        assert_eq!(with(&[("snapshot.max.threads", "4")]).unwrap().snapshot_max_threads, 4);
         assert_eq!(c.table_topic("inventory", "customers"), "dbserver1.inventory.customers");
         assert_eq!(c.heartbeat_topic(), "__debezium-heartbeat.dbserver1");
         assert_eq!(c.transaction_topic(), "dbserver1.transaction");
@@ -788,6 +798,8 @@ pub(crate) mod tests {
             (&[("table.include.list", "a"), ("table.exclude.list", "b")], "config.table.exclude.list"),
             (&[("table.include.list", "(")], "config.table.include.list"),
             (&[("snapshot.mode", "sometimes")], "config.snapshot.mode"),
+            (&[("snapshot.max.threads", "0")], "config.snapshot.max.threads: \"0\" must be an integer from 1"),
+            (&[("snapshot.max.threads", "four")], "config.snapshot.max.threads"),
             (&[("skipped.operations", "x")], "config.skipped.operations"),
             (&[("message.key.columns", "db.t")], "config.message.key.columns"),
             (&[("value.converter", "io.confluent.connect.avro.AvroConverter")], "config.value.converter"),

@@ -49,6 +49,8 @@ pub enum TransientError {
     Silent { position: String, waited_ms: u64 },
     #[error("the server did not answer within {waited_ms} ms while {doing} (connect.timeout.ms + raftcdc.binlog.read.timeout.ms)")]
     NoAnswer { doing: &'static str, waited_ms: u64 },
+    #[error("a snapshot reader (snapshot.max.threads) stopped before `{db}`.`{table}` was read; the snapshot resumes from its last committed chunk")]
+    SnapshotReaderStopped { db: String, table: String },
     #[error("another replica connected with database.server.id={server_id} and took over the binlog stream")]
     ServerIdTaken {
         server_id: u32,
@@ -233,7 +235,8 @@ impl TransientError {
             TransientError::Connect { .. }
             | TransientError::ServerIdTaken { .. }
             | TransientError::NoAnswer { .. }
-            | TransientError::NoServer { .. } => None,
+            | TransientError::NoServer { .. }
+            | TransientError::SnapshotReaderStopped { .. } => None,
         }
     }
 }

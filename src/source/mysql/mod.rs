@@ -13,7 +13,10 @@
 //!   [`events`], what each event type and logged statement means.
 //! - [`snapshot`]: the initial snapshot (consistent, chunked, resumable
 //!   on another node), and [`table_schema`], its SQL view of a table in
-//!   the binlog decoder's terms; [`chunk_keys`], chunk-key order and the
+//!   the binlog decoder's terms; [`snapshot_cursor`], where it stands in
+//!   the committed offset; [`snapshot_parallel`], several tables read at
+//!   once over connections sharing one view (`snapshot.max.threads`);
+//!   [`chunk_keys`], chunk-key order and the
 //!   cursor's key values; [`snapshot_views`], the views a resumed
 //!   snapshot read at and the changes each key still needs;
 //!   [`incremental`], ad-hoc snapshots
@@ -45,6 +48,8 @@ pub mod replication;
 pub mod retention;
 pub mod signal;
 pub mod snapshot;
+pub mod snapshot_cursor;
+pub mod snapshot_parallel;
 pub mod snapshot_views;
 pub mod table_schema;
 pub mod tls;

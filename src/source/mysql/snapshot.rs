@@ -21,7 +21,8 @@
 //! each change after the view arrives exactly once, after the snapshot.
 //!
 //! # Chunks, and what is committed
-//! Tables are read one after another in chunk-key order (the primary key,
+//! Tables are read one after another (several at once: see below), each
+//! in chunk-key order (the primary key,
 //! or else a unique index whose columns are all NOT NULL; see
 //! [`super::table_schema::chunk_key`]), `snapshot.fetch.size` rows at
 //! a time: `WHERE key > last ORDER BY key LIMIT n+1` (the extra row only
@@ -36,6 +37,19 @@
 //! agree: a chunk is either in Kafka's committed output together with the
 //! cursor that follows it, or neither is. Memory is bounded by the chunk
 //! size and the pipeline's bounded queue, not by the table size.
+//!
+//! # Parallel tables (`snapshot.max.threads`)
+//! With `snapshot.max.threads` = 1 (the default) everything here is as
+//! described: one connection, one table after another, and the cursor
+//! and output of earlier versions byte for byte. With more, up to that
+//! many tables are read at once over as many connections that all share
+//! one view `P0` (or, on a resume, one new view), and one merge emits
+//! their chunks as batches whose cursor holds every table in flight
+//! ([`super::snapshot_cursor`]); a resumed view records the start in each
+//! of them. The argument (one view for every row a run reads, so the
+//! single-view reasoning above and below holds unchanged) is in
+//! [`super::snapshot_parallel`]. A cursor a parallel run left with
+//! tables in flight is resumed by that path whatever the setting is now.
 //!
 //! # Resuming on another node
 //! A new owner (or the same one after a transient error) resumes from the
@@ -95,7 +109,6 @@ use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Row, Value};
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::chunk_keys::{chunk_query, cursor_key_matches, display_key};
@@ -106,54 +119,13 @@ use super::ddl::SchemaModel;
 use super::error::{classify, DefiniteError, SourceError};
 use super::position::SourceOffset;
 use super::records::{RecordBuilder, RowEvent, TableOutput};
-use super::snapshot_views::{exactly_ordered, ResumedView, SnapshotViews};
+pub use super::snapshot_cursor::SnapshotCursor;
+use super::snapshot_parallel;
+use super::snapshot_views::{exactly_ordered, ResumedView, SnapshotViews, ViewStart};
 use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
 use crate::envelope::Snapshot;
 use crate::source::{Batch, Record, SnapshotProgress};
-
-/// Where an in-progress snapshot stands; lives in the committed offset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SnapshotCursor {
-    /// The captured tables when the snapshot started, `[db, table]`, in
-    /// the order they are read.
-    pub tables: Vec<(String, String)>,
-    /// Index in `tables` of the table being read.
-    pub table: usize,
-    /// Chunk key of the last row emitted from that table (`None`: none).
-    pub last_key: Option<Vec<KeyValue>>,
-    /// Rows emitted by the whole snapshot so far.
-    pub rows: u64,
-    /// Rows emitted from the current table so far.
-    pub table_rows: u64,
-    /// How many times the snapshot resumed on a new consistent view.
-    #[serde(default)]
-    pub resumed: u32,
-    /// The chunk key's columns that `last_key` holds values of (absent in
-    /// cursors written before it was recorded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_columns: Option<Vec<String>>,
-    /// Each resume's view and where it started reading (see
-    /// [`super::snapshot_views`]); absent in cursors without resumes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub views: Vec<ResumedView>,
-}
-
-impl SnapshotCursor {
-    /// A snapshot of `tables` that has read nothing yet.
-    pub fn new(tables: Vec<(String, String)>) -> SnapshotCursor {
-        SnapshotCursor {
-            tables,
-            table: 0,
-            last_key: None,
-            rows: 0,
-            table_rows: 0,
-            resumed: 0,
-            key_columns: None,
-            views: Vec::new(),
-        }
-    }
-}
 
 /// What a source attempt does first.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,8 +192,19 @@ pub async fn run(
     out: &mpsc::Sender<Batch>,
     last_sent: &mut Option<serde_json::Value>,
 ) -> Result<Option<SourceOffset>, SourceError> {
-    let mut conn = validate::connect_for_queries(config).await?;
-    let view = open_view(&mut conn, config, server).await?;
+    // `snapshot.max.threads` > 1, or a cursor a parallel run left with
+    // tables in flight: several connections, all at one view.
+    let parallel = config.snapshot_max_threads > 1
+        || resume.as_ref().and_then(|o| o.snapshot.as_ref()).is_some_and(|c| !c.ahead.is_empty());
+    let (mut conn, mut readers, view) = if parallel {
+        let (mut conns, view) = snapshot_parallel::open_shared_view(config, server, config.snapshot_max_threads.max(1)).await?;
+        let conn = conns.remove(0);
+        (conn, conns, view)
+    } else {
+        let mut conn = validate::connect_for_queries(config).await?;
+        let view = open_view(&mut conn, config, server).await?;
+        (conn, Vec::new(), view)
+    };
     let builder = RecordBuilder::new(config.clone());
     let mut captured = Vec::new();
     let (base, mut cursor, fresh) = match resume {
@@ -239,6 +222,17 @@ pub async fn run(
                 file: view.file.clone(),
                 pos: view.pos,
                 gtids: view.gtids.as_ref().map(|g| g.to_string()),
+                ahead: cursor
+                    .ahead
+                    .iter()
+                    .map(|t| ViewStart {
+                        table: t.table,
+                        after_key: t.last_key.clone(),
+                        key_columns: Vec::new(),
+                        ordered: false,
+                        done: t.done,
+                    })
+                    .collect(),
             });
             tracing::info!(
                 table = cursor.table,
@@ -276,32 +270,58 @@ pub async fn run(
             return Ok(None);
         }
     }
+    if parallel {
+        let Snapshotter { conn, encoder, .. } = snapshot;
+        readers.insert(0, conn);
+        if !snapshot_parallel::read_tables(&encoder, readers, &mut cursor, !fresh, out, last_sent).await? {
+            return Ok(None);
+        }
+        let done = close(&encoder, &cursor, out, last_sent).await;
+        if done.is_some() {
+            tracing::info!(rows = cursor.rows, "snapshot: completed");
+        }
+        return Ok(done);
+    }
     while cursor.table < cursor.tables.len() {
         if !snapshot.table(&mut cursor, out, last_sent).await? {
             return Ok(None);
         }
     }
-    // Every table ended in a chunk whose batch already completed the
-    // snapshot, unless the last tables were empty (or dropped): then a
-    // closing batch commits the completion.
-    let done = snapshot.encoder.offset(&cursor, true);
+    let Some(done) = close(&snapshot.encoder, &cursor, out, last_sent).await else {
+        return Ok(None);
+    };
+    let _ = snapshot.conn.query_drop("COMMIT").await;
+    let _ = snapshot.conn.disconnect().await;
+    tracing::info!(rows = cursor.rows, "snapshot: completed");
+    Ok(Some(done))
+}
+
+/// Commits the completed snapshot, if its last batch did not already:
+/// every table ended in a chunk whose batch completed the snapshot, unless
+/// the last tables were empty (or dropped); then a closing batch commits
+/// the completion. Answers the offset streaming starts from (`None`: the
+/// receiver went away).
+async fn close(
+    encoder: &RowEncoder<'_>,
+    cursor: &SnapshotCursor,
+    out: &mpsc::Sender<Batch>,
+    last_sent: &mut Option<serde_json::Value>,
+) -> Option<SourceOffset> {
+    let done = encoder.offset(cursor, true);
     if last_sent.as_ref() != Some(&done.to_json()) {
         let batch = Batch {
             records: Vec::new(),
             offset: done.to_json(),
             schema_history: Vec::new(),
             ends_transaction: true,
-            snapshot: Some(progress(&cursor, true)),
+            snapshot: Some(progress(cursor, true)),
             signals: Vec::new(),
         };
         if !send(out, batch, last_sent).await {
-            return Ok(None);
+            return None;
         }
     }
-    let _ = snapshot.conn.query_drop("COMMIT").await;
-    let _ = snapshot.conn.disconnect().await;
-    tracing::info!(rows = cursor.rows, "snapshot: completed");
-    Ok(Some(done))
+    Some(done)
 }
 
 /// A batch of the current DDL of `tables`, for the schema history (and
@@ -376,11 +396,13 @@ pub(super) fn now_sec() -> u64 {
         .unwrap_or(0)
 }
 
-fn progress(cursor: &SnapshotCursor, completed: bool) -> SnapshotProgress {
+/// Status of `cursor`: with several tables in flight, `current_table` and
+/// `last_key` are the lowest table not finished.
+pub(super) fn progress(cursor: &SnapshotCursor, completed: bool) -> SnapshotProgress {
     let current = cursor.tables.get(cursor.table);
     SnapshotProgress {
         tables_total: cursor.tables.len() as u64,
-        tables_done: if completed { cursor.tables.len() as u64 } else { cursor.table as u64 },
+        tables_done: if completed { cursor.tables.len() as u64 } else { cursor.tables_done() },
         rows_read: cursor.rows,
         current_table: current.map(|(d, t)| format!("{d}.{t}")).unwrap_or_default(),
         last_key: display_key(cursor.last_key.as_deref()),
@@ -412,11 +434,7 @@ async fn open_view(
     prepare_session(conn, config).await?;
     if server.mariadb {
         validate::query::<Row>(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", config).await?;
-        let status: Vec<(String, String)> =
-            validate::query(conn, "SHOW STATUS LIKE 'binlog_snapshot_%'", config).await?;
-        let get = |name: &str| status.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
-        let file = get("binlog_snapshot_file").unwrap_or_default();
-        let pos = get("binlog_snapshot_position").and_then(|p| p.parse().ok()).unwrap_or(4);
+        let (file, pos) = view_position(conn, config).await?;
         validate::offset_at(conn, config, server, file, pos, None).await
     } else {
         validate::query::<Row>(conn, "FLUSH TABLES WITH READ LOCK", config).await?;
@@ -431,8 +449,18 @@ async fn open_view(
     }
 }
 
+/// MariaDB: the binlog position of the connection's consistent view
+/// (`binlog_snapshot_file` / `binlog_snapshot_position`).
+pub(super) async fn view_position(conn: &mut mysql_async::Conn, config: &MySqlSourceConfig) -> Result<(String, u64), SourceError> {
+    let status: Vec<(String, String)> = validate::query(conn, "SHOW STATUS LIKE 'binlog_snapshot_%'", config).await?;
+    let get = |name: &str| status.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let file = get("binlog_snapshot_file").unwrap_or_default();
+    let pos = get("binlog_snapshot_position").and_then(|p| p.parse().ok()).unwrap_or(4);
+    Ok((file, pos))
+}
+
 /// The captured base tables, in a stable order.
-async fn captured_tables(
+pub(super) async fn captured_tables(
     conn: &mut mysql_async::Conn,
     config: &MySqlSourceConfig,
 ) -> Result<Vec<(String, String)>, SourceError> {
@@ -473,7 +501,7 @@ impl RowEncoder<'_> {
     /// The offset after `cursor`'s rows: `P0` with the cursor, or once the
     /// snapshot is `completed`, `P0` with the resumes' views (if any) for
     /// the stream.
-    fn offset(&self, cursor: &SnapshotCursor, completed: bool) -> SourceOffset {
+    pub(super) fn offset(&self, cursor: &SnapshotCursor, completed: bool) -> SourceOffset {
         let mut offset = self.base.clone();
         if completed {
             offset.views = (!cursor.views.is_empty()).then(|| SnapshotViews {
@@ -490,7 +518,7 @@ impl RowEncoder<'_> {
     /// A batch of rows that ends at `cursor`, committing the cursor as
     /// its offset; once the snapshot is `completed`, the cursor moves past
     /// the last table.
-    fn chunk_batch(&self, cursor: &mut SnapshotCursor, records: Vec<Record>, completed: bool) -> Batch {
+    pub(super) fn chunk_batch(&self, cursor: &mut SnapshotCursor, records: Vec<Record>, completed: bool) -> Batch {
         let batch = Batch {
             records,
             offset: self.offset(cursor, completed).to_json(),
@@ -554,7 +582,7 @@ pub(super) fn sql_error<'a>(config: &'a MySqlSourceConfig, sql: &'a str) -> impl
     }
 }
 
-async fn send(out: &mpsc::Sender<Batch>, batch: Batch, last_sent: &mut Option<serde_json::Value>) -> bool {
+pub(super) async fn send(out: &mpsc::Sender<Batch>, batch: Batch, last_sent: &mut Option<serde_json::Value>) -> bool {
     let offset = batch.offset.clone();
     if out.send(batch).await.is_err() {
         return false;
@@ -639,7 +667,7 @@ impl Snapshotter<'_> {
         let Some(decoder) = table_decoder(&mut self.conn, &db, &table, self.encoder.server.mariadb).await? else {
             tracing::info!(%db, %table, "snapshot: table no longer exists; skipped");
             self.view_pending = false;
-            next_table(cursor);
+            cursor.next_table();
             return Ok(true);
         };
         let output = self.encoder.builder.table(decoder).map_err(|source| DefiniteError::Encode {
@@ -665,7 +693,8 @@ impl Snapshotter<'_> {
         }
         cursor.key_columns = Some(key_names.clone());
         if std::mem::take(&mut self.view_pending) {
-            settle_view(cursor, &key_names, key.is_empty() || exactly_ordered(columns, &key), &db, &table);
+            let index = cursor.table;
+            settle_view(cursor, index, &key_names, key.is_empty() || exactly_ordered(columns, &key), &db, &table);
         }
         if key.is_empty() {
             tracing::info!(%db, %table, "snapshot: no primary key and no unique NOT NULL key; the table is read in one pass");
@@ -700,14 +729,14 @@ impl Snapshotter<'_> {
                         cursor.last_key = Some(key.iter().map(|&k| KeyValue::from(&values[k])).collect());
                     }
                     let last_in_table = table_ends && i + 1 == count;
-                    let marker = marker(cursor, last_in_table, last_overall);
+                    let marker = marker(cursor.rows, cursor.table_rows, last_in_table, last_overall);
                     records.push(self.encoder.record(&output, values, marker)?);
                     cursor.rows += 1;
                     cursor.table_rows += 1;
                 }
                 let chunk_done = rows.peek().is_none();
                 if table_ends && chunk_done {
-                    next_table(cursor);
+                    cursor.next_table();
                 }
                 let completed = last_overall && count > 0 && chunk_done;
                 let sends = !records.is_empty() || (table_ends && chunk_done);
@@ -747,14 +776,14 @@ impl Snapshotter<'_> {
             let next = result.next().await.map_err(sql_error(config, select))?;
             let table_ends = next.is_none();
             if let Some(values) = pending.take() {
-                let marker = marker(cursor, table_ends, table_ends && rest_empty);
+                let marker = marker(cursor.rows, cursor.table_rows, table_ends, table_ends && rest_empty);
                 records.push(encoder.record(output, values, marker)?);
                 cursor.rows += 1;
                 cursor.table_rows += 1;
             }
             if table_ends || records.len() >= chunk.min(config.max_batch_size.max(1)) {
                 if table_ends {
-                    next_table(cursor);
+                    cursor.next_table();
                 }
                 let completed = table_ends && rest_empty && cursor.table_rows > 0;
                 let batch = encoder.chunk_batch(cursor, std::mem::take(&mut records), completed);
@@ -812,37 +841,30 @@ pub(super) fn select_from_override(output: &TableOutput, statement: &str) -> Str
     )
 }
 
-/// Settles the starting point of the view this run resumed on, once the
-/// current table's chunk key is known: after the cursor's key (or, if the
-/// table is read again from its start, all of it). If the key's order is
-/// not known exactly (`ordered`), the table's rows above the cursor keep
-/// the earlier view's changes (the old at-least-the-final-state output).
-fn settle_view(cursor: &mut SnapshotCursor, key_names: &[String], ordered: bool, db: &str, table: &str) {
-    let Some(view) = cursor.views.last_mut().filter(|v| v.table == cursor.table) else {
+/// Settles the starting point of the view this run resumed on in table
+/// `index` (one in progress at the resume), once its chunk key is known:
+/// after the cursor's key (or, if the table is read again from its start,
+/// all of it). If the key's order is not known exactly (`ordered`), the
+/// table's rows above the cursor keep the earlier view's changes (the old
+/// at-least-the-final-state output).
+pub(super) fn settle_view(cursor: &mut SnapshotCursor, index: usize, key_names: &[String], ordered: bool, db: &str, table: &str) {
+    let after_key = cursor.last_key_of(index);
+    let Some(view) = cursor.views.last_mut() else {
         return;
     };
-    view.after_key = cursor.last_key.clone();
-    view.key_columns = key_names.to_vec();
-    view.ordered = view.after_key.is_none() || ordered;
-    if !view.ordered {
+    if view.settle(index, after_key, key_names, ordered) == Some(false) {
         tracing::warn!(%db, %table, key = ?key_names, "snapshot: the chunk key's order depends on a collation raftcdc does not order itself; changes between the views to this table's rows after the cursor are streamed again after their snapshot rows");
     }
 }
 
-fn next_table(cursor: &mut SnapshotCursor) {
-    cursor.table += 1;
-    cursor.last_key = None;
-    cursor.key_columns = None;
-    cursor.table_rows = 0;
-}
-
-/// Debezium's `source.snapshot` marker for the next row.
-fn marker(cursor: &SnapshotCursor, last_in_table: bool, last_overall: bool) -> Snapshot {
-    if cursor.rows == 0 {
+/// Debezium's `source.snapshot` marker for the next row, after `rows`
+/// rows of the snapshot and `table_rows` of its table.
+pub(super) fn marker(rows: u64, table_rows: u64, last_in_table: bool, last_overall: bool) -> Snapshot {
+    if rows == 0 {
         Snapshot::First
     } else if last_overall && last_in_table {
         Snapshot::Last
-    } else if cursor.table_rows == 0 {
+    } else if table_rows == 0 {
         Snapshot::FirstInDataCollection
     } else if last_in_table {
         Snapshot::LastInDataCollection
@@ -915,12 +937,12 @@ mod tests {
         let mut c = cursor();
         c.rows = 0;
         c.table_rows = 0;
-        assert_eq!(marker(&c, false, false), Snapshot::First);
+        assert_eq!(marker(c.rows, c.table_rows, false, false), Snapshot::First);
         c.rows = 5;
-        assert_eq!(marker(&c, false, false), Snapshot::FirstInDataCollection);
+        assert_eq!(marker(c.rows, c.table_rows, false, false), Snapshot::FirstInDataCollection);
         c.table_rows = 2;
-        assert_eq!(marker(&c, false, false), Snapshot::True);
-        assert_eq!(marker(&c, true, false), Snapshot::LastInDataCollection);
-        assert_eq!(marker(&c, true, true), Snapshot::Last);
+        assert_eq!(marker(c.rows, c.table_rows, false, false), Snapshot::True);
+        assert_eq!(marker(c.rows, c.table_rows, true, false), Snapshot::LastInDataCollection);
+        assert_eq!(marker(c.rows, c.table_rows, true, true), Snapshot::Last);
     }
 }

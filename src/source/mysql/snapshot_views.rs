@@ -48,6 +48,26 @@
 //!   `binlog_snapshot_position`, which is where the first transaction
 //!   after the view starts).
 //!
+//! # Parallel snapshots
+//! With `snapshot.max.threads` > 1 several tables are in flight at a
+//! resume, so "from resume `i`'s starting point on" is no longer one
+//! point in `(table index, key)` order. A resume then also records, in
+//! `ahead` ([`ViewStart`]), every table after its `table` that the cursor
+//! lists: finished ones (`done`: none of them is read at `P_i`) and ones
+//! in progress (read at `P_i` above their own `after_key`, settled like
+//! the main table's once the run knows their chunk key). A table after
+//! `table` without an entry is read wholly at `P_i`. Segment `i` — the
+//! set `S_i` of keys not yet emitted when resume `i` started — is thus
+//! still exact for every table, and these sets only shrink from one
+//! resume to the next (emitted keys stay emitted). Every connection of a
+//! run reads at the same view `P_i` (see [`super::snapshot_parallel`]),
+//! so a key was read at `P_i` for the last `i` whose `S_i` holds it,
+//! which is the view [`ViewFilter::emits`] picks: the argument above
+//! holds table by table. A start whose order is not known yet or not
+//! exactly (`ordered: false`) leaves the table to the earlier view, as
+//! for the main table; a run that never reached the table to settle it
+//! emitted none of its keys, so a later resume's start covers them.
+//!
 //! # Lifetime in the offset
 //! The views travel in the snapshot cursor (so a further failover keeps
 //! them and adds its own), then, once the snapshot completes, in the
@@ -92,6 +112,93 @@ pub struct ResumedView {
     /// The view's GTID state, if the server has GTIDs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gtids: Option<String>,
+    /// A parallel snapshot's tables after `table` that were in progress or
+    /// finished when it resumed (absent when empty; see "Parallel
+    /// snapshots" above).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ahead: Vec<ViewStart>,
+}
+
+/// Where a resumed view starts in one table after the view's `table` (a
+/// parallel snapshot's table in progress or finished at the resume).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewStart {
+    /// Index in the snapshot's table list.
+    pub table: usize,
+    /// Chunk key of the last row of the table read before the view
+    /// (`None`: the whole table is read at this view, unless `done`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_key: Option<Vec<KeyValue>>,
+    /// The chunk key's columns, which `after_key` holds values of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_columns: Vec<String>,
+    /// As [`ResumedView::ordered`].
+    #[serde(default)]
+    pub ordered: bool,
+    /// The table was finished before the view: none of it is read at it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub done: bool,
+}
+
+/// Where a view starts in one table, whichever field records it.
+struct Start<'a> {
+    after_key: &'a Option<Vec<KeyValue>>,
+    key_columns: &'a [String],
+    ordered: bool,
+}
+
+impl ResumedView {
+    /// Where this view starts in table `table`: `None` when none of the
+    /// table is read at it (a table before the view's, or one finished
+    /// before it); a table after every table in progress has no entry
+    /// and is read wholly at it.
+    fn start(&self, table: usize) -> Option<Start<'_>> {
+        const WHOLE: &Option<Vec<KeyValue>> = &None;
+        if table < self.table {
+            return None;
+        }
+        if table == self.table {
+            return Some(Start {
+                after_key: &self.after_key,
+                key_columns: &self.key_columns,
+                ordered: self.ordered,
+            });
+        }
+        match self.ahead.iter().find(|a| a.table == table) {
+            None => Some(Start {
+                after_key: WHOLE,
+                key_columns: &[],
+                ordered: true,
+            }),
+            Some(entry) if entry.done => None,
+            Some(entry) => Some(Start {
+                after_key: &entry.after_key,
+                key_columns: &entry.key_columns,
+                ordered: entry.ordered,
+            }),
+        }
+    }
+
+    /// Settles where this view starts in table `table` (one in progress
+    /// when it resumed), once the table's chunk key is known: after
+    /// `after_key` (`None`: the table is read from its start at this view),
+    /// by `key_columns`, whose order is `ordered` (exactly as the server
+    /// orders it) or not. Answers whether the start is exact (`None`: the
+    /// view has no start in that table to settle).
+    pub fn settle(&mut self, table: usize, after_key: Option<Vec<KeyValue>>, key_columns: &[String], ordered: bool) -> Option<bool> {
+        let ordered = after_key.is_none() || ordered;
+        if table == self.table {
+            self.after_key = after_key;
+            self.key_columns = key_columns.to_vec();
+            self.ordered = ordered;
+            return Some(ordered);
+        }
+        let entry = self.ahead.iter_mut().find(|a| a.table == table && !a.done)?;
+        entry.after_key = after_key;
+        entry.key_columns = key_columns.to_vec();
+        entry.ordered = ordered;
+        Some(ordered)
+    }
 }
 
 /// The views of a completed, resumed snapshot, carried in the streaming
@@ -299,28 +406,35 @@ impl ViewFilter {
             .tables
             .iter()
             .position(|(db, table)| db == decoder.db() && table == decoder.table())?;
-        for i in (0..self.views.views.len()).rev() {
-            let view = &self.views.views[i];
-            if table > view.table {
-                return Some(i);
-            }
-            if table < view.table || !view.ordered {
-                continue;
-            }
-            let Some(boundary) = &view.after_key else {
-                return Some(i);
-            };
-            match key_after(decoder.columns(), &view.key_columns, boundary, row) {
-                Some(true) => return Some(i),
-                Some(false) => {}
-                None => {
-                    if self.warned.insert(table) {
-                        tracing::warn!(db = decoder.db(), table = decoder.table(), key = ?view.key_columns, "snapshot views: a streamed row's chunk key cannot be compared with a resume's cursor (the key changed?); its changes are streamed as with the earlier view");
-                    }
-                }
+        let (segment, uncompared) = self.segment_at(table, decoder.columns(), row);
+        if let Some(key) = uncompared {
+            if self.warned.insert(table) {
+                tracing::warn!(db = decoder.db(), table = decoder.table(), ?key, "snapshot views: a streamed row's chunk key cannot be compared with a resume's cursor (the key changed?); its changes are streamed as with the earlier view");
             }
         }
-        None
+        segment
+    }
+
+    /// The resume whose segment holds `row` of table `table` (`None`:
+    /// segment 0), and the key columns of a start it could not be compared
+    /// with, if any.
+    fn segment_at(&self, table: usize, columns: &[ColumnSchema], row: &[ColumnValue]) -> (Option<usize>, Option<Vec<String>>) {
+        let mut uncompared = None;
+        for i in (0..self.views.views.len()).rev() {
+            let Some(start) = self.views.views[i].start(table) else { continue };
+            if !start.ordered {
+                continue;
+            }
+            let Some(boundary) = start.after_key else {
+                return (Some(i), uncompared);
+            };
+            match key_after(columns, start.key_columns, boundary, row) {
+                Some(true) => return (Some(i), uncompared),
+                Some(false) => {}
+                None => uncompared = Some(start.key_columns.to_vec()),
+            }
+        }
+        (None, uncompared)
     }
 
     fn after_view(&self, i: usize, start: &TxnStart<'_>) -> bool {
@@ -438,7 +552,64 @@ mod tests {
             file: "bin.000001".into(),
             pos,
             gtids: Some(format!("0-1-{pos}")),
+            ahead: Vec::new(),
         }
+    }
+
+    /// A parallel snapshot resumed with tables 1 (after key 5) and 3 (done)
+    /// ahead of table 0 (after key 8): each key is placed in the view it
+    /// was read at.
+    #[test]
+    fn parallel_resumes_place_each_table_by_its_own_start() {
+        let start = |table, after: Option<i64>, done| ViewStart {
+            table,
+            after_key: after.map(|k| vec![KeyValue::Int(k)]),
+            key_columns: if after.is_some() { vec!["id".into()] } else { Vec::new() },
+            ordered: after.is_some(),
+            done,
+        };
+        let mut first = view(0, Some(8), 100);
+        first.ahead = vec![start(1, Some(5), false), start(3, None, true)];
+        // A second resume while table 1 was still in flight (after key 9).
+        let mut second = view(1, Some(9), 200);
+        second.ahead = vec![start(2, None, true), start(3, None, true)];
+        let filter = ViewFilter::new(
+            SnapshotViews {
+                tables: (0..5).map(|i| ("d".to_string(), format!("t{i}"))).collect(),
+                views: vec![first, second],
+            },
+            true,
+        );
+        let id = [column("id", ColumnType::Int { unsigned: false })];
+        let at = |table, k: i64| filter.segment_at(table, &id, &[ColumnValue::Int(k)]).0;
+        assert_eq!(at(0, 8), None); // read at P0
+        assert_eq!(at(0, 9), Some(0));
+        assert_eq!(at(1, 5), None);
+        assert_eq!(at(1, 6), Some(0)); // read at P1, before the second resume
+        assert_eq!(at(1, 10), Some(1));
+        assert_eq!(at(2, 1), Some(0)); // finished before the second resume
+        assert_eq!(at(3, 1), None); // finished before the first
+        assert_eq!(at(4, 1), Some(1)); // untouched until the second
+        // An unsettled start (order unknown) keeps the earlier view.
+        let mut unsettled = filter.views().clone();
+        unsettled.views[1].ahead = vec![ViewStart { ordered: false, ..start(4, Some(3), false) }];
+        let filter = ViewFilter::new(unsettled, true);
+        assert_eq!(filter.segment_at(4, &id, &[ColumnValue::Int(7)]).0, Some(0));
+    }
+
+    #[test]
+    fn settling_sets_the_start_of_a_table_in_flight() {
+        let mut resumed = view(0, None, 100);
+        resumed.ordered = false;
+        resumed.ahead = vec![ViewStart { table: 2, after_key: None, key_columns: Vec::new(), ordered: false, done: false }];
+        assert_eq!(resumed.settle(2, Some(vec![KeyValue::Int(4)]), &["id".to_string()], true), Some(true));
+        assert_eq!(resumed.ahead[0].after_key, Some(vec![KeyValue::Int(4)]));
+        assert_eq!(resumed.settle(0, None, &["k".to_string()], false), Some(true));
+        assert!(resumed.ordered);
+        assert_eq!(resumed.settle(1, None, &[], true), None);
+        // Views without tables ahead serialize as before.
+        assert!(serde_json::to_value(&resumed).unwrap().get("ahead").is_some());
+        assert!(serde_json::to_value(view(0, None, 1)).unwrap().get("ahead").is_none());
     }
 
     #[test]

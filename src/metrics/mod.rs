@@ -668,6 +668,7 @@ mod tests {
             } else {
                 Vec::new()
             },
+            schemas: None,
         }
     }
 

@@ -7,9 +7,9 @@
 //! changes, transaction metadata, heartbeats) through the byte-exact
 //! encoder in `envelope`, which never builds a tree: that is what keeps a
 //! connector without transforms fast. A connector *with* transforms has
-//! its source encode with schemas on (whatever the user's
+//! its source hand over each record's schemas (whatever the user's
 //! `*.converter.schemas.enable`), and this module turns each record into
-//! the model by reading that JSON back guided by its schema, exactly as a
+//! the model by reading its JSON back guided by its schema, exactly as a
 //! Kafka Connect consumer's `JsonConverter` would. So the model is built
 //! from the encoder only when there are transforms, every kind of record
 //! takes the same path, and the source needs no second encoder to keep in
@@ -27,9 +27,16 @@
 //! off).
 //!
 //! # Why it is fast enough
-//! Schemas are parsed once: [`SchemaCache`] remembers, per topic, the exact
-//! schema bytes it has seen and hands back the same [`SchemaRef`] without
-//! parsing (one `memcmp`). A record costs one payload parse and one write.
+//! The owner of a connector with transforms asks the encoder for schemas
+//! *by reference* (`EncodingOptions::schemas_by_reference`): a data-change
+//! record's key and value are then payload-only JSON, and the record
+//! carries the encoder's own schema objects ([`Record::schemas`]), so
+//! its schema is neither written, compared nor parsed per record. Records
+//! the source writes with the schema inline (schema changes, transaction
+//! metadata, heartbeats: few) are parsed once per distinct schema:
+//! [`SchemaCache`] remembers, per topic, the exact schema bytes it has seen
+//! and hands back the same [`SchemaRef`] without parsing (one `memcmp`).
+//! Either way a record costs one payload parse and one write.
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -716,13 +723,18 @@ impl SchemaCache {
             }
         };
         let body = bytes.get(payload_at..bytes.len().saturating_sub(1)).ok_or_else(|| bad("truncated record"))?;
-        let mut reader = Reader::new(body)?;
-        let value = reader.value_for(&schema)?;
-        if !reader.at_end() {
-            return Err(bad("trailing bytes after the payload"));
-        }
-        Ok(Data::new(schema, value))
+        read_payload(&schema, body)
     }
+}
+
+/// Reads a payload written for `schema` into data.
+fn read_payload(schema: &SchemaRef, body: &[u8]) -> Result<Data, TransformError> {
+    let mut reader = Reader::new(body)?;
+    let value = reader.value_for(schema)?;
+    if !reader.at_end() {
+        return Err(bad("trailing bytes after the payload"));
+    }
+    Ok(Data::new(schema.clone(), value))
 }
 
 /// The user's `key.converter.schemas.enable` / `value.converter.schemas.enable`.
@@ -736,15 +748,32 @@ pub struct OutputFormat {
 /// primary-key-change headers); their bytes follow the key converter.
 const KEY_HEADERS: &[&str] = &["__debezium.newkey", "__debezium.oldkey"];
 
-/// A source record (encoded with schemas on) as a [`ConnectRecord`].
+/// A source record (encoded with schemas on, inline or by reference) as
+/// a [`ConnectRecord`].
 pub(crate) fn decode(cache: &mut SchemaCache, record: Record) -> Result<ConnectRecord, TransformError> {
-    let key = match &record.key {
-        Some(bytes) => cache.read(&record.topic, bytes)?,
-        None => Data::null(),
-    };
-    let value = match &record.value {
-        Some(bytes) => cache.read(&record.topic, bytes)?,
-        None => Data::null(),
+    let (key, value) = match record.schemas.as_deref() {
+        // The encoder's own schema objects: only the payloads are read.
+        Some(schemas) => (
+            match (&record.key, &schemas.key) {
+                (Some(bytes), Some(schema)) => read_payload(schema, bytes)?,
+                (Some(_), None) => return Err(bad("a key without a key schema")),
+                (None, _) => Data::null(),
+            },
+            match &record.value {
+                Some(bytes) => read_payload(&schemas.value, bytes)?,
+                None => Data::null(),
+            },
+        ),
+        None => (
+            match &record.key {
+                Some(bytes) => cache.read(&record.topic, bytes)?,
+                None => Data::null(),
+            },
+            match &record.value {
+                Some(bytes) => cache.read(&record.topic, bytes)?,
+                None => Data::null(),
+            },
+        ),
     };
     let headers = record.headers.into_iter().map(|(k, v)| Header::raw(k, v)).collect();
     Ok(ConnectRecord {
@@ -779,6 +808,7 @@ pub(crate) fn encode(cache: &mut SchemaCache, record: ConnectRecord, format: Out
         key,
         value,
         headers,
+        schemas: None,
     }
 }
 

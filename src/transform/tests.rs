@@ -126,12 +126,14 @@ fn event(
     let key_row = after.or(before).expect("a row");
     let key = encoder.key(key_row).unwrap();
     let snapshot = if op == Op::Read { Snapshot::True } else { Snapshot::False };
-    let value = encoder.value(op, before, after, &source(snapshot), TS, tx).unwrap();
+    let info = source(snapshot);
+    let value = encoder.value(op, before, after, &info, TS, tx).unwrap();
     let mut out = vec![Record {
         topic: encoder.topic().into(),
         key: key.clone(),
         value: Some(value),
         headers: vec![("raftcdc.source.position".into(), b"{\"pos\":154}".to_vec())],
+        schemas: encoder.record_schemas(info.connector),
     }];
     if op == Op::Delete {
         out.push(Record {
@@ -139,6 +141,7 @@ fn event(
             key,
             value: None,
             headers: Vec::new(),
+            schemas: encoder.record_schemas(info.connector),
         });
     }
     out
@@ -168,8 +171,16 @@ fn text(bytes: &Option<Vec<u8>>) -> String {
 /// data event and the connector's other records.
 #[test]
 fn empty_chain_is_byte_identical_to_the_direct_path() {
-    for columns in [simple_columns(), wide_columns()] {
-        let with_schemas = TableEncoder::new("srv", "shop", "t", &columns, None, schemas(true)).unwrap();
+    // The source writes schemas inline, or hands them by reference as the
+    // owner of a connector with transforms has it do: the same output.
+    let by_reference = EncodingOptions { schemas_by_reference: true, ..schemas(true) };
+    for (columns, source_options) in [
+        (simple_columns(), schemas(true)),
+        (wide_columns(), schemas(true)),
+        (simple_columns(), by_reference.clone()),
+        (wide_columns(), by_reference),
+    ] {
+        let with_schemas = TableEncoder::new("srv", "shop", "t", &columns, None, source_options).unwrap();
         let rows: Vec<Row> = if columns.len() == 2 {
             vec![vec![V::Int(1), V::Text("a".into())], vec![V::Int(2), V::Null]]
         } else {
@@ -192,19 +203,21 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
             let direct_connector = ConnectorEncoder::new("srv", Connector::Mariadb, schemas(on));
             let others = |c: &ConnectorEncoder| {
                 vec![
-                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![] },
-                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![] },
+                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![], schemas: None },
+                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![], schemas: None },
                     Record {
                         topic: "srv.transaction".into(),
                         key: Some(c.transaction_key("0-1-42")),
                         value: Some(c.transaction_end("0-1-42", TS, 3, &[("srv.shop.t", 3)])),
                         headers: vec![],
+                        schemas: None,
                     },
                     Record {
                         topic: "srv".into(),
                         key: Some(c.schema_change_key("shop")),
                         value: Some(c.schema_change_value(&source(Snapshot::False), TS, Some("shop"), None, Some("DROP TABLE x"), &[])),
                         headers: vec![],
+                        schemas: None,
                     },
                     Record {
                         topic: "srv".into(),
@@ -226,6 +239,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                             }],
                         )),
                         headers: vec![],
+                        schemas: None,
                     },
                 ]
             };
@@ -264,6 +278,7 @@ fn changes() -> Vec<Record> {
         key: None,
         value: Some(e.value(Op::Truncate, None, None, &source(Snapshot::False), TS, None).unwrap()),
         headers: vec![],
+        schemas: None,
     });
     out
 }
@@ -401,6 +416,7 @@ fn unwrap_passes_other_records_unchanged() {
         key: Some(connector.heartbeat_key()),
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
+        schemas: None,
     };
     let out = chain(&[("transforms", "u"), UNWRAP], true).apply(vec![heartbeat.clone()]).unwrap();
     assert_eq!(out, [heartbeat]);
@@ -415,6 +431,7 @@ fn regex_router_and_filter_with_predicates() {
         key: Some(connector.heartbeat_key()),
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
+        schemas: None,
     });
     let config = [
         ("transforms", "dropHeartbeats,dropTombstones,route"),
@@ -457,6 +474,7 @@ fn regex_router_and_filter_with_predicates() {
         key: Some(connector.heartbeat_key()),
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
+        schemas: None,
     });
     let out = chain(&config, true).apply(input).unwrap();
     assert_eq!(out.last().unwrap().topic, "__debezium-heartbeat.srv");

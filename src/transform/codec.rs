@@ -100,6 +100,18 @@ impl<'a> Json<'a> {
     }
 }
 
+/// Which parts of a value a reader builds: a chain whose first step reads
+/// only some members of a record (ExtractNewRecordState reads an
+/// envelope's `before`, `after` and the fields it adds) has the rest
+/// skipped instead of built, and left null.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Projection {
+    /// The whole value.
+    All,
+    /// Of a struct, member `i` as `members[i]` says (`None`: skipped).
+    Members(Vec<Option<Projection>>),
+}
+
 /// A JSON reader over bytes.
 pub(crate) struct Reader<'a> {
     /// The input, validated as UTF-8 once.
@@ -133,6 +145,12 @@ impl<'a> Reader<'a> {
         } else {
             Err(bad(&format!("expected {} at byte {}", String::from_utf8_lossy(literal), self.i)))
         }
+    }
+
+    /// How far the reader got, in bytes.
+    #[cfg(test)]
+    pub(crate) fn position(&self) -> usize {
+        self.i
     }
 
     pub(crate) fn at_end(&mut self) -> bool {
@@ -207,9 +225,61 @@ impl<'a> Reader<'a> {
         self.text.get(start..self.i).ok_or_else(|| bad("number"))
     }
 
+    /// Skips one value without building it (strings are scanned, not
+    /// unescaped).
+    pub(crate) fn skip(&mut self) -> Result<(), TransformError> {
+        self.ws();
+        let mut depth = 0usize;
+        loop {
+            let Some(&c) = self.s.get(self.i) else { return Err(bad("unexpected end")) };
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    loop {
+                        match self.s.get(self.i) {
+                            Some(b'"') => break,
+                            Some(b'\\') => self.i += 2,
+                            Some(_) => self.i += 1,
+                            None => return Err(bad("unterminated string")),
+                        }
+                    }
+                    self.i += 1;
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.i += 1;
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1).ok_or_else(|| bad("unbalanced brackets"))?;
+                    self.i += 1;
+                }
+                b',' | b':' | b' ' | b'\n' | b'\r' | b'\t' if depth > 0 => self.i += 1,
+                _ => {
+                    // A number or literal: up to the next delimiter.
+                    let start = self.i;
+                    while self.s.get(self.i).is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t' | b':')) {
+                        self.i += 1;
+                    }
+                    if self.i == start {
+                        return Err(bad(&format!("unexpected byte at {}", self.i)));
+                    }
+                }
+            }
+            if depth == 0 {
+                return Ok(());
+            }
+        }
+    }
+
     /// Reads a payload straight into a Connect value, guided by its
     /// schema (`JsonConverter.convertToConnect`), without a tree.
     pub(crate) fn value_for(&mut self, schema: &ConnectSchema) -> Result<Value, TransformError> {
+        self.value_projected(schema, &Projection::All)
+    }
+
+    /// [`Reader::value_for`], reading of a struct only the members
+    /// `projection` keeps (the others are skipped and left null).
+    fn value_projected(&mut self, schema: &ConnectSchema, projection: &Projection) -> Result<Value, TransformError> {
         self.ws();
         let Some(&c) = self.s.get(self.i) else { return Err(bad("unexpected end")) };
         if c == b'n' {
@@ -253,9 +323,19 @@ impl<'a> Reader<'a> {
                     } else {
                         fields.iter().position(|(n, _)| *n == *key)
                     };
+                    let member = |i: usize| match projection {
+                        Projection::All => Some(&Projection::All),
+                        Projection::Members(members) => members.get(i).and_then(Option::as_ref),
+                    };
                     match index {
                         Some(i) => {
-                            let value = self.value_for(&fields[i].1)?;
+                            let value = match member(i) {
+                                Some(projection) => self.value_projected(&fields[i].1, projection)?,
+                                None => {
+                                    self.skip()?;
+                                    Value::Null
+                                }
+                            };
                             if i == values.len() {
                                 values.push(value);
                             } else {
@@ -266,9 +346,7 @@ impl<'a> Reader<'a> {
                             }
                             next = i + 1;
                         }
-                        None => {
-                            self.value()?;
-                        }
+                        None => self.skip()?,
                     }
                     self.ws();
                     match self.s.get(self.i) {
@@ -723,14 +801,14 @@ impl SchemaCache {
             }
         };
         let body = bytes.get(payload_at..bytes.len().saturating_sub(1)).ok_or_else(|| bad("truncated record"))?;
-        read_payload(&schema, body)
+        read_payload(&schema, body, &Projection::All)
     }
 }
 
-/// Reads a payload written for `schema` into data.
-fn read_payload(schema: &SchemaRef, body: &[u8]) -> Result<Data, TransformError> {
+/// Reads (the `projection` of) a payload written for `schema` into data.
+fn read_payload(schema: &SchemaRef, body: &[u8], projection: &Projection) -> Result<Data, TransformError> {
     let mut reader = Reader::new(body)?;
-    let value = reader.value_for(schema)?;
+    let value = reader.value_projected(schema, projection)?;
     if !reader.at_end() {
         return Err(bad("trailing bytes after the payload"));
     }
@@ -750,17 +828,18 @@ const KEY_HEADERS: &[&str] = &["__debezium.newkey", "__debezium.oldkey"];
 
 /// A source record (encoded with schemas on, inline or by reference) as
 /// a [`ConnectRecord`].
-pub(crate) fn decode(cache: &mut SchemaCache, record: Record) -> Result<ConnectRecord, TransformError> {
+/// `value_projection` applies to a value whose schema travels by reference.
+pub(crate) fn decode(cache: &mut SchemaCache, record: Record, value_projection: &Projection) -> Result<ConnectRecord, TransformError> {
     let (key, value) = match record.schemas.as_deref() {
         // The encoder's own schema objects: only the payloads are read.
         Some(schemas) => (
             match (&record.key, &schemas.key) {
-                (Some(bytes), Some(schema)) => read_payload(schema, bytes)?,
+                (Some(bytes), Some(schema)) => read_payload(schema, bytes, &Projection::All)?,
                 (Some(_), None) => return Err(bad("a key without a key schema")),
                 (None, _) => Data::null(),
             },
             match &record.value {
-                Some(bytes) => read_payload(&schemas.value, bytes)?,
+                Some(bytes) => read_payload(&schemas.value, bytes, value_projection)?,
                 None => Data::null(),
             },
         ),

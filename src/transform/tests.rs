@@ -262,6 +262,55 @@ fn simple() -> TableEncoder {
     TableEncoder::new("srv", "shop", "t", &simple_columns(), None, schemas(true)).unwrap()
 }
 
+/// The source's records for [`changes`] with schemas by reference, as the
+/// owner of a connector with transforms has it write them.
+fn changes_by_reference() -> Vec<Record> {
+    let options = EncodingOptions { schemas_by_reference: true, ..schemas(true) };
+    let e = TableEncoder::new("srv", "shop", "t", &simple_columns(), None, options).unwrap();
+    let tx = TransactionInfo { id: "0-1-42", total_order: 1, data_collection_order: 1 };
+    let mut out = Vec::new();
+    out.extend(event(&e, Op::Create, None, Some(&row(1, Some("a"))), Some(&tx)));
+    out.extend(event(&e, Op::Update, Some(&row(1, Some("a"))), Some(&row(1, Some("b"))), None));
+    out.extend(event(&e, Op::Delete, Some(&row(1, Some("b"))), None, None));
+    out.push(Record {
+        topic: e.topic().into(),
+        key: None,
+        value: Some(e.value(Op::Truncate, None, None, &source(Snapshot::False), TS, None).unwrap()),
+        headers: vec![],
+        schemas: e.record_schemas(Connector::Mariadb),
+    });
+    out
+}
+
+#[test]
+fn an_unwrap_first_reads_only_what_it_uses_with_the_same_output() {
+    // Schemas by reference let an unconditional unwrap in front skip the
+    // envelope members it does not read; the output must not change,
+    // whatever it adds (nested, top-level, fallback names, headers).
+    let tx = TransactionInfo { id: "0-1-42", total_order: 1, data_collection_order: 1 };
+    let e = simple();
+    let mut inline = Vec::new();
+    inline.extend(event(&e, Op::Create, None, Some(&row(1, Some("a"))), Some(&tx)));
+    inline.extend(changes().into_iter().skip(1));
+    let configs: [&[(&str, &str)]; 4] = [
+        &[("transforms", "u"), UNWRAP],
+        &[("transforms", "u"), UNWRAP, ("transforms.u.delete.tombstone.handling.mode", "rewrite"), ("transforms.u.add.fields", "op,table,source.ts_ms,transaction.id,ts_ms,source.snapshot")],
+        &[("transforms", "u,r"), UNWRAP, ("transforms.u.add.headers", "db,source.file,op"), ("transforms.u.add.fields", "source.nonexistent,gtid"), ("transforms.r.type", "org.apache.kafka.connect.transforms.RegexRouter"), ("transforms.r.regex", "(.*)"), ("transforms.r.replacement", "x_$1")],
+        &[("transforms", "u"), UNWRAP, ("transforms.u.route.by.field", "name"), ("transforms.u.delete.tombstone.handling.mode", "rewrite-with-tombstone")],
+    ];
+    for config in configs {
+        for on in [true, false] {
+            let want = chain(config, on).apply(inline.clone()).unwrap();
+            let got = chain(config, on).apply(changes_by_reference()).unwrap();
+            assert_eq!(got.len(), want.len(), "{config:?}");
+            for (got, want) in got.iter().zip(&want) {
+                assert_eq!((text(&got.key), text(&got.value)), (text(&want.key), text(&want.value)), "{config:?} schemas {on}");
+                assert_eq!((&got.topic, &got.headers), (&want.topic, &want.headers), "{config:?}");
+            }
+        }
+    }
+}
+
 fn row(id: i64, name: Option<&str>) -> Row {
     vec![V::Int(id), name.map(|n| V::Text(n.into())).unwrap_or(V::Null)]
 }
@@ -605,4 +654,22 @@ fn cast_fields_and_whole_values() {
     assert!(error.to_string().contains("transform `t`") && error.to_string().contains("\"a\" is not an integer"), "{error}");
     let refused = TransformsConfig::parse(&[("transforms", "t"), ("transforms.t.type", "Cast$Value"), ("transforms.t.spec", "id:decimal")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_err();
     assert_eq!(refused.property, "transforms.t.spec");
+}
+
+#[test]
+fn skipping_a_value_stops_exactly_after_it() {
+    for (json, rest) in [
+        (r#""a \"quoted\" \\ string","#, ","),
+        (r#"{"a":[1,2,{"b":"}"}],"c":null}}"#, "}"),
+        (r#"-1.5e-7 ,"#, " ,"),
+        (r#"null]"#, "]"),
+        (r#"true}"#, "}"),
+        (r#"[[],{}, "x"] "#, " "),
+    ] {
+        let mut reader = super::codec::Reader::new(json.as_bytes()).unwrap();
+        reader.skip().unwrap();
+        assert_eq!(&json[reader.position()..], rest, "{json}");
+    }
+    assert!(super::codec::Reader::new(br#"{"a":"#).unwrap().skip().is_err());
+    assert!(super::codec::Reader::new(br#""open"#).unwrap().skip().is_err());
 }

@@ -52,6 +52,7 @@ fn record(topic: &str, key: Option<&str>, value: Option<&str>, position: &str) -
             ("raftcdc.position".to_string(), position.as_bytes().to_vec()),
             ("raftcdc.empty".to_string(), Vec::new()),
         ],
+        schemas: None,
     }
 }
 

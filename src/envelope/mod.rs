@@ -60,6 +60,7 @@ mod value;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 pub use records::{ConnectorEncoder, TableChange, TableChangeKind};
 pub use column_mappers::{is_column_mapper_property, ColumnMapper, ColumnMappers, HashAlgorithm};
@@ -220,6 +221,12 @@ pub struct EncodingOptions {
     pub topic_naming: TopicNaming,
     /// `column.truncate.*` and `column.mask.*`.
     pub column_mappers: ColumnMappers,
+    /// Not a property: set by the owner of a connector with transforms.
+    /// Data-change keys and values are then written payload-only and
+    /// each record carries the encoder's schemas by reference
+    /// ([`crate::source::Record::schemas`]), so the transform chain reads
+    /// them without parsing or comparing schema JSON per record.
+    pub schemas_by_reference: bool,
 }
 
 impl Default for EncodingOptions {
@@ -233,6 +240,7 @@ impl Default for EncodingOptions {
             value_schemas_enable: true,
             topic_naming: TopicNaming::default(),
             column_mappers: ColumnMappers::default(),
+            schemas_by_reference: false,
         }
     }
 }
@@ -438,6 +446,19 @@ pub struct TableEncoder {
     key_schema_json: Vec<u8>,
     /// The envelope schema for the MySQL and the MariaDB `Source` name.
     envelope_schema_json: [Vec<u8>; 2],
+    /// The same schemas as objects, for records that carry them by
+    /// reference (`schemas_by_reference`); `None` otherwise.
+    record_schemas: Option<[Arc<RecordSchemas>; 2]>,
+}
+
+/// The Connect schemas of one table's data-change records, shared by
+/// every record the table's encoder writes when schemas travel by
+/// reference: the key schema (`None` for a table without a key) and the
+/// envelope (value) schema.
+#[derive(Debug, PartialEq)]
+pub struct RecordSchemas {
+    pub(crate) key: Option<Arc<ConnectSchema>>,
+    pub(crate) value: Arc<ConnectSchema>,
 }
 
 impl TableEncoder {
@@ -510,18 +531,18 @@ impl TableEncoder {
             });
         }
 
-        let key_schema_json = if key_fields.is_empty() {
-            Vec::new()
-        } else {
-            ConnectSchema::structure(key_schema_fields)
-                .named(format!("{topic}.Key"), None)
-                .to_json()
-        };
+        let key_schema = (!key_fields.is_empty())
+            .then(|| ConnectSchema::structure(key_schema_fields).named(format!("{topic}.Key"), None));
+        let key_schema_json = key_schema.as_ref().map(ConnectSchema::to_json).unwrap_or_default();
         let value_schema = ConnectSchema::new(SchemaType::Struct(value_schema_fields))
             .optional(true)
             .named(format!("{topic}.Value"), None);
-        let envelope_schema_json = [Connector::Mysql, Connector::Mariadb].map(|connector| {
-            schema::envelope_schema(format!("{topic}.Envelope"), value_schema.clone(), connector).to_json()
+        let envelope_schemas = [Connector::Mysql, Connector::Mariadb]
+            .map(|connector| schema::envelope_schema(format!("{topic}.Envelope"), value_schema.clone(), connector));
+        let envelope_schema_json = [envelope_schemas[0].to_json(), envelope_schemas[1].to_json()];
+        let record_schemas = options.schemas_by_reference.then(|| {
+            let key = key_schema.map(Arc::new);
+            envelope_schemas.map(|value| Arc::new(RecordSchemas { key: key.clone(), value: Arc::new(value) }))
         });
 
         Ok(TableEncoder {
@@ -533,7 +554,41 @@ impl TableEncoder {
             value_fields,
             key_schema_json,
             envelope_schema_json,
+            record_schemas,
         })
+    }
+
+    /// The schemas a record of this table carries by reference (only
+    /// with `schemas_by_reference`).
+    pub fn record_schemas(&self, connector: Connector) -> Option<Arc<RecordSchemas>> {
+        self.record_schemas.as_ref().map(|s| s[connector as usize].clone())
+    }
+
+    /// Whether values are written with their schema inline.
+    fn inline_value_schema(&self) -> bool {
+        self.options.value_schemas_enable && !self.options.schemas_by_reference
+    }
+
+    /// Whether keys are written with their schema inline.
+    fn inline_key_schema(&self) -> bool {
+        self.options.key_schemas_enable && !self.options.schemas_by_reference
+    }
+
+    /// A key written by [`TableEncoder::key`] as `JsonConverter` writes it
+    /// with `schemas.enable=true` (for Debezium's key-change headers,
+    /// which carry a whole key): with schemas by reference the schema is
+    /// put back inline, otherwise the key is returned as it is.
+    pub fn key_with_inline_schema(&self, key: &[u8]) -> Vec<u8> {
+        if !self.options.schemas_by_reference || !self.options.key_schemas_enable {
+            return key.to_vec();
+        }
+        let mut out = Vec::with_capacity(self.key_schema_json.len() + key.len() + 24);
+        out.extend_from_slice(b"{\"schema\":");
+        out.extend_from_slice(&self.key_schema_json);
+        out.extend_from_slice(b",\"payload\":");
+        out.extend_from_slice(key);
+        out.push(b'}');
+        out
     }
 
     /// The Kafka topic of this table's events.
@@ -573,14 +628,15 @@ impl TableEncoder {
             return Ok(None);
         }
         self.check_row(row)?;
-        let mut out = Vec::with_capacity(self.key_schema_json.len() + 32 * self.key_fields.len() + 32);
-        if self.options.key_schemas_enable {
+        let inline = self.inline_key_schema();
+        let mut out = Vec::with_capacity(if inline { self.key_schema_json.len() } else { 0 } + 32 * self.key_fields.len() + 32);
+        if inline {
             out.extend_from_slice(b"{\"schema\":");
             out.extend_from_slice(&self.key_schema_json);
             out.extend_from_slice(b",\"payload\":");
         }
         write_struct(&mut out, &self.key_fields, row)?;
-        if self.options.key_schemas_enable {
+        if inline {
             out.push(b'}');
         }
         Ok(Some(out))
@@ -599,7 +655,7 @@ impl TableEncoder {
     ) -> Result<Vec<u8>, EncodeError> {
         // The schema (when enabled) dominates the size: reserve it up front
         // instead of growing the buffer a dozen times per event.
-        let schema = if self.options.value_schemas_enable { self.envelope_schema_json[0].len() } else { 0 };
+        let schema = if self.inline_value_schema() { self.envelope_schema_json[0].len() } else { 0 };
         let mut out = Vec::with_capacity(schema + 512 + 64 * self.value_fields.len());
         self.value_into(&mut out, op, before, after, source, ts_ms, transaction)?;
         Ok(out)
@@ -637,7 +693,7 @@ impl TableEncoder {
         ts_ms: i64,
         transaction: Option<&TransactionInfo<'_>>,
     ) -> Result<(), EncodeError> {
-        let schemas = self.options.value_schemas_enable;
+        let schemas = self.inline_value_schema();
         let schema_json = self.value_schema_json(source.connector);
         out.reserve(if schemas { schema_json.len() } else { 0 } + 48 * self.value_fields.len() + 512);
         if schemas {

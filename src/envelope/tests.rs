@@ -1012,6 +1012,26 @@ fn full_messages_with_schemas() {
     // It is valid JSON, too.
     serde_json::from_str::<serde_json::Value>(&value).expect("valid JSON");
 
+    // Schemas by reference: payload-only bytes, the same schema objects
+    // (whose JSON is the inline schema), and a key header with its schema
+    // inline as before.
+    let by_reference = TableEncoder::new("srv", "shop", "t", &columns, None, EncodingOptions { schemas_by_reference: true, ..opts() })
+        .expect("encoder");
+    assert!(encoder.record_schemas(Connector::Mariadb).is_none());
+    let schemas = by_reference.record_schemas(source().connector).expect("schemas by reference");
+    let ref_key = by_reference.key(&after).expect("key").expect("has key");
+    assert_eq!(utf8(ref_key.clone()), r#"{"id":1}"#);
+    assert_eq!(utf8(by_reference.key_with_inline_schema(&ref_key)), key);
+    assert_eq!(schemas.key.as_ref().expect("a key schema").to_json(), encoder.key_schema_json().expect("inline key schema"));
+    assert_eq!(schemas.value.to_json(), encoder.value_schema_json(source().connector));
+    let ref_value = utf8(
+        by_reference
+            .value(Op::Update, Some(&before), Some(&after), &source(), 1_700_000_000_123, Some(&tx))
+            .expect("value"),
+    );
+    let payload_at = expected.find(",\"payload\":").expect("payload") + ",\"payload\":".len();
+    assert_eq!(ref_value, expected[payload_at..expected.len() - 1]);
+
     // Delete, schemas disabled; a snapshot read.
     let plain = TableEncoder::new("srv", "shop", "t", &columns, None, payload_only()).expect("encoder");
     assert_eq!(utf8(plain.key(&before).expect("key").expect("has key")), r#"{"id":1}"#);

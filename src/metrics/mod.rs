@@ -690,6 +690,7 @@ mod tests {
             } else {
                 Vec::new()
             },
+            schemas: None,
         }
     }
 

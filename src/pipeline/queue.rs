@@ -17,6 +17,12 @@
 //! transaction of more records than `max.queue.size`) takes the whole
 //! bound rather than waiting forever: it passes alone.
 //!
+//! # The transform chain
+//! A connector with transforms runs its chain on batches past the gate
+//! ([`transform_batches`]), on its own thread, so transforming one batch
+//! overlaps the Kafka transaction of the one before; the batches keep
+//! their permits through it, so the gate's bound covers them there too.
+//!
 //! # What a batch's size is
 //! The bytes of its records' keys, values, headers and topic names: what
 //! the encoder allocated for it and what the producer copies. The small
@@ -26,7 +32,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use crate::error::error_chain;
 use crate::source::{AbortOnDrop, Batch, Record};
+use crate::transform::TransformChain;
 
 /// The queue's two bounds.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +109,45 @@ pub fn gate(mut rx: mpsc::Receiver<Batch>, bounds: QueueBounds) -> (Gated, Abort
     (out, AbortOnDrop(task))
 }
 
+/// Runs the transform chain over every batch from the source, in order,
+/// on a blocking-pool thread (it is CPU work), and hands the transformed
+/// batches on. A batch keeps its offset whatever the chain drops. The
+/// thread ends when the source's channel closes (the attempt dropped the
+/// source) or nobody reads its output; a record the chain cannot
+/// transform ends it too, with the error left in the returned slot (the
+/// output then closes, and the delivery loop reports it).
+pub fn transform_batches(
+    mut chain: TransformChain,
+    mut input: Gated,
+) -> (Gated, Arc<std::sync::Mutex<Option<String>>>) {
+    // Unbounded: the batches still hold their queue permits (the gate
+    // before the chain bounds them).
+    let (tx, rx) = mpsc::unbounded_channel();
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let slot = failure.clone();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        while let Some((mut batch, held)) = input.blocking_recv() {
+            match chain.apply(std::mem::take(&mut batch.records)) {
+                Ok(records) => {
+                    batch.records = records;
+                    if tx.send((batch, held)).is_err() {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(error_chain(&error));
+                    }
+                    return;
+                }
+            }
+        }
+    });
+    (rx, failure)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +160,7 @@ mod tests {
                     key: None,
                     value: Some(vec![0; bytes_each]),
                     headers: Vec::new(),
+                    schemas: None,
                 })
                 .collect(),
             offset: serde_json::Value::Null,

@@ -117,7 +117,7 @@ use crate::signal::{ReceivedSignal, SignalAction, SignalConfig};
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress, SourceReport};
 use crate::transform::TransformChain;
 
-use super::queue::{Gated, Held, QueueBounds};
+use super::queue::{Held, QueueBounds};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -282,9 +282,9 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         error: e.to_string(),
         remedy: "set [kafka] bootstrap_servers in this node's config file and restart it".into(),
     })?;
-    // With transforms, the source encodes with schemas (the chain reads
-    // them back into Connect records) and the chain writes the user's
-    // converter format.
+    // With transforms, the source hands the chain its schemas by reference
+    // with payload-only records (the chain reads them into Connect
+    // records), and the chain writes the user's converter format.
     let chain = (!config.transforms.is_empty()).then(|| TransformChain::new(&config.transforms, config.output_format()));
     let signals = config.signals.clone();
     let signal_connection = sink_config.connection_overrides().into_iter().collect::<BTreeMap<_, _>>();
@@ -292,6 +292,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     if chain.is_some() {
         source_config.encoding.key_schemas_enable = true;
         source_config.encoding.value_schemas_enable = true;
+        source_config.encoding.schemas_by_reference = true;
     }
     let source_config = Arc::new(source_config);
 
@@ -350,7 +351,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     // transaction of the one before.
     let (mut rx, transform_failure) = match chain {
         Some(chain) => {
-            let (rx, failure) = transform_batches(chain, gated);
+            let (rx, failure) = super::queue::transform_batches(chain, gated);
             (rx, Some(failure))
         }
         None => (gated, None),
@@ -684,45 +685,6 @@ async fn deliver(
             new_topics,
         })
         .await
-}
-
-/// Runs the transform chain over every batch from the source, in order,
-/// on a blocking-pool thread (it is CPU work), and hands the transformed
-/// batches on. A batch keeps its offset whatever the chain drops. The
-/// thread ends when the source's channel closes (the attempt dropped the
-/// source) or nobody reads its output; a record the chain cannot
-/// transform ends it too, with the error left in the returned slot (the
-/// output then closes, and the delivery loop reports it).
-fn transform_batches(
-    mut chain: TransformChain,
-    mut input: Gated,
-) -> (Gated, Arc<std::sync::Mutex<Option<String>>>) {
-    // Unbounded: the batches still hold their queue permits (the gate
-    // before the chain bounds them).
-    let (tx, rx) = mpsc::unbounded_channel();
-    let failure = Arc::new(std::sync::Mutex::new(None));
-    let slot = failure.clone();
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        while let Some((mut batch, held)) = input.blocking_recv() {
-            match chain.apply(std::mem::take(&mut batch.records)) {
-                Ok(records) => {
-                    batch.records = records;
-                    if tx.send((batch, held)).is_err() {
-                        return;
-                    }
-                }
-                Err(error) => {
-                    if let Ok(mut slot) = slot.lock() {
-                        *slot = Some(error_chain(&error));
-                    }
-                    return;
-                }
-            }
-        }
-    });
-    (rx, failure)
 }
 
 /// The topics `records` were written to that the connector's replicated

@@ -42,6 +42,12 @@ pub struct Record {
     pub value: Option<Vec<u8>>,
     /// Record headers; data records carry their source position.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The key's and value's Connect schemas, when the encoder hands them
+    /// by reference instead of inline (a connector with transforms; see
+    /// [`crate::envelope::EncodingOptions::schemas_by_reference`]): `key`
+    /// and `value` are then payload-only JSON of these schemas. `None`:
+    /// the bytes are complete as they are.
+    pub schemas: Option<std::sync::Arc<crate::envelope::RecordSchemas>>,
 }
 
 /// Records plus the offset to commit after delivering them.

@@ -7,9 +7,9 @@
 //! changes, transaction metadata, heartbeats) through the byte-exact
 //! encoder in `envelope`, which never builds a tree: that is what keeps a
 //! connector without transforms fast. A connector *with* transforms has
-//! its source encode with schemas on (whatever the user's
+//! its source hand over each record's schemas (whatever the user's
 //! `*.converter.schemas.enable`), and this module turns each record into
-//! the model by reading that JSON back guided by its schema, exactly as a
+//! the model by reading its JSON back guided by its schema, exactly as a
 //! Kafka Connect consumer's `JsonConverter` would. So the model is built
 //! from the encoder only when there are transforms, every kind of record
 //! takes the same path, and the source needs no second encoder to keep in
@@ -27,9 +27,16 @@
 //! off).
 //!
 //! # Why it is fast enough
-//! Schemas are parsed once: [`SchemaCache`] remembers, per topic, the exact
-//! schema bytes it has seen and hands back the same [`SchemaRef`] without
-//! parsing (one `memcmp`). A record costs one payload parse and one write.
+//! The owner of a connector with transforms asks the encoder for schemas
+//! *by reference* (`EncodingOptions::schemas_by_reference`): a data-change
+//! record's key and value are then payload-only JSON, and the record
+//! carries the encoder's own schema objects ([`Record::schemas`]), so
+//! its schema is neither written, compared nor parsed per record. Records
+//! the source writes with the schema inline (schema changes, transaction
+//! metadata, heartbeats: few) are parsed once per distinct schema:
+//! [`SchemaCache`] remembers, per topic, the exact schema bytes it has seen
+//! and hands back the same [`SchemaRef`] without parsing (one `memcmp`).
+//! Either way a record costs one payload parse and one write.
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -93,6 +100,18 @@ impl<'a> Json<'a> {
     }
 }
 
+/// Which parts of a value a reader builds: a chain whose first step reads
+/// only some members of a record (ExtractNewRecordState reads an
+/// envelope's `before`, `after` and the fields it adds) has the rest
+/// skipped instead of built, and left null.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Projection {
+    /// The whole value.
+    All,
+    /// Of a struct, member `i` as `members[i]` says (`None`: skipped).
+    Members(Vec<Option<Projection>>),
+}
+
 /// A JSON reader over bytes.
 pub(crate) struct Reader<'a> {
     /// The input, validated as UTF-8 once.
@@ -126,6 +145,12 @@ impl<'a> Reader<'a> {
         } else {
             Err(bad(&format!("expected {} at byte {}", String::from_utf8_lossy(literal), self.i)))
         }
+    }
+
+    /// How far the reader got, in bytes.
+    #[cfg(test)]
+    pub(crate) fn position(&self) -> usize {
+        self.i
     }
 
     pub(crate) fn at_end(&mut self) -> bool {
@@ -200,9 +225,61 @@ impl<'a> Reader<'a> {
         self.text.get(start..self.i).ok_or_else(|| bad("number"))
     }
 
+    /// Skips one value without building it (strings are scanned, not
+    /// unescaped).
+    pub(crate) fn skip(&mut self) -> Result<(), TransformError> {
+        self.ws();
+        let mut depth = 0usize;
+        loop {
+            let Some(&c) = self.s.get(self.i) else { return Err(bad("unexpected end")) };
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    loop {
+                        match self.s.get(self.i) {
+                            Some(b'"') => break,
+                            Some(b'\\') => self.i += 2,
+                            Some(_) => self.i += 1,
+                            None => return Err(bad("unterminated string")),
+                        }
+                    }
+                    self.i += 1;
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.i += 1;
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1).ok_or_else(|| bad("unbalanced brackets"))?;
+                    self.i += 1;
+                }
+                b',' | b':' | b' ' | b'\n' | b'\r' | b'\t' if depth > 0 => self.i += 1,
+                _ => {
+                    // A number or literal: up to the next delimiter.
+                    let start = self.i;
+                    while self.s.get(self.i).is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t' | b':')) {
+                        self.i += 1;
+                    }
+                    if self.i == start {
+                        return Err(bad(&format!("unexpected byte at {}", self.i)));
+                    }
+                }
+            }
+            if depth == 0 {
+                return Ok(());
+            }
+        }
+    }
+
     /// Reads a payload straight into a Connect value, guided by its
     /// schema (`JsonConverter.convertToConnect`), without a tree.
     pub(crate) fn value_for(&mut self, schema: &ConnectSchema) -> Result<Value, TransformError> {
+        self.value_projected(schema, &Projection::All)
+    }
+
+    /// [`Reader::value_for`], reading of a struct only the members
+    /// `projection` keeps (the others are skipped and left null).
+    fn value_projected(&mut self, schema: &ConnectSchema, projection: &Projection) -> Result<Value, TransformError> {
         self.ws();
         let Some(&c) = self.s.get(self.i) else { return Err(bad("unexpected end")) };
         if c == b'n' {
@@ -246,9 +323,19 @@ impl<'a> Reader<'a> {
                     } else {
                         fields.iter().position(|(n, _)| *n == *key)
                     };
+                    let member = |i: usize| match projection {
+                        Projection::All => Some(&Projection::All),
+                        Projection::Members(members) => members.get(i).and_then(Option::as_ref),
+                    };
                     match index {
                         Some(i) => {
-                            let value = self.value_for(&fields[i].1)?;
+                            let value = match member(i) {
+                                Some(projection) => self.value_projected(&fields[i].1, projection)?,
+                                None => {
+                                    self.skip()?;
+                                    Value::Null
+                                }
+                            };
                             if i == values.len() {
                                 values.push(value);
                             } else {
@@ -259,9 +346,7 @@ impl<'a> Reader<'a> {
                             }
                             next = i + 1;
                         }
-                        None => {
-                            self.value()?;
-                        }
+                        None => self.skip()?,
                     }
                     self.ws();
                     match self.s.get(self.i) {
@@ -716,13 +801,18 @@ impl SchemaCache {
             }
         };
         let body = bytes.get(payload_at..bytes.len().saturating_sub(1)).ok_or_else(|| bad("truncated record"))?;
-        let mut reader = Reader::new(body)?;
-        let value = reader.value_for(&schema)?;
-        if !reader.at_end() {
-            return Err(bad("trailing bytes after the payload"));
-        }
-        Ok(Data::new(schema, value))
+        read_payload(&schema, body, &Projection::All)
     }
+}
+
+/// Reads (the `projection` of) a payload written for `schema` into data.
+fn read_payload(schema: &SchemaRef, body: &[u8], projection: &Projection) -> Result<Data, TransformError> {
+    let mut reader = Reader::new(body)?;
+    let value = reader.value_projected(schema, projection)?;
+    if !reader.at_end() {
+        return Err(bad("trailing bytes after the payload"));
+    }
+    Ok(Data::new(schema.clone(), value))
 }
 
 /// The user's `key.converter.schemas.enable` / `value.converter.schemas.enable`.
@@ -736,15 +826,33 @@ pub struct OutputFormat {
 /// primary-key-change headers); their bytes follow the key converter.
 const KEY_HEADERS: &[&str] = &["__debezium.newkey", "__debezium.oldkey"];
 
-/// A source record (encoded with schemas on) as a [`ConnectRecord`].
-pub(crate) fn decode(cache: &mut SchemaCache, record: Record) -> Result<ConnectRecord, TransformError> {
-    let key = match &record.key {
-        Some(bytes) => cache.read(&record.topic, bytes)?,
-        None => Data::null(),
-    };
-    let value = match &record.value {
-        Some(bytes) => cache.read(&record.topic, bytes)?,
-        None => Data::null(),
+/// A source record (encoded with schemas on, inline or by reference) as
+/// a [`ConnectRecord`].
+/// `value_projection` applies to a value whose schema travels by reference.
+pub(crate) fn decode(cache: &mut SchemaCache, record: Record, value_projection: &Projection) -> Result<ConnectRecord, TransformError> {
+    let (key, value) = match record.schemas.as_deref() {
+        // The encoder's own schema objects: only the payloads are read.
+        Some(schemas) => (
+            match (&record.key, &schemas.key) {
+                (Some(bytes), Some(schema)) => read_payload(schema, bytes, &Projection::All)?,
+                (Some(_), None) => return Err(bad("a key without a key schema")),
+                (None, _) => Data::null(),
+            },
+            match &record.value {
+                Some(bytes) => read_payload(&schemas.value, bytes, value_projection)?,
+                None => Data::null(),
+            },
+        ),
+        None => (
+            match &record.key {
+                Some(bytes) => cache.read(&record.topic, bytes)?,
+                None => Data::null(),
+            },
+            match &record.value {
+                Some(bytes) => cache.read(&record.topic, bytes)?,
+                None => Data::null(),
+            },
+        ),
     };
     let headers = record.headers.into_iter().map(|(k, v)| Header::raw(k, v)).collect();
     Ok(ConnectRecord {
@@ -779,6 +887,7 @@ pub(crate) fn encode(cache: &mut SchemaCache, record: ConnectRecord, format: Out
         key,
         value,
         headers,
+        schemas: None,
     }
 }
 

@@ -57,13 +57,16 @@ mod unwrap;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub use codec::OutputFormat;
 pub use config::{is_transform_property, TransformConfigError, TransformsConfig};
 pub(crate) use record::ConnectRecord;
 
-use codec::SchemaCache;
+use codec::{Projection, SchemaCache};
+use record::SchemaRef;
 use config::{PredicateKind, PredicateUse, RegexRoute, TransformKind};
 use crate::source::Record;
 
@@ -86,7 +89,9 @@ enum Step {
     TimestampConverter(timestamp::TimestampConverter),
     HeaderToValue(headers::HeaderToValue),
     TimezoneConverter(timezone::TimezoneConverter),
-    RegexRouter(RegexRoute),
+    /// The route, and the routes already computed by input topic (the
+    /// regex runs once per topic, not once per record).
+    RegexRouter(RegexRoute, HashMap<String, Option<String>>),
     Filter,
 }
 
@@ -105,8 +110,19 @@ impl Step {
             Step::TimestampConverter(transform) => transform.apply(record),
             Step::HeaderToValue(transform) => transform.apply(record),
             Step::TimezoneConverter(transform) => transform.apply(record),
-            Step::RegexRouter(route) => {
-                if let Some(topic) = route.apply(&record.topic) {
+            Step::RegexRouter(route, routed) => {
+                let topic = match routed.get(&record.topic) {
+                    Some(topic) => topic.clone(),
+                    None => {
+                        if routed.len() >= 4096 {
+                            routed.clear();
+                        }
+                        let topic = route.apply(&record.topic);
+                        routed.insert(record.topic.clone(), topic.clone());
+                        topic
+                    }
+                };
+                if let Some(topic) = topic {
                     record.topic = topic;
                 }
                 Ok(Some(record))
@@ -123,6 +139,10 @@ pub struct TransformChain {
     predicates: Vec<PredicateKind>,
     cache: SchemaCache,
     format: OutputFormat,
+    /// What the first step reads of a value, per value schema (by
+    /// pointer; the entry keeps the schema alive), when the first step is
+    /// an unconditional ExtractNewRecordState: see [`codec::Projection`].
+    projections: HashMap<usize, (SchemaRef, Arc<Projection>)>,
 }
 
 impl TransformChain {
@@ -135,7 +155,7 @@ impl TransformChain {
             .map(|t| {
                 let step = match &t.kind {
                     TransformKind::ExtractNewRecordState(c) => Step::Unwrap(unwrap::Unwrap::new(c.clone())),
-                    TransformKind::RegexRouter(route) => Step::RegexRouter(route.clone()),
+                    TransformKind::RegexRouter(route) => Step::RegexRouter(route.clone(), HashMap::new()),
                     TransformKind::Filter => Step::Filter,
                     TransformKind::Field(side, op) => Step::Field(fields::FieldTransform::new(*side, op.clone())),
                     TransformKind::Cast(side, spec) => Step::Cast(cast::Cast::new(*side, spec.clone())),
@@ -154,7 +174,28 @@ impl TransformChain {
             predicates: config.predicates.iter().map(|p| p.kind.clone()).collect(),
             cache: SchemaCache::default(),
             format,
+            projections: HashMap::new(),
         }
+    }
+
+    /// How much of `record`'s value the chain needs read (see
+    /// [`codec::Projection`]); all of it unless the first step is an
+    /// ExtractNewRecordState without a predicate.
+    fn value_projection(&mut self, record: &Record) -> Arc<Projection> {
+        let all = || Arc::new(Projection::All);
+        let (Some(schemas), Some((_, None, Step::Unwrap(unwrap)))) = (record.schemas.as_deref(), self.steps.first()) else {
+            return all();
+        };
+        let key = Arc::as_ptr(&schemas.value) as usize;
+        if let Some((_, projection)) = self.projections.get(&key) {
+            return projection.clone();
+        }
+        if self.projections.len() >= 1024 {
+            self.projections.clear();
+        }
+        let projection = unwrap.envelope_projection(&schemas.value).map_or_else(all, Arc::new);
+        self.projections.insert(key, (schemas.value.clone(), projection.clone()));
+        projection
     }
 
     fn matches(&self, predicate: PredicateUse, record: &ConnectRecord) -> bool {
@@ -201,7 +242,8 @@ impl TransformChain {
         let count = records.len();
         let mut out = Vec::with_capacity(count);
         for record in records {
-            let model = codec::decode(&mut self.cache, record)?;
+            let projection = self.value_projection(&record);
+            let model = codec::decode(&mut self.cache, record, &projection)?;
             if let Some(done) = self.apply_one(model)? {
                 out.push(codec::encode(&mut self.cache, done, self.format));
             }

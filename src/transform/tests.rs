@@ -126,12 +126,14 @@ fn event(
     let key_row = after.or(before).expect("a row");
     let key = encoder.key(key_row).unwrap();
     let snapshot = if op == Op::Read { Snapshot::True } else { Snapshot::False };
-    let value = encoder.value(op, before, after, &source(snapshot), TS, tx).unwrap();
+    let info = source(snapshot);
+    let value = encoder.value(op, before, after, &info, TS, tx).unwrap();
     let mut out = vec![Record {
         topic: encoder.topic().into(),
         key: key.clone(),
         value: Some(value),
         headers: vec![("raftcdc.source.position".into(), b"{\"pos\":154}".to_vec())],
+        schemas: encoder.record_schemas(info.connector),
     }];
     if op == Op::Delete {
         out.push(Record {
@@ -139,6 +141,7 @@ fn event(
             key,
             value: None,
             headers: Vec::new(),
+            schemas: encoder.record_schemas(info.connector),
         });
     }
     out
@@ -168,8 +171,16 @@ fn text(bytes: &Option<Vec<u8>>) -> String {
 /// data event and the connector's other records.
 #[test]
 fn empty_chain_is_byte_identical_to_the_direct_path() {
-    for columns in [simple_columns(), wide_columns()] {
-        let with_schemas = TableEncoder::new("srv", "shop", "t", &columns, None, schemas(true)).unwrap();
+    // The source writes schemas inline, or hands them by reference as the
+    // owner of a connector with transforms has it do: the same output.
+    let by_reference = EncodingOptions { schemas_by_reference: true, ..schemas(true) };
+    for (columns, source_options) in [
+        (simple_columns(), schemas(true)),
+        (wide_columns(), schemas(true)),
+        (simple_columns(), by_reference.clone()),
+        (wide_columns(), by_reference),
+    ] {
+        let with_schemas = TableEncoder::new("srv", "shop", "t", &columns, None, source_options).unwrap();
         let rows: Vec<Row> = if columns.len() == 2 {
             vec![vec![V::Int(1), V::Text("a".into())], vec![V::Int(2), V::Null]]
         } else {
@@ -192,19 +203,21 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
             let direct_connector = ConnectorEncoder::new("srv", Connector::Mariadb, schemas(on));
             let others = |c: &ConnectorEncoder| {
                 vec![
-                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![] },
-                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![] },
+                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![], schemas: None },
+                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![], schemas: None },
                     Record {
                         topic: "srv.transaction".into(),
                         key: Some(c.transaction_key("0-1-42")),
                         value: Some(c.transaction_end("0-1-42", TS, 3, &[("srv.shop.t", 3)])),
                         headers: vec![],
+                        schemas: None,
                     },
                     Record {
                         topic: "srv".into(),
                         key: Some(c.schema_change_key("shop")),
                         value: Some(c.schema_change_value(&source(Snapshot::False), TS, Some("shop"), None, Some("DROP TABLE x"), &[])),
                         headers: vec![],
+                        schemas: None,
                     },
                     Record {
                         topic: "srv".into(),
@@ -226,6 +239,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                             }],
                         )),
                         headers: vec![],
+                        schemas: None,
                     },
                 ]
             };
@@ -248,6 +262,55 @@ fn simple() -> TableEncoder {
     TableEncoder::new("srv", "shop", "t", &simple_columns(), None, schemas(true)).unwrap()
 }
 
+/// The source's records for [`changes`] with schemas by reference, as the
+/// owner of a connector with transforms has it write them.
+fn changes_by_reference() -> Vec<Record> {
+    let options = EncodingOptions { schemas_by_reference: true, ..schemas(true) };
+    let e = TableEncoder::new("srv", "shop", "t", &simple_columns(), None, options).unwrap();
+    let tx = TransactionInfo { id: "0-1-42", total_order: 1, data_collection_order: 1 };
+    let mut out = Vec::new();
+    out.extend(event(&e, Op::Create, None, Some(&row(1, Some("a"))), Some(&tx)));
+    out.extend(event(&e, Op::Update, Some(&row(1, Some("a"))), Some(&row(1, Some("b"))), None));
+    out.extend(event(&e, Op::Delete, Some(&row(1, Some("b"))), None, None));
+    out.push(Record {
+        topic: e.topic().into(),
+        key: None,
+        value: Some(e.value(Op::Truncate, None, None, &source(Snapshot::False), TS, None).unwrap()),
+        headers: vec![],
+        schemas: e.record_schemas(Connector::Mariadb),
+    });
+    out
+}
+
+#[test]
+fn an_unwrap_first_reads_only_what_it_uses_with_the_same_output() {
+    // Schemas by reference let an unconditional unwrap in front skip the
+    // envelope members it does not read; the output must not change,
+    // whatever it adds (nested, top-level, fallback names, headers).
+    let tx = TransactionInfo { id: "0-1-42", total_order: 1, data_collection_order: 1 };
+    let e = simple();
+    let mut inline = Vec::new();
+    inline.extend(event(&e, Op::Create, None, Some(&row(1, Some("a"))), Some(&tx)));
+    inline.extend(changes().into_iter().skip(1));
+    let configs: [&[(&str, &str)]; 4] = [
+        &[("transforms", "u"), UNWRAP],
+        &[("transforms", "u"), UNWRAP, ("transforms.u.delete.tombstone.handling.mode", "rewrite"), ("transforms.u.add.fields", "op,table,source.ts_ms,transaction.id,ts_ms,source.snapshot")],
+        &[("transforms", "u,r"), UNWRAP, ("transforms.u.add.headers", "db,source.file,op"), ("transforms.u.add.fields", "source.nonexistent,gtid"), ("transforms.r.type", "org.apache.kafka.connect.transforms.RegexRouter"), ("transforms.r.regex", "(.*)"), ("transforms.r.replacement", "x_$1")],
+        &[("transforms", "u"), UNWRAP, ("transforms.u.route.by.field", "name"), ("transforms.u.delete.tombstone.handling.mode", "rewrite-with-tombstone")],
+    ];
+    for config in configs {
+        for on in [true, false] {
+            let want = chain(config, on).apply(inline.clone()).unwrap();
+            let got = chain(config, on).apply(changes_by_reference()).unwrap();
+            assert_eq!(got.len(), want.len(), "{config:?}");
+            for (got, want) in got.iter().zip(&want) {
+                assert_eq!((text(&got.key), text(&got.value)), (text(&want.key), text(&want.value)), "{config:?} schemas {on}");
+                assert_eq!((&got.topic, &got.headers), (&want.topic, &want.headers), "{config:?}");
+            }
+        }
+    }
+}
+
 fn row(id: i64, name: Option<&str>) -> Row {
     vec![V::Int(id), name.map(|n| V::Text(n.into())).unwrap_or(V::Null)]
 }
@@ -264,6 +327,7 @@ fn changes() -> Vec<Record> {
         key: None,
         value: Some(e.value(Op::Truncate, None, None, &source(Snapshot::False), TS, None).unwrap()),
         headers: vec![],
+        schemas: None,
     });
     out
 }
@@ -401,6 +465,7 @@ fn unwrap_passes_other_records_unchanged() {
         key: Some(connector.heartbeat_key()),
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
+        schemas: None,
     };
     let out = chain(&[("transforms", "u"), UNWRAP], true).apply(vec![heartbeat.clone()]).unwrap();
     assert_eq!(out, [heartbeat]);
@@ -415,6 +480,7 @@ fn regex_router_and_filter_with_predicates() {
         key: Some(connector.heartbeat_key()),
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
+        schemas: None,
     });
     let config = [
         ("transforms", "dropHeartbeats,dropTombstones,route"),
@@ -457,6 +523,7 @@ fn regex_router_and_filter_with_predicates() {
         key: Some(connector.heartbeat_key()),
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
+        schemas: None,
     });
     let out = chain(&config, true).apply(input).unwrap();
     assert_eq!(out.last().unwrap().topic, "__debezium-heartbeat.srv");
@@ -587,4 +654,22 @@ fn cast_fields_and_whole_values() {
     assert!(error.to_string().contains("transform `t`") && error.to_string().contains("\"a\" is not an integer"), "{error}");
     let refused = TransformsConfig::parse(&[("transforms", "t"), ("transforms.t.type", "Cast$Value"), ("transforms.t.spec", "id:decimal")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_err();
     assert_eq!(refused.property, "transforms.t.spec");
+}
+
+#[test]
+fn skipping_a_value_stops_exactly_after_it() {
+    for (json, rest) in [
+        (r#""a \"quoted\" \\ string","#, ","),
+        (r#"{"a":[1,2,{"b":"}"}],"c":null}}"#, "}"),
+        (r#"-1.5e-7 ,"#, " ,"),
+        (r#"null]"#, "]"),
+        (r#"true}"#, "}"),
+        (r#"[[],{}, "x"] "#, " "),
+    ] {
+        let mut reader = super::codec::Reader::new(json.as_bytes()).unwrap();
+        reader.skip().unwrap();
+        assert_eq!(&json[reader.position()..], rest, "{json}");
+    }
+    assert!(super::codec::Reader::new(br#"{"a":"#).unwrap().skip().is_err());
+    assert!(super::codec::Reader::new(br#""open"#).unwrap().skip().is_err());
 }

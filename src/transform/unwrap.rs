@@ -29,6 +29,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::codec::Projection;
 use super::config::{DeleteTombstoneHandling, FieldReference, LegacyDeleteHandling, UnwrapConfig};
 use super::record::{copy_basics, struct_fields, ConnectRecord, Data, Header, SchemaRef, Value};
 use crate::envelope::schema::{ConnectSchema, SchemaType};
@@ -151,6 +152,45 @@ impl Unwrap {
     }
 
     /// The plan for an envelope schema (cached per schema object).
+    /// What this transform reads of a record with value schema `schema`,
+    /// when it is the chain's first step: of an envelope, `before`,
+    /// `after` and the fields `add.fields`/`add.headers` name (each also
+    /// as a top-level field, where [`resolve`] falls back to); `None` for
+    /// a record that is not an envelope (it passes unchanged, so all of
+    /// it is read). The rest of an envelope is never read by anything
+    /// after this step: its output is built from those parts only.
+    pub(super) fn envelope_projection(&self, schema: &ConnectSchema) -> Option<Projection> {
+        if !schema.name.as_deref().is_some_and(|n| n.ends_with(".Envelope")) {
+            return None;
+        }
+        let fields = struct_fields(schema);
+        let position = |name: &str| fields.iter().position(|(n, _)| n == name);
+        let mut members: Vec<Option<Projection>> = vec![None; fields.len()];
+        let keep = |name: &str, members: &mut Vec<Option<Projection>>| {
+            if let Some(i) = position(name) {
+                members[i] = Some(Projection::All);
+            }
+        };
+        keep("before", &mut members);
+        keep("after", &mut members);
+        for reference in self.config.add_fields.iter().chain(&self.config.add_headers) {
+            keep(&reference.field, &mut members);
+            let Some(parent) = reference.parent.as_deref().and_then(position) else { continue };
+            let children = struct_fields(&fields[parent].1);
+            let Some(child) = children.iter().position(|(n, _)| *n == reference.field) else { continue };
+            match &mut members[parent] {
+                Some(Projection::All) => {}
+                Some(Projection::Members(read)) => read[child] = Some(Projection::All),
+                slot @ None => {
+                    let mut read = vec![None; children.len()];
+                    read[child] = Some(Projection::All);
+                    *slot = Some(Projection::Members(read));
+                }
+            }
+        }
+        Some(Projection::Members(members))
+    }
+
     fn plan(&mut self, envelope: &SchemaRef) -> Result<Arc<Plan>, String> {
         let key = Arc::as_ptr(envelope) as usize;
         if let Some((_, plan)) = self.plans.get(&key) {

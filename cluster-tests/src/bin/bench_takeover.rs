@@ -68,6 +68,7 @@ async fn main() {
         key: Some(b"k".to_vec()),
         value: Some(b"v".to_vec()),
         headers: Vec::new(),
+        schemas: None,
     };
     let last = progress(2, u32::MAX as u64);
     sink.deliver(&[record], &last).await.expect("deliver");

@@ -634,6 +634,7 @@ mod tests {
             key: Some(b"k".to_vec()),
             value: None,
             headers: vec![("h".into(), b"v".to_vec())],
+            schemas: None,
         };
         let out = record_of(&record);
         assert_eq!((out.topic, out.key, out.payload), ("t", Some(&b"k"[..]), None));

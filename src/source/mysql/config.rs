@@ -541,6 +541,7 @@ impl MySqlSourceConfig {
             value_schemas_enable: p.boolean("value.converter.schemas.enable", true)?,
             topic_naming: TopicNaming::parse(p.get("topic.naming.strategy"), p.get("topic.delimiter"))
                 .map_err(|(property, reason)| error(property, reason))?,
+            schemas_by_reference: false,
             column_mappers: ColumnMappers::from_properties(
                 props.iter().filter(|(k, _)| is_column_mapper_property(k)).map(|(k, v)| (k.as_str(), v.as_str())),
             )

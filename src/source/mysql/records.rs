@@ -247,8 +247,9 @@ impl RecordBuilder {
                 if output.encoder.has_key() && old_key != new_key {
                     // Debezium: a primary-key change is a delete of the old
                     // key (plus tombstone) and a create of the new one.
-                    let new_key_header = ("__debezium.newkey".to_string(), new_key.clone().unwrap_or_default());
-                    let old_key_header = ("__debezium.oldkey".to_string(), old_key.clone().unwrap_or_default());
+                    let header = |key: &Option<Vec<u8>>| output.encoder.key_with_inline_schema(key.as_deref().unwrap_or_default());
+                    let new_key_header = ("__debezium.newkey".to_string(), header(&new_key));
+                    let old_key_header = ("__debezium.oldkey".to_string(), header(&old_key));
                     self.data(output, event, Op::Delete, Some(&before), None, old_key.clone(), meta, out, vec![new_key_header])?;
                     if self.config.tombstones_on_delete {
                         out.push(Record {
@@ -256,6 +257,7 @@ impl RecordBuilder {
                             key: old_key,
                             value: None,
                             headers: vec![Self::position_header(event)],
+                            schemas: output.encoder.record_schemas(self.config.class),
                         });
                     }
                     self.data(output, event, Op::Create, None, Some(&after), new_key, meta, out, vec![old_key_header])?;
@@ -274,6 +276,7 @@ impl RecordBuilder {
                         key,
                         value: None,
                         headers: vec![Self::position_header(event)],
+                        schemas: output.encoder.record_schemas(self.config.class),
                     });
                 }
             }
@@ -312,6 +315,7 @@ impl RecordBuilder {
             key,
             value: Some(value),
             headers,
+            schemas: output.encoder.record_schemas(self.config.class),
         });
         Ok(())
     }
@@ -335,6 +339,7 @@ impl RecordBuilder {
                 key: Some(self.connector.transaction_key(event.txn_id)),
                 value: Some(self.connector.transaction_begin(event.txn_id, event.ts_sec as i64 * 1000)),
                 headers: Vec::new(),
+                schemas: None,
             });
         }
         meta.total += 1;
@@ -363,6 +368,7 @@ impl RecordBuilder {
             key,
             value: Some(value),
             headers: vec![Self::position_header(event)],
+            schemas: output.encoder.record_schemas(self.config.class),
         })
     }
 
@@ -398,6 +404,7 @@ impl RecordBuilder {
             key: Some(self.connector.schema_change_key(db)),
             value: Some(self.connector.schema_change_value_modelled(&source, now_ms(), Some(db), None, Some(ddl), changes)),
             headers: vec![Self::position_header(event)],
+            schemas: None,
         }
     }
 
@@ -412,6 +419,7 @@ impl RecordBuilder {
             key: Some(self.connector.transaction_key(id)),
             value: Some(self.connector.transaction_end(id, ts_sec as i64 * 1000, meta.total, &collections)),
             headers: Vec::new(),
+            schemas: None,
         });
     }
 
@@ -422,6 +430,7 @@ impl RecordBuilder {
             key: Some(self.connector.heartbeat_key()),
             value: Some(self.connector.heartbeat_value(now_ms())),
             headers: Vec::new(),
+            schemas: None,
         }
     }
 }

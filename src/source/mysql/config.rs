@@ -249,6 +249,12 @@ pub struct MySqlSourceConfig {
     /// `event.deserialization.failure.handling.mode`): what a rows event
     /// that cannot be processed does ([`super::event_failure`]).
     pub event_failure_mode: EventFailureMode,
+    /// `gtid.source.includes` / `gtid.source.excludes` (anchored regexes
+    /// over a GTID's source: MariaDB `<domain_id>-<server_id>`, MySQL the
+    /// UUID) and `gtid.source.filter.dml.events`: which transactions' rows
+    /// events are not emitted ([`Self::emits_dml_of`]).
+    pub gtid_sources: Filter,
+    pub gtid_source_filter_dml_events: bool,
 }
 
 /// A configuration problem, naming the property.
@@ -652,7 +658,19 @@ impl MySqlSourceConfig {
                 p.get(event_failure::DEPRECATED_PROPERTY),
             )
             .map_err(|(property, reason)| error(property, reason))?,
+            gtid_sources: p.filter("gtid.source.includes", "gtid.source.excludes")?,
+            gtid_source_filter_dml_events: p.boolean("gtid.source.filter.dml.events", true)?,
         })
+    }
+
+    /// Whether the rows events of a transaction whose GTID has this source
+    /// (MariaDB `<domain_id>-<server_id>`, MySQL the UUID) are emitted, as
+    /// Debezium decides it: always, unless `gtid.source.filter.dml.events`
+    /// is true (the default) and `gtid.source.includes`/`excludes` leave
+    /// the source out. Depends on the configuration only, so every reader
+    /// of the same binlog decides the same.
+    pub fn emits_dml_of(&self, gtid_source: &str) -> bool {
+        !self.gtid_source_filter_dml_events || self.gtid_sources.allows(gtid_source)
     }
 
     /// This config, connecting to `host` (one of [`Self::hosts`]).
@@ -782,6 +800,39 @@ pub(crate) mod tests {
         assert!(c.filters.captures_table("other", "t1"));
         assert!(!c.filters.captures_table("other", "t10"));
         assert!(!with(&[]).unwrap().filters.captures_table("mysql", "user"));
+    }
+
+    #[test]
+    fn gtid_source_filters_match_the_whole_source() {
+        // MariaDB sources are <domain_id>-<server_id>.
+        let c = with(&[("gtid.source.includes", "0-.*, 5-1")]).unwrap();
+        assert!(c.emits_dml_of("0-1") && c.emits_dml_of("0-12") && c.emits_dml_of("5-1"));
+        assert!(!c.emits_dml_of("7-1") && !c.emits_dml_of("5-10") && !c.emits_dml_of("10-1"));
+        let c = with(&[("gtid.source.excludes", "7-.*")]).unwrap();
+        assert!(c.emits_dml_of("0-1") && !c.emits_dml_of("7-1") && c.emits_dml_of("17-1"));
+        // MySQL sources are server UUIDs.
+        let c = with(&[("gtid.source.includes", "3e11fa47-71ca-11e1-9e33-c80aa9429562")]).unwrap();
+        assert!(c.emits_dml_of("3e11fa47-71ca-11e1-9e33-c80aa9429562"));
+        assert!(!c.emits_dml_of("4e11fa47-71ca-11e1-9e33-c80aa9429562"));
+        // filter.dml.events=false: nothing is filtered from the stream.
+        let c = with(&[("gtid.source.excludes", "7-.*"), ("gtid.source.filter.dml.events", "false")]).unwrap();
+        assert!(c.emits_dml_of("7-1"));
+        // No filter: every source.
+        let c = with(&[]).unwrap();
+        assert!(c.gtid_source_filter_dml_events && c.emits_dml_of("7-1"));
+    }
+
+    #[test]
+    fn gtid_source_filters_are_refused_at_create_when_invalid() {
+        let both = with(&[("gtid.source.includes", "0-.*"), ("gtid.source.excludes", "7-.*")]).unwrap_err();
+        assert_eq!(both.property, "gtid.source.excludes");
+        assert!(both.to_string().contains("gtid.source.includes"), "{both}");
+        let bad = with(&[("gtid.source.includes", "0-(")]).unwrap_err();
+        assert_eq!(bad.property, "gtid.source.includes", "{bad}");
+        let bad = with(&[("gtid.source.excludes", "[7")]).unwrap_err();
+        assert_eq!(bad.property, "gtid.source.excludes", "{bad}");
+        let bad = with(&[("gtid.source.filter.dml.events", "sometimes")]).unwrap_err();
+        assert_eq!(bad.property, "gtid.source.filter.dml.events", "{bad}");
     }
 
     #[test]

@@ -30,6 +30,12 @@
 //! (165-171) are refused ([`super::events`]). MySQL: the
 //! GTID dump request with the executed GTID set (`with_gtid`), or
 //! file/position when `gtid_mode` is off.
+//!
+//! The GTID position is sent whole, whatever `gtid.source.includes`/
+//! `excludes` say (Debezium narrows it to the sources they keep): it is
+//! exactly what was delivered in every domain, so a narrowed one would
+//! re-read or skip left-out sources' DDL. The lists act in the reader,
+//! on each transaction's rows events ([`super::reader`]).
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -54,6 +54,17 @@
 //! was and stops the source, or is skipped and counted in every later
 //! offset, as `event.processing.failure.handling.mode` says.
 //!
+//! # Transactions of filtered GTID sources
+//! `gtid.source.includes`/`excludes` (with `gtid.source.filter.dml.events`,
+//! as in Debezium) decide at a transaction's GTID event whether its rows
+//! events are emitted; one left out has its rows events passed over
+//! unread (no records, no signals, no incremental snapshot notes), while
+//! its DDL (schema history, schema change events, TRUNCATE) is processed
+//! and its GTID and end position still advance the offset. The decision
+//! depends on the GTID and the configuration only, and the event index
+//! still counts the passed-over events, so a reader resuming from any
+//! committed offset passes over exactly the same events.
+//!
 //! # Schemas come from the binlog itself
 //! Rows are decoded with the TABLE_MAP event that precedes them in the same
 //! transaction; with `binlog_row_metadata=FULL` it carries the column
@@ -115,6 +126,10 @@ struct Txn {
     /// Rows events of it skipped ([`super::event_failure`]): its commit
     /// then hands over a batch, so the offset with the count is committed.
     skipped_events: u64,
+    /// Its GTID's source is left out by `gtid.source.includes`/`excludes`
+    /// (with `gtid.source.filter.dml.events`): its rows events are passed
+    /// over, its DDL is not (see [`MySqlSourceConfig::emits_dml_of`]).
+    dml_filtered: bool,
 }
 
 /// What `ROLLBACK TO SAVEPOINT` returns the open transaction to.
@@ -141,6 +156,16 @@ impl TxnGtid {
         match self {
             TxnGtid::MariaDb { domain, server, seq } => format!("{domain}-{server}-{seq}"),
             TxnGtid::MySql { uuid, gno } => format!("{uuid}:{gno}"),
+        }
+    }
+
+    /// What `gtid.source.includes`/`excludes` match, as Debezium forms it:
+    /// MariaDB `<domain_id>-<server_id>` (`0-1` for `0-1-42`), MySQL the
+    /// source UUID (the part of `uuid:5` before the colon).
+    fn source(&self) -> String {
+        match self {
+            TxnGtid::MariaDb { domain, server, .. } => format!("{domain}-{server}"),
+            TxnGtid::MySql { uuid, .. } => uuid.clone(),
         }
     }
 }
@@ -561,6 +586,7 @@ impl Reader {
             .as_ref()
             .map(TxnGtid::text)
             .unwrap_or_else(|| format!("{}:{start_pos}", self.file));
+        let dml_filtered = gtid.as_ref().is_some_and(|gtid| !self.config.emits_dml_of(&gtid.source()));
         // A split offset says how much transaction metadata its part
         // carried, so orders and END continue as if never interrupted.
         let resumed = self.resume_transaction.take().filter(|_| skip != (0, 0));
@@ -587,6 +613,7 @@ impl Reader {
             savepoints: Vec::new(),
             signals: Vec::new(),
             skipped_events: 0,
+            dml_filtered,
         });
         Ok(())
     }

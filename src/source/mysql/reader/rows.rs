@@ -13,6 +13,11 @@
 //! incremental snapshot window's notes), so a skipped event leaves nothing
 //! of it anywhere, and a stopped source handed over nothing of it.
 //!
+//! # Transactions of filtered GTID sources
+//! A rows event of a transaction whose GTID source `gtid.source.*` leaves
+//! out is passed over before it is parsed (see the reader's header); it
+//! only counts in the transaction's event index.
+//!
 //! # Why a skip is counted once
 //! The count lives in the reader ([`Reader::skipped`]) and goes into every
 //! offset after it. An event before a split offset's resume point was
@@ -90,6 +95,12 @@ impl Reader {
     /// is skipped as `event.processing.failure.handling.mode` says
     /// ([`Self::event_failed`]).
     pub(super) fn rows(&mut self, event: &Event, start_pos: u64, batches: &mut Vec<Batch>) -> Result<(), SourceError> {
+        if let Some(txn) = self.txn.as_mut().filter(|txn| txn.dml_filtered) {
+            // `gtid.source.*` leaves its GTID source out: passed over
+            // unread, still counted so event indexes stay the same.
+            txn.rows_events += 1;
+            return Ok(());
+        }
         let Some(EventData::RowsEvent(rows)) = self.read(event)? else {
             return Ok(());
         };

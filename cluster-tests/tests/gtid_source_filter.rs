@@ -13,6 +13,9 @@ use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 use source_harness::*;
 
+/// Connector properties a case adds.
+type Properties = &'static [(&'static str, &'static str)];
+
 /// The schema change topic and the data topics.
 fn data_or_ddl(topic: &str) -> bool {
     data(topic) || topic == "dbserver1"
@@ -70,7 +73,7 @@ async fn gtid_source_filters_skip_dml_of_left_out_sources_but_not_their_ddl() {
 
     let only_domain_zero = ["c 1 d0", "ddl ALTER TABLE t ADD", "c 5 d0"];
     let everything = ["c 1 d0", "c 2 d7", "c 3 d7", "u 1 d7x", "ddl ALTER TABLE t ADD", "c 4 d7", "c 5 d0"];
-    let cases: [(&[(&str, &str)], &[&str]); 4] = [
+    let cases: [(Properties, &[&str]); 4] = [
         (&[("gtid.source.includes", "0-.*")], &only_domain_zero),
         (&[("gtid.source.excludes", "7-.*")], &only_domain_zero),
         (&[("gtid.source.excludes", "7-.*"), ("gtid.source.filter.dml.events", "false")], &everything),

@@ -80,6 +80,11 @@ pub const FREEZE_AFTER_CLAIM: &str = "RAFTCDC_FAULT_FREEZE_AFTER_CLAIM";
 /// were applied through Raft and before the batch's Kafka transaction.
 pub const FREEZE_AFTER_SIGNAL: &str = "RAFTCDC_FAULT_FREEZE_AFTER_SIGNAL";
 
+/// The product's fault point that freezes a node after the Kafka
+/// transaction of the batch completing the initial snapshot, before its
+/// offset and snapshot progress reach Raft.
+pub const FREEZE_AFTER_SNAPSHOT_DELIVERED: &str = "RAFTCDC_FAULT_FREEZE_AFTER_SNAPSHOT_DELIVERED";
+
 impl Default for ClusterBuilder {
     fn default() -> Self {
         ClusterBuilder {
@@ -499,6 +504,7 @@ impl Cluster {
         if self.fault_points {
             process.set_env(FREEZE_AFTER_CLAIM, self.fault_file(node, FREEZE_AFTER_CLAIM));
             process.set_env(FREEZE_AFTER_SIGNAL, self.fault_file(node, FREEZE_AFTER_SIGNAL));
+            process.set_env(FREEZE_AFTER_SNAPSHOT_DELIVERED, self.fault_file(node, FREEZE_AFTER_SNAPSHOT_DELIVERED));
         }
         process.start().unwrap_or_else(|e| panic!("start node {node}: {e}"));
         self.nodes.push(NodeSlot { config, process: Mutex::new(process), _proxy: proxy });

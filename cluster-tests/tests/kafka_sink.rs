@@ -78,6 +78,7 @@ fn progress(epoch: u64, pos: u64) -> Progress {
         incarnation: Some(INCARNATION.to_string()),
         epoch,
         offset: json!({"file": "mysql-bin.000001", "pos": pos}),
+        snapshot: None,
     }
 }
 
@@ -624,6 +625,7 @@ async fn another_connectors_open_transaction_never_hides_progress() {
         incarnation: Some(INCARNATION.to_string()),
         epoch: 1,
         offset: json!({"file": "mysql-bin.000001", "pos": pos}),
+        snapshot: None,
     };
     let mut alpha = KafkaSink::open(config_for(&broker, &cluster, "alpha")).await.expect("open alpha");
     let mut beta = KafkaSink::open(config_for(&broker, &cluster, "beta")).await.expect("open beta");
@@ -655,6 +657,7 @@ async fn fill_progress(broker: &Broker, topic: &str, incarnation: &str, records:
                 incarnation: Some(incarnation.clone()),
                 epoch: 1,
                 offset: json!({"file": "mysql-bin.000001", "pos": pos}),
+                snapshot: None,
             };
             (CONNECTOR.as_bytes().to_vec(), progress.to_json())
         })

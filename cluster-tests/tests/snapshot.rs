@@ -14,16 +14,21 @@
 //! chaos checker proves every row read exactly once per table and every
 //! streamed change after its read exactly once, and the snapshot markers
 //! (`first` and `last` once each) follow the emitted order.
+//!
+//! And an owner killed between the Kafka transaction that completed the
+//! snapshot and its Raft commit (frozen there by a fault point): the
+//! successor, resuming past the snapshot, still shows it completed.
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use cluster_tests::broker::Broker;
 use cluster_tests::chaos::{self, Expected, Snapshot, Workload, Writer};
-use cluster_tests::cluster::Cluster;
+use cluster_tests::cluster::{Cluster, FREEZE_AFTER_SNAPSHOT_DELIVERED};
 use cluster_tests::connectors;
 use cluster_tests::mariadb::MariaDb;
 use cluster_tests::wait::wait_until;
 use mysql_async::prelude::Queryable;
+use raftcdc::proto::CreateConnectorRequest;
 use serde_json::Value;
 
 const ROWS: u64 = 200_000;
@@ -406,4 +411,92 @@ async fn parallel_snapshot_of_four_tables_survives_owner_kills_exactly() {
     assert_eq!(markers.get("last"), Some(&1), "{markers:?}");
     assert_eq!(markers.get("first_in_data_collection"), Some(&(PARALLEL_TABLES - 1)), "{markers:?}");
     assert_eq!(markers.get("last_in_data_collection"), Some(&(PARALLEL_TABLES - 1)), "{markers:?}");
+}
+
+/// The owner is frozen right after the Kafka transaction that completed
+/// the snapshot, before its offset and snapshot progress reach Raft, then
+/// SIGKILLed. Its successor resumes from Kafka's progress record, past
+/// the snapshot, and streams; the snapshot must still show as completed
+/// (Kafka's progress record carries the progress Raft did not get), and
+/// every row is in the output once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_completed_in_kafka_only_shows_completed_after_takeover() {
+    const TABLES: usize = 2;
+    const TABLE_ROWS: i64 = 3_000;
+    let tables: Vec<String> = (0..TABLES).map(|i| format!("inventory.q{i}")).collect();
+    let db = MariaDb::start(&[]).await;
+    let mut setup = vec!["CREATE DATABASE inventory".to_string()];
+    for table in &tables {
+        setup.push(chaos::create_table(table));
+        setup.push(chaos::preload_sql(table, TABLE_ROWS));
+    }
+    db.sql(&setup.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let broker = Broker::start().await;
+    let cluster = Cluster::builder().kafka(broker.bootstrap()).fault_points().start().await;
+    cluster.init().await;
+    let leader = cluster.wait_leader(&cluster.nodes()).await;
+    // Whichever node owns it freezes at the snapshot's last delivery.
+    for node in cluster.nodes() {
+        cluster.arm_fault(node, FREEZE_AFTER_SNAPSHOT_DELIVERED, "done");
+    }
+    let config = connectors::capturing_config(&db, 6324, "done", &[
+        ("snapshot.mode", "initial"),
+        ("snapshot.max.threads", "2"),
+        ("snapshot.fetch.size", "500"),
+        ("table.include.list", "inventory\\.q[0-9]"),
+    ]);
+    cluster
+        .client(leader)
+        .create_connector(CreateConnectorRequest { name: "done".into(), config: config.into_iter().collect(), paused: false })
+        .await
+        .expect("create the connector");
+    // The owner may be the node asked: find it by its freeze.
+    let owner = wait_until(Duration::from_secs(60), "the owner freezes after the snapshot's last delivery", || async {
+        cluster.nodes().into_iter().find(|n| cluster.is_stopped(*n)).ok_or("no node stopped yet")
+    })
+    .await;
+    let survivors: Vec<usize> = cluster.nodes().into_iter().filter(|n| *n != owner).collect();
+    let c = cluster.connector(survivors[0], "done").await.unwrap();
+    assert_eq!(c.owner_node_id, Some(owner as u64));
+    let epoch = c.epoch;
+    assert!(
+        !c.snapshot.as_ref().is_some_and(|s| s.completed),
+        "the completion reached Raft before the freeze: {:?}",
+        c.snapshot
+    );
+    cluster.kill(owner);
+    let leader = cluster.wait_leader(&survivors).await;
+    let done = cluster
+        .wait_connector(&[leader], "done", "the successor shows the snapshot completed", |_, c| {
+            if c.epoch <= epoch {
+                return Err("not taken over yet".into());
+            }
+            match &c.snapshot {
+                Some(s) if s.completed => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await
+        .remove(0);
+    let progress = done.snapshot.unwrap();
+    assert_eq!((progress.tables_done, progress.tables_total), (TABLES as u64, TABLES as u64));
+    assert_eq!(progress.rows_read, TABLES as u64 * TABLE_ROWS as u64);
+    let offset: Value = serde_json::from_str(&done.offset.unwrap().offset_json).unwrap();
+    assert!(offset.get("snapshot_cursor").is_none(), "{offset}");
+    for table in &tables {
+        let topic = format!("done.{table}");
+        wait_until(Duration::from_secs(60), &format!("every row of {table} once in {topic}"), || async {
+            let mut ids: BTreeMap<i64, usize> = BTreeMap::new();
+            for record in broker.read_committed(&topic).await {
+                let Some(value) = record.value else { continue };
+                let value: Value = serde_json::from_slice(&value).unwrap();
+                if value["op"] == "r" {
+                    *ids.entry(value["after"]["id"].as_i64().unwrap()).or_default() += 1;
+                }
+            }
+            let once = ids.values().all(|n| *n == 1);
+            if once && ids.len() == TABLE_ROWS as usize { Ok(()) } else { Err(format!("{} keys, all once: {once}", ids.len())) }
+        })
+        .await;
+    }
 }

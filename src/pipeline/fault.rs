@@ -23,6 +23,11 @@ pub enum Point {
     /// batch's Kafka transaction (an owner that dies here leaves the next
     /// owner to read the signals again).
     AfterSignal,
+    /// After the Kafka transaction of a batch that completed the initial
+    /// snapshot, before its offset and snapshot progress reach Raft (an
+    /// owner that dies here leaves the next owner to commit the
+    /// completion from Kafka's progress record).
+    AfterSnapshotDelivered,
 }
 
 impl Point {
@@ -30,6 +35,7 @@ impl Point {
         match self {
             Point::AfterClaim => "RAFTCDC_FAULT_FREEZE_AFTER_CLAIM",
             Point::AfterSignal => "RAFTCDC_FAULT_FREEZE_AFTER_SIGNAL",
+            Point::AfterSnapshotDelivered => "RAFTCDC_FAULT_FREEZE_AFTER_SNAPSHOT_DELIVERED",
         }
     }
 }

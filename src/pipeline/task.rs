@@ -42,7 +42,13 @@
 //!
 //! A crash between the Kafka commit and the Raft commit loses nothing and
 //! duplicates nothing: the next owner resumes from the Kafka progress
-//! record, which is later.
+//! record, which is later. That includes snapshot progress, which Raft
+//! alone keeps and which rides on the offset commit: until Raft has the
+//! newest delivered progress, every progress record carries it, and a new
+//! owner whose Raft state lacks the progress of the record it resumes
+//! from commits it before delivering anything ([`unconfirmed_snapshot`]).
+//! Otherwise an owner dying right after the batch that completed a
+//! snapshot would leave it shown as unfinished under a streaming offset.
 //!
 //! Schema history lives only in Raft, so it is written *before* the Kafka
 //! transaction of the batch that carries it (Debezium's order too: history
@@ -98,7 +104,7 @@
 //! restart the whole sequence above after a backoff, which re-fences and
 //! re-reads progress, so the resume point is always exact.
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
@@ -319,10 +325,11 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         progress = sink.read_progress(&context.name, &context.incarnation) => progress?,
         _ = stop_requested(&mut stopped) => return Err(TaskError::Stopped),
     };
-    let (raft_offset, history) = node
-        .read_connector(&context.name, |c| (c.offset.clone(), c.schema_history.clone()))
+    let (raft_offset, history, raft_snapshot) = node
+        .read_connector(&context.name, |c| (c.offset.clone(), c.schema_history.clone(), c.snapshot.clone()))
         .await
         .unwrap_or_default();
+    let unconfirmed = unconfirmed_snapshot(progress.as_ref(), raft_offset.as_ref(), raft_snapshot.as_ref());
     let resume = resume_point(progress, raft_offset);
     // 3. Confirm through Raft, now that `init_transactions` is done, that
     // the epoch is still current. An owner whose `init_transactions`
@@ -332,6 +339,20 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
     // itself, which fences this producer before the newer owner reads
     // progress, so whatever this owner commits from here on is seen.
     propose_as_owner(context, status(context, TaskState::Running, None, None), "confirm ownership").await?;
+    // Snapshot progress the previous owner delivered to Kafka but not to
+    // Raft goes to Raft, with the offset it was delivered with, before
+    // anything else is delivered (see [`unconfirmed_snapshot`]).
+    if let Some((offset, snapshot)) = unconfirmed {
+        tracing::info!(connector = %context.name, ?snapshot, "committing the snapshot progress the previous owner delivered to Kafka only");
+        let command = Command::CommitOffset {
+            name: context.name.clone(),
+            epoch: context.epoch,
+            offset,
+            schema_history: Vec::new(),
+            snapshot: Some(snapshot),
+        };
+        propose_as_owner(context, command, "commit the delivered snapshot progress").await?;
+    }
     tracing::info!(connector = %context.name, epoch = context.epoch, resume = ?resume, "task starting");
 
     // 5. Stream.
@@ -653,6 +674,7 @@ async fn deliver(
     let records = std::mem::take(&mut pending.records);
     let schema_history = std::mem::take(&mut pending.schema_history);
     let snapshot = pending.snapshot.take();
+    let carried = committer.carried(snapshot.as_ref());
     let signals = std::mem::take(&mut pending.signals);
     pending.since = None;
     // Given back when the transaction is over, whatever its outcome.
@@ -662,6 +684,7 @@ async fn deliver(
         incarnation: Some(context.incarnation.clone()),
         epoch: context.epoch,
         offset,
+        snapshot: carried,
     };
     if !schema_history.is_empty() {
         record_history(context, schema_history).await?;
@@ -676,6 +699,9 @@ async fn deliver(
     }
     let began = Instant::now();
     sink.deliver(&records, &progress).await?;
+    if snapshot.as_ref().is_some_and(|s| s.completed && !s.incremental) {
+        super::fault::reached(super::fault::Point::AfterSnapshotDelivered, &context.name);
+    }
     context.node.registry.connector(&context.name).delivered(&records, &progress.offset, began.elapsed(), sink.last_commit_duration());
     let new_topics = unrecorded_topics(context, &records).await;
     committer
@@ -735,6 +761,36 @@ fn resume_point(kafka: Option<Progress>, raft: Option<OffsetRecord>) -> Option<s
     }
 }
 
+/// The snapshot progress in Kafka's newest progress record that Raft does
+/// not have, with the offset to commit it with: the previous owner
+/// delivered it, then died (or its Raft commit failed) before Raft had it.
+/// Its successor resumes from Kafka's record, past the batches that carried
+/// the progress, so nobody would ever commit it otherwise: a snapshot whose
+/// last batch was delivered would stay shown as unfinished under a
+/// streaming offset. `None` when Raft's offset is the resume point (an
+/// operator's `offsets set`, see [`resume_point`]) or already has it.
+fn unconfirmed_snapshot(
+    kafka: Option<&Progress>,
+    raft: Option<&OffsetRecord>,
+    raft_snapshot: Option<&SnapshotProgress>,
+) -> Option<(serde_json::Value, SnapshotProgress)> {
+    let kafka = kafka?;
+    let snapshot = kafka.snapshot.as_ref()?;
+    if raft.is_some_and(|r| r.set_by_operator && r.epoch > kafka.epoch) || raft_snapshot == Some(snapshot) {
+        return None;
+    }
+    Some((kafka.offset.clone(), snapshot.clone()))
+}
+
+/// Raft committed `committed`: if it is the newest delivered snapshot
+/// progress, progress records need not carry it any more.
+fn confirm_snapshot(unconfirmed: &Mutex<Option<SnapshotProgress>>, committed: Option<&SnapshotProgress>) {
+    let mut unconfirmed = unconfirmed.lock().unwrap_or_else(|e| e.into_inner());
+    if committed.is_some() && unconfirmed.as_ref() == committed {
+        *unconfirmed = None;
+    }
+}
+
 /// One delivered batch's offset commit.
 struct Commit {
     offset: serde_json::Value,
@@ -778,9 +834,19 @@ impl Commit {
 /// idempotent, so a topic proposed twice while the first proposal is in
 /// flight costs one spare entry, and a topic written again after an
 /// operator's reset is simply listed again.
+///
+/// Snapshot progress is committed only here, so a commit that fails (or
+/// never happens: the owner dies first) must not lose it. A failed
+/// commit's progress is carried into the next commit, and until Raft has
+/// confirmed the newest delivered progress, every delivery's progress
+/// record carries it too ([`OffsetCommitter::carried`]); a new owner
+/// commits it from there ([`unconfirmed_snapshot`]).
 struct OffsetCommitter {
     queue: Option<mpsc::Sender<Commit>>,
     worker: AbortOnDrop<TaskError>,
+    /// The newest snapshot progress delivered and not yet committed to
+    /// Raft.
+    unconfirmed: Arc<Mutex<Option<SnapshotProgress>>>,
 }
 
 impl OffsetCommitter {
@@ -789,12 +855,20 @@ impl OffsetCommitter {
         let node = context.node.clone();
         let name = context.name.clone();
         let epoch = context.epoch;
+        let unconfirmed = Arc::new(Mutex::new(None::<SnapshotProgress>));
+        let confirmed = unconfirmed.clone();
         let worker = tokio::spawn(
             async move {
                 let mut unrecorded = BTreeSet::new();
+                // The progress of a commit Raft refused, for the next one.
+                let mut failed_snapshot: Option<SnapshotProgress> = None;
                 while let Some(mut commit) = commits.recv().await {
                     while let Ok(later) = commits.try_recv() {
                         commit.absorb(later);
+                    }
+                    let failed = failed_snapshot.take();
+                    if commit.snapshot.is_none() {
+                        commit.snapshot = failed;
                     }
                     unrecorded.extend(std::mem::take(&mut commit.new_topics));
                     if !unrecorded.is_empty() {
@@ -818,16 +892,19 @@ impl OffsetCommitter {
                         epoch,
                         offset: commit.offset,
                         schema_history: Vec::new(),
-                        snapshot: commit.snapshot,
+                        snapshot: commit.snapshot.clone(),
                     };
                     match node.propose(command).await {
-                        Ok(_) => {}
+                        Ok(_) => confirm_snapshot(&confirmed, commit.snapshot.as_ref()),
                         Err(NodeError::Rejected(CommandError::StaleEpoch { current, .. })) => {
                             return TaskError::Deposed(format!("Raft rejected epoch {epoch} (current {current})"));
                         }
-                        // Kafka holds the progress; the next commit supersedes this one.
+                        // Kafka holds the progress; the next commit
+                        // supersedes this one's offset, and carries its
+                        // snapshot progress unless it has newer.
                         Err(error) => {
                             tracing::warn!(connector = %name, error = %error_chain(&error), "offset commit to Raft failed; Kafka progress is authoritative");
+                            failed_snapshot = commit.snapshot;
                         }
                     }
                 }
@@ -838,7 +915,19 @@ impl OffsetCommitter {
         OffsetCommitter {
             queue: Some(queue),
             worker: AbortOnDrop(worker),
+            unconfirmed,
         }
+    }
+
+    /// The snapshot progress a delivery's progress record carries: the
+    /// delivery's own (`delivered`), else the newest one Raft has not
+    /// confirmed yet.
+    fn carried(&self, delivered: Option<&SnapshotProgress>) -> Option<SnapshotProgress> {
+        let mut unconfirmed = self.unconfirmed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(delivered) = delivered {
+            *unconfirmed = Some(delivered.clone());
+        }
+        unconfirmed.clone()
     }
 
     /// Queues a commit (waits while the queue is full).
@@ -899,7 +988,7 @@ mod tests {
     }
 
     fn kafka(epoch: u64, pos: u64) -> Option<Progress> {
-        Some(Progress { connector: "c".into(), incarnation: Some("i".into()), epoch, offset: json!({"pos": pos}) })
+        Some(Progress { connector: "c".into(), incarnation: Some("i".into()), epoch, offset: json!({"pos": pos}), snapshot: None })
     }
 
     fn raft(epoch: u64, pos: u64, set_by_operator: bool) -> Option<OffsetRecord> {
@@ -919,5 +1008,54 @@ mod tests {
         assert_eq!(resume_point(kafka(4, 500), raft(3, 100, true)), Some(json!({"pos": 500})));
         assert_eq!(resume_point(None, raft(2, 300, false)), Some(json!({"pos": 300})));
         assert_eq!(resume_point(None, None), None);
+    }
+
+    /// Snapshot progress that reached Kafka but not Raft (the owner died
+    /// between the two, say right after the batch completing the snapshot)
+    /// is committed by the next owner with Kafka's offset; progress Raft
+    /// already has, or an operator's offset, leave nothing to commit.
+    #[test]
+    fn snapshot_progress_only_in_kafka_is_committed_by_the_next_owner() {
+        let completed = SnapshotProgress {
+            tables_done: 1,
+            completed: true,
+            ..progress(30)
+        };
+        let with = |epoch, pos, snapshot: &SnapshotProgress| Progress {
+            snapshot: Some(snapshot.clone()),
+            ..kafka(epoch, pos).unwrap()
+        };
+        let record = with(2, 500, &completed);
+        assert_eq!(
+            unconfirmed_snapshot(Some(&record), raft(2, 300, false).as_ref(), Some(&progress(20))),
+            Some((json!({"pos": 500}), completed.clone()))
+        );
+        assert_eq!(unconfirmed_snapshot(Some(&record), None, None), Some((json!({"pos": 500}), completed.clone())));
+        assert_eq!(unconfirmed_snapshot(Some(&record), raft(2, 500, false).as_ref(), Some(&completed)), None);
+        assert_eq!(unconfirmed_snapshot(Some(&record), raft(3, 100, true).as_ref(), Some(&progress(20))), None);
+        assert_eq!(unconfirmed_snapshot(kafka(2, 500).as_ref(), raft(2, 300, false).as_ref(), Some(&progress(20))), None);
+        assert_eq!(unconfirmed_snapshot(None, raft(2, 300, false).as_ref(), Some(&progress(20))), None);
+    }
+
+    /// A delivery's progress record carries its own snapshot progress, and
+    /// after it the newest one until Raft confirms it.
+    #[tokio::test]
+    async fn progress_records_carry_snapshot_progress_until_raft_has_it() {
+        let committer = OffsetCommitter {
+            queue: None,
+            worker: AbortOnDrop(tokio::spawn(async { TaskError::Stopped })),
+            unconfirmed: Arc::new(Mutex::new(None)),
+        };
+        assert_eq!(committer.carried(None), None);
+        assert_eq!(committer.carried(Some(&progress(10))), Some(progress(10)));
+        assert_eq!(committer.carried(None), Some(progress(10)));
+        assert_eq!(committer.carried(Some(&progress(20))), Some(progress(20)));
+        // Raft commits an older progress (delivered earlier), then none,
+        // then the newest.
+        confirm_snapshot(&committer.unconfirmed, Some(&progress(10)));
+        confirm_snapshot(&committer.unconfirmed, None);
+        assert_eq!(committer.carried(None), Some(progress(20)));
+        confirm_snapshot(&committer.unconfirmed, Some(&progress(20)));
+        assert_eq!(committer.carried(None), None);
     }
 }

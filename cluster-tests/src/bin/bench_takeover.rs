@@ -35,6 +35,7 @@ fn progress(epoch: u64, pos: u64) -> Progress {
         incarnation: Some(INCARNATION.into()),
         epoch,
         offset: json!({"file": "mysql-bin.000042", "pos": pos, "gtids": "0-1-12345678", "row": 0, "event": 2}),
+        snapshot: None,
     }
 }
 

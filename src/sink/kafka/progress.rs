@@ -1,8 +1,8 @@
 //! Progress records: where a connector's delivered output ends.
 //!
 //! Every batch is committed in one Kafka transaction together with one
-//! progress record `{"connector","incarnation","epoch","offset"}`, keyed by
-//! the connector name, in **the connector's own progress topic**
+//! progress record `{"connector","incarnation","epoch","offset"}` (and
+//! `"snapshot"`, see [`Progress::snapshot`]), keyed by the connector name, in **the connector's own progress topic**
 //! (compacted, one partition, written only by this connector's
 //! transactional producer; see [`progress_topic`]). The progress record is
 //! therefore exactly as durable and as visible as the batch it describes:
@@ -90,12 +90,23 @@ pub struct Progress {
     pub incarnation: Option<String>,
     pub epoch: u64,
     pub offset: serde_json::Value,
+    /// Snapshot progress delivered up to this record that Raft had not
+    /// confirmed when it was written (this delivery's own, or an earlier
+    /// one's whose Raft commit was still under way or failed). Snapshot
+    /// progress lives only in Raft, committed after Kafka: without it here
+    /// an owner dying between the two would leave a completed snapshot
+    /// shown as unfinished forever, since its successor resumes from this
+    /// record and streams. The successor commits it to Raft first.
+    /// Records of earlier releases have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<crate::source::SnapshotProgress>,
 }
 
 impl Progress {
-    /// The record value: `{"connector","incarnation","epoch","offset"}` JSON.
+    /// The record value: `{"connector","incarnation","epoch","offset"}`
+    /// JSON, with `"snapshot"` when there is one.
     pub fn to_json(&self) -> Vec<u8> {
-        // A struct of strings, an integer and a JSON value always
+        // A struct of strings, integers, booleans and JSON values always
         // serializes.
         serde_json::to_vec(self).expect("progress serializes to JSON")
     }

@@ -10,8 +10,10 @@
 //!   across the kills, and the cursor records each resume.
 //!
 //! And the parallel snapshot (`snapshot.max.threads=4`) of four tables
-//! under four writers, with the owner killed twice mid-snapshot: the
-//! chaos checker proves every row read exactly once per table and every
+//! under four writers, with the owner killed twice mid-snapshot (the
+//! second owner frozen as soon as it continues, so that its kill still
+//! finds the snapshot unfinished however fast it reads): the chaos
+//! checker proves every row read exactly once per table and every
 //! streamed change after its read exactly once, and the snapshot markers
 //! (`first` and `last` once each) follow the emitted order.
 //!
@@ -329,19 +331,32 @@ async fn parallel_snapshot_of_four_tables_survives_owner_kills_exactly() {
 
     let total = PARALLEL_ROWS as u64 * PARALLEL_TABLES as u64;
     let mut progress_before = 0;
+    // Kill 1 comes once a quarter of the rows is read. Kill 2 must also
+    // find the snapshot unfinished, but its owner reads the rest in about
+    // the time the first victim takes to restart (which the cluster needs
+    // back before a second kill): so the successor is frozen as soon as it
+    // continues the snapshot, and killed once the first victim is back.
+    let mut frozen: Option<(usize, u64, raftcdc::proto::Connector)> = None;
     for kill in 1..=2u64 {
-        let leader = cluster.wait_leader(&cluster.nodes()).await;
-        let threshold = total * kill / 4;
-        let seen = cluster
-            .wait_connector(&[leader], "par", "snapshot progress before the kill", |_, c| {
-                if snapshot_rows(c) >= threshold || c.snapshot.as_ref().is_some_and(|s| s.completed) {
-                    Ok(())
-                } else {
-                    Err(format!("{} rows", snapshot_rows(c)))
-                }
-            })
-            .await
-            .remove(0);
+        let (owner, epoch, seen) = match frozen.take() {
+            Some(frozen) => frozen,
+            None => {
+                let leader = cluster.wait_leader(&cluster.nodes()).await;
+                let threshold = total * kill / 4;
+                let seen = cluster
+                    .wait_connector(&[leader], "par", "snapshot progress before the kill", |_, c| {
+                        if snapshot_rows(c) >= threshold || c.snapshot.as_ref().is_some_and(|s| s.completed) {
+                            Ok(())
+                        } else {
+                            Err(format!("{} rows", snapshot_rows(c)))
+                        }
+                    })
+                    .await
+                    .remove(0);
+                let (owner, epoch) = owner_of(&cluster, leader, "par").await;
+                (owner, epoch, seen)
+            }
+        };
         let progress = seen.snapshot.clone().unwrap();
         assert!(!progress.completed, "the snapshot finished before kill {kill}: make the tables larger");
         // Several tables are in flight: the committed cursor holds those
@@ -350,11 +365,10 @@ async fn parallel_snapshot_of_four_tables_survives_owner_kills_exactly() {
         let ahead = cursor["snapshot_cursor"]["ahead"].as_array().map_or(0, Vec::len);
         assert!(ahead > 0, "no table ahead of the lowest one in flight at kill {kill}: {cursor}");
         progress_before = progress_before.max(progress.rows_read);
-        let (owner, epoch) = owner_of(&cluster, leader, "par").await;
         cluster.kill(owner);
         let survivors: Vec<usize> = cluster.nodes().into_iter().filter(|n| *n != owner).collect();
         let leader = cluster.wait_leader(&survivors).await;
-        cluster
+        let continued = cluster
             .wait_connector(&[leader], "par", "the new owner continues the snapshot", |_, c| {
                 let rows = snapshot_rows(c);
                 if c.epoch <= epoch {
@@ -369,7 +383,13 @@ async fn parallel_snapshot_of_four_tables_survives_owner_kills_exactly() {
                     Err(format!("{rows} rows, resumed {}", resumed(c)))
                 }
             })
-            .await;
+            .await
+            .remove(0);
+        if kill == 1 {
+            let successor = continued.owner_node_id.expect("owned") as usize;
+            cluster.freeze(successor);
+            frozen = Some((successor, continued.epoch, continued));
+        }
         cluster.restart(owner);
         cluster.wait_ready(owner).await;
     }

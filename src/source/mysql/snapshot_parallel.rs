@@ -690,6 +690,43 @@ mod tests {
         assert_eq!(last.snapshot.as_ref().unwrap().rows_read, 7);
     }
 
+    /// A cursor resumed with one table left (the others done, this one
+    /// after its last committed key): the group with its remaining rows is
+    /// the snapshot's last, and its batch commits the completed snapshot.
+    #[test]
+    fn a_resumed_cursor_with_one_table_left_completes_with_its_last_batch() {
+        let (config, server) = (config(), server());
+        let encoder = RowEncoder {
+            config: &config,
+            server: &server,
+            builder: RecordBuilder::new(config.clone()),
+            base: SourceOffset::at("bin.000001".into(), 4, None, 1),
+            ts_sec: 0,
+        };
+        let b = output(&encoder.builder, "b");
+        let tables = ["a", "b", "c"].iter().map(|t| ("d".to_string(), t.to_string())).collect();
+        let mut cursor = SnapshotCursor::new(tables);
+        let id = || Some(vec!["id".to_string()]);
+        cursor.advance(0, 10, Some(vec![KeyValue::Int(10)]), id(), true);
+        cursor.advance(2, 4, Some(vec![KeyValue::Int(4)]), id(), true);
+        cursor.advance(1, 3, Some(vec![KeyValue::Int(3)]), id(), false);
+        let mut resumed = SourceOffset::from_json(&encoder.offset(&cursor, false).to_json(), true).unwrap().snapshot.unwrap();
+        assert_eq!(resumed.pending().len(), 1);
+        let mut merge = Merge {
+            encoder: &encoder,
+            cursor: &mut resumed,
+            resumed: false,
+            held: None,
+        };
+        assert!(merge.take(group(&encoder, &b, 1, &[4, 5], false, true)).unwrap().is_empty());
+        let last = merge.finish().unwrap().unwrap();
+        assert_eq!(markers(&last), ["true", "last"]);
+        assert!(cursor_of(&last).is_none(), "the last batch's offset is the completed snapshot's");
+        let progress = last.snapshot.as_ref().unwrap();
+        assert!(progress.completed);
+        assert_eq!((progress.tables_done, progress.tables_total, progress.rows_read), (3, 3, 19));
+    }
+
     /// A reader that stopped without finishing its table fails the run
     /// instead of completing the snapshot.
     #[test]

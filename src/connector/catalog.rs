@@ -233,8 +233,8 @@ pub const CATALOG: &[Entry] = &[
     no_effect("gtid.ignore.on.recovery", "true", "Ignore GTIDs when recovering schema history.", HISTORY),
     source("tombstones.on.delete", "true", "Follow a delete with a tombstone."),
     source("message.key.columns", "", "db.table regex:col1,col2;... custom message keys."),
-    source("schema.name.adjustment.mode", "none", "Adjust schema names for Avro; only none (Debezium's default) is accepted: avro and avro_unicode rename what raftcdc writes as is."),
-    source("field.name.adjustment.mode", "none", "Adjust field names for Avro; only none (Debezium's default) is accepted: avro and avro_unicode rename what raftcdc writes as is."),
+    source("schema.name.adjustment.mode", "none", "Make record schema names (<topic>.Key, .Value, .Envelope) valid Avro names: none, avro (invalid characters become _, a leading digit keeps itself after the _) or avro_unicode (they become _uXXXX, _ included)."),
+    source("field.name.adjustment.mode", "none", "Make field (column) names valid Avro names, in keys and values: none, avro (invalid characters, . included, become _) or avro_unicode (they become _uXXXX, _ included)."),
     no_effect("database.jdbc.driver", "com.mysql.cj.jdbc.Driver", "JDBC driver class.", JDBC),
     no_effect("database.protocol", "jdbc:mysql", "JDBC protocol.", JDBC),
     // ---- Debezium: advanced ----

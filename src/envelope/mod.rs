@@ -32,6 +32,9 @@
 //!   including zero dates, `YEAR 0000`, ENUM/SET, BIT byte order, binary
 //!   modes and DECIMAL's unscaled two's complement;
 //! - [`json`]: Jackson's string escaping and Java's number formatting;
+//! - `name_adjustment`: `schema.name.adjustment.mode` and
+//!   `field.name.adjustment.mode` (Avro-valid schema and field names);
+//! - `options`: the properties that shape the output, and their defaults;
 //! - this file: the envelope (`before, after, source, transaction, op,
 //!   ts_ms, ts_us, ts_ns`), the key, and the `source` block.
 //!
@@ -53,17 +56,22 @@
 
 mod column_mappers;
 pub(crate) mod json;
+mod name_adjustment;
+mod options;
 mod records;
 pub(crate) mod schema;
 mod topic_naming;
 mod value;
 
-use std::fmt;
-use std::str::FromStr;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use records::{ConnectorEncoder, TableChange, TableChangeKind};
 pub use column_mappers::{is_column_mapper_property, ColumnMapper, ColumnMappers, HashAlgorithm};
+pub use options::{
+    BigintUnsignedHandlingMode, BinaryHandlingMode, DecimalHandlingMode, EncodingOptions, FieldNameAdjustmentMode,
+    OptionError, SchemaNameAdjustmentMode, TimePrecisionMode,
+};
 pub use topic_naming::{TopicNaming, TopicNamingStrategy};
 pub(crate) use value::epoch_days;
 
@@ -91,6 +99,13 @@ pub enum EncodeError {
         expected: usize,
         actual: usize,
     },
+    #[error("table `{table}`: columns `{first}` and `{second}` both become field `{field}` (field.name.adjustment.mode); Debezium fails on it too")]
+    DuplicateField {
+        table: String,
+        field: String,
+        first: String,
+        second: String,
+    },
     #[error("key column index {index} out of range for table `{table}` with {columns} columns")]
     KeyColumn {
         table: String,
@@ -98,77 +113,6 @@ pub enum EncodeError {
         columns: usize,
     },
 }
-
-/// An unknown value for an encoding option.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid value '{value}' for {option}; valid values: {valid}")]
-pub struct OptionError {
-    pub option: &'static str,
-    pub value: String,
-    pub valid: &'static str,
-}
-
-macro_rules! option_enum {
-    ($(#[$meta:meta])* $name:ident, $option:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            /// The Debezium configuration property this option comes from.
-            pub const PROPERTY: &'static str = $option;
-            /// The valid values, as written in configuration.
-            pub const VALID: &'static str = concat!($($text, ", "),+);
-
-            /// The configuration spelling of this value.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = OptionError;
-            fn from_str(s: &str) -> Result<Self, OptionError> {
-                match s.trim().to_ascii_lowercase().as_str() {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(OptionError {
-                        option: $option,
-                        value: s.to_owned(),
-                        valid: Self::VALID.trim_end_matches(", "),
-                    }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-option_enum!(
-    /// `decimal.handling.mode`: DECIMAL as Connect `Decimal` bytes, as a
-    /// double, or as a plain string.
-    DecimalHandlingMode, "decimal.handling.mode", { Precise => "precise", Double => "double", String => "string" }
-);
-option_enum!(
-    /// `time.precision.mode` (the MySQL connectors accept only these two).
-    TimePrecisionMode, "time.precision.mode", {
-        AdaptiveTimeMicroseconds => "adaptive_time_microseconds", Connect => "connect"
-    }
-);
-option_enum!(
-    /// `bigint.unsigned.handling.mode`.
-    BigintUnsignedHandlingMode, "bigint.unsigned.handling.mode", { Long => "long", Precise => "precise" }
-);
-option_enum!(
-    /// `binary.handling.mode`.
-    BinaryHandlingMode, "binary.handling.mode", {
-        Bytes => "bytes", Base64 => "base64", Base64UrlSafe => "base64-url-safe", Hex => "hex"
-    }
-);
 
 /// Which Debezium connector is emulated: decides `source.connector` and
 /// the `io.debezium.connector.<name>.*` schema names.
@@ -194,92 +138,6 @@ impl Connector {
             "io.debezium.connector.mariadb.MariaDbConnector" => Some(Connector::Mariadb),
             _ => None,
         }
-    }
-}
-
-/// How events are encoded; Debezium's defaults via [`Default`].
-///
-/// `JsonConverter`'s `replace.null.with.default` is not an option: it is
-/// always its default, `true` (a null in a field whose schema has a
-/// default is written as the default).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodingOptions {
-    /// `decimal.handling.mode`.
-    pub decimal: DecimalHandlingMode,
-    /// `time.precision.mode`.
-    pub time_precision: TimePrecisionMode,
-    /// `bigint.unsigned.handling.mode`.
-    pub bigint_unsigned: BigintUnsignedHandlingMode,
-    /// `binary.handling.mode`.
-    pub binary: BinaryHandlingMode,
-    /// `key.converter.schemas.enable`: wrap keys as `{"schema","payload"}`.
-    pub key_schemas_enable: bool,
-    /// `value.converter.schemas.enable`: wrap values likewise.
-    pub value_schemas_enable: bool,
-    /// `topic.naming.strategy` and `topic.delimiter`: topic and record
-    /// schema names.
-    pub topic_naming: TopicNaming,
-    /// `column.truncate.*` and `column.mask.*`.
-    pub column_mappers: ColumnMappers,
-    /// Not a property: set by the owner of a connector with transforms.
-    /// Data-change keys and values are then written payload-only and
-    /// each record carries the encoder's schemas by reference
-    /// ([`crate::source::Record::schemas`]), so the transform chain reads
-    /// them without parsing or comparing schema JSON per record.
-    pub schemas_by_reference: bool,
-}
-
-impl Default for EncodingOptions {
-    fn default() -> Self {
-        EncodingOptions {
-            decimal: DecimalHandlingMode::Precise,
-            time_precision: TimePrecisionMode::AdaptiveTimeMicroseconds,
-            bigint_unsigned: BigintUnsignedHandlingMode::Long,
-            binary: BinaryHandlingMode::Bytes,
-            key_schemas_enable: true,
-            value_schemas_enable: true,
-            topic_naming: TopicNaming::default(),
-            column_mappers: ColumnMappers::default(),
-            schemas_by_reference: false,
-        }
-    }
-}
-
-impl EncodingOptions {
-    /// Reads the options from Debezium connector properties; absent keys
-    /// keep their defaults. Boolean properties accept `true`/`false`.
-    pub fn from_properties<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<EncodingOptions, OptionError> {
-        let mut o = EncodingOptions::default();
-        if let Some(v) = get(DecimalHandlingMode::PROPERTY) {
-            o.decimal = v.parse()?;
-        }
-        if let Some(v) = get(TimePrecisionMode::PROPERTY) {
-            o.time_precision = v.parse()?;
-        }
-        if let Some(v) = get(BigintUnsignedHandlingMode::PROPERTY) {
-            o.bigint_unsigned = v.parse()?;
-        }
-        if let Some(v) = get(BinaryHandlingMode::PROPERTY) {
-            o.binary = v.parse()?;
-        }
-        let boolean = |option: &'static str, value: &str| -> Result<bool, OptionError> {
-            match value.trim().to_ascii_lowercase().as_str() {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                _ => Err(OptionError {
-                    option,
-                    value: value.to_owned(),
-                    valid: "true, false",
-                }),
-            }
-        };
-        if let Some(v) = get("key.converter.schemas.enable") {
-            o.key_schemas_enable = boolean("key.converter.schemas.enable", v)?;
-        }
-        if let Some(v) = get("value.converter.schemas.enable") {
-            o.value_schemas_enable = boolean("value.converter.schemas.enable", v)?;
-        }
-        Ok(o)
     }
 }
 
@@ -415,6 +273,28 @@ pub fn data_change_topic(topic_prefix: &str, db: &str, table: &str) -> String {
     TopicNaming::default().data_change_topic(topic_prefix, db, table)
 }
 
+/// The field name of each column under `mode`; two columns that become
+/// the same field are refused, as Connect's `SchemaBuilder` refuses a
+/// duplicate field under Debezium.
+fn adjusted_field_names(table: &str, columns: &[ColumnSchema], mode: FieldNameAdjustmentMode) -> Result<Vec<String>, EncodeError> {
+    let names: Vec<String> = columns.iter().map(|c| mode.adjust(&c.name).into_owned()).collect();
+    if mode != FieldNameAdjustmentMode::None {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            if let Some(&first) = seen.get(name.as_str()) {
+                return Err(EncodeError::DuplicateField {
+                    table: table.to_owned(),
+                    field: name.clone(),
+                    first: columns[first].name.clone(),
+                    second: columns[i].name.clone(),
+                });
+            }
+            seen.insert(name, i);
+        }
+    }
+    Ok(names)
+}
+
 /// One field of a row struct: its pre-escaped `"name":` and its plan.
 #[derive(Debug, Clone)]
 struct Field {
@@ -493,6 +373,7 @@ impl TableEncoder {
             });
         }
 
+        let field_names = adjusted_field_names(table, columns, options.field_name_adjustment)?;
         let mut value_schema_fields = Vec::with_capacity(columns.len());
         let mut value_fields = Vec::with_capacity(columns.len());
         // Keys are never mapped (Debezium applies column mappers to values).
@@ -513,32 +394,37 @@ impl TableEncoder {
                 }
                 plan.mapping = mapping;
             }
-            value_schema_fields.push((column.name.clone(), schema));
+            value_schema_fields.push((field_names[i].clone(), schema));
             value_fields.push(Field {
                 index: i,
-                name_json: field_name_json(&column.name, i == 0),
+                name_json: field_name_json(&field_names[i], i == 0),
                 plan,
             });
         }
         let mut key_schema_fields = Vec::with_capacity(key_indices.len());
         let mut key_fields = Vec::with_capacity(key_indices.len());
         for (n, &i) in key_indices.iter().enumerate() {
-            key_schema_fields.push((columns[i].name.clone(), unmapped[i].0.clone()));
+            key_schema_fields.push((field_names[i].clone(), unmapped[i].0.clone()));
             key_fields.push(Field {
                 index: i,
-                name_json: field_name_json(&columns[i].name, n == 0),
+                name_json: field_name_json(&field_names[i], n == 0),
                 plan: unmapped[i].1.clone(),
             });
         }
 
-        let key_schema = (!key_fields.is_empty())
-            .then(|| ConnectSchema::structure(key_schema_fields).named(format!("{topic}.Key"), None));
+        let schema_name = |suffix: &str| {
+            let name = format!("{topic}.{suffix}");
+            options.schema_name_adjustment.adjust(&name).into_owned()
+        };
+        let key_schema =
+            (!key_fields.is_empty()).then(|| ConnectSchema::structure(key_schema_fields).named(schema_name("Key"), None));
         let key_schema_json = key_schema.as_ref().map(ConnectSchema::to_json).unwrap_or_default();
         let value_schema = ConnectSchema::new(SchemaType::Struct(value_schema_fields))
             .optional(true)
-            .named(format!("{topic}.Value"), None);
+            .named(schema_name("Value"), None);
+        let envelope_name = schema_name("Envelope");
         let envelope_schemas = [Connector::Mysql, Connector::Mariadb]
-            .map(|connector| schema::envelope_schema(format!("{topic}.Envelope"), value_schema.clone(), connector));
+            .map(|connector| schema::envelope_schema(envelope_name.clone(), value_schema.clone(), connector));
         let envelope_schema_json = [envelope_schemas[0].to_json(), envelope_schemas[1].to_json()];
         let record_schemas = options.schemas_by_reference.then(|| {
             let key = key_schema.map(Arc::new);

@@ -3,8 +3,9 @@
 //!
 //! This file holds the shared fixtures (the source block, its schema,
 //! one-column encoders); the goldens are split by concept: `values`
-//! (non-temporal types), `temporal` (dates and times) and `messages`
-//! (whole keys and values, the connector's other records).
+//! (non-temporal types), `temporal` (dates and times), `messages`
+//! (whole keys and values, the connector's other records) and `names`
+//! (schema and field names under the name adjustment modes).
 
 use super::*;
 use crate::source::mysql::column::{BlobSize, ColumnType, ColumnValue as V, GeometryKind};
@@ -121,5 +122,6 @@ fn opts() -> EncodingOptions {
 }
 
 mod messages;
+mod names;
 mod temporal;
 mod values;

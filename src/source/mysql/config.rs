@@ -21,8 +21,8 @@ use super::tls::DatabaseTls;
 use crate::connector::catalog;
 use crate::connector::Properties;
 use crate::envelope::{
-    BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions, TimePrecisionMode,
-    is_column_mapper_property, ColumnMappers, TopicNaming,
+    BigintUnsignedHandlingMode, BinaryHandlingMode, Connector, DecimalHandlingMode, EncodingOptions,
+    FieldNameAdjustmentMode, SchemaNameAdjustmentMode, TimePrecisionMode, is_column_mapper_property, ColumnMappers, TopicNaming,
 };
 
 /// A secret string: `Debug` and `Display` never show it.
@@ -288,8 +288,6 @@ pub fn supported_property_names() -> impl Iterator<Item = &'static str> {
 /// to do instead.
 const FIXED_VALUES: &[(&str, &str, &str)] = &[
     ("table.ignore.builtin", "true", "raftcdc never captures the system schemas"),
-    ("schema.name.adjustment.mode", "none", "raftcdc writes schema names as Debezium does by default"),
-    ("field.name.adjustment.mode", "none", "raftcdc writes field names as Debezium does by default"),
     ("source.struct.version", "v2", "raftcdc writes Debezium's v2 source block"),
     ("snapshot.query.mode", "select_all", "custom snapshot queries are Java classes; raftcdc reads every row"),
     ("key.converter.decimal.format", "BASE64", "use decimal.handling.mode=double or string"),
@@ -543,6 +541,8 @@ impl MySqlSourceConfig {
             time_precision: p.parsed("time.precision.mode", TimePrecisionMode::AdaptiveTimeMicroseconds)?,
             bigint_unsigned: p.parsed("bigint.unsigned.handling.mode", BigintUnsignedHandlingMode::Long)?,
             binary: p.parsed("binary.handling.mode", BinaryHandlingMode::Bytes)?,
+            schema_name_adjustment: p.parsed(SchemaNameAdjustmentMode::PROPERTY, SchemaNameAdjustmentMode::None)?,
+            field_name_adjustment: p.parsed(FieldNameAdjustmentMode::PROPERTY, FieldNameAdjustmentMode::None)?,
             key_schemas_enable: p.boolean("key.converter.schemas.enable", true)?,
             value_schemas_enable: p.boolean("value.converter.schemas.enable", true)?,
             topic_naming: TopicNaming::parse(p.get("topic.naming.strategy"), p.get("topic.delimiter"))
@@ -778,8 +778,17 @@ pub(crate) mod tests {
         let c = with(&[("topic.naming.strategy", "io.debezium.schema.SchemaTopicNamingStrategy")]).unwrap();
         assert_eq!(c.table_topic("inventory", "customers"), "dbserver1.customers");
         assert_eq!(with(&[("topic.heartbeat.name", "heartbeats")]).unwrap().heartbeat_topic(), "heartbeats");
-        assert_eq!(with(&[("schema.name.adjustment.mode", "avro")]).unwrap_err().property, "schema.name.adjustment.mode");
-        assert!(with(&[("field.name.adjustment.mode", "none")]).is_ok());
+        for (key, value) in [("schema.name.adjustment.mode", "avro_unicode"), ("field.name.adjustment.mode", "AVRO"), ("field.name.adjustment.mode", "none")] {
+            assert!(with(&[(key, value)]).is_ok(), "{key}={value}");
+        }
+        let c = with(&[("schema.name.adjustment.mode", "avro"), ("field.name.adjustment.mode", "avro_unicode")]).unwrap();
+        assert_eq!(c.encoding.schema_name_adjustment, SchemaNameAdjustmentMode::Avro);
+        assert_eq!(c.encoding.field_name_adjustment, FieldNameAdjustmentMode::AvroUnicode);
+        for key in ["schema.name.adjustment.mode", "field.name.adjustment.mode"] {
+            let err = with(&[(key, "unicode")]).unwrap_err();
+            assert_eq!(err.property, key);
+            assert!(err.reason.contains("none, avro, avro_unicode"), "{err}");
+        }
         for (key, value) in [("topic.naming.strategy", "io.debezium.schema.DefaultRegexTopicNamingStrategy"), ("topic.delimiter", "/")] {
             assert_eq!(with(&[(key, value)]).unwrap_err().property, key);
         }

@@ -65,7 +65,7 @@ const CORPUS: &[(&str, Expect)] = &[
     ("06-examples-tutorial-register-mysql-apicurio-compatibile-converter-avro.json", Refused("key.converter", "only org.apache.kafka.connect.json.JsonConverter")),
     // `${file:...}` is resolved by Kafka Connect's config providers.
     ("07-examples-tutorial-register-mysql-ext-secrets.json", Refused("database.password", "config provider reference")),
-    // Avro output (with schema.name.adjustment.mode=avro, refused too).
+    // Avro output (its schema.name.adjustment.mode=avro is accepted).
     ("08-examples-apicurio-register-mysql-apicurio.json", Refused("key.converter", "only org.apache.kafka.connect.json.JsonConverter")),
     ("09-examples-failover-register-mysql.json", Created(SCHEMA_HISTORY)),
     ("10-examples-graphql-mysql-source.json", Created(SCHEMA_HISTORY)),

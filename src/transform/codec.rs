@@ -110,6 +110,8 @@ pub(crate) enum Projection {
     All,
     /// Of a struct, member `i` as `members[i]` says (`None`: skipped).
     Members(Vec<Option<Projection>>),
+    /// A struct kept as its JSON text ([`Value::RawStruct`]).
+    Raw,
 }
 
 /// A JSON reader over bytes.
@@ -286,6 +288,11 @@ impl<'a> Reader<'a> {
             self.expect(b"null")?;
             return Ok(Value::Null);
         }
+        if *projection == Projection::Raw && c == b'{' && matches!(schema.kind, SchemaType::Struct(_)) {
+            let start = self.i;
+            self.skip()?;
+            return Ok(Value::RawStruct { json: self.s[start..self.i].to_vec(), more: Vec::new() });
+        }
         Ok(match &schema.kind {
             SchemaType::Boolean => match c {
                 b't' => self.expect(b"true").map(|_| Value::Boolean(true))?,
@@ -324,7 +331,7 @@ impl<'a> Reader<'a> {
                         fields.iter().position(|(n, _)| *n == *key)
                     };
                     let member = |i: usize| match projection {
-                        Projection::All => Some(&Projection::All),
+                        Projection::All | Projection::Raw => Some(&Projection::All),
                         Projection::Members(members) => members.get(i).and_then(Option::as_ref),
                     };
                     match index {
@@ -596,6 +603,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, schema: Option<&ConnectSchema>, val
             Some(default) => out.extend_from_slice(default),
             None => out.extend_from_slice(b"null"),
         },
+        Value::RawStruct { json, more } => write_raw_struct(out, schema, json, more),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int(i) => write_i64(out, *i),
         Value::Float32(f) => write_f32(out, *f),
@@ -676,6 +684,34 @@ fn write_map(out: &mut Vec<u8>, entries: &[(Value, Value)], string_keys: bool, k
 }
 
 /// A value without a schema (`JsonConverter` infers from the Java type).
+/// A [`Value::RawStruct`]: its JSON text, then its further members as the
+/// schema's last fields.
+fn write_raw_struct(out: &mut Vec<u8>, schema: &ConnectSchema, json: &[u8], more: &[Value]) {
+    if more.is_empty() {
+        out.extend_from_slice(json);
+        return;
+    }
+    let fields = match &schema.kind {
+        SchemaType::Struct(fields) => &fields[..],
+        _ => &[],
+    };
+    let first = fields.len().saturating_sub(more.len());
+    // The object without its closing brace; `{}` has no members to follow.
+    out.extend_from_slice(&json[..json.len().saturating_sub(1)]);
+    let mut empty = json.len() <= 2;
+    for (k, value) in more.iter().enumerate() {
+        let Some((name, field_schema)) = fields.get(first + k) else { break };
+        if !empty {
+            out.push(b',');
+        }
+        empty = false;
+        write_str(out, name);
+        out.push(b':');
+        write_value(out, Some(field_schema), value);
+    }
+    out.push(b'}');
+}
+
 fn write_schemaless(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
@@ -683,7 +719,7 @@ fn write_schemaless(out: &mut Vec<u8>, value: &Value) {
             let string_keys = entries.iter().all(|(k, _)| matches!(k, Value::String(_)));
             write_map(out, entries, string_keys, None, None);
         }
-        Value::Struct(_) => out.extend_from_slice(b"null"),
+        Value::Struct(_) | Value::RawStruct { .. } => out.extend_from_slice(b"null"),
         other => {
             // Primitives and arrays write the same with or without a schema.
             let schema = ConnectSchema::new(SchemaType::String);

@@ -48,6 +48,12 @@ impl FieldTransform {
         Ok(out)
     }
 
+    /// Whether this transform reads nothing but headers (InsertHeader,
+    /// DropHeaders).
+    pub(super) fn touches_headers_only(&self) -> bool {
+        matches!(self.op, FieldOp::InsertHeader { .. } | FieldOp::DropHeaders(_))
+    }
+
     pub(super) fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, String> {
         match &self.op {
             FieldOp::InsertHeader { header, value } => {

@@ -143,6 +143,9 @@ pub struct TransformChain {
     /// pointer; the entry keeps the schema alive), when the first step is
     /// an unconditional ExtractNewRecordState: see [`codec::Projection`].
     projections: HashMap<usize, (SchemaRef, Arc<Projection>)>,
+    /// Whether rows stay the encoder's JSON text (see
+    /// [`TransformChain::keeps_rows_whole`]).
+    raw_rows: bool,
 }
 
 impl TransformChain {
@@ -175,7 +178,26 @@ impl TransformChain {
             cache: SchemaCache::default(),
             format,
             projections: HashMap::new(),
+            raw_rows: false,
         }
+        .with_raw_rows()
+    }
+
+    /// Rows stay JSON text when nothing in the chain reads inside them:
+    /// an unconditional ExtractNewRecordState in front that keeps rows
+    /// whole, followed only by steps that look at topics, headers or
+    /// whether a value is null (RegexRouter, InsertHeader, DropHeaders,
+    /// Filter and the predicates). Any other step reads or rebuilds the
+    /// row, so it gets the row as Connect values.
+    fn with_raw_rows(mut self) -> TransformChain {
+        let front = matches!(self.steps.first(), Some((_, None, Step::Unwrap(unwrap))) if unwrap.keeps_rows_whole());
+        let rest = self.steps.iter().skip(1).all(|(_, _, step)| match step {
+            Step::RegexRouter(..) | Step::Filter => true,
+            Step::Field(transform) => transform.touches_headers_only(),
+            _ => false,
+        });
+        self.raw_rows = front && rest;
+        self
     }
 
     /// How much of `record`'s value the chain needs read (see
@@ -193,7 +215,7 @@ impl TransformChain {
         if self.projections.len() >= 1024 {
             self.projections.clear();
         }
-        let projection = unwrap.envelope_projection(&schemas.value).map_or_else(all, Arc::new);
+        let projection = unwrap.envelope_projection(&schemas.value, self.raw_rows).map_or_else(all, Arc::new);
         self.projections.insert(key, (schemas.value.clone(), projection.clone()));
         projection
     }

@@ -16,6 +16,9 @@
 //! - A struct value is `Value::Struct(Vec<Value>)`, positional: field `i`
 //!   of the value is field `i` of its schema. Field order is therefore the
 //!   schema's, as Connect's `Struct` keeps it.
+//! - A row that no step of the chain reads inside stays the encoder's
+//!   JSON text ([`Value::RawStruct`]): the common unwrap + route chain
+//!   then neither parses nor re-writes the row's columns.
 //! - A null struct member is [`Value::Null`]; writing it applies the
 //!   field's default as `JsonConverter` does (`replace.null.with.default`),
 //!   so a transform never needs to know about defaults unless its Kafka
@@ -44,6 +47,14 @@ pub enum Value {
     Map(Vec<(Value, Value)>),
     /// Members in the order of the schema's fields.
     Struct(Vec<Value>),
+    /// A struct whose first members are still the encoder's JSON object
+    /// text (`json`, exactly as `JsonConverter` writes them for the
+    /// schema's first fields), followed by members `more` for the
+    /// schema's remaining fields. Only a chain that never reads inside a
+    /// row keeps rows so ([`crate::transform`]: ExtractNewRecordState in
+    /// front, then only routing, header and filter steps); writing it
+    /// copies the text.
+    RawStruct { json: Vec<u8>, more: Vec<Value> },
 }
 
 impl Value {

@@ -262,16 +262,16 @@ fn simple() -> TableEncoder {
     TableEncoder::new("srv", "shop", "t", &simple_columns(), None, schemas(true)).unwrap()
 }
 
-/// The source's records for [`changes`] with schemas by reference, as the
-/// owner of a connector with transforms has it write them.
-fn changes_by_reference() -> Vec<Record> {
-    let options = EncodingOptions { schemas_by_reference: true, ..schemas(true) };
-    let e = TableEncoder::new("srv", "shop", "t", &simple_columns(), None, options).unwrap();
+/// A create (in a transaction), an update, a delete (with its
+/// tombstone) and a truncate of `rows[0]`/`rows[1]`, written by an
+/// encoder with `options`.
+fn lifecycle(columns: &[ColumnSchema], rows: &[Row], options: EncodingOptions) -> Vec<Record> {
+    let e = TableEncoder::new("srv", "shop", "t", columns, None, options).unwrap();
     let tx = TransactionInfo { id: "0-1-42", total_order: 1, data_collection_order: 1 };
     let mut out = Vec::new();
-    out.extend(event(&e, Op::Create, None, Some(&row(1, Some("a"))), Some(&tx)));
-    out.extend(event(&e, Op::Update, Some(&row(1, Some("a"))), Some(&row(1, Some("b"))), None));
-    out.extend(event(&e, Op::Delete, Some(&row(1, Some("b"))), None, None));
+    out.extend(event(&e, Op::Create, None, Some(&rows[0]), Some(&tx)));
+    out.extend(event(&e, Op::Update, Some(&rows[0]), Some(&rows[1]), None));
+    out.extend(event(&e, Op::Delete, Some(&rows[1]), None, None));
     out.push(Record {
         topic: e.topic().into(),
         key: None,
@@ -285,27 +285,68 @@ fn changes_by_reference() -> Vec<Record> {
 #[test]
 fn an_unwrap_first_reads_only_what_it_uses_with_the_same_output() {
     // Schemas by reference let an unconditional unwrap in front skip the
-    // envelope members it does not read; the output must not change,
-    // whatever it adds (nested, top-level, fallback names, headers).
-    let tx = TransactionInfo { id: "0-1-42", total_order: 1, data_collection_order: 1 };
-    let e = simple();
-    let mut inline = Vec::new();
-    inline.extend(event(&e, Op::Create, None, Some(&row(1, Some("a"))), Some(&tx)));
-    inline.extend(changes().into_iter().skip(1));
-    let configs: [&[(&str, &str)]; 4] = [
-        &[("transforms", "u"), UNWRAP],
-        &[("transforms", "u"), UNWRAP, ("transforms.u.delete.tombstone.handling.mode", "rewrite"), ("transforms.u.add.fields", "op,table,source.ts_ms,transaction.id,ts_ms,source.snapshot")],
-        &[("transforms", "u,r"), UNWRAP, ("transforms.u.add.headers", "db,source.file,op"), ("transforms.u.add.fields", "source.nonexistent,gtid"), ("transforms.r.type", "org.apache.kafka.connect.transforms.RegexRouter"), ("transforms.r.regex", "(.*)"), ("transforms.r.replacement", "x_$1")],
-        &[("transforms", "u"), UNWRAP, ("transforms.u.route.by.field", "name"), ("transforms.u.delete.tombstone.handling.mode", "rewrite-with-tombstone")],
+    // envelope members it does not read, and keep rows as JSON text when
+    // nothing after it reads inside them; the output must not change,
+    // whatever it adds (nested, top-level, fallback names, headers) and
+    // whatever follows it.
+    const ROUTE: [(&str, &str); 3] = [
+        ("transforms.r.type", "org.apache.kafka.connect.transforms.RegexRouter"),
+        ("transforms.r.regex", "(.*)"),
+        ("transforms.r.replacement", "x_$1"),
     ];
-    for config in configs {
-        for on in [true, false] {
-            let want = chain(config, on).apply(inline.clone()).unwrap();
-            let got = chain(config, on).apply(changes_by_reference()).unwrap();
-            assert_eq!(got.len(), want.len(), "{config:?}");
-            for (got, want) in got.iter().zip(&want) {
-                assert_eq!((text(&got.key), text(&got.value)), (text(&want.key), text(&want.value)), "{config:?} schemas {on}");
-                assert_eq!((&got.topic, &got.headers), (&want.topic, &want.headers), "{config:?}");
+    // `field`: a string column of the table.
+    let configs = |field: &'static str| -> Vec<Vec<(&'static str, &'static str)>> { vec![
+        vec![("transforms", "u"), UNWRAP],
+        vec![("transforms", "u"), UNWRAP, ("transforms.u.delete.tombstone.handling.mode", "rewrite"), ("transforms.u.add.fields", "op,table,source.ts_ms,transaction.id,ts_ms,source.snapshot")],
+        vec![("transforms", "u,r"), UNWRAP, ("transforms.u.add.headers", "db,source.file,op"), ("transforms.u.add.fields", "source.nonexistent,gtid"), ROUTE[0], ROUTE[1], ROUTE[2]],
+        vec![("transforms", "u"), UNWRAP, ("transforms.u.route.by.field", field), ("transforms.u.delete.tombstone.handling.mode", "rewrite-with-tombstone")],
+        vec![("transforms", "u"), UNWRAP, ("transforms.u.delete.tombstone.handling.mode", "delete-to-tombstone")],
+        vec![
+            ("transforms", "u,h,d,f,r"),
+            UNWRAP,
+            ("transforms.u.delete.tombstone.handling.mode", "rewrite"),
+            ("transforms.u.add.fields", "op"),
+            ("transforms.h.type", "org.apache.kafka.connect.transforms.InsertHeader"),
+            ("transforms.h.header", "origin"),
+            ("transforms.h.value.literal", "raftcdc"),
+            ("transforms.d.type", "org.apache.kafka.connect.transforms.DropHeaders"),
+            ("transforms.d.headers", "raftcdc.source.position"),
+            ("transforms.f.type", "org.apache.kafka.connect.transforms.Filter"),
+            ("transforms.f.predicate", "tomb"),
+            ("predicates", "tomb"),
+            ("predicates.tomb.type", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"),
+            ROUTE[0],
+            ROUTE[1],
+            ROUTE[2],
+        ],
+        // A step that reads inside the row after the unwrap: rows are
+        // read as values.
+        vec![
+            ("transforms", "u,x"),
+            UNWRAP,
+            ("transforms.u.add.fields", "op"),
+            ("transforms.x.type", "org.apache.kafka.connect.transforms.ReplaceField$Value"),
+            ("transforms.x.exclude", field),
+        ],
+    ]};
+    let simple_rows = [row(1, Some("a")), row(1, Some("b"))];
+    let wide_rows = [wide_row(1), wide_row(-7)];
+    let by_reference = EncodingOptions { schemas_by_reference: true, ..schemas(true) };
+    for (columns, rows, field) in [(simple_columns(), &simple_rows[..], "name"), (wide_columns(), &wide_rows[..], "req")] {
+        let inline = lifecycle(&columns, rows, schemas(true));
+        let referenced = lifecycle(&columns, rows, by_reference.clone());
+        // Rows stay text unless a step reads inside them.
+        let raw: Vec<bool> = configs(field).iter().map(|c| chain(c, true).raw_rows).collect();
+        assert_eq!(raw, [true, true, true, false, true, true, false]);
+        for config in &configs(field) {
+            for on in [true, false] {
+                let want = chain(config, on).apply(inline.clone()).unwrap();
+                let got = chain(config, on).apply(referenced.clone()).unwrap();
+                assert_eq!(got.len(), want.len(), "{config:?}");
+                for (got, want) in got.iter().zip(&want) {
+                    assert_eq!((text(&got.key), text(&got.value)), (text(&want.key), text(&want.value)), "{config:?} schemas {on}");
+                    assert_eq!((&got.topic, &got.headers), (&want.topic, &want.headers), "{config:?}");
+                }
             }
         }
     }

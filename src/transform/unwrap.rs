@@ -131,17 +131,27 @@ impl Unwrap {
             }
         }
         if !deleted || self.deletes == DeleteAction::Rewrite {
-            let Value::Struct(mut values) = row else {
-                return Err("the row is not a struct".into());
+            let extend = |values: &mut Vec<Value>| {
+                values.reserve(plan.added.len() + 1);
+                if self.rewrite {
+                    values.push(Value::String(if deleted { "true" } else { "false" }.into()));
+                }
+                for path in &plan.added {
+                    values.push(path.read(&members));
+                }
             };
-            values.reserve(plan.added.len() + 1);
-            if self.rewrite {
-                values.push(Value::String(if deleted { "true" } else { "false" }.into()));
-            }
-            for path in &plan.added {
-                values.push(path.read(&members));
-            }
-            record.value = Data::new(plan.extended.clone(), Value::Struct(values));
+            let row = match row {
+                Value::Struct(mut values) => {
+                    extend(&mut values);
+                    Value::Struct(values)
+                }
+                Value::RawStruct { json, mut more } => {
+                    extend(&mut more);
+                    Value::RawStruct { json, more }
+                }
+                _ => return Err("the row is not a struct".into()),
+            };
+            record.value = Data::new(plan.extended.clone(), row);
         }
         if let Some(header) = &self.config.drop_fields_header {
             if record.value.schema.is_some() && !record.value.is_null() {
@@ -159,7 +169,10 @@ impl Unwrap {
     /// a record that is not an envelope (it passes unchanged, so all of
     /// it is read). The rest of an envelope is never read by anything
     /// after this step: its output is built from those parts only.
-    pub(super) fn envelope_projection(&self, schema: &ConnectSchema) -> Option<Projection> {
+    ///
+    /// With `raw_rows` (nothing after this step reads inside a row, see
+    /// [`Unwrap::keeps_rows_whole`]), `before` and `after` stay JSON text.
+    pub(super) fn envelope_projection(&self, schema: &ConnectSchema, raw_rows: bool) -> Option<Projection> {
         if !schema.name.as_deref().is_some_and(|n| n.ends_with(".Envelope")) {
             return None;
         }
@@ -173,13 +186,20 @@ impl Unwrap {
         };
         keep("before", &mut members);
         keep("after", &mut members);
+        if raw_rows {
+            for name in ["before", "after"] {
+                if let Some(i) = position(name) {
+                    members[i] = Some(Projection::Raw);
+                }
+            }
+        }
         for reference in self.config.add_fields.iter().chain(&self.config.add_headers) {
             keep(&reference.field, &mut members);
             let Some(parent) = reference.parent.as_deref().and_then(position) else { continue };
             let children = struct_fields(&fields[parent].1);
             let Some(child) = children.iter().position(|(n, _)| *n == reference.field) else { continue };
             match &mut members[parent] {
-                Some(Projection::All) => {}
+                Some(Projection::All | Projection::Raw) => {}
                 Some(Projection::Members(read)) => read[child] = Some(Projection::All),
                 slot @ None => {
                     let mut read = vec![None; children.len()];
@@ -189,6 +209,14 @@ impl Unwrap {
             }
         }
         Some(Projection::Members(members))
+    }
+
+    /// Whether this step's output rows are its input rows plus added
+    /// members, never read inside: no `route.by.field` (reads a column),
+    /// no `drop.fields.header.name` (removes columns), and nulls keep the
+    /// defaults the encoder wrote (`replace.null.with.default`).
+    pub(super) fn keeps_rows_whole(&self) -> bool {
+        self.config.route_by_field.is_none() && self.config.drop_fields_header.is_none() && self.config.replace_null_with_default
     }
 
     fn plan(&mut self, envelope: &SchemaRef) -> Result<Arc<Plan>, String> {

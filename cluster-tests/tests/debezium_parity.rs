@@ -378,23 +378,13 @@ async fn adjusted_schema_and_field_names_match_debeziums() {
 
 /// `ExtractNewRecordState` over the `avro_unicode` records
 /// (`names-unwrap.properties`): the rows it extracts carry the adjusted
-/// field and schema names, keys and payloads as Debezium's. The value
-/// schema's own `optional` flag is left out: Debezium's unwrap writes the
-/// row schema required, raftcdc's keeps it optional as the envelope's
-/// `after` has it (a difference of the unwrap transform, not of names).
+/// field and schema names, keys and payloads (and schemas) as Debezium's.
 fn unwrapped_names_match(records: &[raftcdc::source::Record]) {
     let config = TransformsConfig::parse(&chain_properties("names-unwrap")).expect("names-unwrap chain");
     let want = golden("names-unwrap.jsonl");
     let format = OutputFormat { key_schemas_enable: true, value_schemas_enable: true };
     let out = TransformChain::new(&config, format).apply(records.to_vec()).expect("chain applies");
-    let without_optional = |mut record: Value| {
-        if let Some(schema) = record.pointer_mut("/value/schema").and_then(Value::as_object_mut) {
-            schema.remove("optional");
-        }
-        record
-    };
-    let got: Vec<Value> = out.iter().map(|r| without_optional(normalize(as_json(r)))).collect();
-    let want: Vec<Value> = want.into_iter().map(without_optional).collect();
+    let got: Vec<Value> = out.iter().map(|r| normalize(as_json(r))).collect();
     let differences = differences(&got, &want);
     assert!(differences.is_empty(), "names-unwrap: {} of {} records differ:\n{}", differences.len(), want.len(), differences.join("\n"));
     assert!(got.iter().any(|r| r["value"]["payload"]["na_u00efve"] == "café"), "the unwrapped row has the adjusted names");

@@ -392,8 +392,10 @@ fn unwrap_default_mode_is_tombstone() {
     assert_eq!(out[0].headers[0].0, "raftcdc.source.position");
 
     let out = chain(&[("transforms", "u"), UNWRAP], true).apply(changes()).unwrap();
+    // The extracted row's schema is required, as Debezium 3.6 writes it;
     let row_schema = format!(r#"{{"type":"struct","fields":[{ROW_SCHEMA_FIELDS}],"optional":true,"name":"srv.shop.t.Value"}}"#);
-    assert_eq!(values(&out)[0], format!(r#"{{"schema":{row_schema},"payload":{{"id":1,"name":"a"}}}}"#));
+    let extracted_schema = row_schema.replace(r#""optional":true,"name""#, r#""optional":false,"name""#);
+    assert_eq!(values(&out)[0], format!(r#"{{"schema":{extracted_schema},"payload":{{"id":1,"name":"a"}}}}"#));
     // `tombstone` gives a null value with the row schema (ExtractField's
     // result), which JsonConverter writes as a payload of null.
     assert_eq!(values(&out)[2], format!(r#"{{"schema":{row_schema},"payload":null}}"#));
@@ -422,7 +424,7 @@ fn unwrap_rewrite_with_added_fields_schemas_on_and_off() {
     );
     let out = chain(&config, true).apply(changes()).unwrap();
     let schema = format!(
-        r#"{{"type":"struct","fields":[{ROW_SCHEMA_FIELDS},{{"type":"string","optional":true,"field":"__deleted"}},{{"type":"string","optional":true,"field":"__op"}},{{"type":"string","optional":true,"field":"__table"}},{{"type":"int64","optional":true,"field":"__source_ts_ms"}}],"optional":true,"name":"srv.shop.t.Value"}}"#
+        r#"{{"type":"struct","fields":[{ROW_SCHEMA_FIELDS},{{"type":"string","optional":true,"field":"__deleted"}},{{"type":"string","optional":true,"field":"__op"}},{{"type":"string","optional":true,"field":"__table"}},{{"type":"int64","optional":true,"field":"__source_ts_ms"}}],"optional":false,"name":"srv.shop.t.Value"}}"#
     );
     assert_eq!(
         values(&out)[2],
@@ -589,7 +591,7 @@ fn replace_field_excludes_includes_and_renames() {
     );
     assert_eq!(
         text(&out[0].value),
-        r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"key_id"}],"optional":true,"name":"srv.shop.t.Value"},"payload":{"key_id":1}}"#
+        r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"key_id"}],"optional":false,"name":"srv.shop.t.Value"},"payload":{"key_id":1}}"#
     );
     // The delete's null value (tombstone mode) stays null, without schema.
     assert_eq!(text(&out[1].value), "<null>");
@@ -612,7 +614,7 @@ fn insert_field_topic_and_static() {
     assert_eq!(
         text(&out[0].value),
         format!(
-            r#"{{"schema":{{"type":"struct","fields":[{ROW_SCHEMA_FIELDS},{{"type":"string","optional":false,"field":"topic"}},{{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"ts"}},{{"type":"string","optional":true,"field":"origin"}}],"optional":true,"name":"srv.shop.t.Value"}},"payload":{{"id":1,"name":"a","topic":"srv.shop.t","ts":null,"origin":"mariadb"}}}}"#
+            r#"{{"schema":{{"type":"struct","fields":[{ROW_SCHEMA_FIELDS},{{"type":"string","optional":false,"field":"topic"}},{{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"ts"}},{{"type":"string","optional":true,"field":"origin"}}],"optional":false,"name":"srv.shop.t.Value"}},"payload":{{"id":1,"name":"a","topic":"srv.shop.t","ts":null,"origin":"mariadb"}}}}"#
         )
     );
     // A null value passes unchanged.
@@ -673,7 +675,7 @@ fn cast_fields_and_whole_values() {
     let out = unwrapped_then(&[("transforms.t.type", "org.apache.kafka.connect.transforms.Cast$Value"), ("transforms.t.spec", "id:float64")], true);
     assert_eq!(
         text(&out[0].value),
-        r#"{"schema":{"type":"struct","fields":[{"type":"double","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"}],"optional":true,"name":"srv.shop.t.Value"},"payload":{"id":1.0,"name":"a"}}"#
+        r#"{"schema":{"type":"struct","fields":[{"type":"double","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"}],"optional":false,"name":"srv.shop.t.Value"},"payload":{"id":1.0,"name":"a"}}"#
     );
     let out = unwrapped_then(&[("transforms.t.type", "Cast$Value"), ("transforms.t.spec", "id:string,name:boolean")], false);
     assert_eq!(text(&out[0].value), r#"{"id":"1","name":false}"#);

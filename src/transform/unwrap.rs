@@ -247,7 +247,10 @@ impl Unwrap {
             after,
             before,
             row: Arc::new(row_schema.clone()),
-            extended: Arc::new(copy_basics(row_schema, SchemaType::Struct(extended_fields))),
+            // Debezium 3.6's unwrap writes the extracted row's schema
+            // required (captured output), though the envelope's `after` is
+            // optional: the row it returns is never null.
+            extended: Arc::new(copy_basics(row_schema, SchemaType::Struct(extended_fields)).optional(false)),
             added,
             route_by: self
                 .config

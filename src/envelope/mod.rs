@@ -46,6 +46,17 @@
 //! `Vec<u8>`: no JSON tree, no per-row schema work, no allocation beyond the
 //! output buffer (see the `encode_benchmark` test).
 //!
+//! # Why a record holds only its bytes
+//!
+//! [`TableEncoder::key`] and [`TableEncoder::value`] encode into a buffer
+//! reused per thread and return an exact-size copy ([`exact_copy`]). A
+//! buffer reserved up front for the largest likely event and handed over
+//! as the record would hold about twice the event's bytes (a 610-byte
+//! value sat in a 1,088-byte allocation) for as long as the record is
+//! queued, and the owner's queue bound (`max.queue.size.in.bytes`)
+//! counts what records hold: the copy costs one `memcpy`, the slack cost
+//! half the bound.
+//!
 //! # What the caller provides
 //!
 //! Per event, a [`SourceInfo`] (binlog coordinates, borrowed), the `op`, the
@@ -515,17 +526,19 @@ impl TableEncoder {
         }
         self.check_row(row)?;
         let inline = self.inline_key_schema();
-        let mut out = Vec::with_capacity(if inline { self.key_schema_json.len() } else { 0 } + 32 * self.key_fields.len() + 32);
-        if inline {
-            out.extend_from_slice(b"{\"schema\":");
-            out.extend_from_slice(&self.key_schema_json);
-            out.extend_from_slice(b",\"payload\":");
-        }
-        write_struct(&mut out, &self.key_fields, row)?;
-        if inline {
-            out.push(b'}');
-        }
-        Ok(Some(out))
+        exact_copy(|out| {
+            if inline {
+                out.extend_from_slice(b"{\"schema\":");
+                out.extend_from_slice(&self.key_schema_json);
+                out.extend_from_slice(b",\"payload\":");
+            }
+            write_struct(out, &self.key_fields, row)?;
+            if inline {
+                out.push(b'}');
+            }
+            Ok(())
+        })
+        .map(Some)
     }
 
     /// The serialized value of a data-change event. `ts_ms` is the
@@ -539,12 +552,7 @@ impl TableEncoder {
         ts_ms: i64,
         transaction: Option<&TransactionInfo<'_>>,
     ) -> Result<Vec<u8>, EncodeError> {
-        // The schema (when enabled) dominates the size: reserve it up front
-        // instead of growing the buffer a dozen times per event.
-        let schema = if self.inline_value_schema() { self.envelope_schema_json[0].len() } else { 0 };
-        let mut out = Vec::with_capacity(schema + 512 + 64 * self.value_fields.len());
-        self.value_into(&mut out, op, before, after, source, ts_ms, transaction)?;
-        Ok(out)
+        exact_copy(|out| self.value_into(out, op, before, after, source, ts_ms, transaction))
     }
 
     /// Like [`TableEncoder::value`], appending to a reusable buffer. On
@@ -698,6 +706,36 @@ pub(crate) fn write_source(out: &mut Vec<u8>, s: &SourceInfo<'_>) {
     out.extend_from_slice(b",\"query\":");
     opt_str(out, s.query);
     out.push(b'}');
+}
+
+/// A scratch buffer this large or larger (a huge BLOB's event) is not kept
+/// for the next event.
+const SCRATCH_KEPT_BYTES: usize = 1 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `write` on this thread's scratch buffer and returns what it wrote
+/// as an exact-size `Vec` (capacity == length), so an encoded record holds
+/// no spare capacity; see the module docs.
+pub(crate) fn exact_copy<E>(write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<Vec<u8>, E> {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            let written = write(&mut buffer).map(|()| buffer.to_vec());
+            if buffer.capacity() >= SCRATCH_KEPT_BYTES {
+                *buffer = Vec::new();
+            }
+            written
+        }
+        // Only if `write` itself encodes another event on this thread.
+        Err(_) => {
+            let mut buffer = Vec::new();
+            write(&mut buffer)?;
+            Ok(buffer.to_vec())
+        }
+    })
 }
 
 #[cfg(test)]

@@ -24,10 +24,14 @@
 //! their permits through it, so the gate's bound covers them there too.
 //!
 //! # What a batch's size is
-//! The bytes of its records' keys, values, headers and topic names: what
-//! the encoder allocated for it and what the producer copies. The small
-//! fixed overhead per record is not counted, so with tiny records the
-//! record bound is the one that matters.
+//! What its records hold in memory ([`record_bytes`]): the allocated
+//! capacity of their keys, values, header names and values and topic
+//! names, plus each record's and each header's fixed size. Counting
+//! capacity rather than length keeps the bound honest for a record that
+//! carries spare capacity (the encoder allocates exactly, see
+//! [`crate::envelope`], but a transform may not), and like Debezium's
+//! `max.queue.size.in.bytes` (which estimates each record's size in the
+//! JVM) the bound is on memory, not on bytes on the wire.
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -63,12 +67,15 @@ impl Held {
     }
 }
 
-/// The size of a record as the byte bound counts it.
+/// The size of a record as the byte bound counts it: what it holds in
+/// memory (see the module docs).
 pub fn record_bytes(record: &Record) -> usize {
-    record.topic.len()
-        + record.key.as_ref().map_or(0, Vec::len)
-        + record.value.as_ref().map_or(0, Vec::len)
-        + record.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+    std::mem::size_of::<Record>()
+        + record.topic.capacity()
+        + record.key.as_ref().map_or(0, Vec::capacity)
+        + record.value.as_ref().map_or(0, Vec::capacity)
+        + record.headers.capacity() * std::mem::size_of::<(String, Vec<u8>)>()
+        + record.headers.iter().map(|(k, v)| k.capacity() + v.capacity()).sum::<usize>()
 }
 
 /// One permit stands for this many bytes, so a bound of up to 16 TiB fits
@@ -175,8 +182,10 @@ mod tests {
     async fn batches_wait_while_the_bytes_are_held_and_an_oversized_one_passes_alone() {
         let (tx, rx) = mpsc::channel(1);
         let (mut out, _gate) = gate(rx, QueueBounds { records: 1000, bytes: Some(64 * 1024) });
-        tx.send(batch(2, 16 * 1024)).await.unwrap();
-        tx.send(batch(2, 16 * 1024)).await.unwrap();
+        // Records of exactly 16 KiB each, as the bound counts them.
+        let value = 16 * 1024 - std::mem::size_of::<Record>();
+        tx.send(batch(2, value)).await.unwrap();
+        tx.send(batch(2, value)).await.unwrap();
         let (_, first) = out.recv().await.unwrap();
         let (_, second) = out.recv().await.unwrap();
         assert_eq!(first.bytes() + second.bytes(), 64 * 1024);
@@ -191,7 +200,24 @@ mod tests {
         // Larger than the whole bound: it waits for everything, then passes.
         tx.send(batch(1, 1024 * 1024)).await.unwrap();
         let (huge, held) = out.recv().await.unwrap();
-        assert_eq!((huge.records.len(), held.bytes()), (1, 1024 * 1024));
+        assert_eq!((huge.records.len(), held.bytes()), (1, 1024 * 1024 + std::mem::size_of::<Record>()));
+    }
+
+    /// The bound counts what a record holds: spare capacity, header
+    /// entries and the record itself, not only the bytes written.
+    #[test]
+    fn a_record_counts_what_it_holds() {
+        let mut value = Vec::with_capacity(1000);
+        value.extend_from_slice(&[1; 600]);
+        let record = Record {
+            topic: "t".into(),
+            key: Some(vec![2; 10]),
+            value: Some(value),
+            headers: vec![("h".into(), vec![3; 5])],
+            schemas: None,
+        };
+        let fixed = std::mem::size_of::<Record>() + std::mem::size_of::<(String, Vec<u8>)>();
+        assert_eq!(record_bytes(&record), fixed + 1 + 10 + 1000 + 1 + 5);
     }
 
     #[tokio::test]

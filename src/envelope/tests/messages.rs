@@ -5,6 +5,27 @@
 
 use super::*;
 
+/// A key and a value hold exactly their bytes (no spare capacity the
+/// owner's queue would carry), with and without schemas, for a small
+/// event after a large one on the same thread.
+#[test]
+fn keys_and_values_hold_exactly_their_bytes() {
+    let mut id = col("id", 0, ColumnType::Int { unsigned: false }, false);
+    id.in_primary_key = true;
+    let text = ColumnType::VarChar { collation: 45, max_bytes: 1_000_000 };
+    let columns = vec![id, col("name", 1, text, true)];
+    for schemas in [false, true] {
+        let options = EncodingOptions { value_schemas_enable: schemas, key_schemas_enable: schemas, ..opts() };
+        let encoder = TableEncoder::new("srv", "shop", "t", &columns, None, options).expect("encoder");
+        for name in ["x".repeat(2_000_000), "small".to_string()] {
+            let row = vec![V::Int(1), V::Text(name)];
+            let key = encoder.key(&row).expect("key").expect("has key");
+            let value = encoder.value(Op::Create, None, Some(&row), &source(), 1, None).expect("value");
+            assert_eq!((key.capacity(), value.capacity()), (key.len(), value.len()), "schemas {schemas}");
+        }
+    }
+}
+
 /// The complete key and value, schemas enabled, for a small table.
 #[test]
 fn full_messages_with_schemas() {

@@ -8,7 +8,10 @@
 //!
 //! - **typed**: `delivery.guarantee`, `topic.creation.default.partitions`,
 //!   `topic.creation.default.replication.factor`,
-//!   `producer.override.transaction.timeout.ms` are parsed into fields;
+//!   `producer.override.transaction.timeout.ms` and the producer's queue
+//!   bound (`producer.override.queue.buffering.max.kbytes`, or Kafka
+//!   Connect's `producer.override.buffer.memory` in bytes, translated) are
+//!   parsed into fields;
 //! - **passed on**: other `topic.creation.default.<key>` become topic configs
 //!   of the topics the sink creates; other `producer.override.<key>` become
 //!   librdkafka producer properties (checked here by librdkafka itself, so a
@@ -25,6 +28,19 @@
 //! - **not the sink's**: `kafka.*` keys are passed through by the source
 //!   config for the layer that chooses the Kafka cluster (the bootstrap
 //!   servers are an argument here); the sink does not read them.
+//!
+//! # The producer's queue bound
+//! librdkafka keeps a copy of every record it has not yet had
+//! acknowledged, up to `queue.buffering.max.kbytes` (librdkafka's default:
+//! 1 GiB). The sink bounds it at [`DEFAULT_PRODUCER_QUEUE_KBYTES`] (16 MiB)
+//! unless the connector sets it, as the Java producer Kafka Connect runs
+//! bounds it with `buffer.memory` (32 MiB): when it is full, the sink waits
+//! for the oldest acknowledgement before producing more, so a large
+//! transaction costs time, not memory. A record is at most
+//! `message.max.bytes` long (librdkafka refuses a longer one, and the sink
+//! reports which setting to raise), so the default bound grows to hold one
+//! record of that size, and an explicit bound smaller than it is refused:
+//! such a record would never fit in the queue.
 //!
 //! Anything else is an unknown property and is refused, so a typo never
 //! falls back to a default. Every error names the property, in the form the
@@ -92,6 +108,13 @@ pub struct KafkaSinkConfig {
     /// `producer.override.transaction.timeout.ms` (default 60 s). The broker
     /// aborts a transaction left open this long.
     pub transaction_timeout: Duration,
+    /// librdkafka `queue.buffering.max.kbytes`: how much record data the
+    /// producer holds unacknowledged. From
+    /// `producer.override.queue.buffering.max.kbytes`, or
+    /// `producer.override.buffer.memory` (bytes, rounded up to KiB); default
+    /// [`DEFAULT_PRODUCER_QUEUE_KBYTES`], raised to hold one record of
+    /// `message.max.bytes` (see the module docs).
+    pub producer_queue_kbytes: u64,
 }
 
 /// A configuration problem, naming the property.
@@ -119,6 +142,20 @@ pub const NOT_THE_SINKS: &str = "kafka.";
 /// librdkafka's default, which Kafka Connect's exactly-once source tasks
 /// also inherit from the Java producer.
 pub const DEFAULT_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The producer's queue bound when the connector sets none: 16 MiB, the
+/// largest Kafka transaction the owner builds by default (half of
+/// `max.queue.size.in.bytes`). See the module docs.
+pub const DEFAULT_PRODUCER_QUEUE_KBYTES: u64 = 16 * 1024;
+/// librdkafka's name for the producer's queue bound, in KiB.
+pub const PRODUCER_QUEUE_KBYTES: &str = "queue.buffering.max.kbytes";
+/// The Java producer's name for it, in bytes (Kafka Connect's
+/// `producer.override.buffer.memory`).
+pub const JAVA_BUFFER_MEMORY: &str = "buffer.memory";
+/// librdkafka's largest accepted `queue.buffering.max.kbytes`.
+const MAX_PRODUCER_QUEUE_KBYTES: u64 = i32::MAX as u64;
+/// librdkafka's default `message.max.bytes`.
+const DEFAULT_MESSAGE_MAX_BYTES: u64 = 1_000_000;
 
 /// Producer properties the sink sets itself, each with its librdkafka
 /// aliases, and why an override is refused.
@@ -224,6 +261,7 @@ impl KafkaSinkConfig {
             topic_configs: BTreeMap::new(),
             producer_overrides: Properties::default(),
             transaction_timeout: DEFAULT_TRANSACTION_TIMEOUT,
+            producer_queue_kbytes: DEFAULT_PRODUCER_QUEUE_KBYTES,
         };
         for (key, value) in props {
             if key == DELIVERY_GUARANTEE {
@@ -250,6 +288,7 @@ impl KafkaSinkConfig {
             }
         }
         config.check_timeouts(props)?;
+        config.producer_queue_kbytes = producer_queue_kbytes(props, &config.producer_overrides)?;
         Ok(config)
     }
 
@@ -299,6 +338,10 @@ impl KafkaSinkConfig {
                     )
                 })?;
             self.transaction_timeout = Duration::from_millis(ms);
+            return Ok(());
+        }
+        if name == PRODUCER_QUEUE_KBYTES || name == JAVA_BUFFER_MEMORY {
+            // Typed: read with message.max.bytes once every key is seen.
             return Ok(());
         }
         if RETRIES_KEYS.contains(&name) && value.parse::<u32>().map_or(true, |n| n == 0) {
@@ -365,6 +408,53 @@ impl KafkaSinkConfig {
     }
 }
 
+/// The producer's queue bound in KiB (see the module docs): the
+/// connector's `queue.buffering.max.kbytes`, or its `buffer.memory` in
+/// bytes rounded up to KiB (not both), which must hold one record of
+/// `message.max.bytes`; else the default, raised to hold one.
+fn producer_queue_kbytes(props: &BTreeMap<String, String>, overrides: &Properties) -> Result<u64, SinkConfigError> {
+    let native_key = format!("{PRODUCER_OVERRIDE}{PRODUCER_QUEUE_KBYTES}");
+    let java_key = format!("{PRODUCER_OVERRIDE}{JAVA_BUFFER_MEMORY}");
+    let message_max_bytes = overrides
+        .get("message.max.bytes")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(DEFAULT_MESSAGE_MAX_BYTES);
+    let record_kbytes = message_max_bytes.div_ceil(1024);
+    let (key, kbytes) = match (props.get(&native_key), props.get(&java_key)) {
+        (None, None) => return Ok(DEFAULT_PRODUCER_QUEUE_KBYTES.max(record_kbytes)),
+        (Some(_), Some(_)) => {
+            return Err(error(
+                &java_key,
+                format!("is the Java producer's name for {native_key}; set one of them, not both"),
+            ))
+        }
+        (Some(value), None) => {
+            let kbytes = value.parse::<u64>().ok().filter(|k| (1..=MAX_PRODUCER_QUEUE_KBYTES).contains(k));
+            let kbytes = kbytes.ok_or_else(|| {
+                error(&native_key, format!("\"{value}\" is not a number of KiB from 1 to {MAX_PRODUCER_QUEUE_KBYTES}"))
+            })?;
+            (native_key, kbytes)
+        }
+        (None, Some(value)) => {
+            let max_bytes = MAX_PRODUCER_QUEUE_KBYTES * 1024;
+            let bytes = value.parse::<u64>().ok().filter(|b| (1..=max_bytes).contains(b));
+            let bytes = bytes
+                .ok_or_else(|| error(&java_key, format!("\"{value}\" is not a number of bytes from 1 to {max_bytes}")))?;
+            (java_key, bytes.div_ceil(1024))
+        }
+    };
+    if kbytes < record_kbytes {
+        return Err(error(
+            &key,
+            format!(
+                "{kbytes} KiB cannot hold one record of message.max.bytes ({message_max_bytes} bytes{}); raise it to at least {record_kbytes} KiB",
+                if overrides.contains_key("message.max.bytes") { "" } else { ", librdkafka's default" }
+            ),
+        ));
+    }
+    Ok(kbytes)
+}
+
 /// `topic.creation.*` keys other than the default group.
 fn topic_creation_other(key: &str, value: &str) -> Result<(), SinkConfigError> {
     match key {
@@ -410,7 +500,28 @@ mod tests {
         assert_eq!(c.delivery, DeliveryGuarantee::ExactlyOnce);
         assert_eq!((c.topic_partitions, c.topic_replication_factor), (1, 1));
         assert_eq!(c.transaction_timeout, DEFAULT_TRANSACTION_TIMEOUT);
+        assert_eq!(c.producer_queue_kbytes, DEFAULT_PRODUCER_QUEUE_KBYTES);
         assert!(c.producer_overrides.is_empty() && c.topic_configs.is_empty());
+        let producer = super::super::producer_config(&c);
+        assert_eq!(producer.get(PRODUCER_QUEUE_KBYTES), Some("16384"), "librdkafka's 1 GiB default is not left in place");
+    }
+
+    /// The producer's queue bound: the default, librdkafka's name, Kafka
+    /// Connect's `buffer.memory` (bytes, rounded up to KiB), and a default
+    /// raised to hold one record of `message.max.bytes`.
+    #[test]
+    fn producer_queue_bound() {
+        let kbytes = |pairs: &[(&str, &str)]| parse(pairs).unwrap().producer_queue_kbytes;
+        assert_eq!(kbytes(&[("producer.override.queue.buffering.max.kbytes", "4096")]), 4096);
+        assert_eq!(kbytes(&[("producer.override.buffer.memory", "33554432")]), 32 * 1024);
+        assert_eq!(kbytes(&[("producer.override.buffer.memory", "1000001")]), 977);
+        assert_eq!(kbytes(&[("producer.override.message.max.bytes", "67108864")]), 64 * 1024);
+        assert_eq!(kbytes(&[("producer.override.message.max.bytes", "100000")]), DEFAULT_PRODUCER_QUEUE_KBYTES);
+        let c = parse(&[("producer.override.buffer.memory", "8388608")]).unwrap();
+        assert!(!c.producer_overrides.contains_key("buffer.memory") && !c.producer_overrides.contains_key(PRODUCER_QUEUE_KBYTES));
+        let producer: rdkafka::producer::BaseProducer = super::super::producer_config(&c).create().expect("librdkafka accepts it");
+        drop(producer);
+        assert_eq!(super::super::producer_config(&c).get(PRODUCER_QUEUE_KBYTES), Some("8192"));
     }
 
     #[test]
@@ -491,6 +602,32 @@ mod tests {
             (
                 &[("producer.override.message.timeout.ms", "90000")],
                 "config.producer.override.message.timeout.ms: 90000 ms is longer",
+            ),
+            (
+                &[("producer.override.queue.buffering.max.kbytes", "0")],
+                "config.producer.override.queue.buffering.max.kbytes: \"0\" is not a number of KiB",
+            ),
+            (
+                &[("producer.override.queue.buffering.max.kbytes", "512")],
+                "config.producer.override.queue.buffering.max.kbytes: 512 KiB cannot hold one record of message.max.bytes (1000000 bytes, librdkafka's default)",
+            ),
+            (
+                &[("producer.override.buffer.memory", "lots")],
+                "config.producer.override.buffer.memory: \"lots\" is not a number of bytes",
+            ),
+            (
+                &[
+                    ("producer.override.buffer.memory", "67108864"),
+                    ("producer.override.message.max.bytes", "100000000"),
+                ],
+                "config.producer.override.buffer.memory: 65536 KiB cannot hold one record of message.max.bytes (100000000 bytes)",
+            ),
+            (
+                &[
+                    ("producer.override.buffer.memory", "33554432"),
+                    ("producer.override.queue.buffering.max.kbytes", "32768"),
+                ],
+                "config.producer.override.buffer.memory: is the Java producer's name",
             ),
             (
                 &[("topic.creation.default.partitions", "0")],
@@ -601,6 +738,9 @@ mod property_tests {
                 "producer.override.message.timeout.ms",
                 "producer.override.sasl.password",
                 "producer.override.acks",
+                "producer.override.buffer.memory",
+                "producer.override.queue.buffering.max.kbytes",
+                "producer.override.message.max.bytes",
                 "topic.creation.enable",
                 "topic.creation.default.partitions",
                 "topic.creation.default.replication.factor",

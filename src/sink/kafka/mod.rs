@@ -580,6 +580,7 @@ fn producer_config(config: &KafkaSinkConfig) -> ClientConfig {
     for (key, value) in &config.producer_overrides {
         client.set(key, value);
     }
+    client.set(config::PRODUCER_QUEUE_KBYTES, config.producer_queue_kbytes.to_string());
     client.set("bootstrap.servers", &config.bootstrap_servers);
     if config.delivery == DeliveryGuarantee::ExactlyOnce {
         client.set("transactional.id", &config.transactional_id).set(

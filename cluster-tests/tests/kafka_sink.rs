@@ -435,6 +435,29 @@ async fn a_batch_larger_than_the_producer_queue_is_delivered_whole() {
     assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 10)));
 }
 
+/// The producer's queue bound given as Kafka Connect's `buffer.memory`
+/// (1 MiB, translated to librdkafka's KiB): a transaction holding 6 MiB
+/// of records waits for acknowledgements inside it and is delivered whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_larger_than_buffer_memory_is_delivered_whole() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("memory");
+    let topic = unique("memory.topic");
+    let config = config(&broker, &cluster, &[("producer.override.buffer.memory", "1048576")]);
+    assert_eq!(config.producer_queue_kbytes, 1024);
+    let mut sink = KafkaSink::open(config).await.expect("open");
+    let mut records = batch(&topic, 0, 60);
+    for record in &mut records {
+        record.value = Some(vec![b'x'; 100_000]);
+    }
+    sink.deliver(&records, &progress(1, 60)).await.expect("deliver");
+    let committed = broker.read_committed(&topic).await;
+    assert_eq!(keys(&committed), record_keys(&records));
+    assert!(committed.iter().all(|r| r.value.as_ref().map(Vec::len) == Some(100_000)));
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 60)));
+}
+
 /// Delivers like the pipeline does: on a transient error, reopen, read the
 /// committed progress, and deliver again unless the batch committed.
 async fn deliver_with_recovery(

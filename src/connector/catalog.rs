@@ -182,7 +182,7 @@ pub const CATALOG: &[Entry] = &[
     no_effect("transaction.boundary", "poll", "KIP-618: where Kafka transactions begin and end.", "raftcdc's Kafka transactions follow source transactions and max.batch.size"),
     no_effect("transaction.boundary.interval.ms", "", "KIP-618: interval for transaction.boundary=interval.", "raftcdc's Kafka transactions follow source transactions and max.batch.size"),
     no_effect("offsets.storage.topic", "", "KIP-618: the connector's own offsets topic.", "offsets live in the Raft state and in raftcdc-progress-<cluster>-<connector>"),
-    sink("producer.override.", "", "librdkafka producer settings (checked by librdkafka at create; settings exactly-once depends on are refused)."),
+    sink("producer.override.", "", "librdkafka producer settings (checked by librdkafka at create; settings exactly-once depends on are refused). The producer holds at most queue.buffering.max.kbytes of unacknowledged records: 16 MiB by default (librdkafka's own default is 1 GiB), at least message.max.bytes; Kafka Connect's buffer.memory (bytes) is accepted in its place."),
     no_effect("consumer.override.", "", "Consumer client settings.", "a source connector runs no consumer; the progress reader takes its connection settings from producer.override.*"),
     no_effect("admin.override.", "", "Admin client settings.", "the sink's admin client takes its connection settings from producer.override.*"),
     sink("topic.creation.", "", "Kafka Connect topic creation: topic.creation.enable and topic.creation.default.* (groups are refused by the sink)."),

@@ -19,10 +19,13 @@
 //! 3. commit-to-visible latency at a fixed 5,000 rows/s: from the row's
 //!    COMMIT returning to a read_committed consumer receiving it, p50/p99;
 //! 4. initial snapshot: the same N loaded rows read by a new connector
-//!    with `snapshot.mode=initial`, from its creation until its status
-//!    says the snapshot completed (every chunk committed in Kafka and
-//!    Raft), rows/s, beside the sink's own two limits for records of the
-//!    snapshot's size, measured again right after it.
+//!    with `snapshot.mode=initial` and otherwise the connector's default
+//!    settings (it prints them, and says so when `--snapshot-batch N` or
+//!    `--snapshot-set key=value` changed them), from its creation until
+//!    its status says the snapshot completed (every chunk committed in
+//!    Kafka and Raft), rows/s, beside the sink's own two limits for
+//!    records of the snapshot's size (transactions of the connector's
+//!    `max.batch.size`), measured again right after it.
 //!
 //! After each section it prints every node's peak RSS during that section
 //! (`VmHWM`, reset through `/proc/<pid>/clear_refs` when it starts).
@@ -49,7 +52,7 @@
 //! `scripts/services.sh`), or with `RAFTCDC_SKIP_DEBEZIUM=1`, it prints
 //! why Debezium is skipped and runs raftcdc's half alone.
 //!
-//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--rounds R] [--batch RECORDS_PER_TXN] [--only throughput|snapshot|failover|latency[,...]] [--schemas] [--with-debezium]`
+//! `cargo run --release -p cluster-tests --bin raftcdc-bench-e2e -- [--rows N] [--kills K] [--rounds R] [--batch RECORDS_PER_TXN] [--snapshot-batch N] [--snapshot-set KEY=VALUE]... [--only throughput|snapshot|failover|latency[,...]] [--schemas] [--with-debezium]`
 //! (build the node first: `cargo build --release --bin raftcdc` and set
 //! `RAFTCDC_BIN=target/release/raftcdc`, or it uses the debug build).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -173,6 +176,61 @@ async fn producer_limit(broker: &mut Broker, topic: &str, rows: usize, size: usi
     rows as f64 / took
 }
 
+/// The connector properties the snapshot section sets beyond what it
+/// captures: none by default, so the figure (and its peak RSS) is the
+/// connector's defaults'. `--snapshot-batch N` sets `max.batch.size` and
+/// `snapshot.fetch.size` to N and `max.queue.size` to 262,144 (the bench's
+/// settings before); each `--snapshot-set key=value` adds one property.
+/// The section prints which it ran with.
+struct SnapshotSettings {
+    overrides: Vec<(String, String)>,
+}
+
+/// The connector's defaults for the two sizes Debezium is given too.
+const DEFAULT_MAX_BATCH_SIZE: usize = 2048;
+const DEFAULT_MAX_QUEUE_SIZE: usize = 8192;
+
+impl SnapshotSettings {
+    fn from_args() -> SnapshotSettings {
+        let args: Vec<String> = std::env::args().collect();
+        let mut overrides = Vec::new();
+        if switch("--snapshot-batch") {
+            let batch = flag("--snapshot-batch", DEFAULT_MAX_BATCH_SIZE).to_string();
+            overrides.push(("max.batch.size".to_string(), batch.clone()));
+            overrides.push(("snapshot.fetch.size".to_string(), batch));
+            overrides.push(("max.queue.size".to_string(), "262144".to_string()));
+        }
+        for pair in args.windows(2).filter(|w| w[0] == "--snapshot-set").map(|w| &w[1]) {
+            let (key, value) = pair.split_once('=').unwrap_or_else(|| panic!("--snapshot-set {pair}: expected key=value"));
+            overrides.retain(|(k, _)| k != key);
+            overrides.push((key.to_string(), value.to_string()));
+        }
+        SnapshotSettings { overrides }
+    }
+
+    fn get(&self, key: &str) -> Option<usize> {
+        self.overrides.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse().ok())
+    }
+
+    fn max_batch_size(&self) -> usize {
+        self.get("max.batch.size").unwrap_or(DEFAULT_MAX_BATCH_SIZE)
+    }
+
+    fn max_queue_size(&self) -> usize {
+        self.get("max.queue.size").unwrap_or(DEFAULT_MAX_QUEUE_SIZE)
+    }
+
+    fn describe(&self) -> String {
+        if self.overrides.is_empty() {
+            return "the connector's defaults (max.batch.size 2048, snapshot.fetch.size 10000, max.queue.size 8192, \
+                    max.queue.size.in.bytes 32 MiB, no producer overrides)"
+                .to_string();
+        }
+        let set: Vec<String> = self.overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("NOT the connector's defaults: {}", set.join(", "))
+    }
+}
+
 /// One raftcdc figure to set beside Debezium's.
 struct Side {
     rate: f64,
@@ -194,14 +252,14 @@ async fn debezium_run(
     broker: &mut Broker,
     start: debezium::Start,
     rows: usize,
-    (schemas_enable, max_batch_size): (bool, usize),
+    (schemas_enable, max_batch_size, max_queue_size): (bool, usize, usize),
 ) -> Option<debezium::Figures> {
     let what = match start {
         debezium::Start::Snapshot => "snapshot (initial_only, SELECT -> Kafka)",
         debezium::Start::StreamFrom { .. } => "streaming (binlog -> Kafka)",
     };
     broker.wipe().await;
-    let into = IntoKafka { bootstrap: broker.bootstrap(), schemas_enable, max_batch_size, max_queue_size: 262_144 };
+    let into = IntoKafka { bootstrap: broker.bootstrap(), schemas_enable, max_batch_size, max_queue_size };
     let figures = dbz.run_connect(db, "bench.t", start, rows as u64, &into).await;
     broker.wipe().await;
     match figures {
@@ -229,7 +287,8 @@ async fn main() {
     let kills = flag("--kills", 10);
     // Alternations of the throughput run and the broker's own limit.
     let rounds = flag("--rounds", 3);
-    // Records per Kafka transaction (the connector's max.batch.size).
+    // Records per Kafka transaction in the throughput section (its
+    // connectors' max.batch.size; the snapshot section has its own flags).
     let per_transaction = flag("--batch", 8192);
     let batch = per_transaction.to_string();
     // The JSON converter's schemas.enable, for raftcdc and Debezium alike.
@@ -274,7 +333,7 @@ async fn main() {
     let offset = serde_json::json!({"file": file, "pos": pos, "gtids": gtid});
     let target = seq_of(&end_gtid);
     // Debezium's batch and queue sizes and JSON are raftcdc's.
-    let like_raftcdc = (schemas == "true", batch.parse().unwrap());
+    let like_raftcdc = (schemas == "true", per_transaction, 262_144);
     let mut versus = Vec::new();
     if run("throughput") {
         cluster.reset_peak_rss();
@@ -364,6 +423,8 @@ async fn main() {
 
     // ---- 4. initial snapshot ---------------------------------------------
     if run("snapshot") {
+        let settings = SnapshotSettings::from_args();
+        println!("snapshot settings: {}", settings.describe());
         cluster.reset_peak_rss();
         let mut config = db.connector_config(6304, "snap");
         for (k, v) in [
@@ -372,11 +433,11 @@ async fn main() {
             ("table.include.list", "bench\\.t"),
             ("value.converter.schemas.enable", schemas),
             ("key.converter.schemas.enable", schemas),
-            ("max.batch.size", batch.as_str()),
-            ("snapshot.fetch.size", batch.as_str()),
-            ("max.queue.size", "262144"),
         ] {
             config.insert(k.into(), v.into());
+        }
+        for (k, v) in &settings.overrides {
+            config.insert(k.clone(), v.clone());
         }
         let started = Instant::now();
         client
@@ -401,14 +462,14 @@ async fn main() {
         println!("snapshot {}", cluster.peak_rss_line());
         let raftcdc = Side { rate: rows as f64 / took, peak_rss_mib: max_peak_rss_mib(&cluster) };
         client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
-        let (limit, transactional) = sink_limits(&mut broker, "snap.bench.t", rows, per_transaction).await;
+        let (limit, transactional) = sink_limits(&mut broker, "snap.bench.t", rows, settings.max_batch_size()).await;
         println!(
             "snapshot / sink limit: {:.0}%; snapshot / transactional limit: {:.0}%",
             100.0 * rows as f64 / took / limit,
             100.0 * rows as f64 / took / transactional
         );
         if let Some(dbz) = &dbz {
-            versus.push(("snapshot, rows/s", raftcdc, debezium_run(dbz, &db, &mut broker, debezium::Start::Snapshot, rows, like_raftcdc).await));
+            versus.push(("snapshot, rows/s", raftcdc, debezium_run(dbz, &db, &mut broker, debezium::Start::Snapshot, rows, (schemas == "true", settings.max_batch_size(), settings.max_queue_size())).await));
         }
     }
     if !versus.is_empty() {

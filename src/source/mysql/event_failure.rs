@@ -235,8 +235,7 @@ mod tests {
     mod reading {
         use std::sync::Arc;
 
-        use mysql_common::binlog::consts::BinlogVersion;
-        use mysql_common::binlog::events::{Event, FormatDescriptionEvent};
+        use mysql_common::binlog::events::Event;
         use serde_json::Value;
 
         use crate::source::mysql::config::MySqlSourceConfig;
@@ -249,17 +248,7 @@ mod tests {
         use super::*;
         use crate::source::Batch;
 
-        fn event(event_type: u8, log_pos: u32, body: &[u8]) -> Event {
-            let mut bytes = Vec::new();
-            bytes.extend(1_700_000_000u32.to_le_bytes());
-            bytes.push(event_type);
-            bytes.extend(1u32.to_le_bytes());
-            bytes.extend(((19 + body.len()) as u32).to_le_bytes());
-            bytes.extend(log_pos.to_le_bytes());
-            bytes.extend(0u16.to_le_bytes());
-            bytes.extend(body);
-            Event::read(&FormatDescriptionEvent::new(BinlogVersion::Version4), &bytes[..]).unwrap()
-        }
+        use crate::source::mysql::reader::tests::event;
 
         /// A DATE as stored: day | month << 5 | year << 9, 3 bytes.
         fn date(y: u32, m: u32, d: u32) -> [u8; 3] {

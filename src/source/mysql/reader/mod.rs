@@ -884,7 +884,7 @@ fn default_gtids(mariadb: bool) -> GtidState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mysql_common::binlog::consts::BinlogVersion;
     use mysql_common::binlog::events::FormatDescriptionEvent;
@@ -927,7 +927,7 @@ mod tests {
     /// A v4 event of `event_type` ending at `log_pos`, byte by byte: the
     /// 19-byte header (timestamp, type, server id, size, next position,
     /// flags) and `body`.
-    fn event(event_type: u8, log_pos: u32, body: &[u8]) -> Event {
+    pub(crate) fn event(event_type: u8, log_pos: u32, body: &[u8]) -> Event {
         let mut bytes = Vec::new();
         bytes.extend(1_700_000_000u32.to_le_bytes());
         bytes.push(event_type);

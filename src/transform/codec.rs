@@ -114,10 +114,10 @@ pub(crate) enum Projection {
     Raw,
 }
 
-/// A JSON reader over bytes.
+/// A JSON reader over bytes. Only the text it hands out (strings,
+/// numbers) is checked to be UTF-8: what it skips or keeps as raw JSON
+/// is copied as the encoder wrote it.
 pub(crate) struct Reader<'a> {
-    /// The input, validated as UTF-8 once.
-    text: &'a str,
     s: &'a [u8],
     i: usize,
 }
@@ -127,10 +127,14 @@ fn bad(what: &str) -> TransformError {
 }
 
 impl<'a> Reader<'a> {
-    /// A reader over `s`, which must be UTF-8 (JSON text is).
+    /// A reader over `s` (JSON text).
     pub(crate) fn new(s: &'a [u8]) -> Result<Reader<'a>, TransformError> {
-        let text = std::str::from_utf8(s).map_err(|_| bad("invalid UTF-8"))?;
-        Ok(Reader { text, s, i: 0 })
+        Ok(Reader { s, i: 0 })
+    }
+
+    /// The input from `start` to the reader's position, as text.
+    fn text_from(&self, start: usize) -> Result<&'a str, TransformError> {
+        std::str::from_utf8(&self.s[start..self.i]).map_err(|_| bad("invalid UTF-8"))
     }
 
     fn ws(&mut self) {
@@ -224,7 +228,7 @@ impl<'a> Reader<'a> {
         while self.i < self.s.len() && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
             self.i += 1;
         }
-        self.text.get(start..self.i).ok_or_else(|| bad("number"))
+        self.text_from(start)
     }
 
     /// Skips one value without building it (strings are scanned, not
@@ -380,7 +384,7 @@ impl<'a> Reader<'a> {
             match self.s[self.i] {
                 b'"' => {
                     // Quotes are ASCII, so both ends are character boundaries.
-                    let text = self.text.get(start..self.i).ok_or_else(|| bad("invalid UTF-8"))?;
+                    let text = self.text_from(start)?;
                     self.i += 1;
                     return Ok(Cow::Borrowed(text));
                 }

@@ -240,15 +240,16 @@ impl TransformChain {
                     continue;
                 }
             }
-            let topic = current.topic.clone();
             let (alias, _, step) = &mut self.steps[i];
+            // The topic, for the error of a step that can fail.
+            let topic = (!matches!(step, Step::RegexRouter(..) | Step::Filter)).then(|| current.topic.clone());
             match step.apply(current) {
                 Ok(Some(next)) => current = next,
                 Ok(None) => return Ok(None),
                 Err(reason) => {
                     return Err(TransformError::Failed {
                         alias: alias.clone(),
-                        topic,
+                        topic: topic.unwrap_or_default(),
                         reason,
                     })
                 }

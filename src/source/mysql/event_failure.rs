@@ -248,7 +248,7 @@ mod tests {
         use super::*;
         use crate::source::Batch;
 
-        use crate::source::mysql::reader::tests::event;
+        use crate::source::mysql::reader::tests::{event, query_body};
 
         /// A DATE as stored: day | month << 5 | year << 9, 3 bytes.
         fn date(y: u32, m: u32, d: u32) -> [u8; 3] {
@@ -262,13 +262,7 @@ mod tests {
             let mut gtid = 7u64.to_le_bytes().to_vec();
             gtid.extend(0u32.to_le_bytes());
             gtid.push(0);
-            let mut begin = Vec::new();
-            begin.extend(7u32.to_le_bytes());
-            begin.extend(0u32.to_le_bytes());
-            begin.push(4);
-            begin.extend(0u16.to_le_bytes());
-            begin.extend(0u16.to_le_bytes());
-            begin.extend(b"shop\0BEGIN");
+            let begin = query_body("shop", "BEGIN");
             let map = table_map_body("shop", "things", &[(3, vec![], false, "id"), (10, vec![], true, "d")], &[(8, vec![1, 0])]);
             let mut out = vec![event(MARIADB_GTID_EVENT, 100, &gtid), event(QUERY_EVENT, 200, &begin)];
             let mut pos = 200;

@@ -940,17 +940,23 @@ pub(crate) mod tests {
     }
 
     /// A QUERY event body: the 13-byte post-header, no status variables,
-    /// the default database and the statement.
-    fn query(log_pos: u32, sql: &str) -> Event {
+    /// the default database `db` and the statement.
+    pub(crate) fn query_body(db: &str, sql: &str) -> Vec<u8> {
         let mut body = Vec::new();
         body.extend(7u32.to_le_bytes()); // thread id
         body.extend(0u32.to_le_bytes()); // exec time
-        body.push(1); // database name length
+        body.push(db.len() as u8); // database name length
         body.extend(0u16.to_le_bytes()); // error code
         body.extend(0u16.to_le_bytes()); // status variables length
-        body.extend(b"d\0");
+        body.extend(db.as_bytes());
+        body.push(0);
         body.extend(sql.as_bytes());
-        event(QUERY_EVENT, log_pos, &body)
+        body
+    }
+
+    /// A QUERY event in database `d`.
+    fn query(log_pos: u32, sql: &str) -> Event {
+        event(QUERY_EVENT, log_pos, &query_body("d", sql))
     }
 
     fn refused(result: Result<Vec<Batch>, SourceError>) -> Option<(u8, &'static str)> {
@@ -1048,13 +1054,7 @@ pub(crate) mod tests {
     /// The events one transaction's payload holds: BEGIN, the map of
     /// `shop.things (id INT NOT NULL)`, a v2 insert of `id`s, the XID.
     fn transaction_events(ids: &[i32]) -> Vec<u8> {
-        let mut begin = Vec::new();
-        begin.extend(7u32.to_le_bytes());
-        begin.extend(0u32.to_le_bytes());
-        begin.push(4);
-        begin.extend(0u16.to_le_bytes());
-        begin.extend(0u16.to_le_bytes());
-        begin.extend(b"shop\0BEGIN");
+        let begin = query_body("shop", "BEGIN");
         let map = super::super::decode::tests::table_map_body("shop", "things", &[(3, vec![], false, "id")], &[(8, vec![1, 0])]);
         let rows: Vec<u8> = ids.iter().flat_map(|id| [vec![0u8], id.to_le_bytes().to_vec()].concat()).collect();
         let insert = super::super::decode::tests::rows_event_body(1, 1, &[true], true, &rows);

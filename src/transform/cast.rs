@@ -103,7 +103,7 @@ fn cast(from: &ConnectSchema, value: Value, target: CastTarget) -> Result<Value,
 fn cast_schema(from: &ConnectSchema, target: CastTarget) -> Result<ConnectSchema, String> {
     let mut schema = ConnectSchema::new(target.schema_type()).optional(from.optional);
     if let Some(default) = &from.default {
-        let json = Reader::new(default).and_then(|mut r| r.value()).map_err(|e| e.to_string())?;
+        let json = Reader::new(default).value().map_err(|e| e.to_string())?;
         let value = super::codec::value_from_json(from, json).map_err(|e| e.to_string())?;
         let cast_default = cast(from, value, target)?;
         let mut bytes = Vec::new();

@@ -128,8 +128,8 @@ fn bad(what: &str) -> TransformError {
 
 impl<'a> Reader<'a> {
     /// A reader over `s` (JSON text).
-    pub(crate) fn new(s: &'a [u8]) -> Result<Reader<'a>, TransformError> {
-        Ok(Reader { s, i: 0 })
+    pub(crate) fn new(s: &'a [u8]) -> Reader<'a> {
+        Reader { s, i: 0 }
     }
 
     /// The input from `start` to the reader's position, as text.
@@ -820,7 +820,7 @@ impl SchemaCache {
         let (schema, payload_at) = match known {
             Some((len, schema)) => (schema, HEAD.len() + len + MID.len()),
             None => {
-                let mut reader = Reader::new(rest)?;
+                let mut reader = Reader::new(rest);
                 let json = reader.value()?;
                 let end = reader.i;
                 if !rest[end..].starts_with(MID) {
@@ -847,7 +847,7 @@ impl SchemaCache {
 
 /// Reads (the `projection` of) a payload written for `schema` into data.
 fn read_payload(schema: &SchemaRef, body: &[u8], projection: &Projection) -> Result<Data, TransformError> {
-    let mut reader = Reader::new(body)?;
+    let mut reader = Reader::new(body);
     let value = reader.value_projected(schema, projection)?;
     if !reader.at_end() {
         return Err(bad("trailing bytes after the payload"));
@@ -934,7 +934,7 @@ pub(crate) fn encode(cache: &mut SchemaCache, record: ConnectRecord, format: Out
 /// The payload of `{"schema":..,"payload":P}`, as bytes.
 fn strip_envelope(bytes: &[u8]) -> Option<Vec<u8>> {
     let rest = bytes.strip_prefix(b"{\"schema\":")?;
-    let mut reader = Reader::new(rest).ok()?;
+    let mut reader = Reader::new(rest);
     reader.value().ok()?;
     let after = rest.get(reader.i..)?.strip_prefix(b",\"payload\":")?;
     Some(after.get(..after.len().checked_sub(1)?)?.to_vec())

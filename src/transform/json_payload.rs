@@ -42,7 +42,7 @@ pub(super) fn expand(key: &str, text: &str, null_as_bytes: bool) -> Result<Optio
     if !(text.starts_with('{') || text.starts_with('[')) {
         return Ok(None);
     }
-    let Ok(mut reader) = Reader::new(text.as_bytes()) else { return Ok(None) };
+    let mut reader = Reader::new(text.as_bytes());
     let Ok(json) = reader.value() else { return Ok(None) };
     let inference = Inference { null_as_bytes };
     match (&json, inference.schema(Some(key), &json)) {

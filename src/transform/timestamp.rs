@@ -486,7 +486,7 @@ impl TimestampConverter {
         let mut current = std::mem::replace(&mut values[index], Value::Null);
         if current.is_null() && self.config.replace_null_with_default {
             if let Some(default) = fields[index].1.default.as_deref() {
-                let mut reader = super::codec::Reader::new(default).map_err(|e| e.to_string())?;
+                let mut reader = super::codec::Reader::new(default);
                 current = reader.value_for(&fields[index].1).map_err(|e| e.to_string())?;
             }
         }

@@ -336,13 +336,7 @@ pub async fn schema_history_batch(
     let tables = captured_tables(&mut conn, config).await?;
     let mut snapshot = Snapshotter {
         conn,
-        encoder: RowEncoder {
-            config,
-            server,
-            builder: RecordBuilder::new(config.clone()),
-            base: offset.clone(),
-            ts_sec: now_sec(),
-        },
+        encoder: RowEncoder::new(config, server, offset.clone(), now_sec()),
         view_pending: false,
     };
     let batch = snapshot.schema_batch(&tables, None).await;
@@ -495,6 +489,13 @@ pub(super) struct RowEncoder<'a> {
     /// incremental snapshot: the stream's position at the chunk read).
     pub(super) base: SourceOffset,
     pub(super) ts_sec: u64,
+}
+
+impl<'a> RowEncoder<'a> {
+    /// An encoder with a fresh record builder for `config`.
+    pub(super) fn new(config: &'a Arc<MySqlSourceConfig>, server: &'a ServerInfo, base: SourceOffset, ts_sec: u64) -> RowEncoder<'a> {
+        RowEncoder { config, server, builder: RecordBuilder::new(config.clone()), base, ts_sec }
+    }
 }
 
 impl RowEncoder<'_> {

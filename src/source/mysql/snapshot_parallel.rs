@@ -374,13 +374,7 @@ impl Reader {
             ts_sec,
             tx,
         } = self;
-        let encoder = RowEncoder {
-            config: &config,
-            server: &server,
-            builder: RecordBuilder::new(config.clone()),
-            base,
-            ts_sec,
-        };
+        let encoder = RowEncoder::new(&config, &server, base, ts_sec);
         loop {
             let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
             let Some(table) = next else { break };
@@ -637,13 +631,7 @@ mod tests {
     #[test]
     fn groups_merge_into_batches_with_exact_cursors_and_markers() {
         let (config, server) = (config(), server());
-        let encoder = RowEncoder {
-            config: &config,
-            server: &server,
-            builder: RecordBuilder::new(config.clone()),
-            base: SourceOffset::at("bin.000001".into(), 4, None, 1),
-            ts_sec: 0,
-        };
+        let encoder = RowEncoder::new(&config, &server, SourceOffset::at("bin.000001".into(), 4, None, 1), 0);
         let (a, b) = (output(&encoder.builder, "a"), output(&encoder.builder, "b"));
         let tables = ["a", "b", "c"].iter().map(|t| ("d".to_string(), t.to_string())).collect();
         let mut cursor = SnapshotCursor::new(tables);
@@ -696,13 +684,7 @@ mod tests {
     #[test]
     fn a_resumed_cursor_with_one_table_left_completes_with_its_last_batch() {
         let (config, server) = (config(), server());
-        let encoder = RowEncoder {
-            config: &config,
-            server: &server,
-            builder: RecordBuilder::new(config.clone()),
-            base: SourceOffset::at("bin.000001".into(), 4, None, 1),
-            ts_sec: 0,
-        };
+        let encoder = RowEncoder::new(&config, &server, SourceOffset::at("bin.000001".into(), 4, None, 1), 0);
         let b = output(&encoder.builder, "b");
         let tables = ["a", "b", "c"].iter().map(|t| ("d".to_string(), t.to_string())).collect();
         let mut cursor = SnapshotCursor::new(tables);
@@ -732,13 +714,7 @@ mod tests {
     #[test]
     fn a_table_left_unread_is_not_completed() {
         let (config, server) = (config(), server());
-        let encoder = RowEncoder {
-            config: &config,
-            server: &server,
-            builder: RecordBuilder::new(config.clone()),
-            base: SourceOffset::at("bin.000001".into(), 4, None, 1),
-            ts_sec: 0,
-        };
+        let encoder = RowEncoder::new(&config, &server, SourceOffset::at("bin.000001".into(), 4, None, 1), 0);
         let a = output(&encoder.builder, "a");
         let mut cursor = SnapshotCursor::new(vec![("d".into(), "a".into()), ("d".into(), "b".into())]);
         let mut merge = Merge {

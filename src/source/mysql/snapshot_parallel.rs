@@ -83,7 +83,7 @@ use super::chunk_keys::{chunk_query, cursor_key_matches, KeyValue};
 use super::config::MySqlSourceConfig;
 use super::error::{DefiniteError, SourceError, TransientError};
 use super::position::SourceOffset;
-use super::records::{RecordBuilder, TableOutput};
+use super::records::TableOutput;
 use super::snapshot::{
     marker, prepare_session, select_all, select_from_override, send, settle_view, sql_error, view_position, RowEncoder,
 };
@@ -539,6 +539,7 @@ async fn read_table(
 mod tests {
     use super::*;
     use crate::source::mysql::decode::{RawColumn, TableDecoder, T_LONG};
+    use crate::source::mysql::records::RecordBuilder;
 
     fn config() -> Arc<MySqlSourceConfig> {
         let props: std::collections::BTreeMap<String, String> = [

@@ -131,6 +131,12 @@ impl Broker {
         broker
     }
 
+    /// The broker process's id while this harness runs it (`None` with
+    /// `KAFKA_BOOTSTRAP`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// `host:port` for `bootstrap.servers`.
     pub fn bootstrap(&self) -> &str {
         &self.bootstrap

@@ -29,6 +29,7 @@
 //! - [`scrape`]: a node's Prometheus `/metrics`, fetched and parsed.
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
 //! - [`bench`]: the benchmark binaries' command-line flags.
+//! - [`cpu`]: CPU time per process over a benchmark section.
 //! - [`debezium`]: Debezium's MySQL connector, run beside raftcdc in the
 //!   benchmarks.
 //!
@@ -52,6 +53,7 @@ pub mod cluster;
 pub mod mariadb;
 pub mod config;
 pub mod connectors;
+pub mod cpu;
 pub mod debezium;
 pub mod pki;
 pub mod placement;

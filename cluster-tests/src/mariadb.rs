@@ -188,6 +188,11 @@ impl MariaDb {
         .collect()
     }
 
+    /// The server process's id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// SIGKILLs the server (a crash).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

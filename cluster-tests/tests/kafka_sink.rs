@@ -53,6 +53,7 @@ fn record(topic: &str, key: Option<&str>, value: Option<&str>, position: &str) -
             ("raftcdc.empty".to_string(), Vec::new()),
         ],
         schemas: None,
+        layout: None,
     }
 }
 

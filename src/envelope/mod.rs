@@ -352,6 +352,65 @@ pub struct RecordSchemas {
     pub(crate) value: Arc<ConnectSchema>,
 }
 
+/// Members of the envelope and of its `source` block
+/// ([`schema::envelope_schema`], [`schema::source_schema`]).
+pub(crate) const ENVELOPE_MEMBERS: usize = 8;
+pub(crate) const SOURCE_MEMBERS: usize = 17;
+
+/// A byte range `(start, end)` in an encoded value.
+pub(crate) type Span = (u32, u32);
+
+/// Where an encoded envelope value's parts lie in its bytes: the range of
+/// every top-level member's value and of every member of its `source`
+/// block, in schema order. The encoder hands it over with a value whose
+/// schemas travel by reference (a connector with transforms), so the
+/// chain reads the parts it needs where they are instead of scanning the
+/// JSON for them (`transform::codec`). It is exact because it is taken
+/// by the code that writes the value, while it writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvelopeLayout {
+    pub(crate) members: [Span; ENVELOPE_MEMBERS],
+    pub(crate) source: [Span; SOURCE_MEMBERS],
+}
+
+/// Takes the [`Span`] of each member as it is written, in order.
+struct MemberSpans<'a> {
+    spans: &'a mut [Span],
+    /// Where the value starts in the buffer.
+    base: usize,
+    next: usize,
+}
+
+impl<'a> MemberSpans<'a> {
+    fn new(spans: &'a mut [Span], base: usize) -> MemberSpans<'a> {
+        MemberSpans { spans, base, next: 0 }
+    }
+
+    /// The next member's value starts here.
+    fn open(&mut self, out: &[u8]) {
+        if let Some(span) = self.spans.get_mut(self.next) {
+            span.0 = (out.len() - self.base) as u32;
+        }
+    }
+
+    /// The member opened last ends here.
+    fn close(&mut self, out: &[u8]) {
+        if let Some(span) = self.spans.get_mut(self.next) {
+            span.1 = (out.len() - self.base) as u32;
+        }
+        self.next += 1;
+    }
+
+    /// Writes `key` (the member's `"name":` with its separator), then the
+    /// member's value with `write`, taking the value's span.
+    fn member(&mut self, out: &mut Vec<u8>, key: &[u8], write: impl FnOnce(&mut Vec<u8>)) {
+        out.extend_from_slice(key);
+        self.open(out);
+        write(out);
+        self.close(out);
+    }
+}
+
 impl TableEncoder {
     /// Precomputes schemas and field plans. `key_columns` are column
     /// indices in the order the key lists them (Debezium: primary-key order,
@@ -552,7 +611,24 @@ impl TableEncoder {
         ts_ms: i64,
         transaction: Option<&TransactionInfo<'_>>,
     ) -> Result<Vec<u8>, EncodeError> {
-        exact_copy(|out| self.value_into(out, op, before, after, source, ts_ms, transaction))
+        self.value_with_layout(op, before, after, source, ts_ms, transaction).map(|(value, _)| value)
+    }
+
+    /// [`TableEncoder::value`], and where its parts are when the value's
+    /// schemas travel by reference (`None` otherwise: nothing reads it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn value_with_layout(
+        &self,
+        op: Op,
+        before: Option<&Row>,
+        after: Option<&Row>,
+        source: &SourceInfo<'_>,
+        ts_ms: i64,
+        transaction: Option<&TransactionInfo<'_>>,
+    ) -> Result<(Vec<u8>, Option<Box<EnvelopeLayout>>), EncodeError> {
+        let mut layout = EnvelopeLayout { members: [(0, 0); ENVELOPE_MEMBERS], source: [(0, 0); SOURCE_MEMBERS] };
+        let value = exact_copy(|out| self.write_value(out, op, before, after, source, ts_ms, transaction, &mut layout))?;
+        Ok((value, self.options.schemas_by_reference.then(|| Box::new(layout))))
     }
 
     /// Like [`TableEncoder::value`], appending to a reusable buffer. On
@@ -569,13 +645,16 @@ impl TableEncoder {
         transaction: Option<&TransactionInfo<'_>>,
     ) -> Result<(), EncodeError> {
         let mark = out.len();
-        let result = self.write_value(out, op, before, after, source, ts_ms, transaction);
+        let mut layout = EnvelopeLayout { members: [(0, 0); ENVELOPE_MEMBERS], source: [(0, 0); SOURCE_MEMBERS] };
+        let result = self.write_value(out, op, before, after, source, ts_ms, transaction, &mut layout);
         if result.is_err() {
             out.truncate(mark);
         }
         result
     }
 
+    /// Writes the value; `layout` gets where its parts are (relative to
+    /// where the payload starts).
     #[allow(clippy::too_many_arguments)]
     fn write_value(
         &self,
@@ -586,6 +665,7 @@ impl TableEncoder {
         source: &SourceInfo<'_>,
         ts_ms: i64,
         transaction: Option<&TransactionInfo<'_>>,
+        layout: &mut EnvelopeLayout,
     ) -> Result<(), EncodeError> {
         let schemas = self.inline_value_schema();
         let schema_json = self.value_schema_json(source.connector);
@@ -595,26 +675,22 @@ impl TableEncoder {
             out.extend_from_slice(schema_json);
             out.extend_from_slice(b",\"payload\":");
         }
-        out.extend_from_slice(b"{\"before\":");
-        match before {
-            Some(row) => {
-                self.check_row(row)?;
-                write_struct(out, &self.value_fields, row)?;
+        let base = out.len();
+        let mut members = MemberSpans::new(&mut layout.members, base);
+        for (key, row) in [(&b"{\"before\":"[..], before), (&b",\"after\":"[..], after)] {
+            out.extend_from_slice(key);
+            members.open(out);
+            match row {
+                Some(row) => {
+                    self.check_row(row)?;
+                    write_struct(out, &self.value_fields, row)?;
+                }
+                None => out.extend_from_slice(b"null"),
             }
-            None => out.extend_from_slice(b"null"),
+            members.close(out);
         }
-        out.extend_from_slice(b",\"after\":");
-        match after {
-            Some(row) => {
-                self.check_row(row)?;
-                write_struct(out, &self.value_fields, row)?;
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"source\":");
-        write_source(out, source);
-        out.extend_from_slice(b",\"transaction\":");
-        match transaction {
+        members.member(out, b",\"source\":", |out| write_source_spans(out, source, &mut layout.source, base));
+        members.member(out, b",\"transaction\":", |out| match transaction {
             Some(tx) => {
                 out.extend_from_slice(b"{\"id\":");
                 write_str(out, tx.id);
@@ -625,15 +701,15 @@ impl TableEncoder {
                 out.push(b'}');
             }
             None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"op\":\"");
-        out.extend_from_slice(op.code().as_bytes());
-        out.extend_from_slice(b"\",\"ts_ms\":");
-        write_i64(out, ts_ms);
-        out.extend_from_slice(b",\"ts_us\":");
-        write_i64(out, ts_ms.saturating_mul(1000));
-        out.extend_from_slice(b",\"ts_ns\":");
-        write_i64(out, ts_ms.saturating_mul(1_000_000));
+        });
+        members.member(out, b",\"op\":", |out| {
+            out.push(b'"');
+            out.extend_from_slice(op.code().as_bytes());
+            out.push(b'"');
+        });
+        members.member(out, b",\"ts_ms\":", |out| write_i64(out, ts_ms));
+        members.member(out, b",\"ts_us\":", |out| write_i64(out, ts_ms.saturating_mul(1000)));
+        members.member(out, b",\"ts_ns\":", |out| write_i64(out, ts_ms.saturating_mul(1_000_000)));
         out.push(b'}');
         if schemas {
             out.push(b'}');
@@ -659,52 +735,46 @@ fn write_struct(out: &mut Vec<u8>, fields: &[Field], row: &Row) -> Result<(), En
 
 /// Writes the `source` struct (`BinlogSourceInfoStructMaker` field order).
 pub(crate) fn write_source(out: &mut Vec<u8>, s: &SourceInfo<'_>) {
+    let base = out.len();
+    write_source_spans(out, s, &mut [(0, 0); SOURCE_MEMBERS], base);
+}
+
+/// [`write_source`], taking each member's span (relative to `base`).
+fn write_source_spans(out: &mut Vec<u8>, s: &SourceInfo<'_>, spans: &mut [Span; SOURCE_MEMBERS], base: usize) {
     let opt_str = |out: &mut Vec<u8>, v: Option<&str>| match v {
         Some(v) => write_str(out, v),
         None => out.extend_from_slice(b"null"),
     };
-    out.extend_from_slice(b"{\"version\":");
-    write_str(out, DEBEZIUM_VERSION);
-    out.extend_from_slice(b",\"connector\":\"");
-    out.extend_from_slice(s.connector.name().as_bytes());
-    out.extend_from_slice(b"\",\"name\":");
-    write_str(out, s.name);
-    out.extend_from_slice(b",\"ts_ms\":");
-    write_i64(out, s.ts_ms);
-    out.extend_from_slice(b",\"snapshot\":");
-    match s.snapshot.as_str() {
+    let mut m = MemberSpans::new(spans, base);
+    m.member(out, b"{\"version\":", |out| write_str(out, DEBEZIUM_VERSION));
+    m.member(out, b",\"connector\":", |out| {
+        out.push(b'"');
+        out.extend_from_slice(s.connector.name().as_bytes());
+        out.push(b'"');
+    });
+    m.member(out, b",\"name\":", |out| write_str(out, s.name));
+    m.member(out, b",\"ts_ms\":", |out| write_i64(out, s.ts_ms));
+    m.member(out, b",\"snapshot\":", |out| match s.snapshot.as_str() {
         Some(v) => write_str(out, v),
         // Debezium leaves the field unset for FALSE; JsonConverter then
         // writes the schema default (replace.null.with.default).
         None => out.extend_from_slice(b"\"false\""),
-    }
-    out.extend_from_slice(b",\"db\":");
-    write_str(out, s.db);
-    out.extend_from_slice(b",\"sequence\":");
-    opt_str(out, s.sequence);
-    out.extend_from_slice(b",\"ts_us\":");
-    write_i64(out, s.ts_us);
-    out.extend_from_slice(b",\"ts_ns\":");
-    write_i64(out, s.ts_ns);
-    out.extend_from_slice(b",\"table\":");
-    opt_str(out, s.table);
-    out.extend_from_slice(b",\"server_id\":");
-    write_i64(out, s.server_id);
-    out.extend_from_slice(b",\"gtid\":");
-    opt_str(out, s.gtid);
-    out.extend_from_slice(b",\"file\":");
-    write_str(out, s.file);
-    out.extend_from_slice(b",\"pos\":");
-    write_i64(out, s.pos);
-    out.extend_from_slice(b",\"row\":");
-    write_i64(out, i64::from(s.row));
-    out.extend_from_slice(b",\"thread\":");
-    match s.thread {
+    });
+    m.member(out, b",\"db\":", |out| write_str(out, s.db));
+    m.member(out, b",\"sequence\":", |out| opt_str(out, s.sequence));
+    m.member(out, b",\"ts_us\":", |out| write_i64(out, s.ts_us));
+    m.member(out, b",\"ts_ns\":", |out| write_i64(out, s.ts_ns));
+    m.member(out, b",\"table\":", |out| opt_str(out, s.table));
+    m.member(out, b",\"server_id\":", |out| write_i64(out, s.server_id));
+    m.member(out, b",\"gtid\":", |out| opt_str(out, s.gtid));
+    m.member(out, b",\"file\":", |out| write_str(out, s.file));
+    m.member(out, b",\"pos\":", |out| write_i64(out, s.pos));
+    m.member(out, b",\"row\":", |out| write_i64(out, i64::from(s.row)));
+    m.member(out, b",\"thread\":", |out| match s.thread {
         Some(t) => write_i64(out, t),
         None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"query\":");
-    opt_str(out, s.query);
+    });
+    m.member(out, b",\"query\":", |out| opt_str(out, s.query));
     out.push(b'}');
 }
 

@@ -691,6 +691,7 @@ mod tests {
                 Vec::new()
             },
             schemas: None,
+            layout: None,
         }
     }
 

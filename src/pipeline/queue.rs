@@ -76,6 +76,7 @@ pub fn record_bytes(record: &Record) -> usize {
         + record.value.as_ref().map_or(0, Vec::capacity)
         + record.headers.capacity() * std::mem::size_of::<(String, Vec<u8>)>()
         + record.headers.iter().map(|(k, v)| k.capacity() + v.capacity()).sum::<usize>()
+        + record.layout.as_ref().map_or(0, |_| std::mem::size_of::<crate::envelope::EnvelopeLayout>())
 }
 
 /// One permit stands for this many bytes, so a bound of up to 16 TiB fits
@@ -168,6 +169,7 @@ mod tests {
                     value: Some(vec![0; bytes_each]),
                     headers: Vec::new(),
                     schemas: None,
+                    layout: None,
                 })
                 .collect(),
             offset: serde_json::Value::Null,
@@ -215,6 +217,7 @@ mod tests {
             value: Some(value),
             headers: vec![("h".into(), vec![3; 5])],
             schemas: None,
+            layout: None,
         };
         let fixed = std::mem::size_of::<Record>() + std::mem::size_of::<(String, Vec<u8>)>();
         assert_eq!(record_bytes(&record), fixed + 1 + 10 + 1000 + 1 + 5);

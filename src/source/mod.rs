@@ -48,6 +48,10 @@ pub struct Record {
     /// and `value` are then payload-only JSON of these schemas. `None`:
     /// the bytes are complete as they are.
     pub schemas: Option<std::sync::Arc<crate::envelope::RecordSchemas>>,
+    /// Where the parts of a change event's value are, beside a value whose
+    /// schemas travel by reference (see [`crate::envelope::EnvelopeLayout`]);
+    /// `None` for every other record.
+    pub layout: Option<Box<crate::envelope::EnvelopeLayout>>,
 }
 
 /// Records plus the offset to commit after delivering them.

@@ -37,6 +37,14 @@
 //! [`SchemaCache`] remembers, per topic, the exact schema bytes it has seen
 //! and hands back the same [`SchemaRef`] without parsing (one `memcmp`).
 //! Either way a record costs one payload parse and one write.
+//!
+//! A change event by reference also comes with its [`EnvelopeLayout`]
+//! (where each member of the envelope and of its `source` block is), so a
+//! chain that reads only part of an envelope (ExtractNewRecordState in
+//! front: [`Projection`]) reads those parts where they are and never
+//! scans the rest; a row it keeps as text is copied without being
+//! scanned. Names of struct members are checked in place, in schema
+//! order, and strings end where SIMD `memchr` finds their quote.
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,6 +53,7 @@ use super::record::{ConnectRecord, Data, Header, SchemaRef, Value};
 use super::TransformError;
 use crate::envelope::json::{write_base64, write_f32, write_f64, write_i64, write_str};
 use crate::envelope::schema::{ConnectSchema, SchemaType};
+use crate::envelope::{EnvelopeLayout, Span, ENVELOPE_MEMBERS, SOURCE_MEMBERS};
 use crate::source::Record;
 
 /// A parsed JSON value; objects keep their key order.
@@ -239,18 +248,7 @@ impl<'a> Reader<'a> {
         loop {
             let Some(&c) = self.s.get(self.i) else { return Err(bad("unexpected end")) };
             match c {
-                b'"' => {
-                    self.i += 1;
-                    loop {
-                        match self.s.get(self.i) {
-                            Some(b'"') => break,
-                            Some(b'\\') => self.i += 2,
-                            Some(_) => self.i += 1,
-                            None => return Err(bad("unterminated string")),
-                        }
-                    }
-                    self.i += 1;
-                }
+                b'"' => self.skip_string()?,
                 b'{' | b'[' => {
                     depth += 1;
                     self.i += 1;
@@ -274,6 +272,46 @@ impl<'a> Reader<'a> {
             if depth == 0 {
                 return Ok(());
             }
+        }
+    }
+
+    /// Skips the string that starts at the reader's position, to just
+    /// after its closing quote.
+    fn skip_string(&mut self) -> Result<(), TransformError> {
+        self.i += 1;
+        loop {
+            let Some(at) = memchr::memchr2(b'"', b'\\', &self.s[self.i.min(self.s.len())..]) else {
+                return Err(bad("unterminated string"));
+            };
+            self.i += at;
+            if self.s[self.i] == b'"' {
+                self.i += 1;
+                return Ok(());
+            }
+            self.i += 2;
+        }
+    }
+
+    /// Whether the next member's name is `name` (written without escapes,
+    /// as the encoder writes a name that needs none): if so the reader
+    /// moves past it and its colon. `false` leaves the reader where it was
+    /// (a name that is written with escapes is then read the slow way). A
+    /// name with a backslash is never matched in place: its bytes could
+    /// be the escaped start of a longer name.
+    fn member_named(&mut self, name: &str) -> bool {
+        let rest = &self.s[self.i..];
+        let n = name.len();
+        if rest.len() > n + 2
+            && rest[0] == b'"'
+            && &rest[1..=n] == name.as_bytes()
+            && rest[n + 1] == b'"'
+            && rest[n + 2] == b':'
+            && !name.contains('\\')
+        {
+            self.i += n + 3;
+            true
+        } else {
+            false
         }
     }
 
@@ -327,11 +365,13 @@ impl<'a> Reader<'a> {
                 }
                 loop {
                     self.ws();
-                    let key = self.string()?;
-                    self.expect(b":")?;
-                    let index = if fields.get(next).is_some_and(|(n, _)| *n == *key) {
+                    // The encoder writes members in schema order: the next
+                    // field's name is checked in place, without reading it.
+                    let index = if fields.get(next).is_some_and(|(n, _)| self.member_named(n)) {
                         Some(next)
                     } else {
+                        let key = self.string()?;
+                        self.expect(b":")?;
                         fields.iter().position(|(n, _)| *n == *key)
                     };
                     let member = |i: usize| match projection {
@@ -380,17 +420,16 @@ impl<'a> Reader<'a> {
         }
         self.i += 1;
         let start = self.i;
-        while self.i < self.s.len() {
-            match self.s[self.i] {
-                b'"' => {
-                    // Quotes are ASCII, so both ends are character boundaries.
-                    let text = self.text_from(start)?;
-                    self.i += 1;
-                    return Ok(Cow::Borrowed(text));
-                }
-                b'\\' => break,
-                _ => self.i += 1,
+        if let Some(at) = memchr::memchr2(b'"', b'\\', &self.s[start..]) {
+            self.i = start + at;
+            if self.s[self.i] == b'"' {
+                // Quotes are ASCII, so both ends are character boundaries.
+                let text = self.text_from(start)?;
+                self.i += 1;
+                return Ok(Cow::Borrowed(text));
             }
+        } else {
+            self.i = self.s.len();
         }
         // Escapes: decode into an owned string.
         let mut out: Vec<u8> = self.s[start..self.i].to_vec();
@@ -738,25 +777,25 @@ pub(crate) fn write_data(data: &Data, schemas_enable: bool, schema_json: impl Fn
     if data.schema.is_none() && data.value.is_null() {
         return None;
     }
-    let mut out = Vec::new();
-    if schemas_enable {
-        let json = data.schema.as_ref().map(schema_json);
-        out.reserve(json.as_ref().map_or(0, |j| j.len()) + 512);
-        out.extend_from_slice(b"{\"schema\":");
-        match json {
-            Some(json) => out.extend_from_slice(&json),
-            None => out.extend_from_slice(b"null"),
+    // Written into the thread's scratch buffer and copied out at its exact
+    // size, as the encoder's records are: a record holds no spare capacity.
+    let written = crate::envelope::exact_copy(|out| {
+        if schemas_enable {
+            out.extend_from_slice(b"{\"schema\":");
+            match data.schema.as_ref().map(schema_json) {
+                Some(json) => out.extend_from_slice(&json),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"payload\":");
         }
-        out.extend_from_slice(b",\"payload\":");
-    }
-    if !schemas_enable {
-        out.reserve(512);
-    }
-    write_value(&mut out, data.schema.as_deref(), &data.value);
-    if schemas_enable {
-        out.push(b'}');
-    }
-    Some(out)
+        write_value(out, data.schema.as_deref(), &data.value);
+        if schemas_enable {
+            out.push(b'}');
+        }
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(written) = written;
+    Some(written)
 }
 
 /// Header values as Kafka Connect's default `SimpleHeaderConverter` writes
@@ -855,6 +894,63 @@ fn read_payload(schema: &SchemaRef, body: &[u8], projection: &Projection) -> Res
     Ok(Data::new(schema.clone(), value))
 }
 
+/// Reads (the `projection` of) an envelope value whose parts `layout`
+/// locates: each member the projection keeps is read from its own bytes,
+/// the others are not looked at. A value or projection of another shape
+/// is read whole ([`read_payload`]).
+fn read_laid_out(schema: &SchemaRef, body: &[u8], projection: &Projection, layout: &EnvelopeLayout) -> Result<Data, TransformError> {
+    let (SchemaType::Struct(fields), Projection::Members(keep)) = (&schema.kind, projection) else {
+        return read_payload(schema, body, projection);
+    };
+    if fields.len() != ENVELOPE_MEMBERS {
+        return read_payload(schema, body, projection);
+    }
+    let mut values = Vec::with_capacity(fields.len());
+    for (i, (name, field_schema)) in fields.iter().enumerate() {
+        let Some(member) = keep.get(i).and_then(Option::as_ref) else {
+            values.push(Value::Null);
+            continue;
+        };
+        let bytes = span_of(body, layout.members[i])?;
+        let value = match (name.as_str(), member, &field_schema.kind) {
+            ("source", Projection::Members(keep_source), SchemaType::Struct(source_fields))
+                if source_fields.len() == SOURCE_MEMBERS && keep_source.len() == SOURCE_MEMBERS =>
+            {
+                let mut source = Vec::with_capacity(SOURCE_MEMBERS);
+                for (j, (_, source_schema)) in source_fields.iter().enumerate() {
+                    source.push(match &keep_source[j] {
+                        Some(projection) => read_member(source_schema, span_of(body, layout.source[j])?, projection)?,
+                        None => Value::Null,
+                    });
+                }
+                Value::Struct(source)
+            }
+            _ => read_member(field_schema, bytes, member)?,
+        };
+        values.push(value);
+    }
+    Ok(Data::new(schema.clone(), Value::Struct(values)))
+}
+
+/// The bytes of `span` in `body`.
+fn span_of(body: &[u8], (start, end): Span) -> Result<&[u8], TransformError> {
+    body.get(start as usize..end as usize).ok_or_else(|| bad("a member outside its record"))
+}
+
+/// One member's value, all of its bytes: a row kept as text is copied
+/// without being scanned (its bytes are exactly the row's JSON).
+fn read_member(schema: &ConnectSchema, bytes: &[u8], projection: &Projection) -> Result<Value, TransformError> {
+    if *projection == Projection::Raw && bytes.first() == Some(&b'{') && matches!(schema.kind, SchemaType::Struct(_)) {
+        return Ok(Value::RawStruct { json: bytes.to_vec(), more: Vec::new() });
+    }
+    let mut reader = Reader::new(bytes);
+    let value = reader.value_projected(schema, projection)?;
+    if !reader.at_end() {
+        return Err(bad("trailing bytes after a member"));
+    }
+    Ok(value)
+}
+
 /// The user's `key.converter.schemas.enable` / `value.converter.schemas.enable`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutputFormat {
@@ -878,9 +974,10 @@ pub(crate) fn decode(cache: &mut SchemaCache, record: Record, value_projection: 
                 (Some(_), None) => return Err(bad("a key without a key schema")),
                 (None, _) => Data::null(),
             },
-            match &record.value {
-                Some(bytes) => read_payload(&schemas.value, bytes, value_projection)?,
-                None => Data::null(),
+            match (&record.value, record.layout.as_deref()) {
+                (Some(bytes), Some(layout)) => read_laid_out(&schemas.value, bytes, value_projection, layout)?,
+                (Some(bytes), None) => read_payload(&schemas.value, bytes, value_projection)?,
+                (None, _) => Data::null(),
             },
         ),
         None => (
@@ -928,6 +1025,7 @@ pub(crate) fn encode(cache: &mut SchemaCache, record: ConnectRecord, format: Out
         value,
         headers,
         schemas: None,
+        layout: None,
     }
 }
 

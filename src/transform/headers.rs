@@ -102,9 +102,7 @@ impl HeaderToValue {
             new_fields.push((name, (**schema).clone()));
             values.push(header.value.clone());
         }
-        let mut copy = super::record::copy_basics(schema, SchemaType::Struct(new_fields));
-        copy.optional = false;
-        Ok((copy, Value::Struct(values)))
+        Ok((super::record::copy_basics(schema, SchemaType::Struct(new_fields)), Value::Struct(values)))
     }
 
     pub(super) fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, String> {

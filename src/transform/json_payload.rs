@@ -175,12 +175,8 @@ fn merge(left: ConnectSchema, right: &ConnectSchema) -> ConnectSchema {
             }
         }
     }
-    // Kafka's `SchemaUtil.copySchemaBasics` copies name, version, doc and
-    // parameters, not the optional flag: a merged element schema is
-    // required (Debezium's output shows it).
-    let mut merged = super::record::copy_basics(&left, SchemaType::Struct(fields));
-    merged.optional = false;
-    merged
+    // Required, as `copySchemaBasics` makes it (Debezium's output shows it).
+    super::record::copy_basics(&left, SchemaType::Struct(fields))
 }
 
 /// `toConnectData`: the value of `json` read by `schema`, failing where

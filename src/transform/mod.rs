@@ -146,6 +146,9 @@ pub struct TransformChain {
     /// Whether rows stay the encoder's JSON text (see
     /// [`TransformChain::keeps_rows_whole`]).
     raw_rows: bool,
+    /// The topic a record had before the step that is running, for that
+    /// step's error (a buffer reused from record to record).
+    step_topic: String,
 }
 
 impl TransformChain {
@@ -179,6 +182,7 @@ impl TransformChain {
             format,
             projections: HashMap::new(),
             raw_rows: false,
+            step_topic: String::new(),
         }
         .with_raw_rows()
     }
@@ -242,14 +246,17 @@ impl TransformChain {
             }
             let (alias, _, step) = &mut self.steps[i];
             // The topic, for the error of a step that can fail.
-            let topic = (!matches!(step, Step::RegexRouter(..) | Step::Filter)).then(|| current.topic.clone());
+            self.step_topic.clear();
+            if !matches!(step, Step::RegexRouter(..) | Step::Filter) {
+                self.step_topic.push_str(&current.topic);
+            }
             match step.apply(current) {
                 Ok(Some(next)) => current = next,
                 Ok(None) => return Ok(None),
                 Err(reason) => {
                     return Err(TransformError::Failed {
                         alias: alias.clone(),
-                        topic: topic.unwrap_or_default(),
+                        topic: self.step_topic.clone(),
                         reason,
                     })
                 }

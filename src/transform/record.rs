@@ -145,12 +145,13 @@ impl ConnectRecord {
     }
 }
 
-/// A copy of `schema`'s name, version, doc, parameters and optional flag
-/// on a new type (Kafka's `SchemaUtil.copySchemaBasics`; the default is
-/// not copied).
+/// A copy of `schema`'s name, version, doc and parameters on a new type,
+/// as Kafka's `SchemaUtil.copySchemaBasics` makes it: neither the
+/// optional flag nor the default is copied, so the copy is required
+/// unless the caller says otherwise (Kafka's SMTs build their updated
+/// struct schemas so).
 pub fn copy_basics(schema: &ConnectSchema, kind: SchemaType) -> ConnectSchema {
     let mut copy = ConnectSchema::new(kind);
-    copy.optional = schema.optional;
     copy.name = schema.name.clone();
     copy.version = schema.version;
     copy.doc = schema.doc.clone();

@@ -127,13 +127,16 @@ fn event(
     let key = encoder.key(key_row).unwrap();
     let snapshot = if op == Op::Read { Snapshot::True } else { Snapshot::False };
     let info = source(snapshot);
-    let value = encoder.value(op, before, after, &info, TS, tx).unwrap();
+    // As the source writes a change event: with its layout when its
+    // schemas travel by reference.
+    let (value, layout) = encoder.value_with_layout(op, before, after, &info, TS, tx).unwrap();
     let mut out = vec![Record {
         topic: encoder.topic().into(),
         key: key.clone(),
         value: Some(value),
         headers: vec![("raftcdc.source.position".into(), b"{\"pos\":154}".to_vec())],
         schemas: encoder.record_schemas(info.connector),
+        layout,
     }];
     if op == Op::Delete {
         out.push(Record {
@@ -142,6 +145,7 @@ fn event(
             value: None,
             headers: Vec::new(),
             schemas: encoder.record_schemas(info.connector),
+            layout: None,
         });
     }
     out
@@ -203,14 +207,15 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
             let direct_connector = ConnectorEncoder::new("srv", Connector::Mariadb, schemas(on));
             let others = |c: &ConnectorEncoder| {
                 vec![
-                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![], schemas: None },
-                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![], schemas: None },
+                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![], schemas: None, layout: None },
+                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![], schemas: None, layout: None },
                     Record {
                         topic: "srv.transaction".into(),
                         key: Some(c.transaction_key("0-1-42")),
                         value: Some(c.transaction_end("0-1-42", TS, 3, &[("srv.shop.t", 3)])),
                         headers: vec![],
                         schemas: None,
+                        layout: None,
                     },
                     Record {
                         topic: "srv".into(),
@@ -218,6 +223,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         value: Some(c.schema_change_value(&source(Snapshot::False), TS, Some("shop"), None, Some("DROP TABLE x"), &[])),
                         headers: vec![],
                         schemas: None,
+                        layout: None,
                     },
                     Record {
                         topic: "srv".into(),
@@ -240,6 +246,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         )),
                         headers: vec![],
                         schemas: None,
+                        layout: None,
                     },
                 ]
             };
@@ -278,6 +285,7 @@ fn lifecycle(columns: &[ColumnSchema], rows: &[Row], options: EncodingOptions) -
         value: Some(e.value(Op::Truncate, None, None, &source(Snapshot::False), TS, None).unwrap()),
         headers: vec![],
         schemas: e.record_schemas(Connector::Mariadb),
+        layout: None,
     });
     out
 }
@@ -335,17 +343,22 @@ fn an_unwrap_first_reads_only_what_it_uses_with_the_same_output() {
     for (columns, rows, field) in [(simple_columns(), &simple_rows[..], "name"), (wide_columns(), &wide_rows[..], "req")] {
         let inline = lifecycle(&columns, rows, schemas(true));
         let referenced = lifecycle(&columns, rows, by_reference.clone());
+        assert!(referenced.iter().filter(|r| r.value.is_some()).take(3).all(|r| r.layout.is_some()));
+        // Read by layout (as the source hands them over), and scanned.
+        let scanned: Vec<Record> = referenced.iter().cloned().map(|r| Record { layout: None, ..r }).collect();
         // Rows stay text unless a step reads inside them.
         let raw: Vec<bool> = configs(field).iter().map(|c| chain(c, true).raw_rows).collect();
         assert_eq!(raw, [true, true, true, false, true, true, false]);
         for config in &configs(field) {
             for on in [true, false] {
                 let want = chain(config, on).apply(inline.clone()).unwrap();
-                let got = chain(config, on).apply(referenced.clone()).unwrap();
-                assert_eq!(got.len(), want.len(), "{config:?}");
-                for (got, want) in got.iter().zip(&want) {
-                    assert_eq!((text(&got.key), text(&got.value)), (text(&want.key), text(&want.value)), "{config:?} schemas {on}");
-                    assert_eq!((&got.topic, &got.headers), (&want.topic, &want.headers), "{config:?}");
+                for input in [&referenced, &scanned] {
+                    let got = chain(config, on).apply(input.clone()).unwrap();
+                    assert_eq!(got.len(), want.len(), "{config:?}");
+                    for (got, want) in got.iter().zip(&want) {
+                        assert_eq!((text(&got.key), text(&got.value)), (text(&want.key), text(&want.value)), "{config:?} schemas {on}");
+                        assert_eq!((&got.topic, &got.headers), (&want.topic, &want.headers), "{config:?}");
+                    }
                 }
             }
         }
@@ -369,6 +382,7 @@ fn changes() -> Vec<Record> {
         value: Some(e.value(Op::Truncate, None, None, &source(Snapshot::False), TS, None).unwrap()),
         headers: vec![],
         schemas: None,
+        layout: None,
     });
     out
 }
@@ -509,6 +523,7 @@ fn unwrap_passes_other_records_unchanged() {
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
         schemas: None,
+        layout: None,
     };
     let out = chain(&[("transforms", "u"), UNWRAP], true).apply(vec![heartbeat.clone()]).unwrap();
     assert_eq!(out, [heartbeat]);
@@ -524,6 +539,7 @@ fn regex_router_and_filter_with_predicates() {
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
         schemas: None,
+        layout: None,
     });
     let config = [
         ("transforms", "dropHeartbeats,dropTombstones,route"),
@@ -567,6 +583,7 @@ fn regex_router_and_filter_with_predicates() {
         value: Some(connector.heartbeat_value(TS)),
         headers: vec![],
         schemas: None,
+        layout: None,
     });
     let out = chain(&config, true).apply(input).unwrap();
     assert_eq!(out.last().unwrap().topic, "__debezium-heartbeat.srv");

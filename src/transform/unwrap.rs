@@ -22,8 +22,8 @@
 //!    modes), `route.by.field`, `add.fields`, the drop-fields header.
 //!
 //! Schemas are built as Kafka's `InsertField`/`SchemaUtil.copySchemaBasics`
-//! build them: the row schema's name, version, doc, parameters and
-//! optional flag, its fields, then `__deleted` (optional string), then the
+//! build them: the row schema's name, version, doc and parameters
+//! (required), its fields, then `__deleted` (optional string), then the
 //! added fields, each an optional copy of its source field's schema
 //! without the default. They are cached per envelope schema.
 use std::collections::HashMap;
@@ -247,10 +247,9 @@ impl Unwrap {
             after,
             before,
             row: Arc::new(row_schema.clone()),
-            // Debezium 3.6's unwrap writes the extracted row's schema
-            // required (captured output), though the envelope's `after` is
-            // optional: the row it returns is never null.
-            extended: Arc::new(copy_basics(row_schema, SchemaType::Struct(extended_fields)).optional(false)),
+            // Required, as `copySchemaBasics` makes it (Debezium 3.6's
+            // captured output), though the envelope's `after` is optional.
+            extended: Arc::new(copy_basics(row_schema, SchemaType::Struct(extended_fields))),
             added,
             route_by: self
                 .config

@@ -24,11 +24,19 @@
 //!    `--snapshot-set key=value` changed them), from its creation until
 //!    its status says the snapshot completed (every chunk committed in
 //!    Kafka and Raft), rows/s, beside the sink's own two limits for
-//!    records of the snapshot's size (transactions of the connector's
-//!    `max.batch.size`), measured again right after it.
+//!    records of the snapshot's size (transactions of the owner's mean
+//!    size), measured again right after it.
 //!
 //! After each section it prints every node's peak RSS during that section
-//! (`VmHWM`, reset through `/proc/<pid>/clear_refs` when it starts).
+//! (`VmHWM`, reset through `/proc/<pid>/clear_refs` when it starts). Each
+//! connector run and each producer limit also prints the CPU time every
+//! process spent in it (each node, the broker, MariaDB, this driver, which
+//! is the producer of the limits), per record and in all, and how many
+//! of the machine's cores that kept busy: when all of them are, the rate is
+//! set by the CPU per record summed over the processes sharing the cores,
+//! and the split says whose it is. The snapshot's transactional limit uses
+//! transactions of the size the owner made (its rows over its Kafka
+//! transactions), printed with it.
 //!
 //! With `--with-debezium`, Debezium 3.6.3's MySQL connector runs on the
 //! same server in the same run, on a Kafka Connect 4.3 standalone worker
@@ -60,6 +68,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use cluster_tests::bench::{flag, switch};
 use cluster_tests::broker::Broker;
 use cluster_tests::cluster::Cluster;
+use cluster_tests::cpu::CpuMeter;
 use cluster_tests::debezium::{self, Debezium, IntoKafka};
 use cluster_tests::mariadb::MariaDb;
 use mysql_async::prelude::Queryable;
@@ -149,6 +158,7 @@ async fn producer_limit(broker: &mut Broker, topic: &str, rows: usize, size: usi
         // blocks the driver.
         tokio::task::block_in_place(|| producer.init_transactions(timeout)).unwrap();
     }
+    let cpu = CpuMeter::start(broker.pid().map(|pid| ("broker".to_string(), pid)));
     let started = Instant::now();
     let flush_every = transactions.unwrap_or(10_000);
     let mut pending = Vec::with_capacity(flush_every.min(rows));
@@ -171,6 +181,8 @@ async fn producer_limit(broker: &mut Broker, topic: &str, rows: usize, size: usi
         }
     }
     let took = started.elapsed().as_secs_f64();
+    let kind = if transactions.is_some() { "transactional" } else { "idempotent" };
+    println!("  {kind} producer {}", cpu.report(rows));
     drop(producer);
     broker.wipe().await;
     rows as f64 / took
@@ -235,6 +247,57 @@ impl SnapshotSettings {
 struct Side {
     rate: f64,
     peak_rss_mib: f64,
+}
+
+/// The owner's Kafka transactions for one connector, from its metrics.
+struct Transactions {
+    count: f64,
+    seconds: f64,
+    commit_seconds: f64,
+}
+
+impl Transactions {
+    fn describe(&self) -> String {
+        format!(
+            "{:.0} Kafka transactions, mean {:.1} ms each, of which commit_transaction {:.1} ms",
+            self.count,
+            1000.0 * self.seconds / self.count,
+            1000.0 * self.commit_seconds / self.count
+        )
+    }
+}
+
+/// Which node owns connector `name`, and (from that node's `/metrics`)
+/// where its time went: whole Kafka transactions, and the broker's
+/// `commit_transaction` within them.
+async fn owner_transactions(cluster: &Cluster, leader: usize, name: &str) -> (Option<u64>, Option<Transactions>) {
+    let owner = cluster.connector(leader, name).await.ok().and_then(|c| c.owner_node_id);
+    let Some(Ok(scrape)) = (match owner {
+        Some(owner) => Some(cluster.scrape(owner as usize).await),
+        None => None,
+    }) else {
+        return (owner, None);
+    };
+    let labels = [("connector", name)];
+    let get = |metric: &str| scrape.value(metric, &labels).ok();
+    let transactions = (|| {
+        Some(Transactions {
+            count: get("raftcdc_connector_kafka_transaction_duration_seconds_count")?,
+            seconds: get("raftcdc_connector_kafka_transaction_duration_seconds_sum")?,
+            commit_seconds: get("raftcdc_connector_kafka_commit_duration_seconds_sum")?,
+        })
+    })();
+    (owner, transactions.filter(|t| t.count > 0.0))
+}
+
+/// CPU time of every process of an end-to-end section: the nodes, the
+/// broker, the database and this driver (see [`CpuMeter`]).
+fn meter(cluster: &Cluster, broker: &Broker, db: &MariaDb) -> CpuMeter {
+    let mut processes: Vec<(String, u32)> =
+        cluster.nodes().into_iter().filter_map(|n| cluster.pid(n).map(|pid| (format!("node {n}"), pid))).collect();
+    processes.extend(broker.pid().map(|pid| ("broker".to_string(), pid)));
+    processes.extend(db.pid().map(|pid| ("mariadb".to_string(), pid)));
+    CpuMeter::start(processes)
 }
 
 /// The largest peak RSS of any node since the section started.
@@ -364,6 +427,7 @@ async fn main() {
                 .set_offsets(SetOffsetsRequest { name: name.clone(), offset_json: offset.to_string() })
                 .await
                 .unwrap();
+            let cpu = meter(&cluster, &broker, &db);
             let started = Instant::now();
             client.resume_connector(ConnectorRef { name: name.clone() }).await.unwrap();
             loop {
@@ -374,27 +438,18 @@ async fn main() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             let e2e = started.elapsed().as_secs_f64();
-            // Where the owner's time went: whole Kafka transactions, and
-            // the broker's commit_transaction within them.
-            let owner = cluster.connector(leader, &name).await.ok().and_then(|c| c.owner_node_id);
-            if let Some(Ok(scrape)) = match owner {
-                Some(owner) => Some(cluster.scrape(owner as usize).await),
-                None => None,
-            } {
-                let labels = [("connector", name.as_str())];
-                let get = |metric: &str| scrape.value(metric, &labels).unwrap_or(f64::NAN);
-                let txns = get("raftcdc_connector_kafka_transaction_duration_seconds_count");
-                println!(
-                    "round {round}: {txns:.0} Kafka transactions, mean {:.1} ms each, of which commit_transaction {:.1} ms",
-                    1000.0 * get("raftcdc_connector_kafka_transaction_duration_seconds_sum") / txns,
-                    1000.0 * get("raftcdc_connector_kafka_commit_duration_seconds_sum") / txns
-                );
+            let cpu = cpu.report(rows);
+            let (owner, transactions) = owner_transactions(&cluster, leader, &name).await;
+            if let Some(t) = &transactions {
+                println!("round {round}: {}", t.describe());
             }
             client.delete_connector(ConnectorRef { name: name.clone() }).await.unwrap();
             println!(
-                "round {round}: end to end (binlog -> committed Kafka, exactly-once): {:>9.0} events/s  ({rows} events in {e2e:.2}s)",
-                rows as f64 / e2e
+                "round {round}: end to end (binlog -> committed Kafka, exactly-once): {:>9.0} events/s  ({rows} events in {e2e:.2}s; owner node {})",
+                rows as f64 / e2e,
+                owner.map_or("?".to_string(), |o| o.to_string())
             );
+            println!("  connector {cpu}");
             let (limit, transactional) = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction).await;
             println!(
                 "round {round}: end to end / sink limit: {:.0}%; end to end / transactional limit: {:.0}%",
@@ -439,6 +494,7 @@ async fn main() {
         for (k, v) in &settings.overrides {
             config.insert(k.clone(), v.clone());
         }
+        let cpu = meter(&cluster, &broker, &db);
         let started = Instant::now();
         client
             .create_connector(CreateConnectorRequest { name: "snap".into(), config: config.into_iter().collect(), paused: false })
@@ -458,11 +514,24 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let took = started.elapsed().as_secs_f64();
-        println!("initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s)", rows as f64 / took);
+        let cpu = cpu.report(rows);
+        let (owner, transactions) = owner_transactions(&cluster, leader, "snap").await;
+        println!(
+            "initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s; owner node {})",
+            rows as f64 / took,
+            owner.map_or("?".to_string(), |o| o.to_string())
+        );
+        if let Some(t) = &transactions {
+            println!("snapshot: {}", t.describe());
+        }
+        println!("  snapshot {cpu}");
         println!("snapshot {}", cluster.peak_rss_line());
         let raftcdc = Side { rate: rows as f64 / took, peak_rss_mib: max_peak_rss_mib(&cluster) };
         client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
-        let (limit, transactional) = sink_limits(&mut broker, "snap.bench.t", rows, settings.max_batch_size()).await;
+        // The transactional limit in transactions of the size the owner
+        // made (queued batches join a transaction up to max.batch.size).
+        let per_transaction = transactions.as_ref().map_or(settings.max_batch_size(), |t| (rows as f64 / t.count).round().max(1.0) as usize);
+        let (limit, transactional) = sink_limits(&mut broker, "snap.bench.t", rows, per_transaction).await;
         println!(
             "snapshot / sink limit: {:.0}%; snapshot / transactional limit: {:.0}%",
             100.0 * rows as f64 / took / limit,

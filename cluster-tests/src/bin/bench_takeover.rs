@@ -70,6 +70,7 @@ async fn main() {
         value: Some(b"v".to_vec()),
         headers: Vec::new(),
         schemas: None,
+        layout: None,
     };
     let last = progress(2, u32::MAX as u64);
     sink.deliver(&[record], &last).await.expect("deliver");

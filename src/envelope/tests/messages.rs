@@ -102,6 +102,32 @@ fn full_messages_with_schemas() {
     );
     let payload_at = expected.find(",\"payload\":").expect("payload") + ",\"payload\":".len();
     assert_eq!(ref_value, expected[payload_at..expected.len() - 1]);
+    // Its layout: each span is exactly that member's JSON, for the
+    // envelope's members and the source block's, in schema order.
+    let (laid_out, layout) = by_reference
+        .value_with_layout(Op::Update, Some(&before), Some(&after), &source(), 1_700_000_000_123, Some(&tx))
+        .expect("value");
+    assert_eq!(utf8(laid_out.clone()), ref_value);
+    let layout = layout.expect("a layout by reference");
+    let parsed: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&laid_out).expect("valid JSON");
+    let member = |(start, end): Span| serde_json::from_slice::<serde_json::Value>(&laid_out[start as usize..end as usize]).expect("a span is one value");
+    let fields = |schema: &ConnectSchema| match &schema.kind {
+        SchemaType::Struct(fields) => fields.iter().map(|(name, schema)| (name.clone(), schema.clone())).collect::<Vec<_>>(),
+        _ => panic!("a struct schema"),
+    };
+    let envelope_fields = fields(&schemas.value);
+    assert_eq!((envelope_fields.len(), parsed.len()), (ENVELOPE_MEMBERS, ENVELOPE_MEMBERS));
+    for ((name, _), span) in envelope_fields.iter().zip(layout.members) {
+        assert_eq!(member(span), parsed[name.as_str()], "{name}");
+    }
+    let source_fields = fields(&envelope_fields[2].1);
+    let source_block = parsed["source"].as_object().expect("source");
+    assert_eq!((source_fields.len(), source_block.len()), (SOURCE_MEMBERS, SOURCE_MEMBERS));
+    for ((name, _), span) in source_fields.iter().zip(layout.source) {
+        assert_eq!(member(span), source_block[name.as_str()], "source.{name}");
+    }
+    // Without schemas by reference there is nothing to locate.
+    assert!(encoder.value_with_layout(Op::Read, None, Some(&after), &source(), 1, None).expect("value").1.is_none());
 
     // Delete, schemas disabled; a snapshot read.
     let plain = TableEncoder::new("srv", "shop", "t", &columns, None, payload_only()).expect("encoder");

@@ -636,6 +636,7 @@ mod tests {
             value: None,
             headers: vec![("h".into(), b"v".to_vec())],
             schemas: None,
+            layout: None,
         };
         let out = record_of(&record);
         assert_eq!((out.topic, out.key, out.payload), ("t", Some(&b"k"[..]), None));

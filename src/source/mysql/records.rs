@@ -258,6 +258,7 @@ impl RecordBuilder {
                             value: None,
                             headers: vec![Self::position_header(event)],
                             schemas: output.encoder.record_schemas(self.config.class),
+                            layout: None,
                         });
                     }
                     self.data(output, event, Op::Create, None, Some(&after), new_key, meta, out, vec![old_key_header])?;
@@ -277,6 +278,7 @@ impl RecordBuilder {
                         value: None,
                         headers: vec![Self::position_header(event)],
                         schemas: output.encoder.record_schemas(self.config.class),
+                        layout: None,
                     });
                 }
             }
@@ -308,7 +310,7 @@ impl RecordBuilder {
             data_collection_order: *collection_order,
         });
         let source = self.source(Some(output), event, output.decoder.db());
-        let value = output.encoder.value(op, before, after, &source, now_ms(), info.as_ref())?;
+        let (value, layout) = output.encoder.value_with_layout(op, before, after, &source, now_ms(), info.as_ref())?;
         headers.push(Self::position_header(event));
         out.push(Record {
             topic: topic.to_string(),
@@ -316,6 +318,7 @@ impl RecordBuilder {
             value: Some(value),
             headers,
             schemas: output.encoder.record_schemas(self.config.class),
+            layout,
         });
         Ok(())
     }
@@ -340,6 +343,7 @@ impl RecordBuilder {
                 value: Some(self.connector.transaction_begin(event.txn_id, event.ts_sec as i64 * 1000)),
                 headers: Vec::new(),
                 schemas: None,
+                layout: None,
             });
         }
         meta.total += 1;
@@ -362,13 +366,14 @@ impl RecordBuilder {
         let key = output.encoder.key(&row)?;
         let mut source = self.source(Some(output), event, output.decoder.db());
         source.snapshot = marker;
-        let value = output.encoder.value(Op::Read, None, Some(&row), &source, now_ms(), None)?;
+        let (value, layout) = output.encoder.value_with_layout(Op::Read, None, Some(&row), &source, now_ms(), None)?;
         Ok(Record {
             topic: output.encoder.topic().to_string(),
             key,
             value: Some(value),
             headers: vec![Self::position_header(event)],
             schemas: output.encoder.record_schemas(self.config.class),
+            layout,
         })
     }
 
@@ -405,6 +410,7 @@ impl RecordBuilder {
             value: Some(self.connector.schema_change_value_modelled(&source, now_ms(), Some(db), None, Some(ddl), changes)),
             headers: vec![Self::position_header(event)],
             schemas: None,
+            layout: None,
         }
     }
 
@@ -420,6 +426,7 @@ impl RecordBuilder {
             value: Some(self.connector.transaction_end(id, ts_sec as i64 * 1000, meta.total, &collections)),
             headers: Vec::new(),
             schemas: None,
+            layout: None,
         });
     }
 
@@ -431,6 +438,7 @@ impl RecordBuilder {
             value: Some(self.connector.heartbeat_value(now_ms())),
             headers: Vec::new(),
             schemas: None,
+            layout: None,
         }
     }
 }

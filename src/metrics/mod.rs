@@ -41,7 +41,6 @@ use openraft::ServerState;
 use crate::placement::policy::MoveReason;
 use crate::raft::state::{ConnectorRecord, SnapshotProgress, TaskState};
 use crate::raft::{typ, NodeId};
-use crate::source::mysql::records::POSITION_HEADER;
 use crate::source::Record;
 
 pub mod exposition;
@@ -162,10 +161,7 @@ impl ConnectorMetrics {
     /// transactions).
     pub fn delivered(&self, records: &[Record], offset: &serde_json::Value, took: Duration, commit: Option<Duration>) {
         self.records.add(records.len() as u64);
-        let rows = records
-            .iter()
-            .filter(|r| r.value.is_some() && r.headers.iter().any(|(k, _)| k == POSITION_HEADER))
-            .count();
+        let rows = records.iter().filter(|r| r.row).count();
         self.rows.add(rows as u64);
         let bytes: usize = records
             .iter()
@@ -680,18 +676,15 @@ fn render_connectors(node: &MetricsSnapshot, out: &mut Exposition) {
 mod tests {
     use super::*;
 
-    fn record(value: Option<&[u8]>, position: bool) -> Record {
+    fn record(value: Option<&[u8]>, row: bool) -> Record {
         Record {
             topic: "t".into(),
             key: Some(b"kk".to_vec()),
             value: value.map(<[u8]>::to_vec),
-            headers: if position {
-                vec![(POSITION_HEADER.to_string(), b"{}".to_vec())]
-            } else {
-                Vec::new()
-            },
+            headers: Vec::new(),
             schemas: None,
             layout: None,
+            row,
         }
     }
 
@@ -700,7 +693,7 @@ mod tests {
         let m = Arc::new(ConnectorMetrics::default());
         let records = [
             record(Some(b"vvvv"), true),
-            record(None, true),
+            record(None, false),
             record(Some(b"v"), false),
         ];
         let ts_sec = now_ms() / 1000 - 5;
@@ -715,7 +708,7 @@ mod tests {
         assert_eq!(
             m.rows.get(),
             1,
-            "a tombstone and a record without a source position are not rows"
+            "a tombstone and a record that is not a row change are not rows"
         );
         assert_eq!(m.bytes.get(), 2 + 4 + 2 + 2 + 1);
         let lag = m.behind_source_ms.get().unwrap();

@@ -40,7 +40,7 @@ pub struct Record {
     pub key: Option<Vec<u8>>,
     /// `None` is a tombstone.
     pub value: Option<Vec<u8>>,
-    /// Record headers; data records carry their source position.
+    /// Record headers (Debezium's: the primary-key-change headers).
     pub headers: Vec<(String, Vec<u8>)>,
     /// The key's and value's Connect schemas, when the encoder hands them
     /// by reference instead of inline (a connector with transforms; see
@@ -52,6 +52,9 @@ pub struct Record {
     /// schemas travel by reference (see [`crate::envelope::EnvelopeLayout`]);
     /// `None` for every other record.
     pub layout: Option<Box<crate::envelope::EnvelopeLayout>>,
+    /// A change event of a table row (create, update, delete or snapshot
+    /// read; not its tombstone): what the rows metric counts.
+    pub row: bool,
 }
 
 /// Records plus the offset to commit after delivering them.

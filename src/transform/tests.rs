@@ -134,9 +134,11 @@ fn event(
         topic: encoder.topic().into(),
         key: key.clone(),
         value: Some(value),
-        headers: vec![("raftcdc.source.position".into(), b"{\"pos\":154}".to_vec())],
+        // A header of some producer's, for the header transforms to act on.
+        headers: vec![("app.position".into(), b"{\"pos\":154}".to_vec())],
         schemas: encoder.record_schemas(info.connector),
         layout,
+        row: true,
     }];
     if op == Op::Delete {
         out.push(Record {
@@ -146,6 +148,7 @@ fn event(
             headers: Vec::new(),
             schemas: encoder.record_schemas(info.connector),
             layout: None,
+            row: false,
         });
     }
     out
@@ -207,8 +210,8 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
             let direct_connector = ConnectorEncoder::new("srv", Connector::Mariadb, schemas(on));
             let others = |c: &ConnectorEncoder| {
                 vec![
-                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![], schemas: None, layout: None },
-                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![], schemas: None, layout: None },
+                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![], schemas: None, layout: None, row: false },
+                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![], schemas: None, layout: None, row: false },
                     Record {
                         topic: "srv.transaction".into(),
                         key: Some(c.transaction_key("0-1-42")),
@@ -216,6 +219,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         headers: vec![],
                         schemas: None,
                         layout: None,
+                        row: false,
                     },
                     Record {
                         topic: "srv".into(),
@@ -224,6 +228,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         headers: vec![],
                         schemas: None,
                         layout: None,
+                        row: false,
                     },
                     Record {
                         topic: "srv".into(),
@@ -247,6 +252,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         headers: vec![],
                         schemas: None,
                         layout: None,
+                        row: false,
                     },
                 ]
             };
@@ -286,6 +292,7 @@ fn lifecycle(columns: &[ColumnSchema], rows: &[Row], options: EncodingOptions) -
         headers: vec![],
         schemas: e.record_schemas(Connector::Mariadb),
         layout: None,
+        row: false,
     });
     out
 }
@@ -318,7 +325,7 @@ fn an_unwrap_first_reads_only_what_it_uses_with_the_same_output() {
             ("transforms.h.header", "origin"),
             ("transforms.h.value.literal", "raftcdc"),
             ("transforms.d.type", "org.apache.kafka.connect.transforms.DropHeaders"),
-            ("transforms.d.headers", "raftcdc.source.position"),
+            ("transforms.d.headers", "app.position"),
             ("transforms.f.type", "org.apache.kafka.connect.transforms.Filter"),
             ("transforms.f.predicate", "tomb"),
             ("predicates", "tomb"),
@@ -383,6 +390,7 @@ fn changes() -> Vec<Record> {
         headers: vec![],
         schemas: None,
         layout: None,
+        row: false,
     });
     out
 }
@@ -403,7 +411,7 @@ fn unwrap_default_mode_is_tombstone() {
     assert_eq!(values(&out), [r#"{"id":1,"name":"a"}"#, r#"{"id":1,"name":"b"}"#, "null"]);
     assert_eq!(text(&out[2].key), r#"{"id":1}"#);
     // The headers the source wrote stay.
-    assert_eq!(out[0].headers[0].0, "raftcdc.source.position");
+    assert_eq!(out[0].headers[0].0, "app.position");
 
     let out = chain(&[("transforms", "u"), UNWRAP], true).apply(changes()).unwrap();
     // The extracted row's schema is required, as Debezium 3.6 writes it;
@@ -502,7 +510,7 @@ fn unwrap_headers_prefixes_renames_and_routing() {
     assert_eq!(
         headers,
         [
-            ("raftcdc.source.position".to_string(), "{\"pos\":154}".to_string()),
+            ("app.position".to_string(), "{\"pos\":154}".to_string()),
             ("dbz.op".into(), "c".into()),
             ("dbz.source_db".into(), "shop".into()),
             ("dbz.ts_ms".into(), TS.to_string()),
@@ -524,6 +532,7 @@ fn unwrap_passes_other_records_unchanged() {
         headers: vec![],
         schemas: None,
         layout: None,
+        row: false,
     };
     let out = chain(&[("transforms", "u"), UNWRAP], true).apply(vec![heartbeat.clone()]).unwrap();
     assert_eq!(out, [heartbeat]);
@@ -540,6 +549,7 @@ fn regex_router_and_filter_with_predicates() {
         headers: vec![],
         schemas: None,
         layout: None,
+        row: false,
     });
     let config = [
         ("transforms", "dropHeartbeats,dropTombstones,route"),
@@ -556,7 +566,7 @@ fn regex_router_and_filter_with_predicates() {
         ("predicates.isHeartbeat.pattern", "__debezium-heartbeat\\..*"),
         ("predicates.isTombstone.type", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"),
         ("predicates.positioned.type", "HasHeaderKey"),
-        ("predicates.positioned.name", "raftcdc.source.position"),
+        ("predicates.positioned.name", "app.position"),
     ];
     let out = chain(&config, false).apply(input).unwrap();
     let topics: Vec<&str> = out.iter().map(|r| r.topic.as_str()).collect();
@@ -584,6 +594,7 @@ fn regex_router_and_filter_with_predicates() {
         headers: vec![],
         schemas: None,
         layout: None,
+        row: false,
     });
     let out = chain(&config, true).apply(input).unwrap();
     assert_eq!(out.last().unwrap().topic, "__debezium-heartbeat.srv");
@@ -670,7 +681,7 @@ fn flatten_schema_metadata_and_headers() {
         ("transforms.hdr.header", "origin"),
         ("transforms.hdr.value.literal", "raftcdc"),
         ("transforms.drop.type", "DropHeaders"),
-        ("transforms.drop.headers", "raftcdc.source.position"),
+        ("transforms.drop.headers", "app.position"),
     ];
     let e = simple();
     let input = event(&e, Op::Create, None, Some(&row(1, Some("a"))), None);

@@ -158,7 +158,7 @@ async fn producer_limit(broker: &mut Broker, topic: &str, rows: usize, size: usi
         // blocks the driver.
         tokio::task::block_in_place(|| producer.init_transactions(timeout)).unwrap();
     }
-    let cpu = CpuMeter::start(broker.pid().map(|pid| ("broker".to_string(), pid)));
+    let cpu = CpuMeter::start(broker.pid().map(|pid| ("broker".to_string(), pid))).with_threads_of(broker.pid());
     let started = Instant::now();
     let flush_every = transactions.unwrap_or(10_000);
     let mut pending = Vec::with_capacity(flush_every.min(rows));
@@ -297,7 +297,7 @@ fn meter(cluster: &Cluster, broker: &Broker, db: &MariaDb) -> CpuMeter {
         cluster.nodes().into_iter().filter_map(|n| cluster.pid(n).map(|pid| (format!("node {n}"), pid))).collect();
     processes.extend(broker.pid().map(|pid| ("broker".to_string(), pid)));
     processes.extend(db.pid().map(|pid| ("mariadb".to_string(), pid)));
-    CpuMeter::start(processes)
+    CpuMeter::start(processes).with_threads_of(broker.pid())
 }
 
 /// The largest peak RSS of any node since the section started.

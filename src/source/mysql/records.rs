@@ -19,8 +19,9 @@
 //!   is the same before and after (only excluded columns changed) emits
 //!   nothing, as Debezium compares the value structs before anything else.
 //!
-//! Every data record carries its source position in the
-//! `raftcdc.source.position` header (`{"file","pos","row","gtid"}`).
+//! Records carry Debezium's headers only (the primary-key-change
+//! `__debezium.newkey`/`__debezium.oldkey`); a row's change event is
+//! marked [`Record::row`] in memory, for the rows metric.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -31,8 +32,6 @@ use super::decode::{RowChange, TableDecoder};
 use crate::envelope::{ConnectorEncoder, EncodeError, Op, Snapshot, SourceInfo, TableEncoder, TransactionInfo};
 use crate::source::Record;
 
-/// Header carrying a record's source position.
-pub const POSITION_HEADER: &str = "raftcdc.source.position";
 
 /// Everything needed to turn one table's rows into records.
 pub struct TableOutput {
@@ -201,19 +200,6 @@ impl RecordBuilder {
         .with_time_us(event.ts_sec as i64 * 1_000_000)
     }
 
-    /// `{"file":..,"pos":..,"row":..,"gtid":..}`, written directly: this
-    /// runs once per row.
-    fn position_header(event: &RowEvent<'_>) -> (String, Vec<u8>) {
-        use std::io::Write;
-        let mut value = Vec::with_capacity(80);
-        // File names and GTIDs are plain ASCII (no quoting needed), but
-        // serde_json keeps that an invariant rather than an assumption.
-        let file = serde_json::to_string(event.file).unwrap_or_default();
-        let gtid = serde_json::to_string(&event.gtid).unwrap_or_default();
-        let _ = write!(value, "{{\"file\":{file},\"pos\":{},\"row\":{},\"gtid\":{gtid}}}", event.pos, event.row);
-        (POSITION_HEADER.to_string(), value)
-    }
-
     fn project(&self, output: &TableOutput, row: Row) -> Row {
         match &output.projection {
             None => row,
@@ -256,9 +242,10 @@ impl RecordBuilder {
                             topic: output.encoder.topic().to_string(),
                             key: old_key,
                             value: None,
-                            headers: vec![Self::position_header(event)],
+                            headers: Vec::new(),
                             schemas: output.encoder.record_schemas(self.config.class),
                             layout: None,
+                            row: false,
                         });
                     }
                     self.data(output, event, Op::Create, None, Some(&after), new_key, meta, out, vec![old_key_header])?;
@@ -276,9 +263,10 @@ impl RecordBuilder {
                         topic: output.encoder.topic().to_string(),
                         key,
                         value: None,
-                        headers: vec![Self::position_header(event)],
+                        headers: Vec::new(),
                         schemas: output.encoder.record_schemas(self.config.class),
                         layout: None,
+                        row: false,
                     });
                 }
             }
@@ -300,7 +288,7 @@ impl RecordBuilder {
         key: Option<Vec<u8>>,
         meta: &mut TxnMeta,
         out: &mut Vec<Record>,
-        mut headers: Vec<(String, Vec<u8>)>,
+        headers: Vec<(String, Vec<u8>)>,
     ) -> Result<(), EncodeError> {
         let topic = output.encoder.topic();
         let transaction = self.next_in_transaction(topic, event, meta, out);
@@ -311,7 +299,6 @@ impl RecordBuilder {
         });
         let source = self.source(Some(output), event, output.decoder.db());
         let (value, layout) = output.encoder.value_with_layout(op, before, after, &source, now_ms(), info.as_ref())?;
-        headers.push(Self::position_header(event));
         out.push(Record {
             topic: topic.to_string(),
             key,
@@ -319,6 +306,7 @@ impl RecordBuilder {
             headers,
             schemas: output.encoder.record_schemas(self.config.class),
             layout,
+            row: true,
         });
         Ok(())
     }
@@ -344,6 +332,7 @@ impl RecordBuilder {
                 headers: Vec::new(),
                 schemas: None,
                 layout: None,
+                row: false,
             });
         }
         meta.total += 1;
@@ -371,9 +360,10 @@ impl RecordBuilder {
             topic: output.encoder.topic().to_string(),
             key,
             value: Some(value),
-            headers: vec![Self::position_header(event)],
+            headers: Vec::new(),
             schemas: output.encoder.record_schemas(self.config.class),
             layout,
+            row: true,
         })
     }
 
@@ -408,9 +398,10 @@ impl RecordBuilder {
             topic: self.connector.schema_change_topic(),
             key: Some(self.connector.schema_change_key(db)),
             value: Some(self.connector.schema_change_value_modelled(&source, now_ms(), Some(db), None, Some(ddl), changes)),
-            headers: vec![Self::position_header(event)],
+            headers: Vec::new(),
             schemas: None,
             layout: None,
+            row: false,
         }
     }
 
@@ -427,6 +418,7 @@ impl RecordBuilder {
             headers: Vec::new(),
             schemas: None,
             layout: None,
+            row: false,
         });
     }
 
@@ -439,6 +431,7 @@ impl RecordBuilder {
             headers: Vec::new(),
             schemas: None,
             layout: None,
+            row: false,
         }
     }
 }

@@ -631,28 +631,6 @@ impl TableEncoder {
         Ok((value, self.options.schemas_by_reference.then(|| Box::new(layout))))
     }
 
-    /// Like [`TableEncoder::value`], appending to a reusable buffer. On
-    /// error the buffer is left as it was.
-    #[allow(clippy::too_many_arguments)]
-    pub fn value_into(
-        &self,
-        out: &mut Vec<u8>,
-        op: Op,
-        before: Option<&Row>,
-        after: Option<&Row>,
-        source: &SourceInfo<'_>,
-        ts_ms: i64,
-        transaction: Option<&TransactionInfo<'_>>,
-    ) -> Result<(), EncodeError> {
-        let mark = out.len();
-        let mut layout = EnvelopeLayout { members: [(0, 0); ENVELOPE_MEMBERS], source: [(0, 0); SOURCE_MEMBERS] };
-        let result = self.write_value(out, op, before, after, source, ts_ms, transaction, &mut layout);
-        if result.is_err() {
-            out.truncate(mark);
-        }
-        result
-    }
-
     /// Writes the value; `layout` gets where its parts are (relative to
     /// where the payload starts).
     #[allow(clippy::too_many_arguments)]

@@ -374,15 +374,11 @@ fn encode_benchmark() {
         let n = 500_000;
         let start = std::time::Instant::now();
         let mut bytes = 0usize;
-        let mut buf = Vec::new();
         for i in 0..n {
             let mut src = source();
             src.row = i % 100;
-            buf.clear();
-            encoder
-                .value_into(&mut buf, Op::Create, None, Some(&row), &src, 1_700_000_000_000, None)
-                .expect("value");
-            bytes += buf.len();
+            let value = encoder.value(Op::Create, None, Some(&row), &src, 1_700_000_000_000, None).expect("value");
+            bytes += value.len();
             bytes += encoder.key(&row).expect("key").map_or(0, |k| k.len());
         }
         let secs = start.elapsed().as_secs_f64();

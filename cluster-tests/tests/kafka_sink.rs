@@ -54,7 +54,7 @@ fn record(topic: &str, key: Option<&str>, value: Option<&str>, position: &str) -
         ],
         schemas: None,
         layout: None,
-        row: false,
+        change_event: false,
     }
 }
 

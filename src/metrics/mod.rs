@@ -161,7 +161,7 @@ impl ConnectorMetrics {
     /// transactions).
     pub fn delivered(&self, records: &[Record], offset: &serde_json::Value, took: Duration, commit: Option<Duration>) {
         self.records.add(records.len() as u64);
-        let rows = records.iter().filter(|r| r.row).count();
+        let rows = records.iter().filter(|r| r.change_event).count();
         self.rows.add(rows as u64);
         let bytes: usize = records
             .iter()
@@ -676,7 +676,7 @@ fn render_connectors(node: &MetricsSnapshot, out: &mut Exposition) {
 mod tests {
     use super::*;
 
-    fn record(value: Option<&[u8]>, row: bool) -> Record {
+    fn record(value: Option<&[u8]>, change_event: bool) -> Record {
         Record {
             topic: "t".into(),
             key: Some(b"kk".to_vec()),
@@ -684,7 +684,7 @@ mod tests {
             headers: Vec::new(),
             schemas: None,
             layout: None,
-            row,
+            change_event,
         }
     }
 
@@ -708,7 +708,7 @@ mod tests {
         assert_eq!(
             m.rows.get(),
             1,
-            "a tombstone and a record that is not a row change are not rows"
+            "a tombstone and a record that is not a change event are not rows"
         );
         assert_eq!(m.bytes.get(), 2 + 4 + 2 + 2 + 1);
         let lag = m.behind_source_ms.get().unwrap();

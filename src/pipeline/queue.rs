@@ -170,7 +170,7 @@ mod tests {
                     headers: Vec::new(),
                     schemas: None,
                     layout: None,
-                    row: false,
+                    change_event: false,
                 })
                 .collect(),
             offset: serde_json::Value::Null,
@@ -219,7 +219,7 @@ mod tests {
             headers: vec![("h".into(), vec![3; 5])],
             schemas: None,
             layout: None,
-            row: false,
+            change_event: false,
         };
         let fixed = std::mem::size_of::<Record>() + std::mem::size_of::<(String, Vec<u8>)>();
         assert_eq!(record_bytes(&record), fixed + 1 + 10 + 1000 + 1 + 5);

@@ -52,9 +52,10 @@ pub struct Record {
     /// schemas travel by reference (see [`crate::envelope::EnvelopeLayout`]);
     /// `None` for every other record.
     pub layout: Option<Box<crate::envelope::EnvelopeLayout>>,
-    /// A change event of a table row (create, update, delete or snapshot
-    /// read; not its tombstone): what the rows metric counts.
-    pub row: bool,
+    /// A change event: a row's create, update, delete or snapshot read, or
+    /// a schema change (not a tombstone, transaction metadata or a
+    /// heartbeat). What the source rows metric counts.
+    pub change_event: bool,
 }
 
 /// Records plus the offset to commit after delivering them.

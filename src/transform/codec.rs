@@ -1026,7 +1026,7 @@ pub(crate) fn encode(cache: &mut SchemaCache, record: ConnectRecord, format: Out
         headers,
         schemas: None,
         layout: None,
-        row: false,
+        change_event: false,
     }
 }
 

@@ -273,11 +273,11 @@ impl TransformChain {
         let mut out = Vec::with_capacity(count);
         for record in records {
             let projection = self.value_projection(&record);
-            let row = record.row;
+            let change_event = record.change_event;
             let model = codec::decode(&mut self.cache, record, &projection)?;
             if let Some(done) = self.apply_one(model)? {
-                // Still the change of a row, for the rows metric.
-                out.push(Record { row, ..codec::encode(&mut self.cache, done, self.format) });
+                // Still a change event, for the rows metric.
+                out.push(Record { change_event, ..codec::encode(&mut self.cache, done, self.format) });
             }
         }
         tracing::trace!(records = count, kept = out.len(), micros = began.elapsed().as_micros() as u64, "transformed");

@@ -138,7 +138,7 @@ fn event(
         headers: vec![("app.position".into(), b"{\"pos\":154}".to_vec())],
         schemas: encoder.record_schemas(info.connector),
         layout,
-        row: true,
+        change_event: true,
     }];
     if op == Op::Delete {
         out.push(Record {
@@ -148,7 +148,7 @@ fn event(
             headers: Vec::new(),
             schemas: encoder.record_schemas(info.connector),
             layout: None,
-            row: false,
+            change_event: false,
         });
     }
     out
@@ -210,8 +210,8 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
             let direct_connector = ConnectorEncoder::new("srv", Connector::Mariadb, schemas(on));
             let others = |c: &ConnectorEncoder| {
                 vec![
-                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![], schemas: None, layout: None, row: false },
-                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![], schemas: None, layout: None, row: false },
+                    Record { topic: "__debezium-heartbeat.srv".into(), key: Some(c.heartbeat_key()), value: Some(c.heartbeat_value(TS)), headers: vec![], schemas: None, layout: None, change_event: false },
+                    Record { topic: "srv.transaction".into(), key: Some(c.transaction_key("0-1-42")), value: Some(c.transaction_begin("0-1-42", TS)), headers: vec![], schemas: None, layout: None, change_event: false },
                     Record {
                         topic: "srv.transaction".into(),
                         key: Some(c.transaction_key("0-1-42")),
@@ -219,7 +219,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         headers: vec![],
                         schemas: None,
                         layout: None,
-                        row: false,
+                        change_event: false,
                     },
                     Record {
                         topic: "srv".into(),
@@ -228,7 +228,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         headers: vec![],
                         schemas: None,
                         layout: None,
-                        row: false,
+                        change_event: false,
                     },
                     Record {
                         topic: "srv".into(),
@@ -252,7 +252,7 @@ fn empty_chain_is_byte_identical_to_the_direct_path() {
                         headers: vec![],
                         schemas: None,
                         layout: None,
-                        row: false,
+                        change_event: false,
                     },
                 ]
             };
@@ -292,7 +292,7 @@ fn lifecycle(columns: &[ColumnSchema], rows: &[Row], options: EncodingOptions) -
         headers: vec![],
         schemas: e.record_schemas(Connector::Mariadb),
         layout: None,
-        row: false,
+        change_event: false,
     });
     out
 }
@@ -390,7 +390,7 @@ fn changes() -> Vec<Record> {
         headers: vec![],
         schemas: None,
         layout: None,
-        row: false,
+        change_event: false,
     });
     out
 }
@@ -532,7 +532,7 @@ fn unwrap_passes_other_records_unchanged() {
         headers: vec![],
         schemas: None,
         layout: None,
-        row: false,
+        change_event: false,
     };
     let out = chain(&[("transforms", "u"), UNWRAP], true).apply(vec![heartbeat.clone()]).unwrap();
     assert_eq!(out, [heartbeat]);
@@ -549,7 +549,7 @@ fn regex_router_and_filter_with_predicates() {
         headers: vec![],
         schemas: None,
         layout: None,
-        row: false,
+        change_event: false,
     });
     let config = [
         ("transforms", "dropHeartbeats,dropTombstones,route"),
@@ -594,7 +594,7 @@ fn regex_router_and_filter_with_predicates() {
         headers: vec![],
         schemas: None,
         layout: None,
-        row: false,
+        change_event: false,
     });
     let out = chain(&config, true).apply(input).unwrap();
     assert_eq!(out.last().unwrap().topic, "__debezium-heartbeat.srv");

@@ -71,7 +71,7 @@ async fn main() {
         headers: Vec::new(),
         schemas: None,
         layout: None,
-        row: false,
+        change_event: false,
     };
     let last = progress(2, u32::MAX as u64);
     sink.deliver(&[record], &last).await.expect("deliver");

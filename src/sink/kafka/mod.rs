@@ -637,7 +637,7 @@ mod tests {
             headers: vec![("h".into(), b"v".to_vec())],
             schemas: None,
             layout: None,
-            row: false,
+            change_event: false,
         };
         let out = record_of(&record);
         assert_eq!((out.topic, out.key, out.payload), ("t", Some(&b"k"[..]), None));

@@ -445,7 +445,7 @@ mod tests {
     }
 
     fn record(n: u8) -> Record {
-        Record { topic: "t".into(), key: Some(b"{\"grp\":1}".to_vec()), value: Some(vec![n]), headers: Vec::new(), schemas: None, layout: None, row: false }
+        Record { topic: "t".into(), key: Some(b"{\"grp\":1}".to_vec()), value: Some(vec![n]), headers: Vec::new(), schemas: None, layout: None, change_event: false }
     }
 
     fn cursor() -> IncrementalCursor {

@@ -20,8 +20,9 @@
 //!   nothing, as Debezium compares the value structs before anything else.
 //!
 //! Records carry Debezium's headers only (the primary-key-change
-//! `__debezium.newkey`/`__debezium.oldkey`); a row's change event is
-//! marked [`Record::row`] in memory, for the rows metric.
+//! `__debezium.newkey`/`__debezium.oldkey`); change events (rows' and
+//! schema changes) are marked [`Record::change_event`] in memory, for the
+//! rows metric.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -245,7 +246,7 @@ impl RecordBuilder {
                             headers: Vec::new(),
                             schemas: output.encoder.record_schemas(self.config.class),
                             layout: None,
-                            row: false,
+                            change_event: false,
                         });
                     }
                     self.data(output, event, Op::Create, None, Some(&after), new_key, meta, out, vec![old_key_header])?;
@@ -266,7 +267,7 @@ impl RecordBuilder {
                         headers: Vec::new(),
                         schemas: output.encoder.record_schemas(self.config.class),
                         layout: None,
-                        row: false,
+                        change_event: false,
                     });
                 }
             }
@@ -306,7 +307,7 @@ impl RecordBuilder {
             headers,
             schemas: output.encoder.record_schemas(self.config.class),
             layout,
-            row: true,
+            change_event: true,
         });
         Ok(())
     }
@@ -332,7 +333,7 @@ impl RecordBuilder {
                 headers: Vec::new(),
                 schemas: None,
                 layout: None,
-                row: false,
+                change_event: false,
             });
         }
         meta.total += 1;
@@ -363,7 +364,7 @@ impl RecordBuilder {
             headers: Vec::new(),
             schemas: output.encoder.record_schemas(self.config.class),
             layout,
-            row: true,
+            change_event: true,
         })
     }
 
@@ -401,7 +402,7 @@ impl RecordBuilder {
             headers: Vec::new(),
             schemas: None,
             layout: None,
-            row: false,
+            change_event: true,
         }
     }
 
@@ -418,7 +419,7 @@ impl RecordBuilder {
             headers: Vec::new(),
             schemas: None,
             layout: None,
-            row: false,
+            change_event: false,
         });
     }
 
@@ -431,7 +432,7 @@ impl RecordBuilder {
             headers: Vec::new(),
             schemas: None,
             layout: None,
-            row: false,
+            change_event: false,
         }
     }
 }

@@ -1178,7 +1178,7 @@ pub(crate) mod tests {
     /// rollback is a definite error instead.
     #[test]
     fn rollback_to_savepoint_takes_back_what_followed_it() {
-        let record = |n: u8| Record { topic: "t".into(), key: Some(vec![n]), value: Some(vec![n]), headers: Vec::new(), schemas: None, layout: None, row: false };
+        let record = |n: u8| Record { topic: "t".into(), key: Some(vec![n]), value: Some(vec![n]), headers: Vec::new(), schemas: None, layout: None, change_event: false };
         let mut reader = new_reader();
         reader.handle(&event(MYSQL_ANONYMOUS_GTID_EVENT, 200, &[0; 42])).unwrap();
         reader.handle(&query(250, "BEGIN")).unwrap();

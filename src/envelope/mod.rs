@@ -46,6 +46,12 @@
 //! `Vec<u8>`: no JSON tree, no per-row schema work, no allocation beyond the
 //! output buffer (see the `encode_benchmark` test).
 //!
+//! For a connector with transforms (schemas by reference), the encoder
+//! also notes where each member of the envelope and of its `source` block
+//! starts and ends while it writes them ([`EnvelopeLayout`], from
+//! [`TableEncoder::value_with_layout`]), so the chain reads the parts it
+//! needs without scanning the JSON for them.
+//!
 //! # Why a record holds only its bytes
 //!
 //! [`TableEncoder::key`] and [`TableEncoder::value`] encode into a buffer

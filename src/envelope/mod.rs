@@ -373,7 +373,7 @@ pub(crate) type Span = (u32, u32);
 /// chain reads the parts it needs where they are instead of scanning the
 /// JSON for them (`transform::codec`). It is exact because it is taken
 /// by the code that writes the value, while it writes it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnvelopeLayout {
     pub(crate) members: [Span; ENVELOPE_MEMBERS],
     pub(crate) source: [Span; SOURCE_MEMBERS],
@@ -617,7 +617,8 @@ impl TableEncoder {
         ts_ms: i64,
         transaction: Option<&TransactionInfo<'_>>,
     ) -> Result<Vec<u8>, EncodeError> {
-        self.value_with_layout(op, before, after, source, ts_ms, transaction).map(|(value, _)| value)
+        let mut layout = EnvelopeLayout::default();
+        exact_copy(|out| self.write_value(out, op, before, after, source, ts_ms, transaction, &mut layout))
     }
 
     /// [`TableEncoder::value`], and where its parts are when the value's
@@ -632,7 +633,7 @@ impl TableEncoder {
         ts_ms: i64,
         transaction: Option<&TransactionInfo<'_>>,
     ) -> Result<(Vec<u8>, Option<Box<EnvelopeLayout>>), EncodeError> {
-        let mut layout = EnvelopeLayout { members: [(0, 0); ENVELOPE_MEMBERS], source: [(0, 0); SOURCE_MEMBERS] };
+        let mut layout = EnvelopeLayout::default();
         let value = exact_copy(|out| self.write_value(out, op, before, after, source, ts_ms, transaction, &mut layout))?;
         Ok((value, self.options.schemas_by_reference.then(|| Box::new(layout))))
     }

@@ -83,6 +83,21 @@ fn snapshot_rows(c: &raftcdc::proto::Connector) -> u64 {
     c.snapshot.as_ref().map(|s| s.rows_read).unwrap_or(0)
 }
 
+/// Connector `name` as `node` sees it once its snapshot has read
+/// `threshold` rows, or completed.
+async fn progress_reached(cluster: &Cluster, node: usize, name: &str, threshold: u64) -> raftcdc::proto::Connector {
+    cluster
+        .wait_connector(&[node], name, "snapshot progress before the kill", |_, c| {
+            if snapshot_rows(c) >= threshold || c.snapshot.as_ref().is_some_and(|s| s.completed) {
+                Ok(())
+            } else {
+                Err(format!("{} rows", snapshot_rows(c)))
+            }
+        })
+        .await
+        .remove(0)
+}
+
 fn resumed(c: &raftcdc::proto::Connector) -> u64 {
     c.offset
         .as_ref()
@@ -120,16 +135,7 @@ async fn snapshot_survives_owner_kills_and_output_is_exact() {
     for kill in 1..=3u64 {
         // Let the snapshot get somewhere, then kill its owner.
         let threshold = progress_before + ROWS / 8;
-        let seen = cluster
-            .wait_connector(&[owner], "snap", "snapshot progress before the kill", |_, c| {
-                if snapshot_rows(c) >= threshold || c.snapshot.as_ref().is_some_and(|s| s.completed) {
-                    Ok(())
-                } else {
-                    Err(format!("{} rows", snapshot_rows(c)))
-                }
-            })
-            .await
-            .remove(0);
+        let seen = progress_reached(&cluster, owner, "snap", threshold).await;
         assert!(!seen.snapshot.as_ref().unwrap().completed, "the snapshot finished before kill {kill}: make the table larger");
         progress_before = snapshot_rows(&seen);
         let epoch = seen.epoch;
@@ -343,16 +349,7 @@ async fn parallel_snapshot_of_four_tables_survives_owner_kills_exactly() {
             None => {
                 let leader = cluster.wait_leader(&cluster.nodes()).await;
                 let threshold = total * kill / 4;
-                let seen = cluster
-                    .wait_connector(&[leader], "par", "snapshot progress before the kill", |_, c| {
-                        if snapshot_rows(c) >= threshold || c.snapshot.as_ref().is_some_and(|s| s.completed) {
-                            Ok(())
-                        } else {
-                            Err(format!("{} rows", snapshot_rows(c)))
-                        }
-                    })
-                    .await
-                    .remove(0);
+                let seen = progress_reached(&cluster, leader, "par", threshold).await;
                 let (owner, epoch) = owner_of(&cluster, leader, "par").await;
                 (owner, epoch, seen)
             }

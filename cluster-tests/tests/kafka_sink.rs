@@ -309,6 +309,53 @@ async fn aborted_and_abandoned_transactions_stay_invisible() {
     assert_eq!(broker.read_uncommitted(&topic).await.len(), 2 + 5 + 2 + 5 + 1 + 5 + 1);
 }
 
+/// A sink whose librdkafka queue holds 8 records.
+async fn open_with_a_queue_of_8(broker: &Broker, cluster: &str) -> KafkaSink {
+    let props = [("producer.override.queue.buffering.max.messages", "8")];
+    KafkaSink::open(config(broker, cluster, &props)).await.expect("open")
+}
+
+/// A `deliver` cancelled while librdkafka still holds records of its
+/// transaction: `abort` purges them, and their purge reports do not fail
+/// the next transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_delivery_is_aborted_and_the_next_one_commits() {
+    init_tracing();
+    let broker = Broker::start().await;
+    let cluster = unique("cancel");
+    let topic = unique("cancel.topic");
+    // Most of the batch waits in the sink while its first records reach
+    // the broker.
+    let mut sink = open_with_a_queue_of_8(&broker, &cluster).await;
+    sink.deliver(&batch(&topic, 0, 2), &progress(1, 10))
+        .await
+        .expect("deliver");
+    {
+        let (large, large_progress) = (batch(&topic, 100, 50_000), progress(1, 20));
+        let delivering = sink.deliver(&large, &large_progress);
+        tokio::pin!(delivering);
+        let under_way = async {
+            while broker.read_uncommitted(&topic).await.len() < 2 + 8 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            result = &mut delivering => panic!("50,000 records through a queue of 8 were delivered before any was seen: {result:?}"),
+            () = under_way => {}
+        }
+        // Dropped here: the transaction stays open, records still queued.
+    }
+    sink.abort().await.expect("abort");
+    sink.deliver(&batch(&topic, 2, 2), &progress(1, 30))
+        .await
+        .expect("the next delivery commits");
+    assert_eq!(
+        keys(&broker.read_committed(&topic).await),
+        record_keys(&batch(&topic, 0, 4))
+    );
+    assert_eq!(sink.read_progress(CONNECTOR, INCARNATION).await.unwrap(), Some(progress(1, 30)));
+}
+
 /// Java's `Utils.murmur2`, the reference for keyed partitioning.
 fn java_murmur2(data: &[u8]) -> i32 {
     const M: u32 = 0x5bd1_e995;
@@ -418,15 +465,9 @@ async fn a_batch_larger_than_the_producer_queue_is_delivered_whole() {
     let broker = Broker::start().await;
     let cluster = unique("queue");
     let topic = unique("queue.topic");
-    // librdkafka's queue holds 8 records: the sink must wait for
-    // acknowledgements inside the transaction instead of failing.
-    let mut sink = KafkaSink::open(config(
-        &broker,
-        &cluster,
-        &[("producer.override.queue.buffering.max.messages", "8")],
-    ))
-    .await
-    .expect("open");
+    // The sink must wait for acknowledgements inside the transaction
+    // instead of failing.
+    let mut sink = open_with_a_queue_of_8(&broker, &cluster).await;
     sink.deliver(&batch(&topic, 0, 200), &progress(1, 10))
         .await
         .expect("deliver");

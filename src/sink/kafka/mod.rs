@@ -8,6 +8,8 @@
 //! - `topics`: topic creation on first use.
 //! - `cluster_id`: the Kafka cluster's id, for the REST API's `GET /`.
 //! - `context`: librdkafka logs → tracing.
+//! - `deliveries`: the producer's delivery reports: the first failure, and
+//!   a wake-up when the queue has room again.
 //!
 //! # Why delivery is exactly once
 //!
@@ -67,7 +69,7 @@
 //!
 //! `deliver` holds at most one batch in flight: it returns only when every
 //! record is acknowledged and the transaction committed, and it waits for
-//! acknowledgements whenever librdkafka's queue is full. Cancelling a
+//! delivery reports whenever librdkafka's queue is full. Cancelling a
 //! `deliver` (dropping its future) leaves its transaction open; call
 //! [`KafkaSink::abort`] or reopen.
 //!
@@ -79,16 +81,17 @@
 mod cluster_id;
 pub mod config;
 mod context;
+mod deliveries;
 pub mod error;
 pub mod progress;
 mod topics;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
 pub use cluster_id::fetch_cluster_id;
@@ -98,17 +101,19 @@ pub use progress::Progress;
 
 use crate::source::Record;
 use context::SinkContext;
+use deliveries::DeliveryContext;
 use topics::{TopicSpec, Topics};
 
 /// How long an abort after a failure may take before the sink gives up on
 /// it (a reopen aborts anyway).
 const ABORT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a full librdkafka queue with every record acknowledged may
-/// take to drain (it drains within milliseconds; this only bounds a bug).
-const QUEUE_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a producer waits for a delivery report before it offers a
+/// record to a full queue again: a report's record leaves the queue just
+/// after the report, so the wake-up can come a moment early.
+const QUEUE_RETRY: Duration = Duration::from_millis(1);
 
-type Producer_ = FutureProducer<SinkContext>;
+type Producer_ = ThreadedProducer<DeliveryContext>;
 
 /// Where a sink is in its lifecycle.
 #[derive(Debug)]
@@ -146,7 +151,7 @@ impl KafkaSink {
     pub async fn open(config: KafkaSinkConfig) -> Result<KafkaSink, SinkError> {
         let context = SinkContext::new(&config.transactional_id);
         let producer: Producer_ = producer_config(&config)
-            .create_with_context(context.clone())
+            .create_with_context(DeliveryContext::new(context.clone()))
             .map_err(|e| SinkError::kafka("create the producer", &config.transactional_id, e, None))?;
         let topics = Topics::new(&config, context)?;
         let mut sink = KafkaSink {
@@ -258,9 +263,16 @@ impl KafkaSink {
             State::Ready => Ok(()),
             State::Spent { .. } => self.check_ready(),
             State::InTransaction => {
-                let result = self
+                let mut result = self
                     .blocking("abort_transaction", |p| p.abort_transaction(ABORT_TIMEOUT))
                     .await;
+                if result.is_ok() {
+                    // The aborted records' purge reports are not the next
+                    // transaction's failures: wait until they are all in,
+                    // then forget them.
+                    result = self.send_now().await;
+                    self.producer().context().forget_failures();
+                }
                 match &result {
                     Ok(()) => self.state = State::Ready,
                     Err(error) => self.state = spent(error),
@@ -299,23 +311,18 @@ impl KafkaSink {
         self.ensure_topics(records).await?;
         self.blocking("begin_transaction", |p| p.begin_transaction()).await?;
         self.state = State::InTransaction;
-        let mut pending = VecDeque::new();
         for record in records {
-            self.produce(record_of(record), &mut pending).await?;
+            self.produce(record_of(record)).await?;
         }
         let progress_value = progress.to_json();
-        let progress_record = FutureRecord::to(&self.config.offsets_topic)
-            .partition(progress::PARTITION)
-            .key(progress.connector.as_bytes())
-            .payload(&progress_value[..]);
-        self.produce(progress_record, &mut pending).await?;
-        self.settle_all(&mut pending).await?;
+        self.produce(self.progress_record(progress, &progress_value)).await?;
+        self.settle_all().await?;
         if commit {
             // rust-rdkafka's commit_transaction first flushes, and a flush
             // that finds any record not yet destroyed polls the event queue
             // for up to 100 ms, racing the producer's own poll thread for
-            // events it never gets: wait here instead (microseconds).
-            self.wait_destroyed().await?;
+            // events it never gets. `settle_all` has waited until
+            // librdkafka holds no record, so that flush returns at once.
             let timeout = self.config.transaction_timeout;
             let began = std::time::Instant::now();
             self.blocking("commit_transaction", move |p| p.commit_transaction(timeout))
@@ -328,19 +335,22 @@ impl KafkaSink {
 
     async fn deliver_idempotent(&mut self, records: &[Record], progress: &Progress) -> Result<(), SinkError> {
         self.ensure_topics(records).await?;
-        let mut pending = VecDeque::new();
         for record in records {
-            self.produce(record_of(record), &mut pending).await?;
+            self.produce(record_of(record)).await?;
         }
         // Progress only after every record is acknowledged.
-        self.settle_all(&mut pending).await?;
+        self.settle_all().await?;
         let progress_value = progress.to_json();
-        let progress_record = FutureRecord::to(&self.config.offsets_topic)
+        self.produce(self.progress_record(progress, &progress_value)).await?;
+        self.settle_all().await
+    }
+
+    /// The progress record of a delivery, in the connector's progress topic.
+    fn progress_record<'a>(&'a self, progress: &'a Progress, value: &'a [u8]) -> BaseRecord<'a, [u8], [u8]> {
+        BaseRecord::to(&self.config.offsets_topic)
             .partition(progress::PARTITION)
             .key(progress.connector.as_bytes())
-            .payload(&progress_value[..]);
-        self.produce(progress_record, &mut pending).await?;
-        self.settle_all(&mut pending).await
+            .payload(value)
     }
 
     async fn ensure_topics(&mut self, records: &[Record]) -> Result<(), SinkError> {
@@ -351,30 +361,20 @@ impl KafkaSink {
         Ok(())
     }
 
-    /// Hands one record to librdkafka; when its queue is full, waits for the
-    /// oldest outstanding acknowledgement first (this bounds memory to what
-    /// librdkafka's queue holds, and keeps one batch in flight).
-    async fn produce(
-        &self,
-        mut record: FutureRecord<'_, [u8], [u8]>,
-        pending: &mut VecDeque<DeliveryFuture>,
-    ) -> Result<(), SinkError> {
+    /// Hands one record to librdkafka; when its queue is full, waits for
+    /// delivery reports to make room (this bounds memory to what
+    /// librdkafka's queue holds, and keeps one batch in flight), and stops
+    /// at the first failed delivery.
+    async fn produce(&self, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), SinkError> {
         loop {
-            match self.producer().send_result(record) {
-                Ok(delivery) => {
-                    pending.push_back(delivery);
-                    return Ok(());
-                }
+            match self.producer().send(record) {
+                Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
-                    if let Some(oldest) = pending.pop_front() {
-                        if let Err(error) = self.settle(oldest).await {
-                            return Err(self.root_cause(error, pending).await);
-                        }
-                        continue;
+                    if self.producer().context().failure().is_some() {
+                        return self.settle_all().await;
                     }
-                    // Every record is acknowledged, but still counted.
-                    self.wait_destroyed().await?;
+                    let _ = tokio::time::timeout(QUEUE_RETRY, self.producer().context().reported()).await;
                 }
                 Err((error, back)) => return Err(self.error(format!("produce to {}", back.topic), error)),
             }
@@ -404,76 +404,15 @@ impl KafkaSink {
         }
     }
 
-    /// Waits until librdkafka has destroyed every acknowledged record: it
-    /// counts a record against its queue (`rd_kafka_outq_len`) until just
-    /// after the delivery report, which the producer's poll thread serves.
-    async fn wait_destroyed(&self) -> Result<(), SinkError> {
-        let since = std::time::Instant::now();
-        let mut spins = 0u32;
-        while self.producer().in_flight_count() > 0 {
-            if since.elapsed() > QUEUE_DRAIN_TIMEOUT {
-                let error = KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull);
-                return Err(self.error("wait for acknowledged records to be released", error));
-            }
-            // The poll thread is usually microseconds away from it.
-            spins += 1;
-            if spins < 64 {
-                tokio::task::yield_now().await;
-            } else {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends everything at once ([`Self::send_now`]), then collects every
-    /// record's acknowledgement, reporting the first failure's root cause.
-    async fn settle_all(&self, pending: &mut VecDeque<DeliveryFuture>) -> Result<(), SinkError> {
+    /// Sends everything at once ([`Self::send_now`]), which returns once
+    /// every record's delivery report is in, then answers the failure that
+    /// says most about why delivery failed, if any record failed (see
+    /// [`deliveries`]).
+    async fn settle_all(&self) -> Result<(), SinkError> {
         self.send_now().await?;
-        while let Some(oldest) = pending.pop_front() {
-            if let Err(error) = self.settle(oldest).await {
-                return Err(self.root_cause(error, pending).await);
-            }
-        }
-        Ok(())
-    }
-
-    /// A purged record only says that the transaction failed; the record
-    /// that made it fail (timed out, too large, ...) is usually further
-    /// back, and its error tells the operator more. Purged records resolve
-    /// at once, so this waits at most briefly; the classification does not
-    /// depend on which error is reported (fencing is read from the
-    /// producer's fatal error either way).
-    async fn root_cause(&self, error: SinkError, pending: &mut VecDeque<DeliveryFuture>) -> SinkError {
-        let purged = |e: &SinkError| {
-            matches!(
-                e,
-                SinkError::Transient { source, .. } | SinkError::Fenced { source, .. }
-                    if matches!(source.rdkafka_error_code(), Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight))
-            )
-        };
-        if !purged(&error) {
-            return error;
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-        while let Some(next) = pending.pop_front() {
-            match tokio::time::timeout_at(deadline, self.settle(next)).await {
-                Ok(Err(cause)) if !purged(&cause) => return cause,
-                Ok(_) => {}
-                Err(_elapsed) => break,
-            }
-        }
-        error
-    }
-
-    async fn settle(&self, delivery: DeliveryFuture) -> Result<(), SinkError> {
-        match delivery.await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err((error, message))) => {
-                let operation = format!("deliver to {}", message.topic());
-                Err(self.error(operation, error))
-            }
-            Err(_canceled) => Err(self.error("deliver", KafkaError::Canceled)),
+        match self.producer().context().failure() {
+            None => Ok(()),
+            Some(failure) => Err(self.error(format!("deliver to {}", failure.topic), failure.error)),
         }
     }
 
@@ -593,8 +532,8 @@ fn producer_config(config: &KafkaSinkConfig) -> ClientConfig {
 }
 
 /// A source record as a librdkafka record (borrowing; librdkafka copies).
-fn record_of(record: &Record) -> FutureRecord<'_, [u8], [u8]> {
-    let mut out = FutureRecord::to(&record.topic);
+fn record_of(record: &Record) -> BaseRecord<'_, [u8], [u8]> {
+    let mut out = BaseRecord::to(&record.topic);
     if let Some(key) = &record.key {
         out = out.key(&key[..]);
     }

@@ -71,7 +71,12 @@
 //! Source batches (whole source transactions, or parts of one too large
 //! for `max.batch.size`) are combined into one Kafka transaction until it
 //! holds `max.batch.size` records (or half of `max.queue.size.in.bytes`)
-//! or `poll.interval.ms` has passed, whichever comes first. Between the
+//! or `poll.interval.ms` has passed, whichever comes first. Batches the
+//! source has already queued by then join it too, up to half of
+//! `max.queue.size` records and half of `max.queue.size.in.bytes`: behind a
+//! backlog (a snapshot, a resumed stream) transactions grow and commits
+//! become fewer, while a connector that keeps up delivers as soon as a
+//! transaction is full or due. Between the
 //! source and delivery, [`super::queue`] bounds the queued and pending
 //! batches by `max.queue.size` records and `max.queue.size.in.bytes`
 //! bytes, so a slow or unreachable broker stops the binlog reader instead
@@ -123,7 +128,7 @@ use crate::signal::{ReceivedSignal, SignalAction, SignalConfig};
 use crate::source::{AbortOnDrop, Batch, IncrementalRequest, Record, SnapshotProgress, SourceReport};
 use crate::transform::TransformChain;
 
-use super::queue::{Held, QueueBounds};
+use super::queue::{Gated, Held, QueueBounds};
 
 pub struct TaskContext {
     pub node: Arc<Node>,
@@ -367,6 +372,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
         },
     );
     let max_transaction_bytes = source_config.max_queue_bytes.map_or(usize::MAX, |bytes| bytes / 2);
+    let max_transaction_records = source_config.max_batch_size.max(source_config.max_queue_size / 2);
     // With transforms, batches pass through the chain on its own thread
     // on their way here, so transforming one batch overlaps the Kafka
     // transaction of the one before.
@@ -424,6 +430,7 @@ async fn attempt(context: &TaskContext, first_attempt: bool) -> Result<(), TaskE
             deposed = committer.deposed() => break Err(deposed),
         }
         if pending.full(source_config.max_batch_size, max_transaction_bytes) || (pending.has_work() && pending.time_left(deadline).is_zero()) {
+            pending.take_queued(&mut rx, max_transaction_records, max_transaction_bytes);
             if let Err(error) = deliver(context, &mut sink, &mut pending, &mut committer).await {
                 break Err(error);
             }
@@ -640,6 +647,21 @@ impl Pending {
         self.offset = Some(batch.offset);
         if batch.snapshot.is_some() {
             self.snapshot = batch.snapshot;
+        }
+    }
+
+    /// Adds the batches already waiting in `queue` while the pending
+    /// records stay under `max_records` and `max_bytes` (half the queue's
+    /// bounds, so the source can go on reading while they are delivered).
+    /// Behind a backlog this makes fewer, larger transactions, and each
+    /// commit's round trips are shared by more records; with no backlog
+    /// nothing is waiting, and a transaction is what it was.
+    fn take_queued(&mut self, queue: &mut Gated, max_records: usize, max_bytes: usize) {
+        while !self.full(max_records, max_bytes) {
+            match queue.try_recv() {
+                Ok((batch, held)) => self.add(batch, held),
+                Err(_empty_or_closed) => return,
+            }
         }
     }
 

@@ -309,12 +309,6 @@ async fn aborted_and_abandoned_transactions_stay_invisible() {
     assert_eq!(broker.read_uncommitted(&topic).await.len(), 2 + 5 + 2 + 5 + 1 + 5 + 1);
 }
 
-/// A sink whose librdkafka queue holds 8 records.
-async fn open_with_a_queue_of_8(broker: &Broker, cluster: &str) -> KafkaSink {
-    let props = [("producer.override.queue.buffering.max.messages", "8")];
-    KafkaSink::open(config(broker, cluster, &props)).await.expect("open")
-}
-
 /// A `deliver` cancelled while librdkafka still holds records of its
 /// transaction: `abort` purges them, and their purge reports do not fail
 /// the next transaction.
@@ -324,9 +318,17 @@ async fn a_cancelled_delivery_is_aborted_and_the_next_one_commits() {
     let broker = Broker::start().await;
     let cluster = unique("cancel");
     let topic = unique("cancel.topic");
-    // Most of the batch waits in the sink while its first records reach
-    // the broker.
-    let mut sink = open_with_a_queue_of_8(&broker, &cluster).await;
+    // librdkafka's queue holds 8 records and sends them 3 at a time,
+    // holding back a rest of 2 for half a minute: whenever the sink waits
+    // for room, most of the batch waits in the sink and 2 records wait in
+    // librdkafka, which the abort purges (without forgetting their purge
+    // reports, the next delivery would fail with them).
+    let props = [
+        ("producer.override.queue.buffering.max.messages", "8"),
+        ("producer.override.batch.num.messages", "3"),
+        ("producer.override.linger.ms", "30000"),
+    ];
+    let mut sink = KafkaSink::open(config(&broker, &cluster, &props)).await.expect("open");
     sink.deliver(&batch(&topic, 0, 2), &progress(1, 10))
         .await
         .expect("deliver");
@@ -465,9 +467,15 @@ async fn a_batch_larger_than_the_producer_queue_is_delivered_whole() {
     let broker = Broker::start().await;
     let cluster = unique("queue");
     let topic = unique("queue.topic");
-    // The sink must wait for acknowledgements inside the transaction
-    // instead of failing.
-    let mut sink = open_with_a_queue_of_8(&broker, &cluster).await;
+    // librdkafka's queue holds 8 records: the sink must wait for
+    // acknowledgements inside the transaction instead of failing.
+    let mut sink = KafkaSink::open(config(
+        &broker,
+        &cluster,
+        &[("producer.override.queue.buffering.max.messages", "8")],
+    ))
+    .await
+    .expect("open");
     sink.deliver(&batch(&topic, 0, 200), &progress(1, 10))
         .await
         .expect("deliver");

@@ -157,10 +157,11 @@ pub fn transform_batches(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn batch(records: usize, bytes_each: usize) -> Batch {
+    /// A batch of `records` records with values of `bytes_each` bytes.
+    pub(in crate::pipeline) fn batch(records: usize, bytes_each: usize) -> Batch {
         Batch {
             records: (0..records)
                 .map(|_| Record {

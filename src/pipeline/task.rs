@@ -997,6 +997,34 @@ mod tests {
         }
     }
 
+    /// Behind a backlog a transaction takes the queued batches up to its
+    /// bound, and no further; with nothing queued it stays as it was.
+    #[tokio::test]
+    async fn a_transaction_takes_what_is_queued_up_to_half_the_queue() {
+        use super::super::queue::{gate, tests::batch};
+        let (tx, rx) = mpsc::channel(1);
+        let (mut queue, _gate) = gate(rx, QueueBounds { records: 100, bytes: None });
+        let mut pending = Pending::default();
+        for _ in 0..5 {
+            tx.send(batch(10, 8)).await.unwrap();
+        }
+        // The gate lets all five through (its bound is 100 records): the
+        // first is received as the loop receives it, then the other four
+        // wait in the queue.
+        let (first, held) = queue.recv().await.unwrap();
+        pending.add(first, held);
+        while queue.len() < 4 {
+            tokio::task::yield_now().await;
+        }
+        pending.take_queued(&mut queue, 25, usize::MAX);
+        assert_eq!(pending.records.len(), 30, "10 + 10 + 10: the third batch reaches 25");
+        assert_eq!(queue.len(), 2);
+        pending.take_queued(&mut queue, 1000, usize::MAX);
+        assert_eq!(pending.records.len(), 50);
+        pending.take_queued(&mut queue, 1000, usize::MAX);
+        assert_eq!((pending.records.len(), pending.held.len()), (50, 5), "nothing queued, nothing taken");
+    }
+
     /// Folded commits keep the newest offset and snapshot progress.
     #[test]
     fn absorbed_commits_keep_the_latest_offset_and_progress() {

@@ -9,12 +9,14 @@
 //! producing one allocates nothing beyond librdkafka's own copy.
 //!
 //! # Why this is enough for exactly-once
-//! The sink learns the outcome only after `rd_kafka_flush` has returned:
-//! librdkafka counts a record until just after its report has been served
-//! (the report's event is destroyed after [`ProducerContext::delivery`]
-//! returns), and the flush waits for that count to reach zero. So once it
-//! returns, every report of the transaction has been recorded here, and a
-//! transaction is committed only if none of them failed. A failure spends
+//! The sink reads a transaction's outcome only after `rd_kafka_flush` has
+//! returned. (A failure seen earlier, while waiting for queue room, only
+//! makes it stop producing and flush at once.) librdkafka counts a record
+//! until just after its report has been served (the report's event is
+//! destroyed after [`ProducerContext::delivery`] returns), and the flush
+//! waits for that count to reach zero. So once it returns, every report of
+//! the transaction has been recorded here, and a transaction is committed
+//! only if none of them failed. A failure spends
 //! the sink ([`super`]), and an abort forgets the failures it caused once
 //! their reports are in, so a failure never has to be told apart by
 //! transaction.

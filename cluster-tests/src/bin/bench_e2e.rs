@@ -272,12 +272,8 @@ impl Transactions {
 /// `commit_transaction` within them.
 async fn owner_transactions(cluster: &Cluster, leader: usize, name: &str) -> (Option<u64>, Option<Transactions>) {
     let owner = cluster.connector(leader, name).await.ok().and_then(|c| c.owner_node_id);
-    let Some(Ok(scrape)) = (match owner {
-        Some(owner) => Some(cluster.scrape(owner as usize).await),
-        None => None,
-    }) else {
-        return (owner, None);
-    };
+    let Some(node) = owner else { return (None, None) };
+    let Ok(scrape) = cluster.scrape(node as usize).await else { return (owner, None) };
     let labels = [("connector", name)];
     let get = |metric: &str| scrape.value(metric, &labels).ok();
     let transactions = (|| {
@@ -529,7 +525,7 @@ async fn main() {
         let raftcdc = Side { rate: rows as f64 / took, peak_rss_mib: max_peak_rss_mib(&cluster) };
         client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
         // The transactional limit in transactions of the size the owner
-        // made (queued batches join a transaction up to max.batch.size).
+        // made (queued batches join a transaction up to half the queue).
         let per_transaction = transactions.as_ref().map_or(settings.max_batch_size(), |t| (rows as f64 / t.count).round().max(1.0) as usize);
         let (limit, transactional) = sink_limits(&mut broker, "snap.bench.t", rows, per_transaction).await;
         println!(

@@ -33,7 +33,6 @@ use super::decode::{RowChange, TableDecoder};
 use crate::envelope::{ConnectorEncoder, EncodeError, Op, Snapshot, SourceInfo, TableEncoder, TransactionInfo};
 use crate::source::Record;
 
-
 /// Everything needed to turn one table's rows into records.
 pub struct TableOutput {
     pub decoder: TableDecoder,

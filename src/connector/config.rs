@@ -125,6 +125,8 @@ mod tests {
             ("delivery.guarantee", "twice"),
             ("producer.override.acks", "1"),
             ("producer.override.no.such.setting", "1"),
+            // Refused only with the rest of the producer's settings.
+            ("producer.override.linger.ms", "400000"),
             ("topic.creation.default.partitions", "0"),
             ("topic.creation.groups", "compacted"),
         ] {

@@ -289,7 +289,41 @@ impl KafkaSinkConfig {
         }
         config.check_timeouts(props)?;
         config.producer_queue_kbytes = producer_queue_kbytes(props, &config.producer_overrides)?;
+        config.check_together()?;
         Ok(config)
+    }
+
+    /// Whether librdkafka creates the producer the task will create from
+    /// these settings. Each override was checked on its own above; this
+    /// catches settings it refuses only together (`linger.ms` not below
+    /// `message.timeout.ms`, say), which it checks when a client is
+    /// created, not when a property is set. The probe has no brokers (it
+    /// connects to nothing) and leaves out the connection settings
+    /// (certificate files are read where the task runs). The error names
+    /// the first override librdkafka's reason mentions.
+    fn check_together(&self) -> Result<(), SinkConfigError> {
+        let mut probe = self.clone();
+        probe.transactional_id = "raftcdc-settings-check".into();
+        probe.bootstrap_servers = String::new();
+        let connection = self.connection_overrides();
+        probe.producer_overrides.retain(|name, _| !connection.contains_key(name));
+        let Err(refused) = super::producer_config(&probe).create::<rdkafka::producer::BaseProducer>() else {
+            return Ok(());
+        };
+        let reason = match &refused {
+            rdkafka::error::KafkaError::ClientCreation(reason) => reason.clone(),
+            other => other.to_string(),
+        };
+        let named = self
+            .producer_overrides
+            .keys()
+            .filter(|name| reason.contains(&format!("`{name}`")))
+            .min_by_key(|name| reason.find(&format!("`{name}`")));
+        let property = match named {
+            Some(name) => format!("{PRODUCER_OVERRIDE}{name}"),
+            None => "producer.override.*".to_string(),
+        };
+        Err(error(&property, format!("librdkafka refuses the producer's settings together: {reason}")))
     }
 
     /// The `producer.override.*` settings that say how to reach the brokers
@@ -578,6 +612,10 @@ mod tests {
             (
                 &[("producer.override.partitioner", "random")],
                 "config.producer.override.partitioner: raftcdc sets",
+            ),
+            (
+                &[("producer.override.linger.ms", "400000")],
+                "config.producer.override.linger.ms: librdkafka refuses the producer's settings together: `message.timeout.ms` must be greater than `linger.ms`",
             ),
             (
                 &[("producer.override.lnger.ms", "5")],

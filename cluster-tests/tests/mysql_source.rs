@@ -550,6 +550,42 @@ async fn snapshot_resumes_after_its_last_committed_chunk() {
     assert_eq!(after[0].value["after"]["v"], json!(100));
 }
 
+/// Wide rows leave a snapshot in batches bounded by bytes, not only by
+/// rows: with `max.queue.size.in.bytes` at 2 MiB a batch holds about an
+/// eighth of it (two rows of 200 KiB), though the chunk and
+/// `max.batch.size` would take every row. Every batch ends at a row the
+/// next read starts after: resumed from one in the middle, the rest of the
+/// table arrives once, with the snapshot's markers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_wide_rows_goes_out_in_batches_bounded_by_bytes_and_resumes_after_any() {
+    const WIDE: usize = 200 * 1024;
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE wide (id INT PRIMARY KEY, b LONGBLOB)"]).await;
+    let inserts: Vec<String> = (1..=9).map(|i| format!("INSERT INTO wide VALUES ({i}, REPEAT('{i}', {WIDE}))")).collect();
+    exec(&db, &inserts.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let cfg = config(&db, &[("snapshot.mode", "initial"), ("max.queue.size.in.bytes", "2097152")]);
+    let mut first = start(cfg.clone(), None);
+    let (events, batches) = first.collect(9, data).await;
+    drop(first);
+    let ids = |events: &[Event]| -> Vec<i64> { events.iter().map(|e| e.value["after"]["id"].as_i64().unwrap()).collect() };
+    assert_eq!(ids(&events), (1..=9).collect::<Vec<_>>());
+    assert!(events.iter().all(|e| e.value["after"]["b"].as_str().unwrap().len() == WIDE.div_ceil(3) * 4), "whole rows");
+    let markers: Vec<&str> = events.iter().map(|e| e.value["source"]["snapshot"].as_str().unwrap()).collect();
+    assert_eq!(markers, ["first", "true", "true", "true", "true", "true", "true", "true", "last"]);
+    let rows: Vec<&Batch> = batches.iter().filter(|b| b.records.iter().any(|r| data(&r.topic))).collect();
+    let sizes: Vec<usize> = rows.iter().map(|b| b.records.len()).collect();
+    assert_eq!(sizes, [2, 2, 2, 2, 1], "two 200 KiB rows reach an eighth of 2 MiB");
+    for batch in &rows[..4] {
+        let last: Value = serde_json::from_slice(batch.records.last().unwrap().key.as_deref().unwrap()).unwrap();
+        assert_eq!(batch.offset["snapshot_cursor"]["last_key"], json!([{"int": last["id"]}]), "the cursor ends at the batch's last row");
+    }
+
+    let mut resumed = start(cfg, Some(rows[1].offset.clone()));
+    let (events, _) = resumed.collect(5, data).await;
+    assert_eq!(ids(&events), [5, 6, 7, 8, 9], "the rest, from the batch after the resume point, nothing twice");
+    assert_eq!(events.last().unwrap().value["source"]["snapshot"], json!("last"));
+}
+
 /// `when_needed` takes a new snapshot when the offset's binlog is gone,
 /// where `initial` stops with the purged-binlog error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

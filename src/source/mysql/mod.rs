@@ -50,6 +50,7 @@ pub mod signal;
 pub mod snapshot;
 pub mod snapshot_cursor;
 pub mod snapshot_parallel;
+pub mod snapshot_scan;
 pub mod snapshot_views;
 pub mod table_schema;
 pub mod tls;

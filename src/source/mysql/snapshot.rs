@@ -28,15 +28,19 @@
 //! a time: `WHERE key > last ORDER BY key LIMIT n+1` (the extra row only
 //! tells whether the table ends in this chunk, for Debezium's
 //! `last_in_data_collection` / `last` markers; it is read again as the
-//! next chunk's first row). Each chunk is one [`Batch`] whose offset is
-//! `P0` plus a [`SnapshotCursor`]: the table list, the table being read
-//! and the chunk key of its last emitted row. The pipeline delivers a
+//! next chunk's first row). A chunk's rows are streamed and go out as
+//! [`Batch`]es of at most `max.batch.size` rows and an eighth of
+//! `max.queue.size.in.bytes` ([`super::snapshot_scan`]), each ending at a
+//! row the next read can start after; a batch's offset is `P0` plus a
+//! [`SnapshotCursor`]: the table list, the table being read and the chunk
+//! key of its last emitted row. The pipeline delivers a
 //! batch's records and its offset in one Kafka transaction and then
 //! commits the offset (with the progress shown in status) to Raft under
 //! the owner's epoch, so committed output and committed cursor always
-//! agree: a chunk is either in Kafka's committed output together with the
-//! cursor that follows it, or neither is. Memory is bounded by the chunk
-//! size and the pipeline's bounded queue, not by the table size.
+//! agree: a batch is either in Kafka's committed output together with the
+//! cursor that follows it, or neither is. Memory is bounded by the batch
+//! bounds and the pipeline's bounded queue, not by the table size, the
+//! chunk size or the width of a row.
 //!
 //! # Parallel tables (`snapshot.max.threads`)
 //! With `snapshot.max.threads` = 1 (the default) everything here is as
@@ -92,8 +96,8 @@
 //! every row after a NULL one (`> NULL` is never true).
 //!
 //! A table without a primary key and without a unique NOT NULL index
-//! cannot be read from a key: it is read in one pass (still emitted chunk
-//! by chunk; logged), and a resume inside such a table reads that one
+//! cannot be read from a key: it is read in one pass (still emitted batch
+//! by batch; logged), and a resume inside such a table reads that one
 //! table again from its start, so its rows may appear twice after a
 //! failover (its streamed changes follow the new view's rows exactly).
 //! Give such tables a primary key to make them resumable.
@@ -111,7 +115,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Row, Value};
 use tokio::sync::mpsc;
 
-use super::chunk_keys::{chunk_query, cursor_key_matches, display_key};
+use super::chunk_keys::{cursor_key_matches, display_key};
 pub use super::chunk_keys::KeyValue;
 use super::column::Row as ColumnRow;
 use super::config::{MySqlSourceConfig, SnapshotMode};
@@ -121,6 +125,7 @@ use super::position::SourceOffset;
 use super::records::{RecordBuilder, RowEvent, TableOutput};
 pub use super::snapshot_cursor::SnapshotCursor;
 use super::snapshot_parallel;
+use super::snapshot_scan::{scan, GroupSink, RowGroup, ScanPlan};
 use super::snapshot_views::{exactly_ordered, ResumedView, SnapshotViews, ViewStart};
 use super::table_schema::{chunk_key, column_value, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
@@ -405,12 +410,20 @@ pub(super) fn progress(cursor: &SnapshotCursor, completed: bool) -> SnapshotProg
     }
 }
 
+/// How long the server waits to write a snapshot read's next rows while
+/// the pipeline waits on Kafka (see [`super::snapshot_scan`]): far longer
+/// than the sink waits for a stalled broker before it gives up.
+const SNAPSHOT_NET_WRITE_TIMEOUT_SECS: u32 = 3600;
+
 /// Session settings every snapshot read needs: UTC `TIMESTAMP`s, utf8mb4
-/// text (see [`super::table_schema`]), repeatable read, and no writes.
+/// text (see [`super::table_schema`]), repeatable read, no writes, and a
+/// `net_write_timeout` that outlasts a wait for the queue.
 pub(super) async fn prepare_session(conn: &mut mysql_async::Conn, config: &MySqlSourceConfig) -> Result<(), SourceError> {
+    let write_timeout = format!("SET SESSION net_write_timeout = {SNAPSHOT_NET_WRITE_TIMEOUT_SECS}");
     for sql in [
         "SET SESSION time_zone = '+00:00'",
         "SET NAMES utf8mb4",
+        &write_timeout,
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
         "SET SESSION TRANSACTION READ ONLY",
     ] {
@@ -704,100 +717,23 @@ impl Snapshotter<'_> {
                 cursor.rows -= cursor.table_rows;
                 cursor.table_rows = 0;
             }
-            return self.keyless_table(&output, &select, cursor, out, last_sent).await;
         }
         let order: Vec<String> = key.iter().map(|&i| quote_identifier(&columns[i].name)).collect();
-        let chunk = self.encoder.config.snapshot_fetch_size;
-        loop {
-            let (sql, params) = chunk_query(&select, &order, cursor.last_key.as_deref(), chunk + 1, None);
-            let mut rows: Vec<Row> = self.conn.exec(&sql, params).await.map_err(sql_error(self.encoder.config, &sql))?;
-            let table_ends = rows.len() <= chunk;
-            rows.truncate(chunk);
-            let last_overall = table_ends && self.rest_is_empty(cursor).await?;
-            let count = rows.len();
-            // A chunk goes out in batches of at most `max.batch.size`
-            // records, each ending at a row whose key is a resume point
-            // (`key > last` continues after it exactly as after a chunk),
-            // so a chunk of wide rows never sits in memory encoded whole.
-            let group = self.encoder.config.max_batch_size.max(1);
-            let mut rows = rows.into_iter().enumerate().peekable();
-            loop {
-                let mut records = Vec::with_capacity(group.min(count));
-                while records.len() < group {
-                    let Some((i, row)) = rows.next() else { break };
-                    let values = row.unwrap();
-                    if i + 1 == count || records.len() + 1 == group {
-                        cursor.last_key = Some(key.iter().map(|&k| KeyValue::from(&values[k])).collect());
-                    }
-                    let last_in_table = table_ends && i + 1 == count;
-                    let marker = marker(cursor.rows, cursor.table_rows, last_in_table, last_overall);
-                    records.push(self.encoder.record(&output, values, marker)?);
-                    cursor.rows += 1;
-                    cursor.table_rows += 1;
-                }
-                let chunk_done = rows.peek().is_none();
-                if table_ends && chunk_done {
-                    cursor.next_table();
-                }
-                let completed = last_overall && count > 0 && chunk_done;
-                let sends = !records.is_empty() || (table_ends && chunk_done);
-                let batch = self.encoder.chunk_batch(cursor, records, completed);
-                if sends && !send(out, batch, last_sent).await {
-                    return Ok(false);
-                }
-                if chunk_done {
-                    break;
-                }
-            }
-            if table_ends {
-                return Ok(true);
-            }
-        }
-    }
-
-    /// A table without a chunk key, in one pass, emitted chunk by chunk.
-    async fn keyless_table(
-        &mut self,
-        output: &TableOutput,
-        select: &str,
-        cursor: &mut SnapshotCursor,
-        out: &mpsc::Sender<Batch>,
-        last_sent: &mut Option<serde_json::Value>,
-    ) -> Result<bool, SourceError> {
-        let chunk = self.encoder.config.snapshot_fetch_size;
-        // Whether later tables are empty is asked before the scan holds
-        // the connection.
+        // Asked before the scan holds the connection: the view is fixed, so
+        // the answer holds at the table's end too.
         let rest_empty = self.rest_is_empty(cursor).await?;
         let Snapshotter { conn, encoder, .. } = self;
-        let config = encoder.config;
-        let mut result = conn.exec_iter(select, ()).await.map_err(sql_error(config, select))?;
-        let mut pending: Option<Vec<Value>> = None;
-        let mut records = Vec::with_capacity(chunk);
-        loop {
-            let next = result.next().await.map_err(sql_error(config, select))?;
-            let table_ends = next.is_none();
-            if let Some(values) = pending.take() {
-                let marker = marker(cursor.rows, cursor.table_rows, table_ends, table_ends && rest_empty);
-                records.push(encoder.record(output, values, marker)?);
-                cursor.rows += 1;
-                cursor.table_rows += 1;
-            }
-            if table_ends || records.len() >= chunk.min(config.max_batch_size.max(1)) {
-                if table_ends {
-                    cursor.next_table();
-                }
-                let completed = table_ends && rest_empty && cursor.table_rows > 0;
-                let batch = encoder.chunk_batch(cursor, std::mem::take(&mut records), completed);
-                // Hand chunks over as they fill: memory stays one chunk.
-                if !send(out, batch, last_sent).await {
-                    return Ok(false);
-                }
-            }
-            match next {
-                Some(row) => pending = Some(row.unwrap()),
-                None => return Ok(true),
-            }
-        }
+        let plan = ScanPlan::new(encoder.config, &select, &key, &order);
+        let after = cursor.last_key.clone();
+        let mut batches = ChunkBatches {
+            encoder,
+            output: &output,
+            cursor,
+            rest_empty,
+            out,
+            last_sent,
+        };
+        scan(conn, encoder.config, &plan, after, &mut batches).await
     }
 
     /// Whether every table after the cursor's is empty (so the current
@@ -813,6 +749,42 @@ impl Snapshotter<'_> {
             }
         }
         Ok(true)
+    }
+}
+
+/// The one-connection snapshot's batches: each group of rows is one batch
+/// whose cursor ends at the group's last row.
+struct ChunkBatches<'s, 'e> {
+    encoder: &'s RowEncoder<'e>,
+    output: &'s TableOutput,
+    cursor: &'s mut SnapshotCursor,
+    /// Every later table is empty: the table's last row is the snapshot's.
+    rest_empty: bool,
+    out: &'s mpsc::Sender<Batch>,
+    last_sent: &'s mut Option<serde_json::Value>,
+}
+
+impl GroupSink for ChunkBatches<'_, '_> {
+    async fn take(&mut self, group: RowGroup) -> Result<bool, SourceError> {
+        let cursor = &mut *self.cursor;
+        let count = group.rows.len();
+        let mut records = Vec::with_capacity(count);
+        for (i, values) in group.rows.into_iter().enumerate() {
+            let last_in_table = group.ends && i + 1 == count;
+            let marker = marker(cursor.rows, cursor.table_rows, last_in_table, self.rest_empty);
+            records.push(self.encoder.record(self.output, values, marker)?);
+            cursor.rows += 1;
+            cursor.table_rows += 1;
+        }
+        if group.last_key.is_some() {
+            cursor.last_key = group.last_key;
+        }
+        if group.ends {
+            cursor.next_table();
+        }
+        let completed = group.ends && self.rest_empty && count > 0;
+        let batch = self.encoder.chunk_batch(cursor, records, completed);
+        Ok((count == 0 && !group.ends) || send(self.out, batch, self.last_sent).await)
     }
 }
 

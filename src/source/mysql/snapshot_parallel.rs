@@ -79,15 +79,16 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Row, Value};
 use tokio::sync::mpsc;
 
-use super::chunk_keys::{chunk_query, cursor_key_matches, KeyValue};
+use super::chunk_keys::{cursor_key_matches, KeyValue};
 use super::config::MySqlSourceConfig;
 use super::error::{DefiniteError, SourceError, TransientError};
 use super::position::SourceOffset;
 use super::records::TableOutput;
 use super::snapshot::{
-    marker, prepare_session, select_all, select_from_override, send, settle_view, sql_error, view_position, RowEncoder,
+    marker, prepare_session, select_all, select_from_override, send, settle_view, view_position, RowEncoder,
 };
 use super::snapshot_cursor::{PendingTable, SnapshotCursor};
+use super::snapshot_scan::{scan, GroupSink, RowGroup, ScanPlan};
 use super::snapshot_views::exactly_ordered;
 use super::table_schema::{chunk_key, quote_identifier, table_decoder};
 use super::validate::{self, ServerInfo};
@@ -442,96 +443,69 @@ async fn read_table(
         last_key = None;
         table_rows = 0;
     }
-    let mut opened = Some(Opened {
+    let opened = Some(Opened {
         db: db.clone(),
         name: name.clone(),
         key_columns: key_names.clone(),
         ordered: key.is_empty() || exactly_ordered(columns, &key),
         restarted,
     });
-    let group_size = encoder.config.max_batch_size.max(1);
-    let chunk = encoder.config.snapshot_fetch_size;
-    // A row is left unencoded when it is the table's first or last.
-    let row = |values: Vec<Value>, first: bool, last_in_table: bool| -> Result<GroupRow, SourceError> {
-        if first || last_in_table {
-            Ok(GroupRow::End { values, last_in_table })
-        } else {
-            Ok(GroupRow::Encoded(encoder.record(&output, values, Snapshot::True)?))
-        }
-    };
-    if key.is_empty() {
-        let mut result = conn.exec_iter(select.as_str(), ()).await.map_err(sql_error(encoder.config, &select))?;
-        let mut pending: Option<Vec<Value>> = None;
-        let mut rows = Vec::new();
-        loop {
-            let next = result.next().await.map_err(sql_error(encoder.config, &select))?;
-            let ends = next.is_none();
-            if let Some(values) = pending.take() {
-                rows.push(row(values, table_rows == 0, ends)?);
-                table_rows += 1;
-            }
-            if ends || rows.len() >= chunk.min(group_size) {
-                let group = Group {
-                    table: index,
-                    output: Some(output.clone()),
-                    opened: opened.take(),
-                    rows: std::mem::take(&mut rows),
-                    last_key: None,
-                    key_columns: Some(Vec::new()),
-                    ends,
-                };
-                if tx.send(Ok(group)).await.is_err() {
-                    return Ok(false);
-                }
-            }
-            match next {
-                Some(next) => pending = Some(next.unwrap()),
-                None => return Ok(true),
-            }
-        }
-    }
     let order: Vec<String> = key.iter().map(|&i| quote_identifier(&columns[i].name)).collect();
-    loop {
-        let (sql, params) = chunk_query(&select, &order, last_key.as_deref(), chunk + 1, None);
-        let mut fetched: Vec<Row> = conn.exec(&sql, params).await.map_err(sql_error(encoder.config, &sql))?;
-        let table_ends = fetched.len() <= chunk;
-        fetched.truncate(chunk);
-        let count = fetched.len();
-        let mut fetched = fetched.into_iter().enumerate().peekable();
-        loop {
-            let mut rows = Vec::with_capacity(group_size.min(count));
-            while rows.len() < group_size {
-                let Some((i, fetched_row)) = fetched.next() else { break };
-                let values = fetched_row.unwrap();
-                if i + 1 == count || rows.len() + 1 == group_size {
-                    last_key = Some(key.iter().map(|&k| KeyValue::from(&values[k])).collect());
-                }
-                rows.push(row(values, table_rows == 0, table_ends && i + 1 == count)?);
-                table_rows += 1;
-            }
-            let chunk_done = fetched.peek().is_none();
-            let ends = table_ends && chunk_done;
-            if !rows.is_empty() || ends {
-                let group = Group {
-                    table: index,
-                    output: Some(output.clone()),
-                    opened: opened.take(),
-                    rows,
-                    last_key: last_key.clone(),
-                    key_columns: Some(key_names.clone()),
-                    ends,
-                };
-                if tx.send(Ok(group)).await.is_err() {
-                    return Ok(false);
-                }
-            }
-            if chunk_done {
-                break;
-            }
-        }
-        if table_ends {
+    let plan = ScanPlan::new(encoder.config, &select, &key, &order);
+    let mut groups = TableGroups {
+        encoder,
+        index,
+        output,
+        opened,
+        key_columns: key_names,
+        table_rows,
+        tx,
+    };
+    scan(conn, encoder.config, &plan, last_key, &mut groups).await
+}
+
+/// One reader's groups of one table, for the merge.
+struct TableGroups<'g, 'e> {
+    encoder: &'g RowEncoder<'e>,
+    index: usize,
+    output: Arc<TableOutput>,
+    /// Told with the first group.
+    opened: Option<Opened>,
+    key_columns: Vec<String>,
+    /// Rows of the table read before this group.
+    table_rows: u64,
+    tx: &'g mpsc::Sender<Result<Group, SourceError>>,
+}
+
+impl GroupSink for TableGroups<'_, '_> {
+    async fn take(&mut self, group: RowGroup) -> Result<bool, SourceError> {
+        let count = group.rows.len();
+        if count == 0 && !group.ends {
             return Ok(true);
         }
+        let mut rows = Vec::with_capacity(count);
+        for (i, values) in group.rows.into_iter().enumerate() {
+            let first = self.table_rows == 0;
+            let last_in_table = group.ends && i + 1 == count;
+            // A table's first and last rows are left for the merge to
+            // encode with their markers.
+            rows.push(if first || last_in_table {
+                GroupRow::End { values, last_in_table }
+            } else {
+                GroupRow::Encoded(self.encoder.record(&self.output, values, Snapshot::True)?)
+            });
+            self.table_rows += 1;
+        }
+        let group = Group {
+            table: self.index,
+            output: Some(self.output.clone()),
+            opened: self.opened.take(),
+            rows,
+            last_key: group.last_key,
+            key_columns: Some(self.key_columns.clone()),
+            ends: group.ends,
+        };
+        Ok(self.tx.send(Ok(group)).await.is_ok())
     }
 }
 

@@ -25,7 +25,8 @@
 //!    its status says the snapshot completed (every chunk committed in
 //!    Kafka and Raft), rows/s, beside the sink's own two limits for
 //!    records of the snapshot's size (transactions of the owner's mean
-//!    size), measured again right after it.
+//!    size), measured again right after it; R rounds (a new connector
+//!    each), then all rounds together, as for throughput.
 //!
 //! After each section it prints every node's peak RSS during that section
 //! (`VmHWM`, reset through `/proc/<pid>/clear_refs` when it starts). Each
@@ -477,62 +478,78 @@ async fn main() {
         let settings = SnapshotSettings::from_args();
         println!("snapshot settings: {}", settings.describe());
         cluster.reset_peak_rss();
-        let mut config = db.connector_config(6304, "snap");
-        for (k, v) in [
-            ("snapshot.mode", "initial"),
-            ("database.include.list", "bench"),
-            ("table.include.list", "bench\\.t"),
-            ("value.converter.schemas.enable", schemas),
-            ("key.converter.schemas.enable", schemas),
-        ] {
-            config.insert(k.into(), v.into());
-        }
-        for (k, v) in &settings.overrides {
-            config.insert(k.clone(), v.clone());
-        }
-        let cpu = meter(&cluster, &broker, &db);
-        let started = Instant::now();
-        client
-            .create_connector(CreateConnectorRequest { name: "snap".into(), config: config.into_iter().collect(), paused: false })
-            .await
-            .unwrap();
-        loop {
-            let done = cluster
-                .connector(leader, "snap")
-                .await
-                .ok()
-                .and_then(|c| c.snapshot)
-                .is_some_and(|s| s.completed);
-            if done {
-                break;
+        let (mut took_total, mut limit_total, mut transactional_total) = (0.0, 0.0, 0.0);
+        for round in 1..=rounds {
+            let name = format!("snap{round}");
+            let mut config = db.connector_config(6303 + round as u32, &name);
+            for (k, v) in [
+                ("snapshot.mode", "initial"),
+                ("database.include.list", "bench"),
+                ("table.include.list", "bench\\.t"),
+                ("value.converter.schemas.enable", schemas),
+                ("key.converter.schemas.enable", schemas),
+            ] {
+                config.insert(k.into(), v.into());
             }
-            assert!(started.elapsed() < Duration::from_secs(900), "the snapshot did not complete");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            for (k, v) in &settings.overrides {
+                config.insert(k.clone(), v.clone());
+            }
+            let cpu = meter(&cluster, &broker, &db);
+            let started = Instant::now();
+            client
+                .create_connector(CreateConnectorRequest { name: name.clone(), config: config.into_iter().collect(), paused: false })
+                .await
+                .unwrap();
+            loop {
+                let done = cluster
+                    .connector(leader, &name)
+                    .await
+                    .ok()
+                    .and_then(|c| c.snapshot)
+                    .is_some_and(|s| s.completed);
+                if done {
+                    break;
+                }
+                assert!(started.elapsed() < Duration::from_secs(900), "the snapshot did not complete");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let took = started.elapsed().as_secs_f64();
+            let cpu = cpu.report(rows);
+            let (owner, transactions) = owner_transactions(&cluster, leader, &name).await;
+            println!(
+                "round {round}: initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s; owner node {})",
+                rows as f64 / took,
+                owner.map_or("?".to_string(), |o| o.to_string())
+            );
+            if let Some(t) = &transactions {
+                println!("round {round}: snapshot: {}", t.describe());
+            }
+            println!("  snapshot {cpu}");
+            client.delete_connector(ConnectorRef { name: name.clone() }).await.unwrap();
+            // The transactional limit in transactions of the size the owner
+            // made (queued batches join a transaction up to half the queue).
+            let per_transaction =
+                transactions.as_ref().map_or(settings.max_batch_size(), |t| (rows as f64 / t.count).round().max(1.0) as usize);
+            let (limit, transactional) = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction).await;
+            println!(
+                "round {round}: snapshot / sink limit: {:.0}%; snapshot / transactional limit: {:.0}%",
+                100.0 * rows as f64 / took / limit,
+                100.0 * rows as f64 / took / transactional
+            );
+            took_total += took;
+            limit_total += rows as f64 / limit;
+            transactional_total += rows as f64 / transactional;
         }
-        let took = started.elapsed().as_secs_f64();
-        let cpu = cpu.report(rows);
-        let (owner, transactions) = owner_transactions(&cluster, leader, "snap").await;
         println!(
-            "initial snapshot (select -> committed Kafka, exactly-once): {:>9.0} rows/s  ({rows} rows in {took:.2}s; owner node {})",
-            rows as f64 / took,
-            owner.map_or("?".to_string(), |o| o.to_string())
+            "all {rounds} rounds: snapshot {:.0} rows/s, sink limit {:.0} records/s, transactional limit {:.0} records/s; snapshot / sink limit: {:.0}%, snapshot / transactional limit: {:.0}%",
+            (rows * rounds) as f64 / took_total,
+            (rows * rounds) as f64 / limit_total,
+            (rows * rounds) as f64 / transactional_total,
+            100.0 * limit_total / took_total,
+            100.0 * transactional_total / took_total
         );
-        if let Some(t) = &transactions {
-            println!("snapshot: {}", t.describe());
-        }
-        println!("  snapshot {cpu}");
         println!("snapshot {}", cluster.peak_rss_line());
-        let raftcdc = Side { rate: rows as f64 / took, peak_rss_mib: max_peak_rss_mib(&cluster) };
-        client.delete_connector(ConnectorRef { name: "snap".into() }).await.unwrap();
-        // The transactional limit in transactions of the size the owner
-        // made (queued batches join a transaction up to half the queue).
-        let per_transaction = transactions.as_ref().map_or(settings.max_batch_size(), |t| (rows as f64 / t.count).round().max(1.0) as usize);
-        let (limit, transactional) = sink_limits(&mut broker, "snap.bench.t", rows, per_transaction).await;
-        println!(
-            "snapshot / sink limit: {:.0}%; snapshot / transactional limit: {:.0}%",
-            100.0 * rows as f64 / took / limit,
-            100.0 * rows as f64 / took / transactional
-        );
+        let raftcdc = Side { rate: (rows * rounds) as f64 / took_total, peak_rss_mib: max_peak_rss_mib(&cluster) };
         if let Some(dbz) = &dbz {
             versus.push(("snapshot, rows/s", raftcdc, debezium_run(dbz, &db, &mut broker, debezium::Start::Snapshot, rows, (schemas == "true", settings.max_batch_size(), settings.max_queue_size())).await));
         }

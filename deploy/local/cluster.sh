@@ -50,6 +50,14 @@ if [ -z "${RAFTCDC_BIN:-}" ]; then
   cargo build --bin raftcdc
 fi
 stop
+# Every port the demo listens on must be free: another checkout's demo may
+# still be running (its own `deploy/local/cluster.sh stop` stops it).
+for port in "$DB_PORT" "$KAFKA_PORT" 7001 7002 7003 7101 7102 7103 7201 7202 7203 8081 8082 8083; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "demo: port $port is already in use (another demo still running? stop it with its deploy/local/cluster.sh stop; MariaDB's and the broker's ports move with DEMO_MARIADB_PORT and DEMO_KAFKA_PORT)" >&2
+    exit 1
+  fi
+done
 rm -rf "$DIR"; mkdir -p "$DIR"
 
 # MariaDB, its own instance (the machine's default server is left alone).

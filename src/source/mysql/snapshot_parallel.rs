@@ -39,9 +39,10 @@
 //! those in flight at a resume first among them by index) form a queue;
 //! each connection's reader takes the next table, reads it in chunk-key
 //! order exactly as the single-threaded snapshot does (`WHERE key > last
-//! ORDER BY key LIMIT n+1`, or one pass for a table without a chunk key),
-//! encodes its rows and sends them, in groups of at most `max.batch.size`
-//! each ending at a resume point, to one merge. So records of one table
+//! ORDER BY key LIMIT n+1`, or one pass for a table without a chunk key;
+//! the same scan, [`super::snapshot_scan`]), encodes its rows and sends
+//! them, in groups of at most `max.batch.size` rows and an eighth of
+//! `max.queue.size.in.bytes` each ending at a resume point, to one merge. So records of one table
 //! keep chunk-key order, and tables interleave.
 //!
 //! The merge is the only place batches are made: for each group it
@@ -69,9 +70,9 @@
 //! the emitted order gives. The group holding a table's last row is held
 //! back until another group with records arrives (then it was not the
 //! snapshot's last) or every reader has finished (then it was, and its
-//! batch completes the snapshot). Memory: each reader holds one chunk
-//! of `snapshot.fetch.size` rows, the merge at most one held group plus
-//! one group per reader in its channel.
+//! batch completes the snapshot). Memory: each reader holds the group it
+//! is filling (its rows streamed, never a whole chunk), the merge at most
+//! one held group plus one group per reader in its channel.
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 

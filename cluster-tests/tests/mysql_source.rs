@@ -274,6 +274,36 @@ async fn resume_from_any_offset_is_exact_even_mid_transaction() {
     }
 }
 
+/// A binlog transaction of wide rows is split into parts by bytes too:
+/// with `max.queue.size.in.bytes` at 2 MiB a part holds about an eighth of
+/// it (two rows of 200 KiB as records), though `max.batch.size` would take
+/// the whole transaction; resumed from a part in the middle, the rest of
+/// the transaction arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_of_wide_rows_is_split_by_bytes_and_resumes_after_any_part() {
+    const WIDE: usize = 150 * 1024;
+    let db = MariaDb::start(&[]).await;
+    setup(&db, &["CREATE TABLE wide (id INT PRIMARY KEY, b LONGBLOB)"]).await;
+    let extra = [("max.queue.size.in.bytes", "2097152")];
+    let mut source = streaming(&db, &extra).await;
+    let mut statements = vec!["BEGIN".to_string()];
+    statements.extend((1..=9).map(|i| format!("INSERT INTO wide VALUES ({i}, REPEAT('{i}', {WIDE}))")));
+    statements.push("COMMIT".to_string());
+    exec(&db, &statements.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let (events, batches) = source.collect(9, data).await;
+    drop(source);
+    let ids = |events: &[Event]| -> Vec<i64> { events.iter().map(|e| e.value["after"]["id"].as_i64().unwrap()).collect() };
+    assert_eq!(ids(&events), (1..=9).collect::<Vec<_>>());
+    let parts: Vec<&Batch> = batches.iter().filter(|b| b.records.iter().any(|r| data(&r.topic))).collect();
+    let sizes: Vec<usize> = parts.iter().map(|b| b.records.len()).collect();
+    assert_eq!(sizes, [2, 2, 2, 2, 1], "two 150 KiB rows (200 KiB as records) reach an eighth of 2 MiB");
+    assert!(parts[..4].iter().all(|b| !b.ends_transaction) && parts[4].ends_transaction);
+
+    let mut resumed = start(config(&db, &extra), Some(parts[1].offset.clone()));
+    let (rest, _) = resumed.collect(5, data).await;
+    assert_eq!(ids(&rest), [5, 6, 7, 8, 9], "the rest of the transaction, nothing twice");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_crash_mid_stream_resumes_without_loss_or_duplicates() {
     let mut db = MariaDb::start(&[]).await;

@@ -224,7 +224,7 @@ pub const CATALOG: &[Entry] = &[
     no_effect("inconsistent.schema.handling.mode", "fail", "What to do with an event of a table missing from the schema history.", "rows decode with the binlog's own table metadata, so a table is unknown only when its table map is missing or unreadable, which event.processing.failure.handling.mode handles"),
     source("max.batch.size", "2048", "Largest batch of events."),
     source("max.queue.size", "8192", "Largest number of queued events; larger than max.batch.size."),
-    source("max.queue.size.in.bytes", "33554432", "Largest volume of records, in bytes, queued and pending in the owner (with max.queue.size records); 0 = no byte bound. Debezium's default is 0; raftcdc's is 32 MiB, which keeps an owner's memory flat with wide rows. A snapshot batch holds at most an eighth of it. A record larger than the bound passes alone."),
+    source("max.queue.size.in.bytes", "33554432", "Largest volume of records, in bytes, queued and pending in the owner (with max.queue.size records); 0 = no byte bound. Debezium's default is 0; raftcdc's is 32 MiB, which keeps an owner's memory flat with wide rows. A batch (of a snapshot, or a part of a large binlog transaction) holds at most about an eighth of it. A record larger than the bound passes alone."),
     source("poll.interval.ms", "500", "How long to wait for new events before a batch."),
     source("connect.timeout.ms", "30000", "How long to wait for a connection."),
     source("gtid.source.includes", "", "Anchored regexes of GTID sources whose transactions' data changes are emitted (MariaDB: <domain_id>-<server_id>, e.g. 0-1; MySQL: the source UUID); DDL of every source is still processed."),

@@ -24,7 +24,7 @@
 //! their permits through it, so the gate's bound covers them there too.
 //!
 //! # What a batch's size is
-//! What its records hold in memory ([`record_bytes`]): the allocated
+//! What its records hold in memory ([`Record::bytes`]): the allocated
 //! capacity of their keys, values, header names and values and topic
 //! names, plus each record's and each header's fixed size. Counting
 //! capacity rather than length keeps the bound honest for a record that
@@ -67,18 +67,6 @@ impl Held {
     }
 }
 
-/// The size of a record as the byte bound counts it: what it holds in
-/// memory (see the module docs).
-pub fn record_bytes(record: &Record) -> usize {
-    std::mem::size_of::<Record>()
-        + record.topic.capacity()
-        + record.key.as_ref().map_or(0, Vec::capacity)
-        + record.value.as_ref().map_or(0, Vec::capacity)
-        + record.headers.capacity() * std::mem::size_of::<(String, Vec<u8>)>()
-        + record.headers.iter().map(|(k, v)| k.capacity() + v.capacity()).sum::<usize>()
-        + record.layout.as_ref().map_or(0, |_| std::mem::size_of::<crate::envelope::EnvelopeLayout>())
-}
-
 /// One permit stands for this many bytes, so a bound of up to 16 TiB fits
 /// in a semaphore's `u32` acquisitions.
 const BYTES_PER_PERMIT: usize = 4096;
@@ -93,7 +81,7 @@ pub fn gate(mut rx: mpsc::Receiver<Batch>, bounds: QueueBounds) -> (Gated, Abort
     let bytes = byte_limit.map(|limit| Arc::new(Semaphore::new(limit)));
     let task = tokio::spawn(async move {
         while let Some(batch) = rx.recv().await {
-            let size: usize = batch.records.iter().map(record_bytes).sum();
+            let size: usize = batch.records.iter().map(Record::bytes).sum();
             let wanted = batch.records.len().clamp(1, record_limit) as u32;
             let Ok(record_permit) = records.clone().acquire_many_owned(wanted).await else { return };
             let byte_permit = match (&bytes, byte_limit) {
@@ -223,7 +211,7 @@ pub(super) mod tests {
             change_event: false,
         };
         let fixed = std::mem::size_of::<Record>() + std::mem::size_of::<(String, Vec<u8>)>();
-        assert_eq!(record_bytes(&record), fixed + 1 + 10 + 1000 + 1 + 5);
+        assert_eq!(record.bytes(), fixed + 1 + 10 + 1000 + 1 + 5);
     }
 
     #[tokio::test]

@@ -58,6 +58,22 @@ pub struct Record {
     pub change_event: bool,
 }
 
+impl Record {
+    /// What the record holds in memory: the allocated capacity of its key,
+    /// value, header names and values and topic name, plus its own and
+    /// each header's fixed size. The owner's queue bounds this sum
+    /// (`max.queue.size.in.bytes`), and the source cuts its batches by it.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Record>()
+            + self.topic.capacity()
+            + self.key.as_ref().map_or(0, Vec::capacity)
+            + self.value.as_ref().map_or(0, Vec::capacity)
+            + self.headers.capacity() * std::mem::size_of::<(String, Vec<u8>)>()
+            + self.headers.iter().map(|(k, v)| k.capacity() + v.capacity()).sum::<usize>()
+            + self.layout.as_ref().map_or(0, |_| std::mem::size_of::<crate::envelope::EnvelopeLayout>())
+    }
+}
+
 /// Records plus the offset to commit after delivering them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {

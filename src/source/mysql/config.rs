@@ -486,6 +486,16 @@ fn signal_table(p: &Props) -> Result<Option<(String, String)>, ConfigError> {
 }
 
 impl MySqlSourceConfig {
+    /// The most bytes of records (or, for a snapshot, of row data) one
+    /// batch gathers before it is handed over: an eighth of
+    /// `max.queue.size.in.bytes`, since besides the batches the queue
+    /// counts a few are outside it at any time (the one being filled, the
+    /// one waiting at the queue's gate), and they should stay small beside
+    /// the bound. `usize::MAX` without a byte bound.
+    pub fn batch_bytes(&self) -> usize {
+        self.max_queue_bytes.map_or(usize::MAX, |bytes| (bytes / 8).max(1))
+    }
+
     /// Interprets a connector's Debezium properties. The connector front
     /// door has already answered every key with the catalog
     /// ([`catalog::check`]: nothing refused or unknown is left); this reads

@@ -12,10 +12,8 @@
 //! `max.queue.size.in.bytes` of row data, whichever comes first. So memory
 //! follows the queue's byte bound, not `snapshot.fetch.size` × the row
 //! width: a table of 1 MiB rows goes out a few rows at a time, and a
-//! single row larger than that is a group of its own. An eighth, not
-//! more: besides the batches the queue counts, a few are outside it at
-//! any time (the one being read and encoded, the one waiting at the
-//! queue's gate), and they should stay small beside the bound. Reading also overlaps the server's work on
+//! single row larger than that is a group of its own (why an eighth: see
+//! [`MySqlSourceConfig::batch_bytes`]). Reading also overlaps the server's work on
 //! a chunk with the encoding of the rows already received.
 //!
 //! # Why every group ends at a resume point
@@ -66,7 +64,7 @@ impl<'a> ScanPlan<'a> {
             order,
             chunk: config.snapshot_fetch_size.max(1),
             group_rows: config.max_batch_size.max(1),
-            group_bytes: config.max_queue_bytes.map_or(usize::MAX, |bytes| (bytes / 8).max(1)),
+            group_bytes: config.batch_bytes(),
         }
     }
 }

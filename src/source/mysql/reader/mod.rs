@@ -12,7 +12,9 @@
 //! - at a commit (XID, `COMMIT`, or the end of a standalone DDL), the
 //!   boundary offset: the next event's position and the GTID state
 //!   including this transaction;
-//! - inside a transaction that fills `max.batch.size`, the split offset:
+//! - inside a transaction that fills `max.batch.size` records or
+//!   [`MySqlSourceConfig::batch_bytes`] bytes of them (XA transactions by
+//!   count only), the split offset:
 //!   the transaction's start, the GTID state *before* it, and the number of
 //!   rows events and rows already handed over.
 //!
@@ -115,6 +117,10 @@ struct Txn {
     skip: (u64, u64),
     /// Parts of this transaction already handed over (split batches).
     parts_sent: u64,
+    /// Bytes of the row records gathered since the last part was handed
+    /// over ([`Record::bytes`]): a part is also cut at
+    /// [`MySqlSourceConfig::batch_bytes`].
+    part_bytes: usize,
     /// MySQL's `XA START` began it: it may end in a (refused) XA_PREPARE,
     /// so it is never split.
     xa: bool,
@@ -609,6 +615,7 @@ impl Reader {
             meta,
             skip,
             parts_sent: 0,
+            part_bytes: 0,
             xa: false,
             savepoints: Vec::new(),
             signals: Vec::new(),

@@ -35,7 +35,7 @@ use super::super::position::{SourceOffset, TxnProgress};
 use super::super::records::{RowEvent, TableOutput};
 use super::super::snapshot_views::{TxnGtidRef, TxnStart};
 use super::{Reader, TxnGtid};
-use crate::source::Batch;
+use crate::source::{Batch, Record};
 
 /// Where a rows event sits, for [`Reader::table_rows`].
 struct RowsContext {
@@ -90,7 +90,8 @@ impl Reader {
     }
 
     /// Decodes a rows event into records, splitting the transaction into
-    /// batches when it outgrows `max.batch.size`. An event that cannot be
+    /// batches when it outgrows `max.batch.size` records or an eighth of
+    /// `max.queue.size.in.bytes` of them. An event that cannot be
     /// processed leaves the transaction as it was, and stops the source or
     /// is skipped as `event.processing.failure.handling.mode` says
     /// ([`Self::event_failed`]).
@@ -160,7 +161,7 @@ impl Reader {
         };
         // Where the transaction stood before this event, to leave it so if
         // a row fails.
-        let marks = (txn.records.len(), txn.signals.len(), txn.parts_sent, txn.meta.clone());
+        let marks = (txn.records.len(), txn.signals.len(), txn.parts_sent, txn.part_bytes, txn.meta.clone());
         let mut watch_mark = None;
         if let Some(watch) = self.watch.as_mut().filter(|w| w.db == output.decoder.db() && w.table == output.decoder.table()) {
             watch_mark = Some(watch.touched.len());
@@ -210,11 +211,17 @@ impl Reader {
                 query: txn.query.as_deref(),
                 server_id: context.server_id,
             };
+            let before = txn.records.len();
             if let Err(error) = self.builder.row_records(output, &event, change, &mut txn.meta, &mut txn.records) {
                 failed = Some(error);
                 break;
             }
-            if txn.records.len() - part_start >= self.config.max_batch_size {
+            txn.part_bytes += txn.records[before..].iter().map(Record::bytes).sum::<usize>();
+            let full = txn.records.len() - part_start >= self.config.max_batch_size
+                // An XA transaction is split only where it must be (by
+                // count): a part handed over could never be taken back.
+                || (!txn.xa && txn.part_bytes >= self.config.batch_bytes());
+            if full {
                 if txn.xa {
                     // Its end may be an XA_PREPARE (refused): a part
                     // handed over now could never be taken back.
@@ -239,14 +246,16 @@ impl Reader {
                     skipped: (self.skipped.count > 0).then(|| self.skipped.clone()),
                 };
                 part_start = txn.records.len();
+                txn.part_bytes = 0;
                 splits.push(PendingSplit { records: part_start, signals: txn.signals.len(), offset: offset.to_json() });
             }
         }
         if let Some(error) = failed {
-            let (records, signals, parts_sent, meta) = marks;
+            let (records, signals, parts_sent, part_bytes, meta) = marks;
             txn.records.truncate(records);
             txn.signals.truncate(signals);
             txn.parts_sent = parts_sent;
+            txn.part_bytes = part_bytes;
             txn.meta = meta;
             if let (Some(mark), Some(watch)) = (watch_mark, self.watch.as_mut()) {
                 watch.touched.truncate(mark);

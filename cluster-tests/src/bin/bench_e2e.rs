@@ -244,6 +244,54 @@ impl SnapshotSettings {
     }
 }
 
+/// A section's rounds beside the sink's two limits measured after each:
+/// prints each round's ratios, then all rounds together.
+struct Rounds {
+    what: &'static str,
+    unit: &'static str,
+    rounds: usize,
+    /// Seconds the section's runs took, and the seconds the limits would
+    /// have taken for the same records.
+    took: f64,
+    at_limit: f64,
+    at_transactional: f64,
+}
+
+impl Rounds {
+    fn new(what: &'static str, unit: &'static str) -> Rounds {
+        Rounds { what, unit, rounds: 0, took: 0.0, at_limit: 0.0, at_transactional: 0.0 }
+    }
+
+    /// One round of `rows` in `took` seconds, beside limits in records/s.
+    fn add(&mut self, round: usize, rows: usize, took: f64, limit: f64, transactional: f64) {
+        let what = self.what;
+        println!(
+            "round {round}: {what} / sink limit: {:.0}%; {what} / transactional limit: {:.0}%",
+            100.0 * rows as f64 / took / limit,
+            100.0 * rows as f64 / took / transactional
+        );
+        self.rounds += 1;
+        self.took += took;
+        self.at_limit += rows as f64 / limit;
+        self.at_transactional += rows as f64 / transactional;
+    }
+
+    /// Prints all rounds together; returns the section's rate over them.
+    fn report(&self, rows: usize) -> f64 {
+        let (what, unit, rounds) = (self.what, self.unit, self.rounds);
+        let all = (rows * rounds) as f64;
+        println!(
+            "all {rounds} rounds: {what} {:.0} {unit}, sink limit {:.0} records/s, transactional limit {:.0} records/s; {what} / sink limit: {:.0}%, {what} / transactional limit: {:.0}%",
+            all / self.took,
+            all / self.at_limit,
+            all / self.at_transactional,
+            100.0 * self.at_limit / self.took,
+            100.0 * self.at_transactional / self.took
+        );
+        all / self.took
+    }
+}
+
 /// One raftcdc figure to set beside Debezium's.
 struct Side {
     rate: f64,
@@ -401,7 +449,7 @@ async fn main() {
         // round a new connector streaming the same binlog range into its own
         // topic: the broker's speed drifts, and alternating lets each ratio
         // compare neighbours.
-        let (mut e2e_total, mut limit_total, mut transactional_total) = (0.0, 0.0, 0.0);
+        let mut totals = Rounds::new("end to end", "events/s");
         for round in 1..=rounds {
             let name = format!("bench{round}");
             let mut config = db.connector_config(6300 + round as u32 * 10, &name);
@@ -448,27 +496,13 @@ async fn main() {
             );
             println!("  connector {cpu}");
             let (limit, transactional) = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction).await;
-            println!(
-                "round {round}: end to end / sink limit: {:.0}%; end to end / transactional limit: {:.0}%",
-                100.0 * rows as f64 / e2e / limit,
-                100.0 * rows as f64 / e2e / transactional
-            );
-            e2e_total += e2e;
-            limit_total += rows as f64 / limit;
-            transactional_total += rows as f64 / transactional;
+            totals.add(round, rows, e2e, limit, transactional);
         }
-        println!(
-            "all {rounds} rounds: end to end {:.0} events/s, sink limit {:.0} records/s, transactional limit {:.0} records/s; end to end / sink limit: {:.0}%, end to end / transactional limit: {:.0}%",
-            (rows * rounds) as f64 / e2e_total,
-            (rows * rounds) as f64 / limit_total,
-            (rows * rounds) as f64 / transactional_total,
-            100.0 * limit_total / e2e_total,
-            100.0 * transactional_total / e2e_total
-        );
+        let rate = totals.report(rows);
         println!("throughput {}", cluster.peak_rss_line());
         if let Some(dbz) = &dbz {
             let start = debezium::Start::StreamFrom { file: file.clone() };
-            let raftcdc = Side { rate: (rows * rounds) as f64 / e2e_total, peak_rss_mib: max_peak_rss_mib(&cluster) };
+            let raftcdc = Side { rate, peak_rss_mib: max_peak_rss_mib(&cluster) };
             versus.push(("streaming, events/s", raftcdc, debezium_run(dbz, &db, &mut broker, start, rows, like_raftcdc).await));
         }
     }
@@ -478,7 +512,7 @@ async fn main() {
         let settings = SnapshotSettings::from_args();
         println!("snapshot settings: {}", settings.describe());
         cluster.reset_peak_rss();
-        let (mut took_total, mut limit_total, mut transactional_total) = (0.0, 0.0, 0.0);
+        let mut totals = Rounds::new("snapshot", "rows/s");
         for round in 1..=rounds {
             let name = format!("snap{round}");
             let mut config = db.connector_config(6303 + round as u32, &name);
@@ -531,25 +565,11 @@ async fn main() {
             let per_transaction =
                 transactions.as_ref().map_or(settings.max_batch_size(), |t| (rows as f64 / t.count).round().max(1.0) as usize);
             let (limit, transactional) = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction).await;
-            println!(
-                "round {round}: snapshot / sink limit: {:.0}%; snapshot / transactional limit: {:.0}%",
-                100.0 * rows as f64 / took / limit,
-                100.0 * rows as f64 / took / transactional
-            );
-            took_total += took;
-            limit_total += rows as f64 / limit;
-            transactional_total += rows as f64 / transactional;
+            totals.add(round, rows, took, limit, transactional);
         }
-        println!(
-            "all {rounds} rounds: snapshot {:.0} rows/s, sink limit {:.0} records/s, transactional limit {:.0} records/s; snapshot / sink limit: {:.0}%, snapshot / transactional limit: {:.0}%",
-            (rows * rounds) as f64 / took_total,
-            (rows * rounds) as f64 / limit_total,
-            (rows * rounds) as f64 / transactional_total,
-            100.0 * limit_total / took_total,
-            100.0 * transactional_total / took_total
-        );
+        let rate = totals.report(rows);
         println!("snapshot {}", cluster.peak_rss_line());
-        let raftcdc = Side { rate: (rows * rounds) as f64 / took_total, peak_rss_mib: max_peak_rss_mib(&cluster) };
+        let raftcdc = Side { rate, peak_rss_mib: max_peak_rss_mib(&cluster) };
         if let Some(dbz) = &dbz {
             versus.push(("snapshot, rows/s", raftcdc, debezium_run(dbz, &db, &mut broker, debezium::Start::Snapshot, rows, (schemas == "true", settings.max_batch_size(), settings.max_queue_size())).await));
         }

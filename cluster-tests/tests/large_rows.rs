@@ -104,12 +104,7 @@ async fn a_snapshot_of_1_mib_rows_never_holds_the_table() {
         ("producer.override.message.max.bytes", "4194304"),
         ("topic.creation.default.max.message.bytes", "4194304"),
     ];
-    let config = connectors::capturing_config(&db, 6402, "dbserver1", &extra);
-    cluster
-        .client(leader)
-        .create_connector(raftcdc::proto::CreateConnectorRequest { name: "wide".into(), config: config.into_iter().collect(), paused: false })
-        .await
-        .expect("create the connector");
+    connectors::create_streaming(&cluster, leader, &db, "wide", 6402, &extra).await;
     let done = cluster
         .wait_connector(&[leader], "wide", "the snapshot completed", |_, c| {
             if c.snapshot.as_ref().is_some_and(|s| s.completed) { Ok(()) } else { Err(format!("{:?}", c.snapshot)) }

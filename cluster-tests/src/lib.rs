@@ -30,6 +30,8 @@
 //! - [`wait`]: polling with a deadline, the only way the harness waits.
 //! - [`bench`]: the benchmark binaries' command-line flags.
 //! - [`cpu`]: CPU time per process over a benchmark section.
+//! - [`sink_limits`]: what the end-to-end benchmark sets raftcdc's rates
+//!   beside (a plain producer's limits, a bare `SELECT` → produce pipeline).
 //! - [`debezium`]: Debezium's MySQL connector, run beside raftcdc in the
 //!   benchmarks.
 //!
@@ -61,6 +63,7 @@ pub mod process;
 pub mod proxy;
 pub mod rest;
 pub mod scrape;
+pub mod sink_limits;
 pub mod subnet;
 pub mod wait;
 

@@ -25,8 +25,13 @@
 //!    its status says the snapshot completed (every chunk committed in
 //!    Kafka and Raft), rows/s, beside the sink's own two limits for
 //!    records of the snapshot's size (transactions of the owner's mean
-//!    size), measured again right after it; R rounds (a new connector
-//!    each), then all rounds together, as for throughput.
+//!    size), measured again right after it, and beside a bare pipeline
+//!    that does only what a snapshot cannot avoid on this machine: one
+//!    connection `SELECT`s the same table in the same chunks and a plain
+//!    transactional producer sends a record of the same size per row in
+//!    transactions of the same size (no encoding, no Raft, no other node);
+//!    R rounds (a new connector each), then all rounds together, as for
+//!    throughput.
 //!
 //! After each section it prints every node's peak RSS during that section
 //! (`VmHWM`, reset through `/proc/<pid>/clear_refs` when it starts). Each
@@ -72,11 +77,11 @@ use cluster_tests::cluster::Cluster;
 use cluster_tests::cpu::CpuMeter;
 use cluster_tests::debezium::{self, Debezium, IntoKafka};
 use cluster_tests::mariadb::MariaDb;
+use cluster_tests::sink_limits::{sink_limits, BarePipeline, Limits};
 use mysql_async::prelude::Queryable;
 use raftcdc::proto::{ConnectorRef, CreateConnectorRequest, SetOffsetsRequest};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 fn now_us() -> i64 {
@@ -116,79 +121,6 @@ async fn committed_gtid_seq(cluster: &Cluster, node: usize, name: &str) -> (u64,
     }
 }
 
-/// The sink's own limits, measured now: as many records as `topic` got,
-/// of its average size, produced into the same broker (emptied first, as
-/// it was for the measurement this is compared with) by a plain producer
-/// with no source: once idempotent without transactions (the broker's
-/// limit), once in transactions of `per_transaction` records as raftcdc
-/// commits them (the broker's limit for exactly-once delivery of that
-/// shape). Prints both and returns them in records/s; leaves the broker
-/// empty again.
-async fn sink_limits(broker: &mut Broker, topic: &str, rows: usize, per_transaction: usize) -> (f64, f64) {
-    let sample = broker.read_committed(topic).await;
-    let sizes: Vec<usize> = sample.iter().take(1000).filter_map(|r| r.value.as_ref().map(Vec::len)).collect();
-    drop(sample);
-    let size = sizes.iter().sum::<usize>() / sizes.len().max(1);
-    let plain = producer_limit(broker, topic, rows, size, None).await;
-    println!("sink's own limit (idempotent producer, {size} B records): {plain:>9.0} records/s");
-    let transactional = producer_limit(broker, topic, rows, size, Some(per_transaction)).await;
-    println!("sink's transactional limit (transactions of {per_transaction} records, {size} B records): {transactional:>9.0} records/s");
-    (plain, transactional)
-}
-
-/// One run of [`sink_limits`]: records/s of a plain producer, in
-/// transactions of `per_transaction` records if set.
-async fn producer_limit(broker: &mut Broker, topic: &str, rows: usize, size: usize, per_transaction: Option<usize>) -> f64 {
-    let payload = vec![b'x'; size.max(1)];
-    broker.wipe().await;
-    let baseline = format!("bench-baseline-{}", topic.replace('.', "-"));
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", broker.bootstrap())
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
-        .set("queue.buffering.max.messages", "1000000");
-    if per_transaction.is_some() {
-        config.set("transactional.id", format!("{baseline}-txn"));
-    }
-    let producer: FutureProducer = config.create().unwrap();
-    let transactions = per_transaction.map(|n| n.max(1));
-    let timeout = Duration::from_secs(30);
-    if transactions.is_some() {
-        // The bench drives one producer at a time: blocking here only
-        // blocks the driver.
-        tokio::task::block_in_place(|| producer.init_transactions(timeout)).unwrap();
-    }
-    let cpu = CpuMeter::start(broker.pid().map(|pid| ("broker".to_string(), pid))).with_threads_of(broker.pid());
-    let started = Instant::now();
-    let flush_every = transactions.unwrap_or(10_000);
-    let mut pending = Vec::with_capacity(flush_every.min(rows));
-    for i in 0..rows {
-        if transactions.is_some() && pending.is_empty() {
-            producer.begin_transaction().unwrap();
-        }
-        let key = i.to_string();
-        pending.push(producer.send_result(FutureRecord::to(&baseline).key(&key).payload(&payload)).unwrap());
-        if pending.len() == flush_every || i + 1 == rows {
-            // As raftcdc's sink does: every record acknowledged first, so
-            // the commit has nothing left to flush (rust-rdkafka's
-            // pre-commit flush polls in 100 ms steps).
-            for delivery in pending.drain(..) {
-                delivery.await.unwrap().unwrap();
-            }
-            if transactions.is_some() {
-                tokio::task::block_in_place(|| producer.commit_transaction(timeout)).unwrap();
-            }
-        }
-    }
-    let took = started.elapsed().as_secs_f64();
-    let kind = if transactions.is_some() { "transactional" } else { "idempotent" };
-    println!("  {kind} producer {}", cpu.report(rows));
-    drop(producer);
-    broker.wipe().await;
-    rows as f64 / took
-}
-
 /// The connector properties the snapshot section sets beyond what it
 /// captures: none by default, so the figure (and its peak RSS) is the
 /// connector's defaults'. `--snapshot-batch N` sets `max.batch.size` and
@@ -202,6 +134,8 @@ struct SnapshotSettings {
 /// The connector's defaults for the two sizes Debezium is given too.
 const DEFAULT_MAX_BATCH_SIZE: usize = 2048;
 const DEFAULT_MAX_QUEUE_SIZE: usize = 8192;
+/// The connector's default `snapshot.fetch.size` (rows per chunk).
+const DEFAULT_SNAPSHOT_FETCH_SIZE: usize = 10_000;
 
 impl SnapshotSettings {
     fn from_args() -> SnapshotSettings {
@@ -229,6 +163,10 @@ impl SnapshotSettings {
         self.get("max.batch.size").unwrap_or(DEFAULT_MAX_BATCH_SIZE)
     }
 
+    fn snapshot_fetch_size(&self) -> usize {
+        self.get("snapshot.fetch.size").unwrap_or(DEFAULT_SNAPSHOT_FETCH_SIZE)
+    }
+
     fn max_queue_size(&self) -> usize {
         self.get("max.queue.size").unwrap_or(DEFAULT_MAX_QUEUE_SIZE)
     }
@@ -244,44 +182,52 @@ impl SnapshotSettings {
     }
 }
 
-/// A section's rounds beside the sink's two limits measured after each:
+/// A section's rounds beside the sink's limits measured after each:
 /// prints each round's ratios, then all rounds together.
 struct Rounds {
     what: &'static str,
     unit: &'static str,
     rounds: usize,
-    /// Seconds the section's runs took, and the seconds the limits would
-    /// have taken for the same records.
+    /// Seconds the section's runs took, and the seconds the limits (and
+    /// the bare pipeline, when measured in every round) would have taken
+    /// for the same records.
     took: f64,
     at_limit: f64,
     at_transactional: f64,
+    at_bare: Option<f64>,
 }
 
 impl Rounds {
     fn new(what: &'static str, unit: &'static str) -> Rounds {
-        Rounds { what, unit, rounds: 0, took: 0.0, at_limit: 0.0, at_transactional: 0.0 }
+        Rounds { what, unit, rounds: 0, took: 0.0, at_limit: 0.0, at_transactional: 0.0, at_bare: Some(0.0) }
     }
 
-    /// One round of `rows` in `took` seconds, beside limits in records/s.
-    fn add(&mut self, round: usize, rows: usize, took: f64, limit: f64, transactional: f64) {
+    /// One round of `rows` in `took` seconds, beside `limits`.
+    fn add(&mut self, round: usize, rows: usize, took: f64, limits: &Limits) {
         let what = self.what;
+        let rate = rows as f64 / took;
+        let bare = limits.bare.map_or(String::new(), |bare| format!("; {what} / bare pipeline: {:.0}%", 100.0 * rate / bare));
         println!(
-            "round {round}: {what} / sink limit: {:.0}%; {what} / transactional limit: {:.0}%",
-            100.0 * rows as f64 / took / limit,
-            100.0 * rows as f64 / took / transactional
+            "round {round}: {what} / sink limit: {:.0}%; {what} / transactional limit: {:.0}%{bare}",
+            100.0 * rate / limits.plain,
+            100.0 * rate / limits.transactional
         );
         self.rounds += 1;
         self.took += took;
-        self.at_limit += rows as f64 / limit;
-        self.at_transactional += rows as f64 / transactional;
+        self.at_limit += rows as f64 / limits.plain;
+        self.at_transactional += rows as f64 / limits.transactional;
+        self.at_bare = self.at_bare.zip(limits.bare).map(|(at, bare)| at + rows as f64 / bare);
     }
 
     /// Prints all rounds together; returns the section's rate over them.
     fn report(&self, rows: usize) -> f64 {
         let (what, unit, rounds) = (self.what, self.unit, self.rounds);
         let all = (rows * rounds) as f64;
+        let bare = self.at_bare.map_or(String::new(), |at| {
+            format!(", bare pipeline {:.0} rows/s; {what} / bare pipeline: {:.0}%", all / at, 100.0 * at / self.took)
+        });
         println!(
-            "all {rounds} rounds: {what} {:.0} {unit}, sink limit {:.0} records/s, transactional limit {:.0} records/s; {what} / sink limit: {:.0}%, {what} / transactional limit: {:.0}%",
+            "all {rounds} rounds: {what} {:.0} {unit}, sink limit {:.0} records/s, transactional limit {:.0} records/s; {what} / sink limit: {:.0}%, {what} / transactional limit: {:.0}%{bare}",
             all / self.took,
             all / self.at_limit,
             all / self.at_transactional,
@@ -495,8 +441,8 @@ async fn main() {
                 owner.map_or("?".to_string(), |o| o.to_string())
             );
             println!("  connector {cpu}");
-            let (limit, transactional) = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction).await;
-            totals.add(round, rows, e2e, limit, transactional);
+            let limits = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction, None).await;
+            totals.add(round, rows, e2e, &limits);
         }
         let rate = totals.report(rows);
         println!("throughput {}", cluster.peak_rss_line());
@@ -564,8 +510,9 @@ async fn main() {
             // made (queued batches join a transaction up to half the queue).
             let per_transaction =
                 transactions.as_ref().map_or(settings.max_batch_size(), |t| (rows as f64 / t.count).round().max(1.0) as usize);
-            let (limit, transactional) = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction).await;
-            totals.add(round, rows, took, limit, transactional);
+            let bare = BarePipeline { db: &db, table: "bench.t", chunk: settings.snapshot_fetch_size() };
+            let limits = sink_limits(&mut broker, &format!("{name}.bench.t"), rows, per_transaction, Some(bare)).await;
+            totals.add(round, rows, took, &limits);
         }
         let rate = totals.report(rows);
         println!("snapshot {}", cluster.peak_rss_line());

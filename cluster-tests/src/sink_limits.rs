@@ -71,7 +71,7 @@ pub struct BarePipeline<'a> {
 /// `per_transaction` records, every record acknowledged before each
 /// commit, as raftcdc's sink does (rust-rdkafka's pre-commit flush polls
 /// in 100 ms steps).
-struct PlainProducer {
+pub struct PlainProducer {
     producer: FutureProducer,
     topic: String,
     payload: Vec<u8>,
@@ -85,7 +85,9 @@ struct PlainProducer {
 const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl PlainProducer {
-    fn new(broker: &Broker, topic: &str, size: usize, per_transaction: Option<usize>) -> PlainProducer {
+    /// A producer into `bench-baseline-<topic>` (dots made dashes) of
+    /// records of `size` bytes.
+    pub fn new(broker: &Broker, topic: &str, size: usize, per_transaction: Option<usize>) -> PlainProducer {
         let topic = format!("bench-baseline-{}", topic.replace('.', "-"));
         let mut config = ClientConfig::new();
         config
@@ -116,7 +118,7 @@ impl PlainProducer {
 
     /// Sends one record with `key`; waits for acknowledgements (and
     /// commits) when a transaction or a flush interval is full.
-    async fn send(&mut self, key: &str) {
+    pub async fn send(&mut self, key: &str) {
         if self.transactions.is_some() && self.pending.is_empty() {
             self.producer.begin_transaction().unwrap();
         }
@@ -127,7 +129,9 @@ impl PlainProducer {
         }
     }
 
-    async fn flush(&mut self) {
+    /// Waits for every record sent so far (and commits the open
+    /// transaction).
+    pub async fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
         }

@@ -190,6 +190,7 @@ async fn kafka_connect_shapes_and_status_codes_with_writes_on_a_follower() {
     let plugins = rest.get("/connector-plugins").await.unwrap().json;
     assert_eq!(plugins[0]["class"], MYSQL);
     assert_eq!(plugins[0]["type"], "source");
+    assert_eq!(plugins[0]["version"], raftcdc::envelope::DEBEZIUM_VERSION, "the version the records' source.version carries");
     assert_eq!(plugins.as_array().unwrap().len(), 1, "connectors only by default");
     let all = rest.get("/connector-plugins?connectorsOnly=false").await.unwrap().json;
     let listed = |class: &str, kind: &str| all.as_array().unwrap().iter().any(|p| p["class"] == class && p["type"] == kind);

@@ -20,9 +20,12 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::error::RestError;
-use super::shapes::{self, DEBEZIUM_VERSION, MYSQL_CONNECTOR_CLASS};
+use super::shapes::{self, MYSQL_CONNECTOR_CLASS};
 use super::{answer, json_body, RestState};
 use crate::connector::{is_secret, ConnectorSpec, REDACTED};
+// The version the records' `source.version` carries, as Kafka Connect
+// lists a plugin by its own version.
+use crate::envelope::DEBEZIUM_VERSION;
 
 /// The short names Kafka accepts for a class in the URL.
 fn is_mysql_class(class: &str) -> bool {

@@ -29,8 +29,6 @@ use crate::raft::state::{ConnectorRecord, DesiredState, TaskState};
 
 /// The connector class raftcdc implements.
 pub const MYSQL_CONNECTOR_CLASS: &str = "io.debezium.connector.mysql.MySqlConnector";
-/// The Debezium release whose MySQL connector raftcdc's output matches.
-pub const DEBEZIUM_VERSION: &str = "2.7.3.Final";
 
 /// `GET /connectors/{name}/config`: the config with `name`, secrets masked.
 pub fn config(record: &ConnectorRecord) -> Value {

@@ -13,8 +13,9 @@
 //!   boundary offset: the next event's position and the GTID state
 //!   including this transaction;
 //! - inside a transaction that fills `max.batch.size` records or
-//!   [`MySqlSourceConfig::batch_bytes`] bytes of them (XA transactions by
-//!   count only), the split offset:
+//!   [`MySqlSourceConfig::batch_bytes`] bytes of them, the split offset
+//!   (an XA transaction is never split: one that fills `max.batch.size`
+//!   is refused, and bytes do not count for it):
 //!   the transaction's start, the GTID state *before* it, and the number of
 //!   rows events and rows already handed over.
 //!

@@ -218,8 +218,9 @@ impl Reader {
             }
             txn.part_bytes += txn.records[before..].iter().map(Record::bytes).sum::<usize>();
             let full = txn.records.len() - part_start >= self.config.max_batch_size
-                // An XA transaction is split only where it must be (by
-                // count): a part handed over could never be taken back.
+                // An XA transaction is never split (it is refused below
+                // once it fills max.batch.size); wide rows alone must not
+                // refuse it, so the byte bound leaves it out.
                 || (!txn.xa && txn.part_bytes >= self.config.batch_bytes());
             if full {
                 if txn.xa {

@@ -58,7 +58,7 @@ pub struct Limits {
     pub bare: Option<f64>,
 }
 
-/// The table [`bare_pipeline`] reads, and how.
+/// The table [`bare_pipeline`] reads (keyed by an integer `id`), and how.
 pub struct BarePipeline<'a> {
     pub db: &'a MariaDb,
     pub table: &'a str,

@@ -78,11 +78,16 @@ use cluster_tests::cpu::CpuMeter;
 use cluster_tests::debezium::{self, Debezium, IntoKafka};
 use cluster_tests::mariadb::MariaDb;
 use cluster_tests::sink_limits::{sink_limits, BarePipeline, Limits};
+use cluster_tests::wait_until;
 use mysql_async::prelude::Queryable;
 use raftcdc::proto::{ConnectorRef, CreateConnectorRequest, SetOffsetsRequest};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// How long one connector run of the throughput or snapshot section may
+/// take before the bench gives up on it.
+const RUN_DEADLINE: Duration = Duration::from_secs(900);
 
 fn now_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64
@@ -421,13 +426,11 @@ async fn main() {
             let cpu = meter(&cluster, &broker, &db);
             let started = Instant::now();
             client.resume_connector(ConnectorRef { name: name.clone() }).await.unwrap();
-            loop {
-                if committed_gtid_seq(&cluster, leader, &name).await.0 >= target {
-                    break;
-                }
-                assert!(started.elapsed() < Duration::from_secs(900), "the connector did not catch up");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            wait_until(RUN_DEADLINE, "the connector caught up", || async {
+                let seq = committed_gtid_seq(&cluster, leader, &name).await.0;
+                if seq >= target { Ok(()) } else { Err(format!("committed up to GTID seq {seq} of {target}")) }
+            })
+            .await;
             let e2e = started.elapsed().as_secs_f64();
             let cpu = cpu.report(rows);
             let (owner, transactions) = owner_transactions(&cluster, leader, &name).await;
@@ -480,19 +483,11 @@ async fn main() {
                 .create_connector(CreateConnectorRequest { name: name.clone(), config: config.into_iter().collect(), paused: false })
                 .await
                 .unwrap();
-            loop {
-                let done = cluster
-                    .connector(leader, &name)
-                    .await
-                    .ok()
-                    .and_then(|c| c.snapshot)
-                    .is_some_and(|s| s.completed);
-                if done {
-                    break;
-                }
-                assert!(started.elapsed() < Duration::from_secs(900), "the snapshot did not complete");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            wait_until(RUN_DEADLINE, "the snapshot completed", || async {
+                let snapshot = cluster.connector(leader, &name).await.ok().and_then(|c| c.snapshot);
+                if snapshot.as_ref().is_some_and(|s| s.completed) { Ok(()) } else { Err(format!("{snapshot:?}")) }
+            })
+            .await;
             let took = started.elapsed().as_secs_f64();
             let cpu = cpu.report(rows);
             let (owner, transactions) = owner_transactions(&cluster, leader, &name).await;
